@@ -1,0 +1,423 @@
+//! Job data: identity, properties with their documented defaults (spec §10 item 1), files, progress,
+//! times and the error record. The state and the error record are changed only by `Service::enter`
+//! (one choke point, architecture habit 2); everything here is plain data plus read-only helpers.
+
+use crate::{
+    ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, SimDuration, SimTime,
+    BG_SIZE_UNKNOWN,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A job's identity: the GUID BITS hands out, made deterministic (the n-th job of a service).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub(crate) u32);
+
+impl JobId {
+    /// The index of the job in its service (0 for the first job created).
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+    /// The job's GUID in registry format, e.g. `{B175B175-0000-4000-8000-000000000001}`.
+    pub fn guid(self) -> String {
+        format!("{{B175B175-0000-4000-8000-{:012X}}}", u64::from(self.0) + 1)
+    }
+    /// Parse a GUID produced by [`JobId::guid`].
+    pub fn from_guid(s: &str) -> Option<JobId> {
+        let rest = s
+            .strip_prefix("{B175B175-0000-4000-8000-")?
+            .strip_suffix('}')?;
+        if rest.len() != 12 {
+            return None;
+        }
+        let n = u64::from_str_radix(rest, 16).ok()?;
+        u32::try_from(n.checked_sub(1)?).ok().map(JobId)
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.guid())
+    }
+}
+
+impl fmt::Debug for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job#{}", self.0)
+    }
+}
+
+/// A user account known to the simulated machine.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub(crate) u32);
+
+/// An application (client process) connected to the service.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AppId(pub(crate) u32);
+
+impl UserId {
+    /// Index in creation order.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl AppId {
+    /// Index in connection order.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// `BG_JOB_PROGRESS` (spec §8.1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// Sum of the file sizes, or [`BG_SIZE_UNKNOWN`] while any file's size is unknown (0 for no files).
+    pub bytes_total: u64,
+    /// Bytes moved so far.
+    pub bytes_transferred: u64,
+    /// Number of files.
+    pub files_total: u32,
+    /// Number of files fully moved.
+    pub files_transferred: u32,
+}
+
+/// `BG_FILE_PROGRESS` (spec §8.1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct FileProgress {
+    /// The file size, or [`BG_SIZE_UNKNOWN`] until it is known.
+    pub bytes_total: u64,
+    /// Bytes moved so far.
+    pub bytes_transferred: u64,
+    /// Download: the file is available under its local name (after Complete). Upload: it was uploaded.
+    pub completed: bool,
+}
+
+/// `BG_JOB_TIMES` (spec §8.1) on the virtual clock (D13).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct JobTimes {
+    /// When the job was created.
+    pub creation_time: SimTime,
+    /// The last change: AddFile, a Set* call, a state change, Suspend/Resume/Cancel/Complete, or bytes moved.
+    pub modification_time: SimTime,
+    /// When the job last entered TRANSFERRED; `None` (FILETIME 0) until then.
+    pub transfer_completion_time: Option<SimTime>,
+}
+
+/// The job's error record (D1): what `GetError` reports.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// Where the error happened.
+    pub context: ErrorContext,
+    /// The failing HRESULT.
+    pub code: HResultField,
+    /// The file (index) the error is about; `None` gives BG_E_FILE_NOT_AVAILABLE.
+    pub file: Option<u32>,
+    /// The protocol ("http" or "file"); `None` gives BG_E_PROTOCOL_NOT_AVAILABLE.
+    pub protocol: Option<Protocol>,
+    /// When the record was created.
+    pub time: SimTime,
+}
+
+/// The HRESULT stored in an error record.
+pub type HResultField = crate::HResult;
+
+/// The transfer protocol of a file, as `IBackgroundCopyError::GetProtocol` names it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Protocol {
+    /// HTTP or HTTPS.
+    Http,
+    /// SMB (UNC paths, `file://`).
+    File,
+}
+
+impl Protocol {
+    /// "http" or "file" (spec §2.7).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::File => "file",
+        }
+    }
+    /// The protocol of a remote name.
+    pub fn of(remote: &str) -> Protocol {
+        let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            Protocol::Http
+        } else {
+            Protocol::File
+        }
+    }
+}
+
+/// One file of a job.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub(crate) struct FileData {
+    pub remote: String,
+    pub local: String,
+    /// BG_SIZE_UNKNOWN until the size is known.
+    pub bytes_total: u64,
+    pub bytes_transferred: u64,
+    /// Set by Complete for kept files (download) or when uploaded (upload).
+    pub completed: bool,
+}
+
+impl FileData {
+    pub fn new(remote: String, local: String) -> FileData {
+        FileData {
+            remote,
+            local,
+            bytes_total: BG_SIZE_UNKNOWN,
+            bytes_transferred: 0,
+            completed: false,
+        }
+    }
+    /// Every byte moved (and the size known).
+    pub fn is_done(&self) -> bool {
+        self.bytes_total != BG_SIZE_UNKNOWN && self.bytes_transferred >= self.bytes_total
+    }
+}
+
+/// A transfer in progress (the job is CONNECTING or TRANSFERRING and holds a slot).
+///
+/// Bytes are counted on the engine's shared service counter `S` (see `engine.rs`): at `S = s_base` the
+/// file had `bytes_base` bytes; it gains one byte per `SCALE` units of `S`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub(crate) struct Active {
+    pub file: u32,
+    pub s_base: u128,
+    pub bytes_base: u64,
+    /// The byte offset in the file where the next thing happens (file end, or the scripted failure).
+    pub stop_at: u64,
+    /// The failure that happens at `stop_at`, if it is not the file end.
+    pub fail: Option<crate::world::Fault>,
+}
+
+/// A job: everything BITS keeps about it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Job {
+    pub id: JobId,
+    pub owner: UserId,
+    pub job_type: JobType,
+    pub state: JobState,
+    /// When the job entered its current state.
+    pub state_since: SimTime,
+    pub display_name: String,
+    pub description: String,
+    pub priority: Priority,
+    pub notify_flags: NotifyFlags,
+    pub proxy_usage: ProxyUsage,
+    /// Seconds (default 600, floor 5).
+    pub retry_delay: u32,
+    /// Seconds (default 1,209,600).
+    pub no_progress_timeout: u32,
+    pub files: Vec<FileData>,
+    /// Private: written only by `Service::enter` (D1).
+    pub(crate) error: Option<ErrorRecord>,
+    pub error_count: u32,
+    pub times: JobTimes,
+    /// Bumped on every entry into TRANSFERRING: error objects obtained before are dead (D2).
+    pub transfer_epoch: u32,
+    /// The start of the no-progress clock (D4), if it runs.
+    pub no_progress_since: Option<SimTime>,
+    /// The current attempt is a retry (D6).
+    pub retry_attempt: bool,
+    /// The TRANSIENT_ERROR is a network loss: no retry timer (D3, T18).
+    pub waiting_for_network: bool,
+    // ---- engine bookkeeping (times of armed timers; an event is live only if it matches) ----
+    pub retry_at: Option<SimTime>,
+    pub deadline_at: Option<SimTime>,
+    pub deadline_queued: Option<SimTime>,
+    pub slice_at: Option<SimTime>,
+    /// Key in the scheduler's ready queue while QUEUED and runnable.
+    pub ready_key: Option<u64>,
+    pub active: Option<Active>,
+}
+
+/// Spec §10 item 1 and §2.2: the defaults of a new job.
+pub mod defaults {
+    /// MinimumRetryDelay: 600 s.
+    pub const MINIMUM_RETRY_DELAY: u32 = 600;
+    /// The floor SetMinimumRetryDelay raises smaller values to (D14).
+    pub const MINIMUM_RETRY_DELAY_FLOOR: u32 = 5;
+    /// NoProgressTimeout: 1,209,600 s (14 days).
+    pub const NO_PROGRESS_TIMEOUT: u32 = 1_209_600;
+    /// Longest display name (D14).
+    pub const MAX_DISPLAY_NAME: usize = 256;
+    /// Longest description (D14).
+    pub const MAX_DESCRIPTION: usize = 1024;
+    /// Longest remote name (spec §2.6).
+    pub const MAX_REMOTE_NAME: usize = 2200;
+    /// Longest local name, MAX_PATH (spec §2.6).
+    pub const MAX_LOCAL_NAME: usize = 260;
+}
+
+impl Job {
+    pub fn new(
+        id: JobId,
+        owner: UserId,
+        job_type: JobType,
+        display_name: String,
+        now: SimTime,
+    ) -> Job {
+        Job {
+            id,
+            owner,
+            job_type,
+            state: JobState::Suspended, // T1
+            state_since: now,
+            display_name,
+            description: String::new(),
+            priority: Priority::Normal,
+            notify_flags: NotifyFlags::DEFAULT,
+            proxy_usage: ProxyUsage::Preconfig,
+            retry_delay: defaults::MINIMUM_RETRY_DELAY,
+            no_progress_timeout: defaults::NO_PROGRESS_TIMEOUT,
+            files: Vec::new(),
+            error: None,
+            error_count: 0,
+            times: JobTimes {
+                creation_time: now,
+                modification_time: now,
+                transfer_completion_time: None,
+            },
+            transfer_epoch: 0,
+            no_progress_since: None,
+            retry_attempt: false,
+            waiting_for_network: false,
+            retry_at: None,
+            deadline_at: None,
+            deadline_queued: None,
+            slice_at: None,
+            ready_key: None,
+            active: None,
+        }
+    }
+
+    pub fn retry_delay(&self) -> SimDuration {
+        SimDuration::from_secs(u64::from(self.retry_delay))
+    }
+
+    pub fn no_progress_timeout(&self) -> SimDuration {
+        SimDuration::from_secs(u64::from(self.no_progress_timeout))
+    }
+
+    /// The first file not yet fully moved.
+    pub fn next_file(&self) -> Option<usize> {
+        self.files.iter().position(|f| !f.is_done())
+    }
+
+    /// Every file fully moved (vacuously true for no files).
+    pub fn all_files_done(&self) -> bool {
+        self.files.iter().all(FileData::is_done)
+    }
+
+    /// Progress, with `live` extra bytes on the file being transferred (§8.2).
+    pub fn progress(&self, live: Option<(u32, u64)>) -> JobProgress {
+        let mut p = JobProgress {
+            files_total: self.files.len() as u32,
+            ..JobProgress::default()
+        };
+        for (i, f) in self.files.iter().enumerate() {
+            let bytes = match live {
+                Some((file, b)) if file as usize == i => b,
+                _ => f.bytes_transferred,
+            };
+            p.bytes_transferred += bytes;
+            if p.bytes_total != crate::BG_SIZE_UNKNOWN {
+                p.bytes_total = if f.bytes_total == crate::BG_SIZE_UNKNOWN {
+                    crate::BG_SIZE_UNKNOWN
+                } else {
+                    p.bytes_total + f.bytes_total
+                };
+            }
+            if f.bytes_total != crate::BG_SIZE_UNKNOWN && bytes >= f.bytes_total {
+                p.files_transferred += 1;
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_id_guid_round_trips() {
+        let id = JobId(41);
+        assert_eq!(id.guid(), "{B175B175-0000-4000-8000-00000000002A}");
+        assert_eq!(JobId::from_guid(&id.guid()), Some(id));
+        assert_eq!(JobId::from_guid("{nope}"), None);
+    }
+
+    #[test]
+    fn spec_10_item_1_defaults_of_a_new_job() {
+        let j = Job::new(
+            JobId(0),
+            UserId(0),
+            JobType::Download,
+            "x".into(),
+            SimTime::from_secs(3),
+        );
+        assert_eq!(j.state, JobState::Suspended);
+        assert_eq!(j.notify_flags.bits(), 0x3);
+        assert_eq!(j.priority, Priority::Normal);
+        assert_eq!(j.retry_delay, 600);
+        assert_eq!(j.no_progress_timeout, 1_209_600);
+        assert_eq!(j.proxy_usage, ProxyUsage::Preconfig);
+        assert_eq!(
+            j.progress(None),
+            JobProgress {
+                bytes_total: 0,
+                bytes_transferred: 0,
+                files_total: 0,
+                files_transferred: 0
+            }
+        );
+        assert_eq!(j.error, None);
+        assert_eq!(j.error_count, 0);
+        assert_eq!(j.times.transfer_completion_time, None);
+        assert_eq!(j.description, "");
+    }
+
+    #[test]
+    fn progress_is_unknown_until_every_size_is_known() {
+        let mut j = Job::new(
+            JobId(0),
+            UserId(0),
+            JobType::Download,
+            "x".into(),
+            SimTime::ZERO,
+        );
+        j.files
+            .push(FileData::new("http://a/1".into(), "C:\\1".into()));
+        j.files
+            .push(FileData::new("http://a/2".into(), "C:\\2".into()));
+        assert_eq!(j.progress(None).bytes_total, BG_SIZE_UNKNOWN);
+        j.files[0].bytes_total = 10;
+        j.files[0].bytes_transferred = 10;
+        assert_eq!(j.progress(None).bytes_total, BG_SIZE_UNKNOWN);
+        assert_eq!(j.progress(None).files_transferred, 1);
+        j.files[1].bytes_total = 5;
+        assert_eq!(
+            j.progress(Some((1, 3))),
+            JobProgress {
+                bytes_total: 15,
+                bytes_transferred: 13,
+                files_total: 2,
+                files_transferred: 1
+            }
+        );
+    }
+
+    #[test]
+    fn protocol_of_remote_names() {
+        assert_eq!(Protocol::of("https://x/y"), Protocol::Http);
+        assert_eq!(Protocol::of("HTTP://x/y"), Protocol::Http);
+        assert_eq!(Protocol::of("\\\\server\\share\\f"), Protocol::File);
+    }
+}

@@ -1,0 +1,422 @@
+//! The scripted world outside the BITS service: servers (remotes) by URL, local files for uploads,
+//! shared bandwidth, the network, and optional seeded random faults.
+//!
+//! Faults are data (architecture habit 5): each connection attempt to a remote consumes one entry of its
+//! `responses` script, then gets `otherwise`. A URL that is not listed answers with
+//! ERROR_WINHTTP_NAME_NOT_RESOLVED (0x80072EE7). Chaos runs draw extra faults from a seeded generator whose
+//! seed is part of the world, so any run can be replayed.
+
+use crate::{ErrorContext, HResult};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// A fault a server (or the network path to it) answers a connection attempt with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
+pub enum Fault {
+    /// An HTTP status; surfaces as 0x80190000 + status (D5).
+    Http(u16),
+    /// A Win32 or WinHTTP error number; surfaces as HRESULT_FROM_WIN32.
+    Win32(u32),
+    /// Any HRESULT.
+    HResult(HResult),
+}
+
+impl Fault {
+    /// The HRESULT the job's error record carries.
+    pub const fn code(self) -> HResult {
+        match self {
+            Fault::Http(s) => HResult::http(s),
+            Fault::Win32(n) => HResult::from_win32(n),
+            Fault::HResult(h) => h,
+        }
+    }
+}
+
+/// One answer to one connection attempt.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Default, Serialize, Deserialize)]
+pub enum Response {
+    /// The transfer goes through.
+    #[default]
+    Ok,
+    /// The attempt fails with `fault`, at once or after `after_bytes` bytes of this attempt.
+    Fail {
+        /// What fails.
+        fault: Fault,
+        /// Fail only after this many bytes of the attempt moved (`None`: at connection).
+        after_bytes: Option<u64>,
+    },
+}
+
+impl Response {
+    /// An HTTP status answer (2xx statuses count as success, D5).
+    pub const fn http(status: u16) -> Response {
+        Response::Fail {
+            fault: Fault::Http(status),
+            after_bytes: None,
+        }
+    }
+    /// A Win32/WinHTTP error answer.
+    pub const fn win32(code: u32) -> Response {
+        Response::Fail {
+            fault: Fault::Win32(code),
+            after_bytes: None,
+        }
+    }
+    /// An arbitrary HRESULT answer.
+    pub const fn hresult(code: HResult) -> Response {
+        Response::Fail {
+            fault: Fault::HResult(code),
+            after_bytes: None,
+        }
+    }
+    /// The same failure, but only after `n` bytes of the attempt.
+    pub const fn after_bytes(self, n: u64) -> Response {
+        match self {
+            Response::Ok => Response::Ok,
+            Response::Fail { fault, .. } => Response::Fail {
+                fault,
+                after_bytes: Some(n),
+            },
+        }
+    }
+}
+
+/// A server-side file.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Remote {
+    /// The download size; `None` means the server sends no length (BG_E_MISSING_FILE_SIZE, fatal).
+    pub size: Option<u64>,
+    /// Answers consumed one per connection attempt.
+    pub responses: VecDeque<Response>,
+    /// The answer once `responses` is used up.
+    pub otherwise: Response,
+}
+
+impl Remote {
+    /// A healthy remote of `size` bytes.
+    pub fn sized(size: u64) -> Remote {
+        Remote {
+            size: Some(size),
+            ..Remote::default()
+        }
+    }
+    /// Add scripted responses, consumed in order.
+    pub fn with_responses(mut self, responses: impl IntoIterator<Item = Response>) -> Remote {
+        self.responses.extend(responses);
+        self
+    }
+    /// Set the answer once the script is used up.
+    pub fn otherwise(mut self, r: Response) -> Remote {
+        self.otherwise = r;
+        self
+    }
+}
+
+/// Transient or fatal (D5), or no error at all.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
+pub enum Class {
+    /// Not an error (HTTP 2xx).
+    Success,
+    /// Recoverable: TRANSIENT_ERROR and retry.
+    Transient,
+    /// Needs intervention: ERROR.
+    Fatal,
+}
+
+/// Seeded random faults for chaos runs.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Chaos {
+    /// The seed the run started from (report it to replay the run).
+    pub seed: u64,
+    /// Probability of a fault per connection attempt, in parts per million.
+    pub rate_ppm: u32,
+    /// The generator state.
+    pub(crate) state: u64,
+}
+
+impl Chaos {
+    /// Faults with probability `rate` (0.0..=1.0) per attempt, drawn from `seed`.
+    pub fn new(seed: u64, rate: f64) -> Chaos {
+        let rate_ppm = (rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
+        Chaos {
+            seed,
+            rate_ppm,
+            state: seed,
+        }
+    }
+
+    /// SplitMix64: small, fast, and the same on every platform.
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// The transient faults chaos draws from.
+    pub const FAULTS: [Fault; 5] = [
+        Fault::Http(500),
+        Fault::Http(503),
+        Fault::Win32(12002),
+        Fault::Win32(12029),
+        Fault::Win32(12030),
+    ];
+
+    /// Maybe replace an answer by a random transient fault.
+    fn perturb(&mut self, r: Response, size: Option<u64>) -> Response {
+        if self.rate_ppm == 0 || self.next_u64() % 1_000_000 >= u64::from(self.rate_ppm) {
+            return r;
+        }
+        let fault = Self::FAULTS[(self.next_u64() % Self::FAULTS.len() as u64) as usize];
+        let after_bytes = match size {
+            Some(n) if n > 1 && self.next_u64() % 2 == 0 => Some(self.next_u64() % n),
+            _ => None,
+        };
+        Response::Fail { fault, after_bytes }
+    }
+}
+
+/// The machine's network.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Network {
+    /// Connected.
+    Up,
+    /// No connection (T18).
+    Down,
+}
+
+/// A local file an upload job reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Local {
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Everything outside the BITS service that a test scripts.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct World {
+    /// Bytes per virtual second shared equally by the running transfers (D12). Default 1,000,000.
+    pub bandwidth: u64,
+    /// Up or down.
+    pub network: Network,
+    /// Servers by URL.
+    pub remotes: BTreeMap<String, Remote>,
+    /// Local files for uploads, by path.
+    pub locals: BTreeMap<String, Local>,
+    /// Per-code overrides of the D5 classification (e.g. make 503 fatal, see spec §4.5).
+    pub classify: BTreeMap<HResult, Class>,
+    /// How long a background job keeps the transfer slot while others of its priority wait (T7, D12).
+    /// The sources give no number; the default is 600 s.
+    pub time_slice_secs: u64,
+    /// Optional seeded random faults.
+    pub chaos: Option<Chaos>,
+}
+
+impl Default for World {
+    fn default() -> World {
+        World {
+            bandwidth: 1_000_000,
+            network: Network::Up,
+            remotes: BTreeMap::new(),
+            locals: BTreeMap::new(),
+            classify: BTreeMap::new(),
+            time_slice_secs: 600,
+            chaos: None,
+        }
+    }
+}
+
+/// What one connection attempt met.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Attempt {
+    pub response: Response,
+    /// The remote's size (downloads) as the server announces it.
+    pub size: Option<u64>,
+}
+
+impl World {
+    /// A world with default bandwidth, network up, and no remotes.
+    pub fn new() -> World {
+        World::default()
+    }
+    /// Builder: add a remote.
+    pub fn remote(mut self, url: impl Into<String>, remote: Remote) -> World {
+        self.remotes.insert(url.into(), remote);
+        self
+    }
+    /// Builder: add a local file for uploads.
+    pub fn local(mut self, path: impl Into<String>, size: u64) -> World {
+        self.locals.insert(path.into(), Local { size });
+        self
+    }
+    /// Builder: set the bandwidth in bytes per second.
+    pub fn bandwidth(mut self, bytes_per_sec: u64) -> World {
+        self.bandwidth = bytes_per_sec;
+        self
+    }
+    /// Builder: enable chaos.
+    pub fn chaos(mut self, seed: u64, rate: f64) -> World {
+        self.chaos = Some(Chaos::new(seed, rate));
+        self
+    }
+
+    /// One connection attempt to `url`: consumes a scripted response (spec scenario-format, World).
+    pub(crate) fn attempt(&mut self, url: &str) -> Attempt {
+        let (response, size) = match self.remotes.get_mut(url) {
+            None => (Response::win32(12007), None), // ERROR_WINHTTP_NAME_NOT_RESOLVED
+            Some(remote) => {
+                let r = remote.responses.pop_front().unwrap_or(remote.otherwise);
+                (r, remote.size)
+            }
+        };
+        let response = match &mut self.chaos {
+            Some(chaos) => chaos.perturb(response, size),
+            None => response,
+        };
+        Attempt { response, size }
+    }
+
+    /// D5: classify an error code, honouring this world's overrides. Returns the class and the error
+    /// context the job's error record carries.
+    pub fn classify(&self, code: HResult) -> (Class, ErrorContext) {
+        let (class, context) = default_classification(code);
+        match self.classify.get(&code) {
+            Some(&c) => (c, context),
+            None => (class, context),
+        }
+    }
+}
+
+/// D5, the default classification.
+///
+/// HTTP: 2xx success; 401, 403, 404, 407, 410, 501, 505 and the other 4xx fatal except 408 and 409;
+/// 5xx transient except 501 and 505; 3xx fatal for 300–305 and 307, otherwise transient (spec §4.5, server
+/// application table, reused for downloads). WinHTTP name-not-resolved, cannot-connect, timeout and
+/// connection-error transient; access denied and disk full fatal with context LOCAL_FILE; remote
+/// file-not-found fatal with context REMOTE_FILE. BITS codes documented as fatal in §4.5 are fatal; every
+/// other code is transient (§4.5: "every other code transient").
+pub fn default_classification(code: HResult) -> (Class, ErrorContext) {
+    use ErrorContext as C;
+    if let Some(status) = code.http_status() {
+        let class = match status {
+            200..=299 => Class::Success,
+            408 | 409 => Class::Transient,
+            400..=499 => Class::Fatal,
+            501 | 505 => Class::Fatal,
+            500..=599 => Class::Transient,
+            300..=305 | 307 => Class::Fatal,
+            _ => Class::Transient,
+        };
+        return (class, C::RemoteFile);
+    }
+    match code {
+        HResult::S_OK => (Class::Success, C::None),
+        HResult::E_ACCESSDENIED | HResult::ERROR_DISK_FULL => (Class::Fatal, C::LocalFile),
+        HResult::ERROR_FILE_NOT_FOUND | HResult::ERROR_PATH_NOT_FOUND => {
+            (Class::Fatal, C::RemoteFile)
+        }
+        HResult::BG_E_MISSING_FILE_SIZE
+        | HResult::BG_E_INSUFFICIENT_RANGE_SUPPORT
+        | HResult::BG_E_INSUFFICIENT_HTTP_SUPPORT
+        | HResult::BG_E_INVALID_SERVER_RESPONSE
+        | HResult::BG_E_INVALID_RANGE
+        | HResult::BG_E_VALIDATION_FAILED
+        | HResult::BG_E_REMOTE_FILE_CHANGED => (Class::Fatal, C::RemoteFile),
+        HResult::BG_E_INVALID_PROXY_INFO
+        | HResult::BG_E_MAXDOWNLOAD_TIMEOUT
+        | HResult::BG_E_TOKEN_REQUIRED => (Class::Fatal, C::GeneralQueueManager),
+        HResult::BG_E_LOCAL_FILE_CHANGED | HResult::BG_E_VOLUME_CHANGED => {
+            (Class::Fatal, C::LocalFile)
+        }
+        HResult::BG_E_DESTINATION_LOCKED => (Class::Transient, C::LocalFile),
+        HResult::BG_E_NETWORK_DISCONNECTED => (Class::Transient, C::GeneralTransport),
+        _ if code.is_success() => (Class::Success, C::None),
+        // WinHTTP name-not-resolved, cannot-connect, timeout, connection-error, invalid server response,
+        // ERROR_CAN_NOT_COMPLETE and anything not listed above: transient, about the remote file.
+        _ => (Class::Transient, C::RemoteFile),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn d5_http_classification() {
+        let c = |s| default_classification(HResult::http(s)).0;
+        for s in [401, 403, 404, 407, 410, 400, 499, 501, 505] {
+            assert_eq!(c(s), Class::Fatal, "{s}");
+        }
+        for s in [408, 409, 500, 502, 503, 504, 599] {
+            assert_eq!(c(s), Class::Transient, "{s}");
+        }
+        assert_eq!(c(200), Class::Success);
+        assert_eq!(c(206), Class::Success);
+        assert_eq!(
+            default_classification(HResult::http(404)).1,
+            ErrorContext::RemoteFile
+        );
+    }
+
+    #[test]
+    fn d5_win32_classification() {
+        for n in [12007u32, 12029, 12002, 12030] {
+            assert_eq!(
+                default_classification(HResult::from_win32(n)),
+                (Class::Transient, ErrorContext::RemoteFile)
+            );
+        }
+        assert_eq!(
+            default_classification(HResult::E_ACCESSDENIED),
+            (Class::Fatal, ErrorContext::LocalFile)
+        );
+        assert_eq!(
+            default_classification(HResult::from_win32(112)),
+            (Class::Fatal, ErrorContext::LocalFile)
+        );
+        assert_eq!(
+            default_classification(HResult::from_win32(2)),
+            (Class::Fatal, ErrorContext::RemoteFile)
+        );
+    }
+
+    #[test]
+    fn d5_is_overridable_per_world() {
+        let mut w = World::new();
+        w.classify.insert(HResult::http(503), Class::Fatal);
+        assert_eq!(w.classify(HResult::http(503)).0, Class::Fatal);
+        assert_eq!(w.classify(HResult::http(502)).0, Class::Transient);
+    }
+
+    #[test]
+    fn scripts_are_consumed_then_otherwise() {
+        let mut w = World::new().remote(
+            "https://x.test/a",
+            Remote::sized(10)
+                .with_responses([Response::http(503)])
+                .otherwise(Response::http(500)),
+        );
+        assert_eq!(w.attempt("https://x.test/a").response, Response::http(503));
+        assert_eq!(w.attempt("https://x.test/a").response, Response::http(500));
+        assert_eq!(w.attempt("https://x.test/a").response, Response::http(500));
+        assert_eq!(
+            w.attempt("https://nowhere.test/").response,
+            Response::win32(12007)
+        );
+    }
+
+    #[test]
+    fn chaos_is_seeded() {
+        let run = |seed| {
+            let mut w = World::new()
+                .remote("u", Remote::sized(100))
+                .chaos(seed, 0.5);
+            (0..64).map(|_| w.attempt("u").response).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        let faults = run(7).iter().filter(|r| **r != Response::Ok).count();
+        assert!((16..=48).contains(&faults), "rate 0.5 gave {faults}/64");
+    }
+}
