@@ -128,6 +128,15 @@ impl Sim {
         self.with(|s| s.run_until_idle(DEFAULT_MAX_STEPS))
     }
 
+    /// Advance until idle, but at most `max` of virtual time: `Ok(true)` if idle was reached, `Ok(false)`
+    /// if the bound was reached first (the clock is then at now + `max`).
+    pub fn run_until_idle_within(&self, max: SimDuration) -> Result<bool, StepLimitExceeded> {
+        self.with(|s| {
+            let limit = s.now() + max;
+            s.run_until_idle_before(limit, DEFAULT_MAX_STEPS)
+        })
+    }
+
     /// The network goes up or down.
     pub fn set_network(&self, network: Network) {
         self.with(|s| s.set_network(network))
