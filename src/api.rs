@@ -230,6 +230,26 @@ impl Manager {
         self.h.app
     }
 
+    /// A new manager object for the same application (CoCreateInstance again): what an application does
+    /// after a service restart made its old handles fail with RPC_E_DISCONNECTED (D15). Fails with
+    /// RPC_E_DISCONNECTED if the application exited.
+    pub fn reconnect(&self) -> Result<Manager, HResult> {
+        let s = self
+            .h
+            .inner
+            .try_borrow()
+            .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+        s.live_app(self.h.app)?;
+        let generation = s.generation();
+        Ok(Manager {
+            h: Handle {
+                inner: self.h.inner.clone(),
+                app: self.h.app,
+                generation,
+            },
+        })
+    }
+
     /// CreateJob.
     pub fn create_job(&self, display_name: &str, job_type: JobType) -> Result<Job, HResult> {
         self.h

@@ -291,10 +291,10 @@ impl Service {
         }
     }
 
+    /// Disarm the retry and no-progress timers (the time slice belongs to the slot, see `enter`).
     pub(crate) fn disarm_timers(&mut self, j: usize) {
         self.disarm_retry(j);
         self.disarm_deadline(j);
-        self.jobs[j].slice_at = None;
     }
 
     /// On entry into TRANSIENT_ERROR: the retry timer (D3) unless BITS waits for the network, and the

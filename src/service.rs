@@ -349,8 +349,9 @@ impl Service {
         debug_assert!(!from.is_final(), "final states are absorbing");
 
         // ---- leave `from`
-        if from.is_running() {
+        if from.is_running() && !to.is_running() {
             self.release_slot(j);
+            self.jobs[j].slice_at = None;
         }
         if from == JobState::Queued {
             self.unqueue(j);
