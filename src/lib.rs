@@ -61,6 +61,7 @@ pub mod hresult;
 pub mod job;
 pub mod notify;
 pub mod service;
+pub mod snapshot;
 pub mod state;
 pub mod time;
 pub mod trace;
@@ -74,6 +75,7 @@ pub use hresult::{HResult, ParseHResultError};
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
 pub use service::{App, Limits, Service, User};
+pub use snapshot::SnapshotError;
 pub use state::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_JOB_ENUM_ALL_USERS,
     BG_SIZE_UNKNOWN,

@@ -136,7 +136,6 @@ impl Notifier {
         }
     }
     /// The scripted answer, if this is one (snapshots keep those).
-    #[allow(dead_code)] // used by snapshots
     pub(crate) fn answer(&self) -> Option<HResult> {
         match self {
             Notifier::Answer(h) => Some(*h),
