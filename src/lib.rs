@@ -83,3 +83,8 @@ pub use state::{
 pub use time::{SimDuration, SimTime};
 pub use trace::{TraceEvent, TraceKind};
 pub use world::{Chaos, Class, Fault, Local, Network, Remote, Response, World};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

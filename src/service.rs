@@ -119,7 +119,8 @@ pub struct Service {
 impl Service {
     /// A service on `world`, at time zero, with no users, applications or jobs.
     pub fn new(world: World) -> Service {
-        Service {
+        let chaos = world.chaos.as_ref().map(|c| (c.seed, c.rate_ppm));
+        let mut s = Service {
             now: SimTime::ZERO,
             world,
             limits: Limits::default(),
@@ -143,7 +144,11 @@ impl Service {
             steps: 0,
             tracing: true,
             trace: Vec::new(),
+        };
+        if let Some((seed, rate_ppm)) = chaos {
+            s.record(TraceKind::ChaosSeed { seed, rate_ppm });
         }
+        s
     }
 
     /// The current virtual time.
