@@ -142,6 +142,11 @@ impl Sim {
         self.with(|s| s.set_network(network))
     }
 
+    /// Change the shared bandwidth (bytes per virtual second) from now on.
+    pub fn set_bandwidth(&self, bytes_per_sec: u64) {
+        self.with(|s| s.set_bandwidth(bytes_per_sec))
+    }
+
     /// Change a remote's behaviour from now on.
     pub fn set_remote(&self, url: &str, remote: Remote) {
         self.with(|s| s.set_remote(url, remote))

@@ -20,8 +20,10 @@ use crate::{ErrorContext, HResult, JobId, JobState, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// Units of the shared counter per byte.
-pub(crate) const SCALE: u128 = 1 << 16;
+/// Units of the shared counter per byte: 1000 (milliseconds per second) × lcm(1..=16), so that the
+/// per-millisecond rate `bandwidth × SCALE / (1000 × k)` is exact for up to 16 concurrent transfers
+/// and equal shares finish exactly when arithmetic says they should.
+pub(crate) const SCALE: u128 = 1000 * 720_720;
 
 /// A timer in the heap.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]

@@ -928,3 +928,22 @@ fn d13_same_inputs_and_seed_give_the_same_trace_byte_for_byte() {
     assert!(one.len() > 100, "a busy run: {} events", one.len());
     assert_eq!(one, two);
 }
+
+#[test]
+fn d12_equal_shares_finish_exactly_on_time() {
+    // Three transfers share 1,000,000 B/s: each 1,000,000-byte file takes exactly 3 s.
+    let (sim, app) = alice(World::new().remote(A, Remote::sized(1_000_000)));
+    let jobs: Vec<Job> = (0..3)
+        .map(|_| {
+            let j = app.create_job("fg", JobType::Download).unwrap();
+            j.add_file(A, LA).unwrap();
+            j.set_priority(Priority::Foreground).unwrap();
+            j.resume().unwrap();
+            j
+        })
+        .collect();
+    sim.advance(SimDuration::from_millis(2999));
+    assert!(jobs.iter().all(|j| state(j) == JobState::Transferring));
+    sim.advance(SimDuration::from_millis(1));
+    assert!(jobs.iter().all(|j| state(j) == JobState::Transferred));
+}
