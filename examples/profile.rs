@@ -1,0 +1,83 @@
+//! The bench workloads as a plain program, for profilers (callgrind counts instructions exactly, so
+//! its numbers are reproducible on a busy machine where timings are not):
+//!
+//! ```text
+//! cargo build --release --example profile
+//! valgrind --tool=callgrind --callgrind-out-file=cg.storm target/release/examples/profile storm 10000
+//! valgrind --tool=callgrind --callgrind-out-file=cg.life  target/release/examples/profile lifecycle 10000
+//! callgrind_annotate cg.storm | head -40
+//! ```
+//!
+//! `storm N` builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
+//! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
+//! lifecycles of `benches/lifecycle.rs`, a fresh machine every 1,000 jobs. `notrace` as a third
+//! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
+
+use bitsim::{JobState, JobType, Remote, Response, Sim, World};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).map(String::as_str).unwrap_or("storm");
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let tracing = args.get(3).map(String::as_str) != Some("notrace");
+    match what {
+        "storm" => storm(n, tracing),
+        "lifecycle" => lifecycle(n, tracing),
+        other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
+    }
+}
+
+fn storm(n: usize, tracing: bool) {
+    let url = |i: usize| format!("https://cdn{}.example.test/files/{i:06}.bin", i % 16);
+    let mut w = World::new();
+    for i in 0..n {
+        w = w.remote(
+            url(i),
+            Remote::sized(1_000).with_responses([Response::http(503)]),
+        );
+    }
+    let sim = Sim::new(w);
+    sim.with_service_mut(|s| s.set_tracing(tracing));
+    let app = sim.connect("storm", sim.admin("admin"));
+    for i in 0..n {
+        let job = app.create_job("storm job", JobType::Download).unwrap();
+        job.add_file(&url(i), &format!("C:\\dl\\{i:06}.bin"))
+            .unwrap();
+        job.resume().unwrap();
+    }
+    let before = sim.with_service(|s| s.steps());
+    run(&sim);
+    let events = sim.with_service(|s| s.steps()) - before;
+    println!("storm {n}: {events} events");
+}
+
+#[inline(never)]
+fn run(sim: &Sim) {
+    sim.run_until_idle().unwrap();
+}
+
+fn lifecycle(k: usize, tracing: bool) {
+    const URL: &str = "https://example.test/pkg/update-1.2.3.bin";
+    let machine = || {
+        let sim = Sim::new(World::new().remote(URL, Remote::sized(1_000)));
+        sim.with_service_mut(|s| s.set_tracing(tracing));
+        let app = sim.connect("updater", sim.user("alice"));
+        (sim, app)
+    };
+    let mut m = machine();
+    for i in 0..k {
+        if i > 0 && i % 1_000 == 0 {
+            m = machine();
+        }
+        let job =
+            m.1.create_job("updater: update-1.2.3", JobType::Download)
+                .unwrap();
+        job.add_file(URL, "C:\\ProgramData\\updater\\update-1.2.3.bin")
+            .unwrap();
+        job.resume().unwrap();
+        m.0.run_until_idle().unwrap();
+        job.complete().unwrap();
+        debug_assert_eq!(job.get_state(), Ok(JobState::Acknowledged));
+    }
+    println!("lifecycle {k}");
+}
