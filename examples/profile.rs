@@ -8,7 +8,8 @@
 //! callgrind_annotate cg.storm | head -40
 //! ```
 //!
-//! `storm N` builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
+//! `storm N` (one remote whose script answers N × 503 then serves) or `storm-urls N` (one remote per
+//! job, each answering one 503) builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
 //! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
 //! lifecycles of `benches/lifecycle.rs`, a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
@@ -21,19 +22,33 @@ fn main() {
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let tracing = args.get(3).map(String::as_str) != Some("notrace");
     match what {
-        "storm" => storm(n, tracing),
+        "storm" => storm(n, tracing, false),
+        "storm-urls" => storm(n, tracing, true),
         "lifecycle" => lifecycle(n, tracing),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
     }
 }
 
-fn storm(n: usize, tracing: bool) {
-    let url = |i: usize| format!("https://cdn{}.example.test/files/{i:06}.bin", i % 16);
+fn storm(n: usize, tracing: bool, urls: bool) {
+    let url = |i: usize| {
+        if urls {
+            format!("https://cdn{}.example.test/files/{i:06}.bin", i % 16)
+        } else {
+            "https://cdn.example.test/files/storm.bin".to_string()
+        }
+    };
     let mut w = World::new();
-    for i in 0..n {
+    if urls {
+        for i in 0..n {
+            w = w.remote(
+                url(i),
+                Remote::sized(1_000).with_responses([Response::http(503)]),
+            );
+        }
+    } else {
         w = w.remote(
-            url(i),
-            Remote::sized(1_000).with_responses([Response::http(503)]),
+            url(0),
+            Remote::sized(1_000).with_responses(vec![Response::http(503); n]),
         );
     }
     let sim = Sim::new(w);
@@ -46,9 +61,14 @@ fn storm(n: usize, tracing: bool) {
         job.resume().unwrap();
     }
     let before = sim.with_service(|s| s.steps());
+    let t = std::time::Instant::now();
     run(&sim);
+    let took = t.elapsed();
     let events = sim.with_service(|s| s.steps()) - before;
-    println!("storm {n}: {events} events");
+    println!(
+        "storm {n}: {events} events, {:.1} ns/event (wall clock, noisy)",
+        took.as_nanos() as f64 / events as f64
+    );
 }
 
 #[inline(never)]
