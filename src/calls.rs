@@ -54,31 +54,55 @@ pub struct ProxySettings {
 
 /// Characters in the UTF-16 sense, as BITS counts string limits.
 fn wide_len(s: &str) -> usize {
-    s.encode_utf16().count()
+    // ASCII (the usual case) is one UTF-16 unit per byte; `is_ascii` checks a word at a time.
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
+/// `s` starts with the ASCII `prefix`, ignoring ASCII case (what lower-casing `s` and comparing did,
+/// without allocating).
+pub(crate) fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
 fn valid_remote(remote: &str, job_type: JobType) -> bool {
     if remote.is_empty()
         || wide_len(remote) > defaults::MAX_REMOTE_NAME
-        || remote.chars().any(|c| {
-            c.is_control() || c.is_whitespace() || c == '*' || c == '?' && !remote.contains("://")
-        })
+        || remote_has_bad_char(remote)
     {
         return false;
     }
-    let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
     let http = ["http://", "https://"]
         .iter()
-        .find(|p| lower.starts_with(*p))
+        .find(|p| starts_with_ignore_ascii_case(remote, p))
         .map(|p| &remote[p.len()..]);
     if let Some(rest) = http {
         return !rest.is_empty() && !rest.starts_with('/');
     }
     // SMB: UNC path or file:// URL; never for upload-reply jobs (spec §7).
     let smb = remote.starts_with("\\\\") && remote.len() > 2
-        || lower.starts_with("file://") && remote.len() > 7;
+        || starts_with_ignore_ascii_case(remote, "file://") && remote.len() > 7;
     smb && job_type != JobType::UploadReply
+}
+
+/// A control character, whitespace, `*`, or a `?` in a name that is not a URL.
+fn remote_has_bad_char(remote: &str) -> bool {
+    let question_ok = || remote.contains("://");
+    if remote.is_ascii() {
+        // For ASCII, `char::is_control` is `u8::is_ascii_control`, and `char::is_whitespace` adds
+        // only ' ' to it (U+0009..=U+000D are controls): the byte scan decides as the `char` scan.
+        remote
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ' || b == b'*' || b == b'?' && !question_ok())
+    } else {
+        remote
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '*' || c == '?' && !question_ok())
+    }
 }
 
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
@@ -90,10 +114,16 @@ fn valid_local(local: &str) -> bool {
     {
         return false;
     }
-    if local
-        .chars()
-        .any(|c| c.is_control() || matches!(c, '*' | '?' | '"' | '<' | '>' | '|'))
-    {
+    let wildcard = |c: char| matches!(c, '*' | '?' | '"' | '<' | '>' | '|');
+    let bad_char = if local.is_ascii() {
+        // As in `remote_has_bad_char`: for ASCII, `char::is_control` is `u8::is_ascii_control`.
+        local
+            .bytes()
+            .any(|b| b.is_ascii_control() || wildcard(char::from(b)))
+    } else {
+        local.chars().any(|c| c.is_control() || wildcard(c))
+    };
+    if bad_char {
         return false;
     }
     let b = local.as_bytes();
@@ -638,6 +668,124 @@ mod tests {
         assert!(!valid_local("\\\\?\\C:\\a"));
         assert!(!valid_local("C:\\a.bin:stream"));
         assert!(!valid_local(&format!("C:\\{}", "a".repeat(258))));
+    }
+
+    /// The name checks as first written (char scans, allocating lower-case prefix): the fast paths
+    /// must decide exactly as these do.
+    mod reference {
+        use super::super::defaults;
+        use crate::JobType;
+
+        pub fn wide_len(s: &str) -> usize {
+            s.encode_utf16().count()
+        }
+
+        pub fn valid_remote(remote: &str, job_type: JobType) -> bool {
+            if remote.is_empty()
+                || wide_len(remote) > defaults::MAX_REMOTE_NAME
+                || remote.chars().any(|c| {
+                    c.is_control()
+                        || c.is_whitespace()
+                        || c == '*'
+                        || c == '?' && !remote.contains("://")
+                })
+            {
+                return false;
+            }
+            let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
+            let http = ["http://", "https://"]
+                .iter()
+                .find(|p| lower.starts_with(*p))
+                .map(|p| &remote[p.len()..]);
+            if let Some(rest) = http {
+                return !rest.is_empty() && !rest.starts_with('/');
+            }
+            let smb = remote.starts_with("\\\\") && remote.len() > 2
+                || lower.starts_with("file://") && remote.len() > 7;
+            smb && job_type != JobType::UploadReply
+        }
+
+        pub fn valid_local(local: &str) -> bool {
+            if local.is_empty()
+                || wide_len(local) > defaults::MAX_LOCAL_NAME
+                || local.starts_with("\\\\?\\")
+            {
+                return false;
+            }
+            if local
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '*' | '?' | '"' | '<' | '>' | '|'))
+            {
+                return false;
+            }
+            let b = local.as_bytes();
+            let drive = b.len() >= 3
+                && b[0].is_ascii_alphabetic()
+                && b[1] == b':'
+                && (b[2] == b'\\' || b[2] == b'/');
+            let unc = local.starts_with("\\\\") && local.len() > 2;
+            let rest_has_colon = if drive {
+                local[2..].contains(':')
+            } else {
+                local.contains(':')
+            };
+            (drive || unc) && !rest_has_colon
+        }
+
+        pub fn protocol_is_http(remote: &str) -> bool {
+            let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        }
+    }
+
+    /// Names built from pieces that matter to the checks: schemes in any case, separators, wildcards,
+    /// controls, whitespace (ASCII and not), non-ASCII letters, and lengths near the limits.
+    fn name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("http://".to_string()),
+            Just("HTTPS://".to_string()),
+            Just("hTtP://".to_string()),
+            Just("file://".to_string()),
+            Just("FILE://".to_string()),
+            Just("\\\\".to_string()),
+            Just("\\\\?\\".to_string()),
+            Just("C:\\".to_string()),
+            Just("z:/".to_string()),
+            Just("/".to_string()),
+            Just(":".to_string()),
+            Just("?".to_string()),
+            Just("*".to_string()),
+            Just("<>|\"".to_string()),
+            Just(" ".to_string()),
+            Just("\t".to_string()),
+            Just("\u{0B}".to_string()),
+            Just("\u{7F}".to_string()),
+            Just("\u{85}".to_string()),
+            Just("\u{A0}".to_string()),
+            Just("\u{3000}".to_string()),
+            Just("é".to_string()),
+            Just("日本".to_string()),
+            Just("😀".to_string()),
+            "[a-zA-Z0-9._-]{1,12}",
+            (0usize..3).prop_map(|i| "a".repeat([250, 2190, 40][i])),
+        ];
+        proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_name_checks_decide_as_the_reference(s in name()) {
+            for t in [JobType::Download, JobType::Upload, JobType::UploadReply] {
+                proptest::prop_assert_eq!(valid_remote(&s, t), reference::valid_remote(&s, t));
+            }
+            proptest::prop_assert_eq!(valid_local(&s), reference::valid_local(&s));
+            proptest::prop_assert_eq!(wide_len(&s), reference::wide_len(&s));
+            proptest::prop_assert_eq!(
+                crate::job::Protocol::of(&s) == crate::job::Protocol::Http,
+                reference::protocol_is_http(&s)
+            );
+        }
     }
 
     #[test]

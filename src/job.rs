@@ -144,8 +144,8 @@ impl Protocol {
     }
     /// The protocol of a remote name.
     pub fn of(remote: &str) -> Protocol {
-        let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
+        use crate::calls::starts_with_ignore_ascii_case as starts;
+        if starts(remote, "http://") || starts(remote, "https://") {
             Protocol::Http
         } else {
             Protocol::File
