@@ -188,7 +188,7 @@ impl Service {
     }
 
     fn next_due(&self) -> Option<SimTime> {
-        let heap = self.events.peek().map(|e| e.0.time);
+        let heap = self.peek_event().map(|e| e.time);
         let flow = self.flow.next_time(self.world.bandwidth);
         match (heap, flow) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -211,10 +211,10 @@ impl Service {
                 }
             }
         }
-        if self.events.peek().is_none_or(|e| e.0.time > t) {
+        if self.peek_event().is_none_or(|e| e.time > t) {
             return;
         }
-        let Some(std::cmp::Reverse(ev)) = self.events.pop() else {
+        let Some(ev) = self.pop_event() else {
             return;
         };
         match ev.event {

@@ -12,7 +12,7 @@ use crate::transition::{self, Input, Rule};
 use crate::{AppId, ErrorContext, HResult, JobId, JobState, Priority, SimTime, UserId, World};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 
 /// A user account.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -100,6 +100,10 @@ pub struct Service {
     pub(crate) next_serial: u64,
     // ---- engine ----
     pub(crate) events: BinaryHeap<Reverse<Scheduled>>,
+    /// Timers pushed for the instant they were pushed at (mostly scheduler passes), kept out of the
+    /// heap in a FIFO: always sorted by `(time, seq)`, so the next event is the smaller of this front
+    /// and the heap's top — the same order as if they were in the heap, at O(1) instead of O(log n).
+    pub(crate) now_events: VecDeque<Scheduled>,
     pub(crate) seq: u64,
     /// Number of armed state-changing timers (retry, no-progress deadline); 0 and no transfers = idle.
     pub(crate) armed: u64,
@@ -133,6 +137,7 @@ impl Service {
             registrations: Vec::new(),
             next_serial: 0,
             events: BinaryHeap::new(),
+            now_events: VecDeque::new(),
             seq: 0,
             armed: 0,
             schedule_pending: false,
@@ -559,10 +564,44 @@ impl Service {
 
     pub(crate) fn push_event(&mut self, time: SimTime, event: Event) {
         self.seq += 1;
-        self.events.push(Reverse(Scheduled {
+        let e = Scheduled {
             time,
             seq: self.seq,
             event,
-        }));
+        };
+        // Sequence numbers only grow, so appending keeps the FIFO sorted whenever `time` is not
+        // earlier than its last entry's.
+        if time == self.now && self.now_events.back().is_none_or(|b| b.time <= time) {
+            self.now_events.push_back(e);
+        } else {
+            self.events.push(Reverse(e));
+        }
+    }
+
+    /// The next pending timer in `(time, seq)` order, without removing it.
+    pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
+        match (self.events.peek(), self.now_events.front()) {
+            (Some(Reverse(h)), Some(f)) => Some(if f < h { f } else { h }),
+            (Some(Reverse(h)), None) => Some(h),
+            (None, f) => f,
+        }
+    }
+
+    /// Remove and return the next pending timer in `(time, seq)` order.
+    pub(crate) fn pop_event(&mut self) -> Option<Scheduled> {
+        match (self.events.peek(), self.now_events.front()) {
+            (Some(Reverse(h)), Some(f)) if h < f => self.events.pop().map(|r| r.0),
+            (_, Some(_)) => self.now_events.pop_front(),
+            (Some(_), None) => self.events.pop().map(|r| r.0),
+            (None, None) => None,
+        }
+    }
+
+    /// Every pending timer, in no particular order.
+    pub(crate) fn pending_events(&self) -> impl Iterator<Item = &Scheduled> {
+        self.events
+            .iter()
+            .map(|r| &r.0)
+            .chain(self.now_events.iter())
     }
 }

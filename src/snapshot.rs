@@ -120,7 +120,7 @@ struct Header {
 impl Service {
     /// The service as snapshot JSON.
     pub fn to_snapshot_json(&self) -> String {
-        let mut events: Vec<Scheduled> = self.events.iter().map(|r| r.0).collect();
+        let mut events: Vec<Scheduled> = self.pending_events().copied().collect();
         events.sort();
         let registrations = self
             .registrations
