@@ -527,8 +527,8 @@ impl Service {
             } else {
                 None
             };
-            let remote = file.remote.clone();
-            let attempt = self.world.attempt(&remote);
+            // Borrow the URL in place (the world and the jobs are disjoint fields): no copy per attempt.
+            let attempt = self.world.attempt(&self.jobs[j].files[f].remote);
             let (fault, after_bytes) = match attempt.response {
                 Response::Ok => (None, None),
                 Response::Fail { fault, after_bytes } => {
