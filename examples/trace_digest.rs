@@ -97,6 +97,11 @@ fn run() -> (String, String, u64) {
     sim.with_service_mut(|s| *s.world_mut().time_slice_secs() = 20);
     sim.advance_secs(3);
     jobs[3].set_priority(Priority::Foreground).unwrap();
+    // Running FOREGROUND jobs become background ones: several background jobs run at once until the
+    // next scheduler pass keeps the best.
+    jobs[0].set_priority(Priority::Low).unwrap();
+    jobs[4].set_priority(Priority::High).unwrap();
+    jobs[8].set_priority(Priority::High).unwrap();
     jobs[7].suspend().unwrap();
     sim.advance_secs(40);
     sim.logoff(bob);
@@ -141,8 +146,32 @@ fn run() -> (String, String, u64) {
     (trace, snap, steps)
 }
 
+/// Several FOREGROUND jobs running at once become background ones: the next scheduler pass keeps the
+/// best running and sends the others back to QUEUED (T7), then rotates them by time slice.
+fn demoted() -> String {
+    let sim = Sim::new(World::new().remote(url(0), Remote::sized(50_000_000)));
+    let app = sim.connect("d", sim.user("dora"));
+    let jobs: Vec<_> = (0..4)
+        .map(|i| {
+            let job = app.create_job(&format!("d{i}"), JobType::Download).unwrap();
+            job.add_file(&url(0), &format!("C:\\d\\{i}.bin")).unwrap();
+            job.set_priority(Priority::Foreground).unwrap();
+            job.resume().unwrap();
+            job
+        })
+        .collect();
+    sim.advance_secs(2);
+    jobs[2].set_priority(Priority::Normal).unwrap();
+    jobs[0].set_priority(Priority::Low).unwrap();
+    jobs[3].set_priority(Priority::Normal).unwrap();
+    jobs[1].set_priority(Priority::High).unwrap();
+    sim.advance_secs(2_000);
+    sim.trace().iter().map(|e| format!("{e}\n")).collect()
+}
+
 fn main() {
-    let (trace, snap, steps) = run();
+    let (mut trace, snap, steps) = run();
+    trace.push_str(&demoted());
     if std::env::args().any(|a| a == "--print") {
         print!("{trace}");
     }
