@@ -427,27 +427,41 @@ impl Service {
         }
         // One background job at a time: HIGH before NORMAL before LOW, first come first served.
         loop {
-            let mut bg: Vec<JobId> = self
-                .running
-                .iter()
-                .copied()
-                .filter(|id| !self.jobs[id.index()].priority.is_foreground())
-                .collect();
-            bg.sort_by_key(|id| {
-                (
-                    self.jobs[id.index()].priority,
-                    self.jobs[id.index()].state_since,
-                    *id,
-                )
-            });
-            // A priority change can leave two background jobs running: the better one keeps the slot.
-            for extra in bg.iter().skip(1) {
-                let _ = self.apply(extra.index(), Input::TimeSliceEnd, Cause::Plain);
+            let key = |s: &Self, id: JobId| {
+                let job = &s.jobs[id.index()];
+                (job.priority, job.state_since, id)
+            };
+            // The best running background job, found without allocating (there is at most one in
+            // the usual case).
+            let mut current = None;
+            let mut running_bg = 0usize;
+            for &id in &self.running {
+                if !self.jobs[id.index()].priority.is_foreground() {
+                    running_bg += 1;
+                    let k = key(self, id);
+                    if current.is_none_or(|c| k < c) {
+                        current = Some(k);
+                    }
+                }
+            }
+            if running_bg > 1 {
+                // A priority change can leave two background jobs running: the better one keeps the
+                // slot; the others lose it, in order.
+                let mut bg: Vec<JobId> = self
+                    .running
+                    .iter()
+                    .copied()
+                    .filter(|id| !self.jobs[id.index()].priority.is_foreground())
+                    .collect();
+                bg.sort_by_key(|&id| key(self, id));
+                for extra in bg.iter().skip(1) {
+                    let _ = self.apply(extra.index(), Input::TimeSliceEnd, Cause::Plain);
+                }
             }
             let Some(&(best_priority, _, best)) = self.ready_bg.first() else {
                 break;
             };
-            match bg.first() {
+            match current.map(|(_, _, id)| id) {
                 None => self.start(best.index()),
                 // A higher priority pre-empts a lower one (spec §1.6).
                 Some(cur) if best_priority < self.jobs[cur.index()].priority => {
