@@ -68,12 +68,57 @@ pub(crate) fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
+// Byte classes for the name checks: one table lookup per byte instead of per-char predicates.
+const NON_ASCII: u8 = 1;
+/// `char::is_control` for ASCII: U+0000..=U+001F and U+007F. (`char::is_whitespace` for ASCII is
+/// these controls' U+0009..=U+000D plus the space.)
+const CONTROL: u8 = 2;
+const SPACE: u8 = 4;
+const STAR: u8 = 8;
+const QUESTION: u8 = 16;
+/// `"`, `<`, `>`, `|`: not allowed in local names.
+const LOCAL_ONLY: u8 = 32;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match i as u8 {
+            0x80..=0xFF => NON_ASCII,
+            0x00..=0x1F | 0x7F => CONTROL,
+            b' ' => SPACE,
+            b'*' => STAR,
+            b'?' => QUESTION,
+            b'"' | b'<' | b'>' | b'|' => LOCAL_ONLY,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The union of the classes of `s`'s bytes.
+fn byte_classes(s: &str) -> u8 {
+    s.bytes().fold(0, |acc, b| acc | BYTE_CLASS[usize::from(b)])
+}
+
 /// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
 fn valid_remote(remote: &str, job_type: JobType) -> bool {
-    if remote.is_empty()
-        || wide_len(remote) > defaults::MAX_REMOTE_NAME
-        || remote_has_bad_char(remote)
-    {
+    let classes = byte_classes(remote);
+    let (len, bad_char) = if classes & NON_ASCII == 0 {
+        // ASCII: one UTF-16 unit per byte, and the byte classes decide as the `char` scan below.
+        let question = classes & QUESTION != 0 && !remote.contains("://");
+        (
+            remote.len(),
+            classes & (CONTROL | SPACE | STAR) != 0 || question,
+        )
+    } else {
+        let bad = |c: char| {
+            c.is_control() || c.is_whitespace() || c == '*' || c == '?' && !remote.contains("://")
+        };
+        (wide_len(remote), remote.chars().any(bad))
+    };
+    if remote.is_empty() || len > defaults::MAX_REMOTE_NAME || bad_char {
         return false;
     }
     let http = ["http://", "https://"]
@@ -89,41 +134,24 @@ fn valid_remote(remote: &str, job_type: JobType) -> bool {
     smb && job_type != JobType::UploadReply
 }
 
-/// A control character, whitespace, `*`, or a `?` in a name that is not a URL.
-fn remote_has_bad_char(remote: &str) -> bool {
-    let question_ok = || remote.contains("://");
-    if remote.is_ascii() {
-        // For ASCII, `char::is_control` is `u8::is_ascii_control`, and `char::is_whitespace` adds
-        // only ' ' to it (U+0009..=U+000D are controls): the byte scan decides as the `char` scan.
-        remote
-            .bytes()
-            .any(|b| b.is_ascii_control() || b == b' ' || b == b'*' || b == b'?' && !question_ok())
-    } else {
-        remote
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '*' || c == '?' && !question_ok())
-    }
-}
-
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
 /// `\\?\` prefix, no NTFS stream.
 fn valid_local(local: &str) -> bool {
-    if local.is_empty()
-        || wide_len(local) > defaults::MAX_LOCAL_NAME
-        || local.starts_with("\\\\?\\")
-    {
-        return false;
-    }
-    let wildcard = |c: char| matches!(c, '*' | '?' | '"' | '<' | '>' | '|');
-    let bad_char = if local.is_ascii() {
-        // As in `remote_has_bad_char`: for ASCII, `char::is_control` is `u8::is_ascii_control`.
-        local
-            .bytes()
-            .any(|b| b.is_ascii_control() || wildcard(char::from(b)))
+    let classes = byte_classes(local);
+    let (len, bad_char) = if classes & NON_ASCII == 0 {
+        (
+            local.len(),
+            classes & (CONTROL | STAR | QUESTION | LOCAL_ONLY) != 0,
+        )
     } else {
-        local.chars().any(|c| c.is_control() || wildcard(c))
+        let bad = |c: char| c.is_control() || matches!(c, '*' | '?' | '"' | '<' | '>' | '|');
+        (wide_len(local), local.chars().any(bad))
     };
-    if bad_char {
+    if local.is_empty()
+        || len > defaults::MAX_LOCAL_NAME
+        || local.starts_with("\\\\?\\")
+        || bad_char
+    {
         return false;
     }
     let b = local.as_bytes();
