@@ -307,11 +307,16 @@ impl Service {
             return Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB);
         }
         let jb = &mut self.jobs[j];
-        jb.files.extend(
-            files
-                .iter()
-                .map(|(r, l)| FileData::new(r.to_string(), l.to_string())),
-        );
+        let new_files = files
+            .iter()
+            .map(|(r, l)| FileData::new(r.to_string(), l.to_string()));
+        if jb.files.is_empty() {
+            // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one
+            // file); later additions grow by doubling as usual.
+            jb.files = new_files.collect();
+        } else {
+            jb.files.extend(new_files);
+        }
         let before = jb.state;
         self.apply(j, Input::AddFile, Cause::Plain)?;
         if self.jobs[j].state == before {
