@@ -590,10 +590,12 @@ impl Service {
         let j = self.mutable(app, job)?;
         self.next_serial += 1;
         let serial = self.next_serial;
-        self.registrations[j] = notifier.map(|notifier| Registration {
-            app,
-            serial,
-            notifier,
+        self.registrations[j] = notifier.map(|notifier| {
+            Box::new(Registration {
+                app,
+                serial,
+                notifier,
+            })
         });
         self.jobs[j].times.modification_time = self.now;
         match self.jobs[j].state {

@@ -402,11 +402,11 @@ fn build(s: Snapshot) -> Service {
     }
     svc.jobs = s.jobs;
     for r in s.registrations {
-        svc.registrations[r.job.index()] = Some(Registration {
+        svc.registrations[r.job.index()] = Some(Box::new(Registration {
             app: r.app,
             serial: r.serial,
             notifier: Notifier::Answer(r.answer),
-        });
+        }));
     }
     svc.generation = s.generation;
     svc.next_serial = s.next_serial;
