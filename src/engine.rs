@@ -369,17 +369,19 @@ impl Service {
         self.settle(j);
         let bw = self.world.bandwidth;
         let job = &mut self.jobs[j];
+        let id = job.id;
         if let Some(a) = job.active.take() {
             self.flow.sync(self.now, bw);
-            self.flow.points.remove(&(stop_point(&a), job.id));
+            self.flow.points.remove(&(stop_point(&a), id));
+            self.spare_active.push(a);
         }
-        self.running.remove(&job.id);
+        self.running.remove(&id);
         self.request_schedule();
     }
 
     /// Bytes moved by job `j`'s running transfer up to now (live, read-only).
     pub(crate) fn live_bytes(&self, j: usize) -> Option<(u32, u64)> {
-        let a = self.jobs[j].active?;
+        let a = *self.jobs[j].active.as_deref()?;
         let s = self.flow.s_at(self.now, self.world.bandwidth);
         let moved = u64::try_from((s.saturating_sub(a.s_base)) / SCALE).unwrap_or(u64::MAX);
         Some((a.file, a.bytes_base.saturating_add(moved).min(a.stop_at)))
@@ -601,20 +603,30 @@ impl Service {
                 fail: fail_at.and(fault),
             };
             self.flow.points.insert((stop_point(&a), id));
-            self.jobs[j].active = Some(a);
+            let boxed = match self.spare_active.pop() {
+                Some(mut b) => {
+                    *b = a;
+                    b
+                }
+                None => Box::new(a),
+            };
+            self.jobs[j].active = Some(boxed);
             return;
         }
     }
 
     /// A running transfer reached its stop point: its file is done, or its scripted failure happens.
     fn transfer_point(&mut self, j: usize) {
-        let a = self.jobs[j]
+        let a = *self.jobs[j]
             .active
+            .as_deref()
             .expect("a transfer point belongs to an active transfer");
         let id = self.jobs[j].id;
         self.settle(j);
         self.flow.points.remove(&(stop_point(&a), id));
-        self.jobs[j].active = None;
+        if let Some(b) = self.jobs[j].active.take() {
+            self.spare_active.push(b);
+        }
         match a.fail {
             Some(fault) => self.fail(j, fault.code(), None, Some(a.file)),
             None => {

@@ -234,7 +234,9 @@ pub(crate) struct Job {
     pub slice_at: Option<SimTime>,
     /// Key in the scheduler's ready queue while QUEUED and runnable.
     pub ready_key: Option<u64>,
-    pub active: Option<Active>,
+    /// Boxed: only running jobs have one, and an idle job then pays 8 bytes instead of 48 (and the
+    /// 16-byte alignment of its `u128`). Serialises exactly as the unboxed value.
+    pub active: Option<Box<Active>>,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.

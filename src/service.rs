@@ -115,6 +115,10 @@ pub struct Service {
     pub(crate) parked: BTreeSet<JobId>,
     pub(crate) running: BTreeSet<JobId>,
     pub(crate) flow: Flow,
+    /// Boxes of finished transfers (`Job::active`), reused by the next ones so a transfer does not
+    /// allocate; at most as many as ever ran at once. Not state: not saved.
+    #[allow(clippy::vec_box)] // the boxes themselves are what is kept for reuse
+    pub(crate) spare_active: Vec<Box<crate::job::Active>>,
     pub(crate) steps: u64,
     // ---- trace ----
     pub(crate) tracing: bool,
@@ -147,6 +151,7 @@ impl Service {
             parked: BTreeSet::new(),
             running: BTreeSet::new(),
             flow: Flow::default(),
+            spare_active: Vec::new(),
             steps: 0,
             tracing: true,
             trace: Vec::new(),

@@ -315,7 +315,7 @@ fn validate(s: &Snapshot) -> Result<(), String> {
         {
             return Err(at("times are out of order or in the future"));
         }
-        match job.active {
+        match job.active.as_deref() {
             Some(_) if !job.state.is_running() => {
                 return Err(at(&format!("active transfer while {}", job.state)))
             }
