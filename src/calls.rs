@@ -211,7 +211,7 @@ impl Service {
             id,
             user,
             job_type,
-            display_name.to_string(),
+            display_name.into(),
             self.now,
         ));
         self.registrations.push(None);
@@ -309,7 +309,7 @@ impl Service {
         let jb = &mut self.jobs[j];
         let new_files = files
             .iter()
-            .map(|(r, l)| FileData::new(r.to_string(), l.to_string()));
+            .map(|&(r, l)| FileData::new(r.into(), l.into()));
         if jb.files.is_empty() {
             // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one
             // file); later additions grow by doubling as usual.
@@ -343,8 +343,8 @@ impl Service {
             .filter(|&(file, _)| file == index)
             .map(|(_, b)| b);
         Ok(FileInfo {
-            remote_name: f.remote.clone(),
-            local_name: f.local.clone(),
+            remote_name: f.remote.to_string(),
+            local_name: f.local.to_string(),
             progress: FileProgress {
                 bytes_total: f.bytes_total,
                 bytes_transferred: live.unwrap_or(f.bytes_transferred),
@@ -442,7 +442,7 @@ impl Service {
     /// GetDisplayName.
     pub fn display_name(&self, app: AppId, job: JobId) -> Result<String, HResult> {
         self.access(app, job)
-            .map(|j| self.jobs[j].display_name.clone())
+            .map(|j| self.jobs[j].display_name.to_string())
     }
 
     /// GetDescription (empty by default).
@@ -531,7 +531,7 @@ impl Service {
         if wide_len(name) > defaults::MAX_DISPLAY_NAME {
             return Err(HResult::E_INVALIDARG);
         }
-        self.jobs[j].display_name = name.to_string();
+        self.jobs[j].display_name = name.into();
         self.modified(j);
         Ok(())
     }

@@ -527,7 +527,7 @@ impl Service {
             let upload = self.jobs[j].job_type.is_upload();
             let file = &self.jobs[j].files[f];
             let local_size = if upload {
-                match self.world.locals.get(&file.local) {
+                match self.world.locals.get(&*file.local) {
                     Some(l) => Some(l.size),
                     None => {
                         // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.

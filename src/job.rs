@@ -156,8 +156,9 @@ impl Protocol {
 /// One file of a job.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub(crate) struct FileData {
-    pub remote: String,
-    pub local: String,
+    /// `Box<str>`, not `String`: names never grow, and each saves 8 bytes (serialised the same).
+    pub remote: Box<str>,
+    pub local: Box<str>,
     /// BG_SIZE_UNKNOWN until the size is known.
     pub bytes_total: u64,
     pub bytes_transferred: u64,
@@ -166,7 +167,7 @@ pub(crate) struct FileData {
 }
 
 impl FileData {
-    pub fn new(remote: String, local: String) -> FileData {
+    pub fn new(remote: Box<str>, local: Box<str>) -> FileData {
         FileData {
             remote,
             local,
@@ -205,7 +206,8 @@ pub(crate) struct Job {
     pub state: JobState,
     /// When the job entered its current state.
     pub state_since: SimTime,
-    pub display_name: String,
+    /// `Box<str>` like the file names (8 bytes less per job, serialised the same).
+    pub display_name: Box<str>,
     pub description: String,
     pub priority: Priority,
     pub notify_flags: NotifyFlags,
@@ -262,7 +264,7 @@ impl Job {
         id: JobId,
         owner: UserId,
         job_type: JobType,
-        display_name: String,
+        display_name: Box<str>,
         now: SimTime,
     ) -> Job {
         Job {
