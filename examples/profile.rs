@@ -11,7 +11,8 @@
 //! `storm N` (one remote whose script answers N × 503 then serves) or `storm-urls N` (one remote per
 //! job, each answering one 503) builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
 //! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
-//! lifecycles of `benches/lifecycle.rs`, a fresh machine every 1,000 jobs. `notrace` as a third
+//! lifecycles of `benches/lifecycle.rs`; `foreground N` runs N FOREGROUND jobs of different sizes at
+//! once (a scheduler pass after each finish), a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
 
 use bitsim::{JobState, JobType, Remote, Response, Sim, World};
@@ -24,6 +25,7 @@ fn main() {
     match what {
         "storm" => storm(n, tracing, false),
         "storm-urls" => storm(n, tracing, true),
+        "foreground" => foreground(n, tracing),
         "lifecycle" => lifecycle(n, tracing),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
     }
@@ -67,6 +69,35 @@ fn storm(n: usize, tracing: bool, urls: bool) {
     let events = sim.with_service(|s| s.steps()) - before;
     println!(
         "storm {n}: {events} events, {:.1} ns/event (wall clock, noisy)",
+        took.as_nanos() as f64 / events as f64
+    );
+}
+
+/// `foreground N`: N FOREGROUND jobs (all run at once, D12) of different sizes, so they finish one by
+/// one, each finish followed by a scheduler pass.
+fn foreground(n: usize, tracing: bool) {
+    let url = |i: usize| format!("https://cdn.example.test/files/{i:06}.bin");
+    let mut w = World::new();
+    for i in 0..n {
+        w = w.remote(url(i), Remote::sized(1_000 + 10 * i as u64));
+    }
+    let sim = Sim::new(w);
+    sim.with_service_mut(|s| s.set_tracing(tracing));
+    let app = sim.connect("fg", sim.admin("admin"));
+    for i in 0..n {
+        let job = app.create_job("fg job", JobType::Download).unwrap();
+        job.add_file(&url(i), &format!("C:\\dl\\{i:06}.bin"))
+            .unwrap();
+        job.set_priority(bitsim::Priority::Foreground).unwrap();
+        job.resume().unwrap();
+    }
+    let before = sim.with_service(|s| s.steps());
+    let t = std::time::Instant::now();
+    run(&sim);
+    let took = t.elapsed();
+    let events = sim.with_service(|s| s.steps()) - before;
+    println!(
+        "foreground {n}: {events} events, {:.1} ns/event (wall clock, noisy)",
         took.as_nanos() as f64 / events as f64
     );
 }
