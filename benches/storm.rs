@@ -1,16 +1,23 @@
-//! `storm/N`: N download jobs whose remotes each answer one HTTP 503 (transient, D5) before serving
-//! the file. Every job fails at its first connection, waits in TRANSIENT_ERROR for the retry delay
-//! (600 s, D3), retries and transfers. Default priority (NORMAL: one background job at a time, D12),
-//! one remote per job (so the world holds N URLs), tracing ON (the default).
+//! `storm/N`: N download jobs that all fail once with a transient error and retry until they succeed.
+//! The world has one remote whose script answers the first N connection attempts with HTTP 503
+//! (transient, D5) and then serves the file: every job fails at its first connection, waits in
+//! TRANSIENT_ERROR for the retry delay (600 s, D3), retries and transfers. Default priority (NORMAL:
+//! one background job at a time, D12), tracing ON (the default).
 //!
-//! Timed: `Sim::run_until_idle` from the moment all N jobs are QUEUED until every job is TRANSFERRED.
-//! Untimed setup, per iteration: building the world, `create_job` + `add_file` + `resume` for each job
-//! (reported separately as `storm_setup/N`), and dropping the machine afterwards.
+//! `storm_urls/N`: the same storm with one remote per job (N URLs in the world, each answering one
+//! 503): the same events, plus a URL lookup among N remotes per connection attempt.
+//!
+//! `storm_setup/N`: the untimed setup of `storm/N` on its own (building the world, then
+//! `create_job` + `add_file` + `resume` for each job), per job.
+//!
+//! Timed (`storm`, `storm_urls`): `Sim::run_until_idle` from the moment all N jobs are QUEUED until
+//! every job is TRANSFERRED. Setup and dropping the machine afterwards are not timed.
 //!
 //! Throughput unit: engine events (`Throughput::Elements(events)`), where `events` is the number of
-//! events the run really processes, as `Service::steps()` counts them (measured on a dry run before
-//! timing; the run is deterministic). Criterion's "thrpt" line is then events per second, and
-//! time / events is the per-event cost.
+//! events the run really processes, as `Service::steps()` counts them, measured on a dry run before
+//! timing (the run is deterministic; the dry run also checks that every job failed once and ended
+//! TRANSFERRED). Criterion's "thrpt" is then events per second, and time / events is the per-event
+//! cost. `storm_setup` counts jobs.
 //!
 //! Run: `cargo bench --bench storm`.
 
@@ -23,35 +30,47 @@ use std::time::Duration;
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 /// 1,000 bytes at the default 1,000,000 bytes/s: 1 ms of virtual time per transfer.
 const FILE_SIZE: u64 = 1_000;
+const SHARED_URL: &str = "https://cdn.example.test/files/storm.bin";
 
-fn url(i: usize) -> String {
-    format!("https://cdn{}.example.test/files/{i:06}.bin", i % 16)
+#[derive(Clone, Copy, PartialEq)]
+enum Remotes {
+    /// One remote scripting N × 503, then serving.
+    Shared,
+    /// One remote per job, each scripting one 503.
+    PerJob,
 }
 
-fn local(i: usize) -> String {
-    format!("C:\\dl\\{i:06}.bin")
-}
-
-fn world(n: usize) -> World {
-    let mut w = World::new();
-    for i in 0..n {
-        w = w.remote(
-            url(i),
-            Remote::sized(FILE_SIZE).with_responses([Response::http(503)]),
-        );
+fn url(remotes: Remotes, i: usize) -> String {
+    match remotes {
+        Remotes::Shared => SHARED_URL.to_string(),
+        Remotes::PerJob => format!("https://cdn{}.example.test/files/{i:06}.bin", i % 16),
     }
-    w
+}
+
+fn world(remotes: Remotes, n: usize) -> World {
+    match remotes {
+        Remotes::Shared => World::new().remote(
+            SHARED_URL,
+            Remote::sized(FILE_SIZE).with_responses(vec![Response::http(503); n]),
+        ),
+        Remotes::PerJob => (0..n).fold(World::new(), |w, i| {
+            w.remote(
+                url(remotes, i),
+                Remote::sized(FILE_SIZE).with_responses([Response::http(503)]),
+            )
+        }),
+    }
 }
 
 /// A machine with `n` jobs, all resumed (QUEUED), nothing processed yet.
-fn storm(n: usize) -> (Sim, Manager) {
-    let sim = Sim::new(world(n));
+fn storm(remotes: Remotes, n: usize) -> (Sim, Manager) {
+    let sim = Sim::new(world(remotes, n));
     // An administrator: exempt from the per-user and per-machine job quotas (D14).
-    let user = sim.admin("admin");
-    let app = sim.connect("storm", user);
+    let app = sim.connect("storm", sim.admin("admin"));
     for i in 0..n {
         let job = app.create_job("storm job", JobType::Download).unwrap();
-        job.add_file(&url(i), &local(i)).unwrap();
+        job.add_file(&url(remotes, i), &format!("C:\\dl\\{i:06}.bin"))
+            .unwrap();
         job.resume().unwrap();
     }
     (sim, app)
@@ -67,43 +86,51 @@ fn run(m: (Sim, Manager)) -> (Sim, Manager) {
     m
 }
 
-fn benches(c: &mut Criterion) {
-    let mut g = c.benchmark_group("storm");
+/// The events of one run, checking its outcome.
+fn dry_run(remotes: Remotes, n: usize) -> u64 {
+    let m = storm(remotes, n);
+    let before = steps(&m.0);
+    let (sim, app) = run(m);
+    let events = steps(&sim) - before;
+    let jobs = app.enum_jobs(0).unwrap();
+    assert_eq!(jobs.len(), n);
+    assert!(
+        jobs.iter()
+            .all(|j| j.get_state() == Ok(JobState::Transferred)),
+        "every job ends TRANSFERRED"
+    );
+    let (errors, records) = sim.with_service(|s| {
+        let errors = s
+            .trace()
+            .iter()
+            .filter(|e| matches!(e.kind, TraceKind::ErrorRecord { .. }))
+            .count();
+        (errors, s.trace().len())
+    });
+    assert_eq!(errors, n, "every job failed once");
+    eprintln!(
+        "{n} jobs: {events} events ({:.2} per job), {records} trace records",
+        events as f64 / n as f64
+    );
+    events
+}
+
+fn group(c: &mut Criterion, name: &str, remotes: Remotes) {
+    let mut g = c.benchmark_group(name);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     for n in SIZES {
-        // Dry run: count the events and check the outcome.
-        let m = storm(n);
-        let before = steps(&m.0);
-        let (sim, app) = run(m);
-        let events = steps(&sim) - before;
-        let jobs = app.enum_jobs(0).unwrap();
-        assert_eq!(jobs.len(), n);
-        assert!(
-            jobs.iter()
-                .all(|j| j.get_state() == Ok(JobState::Transferred)),
-            "every job ends TRANSFERRED"
-        );
-        let errors = sim.with_service(|s| {
-            s.trace()
-                .iter()
-                .filter(|e| matches!(e.kind, TraceKind::ErrorRecord { .. }))
-                .count()
-        });
-        assert_eq!(errors, n, "every job failed once");
-        eprintln!(
-            "storm/{n}: {events} events ({:.2} per job), {} trace records",
-            events as f64 / n as f64,
-            sim.with_service(|s| s.trace().len())
-        );
-        drop((sim, app, jobs));
-
-        g.throughput(Throughput::Elements(events));
+        g.throughput(Throughput::Elements(dry_run(remotes, n)));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
-            b.iter_batched(|| storm(n), run, BatchSize::PerIteration)
+            b.iter_batched(|| storm(remotes, n), run, BatchSize::PerIteration)
         });
     }
     g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    group(c, "storm", Remotes::Shared);
+    group(c, "storm_urls", Remotes::PerJob);
 
     let mut g = c.benchmark_group("storm_setup");
     g.sampling_mode(SamplingMode::Flat);
@@ -111,7 +138,11 @@ fn benches(c: &mut Criterion) {
     for n in SIZES {
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
-            b.iter_batched(|| (), |()| storm(n), BatchSize::PerIteration)
+            b.iter_batched(
+                || (),
+                |()| storm(Remotes::Shared, n),
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
