@@ -376,6 +376,7 @@ impl Service {
             self.spare_active.push(a);
         }
         self.running.remove(&id);
+        self.set_running_bg(id, false);
         self.request_schedule();
     }
 
@@ -437,24 +438,18 @@ impl Service {
             // the usual case).
             let mut current = None;
             let mut running_bg = 0usize;
-            for &id in &self.running {
-                if !self.jobs[id.index()].priority.is_foreground() {
-                    running_bg += 1;
-                    let k = key(self, id);
-                    if current.is_none_or(|c| k < c) {
-                        current = Some(k);
-                    }
+            for &id in &self.running_bg {
+                debug_assert!(!self.jobs[id.index()].priority.is_foreground());
+                running_bg += 1;
+                let k = key(self, id);
+                if current.is_none_or(|c| k < c) {
+                    current = Some(k);
                 }
             }
             if running_bg > 1 {
                 // A priority change can leave two background jobs running: the better one keeps the
                 // slot; the others lose it, in order.
-                let mut bg: Vec<JobId> = self
-                    .running
-                    .iter()
-                    .copied()
-                    .filter(|id| !self.jobs[id.index()].priority.is_foreground())
-                    .collect();
+                let mut bg: Vec<JobId> = self.running_bg.to_vec();
                 bg.sort_by_key(|&id| key(self, id));
                 for extra in bg.iter().skip(1) {
                     let _ = self.apply(extra.index(), Input::TimeSliceEnd, Cause::Plain);
@@ -483,6 +478,9 @@ impl Service {
         }
         let id = self.jobs[j].id;
         self.running.insert(id);
+        if !self.jobs[j].priority.is_foreground() {
+            self.set_running_bg(id, true);
+        }
         if !self.jobs[j].priority.is_foreground() {
             let at = self.now + SimDuration::from_secs(self.world.time_slice_secs);
             self.jobs[j].slice_at = Some(at);

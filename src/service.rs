@@ -114,6 +114,11 @@ pub struct Service {
     /// QUEUED jobs whose owner is logged off.
     pub(crate) parked: BTreeSet<JobId>,
     pub(crate) running: BTreeSet<JobId>,
+    /// The running jobs whose priority is not FOREGROUND, in no order (derived from `running` and the
+    /// priorities; not saved): the scheduler looks at these without scanning every running
+    /// foreground job. Normally one; more only between a priority change and the next scheduler pass.
+    /// A `Vec`, not a set: it keeps its allocation when it empties.
+    pub(crate) running_bg: Vec<JobId>,
     pub(crate) flow: Flow,
     /// Boxes of finished transfers (`Job::active`), reused by the next ones so a transfer does not
     /// allocate; at most as many as ever ran at once. Not state: not saved.
@@ -150,6 +155,7 @@ impl Service {
             ready_bg: BTreeSet::new(),
             parked: BTreeSet::new(),
             running: BTreeSet::new(),
+            running_bg: Vec::new(),
             flow: Flow::default(),
             spare_active: Vec::new(),
             steps: 0,
@@ -600,6 +606,18 @@ impl Service {
             (_, Some(_)) => self.now_events.pop_front(),
             (Some(_), None) => self.events.pop().map(|r| r.0),
             (None, None) => None,
+        }
+    }
+
+    /// `id` is running with a background priority (see `running_bg`).
+    pub(crate) fn set_running_bg(&mut self, id: JobId, on: bool) {
+        let at = self.running_bg.iter().position(|&x| x == id);
+        match (at, on) {
+            (None, true) => self.running_bg.push(id),
+            (Some(i), false) => {
+                self.running_bg.swap_remove(i);
+            }
+            _ => {}
         }
     }
 

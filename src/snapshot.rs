@@ -416,6 +416,12 @@ fn build(s: Snapshot) -> Service {
     svc.ready_fg = s.ready_fg;
     svc.ready_bg = s.ready_bg;
     svc.parked = s.parked;
+    svc.running_bg = s
+        .running
+        .iter()
+        .copied()
+        .filter(|id| !svc.jobs[id.index()].priority.is_foreground())
+        .collect();
     svc.running = s.running;
     svc.flow = s.flow;
     svc.steps = s.steps;
