@@ -12,7 +12,7 @@
 //! job, each answering one 503) builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
 //! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
 //! lifecycles of `benches/lifecycle.rs`; `foreground N` runs N FOREGROUND jobs of different sizes at
-//! once (a scheduler pass after each finish), a fresh machine every 1,000 jobs. `notrace` as a third
+//! once (a scheduler pass after each finish); `restart N` restarts the service with N QUEUED jobs, a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
 
 use bitsim::{JobState, JobType, Remote, Response, Sim, World};
@@ -26,6 +26,7 @@ fn main() {
         "storm" => storm(n, tracing, false),
         "storm-urls" => storm(n, tracing, true),
         "foreground" => foreground(n, tracing),
+        "restart" => restart(n),
         "lifecycle" => lifecycle(n, tracing),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
     }
@@ -99,6 +100,24 @@ fn foreground(n: usize, tracing: bool) {
     println!(
         "foreground {n}: {events} events, {:.1} ns/event (wall clock, noisy)",
         took.as_nanos() as f64 / events as f64
+    );
+}
+
+/// `restart N`: N QUEUED jobs, then `restart_service` (D15: the service goes through a snapshot).
+fn restart(n: usize) {
+    const URL: &str = "https://example.test/a.bin";
+    let sim = Sim::new(World::new().remote(URL, Remote::sized(1_000)));
+    let app = sim.connect("r", sim.admin("admin"));
+    for i in 0..n {
+        let job = app.create_job("queued", JobType::Download).unwrap();
+        job.add_file(URL, &format!("C:\\dl\\{i:06}.bin")).unwrap();
+        job.resume().unwrap();
+    }
+    let t = std::time::Instant::now();
+    sim.restart_service();
+    println!(
+        "restart with {n} queued jobs: {:?} (wall clock, noisy)",
+        t.elapsed()
     );
 }
 
