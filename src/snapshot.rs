@@ -285,6 +285,15 @@ fn validate(s: &Snapshot) -> Result<(), String> {
             ));
         }
     }
+    // Every job listed in a queue, gathered once (looking each job up in the queues by a scan was
+    // O(jobs × queued)).
+    let listed: BTreeSet<JobId> = s
+        .ready_fg
+        .iter()
+        .map(|e| e.1)
+        .chain(s.ready_bg.iter().map(|e| e.2))
+        .chain(s.parked.iter().copied())
+        .collect();
     for (i, job) in s.jobs.iter().enumerate() {
         let at = |what: &str| format!("job {i} ({}): {what}", job.id.guid());
         if job.id.index() != i {
@@ -328,10 +337,7 @@ fn validate(s: &Snapshot) -> Result<(), String> {
             return Err(at("running set and state disagree"));
         }
         let queued = job.state == JobState::Queued;
-        let listed = s.ready_fg.iter().any(|e| e.1 == job.id)
-            || s.ready_bg.iter().any(|e| e.2 == job.id)
-            || s.parked.contains(&job.id);
-        if queued != listed {
+        if queued != listed.contains(&job.id) {
             return Err(at("queue membership and state disagree"));
         }
         if (job.retry_at.is_some() || job.deadline_at.is_some())
