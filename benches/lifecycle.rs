@@ -3,6 +3,7 @@
 //! - `lifecycle/bitsim`: `create_job`, `add_file`, `resume`, the engine runs the virtual clock until the
 //!   job is TRANSFERRED (`Sim::run_until_idle`), `complete` (ACKNOWLEDGED). A standard (non-admin)
 //!   user, so the quota checks run; tracing ON (the default).
+//! - `lifecycle/bitsim_notrace`: the same with `Service::set_tracing(false)`.
 //! - `lifecycle/floor`: only the unavoidable work of that lifecycle, by hand: allocate the job's three
 //!   strings (display name, remote URL, local name) and its id, keep the job in a vector, and push one
 //!   trace record per state change (SUSPENDED→QUEUED→CONNECTING→TRANSFERRING→TRANSFERRED→ACKNOWLEDGED)
@@ -37,8 +38,9 @@ struct Machine {
     app: Manager,
 }
 
-fn machine() -> Machine {
+fn machine(tracing: bool) -> Machine {
     let sim = Sim::new(World::new().remote(URL, Remote::sized(SIZE)));
+    sim.with_service_mut(|s| s.set_tracing(tracing));
     let user = sim.user("alice");
     let app = sim.connect("updater", user);
     Machine { sim, app }
@@ -119,7 +121,7 @@ fn floor(m: &mut FloorMachine) {
 fn benches(c: &mut Criterion) {
     // The benched lifecycle really reaches ACKNOWLEDGED.
     {
-        let m = machine();
+        let m = machine(true);
         let job = m.app.create_job(NAME, JobType::Download).unwrap();
         job.add_file(URL, LOCAL).unwrap();
         job.resume().unwrap();
@@ -131,20 +133,22 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lifecycle");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("bitsim", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            let mut m = machine();
-            for i in 0..iters {
-                if i > 0 && i % JOBS_PER_MACHINE == 0 {
-                    m = machine();
+    for (name, tracing) in [("bitsim", true), ("bitsim_notrace", false)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                let mut m = machine(tracing);
+                for i in 0..iters {
+                    if i > 0 && i % JOBS_PER_MACHINE == 0 {
+                        m = machine(tracing);
+                    }
+                    lifecycle(&m);
                 }
-                lifecycle(&m);
-            }
-            drop(m);
-            start.elapsed()
-        })
-    });
+                drop(m);
+                start.elapsed()
+            })
+        });
+    }
     g.bench_function("floor", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();

@@ -4,6 +4,8 @@
 //! TRANSIENT_ERROR for the retry delay (600 s, D3), retries and transfers. Default priority (NORMAL:
 //! one background job at a time, D12), tracing ON (the default).
 //!
+//! `storm_notrace/N`: `storm/N` with `Service::set_tracing(false)`.
+//!
 //! `storm_urls/N`: the same storm with one remote per job (N URLs in the world, each answering one
 //! 503): the same events, plus a URL lookup among N remotes per connection attempt.
 //!
@@ -64,7 +66,12 @@ fn world(remotes: Remotes, n: usize) -> World {
 
 /// A machine with `n` jobs, all resumed (QUEUED), nothing processed yet.
 fn storm(remotes: Remotes, n: usize) -> (Sim, Manager) {
+    storm_traced(remotes, n, true)
+}
+
+fn storm_traced(remotes: Remotes, n: usize, tracing: bool) -> (Sim, Manager) {
     let sim = Sim::new(world(remotes, n));
+    sim.with_service_mut(|s| s.set_tracing(tracing));
     // An administrator: exempt from the per-user and per-machine job quotas (D14).
     let app = sim.connect("storm", sim.admin("admin"));
     for i in 0..n {
@@ -115,22 +122,27 @@ fn dry_run(remotes: Remotes, n: usize) -> u64 {
     events
 }
 
-fn group(c: &mut Criterion, name: &str, remotes: Remotes) {
+fn group(c: &mut Criterion, name: &str, remotes: Remotes, tracing: bool) {
     let mut g = c.benchmark_group(name);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     for n in SIZES {
         g.throughput(Throughput::Elements(dry_run(remotes, n)));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
-            b.iter_batched(|| storm(remotes, n), run, BatchSize::PerIteration)
+            b.iter_batched(
+                || storm_traced(remotes, n, tracing),
+                run,
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
 }
 
 fn benches(c: &mut Criterion) {
-    group(c, "storm", Remotes::Shared);
-    group(c, "storm_urls", Remotes::PerJob);
+    group(c, "storm", Remotes::Shared, true);
+    group(c, "storm_notrace", Remotes::Shared, false);
+    group(c, "storm_urls", Remotes::PerJob, true);
 
     let mut g = c.benchmark_group("storm_setup");
     g.sampling_mode(SamplingMode::Flat);
