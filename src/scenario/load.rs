@@ -521,14 +521,16 @@ pub(crate) fn response(n: &Node, ptr: &str) -> R<Response> {
                 "a failing response needs exactly one of \"http\", \"win32\" or \"hresult\"",
             )
         }
-        _ => return at(
-            n,
-            ptr,
-            format!(
+        _ => {
+            return at(
+                n,
+                ptr,
+                format!(
                 "a response has exactly one of \"http\", \"win32\" or \"hresult\", this one has {}",
                 one_of(&given)
             ),
-        ),
+            )
+        }
     };
     let after_bytes = f.opt_with("after_bytes", u64_field("a byte count"))?;
     Ok(Response::Fail { fault, after_bytes })

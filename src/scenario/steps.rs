@@ -262,7 +262,12 @@ impl StepReader {
 
     fn op(&mut self, node: &Node, ptr: &str) -> R<Step> {
         let (kind, f) = self.fields(node, ptr, "do", OPS, "operation")?;
-        let mut app = self.app(&f)?;
+        // `connect` names a new application; every other step names one that connected already.
+        let mut app = if kind == "connect" {
+            None
+        } else {
+            self.app(&f)?
+        };
         let op = match kind.as_str() {
             "connect" => {
                 let n = f.req("app", "the name of the new application")?;
