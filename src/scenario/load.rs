@@ -65,8 +65,8 @@ impl Scenario {
     pub fn parse(text: &str, file: &str) -> Result<Scenario, InvalidScenario> {
         let root = json::parse(text).map_err(|e| InvalidScenario {
             file: file.to_string(),
-            line: Some(e.line),
-            column: Some(e.column),
+            line: Some(e.line.max(1)),
+            column: Some(e.column.max(1)),
             pointer: None,
             message: format!("not valid JSON: {}", e.message),
         })?;
@@ -492,8 +492,8 @@ pub(crate) fn response(n: &Node, ptr: &str) -> R<Response> {
         .collect();
     let fault = match given.as_slice() {
         ["http"] => Fault::Http(f.req_with("http", "", |n, p| {
-            let v = integer(n, p, 599, "an HTTP status code")?;
-            if v < 100 {
+            let v = integer(n, p, u64::MAX, "an HTTP status code")?;
+            if !(100..=599).contains(&v) {
                 return at(
                     n,
                     p,
@@ -503,12 +503,12 @@ pub(crate) fn response(n: &Node, ptr: &str) -> R<Response> {
             Ok(v as u16)
         })?),
         ["win32"] => Fault::Win32(f.req_with("win32", "", |n, p| {
-            let v = integer(n, p, 0xFFFF, "a Win32 error number")?;
-            if v == 0 {
+            let v = integer(n, p, u64::MAX, "a Win32 error number")?;
+            if !(1..=0xFFFF).contains(&v) {
                 return at(
                     n,
                     p,
-                    "0 is ERROR_SUCCESS, not an error: expected 1 to 65535",
+                    format!("{v} is not a Win32 error number: expected 1 to 65535"),
                 );
             }
             Ok(v as u32)
@@ -527,7 +527,7 @@ pub(crate) fn response(n: &Node, ptr: &str) -> R<Response> {
                 ptr,
                 format!(
                 "a response has exactly one of \"http\", \"win32\" or \"hresult\", this one has {}",
-                one_of(&given)
+                given.join(" and ")
             ),
             )
         }

@@ -675,13 +675,23 @@ fn property(f: &Fields, key: &str) -> R<PropertyValue> {
         "description" => PropertyValue::Description(string(v, &p)?),
         "priority" => PropertyValue::Priority(match &v.kind {
             Kind::Num(_) => PriorityValue::Raw(u32_field("a raw priority value")(v, &p)?),
-            _ => PriorityValue::Named(named(
+            Kind::Str(_) => PriorityValue::Named(named(
                 v,
                 &p,
-                "priority (or a raw integer)",
+                "priority",
                 &Priority::ALL.iter().map(|v| v.name()).collect::<Vec<_>>(),
                 Priority::from_name,
             )?),
+            k => {
+                return at(
+                    v,
+                    &p,
+                    format!(
+                        "expected a priority (FOREGROUND, HIGH, NORMAL or LOW) or a raw integer, found {}",
+                        k.describe()
+                    ),
+                )
+            }
         }),
         "notify_flags" => PropertyValue::NotifyFlags(u32_field("notify flags")(v, &p)?),
         "minimum_retry_delay" => {
