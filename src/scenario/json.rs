@@ -48,7 +48,7 @@ pub(crate) fn quote(s: &str) -> String {
     let shown: String = s.chars().take(MAX).collect();
     let mut out = serde_json::to_string(&shown).unwrap_or_else(|_| format!("\"{shown}\""));
     if s.chars().count() > MAX {
-        out.insert_str(out.len() - 1, "…");
+        out.insert(out.len() - 1, '…');
     }
     out
 }
