@@ -62,6 +62,7 @@ pub mod job;
 pub mod notify;
 pub mod scenario;
 pub mod service;
+pub mod snapshot;
 pub mod state;
 pub mod time;
 pub mod trace;
@@ -75,6 +76,7 @@ pub use hresult::{HResult, ParseHResultError};
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
 pub use service::{App, Limits, Service, User};
+pub use snapshot::SnapshotError;
 pub use state::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_JOB_ENUM_ALL_USERS,
     BG_SIZE_UNKNOWN,
@@ -82,3 +84,8 @@ pub use state::{
 pub use time::{SimDuration, SimTime};
 pub use trace::{TraceEvent, TraceKind};
 pub use world::{Chaos, Class, Fault, Local, Network, Remote, Response, World};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
