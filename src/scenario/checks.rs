@@ -342,12 +342,10 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
     let with_modifications = are.iter().any(|(e, _)| *e == NotifyEvent::JobModification);
     let mut got: Vec<(NotifyEvent, JobId)> = Vec::new();
     if let Some(a) = r.apps.get(app) {
-        for m in &a.managers {
-            for d in m.take_notifications() {
-                let n = d.notification;
-                if with_modifications || n.event != NotifyEvent::JobModification {
-                    got.push((n.event, n.job));
-                }
+        for d in a.manager.take_notifications() {
+            let n = d.notification;
+            if with_modifications || n.event != NotifyEvent::JobModification {
+                got.push((n.event, n.job));
             }
         }
     }

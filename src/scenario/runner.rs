@@ -4,8 +4,8 @@
 //! per alias. A job alias names a job (its id, like a GUID saved by a client); an application that uses
 //! an alias it has no live handle for obtains one with `Manager::get_job`, and if that fails the step's
 //! result is that HRESULT. After `restart_service` every handle is dead (D15): the runner drops them
-//! and each application re-creates its manager, as a client re-creates its BITS manager object; job
-//! handles are then obtained again on first use. Error objects are kept, so a check can see them fail.
+//! and each running application re-creates its manager (`Manager::reconnect`, as a client calls
+//! CoCreateInstance again); job handles are then obtained again on first use. Error objects are kept, so a check can see them fail.
 
 use super::checks;
 use super::types::{Action, Op, Scenario, StateMethod, Step, DEFAULT_APP};
@@ -73,9 +73,8 @@ pub(crate) type Outcome = Result<(), Fail>;
 
 /// One application as the runner tracks it.
 pub(crate) struct AppRun {
-    pub user: UserId,
-    /// Its managers, oldest first (a new one after each service restart).
-    pub managers: Vec<Manager>,
+    /// Its manager (a new one, for the same application, after each service restart).
+    pub manager: Manager,
     /// Live job handles by alias.
     pub handles: BTreeMap<String, Job>,
 }
@@ -167,8 +166,7 @@ impl Runner {
         self.apps.insert(
             app.to_string(),
             AppRun {
-                user,
-                managers: vec![m],
+                manager: m,
                 handles: BTreeMap::new(),
             },
         );
@@ -184,7 +182,7 @@ impl Runner {
         let apps: BTreeMap<AppId, String> = self
             .apps
             .iter()
-            .flat_map(|(n, a)| a.managers.iter().map(move |m| (m.app(), n.clone())))
+            .map(|(n, a)| (a.manager.app(), n.clone()))
             .collect();
         let lines = events
             .iter()
@@ -212,14 +210,11 @@ impl Runner {
 
     /// The application's current manager. Validation guarantees the application connected.
     pub fn manager(&self, app: &str) -> Result<&Manager, Fail> {
-        self.apps
-            .get(app)
-            .and_then(|a| a.managers.last())
-            .ok_or_else(|| Fail {
-                expected: format!("application {app:?} connected"),
-                actual: "not connected".to_string(),
-                message: format!("application {app:?} is not connected"),
-            })
+        self.apps.get(app).map(|a| &a.manager).ok_or_else(|| Fail {
+            expected: format!("application {app:?} connected"),
+            actual: "not connected".to_string(),
+            message: format!("application {app:?} is not connected"),
+        })
     }
 
     /// The job an alias names, or a failure when its binding call failed.
@@ -271,9 +266,7 @@ impl Runner {
             }
             Op::Exit => {
                 if let Some(a) = self.apps.get(app) {
-                    for m in &a.managers {
-                        m.exit();
-                    }
+                    a.manager.exit();
                 }
                 return Ok(());
             }
@@ -454,24 +447,14 @@ impl Runner {
         })
     }
 
-    /// D15: every handle dies; each running application gets a new manager.
+    /// D15: every handle dies; each running application creates its manager again
+    /// (`Manager::reconnect`); job handles are obtained again on first use.
     fn restart(&mut self) {
         self.sim.restart_service();
-        let names: Vec<String> = self.apps.keys().cloned().collect();
-        for name in names {
-            let alive = self.apps.get(&name).is_some_and(|a| {
-                a.managers.last().is_some_and(|m| {
-                    self.sim
-                        .with_service(|s| s.app(m.app()).is_some_and(|x| x.alive))
-                })
-            });
-            let Some(a) = self.apps.get_mut(&name) else {
-                continue;
-            };
+        for a in self.apps.values_mut() {
             a.handles.clear();
-            if alive {
-                let m = self.sim.connect(&name, a.user);
-                a.managers.push(m);
+            if let Ok(m) = a.manager.reconnect() {
+                a.manager = m;
             }
         }
     }
