@@ -66,10 +66,10 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
                 BytesTotal::Bytes(n) => n,
                 BytesTotal::Unknown => BG_SIZE_UNKNOWN,
             });
-            let ok = want_total.map_or(true, |t| t == p.bytes_total)
-                && bytes_transferred.map_or(true, |t| t == p.bytes_transferred)
-                && files_total.map_or(true, |t| t == p.files_total)
-                && files_transferred.map_or(true, |t| t == p.files_transferred);
+            let ok = want_total.is_none_or(|t| t == p.bytes_total)
+                && bytes_transferred.is_none_or(|t| t == p.bytes_transferred)
+                && files_total.is_none_or(|t| t == p.files_total)
+                && files_transferred.is_none_or(|t| t == p.files_transferred);
             let actual = format!(
                 "bytes_total {}, bytes_transferred {}, files_total {}, files_transferred {}",
                 show_total(p.bytes_total),
@@ -279,9 +279,9 @@ fn error(r: &mut Runner, app: &str, job: &str, expect: &ErrorExpectation) -> Out
             code: c,
             file: fl,
         } => {
-            context.map_or(true, |x| x == ctx)
-                && c.map_or(true, |x| x == code)
-                && fl.map_or(true, |x| Some(x) == file)
+            context.is_none_or(|x| x == ctx)
+                && c.is_none_or(|x| x == code)
+                && fl.is_none_or(|x| Some(x) == file)
         }
     };
     same(ok, &expected, &actual, || match expect {
@@ -327,8 +327,8 @@ fn jobs(
         .collect();
     got.sort();
     let actual = format!("{} jobs {got:?}", got.len());
-    let ok = count.map_or(true, |c| c as usize == got.len())
-        && names.map_or(true, |n| n == got.as_slice());
+    let ok =
+        count.is_none_or(|c| c as usize == got.len()) && names.is_none_or(|n| n == got.as_slice());
     same(ok, &expected, &actual, || {
         format!("EnumJobs as seen by {app:?} lists {actual}, but the scenario expects {expected}")
     })
