@@ -187,6 +187,11 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "this one has http and win32",
     ),
     (
+        "size-is-bg-size-unknown.json",
+        "~1a.bin/size",
+        "18446744073709551615 is BG_SIZE_UNKNOWN, not a size",
+    ),
+    (
         "steps-not-an-array.json",
         "/steps",
         "expected the steps (a JSON array), found an object",

@@ -445,7 +445,17 @@ fn locals(n: &Node, ptr: &str) -> R<Vec<(String, u64)>> {
 /// A remote: `size`, `responses`, `otherwise`.
 pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
     let f = Fields::new(n, ptr, "a remote", &["size", "responses", "otherwise"])?;
-    let size = f.opt_with("size", u64_field("a size in bytes"))?;
+    let size = f.opt_with("size", |n, p| {
+        let v = integer(n, p, u64::MAX, "a size in bytes")?;
+        if v == crate::BG_SIZE_UNKNOWN {
+            return at(
+                n,
+                p,
+                "18446744073709551615 is BG_SIZE_UNKNOWN, not a size: leave \"size\" out for a server that sends no length",
+            );
+        }
+        Ok(v)
+    })?;
     let responses = match f.get("responses") {
         None => VecDeque::new(),
         Some(list) => {
