@@ -41,6 +41,7 @@ mod checks;
 pub mod graph;
 mod json;
 mod load;
+mod read_checks;
 mod report;
 mod runner;
 mod steps;
