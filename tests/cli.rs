@@ -74,8 +74,12 @@ fn a_failing_step_exits_1_with_step_expected_and_actual() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains("FAIL expects-too-much"), "{out}");
-    assert!(out.contains("step 3: expected TRANSFERRING"), "{out}");
-    assert!(out.contains("actual   QUEUED"), "{out}");
+    assert!(
+        out.contains("step 3 (check state j is TRANSFERRING)"),
+        "{out}"
+    );
+    assert!(out.contains("expected TRANSFERRING\n"), "{out}");
+    assert!(out.contains("actual   QUEUED\n"), "{out}");
     assert!(
         out.contains("j is QUEUED, but the scenario expects TRANSFERRING"),
         "{out}"

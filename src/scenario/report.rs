@@ -171,14 +171,9 @@ impl Batch {
                 }
                 Some(f) => {
                     let _ = writeln!(s, "FAIL {} ({})", r.name, r.file);
-                    let _ = writeln!(s, "     step {}: expected {}", f.step, f.expected);
-                    let _ = writeln!(
-                        s,
-                        "     {:>w$}  actual   {}",
-                        "",
-                        f.actual,
-                        w = digits(f.step) + 5
-                    );
+                    let _ = writeln!(s, "     step {} ({})", f.step, f.what);
+                    let _ = writeln!(s, "       expected {}", f.expected);
+                    let _ = writeln!(s, "       actual   {}", f.actual);
                     let _ = writeln!(s, "     {}", f.message);
                 }
             }
@@ -211,8 +206,4 @@ impl Batch {
         }
         s
     }
-}
-
-fn digits(n: usize) -> usize {
-    n.to_string().len()
 }

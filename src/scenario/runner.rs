@@ -44,6 +44,8 @@ pub struct ScenarioResult {
 pub struct StepFailure {
     /// 0-based index into `steps` (as in the JSON pointer `/steps/N`).
     pub step: usize,
+    /// The step in short (`check state j is TRANSFERRED`).
+    pub what: String,
     /// What the scenario expected.
     pub expected: String,
     /// What the simulator gave.
@@ -106,6 +108,7 @@ pub fn run(sc: &Scenario, file: &str, opts: &RunOptions) -> ScenarioResult {
         if let Err(f) = outcome {
             failure = Some(StepFailure {
                 step: i,
+                what: describe(step),
                 expected: f.expected,
                 actual: f.actual,
                 message: f.message,
