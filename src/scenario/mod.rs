@@ -34,8 +34,18 @@
 //! - `check progress` needs at least one field; `users`, when given, lists at least one user.
 //! - `run_until_idle` with `max_seconds` stops at the bound without failing; without it, the engine's
 //!   step limit is a step failure. `advance` is bounded by the same number of engine events.
-//! - HTTP statuses are 100–599; Win32 error numbers 1–65535.
-//! - An empty `steps` array is a valid scenario that passes with 0 steps run.
+//! - HTTP statuses are 100–599; Win32 error numbers 1–65535; a remote `size` of 2^64−1 is refused (it
+//!   is BG_SIZE_UNKNOWN: leave `size` out instead).
+//! - `get_job` without `bind` (re)binds the calling application's handle for the alias it names.
+//! - An empty `steps` array is a valid scenario that passes with 0 steps run; a folder without any
+//!   `*.json` file is an input error (exit status 2), like a path that does not exist.
+//! - Report values `expected` and `actual` are strings; `bitsim run --json --trace` keeps stdout the
+//!   bare report and prints the trace on stderr.
+//!
+//! Files are read by a loader of our own rather than by derived `Deserialize` impls: serde_json first
+//! checks the syntax (line and column), then a position-keeping tree lets every semantic error name
+//! its JSON pointer *and* its line and column, keeps the `users` order, and refuses duplicate keys.
+//! Unknown fields are refused everywhere, each message listing the fields that are allowed there.
 
 mod checks;
 pub mod graph;
