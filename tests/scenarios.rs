@@ -504,3 +504,13 @@ fn committed_state_machine_doc_matches_the_generator() {
         "regenerate with `bitsim graph --mermaid > docs/state-machine.md`"
     );
 }
+
+#[test]
+fn readme_state_machine_matches_the_generator() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = format!("```mermaid\n{}```", graph::mermaid());
+    assert!(
+        readme.contains(&block),
+        "update the Mermaid block in README.md from `bitsim graph --mermaid`"
+    );
+}
