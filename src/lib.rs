@@ -60,6 +60,7 @@ pub mod engine;
 pub mod hresult;
 pub mod job;
 pub mod notify;
+pub mod scenario;
 pub mod service;
 pub mod snapshot;
 pub mod state;
