@@ -1,18 +1,12 @@
 //! `scenario/fixtures`: parse and run every fixture in `fixtures/scenarios/` (one iteration = all of
 //! them, read from memory: the file reads are done once, before timing).
 //!
-//! DISABLED UNTIL THE SCENARIO RUNNER IS MERGED. This file is built only with the cargo feature
-//! `scenario-bench` (see `[[bench]] name = "scenario"` in Cargo.toml, `required-features`), because
-//! `bitsim::scenario` lives on the `scenario` branch. To enable it after the merge, either run
-//! `cargo bench --features scenario-bench --bench scenario`, or delete the `required-features` line of
-//! that `[[bench]]` entry so a plain `cargo bench` includes it. The calls below follow the runner's API
-//! on its branch at the time of writing — `Scenario::parse(text, file)`,
-//! `scenario::run(&Scenario, file, &RunOptions) -> ScenarioResult` with `passed` — adjust the `use`
-//! line if the merged module exports them elsewhere.
+//! This bench was written on the `bench` branch before the scenario runner was merged, behind a cargo
+//! feature; it is enabled since `main` (with `bitsim::scenario`) was merged into `bench`.
 //!
 //! Throughput unit: scenarios (`Throughput::Elements(number of fixture files)`).
 //!
-//! Run: `cargo bench --features scenario-bench --bench scenario`.
+//! Run: `cargo bench --bench scenario`.
 
 use bitsim::scenario::{run, RunOptions, Scenario};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

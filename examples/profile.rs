@@ -12,7 +12,8 @@
 //! job, each answering one 503) builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
 //! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
 //! lifecycles of `benches/lifecycle.rs`; `foreground N` runs N FOREGROUND jobs of different sizes at
-//! once (a scheduler pass after each finish); `restart N` restarts the service with N QUEUED jobs, a fresh machine every 1,000 jobs. `notrace` as a third
+//! once (a scheduler pass after each finish); `restart N` restarts the service with N QUEUED jobs;
+//! `scenarios K` parses and runs every shipped fixture K times, a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
 
 use bitsim::{JobState, JobType, Remote, Response, Sim, World};
@@ -27,6 +28,7 @@ fn main() {
         "storm-urls" => storm(n, tracing, true),
         "foreground" => foreground(n, tracing),
         "restart" => restart(n),
+        "scenarios" => scenarios(n),
         "lifecycle" => lifecycle(n, tracing),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
     }
@@ -132,6 +134,34 @@ fn minor_faults() -> u64 {
             after_name.split(' ').nth(7)?.parse().ok()
         })
         .unwrap_or(0)
+}
+
+/// `scenarios K`: parse and run every fixture in `fixtures/scenarios/` K times (the
+/// `scenario/fixtures` bench).
+fn scenarios(k: usize) {
+    use bitsim::scenario::{run, RunOptions, Scenario};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scenarios");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    let opts = RunOptions::default();
+    let mut passed = 0;
+    for _ in 0..k {
+        for (name, text) in &files {
+            let sc = Scenario::parse(text, name).unwrap();
+            passed += usize::from(run(&sc, name, &opts).passed);
+        }
+    }
+    println!("scenarios: {passed} of {} passed", k * files.len());
 }
 
 #[inline(never)]
