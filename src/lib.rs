@@ -57,6 +57,7 @@
 pub mod api;
 pub mod calls;
 pub mod engine;
+mod heap;
 pub mod hresult;
 pub mod job;
 pub mod notify;

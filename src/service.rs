@@ -5,14 +5,14 @@
 //! `engine.rs`; all of them are `impl Service` blocks over the data defined here.
 
 use crate::engine::{Event, Flow, Scheduled};
+use crate::heap::MinHeap;
 use crate::job::{ErrorRecord, Job, Protocol};
 use crate::notify::{Delivery, Notification, NotifyEvent, Registration};
 use crate::trace::{TraceEvent, TraceKind};
 use crate::transition::{self, Input, Rule};
 use crate::{AppId, ErrorContext, HResult, JobId, JobState, Priority, SimTime, UserId, World};
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// A user account.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ pub struct Service {
     pub(crate) registrations: Vec<Option<Box<Registration>>>,
     pub(crate) next_serial: u64,
     // ---- engine ----
-    pub(crate) events: BinaryHeap<Reverse<Scheduled>>,
+    pub(crate) events: MinHeap<Scheduled>,
     /// Timers pushed for the instant they were pushed at (mostly scheduler passes), kept out of the
     /// heap in a FIFO: always sorted by `(time, seq)`, so the next event is the smaller of this front
     /// and the heap's top — the same order as if they were in the heap, at O(1) instead of O(log n).
@@ -146,7 +146,7 @@ impl Service {
             generation: 0,
             registrations: Vec::new(),
             next_serial: 0,
-            events: BinaryHeap::new(),
+            events: MinHeap::new(),
             now_events: VecDeque::new(),
             seq: 0,
             armed: 0,
@@ -586,15 +586,15 @@ impl Service {
         if time == self.now && self.now_events.back().is_none_or(|b| b.time <= time) {
             self.now_events.push_back(e);
         } else {
-            self.events.push(Reverse(e));
+            self.events.push(e);
         }
     }
 
     /// The next pending timer in `(time, seq)` order, without removing it.
     pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
         match (self.events.peek(), self.now_events.front()) {
-            (Some(Reverse(h)), Some(f)) => Some(if f < h { f } else { h }),
-            (Some(Reverse(h)), None) => Some(h),
+            (Some(h), Some(f)) => Some(if f < h { f } else { h }),
+            (Some(h), None) => Some(h),
             (None, f) => f,
         }
     }
@@ -602,9 +602,9 @@ impl Service {
     /// Remove and return the next pending timer in `(time, seq)` order.
     pub(crate) fn pop_event(&mut self) -> Option<Scheduled> {
         match (self.events.peek(), self.now_events.front()) {
-            (Some(Reverse(h)), Some(f)) if h < f => self.events.pop().map(|r| r.0),
+            (Some(h), Some(f)) if h < f => self.events.pop(),
             (_, Some(_)) => self.now_events.pop_front(),
-            (Some(_), None) => self.events.pop().map(|r| r.0),
+            (Some(_), None) => self.events.pop(),
             (None, None) => None,
         }
     }
@@ -623,9 +623,6 @@ impl Service {
 
     /// Every pending timer, in no particular order.
     pub(crate) fn pending_events(&self) -> impl Iterator<Item = &Scheduled> {
-        self.events
-            .iter()
-            .map(|r| &r.0)
-            .chain(self.now_events.iter())
+        self.events.iter().chain(self.now_events.iter())
     }
 }

@@ -18,8 +18,7 @@ use crate::notify::{Notifier, Registration};
 use crate::service::{App, Limits, Service, User};
 use crate::{HResult, JobId, JobState, Priority, SimTime, World};
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -416,7 +415,7 @@ fn build(s: Snapshot) -> Service {
     }
     svc.generation = s.generation;
     svc.next_serial = s.next_serial;
-    svc.events = s.events.into_iter().map(Reverse).collect::<BinaryHeap<_>>();
+    svc.events = crate::heap::MinHeap::from_vec(s.events);
     svc.seq = s.seq;
     svc.schedule_pending = s.schedule_pending;
     svc.ready_fg = s.ready_fg;
