@@ -557,13 +557,12 @@ impl Service {
                 self.unqueue(j);
             }
             self.jobs[j].priority = p;
-            let id = self.jobs[j].id;
-            if self.running.contains(&id) {
-                self.set_running_bg(id, !p.is_foreground());
-            }
             if queued {
                 self.enqueue(j);
             } else if self.jobs[j].state.is_running() {
+                // A running job is in `running` (the snapshot checks that); keep `running_bg` in step.
+                let id = self.jobs[j].id;
+                self.set_running_bg(id, !p.is_foreground());
                 self.request_schedule();
             }
         }
