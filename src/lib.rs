@@ -62,6 +62,7 @@ pub mod job;
 pub mod notify;
 pub mod service;
 pub mod state;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod transition;
