@@ -59,6 +59,9 @@ mod op;
 mod scenario;
 pub mod strategies;
 
+#[cfg(test)]
+mod selftest;
+
 pub use contract::validate as validate_scenario;
 pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
 pub use harness::{AppSlot, Done, HandleSlot, Harness, HeldSlot, JobSlot, Step};

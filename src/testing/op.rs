@@ -55,7 +55,7 @@ impl WorldSpec {
     /// The remote names operations pick from: the world's remotes in order, one URL no server
     /// answers (0x80072EE7), then names AddFile must refuse with E_INVALIDARG (spec §2.6).
     pub fn remote_pool(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.world.remotes.keys().cloned().collect();
+        let mut v = self.served_urls();
         v.push(UNKNOWN_URL.to_string());
         v.extend(INVALID_REMOTES.iter().map(|s| s.to_string()));
         v
@@ -72,9 +72,19 @@ impl WorldSpec {
 
     /// The URLs [`Op::SetRemote`] picks from: the world's remotes, then the unknown URL.
     pub fn url_pool(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.world.remotes.keys().cloned().collect();
+        let mut v = self.served_urls();
         v.push(UNKNOWN_URL.to_string());
         v
+    }
+
+    /// The world's remote URLs other than [`UNKNOWN_URL`] (a replayed chaos run may list it).
+    fn served_urls(&self) -> Vec<String> {
+        self.world
+            .remotes
+            .keys()
+            .filter(|k| k.as_str() != UNKNOWN_URL)
+            .cloned()
+            .collect()
     }
 }
 
