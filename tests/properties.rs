@@ -423,3 +423,161 @@ fn last_enum(h: &Harness, want: Result<Vec<usize>, HResult>) -> Result<(), TestC
         other => Err(fail(h, "D9", format!("EnumJobs was not made: {other:?}"))),
     }
 }
+
+/// One busy machine: three users, thirty jobs of every priority and type, scripted faults of every
+/// kind, chaos, network flaps, logoffs and service restarts over two virtual days.
+fn busy_run() -> (String, usize) {
+    use bitsim::world::{Network, Remote, Response};
+    use bitsim::{JobType, Priority, Sim, SimDuration, World};
+    let world = World::new()
+        .bandwidth(200_000)
+        .chaos(42, 0.2)
+        .remote("https://a.test/big.bin", Remote::sized(5_000_000))
+        .remote(
+            "https://a.test/flaky.bin",
+            Remote::sized(300_000).with_responses([
+                Response::http(503),
+                Response::win32(12029).after_bytes(100_000),
+            ]),
+        )
+        .remote(
+            "https://a.test/gone.bin",
+            Remote::sized(10).with_responses([Response::http(404)]),
+        )
+        .remote("https://a.test/nosize.bin", Remote::default())
+        .remote("https://a.test/empty.bin", Remote::sized(0))
+        .remote(
+            "https://a.test/down.bin",
+            Remote::sized(50_000).otherwise(Response::http(500)),
+        )
+        .local("C:\\up\\report.bin", 120_000);
+    let urls = [
+        "https://a.test/big.bin",
+        "https://a.test/flaky.bin",
+        "https://a.test/gone.bin",
+        "https://a.test/nosize.bin",
+        "https://a.test/empty.bin",
+        "https://a.test/down.bin",
+        "https://nowhere.test/x.bin",
+    ];
+    let sim = Sim::new(world);
+    let users = [sim.user("alice"), sim.user("bob"), sim.admin("root")];
+    let mut apps: Vec<_> = users.iter().map(|&u| sim.connect("app", u)).collect();
+    let mut jobs = Vec::new();
+    for i in 0..30usize {
+        let app = &apps[i % 3];
+        let job_type = match i % 7 {
+            3 => JobType::Upload,
+            5 => JobType::UploadReply,
+            _ => JobType::Download,
+        };
+        let job = app.create_job(&format!("job{i}"), job_type).unwrap();
+        let files = if job_type == JobType::Download {
+            1 + i % 3
+        } else {
+            1
+        };
+        for f in 0..files {
+            let local = if job_type == JobType::Download {
+                format!("C:\\dl\\{i}_{f}.bin")
+            } else {
+                "C:\\up\\report.bin".into()
+            };
+            let _ = job.add_file(urls[(i + f) % urls.len()], &local);
+        }
+        let _ = job.set_priority(
+            [
+                Priority::Foreground,
+                Priority::High,
+                Priority::Normal,
+                Priority::Low,
+            ][i % 4],
+        );
+        let _ = job.set_minimum_retry_delay([60, 600, 5][i % 3]);
+        if i % 5 == 0 {
+            let _ = job.set_notify_answer(if i % 10 == 0 {
+                HResult::S_OK
+            } else {
+                HResult::E_FAIL
+            });
+        }
+        let _ = job.resume();
+        jobs.push(job);
+    }
+    for round in 0..96u64 {
+        sim.advance(SimDuration::from_secs(1800));
+        match round % 12 {
+            2 => sim.set_network(Network::Down),
+            3 => sim.set_network(Network::Up),
+            5 => sim.logoff(users[round as usize % 2]),
+            6 => sim.logon(users[round as usize % 2]),
+            8 => sim.set_remote("https://a.test/gone.bin", Remote::sized(10)),
+            10 => {
+                sim.restart_service();
+                apps = users.iter().map(|&u| sim.connect("app", u)).collect();
+                jobs = (0..30)
+                    .filter_map(|i| {
+                        apps[i % 3]
+                            .get_job(jobs[i].id())
+                            .ok()
+                            .or(Some(jobs[i].clone()))
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+        for (i, job) in jobs.iter().enumerate() {
+            match job.get_state() {
+                Ok(bitsim::JobState::Error) if round % 4 == 0 => {
+                    let _ = job.resume();
+                }
+                Ok(bitsim::JobState::Transferred) => {
+                    let _ = job.complete();
+                }
+                Ok(bitsim::JobState::TransientError) if i % 6 == 0 => {
+                    let _ = job.resume();
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut checker = bitsim::testing::Checker::new();
+    for rule in KNOWN_CORE_BUGS {
+        checker.waive(rule);
+    }
+    checker
+        .check(&sim, &bitsim::testing::Observations::default())
+        .expect("the trace of the busy run keeps every trace-level rule");
+    let trace = sim.trace();
+    (
+        trace.iter().map(|e| format!("{e}\n")).collect(),
+        trace.len(),
+    )
+}
+
+/// Issue 3: one busy run, twice; the traces are identical byte for byte.
+#[test]
+fn busy_scenario_gives_identical_traces_byte_for_byte() {
+    let (a, n) = busy_run();
+    let (b, _) = busy_run();
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "the traces differ");
+    // And the run was busy: many events, every kind of trouble.
+    println!("busy run: {n} events, {} bytes of trace", a.len());
+    assert!(n > 2_000, "only {n} events");
+    for needle in [
+        "service restarted",
+        "network down",
+        "logged off",
+        "BG_E_HTTP_ERROR_404",
+        "BG_E_HTTP_ERROR_503",
+        "BG_E_MISSING_FILE_SIZE",
+        "-> TRANSFERRED",
+        "-> ACKNOWLEDGED",
+        "-> ERROR",
+        "-> TRANSIENT_ERROR",
+        "notified",
+    ] {
+        assert!(a.contains(needle), "the busy run has no {needle:?}");
+    }
+}
