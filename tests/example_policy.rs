@@ -176,7 +176,9 @@ fn update_config(world: &WorldSpec) -> UpdateConfig {
 /// plain waiting). Returns the outcome and the harness with everything recorded.
 fn run_policy<const BROKEN: bool>(world: &WorldSpec, env: &[Env]) -> (Outcome, Harness) {
     let mut h = Harness::new(world);
-    h.waive("D12"); // a known core bug (see tests/properties.rs); one job here anyway
+    for rule in bitsim::testing::KNOWN_CORE_BUGS {
+        h.waive(rule); // see tests/properties.rs; one job here anyway
+    }
     let mut bits = KitBits { h };
     let cfg = update_config(world);
     let start = |bits: &mut KitBits| {

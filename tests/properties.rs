@@ -16,8 +16,8 @@ use proptest::test_runner::TestCaseError;
 const CASES: u32 = 1000;
 
 /// Rules the simulator is known to break today, each checked by its own ignored property below.
-/// The other properties keep checking everything else; remove a rule here once the core is fixed.
-const KNOWN_CORE_BUGS: &[&str] = &["D12"];
+/// The other properties keep checking everything else.
+use bitsim::testing::KNOWN_CORE_BUGS;
 
 fn harness(world: &WorldSpec) -> Harness {
     let mut h = Harness::new(world);

@@ -314,10 +314,9 @@ impl History {
         let inc = error_count - before;
         // D6, from the spec's words. `None` where the spec does not decide (0 or 1 allowed).
         let network = code == HResult::BG_E_NETWORK_DISCONNECTED;
-        let expected: Option<u32> = if from == JobState::TransientError {
-            Some(0) // T12: the no-progress timeout is not a failure
-        } else if network {
-            Some(0) // network disconnects never count
+        // T12 (the no-progress timeout) is not a failure, and network disconnects never count.
+        let expected: Option<u32> = if from == JobState::TransientError || network {
+            Some(0)
         } else if from == JobState::Transferring {
             Some(1)
         } else if from == JobState::Connecting {

@@ -209,6 +209,13 @@ pub enum Expect {
         /// S_OK or the refusal.
         hresult: HResult,
     },
+    /// `check state` of a job through any handle that can still reach it.
+    JobState {
+        /// The job.
+        job: JobId,
+        /// The state the spec requires.
+        is: JobState,
+    },
     /// `check error_count`.
     ErrorCount {
         /// The handle slot.
@@ -277,14 +284,18 @@ pub fn check_invariants(sim: &Sim, obs: &Observations) -> Result<(), Violation> 
     Checker::new().check(sim, obs)
 }
 
+/// What a held error object was when obtained: (application, job, service generation, the job's
+/// TRANSFERRING entries, the error's context and code).
+type HeldFacts = (AppId, JobId, u32, u32, (ErrorContext, HResult));
+
 /// The incremental checker: remembers how far it got in the trace and the observations.
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
     history: History,
     next_obs: usize,
     types: BTreeMap<JobId, JobType>,
-    /// Held error objects: (app, job, generation, TRANSFERRING entries, value) when obtained.
-    held: BTreeMap<usize, (AppId, JobId, u32, u32, (ErrorContext, HResult))>,
+    /// Held error objects, by index.
+    held: BTreeMap<usize, HeldFacts>,
     last_now: SimTime,
     waived: BTreeSet<String>,
 }
@@ -375,16 +386,28 @@ impl Checker {
             let Some(owner) = f.owner else { continue };
             let running = f.state.is_running();
             if running && !logged_on(owner) {
-                found.push(Violation::new(
-                    "D10",
-                    format!("{job:?} is {} while its owner is logged off", f.state),
-                ));
+                found.push(
+                    Violation::new(
+                        "D10",
+                        format!("{job:?} is {} while its owner is logged off", f.state),
+                    )
+                    .expecting(Some(Expect::JobState {
+                        job,
+                        is: JobState::Queued,
+                    })),
+                );
             }
             if !network_up && (running || f.state == JobState::Queued) {
-                found.push(Violation::new(
-                    "T18",
-                    format!("{job:?} is {} while the network is down", f.state),
-                ));
+                found.push(
+                    Violation::new(
+                        "T18",
+                        format!("{job:?} is {} while the network is down", f.state),
+                    )
+                    .expecting(Some(Expect::JobState {
+                        job,
+                        is: JobState::TransientError,
+                    })),
+                );
             }
             let runnable = running || (f.state == JobState::Queued && logged_on(owner));
             if !network_up || !runnable {
@@ -406,10 +429,19 @@ impl Checker {
             }
         }
         if running_bg.len() > 1 {
-            found.push(Violation::new(
-                "D12",
-                format!("background jobs {running_bg:?} transfer at once; one at a time"),
-            ));
+            // The spec's choice among equals is first come, first served; the checker names the
+            // last created of the lowest priority as the one that should be waiting.
+            let extra = running_bg.iter().max().map(|&(_, job)| Expect::JobState {
+                job,
+                is: JobState::Queued,
+            });
+            found.push(
+                Violation::new(
+                    "D12",
+                    format!("background jobs {running_bg:?} transfer at once; one at a time"),
+                )
+                .expecting(extra),
+            );
         }
         if let Some(&(p, job)) = waiting_bg.iter().min() {
             match running_bg.iter().min() {

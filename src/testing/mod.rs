@@ -77,6 +77,15 @@ pub use scenario::{ops_to_scenario, Failure};
 
 use proptest::test_runner::{Config, RngSeed};
 
+/// Rules the simulator is known to break today (spec decision ids, as [`Violation::rule`] names
+/// them). The kit's fuzz target and this crate's property tests waive them with
+/// [`Harness::waive`] so that every other rule keeps being checked; a dedicated ignored property
+/// reproduces each. Remove an entry when the core is fixed.
+///
+/// * `D12`: CONNECTING -> TRANSFERRING releases the background transfer slot, so every QUEUED
+///   background job starts at once (two NORMAL jobs resumed together both transfer).
+pub const KNOWN_CORE_BUGS: &[&str] = &["D12"];
+
 /// The seed the kit's properties use unless `PROPTEST_RNG_SEED` says otherwise (runs are
 /// deterministic: a CI failure reproduces on every machine).
 pub const DEFAULT_SEED: u64 = 0xB175_0001;

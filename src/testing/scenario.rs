@@ -550,6 +550,22 @@ impl Renderer<'_> {
                 m.insert("is".into(), json!(is.name()));
                 self.push(end, Value::Object(m));
             }
+            Expect::JobState { job, is } => {
+                // Any handle that still reaches the job: the newest of a live application.
+                let h = self.h;
+                let generation = h.sim().with_service(|s| s.generation());
+                let handle = (0..h.handles().len()).rev().find(|&i| {
+                    let slot = &h.handles()[i];
+                    h.jobs()[slot.job].id == *job
+                        && slot.generation == generation
+                        && h.history().app_alive(h.apps()[slot.app].id)
+                });
+                if let Some(handle) = handle {
+                    let mut m = self.check(handle, "state");
+                    m.insert("is".into(), json!(is.name()));
+                    self.push(end, Value::Object(m));
+                }
+            }
             Expect::GetError { handle, hresult } => {
                 let mut m = self.call(*handle, "get_error");
                 m.insert("expect".into(), hr(*hresult));
