@@ -142,6 +142,11 @@ impl Sim {
         self.with(|s| s.set_network(network))
     }
 
+    /// Change the shared bandwidth (bytes per virtual second) from now on.
+    pub fn set_bandwidth(&self, bytes_per_sec: u64) {
+        self.with(|s| s.set_bandwidth(bytes_per_sec))
+    }
+
     /// Change a remote's behaviour from now on.
     pub fn set_remote(&self, url: &str, remote: Remote) {
         self.with(|s| s.set_remote(url, remote))
@@ -228,6 +233,26 @@ impl Manager {
     /// The application this manager belongs to.
     pub fn app(&self) -> AppId {
         self.h.app
+    }
+
+    /// A new manager object for the same application (CoCreateInstance again): what an application does
+    /// after a service restart made its old handles fail with RPC_E_DISCONNECTED (D15). Fails with
+    /// RPC_E_DISCONNECTED if the application exited.
+    pub fn reconnect(&self) -> Result<Manager, HResult> {
+        let s = self
+            .h
+            .inner
+            .try_borrow()
+            .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+        s.live_app(self.h.app)?;
+        let generation = s.generation();
+        Ok(Manager {
+            h: Handle {
+                inner: self.h.inner.clone(),
+                app: self.h.app,
+                generation,
+            },
+        })
     }
 
     /// CreateJob.

@@ -20,8 +20,10 @@ use crate::{ErrorContext, HResult, JobId, JobState, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// Units of the shared counter per byte.
-pub(crate) const SCALE: u128 = 1 << 16;
+/// Units of the shared counter per byte: 1000 (milliseconds per second) × lcm(1..=16), so that the
+/// per-millisecond rate `bandwidth × SCALE / (1000 × k)` is exact for up to 16 concurrent transfers
+/// and equal shares finish exactly when arithmetic says they should.
+pub(crate) const SCALE: u128 = 1000 * 720_720;
 
 /// A timer in the heap.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
@@ -291,10 +293,10 @@ impl Service {
         }
     }
 
+    /// Disarm the retry and no-progress timers (the time slice belongs to the slot, see `enter`).
     pub(crate) fn disarm_timers(&mut self, j: usize) {
         self.disarm_retry(j);
         self.disarm_deadline(j);
-        self.jobs[j].slice_at = None;
     }
 
     /// On entry into TRANSIENT_ERROR: the retry timer (D3) unless BITS waits for the network, and the
@@ -797,6 +799,8 @@ impl Service {
     /// TRANSFERRING jobs restart from QUEUED; callback registrations and every handle applications hold
     /// die (their calls fail with RPC_E_DISCONNECTED); the applications themselves keep running.
     pub fn restart_service(&mut self) {
+        // The service's state goes through the same save/load path as a snapshot on disk (issue 5).
+        self.reload_in_memory();
         self.generation = self.generation.wrapping_add(1);
         for r in &mut self.registrations {
             *r = None;

@@ -60,7 +60,9 @@ pub mod engine;
 pub mod hresult;
 pub mod job;
 pub mod notify;
+pub mod scenario;
 pub mod service;
+pub mod snapshot;
 pub mod state;
 pub mod testing;
 pub mod time;
@@ -75,6 +77,7 @@ pub use hresult::{HResult, ParseHResultError};
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
 pub use service::{App, Limits, Service, User};
+pub use snapshot::SnapshotError;
 pub use state::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_JOB_ENUM_ALL_USERS,
     BG_SIZE_UNKNOWN,
@@ -82,3 +85,8 @@ pub use state::{
 pub use time::{SimDuration, SimTime};
 pub use trace::{TraceEvent, TraceKind};
 pub use world::{Chaos, Class, Fault, Local, Network, Remote, Response, World};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -119,7 +119,8 @@ pub struct Service {
 impl Service {
     /// A service on `world`, at time zero, with no users, applications or jobs.
     pub fn new(world: World) -> Service {
-        Service {
+        let chaos = world.chaos.as_ref().map(|c| (c.seed, c.rate_ppm));
+        let mut s = Service {
             now: SimTime::ZERO,
             world,
             limits: Limits::default(),
@@ -143,7 +144,11 @@ impl Service {
             steps: 0,
             tracing: true,
             trace: Vec::new(),
+        };
+        if let Some((seed, rate_ppm)) = chaos {
+            s.record(TraceKind::ChaosSeed { seed, rate_ppm });
         }
+        s
     }
 
     /// The current virtual time.
@@ -349,8 +354,9 @@ impl Service {
         debug_assert!(!from.is_final(), "final states are absorbing");
 
         // ---- leave `from`
-        if from.is_running() {
+        if from.is_running() && !to.is_running() {
             self.release_slot(j);
+            self.jobs[j].slice_at = None;
         }
         if from == JobState::Queued {
             self.unqueue(j);

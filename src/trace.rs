@@ -127,6 +127,13 @@ pub enum TraceKind {
     ServiceRestarted,
     /// A remote's behaviour was changed by the test.
     RemoteChanged,
+    /// The world injects seeded random faults: the seed that replays the run.
+    ChaosSeed {
+        /// The seed.
+        seed: u64,
+        /// Faults per million connection attempts.
+        rate_ppm: u32,
+    },
 }
 
 /// A trace record: when and what.
@@ -157,7 +164,8 @@ impl TraceEvent {
             | TraceKind::AppConnected { .. }
             | TraceKind::AppExited { .. }
             | TraceKind::ServiceRestarted
-            | TraceKind::RemoteChanged => None,
+            | TraceKind::RemoteChanged
+            | TraceKind::ChaosSeed { .. } => None,
         }
     }
 
@@ -250,6 +258,9 @@ impl TraceEvent {
             }
             TraceKind::ServiceRestarted => format!("{t} service restarted (D15)"),
             TraceKind::RemoteChanged => format!("{t} remote changed"),
+            TraceKind::ChaosSeed { seed, rate_ppm } => {
+                format!("{t} chaos: seed {seed}, {rate_ppm} faults per million attempts")
+            }
         }
     }
 }

@@ -18,7 +18,10 @@ fn smoke_404() {
     sim.advance_secs(0);
     assert_eq!(job.get_state().unwrap(), JobState::Error);
     let e = job.get_error().unwrap();
-    assert_eq!(e.get_error().unwrap(), (ErrorContext::RemoteFile, HResult::from_u32(0x80190194)));
+    assert_eq!(
+        e.get_error().unwrap(),
+        (ErrorContext::RemoteFile, HResult::from_u32(0x80190194))
+    );
     for t in sim.trace() {
         println!("{t}");
     }
@@ -58,7 +61,10 @@ fn smoke_progress_and_times() {
     let p = job.get_progress().unwrap();
     assert_eq!(p.bytes_transferred, 4_000_000);
     assert_eq!(job.get_state().unwrap(), JobState::Transferred);
-    assert_eq!(job.get_times().unwrap().transfer_completion_time, Some(SimTime::from_secs(4)));
+    assert_eq!(
+        job.get_times().unwrap().transfer_completion_time,
+        Some(SimTime::from_secs(4))
+    );
     for t in sim.trace() {
         println!("{t}");
     }

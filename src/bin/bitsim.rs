@@ -1,1 +1,80 @@
-fn main() {}
+//! `bitsim`: run scenario files, draw the job state graph.
+//!
+//! A thin shell over [`bitsim::scenario`]: the logic lives in the library so that tests and fuzzers
+//! call it directly.
+
+use bitsim::scenario::{graph, run_paths, RunOptions};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A deterministic simulator of Windows BITS.
+#[derive(Parser)]
+#[command(name = "bitsim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenario files. Exit status: 0 all passed, 1 a step failed, 2 an input is unreadable or
+    /// not a valid scenario (invalid files run nothing).
+    Run {
+        /// Print one JSON report on stdout instead of the human summary.
+        #[arg(long)]
+        json: bool,
+        /// Also print every step's events on the virtual timeline (to stderr with --json).
+        #[arg(long)]
+        trace: bool,
+        /// Scenario files, or folders (every *.json below them, sorted by path).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Print the job state graph generated from the transition table.
+    Graph {
+        /// Mermaid (as the Markdown page docs/state-machine.md) instead of Graphviz DOT.
+        #[arg(long)]
+        mermaid: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Graph { mermaid } => {
+            let text = if mermaid {
+                graph::mermaid_markdown()
+            } else {
+                graph::dot()
+            };
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Command::Run { json, trace, paths } => {
+            let batch = run_paths(&paths, &RunOptions { trace });
+            eprint!("{}", batch.errors());
+            if json {
+                if trace {
+                    eprint!("{}", batch.trace_listing());
+                }
+                let report = serde_json::to_string_pretty(&batch.report()).unwrap_or_default();
+                print_out(&format!("{report}\n"));
+            } else {
+                if trace {
+                    print_out(&batch.trace_listing());
+                }
+                print_out(&batch.summary());
+            }
+            ExitCode::from(batch.exit_code() as u8)
+        }
+    }
+}
+
+/// Print to stdout; a closed pipe (`bitsim … | head`) is not an error worth a panic.
+fn print_out(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}

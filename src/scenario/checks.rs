@@ -1,0 +1,366 @@
+//! The checks: each calls the BITS getter it names through the application's handle and compares.
+
+use super::runner::{Fail, Outcome, Runner};
+use super::types::{BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue};
+use crate::api::{CopyError, Job};
+use crate::{HResult, JobId, NotifyEvent, BG_JOB_ENUM_ALL_USERS, BG_SIZE_UNKNOWN};
+use std::fmt::Display;
+
+pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
+    match c {
+        Check::State { job, is } => {
+            let actual = getter(r, app, job, is, Job::get_state)?;
+            same(actual == *is, is, actual, || {
+                format!("{job} is {actual}, but the scenario expects {is}")
+            })
+        }
+        Check::ErrorCount { job, is } => {
+            let actual = getter(r, app, job, is, Job::get_error_count)?;
+            same(actual == *is, is, actual, || {
+                format!("GetErrorCount of {job} returned {actual}, but the scenario expects {is}")
+            })
+        }
+        Check::Owner { job, is } => {
+            let sid = getter(r, app, job, is, Job::get_owner)?;
+            let actual = r
+                .sim
+                .with_service(|s| {
+                    s.user_by_sid(&sid)
+                        .and_then(|u| s.user(u))
+                        .map(|u| u.name.clone())
+                })
+                .unwrap_or(sid);
+            same(&actual == is, is, &actual, || {
+                format!("{job} is owned by {actual}, but the scenario expects {is}")
+            })
+        }
+        Check::Property { job, is } => property(r, app, job, is),
+        Check::Progress {
+            job,
+            bytes_total,
+            bytes_transferred,
+            files_total,
+            files_transferred,
+        } => {
+            let mut expected = Vec::new();
+            if let Some(b) = bytes_total {
+                expected.push(format!(
+                    "bytes_total {}",
+                    show_total(match b {
+                        BytesTotal::Bytes(n) => *n,
+                        BytesTotal::Unknown => BG_SIZE_UNKNOWN,
+                    })
+                ));
+            }
+            let mut push = |name: &str, v: Option<u64>| {
+                if let Some(v) = v {
+                    expected.push(format!("{name} {v}"));
+                }
+            };
+            push("bytes_transferred", *bytes_transferred);
+            push("files_total", files_total.map(u64::from));
+            push("files_transferred", files_transferred.map(u64::from));
+            let expected = expected.join(", ");
+            let p = getter(r, app, job, &expected, Job::get_progress)?;
+            let want_total = bytes_total.map(|b| match b {
+                BytesTotal::Bytes(n) => n,
+                BytesTotal::Unknown => BG_SIZE_UNKNOWN,
+            });
+            let ok = want_total.is_none_or(|t| t == p.bytes_total)
+                && bytes_transferred.is_none_or(|t| t == p.bytes_transferred)
+                && files_total.is_none_or(|t| t == p.files_total)
+                && files_transferred.is_none_or(|t| t == p.files_transferred);
+            let actual = format!(
+                "bytes_total {}, bytes_transferred {}, files_total {}, files_transferred {}",
+                show_total(p.bytes_total),
+                p.bytes_transferred,
+                p.files_total,
+                p.files_transferred
+            );
+            same(ok, &expected, &actual, || {
+                format!("GetProgress of {job} does not match the expected progress")
+            })
+        }
+        Check::Error { job, expect } => error(r, app, job, expect),
+        Check::ErrorObject { error, code } => {
+            let obj: CopyError = match r.errors.get(error) {
+                Some(Some(o)) => o.clone(),
+                _ => {
+                    return Err(Fail {
+                        expected: format!("error object {error:?}"),
+                        actual: "no error object".to_string(),
+                        message: format!(
+                            "error alias {error:?} holds no error object: the get_error step that binds it failed"
+                        ),
+                    })
+                }
+            };
+            let actual = obj.get_error().map(|_| HResult::S_OK).unwrap_or_else(|e| e);
+            same(actual == *code, code, actual, || {
+                format!("calls on error object {error} return {actual}, but the scenario expects {code}")
+            })
+        }
+        Check::Jobs {
+            all_users,
+            count,
+            names,
+            expect,
+        } => jobs(r, app, *all_users, *count, names.as_deref(), *expect),
+        Check::Notifications { are } => notifications(r, app, are),
+        Check::Time { seconds } => {
+            let now = r.now();
+            let elapsed = now.saturating_since(crate::SimTime::ZERO);
+            let ok = seconds.checked_mul(1000) == Some(now.as_millis());
+            same(ok, format!("{seconds}s"), elapsed, || {
+                format!("the virtual clock reads {elapsed}, but the scenario expects {seconds}s")
+            })
+        }
+    }
+}
+
+fn same(
+    ok: bool,
+    expected: impl Display,
+    actual: impl Display,
+    msg: impl FnOnce() -> String,
+) -> Outcome {
+    if ok {
+        Ok(())
+    } else {
+        Err(Fail {
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+            message: msg(),
+        })
+    }
+}
+
+fn show_total(n: u64) -> String {
+    if n == BG_SIZE_UNKNOWN {
+        "UNKNOWN".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// Obtain `app`'s handle for `job` and call `get` on it; a failing call is a mismatch whose actual
+/// value is the HRESULT.
+fn getter<T>(
+    r: &mut Runner,
+    app: &str,
+    job: &str,
+    expected: impl Display,
+    get: impl FnOnce(&Job) -> Result<T, HResult>,
+) -> Result<T, Fail> {
+    let handle = match r.handle(app, job)? {
+        Ok(h) => h,
+        Err(h) => {
+            return Err(Fail {
+                expected: expected.to_string(),
+                actual: h.to_string(),
+                message: format!(
+                    "application {app:?} could not obtain a handle to {job:?}: GetJob returned {h}"
+                ),
+            })
+        }
+    };
+    get(&handle).map_err(|h| Fail {
+        expected: expected.to_string(),
+        actual: h.to_string(),
+        message: format!("the call on {job} failed with {h}"),
+    })
+}
+
+fn property(r: &mut Runner, app: &str, job: &str, is: &PropertyValue) -> Outcome {
+    use PropertyValue as P;
+    let expected = is.show();
+    let actual = match is {
+        P::DisplayName(_) => P::DisplayName(getter(r, app, job, &expected, Job::get_display_name)?),
+        P::Description(_) => P::Description(getter(r, app, job, &expected, Job::get_description)?),
+        P::Priority(_) => P::Priority(PriorityValue::Raw(
+            getter(r, app, job, &expected, Job::get_priority)?.value(),
+        )),
+        P::NotifyFlags(_) => {
+            P::NotifyFlags(getter(r, app, job, &expected, Job::get_notify_flags)?.bits())
+        }
+        P::MinimumRetryDelay(_) => P::MinimumRetryDelay(getter(
+            r,
+            app,
+            job,
+            &expected,
+            Job::get_minimum_retry_delay,
+        )?),
+        P::NoProgressTimeout(_) => P::NoProgressTimeout(getter(
+            r,
+            app,
+            job,
+            &expected,
+            Job::get_no_progress_timeout,
+        )?),
+    };
+    let ok = match (is, &actual) {
+        (P::Priority(a), P::Priority(b)) => a.value() == b.value(),
+        (a, b) => a == b,
+    };
+    let shown = actual.show();
+    same(ok, &expected, &shown, || {
+        format!(
+            "{} of {job} returned {shown}, but the scenario expects {expected}",
+            is.getter()
+        )
+    })
+}
+
+fn error(r: &mut Runner, app: &str, job: &str, expect: &ErrorExpectation) -> Outcome {
+    let none = || format!("no error ({})", HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE);
+    let expected = match expect {
+        ErrorExpectation::None => none(),
+        ErrorExpectation::Some {
+            context,
+            code,
+            file,
+        } => {
+            let mut v = Vec::new();
+            if let Some(c) = context {
+                v.push(format!("context {c}"));
+            }
+            if let Some(c) = code {
+                v.push(format!("code {c}"));
+            }
+            if let Some(f) = file {
+                v.push(format!("file {f}"));
+            }
+            v.join(", ")
+        }
+    };
+    let handle = match r.handle(app, job)? {
+        Ok(h) => h,
+        Err(h) => {
+            return same(false, &expected, h, || {
+                format!(
+                    "application {app:?} could not obtain a handle to {job:?}: GetJob returned {h}"
+                )
+            })
+        }
+    };
+    let obj = match handle.get_error() {
+        Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE) => {
+            return same(*expect == ErrorExpectation::None, &expected, none(), || {
+                format!("{job} has no error (GetError returned BG_E_ERROR_INFORMATION_UNAVAILABLE), but the scenario expects {expected}")
+            })
+        }
+        Err(h) => {
+            return same(false, &expected, h, || {
+                format!("GetError on {job} failed with {h}")
+            })
+        }
+        Ok(o) => o,
+    };
+    let (ctx, code) = match obj.get_error() {
+        Ok(x) => x,
+        Err(h) => {
+            return same(false, &expected, h, || {
+                format!("IBackgroundCopyError::GetError failed with {h}")
+            })
+        }
+    };
+    let file = match obj.get_file() {
+        Ok(f) => Some(f.index()),
+        Err(_) => None,
+    };
+    let actual = format!(
+        "context {ctx}, code {code}, file {}",
+        file.map_or("none".to_string(), |f| f.to_string())
+    );
+    let ok = match expect {
+        ErrorExpectation::None => false,
+        ErrorExpectation::Some {
+            context,
+            code: c,
+            file: fl,
+        } => {
+            context.is_none_or(|x| x == ctx)
+                && c.is_none_or(|x| x == code)
+                && fl.is_none_or(|x| Some(x) == file)
+        }
+    };
+    same(ok, &expected, &actual, || match expect {
+        ErrorExpectation::None => {
+            format!("{job} has an error ({actual}), but the scenario expects none")
+        }
+        _ => format!("the error of {job} does not match"),
+    })
+}
+
+fn jobs(
+    r: &mut Runner,
+    app: &str,
+    all_users: bool,
+    count: Option<u32>,
+    names: Option<&[String]>,
+    expect: HResult,
+) -> Outcome {
+    let flags = if all_users { BG_JOB_ENUM_ALL_USERS } else { 0 };
+    let mut expected = match count {
+        Some(c) => format!("{c} jobs"),
+        None => expect.to_string(),
+    };
+    if let Some(n) = names {
+        expected.push_str(&format!(" {n:?}"));
+    }
+    let listed = match r.manager(app)?.enum_jobs(flags) {
+        Err(h) => {
+            return same(h == expect, &expected, h, || {
+                format!("EnumJobs returned {h}, but the scenario expects {expect}")
+            })
+        }
+        Ok(v) if expect != HResult::S_OK => {
+            return same(false, &expected, format!("S_OK ({} jobs)", v.len()), || {
+                format!("EnumJobs succeeded, but the scenario expects {expect}")
+            })
+        }
+        Ok(v) => v,
+    };
+    let mut got: Vec<String> = listed
+        .iter()
+        .map(|j| j.get_display_name().unwrap_or_else(|h| format!("<{h}>")))
+        .collect();
+    got.sort();
+    let actual = format!("{} jobs {got:?}", got.len());
+    let ok =
+        count.is_none_or(|c| c as usize == got.len()) && names.is_none_or(|n| n == got.as_slice());
+    same(ok, &expected, &actual, || {
+        format!("EnumJobs as seen by {app:?} lists {actual}, but the scenario expects {expected}")
+    })
+}
+
+fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Outcome {
+    let mut want: Vec<(NotifyEvent, JobId)> = Vec::with_capacity(are.len());
+    for (event, alias) in are {
+        want.push((*event, r.job_id(alias)?));
+    }
+    let with_modifications = are.iter().any(|(e, _)| *e == NotifyEvent::JobModification);
+    let mut got: Vec<(NotifyEvent, JobId)> = Vec::new();
+    if let Some(a) = r.apps.get(app) {
+        for d in a.manager.take_notifications() {
+            let n = d.notification;
+            if with_modifications || n.event != NotifyEvent::JobModification {
+                got.push((n.event, n.job));
+            }
+        }
+    }
+    let show = |v: &[(NotifyEvent, JobId)]| {
+        let items: Vec<String> = v
+            .iter()
+            .map(|(e, j)| format!("{e} {}", r.job_name(*j)))
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    let (expected, actual) = (show(&want), show(&got));
+    same(want == got, &expected, &actual, || {
+        format!(
+            "the callbacks delivered to {app:?} since the previous check were {actual}, but the scenario expects {expected}{}",
+            if with_modifications { "" } else { " (JOB_MODIFICATION deliveries ignored)" }
+        )
+    })
+}

@@ -1,0 +1,547 @@
+//! Reading a scenario file: JSON syntax (serde_json, with line and column), then the contract's shape
+//! and meaning (every object's fields, types, ranges, names, aliases), each error with its JSON pointer
+//! and the line and column it points at. Nothing runs before the whole file is known to be valid.
+
+use super::json::{self, line_col, one_of, pointer_token, quote, Kind, Node};
+use super::steps::StepReader;
+use super::types::{Scenario, UserSpec, WorldSpec};
+use crate::world::{Fault, Network, Remote, Response};
+use crate::HResult;
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::Path;
+
+/// Why a file is not a valid scenario: where, and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidScenario {
+    /// The file as it was named.
+    pub file: String,
+    /// 1-based line, when the error has a place in the text.
+    pub line: Option<usize>,
+    /// 1-based column (characters).
+    pub column: Option<usize>,
+    /// The JSON pointer of the offending value (semantic errors), e.g. `/steps/3/job`.
+    pub pointer: Option<String>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for InvalidScenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        match &self.pointer {
+            Some(p) if p.is_empty() => write!(f, ": (top level): {}", self.message),
+            Some(p) => write!(f, ": {p}: {}", self.message),
+            None => write!(f, ": {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for InvalidScenario {}
+
+/// An error inside the file: pointer, byte offset, message.
+#[derive(Debug)]
+pub(crate) struct At {
+    pub ptr: String,
+    pub pos: usize,
+    pub msg: String,
+}
+
+pub(crate) type R<T> = Result<T, At>;
+
+pub(crate) fn at<T>(node: &Node, ptr: &str, msg: impl Into<String>) -> R<T> {
+    Err(At {
+        ptr: ptr.to_string(),
+        pos: node.pos,
+        msg: msg.into(),
+    })
+}
+
+impl Scenario {
+    /// Read a scenario from JSON text. `file` names the source in error messages.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, InvalidScenario> {
+        let root = json::parse(text).map_err(|e| InvalidScenario {
+            file: file.to_string(),
+            line: Some(e.line.max(1)),
+            column: Some(e.column.max(1)),
+            pointer: None,
+            message: format!("not valid JSON: {}", e.message),
+        })?;
+        scenario(&root).map_err(|e| {
+            let (line, column) = line_col(text, e.pos);
+            InvalidScenario {
+                file: file.to_string(),
+                line: Some(line),
+                column: Some(column),
+                pointer: Some(e.ptr),
+                message: e.msg,
+            }
+        })
+    }
+
+    /// Read a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, InvalidScenario> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| InvalidScenario {
+            file: file.clone(),
+            line: None,
+            column: None,
+            pointer: None,
+            message: format!("cannot read the file: {e}"),
+        })?;
+        Scenario::parse(&text, &file)
+    }
+}
+
+/// The members of one JSON object, checked against the fields it may have.
+pub(crate) struct Fields<'n> {
+    pub node: &'n Node,
+    pub ptr: String,
+    members: &'n [(String, usize, Node)],
+}
+
+impl<'n> Fields<'n> {
+    /// `node` must be an object (`what` names it for messages) with no duplicate keys and no key outside
+    /// `allowed`.
+    pub fn new(node: &'n Node, ptr: &str, what: &str, allowed: &[&str]) -> R<Fields<'n>> {
+        let Kind::Obj(members) = &node.kind else {
+            return at(
+                node,
+                ptr,
+                format!(
+                    "expected {what} (a JSON object), found {}",
+                    node.kind.describe()
+                ),
+            );
+        };
+        for (i, (key, key_pos, _)) in members.iter().enumerate() {
+            let kptr = format!("{ptr}/{}", pointer_token(key));
+            if members[..i].iter().any(|(k, _, _)| k == key) {
+                return Err(At {
+                    ptr: kptr,
+                    pos: *key_pos,
+                    msg: format!("duplicate field {}", quote(key)),
+                });
+            }
+            if !allowed.contains(&key.as_str()) {
+                return Err(At {
+                    ptr: kptr,
+                    pos: *key_pos,
+                    msg: format!(
+                        "unknown field {} in {what}; expected {}",
+                        quote(key),
+                        one_of(allowed)
+                    ),
+                });
+            }
+        }
+        Ok(Fields {
+            node,
+            ptr: ptr.to_string(),
+            members,
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.members.iter().find(|m| m.0 == key).map(|m| &m.2)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn ptr(&self, key: &str) -> String {
+        format!("{}/{}", self.ptr, pointer_token(key))
+    }
+
+    pub fn req(&self, key: &str, what: &str) -> R<&'n Node> {
+        self.get(key).ok_or_else(|| At {
+            ptr: self.ptr.clone(),
+            pos: self.node.pos,
+            msg: format!("missing required field {} ({what})", quote(key)),
+        })
+    }
+
+    /// A required field converted by `f(node, pointer)`.
+    pub fn req_with<T>(&self, key: &str, what: &str, f: impl Fn(&Node, &str) -> R<T>) -> R<T> {
+        let n = self.req(key, what)?;
+        f(n, &self.ptr(key))
+    }
+
+    /// An optional field converted by `f(node, pointer)`.
+    pub fn opt_with<T>(&self, key: &str, f: impl Fn(&Node, &str) -> R<T>) -> R<Option<T>> {
+        self.get(key).map(|n| f(n, &self.ptr(key))).transpose()
+    }
+}
+
+// ---------------------------------------------------------------------- scalar converters
+
+pub(crate) fn string(n: &Node, ptr: &str) -> R<String> {
+    match &n.kind {
+        Kind::Str(s) => Ok(s.clone()),
+        k => at(n, ptr, format!("expected a string, found {}", k.describe())),
+    }
+}
+
+pub(crate) fn boolean(n: &Node, ptr: &str) -> R<bool> {
+    match n.kind {
+        Kind::Bool(b) => Ok(b),
+        ref k => at(
+            n,
+            ptr,
+            format!("expected true or false, found {}", k.describe()),
+        ),
+    }
+}
+
+/// A non-negative integer of at most `max` (so `1.0`, `-1`, `1e3` and values that do not fit are
+/// refused, each with its own message).
+pub(crate) fn integer(n: &Node, ptr: &str, max: u64, what: &str) -> R<u64> {
+    let Kind::Num(raw) = &n.kind else {
+        return at(
+            n,
+            ptr,
+            format!("expected {what} (an integer), found {}", n.kind.describe()),
+        );
+    };
+    if raw.contains(['.', 'e', 'E']) {
+        return at(
+            n,
+            ptr,
+            format!("expected {what} as a whole number without fraction or exponent, found {raw}"),
+        );
+    }
+    if raw.starts_with('-') {
+        return at(
+            n,
+            ptr,
+            format!(
+                "expected {what} (an integer from 0 to {max}), found the negative number {raw}"
+            ),
+        );
+    }
+    match raw.parse::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        _ => at(
+            n,
+            ptr,
+            format!("{raw} is too large for {what}: expected an integer from 0 to {max}"),
+        ),
+    }
+}
+
+pub(crate) fn u64_field(what: &'static str) -> impl Fn(&Node, &str) -> R<u64> {
+    move |n, p| integer(n, p, u64::MAX, what)
+}
+
+pub(crate) fn u32_field(what: &'static str) -> impl Fn(&Node, &str) -> R<u32> {
+    move |n, p| integer(n, p, u64::from(u32::MAX), what).map(|v| v as u32)
+}
+
+pub(crate) fn hresult(n: &Node, ptr: &str) -> R<HResult> {
+    match &n.kind {
+        Kind::Str(s) => HResult::parse(s).or_else(|e| at(n, ptr, e.to_string())),
+        k => at(
+            n,
+            ptr,
+            format!(
+                "expected an HRESULT as a string (a symbolic name such as \"BG_E_INVALID_STATE\" or hex such as \"0x80200002\"), found {}",
+                k.describe()
+            ),
+        ),
+    }
+}
+
+/// A name out of a fixed list, converted by `parse`.
+pub(crate) fn named<T>(
+    n: &Node,
+    ptr: &str,
+    what: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> R<T> {
+    match &n.kind {
+        Kind::Str(s) => match parse(s) {
+            Some(v) => Ok(v),
+            None => at(
+                n,
+                ptr,
+                format!("unknown {what} {}; expected {}", quote(s), one_of(names)),
+            ),
+        },
+        k => at(
+            n,
+            ptr,
+            format!(
+                "expected {what} ({}), found {}",
+                one_of(names),
+                k.describe()
+            ),
+        ),
+    }
+}
+
+pub(crate) fn array<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [Node]> {
+    match &n.kind {
+        Kind::Arr(items) => Ok(items),
+        k => at(
+            n,
+            ptr,
+            format!("expected {what} (a JSON array), found {}", k.describe()),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------- the file
+
+fn scenario(root: &Node) -> R<Scenario> {
+    let f = Fields::new(
+        root,
+        "",
+        "a scenario",
+        &["name", "description", "world", "steps"],
+    )?;
+    let name = f.req_with("name", "the scenario's name, a string", string)?;
+    let description = f.req_with(
+        "description",
+        "a string saying what the scenario proves",
+        string,
+    )?;
+    let world = f.opt_with("world", world)?.unwrap_or_default();
+    let steps_node = f.req("steps", "the array of steps")?;
+    let items = array(steps_node, &f.ptr("steps"), "the steps")?;
+    let mut reader = StepReader::new(&world);
+    let mut steps = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        steps.push(reader.step(item, &format!("/steps/{i}"))?);
+    }
+    Ok(Scenario {
+        name,
+        description,
+        world,
+        steps,
+    })
+}
+
+fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
+    let f = Fields::new(
+        n,
+        ptr,
+        "the world",
+        &["users", "bandwidth", "network", "remotes", "locals"],
+    )?;
+    let users = f.opt_with("users", users)?.unwrap_or_default();
+    let bandwidth = f.opt_with("bandwidth", u64_field("a bandwidth in bytes per second"))?;
+    let network = f.opt_with("network", network)?;
+    let remotes = f.opt_with("remotes", remotes)?.unwrap_or_default();
+    let locals = f.opt_with("locals", locals)?.unwrap_or_default();
+    Ok(WorldSpec {
+        users,
+        bandwidth,
+        network,
+        remotes,
+        locals,
+    })
+}
+
+fn users(n: &Node, ptr: &str) -> R<Vec<UserSpec>> {
+    let members = map_members(n, ptr, "the users (name → { admin, logged_on })")?;
+    if members.is_empty() {
+        return at(
+            n,
+            ptr,
+            "users lists no user; list at least one, or leave \"users\" out for the default user \"user\"",
+        );
+    }
+    let mut out: Vec<UserSpec> = Vec::new();
+    for (name, key_pos, value) in members {
+        let uptr = format!("{ptr}/{}", pointer_token(name));
+        if name.is_empty() {
+            return Err(At {
+                ptr: uptr,
+                pos: *key_pos,
+                msg: "a user name must not be empty".to_string(),
+            });
+        }
+        let u = Fields::new(value, &uptr, "a user", &["admin", "logged_on"])?;
+        out.push(UserSpec {
+            name: name.clone(),
+            admin: u.opt_with("admin", boolean)?.unwrap_or(false),
+            logged_on: u.opt_with("logged_on", boolean)?.unwrap_or(true),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn network(n: &Node, ptr: &str) -> R<Network> {
+    named(
+        n,
+        ptr,
+        "network state",
+        &["\"up\"", "\"down\""],
+        |s| match s {
+            "up" => Some(Network::Up),
+            "down" => Some(Network::Down),
+            _ => None,
+        },
+    )
+}
+
+/// Members of a map-like object (URL → …), rejecting duplicate keys.
+fn map_members<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [(String, usize, Node)]> {
+    let Kind::Obj(members) = &n.kind else {
+        return at(
+            n,
+            ptr,
+            format!(
+                "expected {what} (a JSON object), found {}",
+                n.kind.describe()
+            ),
+        );
+    };
+    for (i, (key, key_pos, _)) in members.iter().enumerate() {
+        if members[..i].iter().any(|(k, _, _)| k == key) {
+            return Err(At {
+                ptr: format!("{ptr}/{}", pointer_token(key)),
+                pos: *key_pos,
+                msg: format!("duplicate key {}", quote(key)),
+            });
+        }
+    }
+    Ok(members)
+}
+
+fn remotes(n: &Node, ptr: &str) -> R<Vec<(String, Remote)>> {
+    map_members(n, ptr, "the remotes (URL → remote)")?
+        .iter()
+        .map(|(url, _, v)| {
+            Ok((
+                url.clone(),
+                remote(v, &format!("{ptr}/{}", pointer_token(url)))?,
+            ))
+        })
+        .collect()
+}
+
+fn locals(n: &Node, ptr: &str) -> R<Vec<(String, u64)>> {
+    map_members(n, ptr, "the local files (path → { size })")?
+        .iter()
+        .map(|(path, _, v)| {
+            let lptr = format!("{ptr}/{}", pointer_token(path));
+            let f = Fields::new(v, &lptr, "a local file", &["size"])?;
+            let size = f.req_with(
+                "size",
+                "the file size in bytes",
+                u64_field("a size in bytes"),
+            )?;
+            Ok((path.clone(), size))
+        })
+        .collect()
+}
+
+/// A remote: `size`, `responses`, `otherwise`.
+pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
+    let f = Fields::new(n, ptr, "a remote", &["size", "responses", "otherwise"])?;
+    let size = f.opt_with("size", |n, p| {
+        let v = integer(n, p, u64::MAX, "a size in bytes")?;
+        if v == crate::BG_SIZE_UNKNOWN {
+            return at(
+                n,
+                p,
+                "18446744073709551615 is BG_SIZE_UNKNOWN, not a size: leave \"size\" out for a server that sends no length",
+            );
+        }
+        Ok(v)
+    })?;
+    let responses = match f.get("responses") {
+        None => VecDeque::new(),
+        Some(list) => {
+            let rptr = f.ptr("responses");
+            array(list, &rptr, "the responses")?
+                .iter()
+                .enumerate()
+                .map(|(i, r)| response(r, &format!("{rptr}/{i}")))
+                .collect::<R<VecDeque<_>>>()?
+        }
+    };
+    let otherwise = f.opt_with("otherwise", response)?.unwrap_or_default();
+    Ok(Remote {
+        size,
+        responses,
+        otherwise,
+    })
+}
+
+/// `"ok"` or `{ http | win32 | hresult, after_bytes? }`.
+pub(crate) fn response(n: &Node, ptr: &str) -> R<Response> {
+    if let Kind::Str(s) = &n.kind {
+        if s == "ok" {
+            return Ok(Response::Ok);
+        }
+        return at(
+            n,
+            ptr,
+            format!(
+                "unknown response {}; expected \"ok\" or an object with one of \"http\", \"win32\" or \"hresult\"",
+                quote(s)
+            ),
+        );
+    }
+    let f = Fields::new(
+        n,
+        ptr,
+        "a response (\"ok\" or { http | win32 | hresult, after_bytes })",
+        &["http", "win32", "hresult", "after_bytes"],
+    )?;
+    let given: Vec<&str> = ["http", "win32", "hresult"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
+    let fault = match given.as_slice() {
+        ["http"] => Fault::Http(f.req_with("http", "", |n, p| {
+            let v = integer(n, p, u64::MAX, "an HTTP status code")?;
+            if !(100..=599).contains(&v) {
+                return at(
+                    n,
+                    p,
+                    format!("{v} is not an HTTP status code: expected 100 to 599"),
+                );
+            }
+            Ok(v as u16)
+        })?),
+        ["win32"] => Fault::Win32(f.req_with("win32", "", |n, p| {
+            let v = integer(n, p, u64::MAX, "a Win32 error number")?;
+            if !(1..=0xFFFF).contains(&v) {
+                return at(
+                    n,
+                    p,
+                    format!("{v} is not a Win32 error number: expected 1 to 65535"),
+                );
+            }
+            Ok(v as u32)
+        })?),
+        ["hresult"] => Fault::HResult(f.req_with("hresult", "", hresult)?),
+        [] => {
+            return at(
+                n,
+                ptr,
+                "a failing response needs exactly one of \"http\", \"win32\" or \"hresult\"",
+            )
+        }
+        _ => {
+            return at(
+                n,
+                ptr,
+                format!(
+                "a response has exactly one of \"http\", \"win32\" or \"hresult\", this one has {}",
+                given.join(" and ")
+            ),
+            )
+        }
+    };
+    let after_bytes = f.opt_with("after_bytes", u64_field("a byte count"))?;
+    Ok(Response::Fail { fault, after_bytes })
+}

@@ -1,0 +1,282 @@
+//! Reading and validating the `check` steps (see `steps.rs` for the operations and the names bound in
+//! the file).
+
+use super::json::{quote, Kind, Node};
+use super::load::{
+    array, at, boolean, hresult, integer, named, string, u32_field, u64_field, Fields, R,
+};
+use super::steps::{list, property, StepReader};
+use super::types::{Action, BytesTotal, Check, ErrorExpectation, Step};
+use crate::{ErrorContext, HResult, JobState, NotifyEvent};
+
+/// Fields of each check besides `check`.
+const CHECKS: &[(&str, &[&str])] = &[
+    ("state", &["app", "job", "is"]),
+    ("error", &["app", "job", "none", "context", "code", "file"]),
+    ("error_object", &["app", "error", "code"]),
+    ("error_count", &["app", "job", "is"]),
+    (
+        "progress",
+        &[
+            "app",
+            "job",
+            "bytes_total",
+            "bytes_transferred",
+            "files_total",
+            "files_transferred",
+        ],
+    ),
+    ("property", &["app", "job", "property", "is"]),
+    ("owner", &["app", "job", "is"]),
+    ("jobs", &["app", "all_users", "count", "names", "expect"]),
+    ("notifications", &["app", "are"]),
+    ("time", &["seconds"]),
+];
+
+impl StepReader {
+    // ------------------------------------------------------------------ checks
+
+    pub(super) fn check(&mut self, node: &Node, ptr: &str) -> R<Step> {
+        let (kind, f) = self.fields(node, ptr, "check", CHECKS, "check")?;
+        let app = self.app(&f)?;
+        let check = match kind.as_str() {
+            "state" => Check::State {
+                job: self.job(&f, "job")?,
+                is: f.req_with("is", "a job state", |n, p| {
+                    named(
+                        n,
+                        p,
+                        "job state",
+                        &JobState::ALL.iter().map(|v| v.name()).collect::<Vec<_>>(),
+                        JobState::from_name,
+                    )
+                })?,
+            },
+            "error" => {
+                let job = self.job(&f, "job")?;
+                let detail = ["context", "code", "file"].iter().any(|k| f.has(k));
+                let expect = match f.get("none") {
+                    Some(n) => {
+                        let p = f.ptr("none");
+                        if !boolean(n, &p)? {
+                            return at(
+                                n,
+                                &p,
+                                "\"none\" can only be true; to expect an error, give \"context\", \"code\" or \"file\" instead",
+                            );
+                        }
+                        if detail {
+                            return at(
+                                n,
+                                &p,
+                                "\"none\": true cannot be combined with \"context\", \"code\" or \"file\"",
+                            );
+                        }
+                        ErrorExpectation::None
+                    }
+                    None if !detail => {
+                        return at(
+                            node,
+                            ptr,
+                            "check \"error\" needs \"none\": true, or at least one of \"context\", \"code\" or \"file\"",
+                        )
+                    }
+                    None => ErrorExpectation::Some {
+                        context: f.opt_with("context", |n, p| {
+                            named(
+                                n,
+                                p,
+                                "error context",
+                                &ErrorContext::ALL.iter().map(|v| v.name()).collect::<Vec<_>>(),
+                                ErrorContext::from_name,
+                            )
+                        })?,
+                        code: f.opt_with("code", hresult)?,
+                        file: f.opt_with("file", u32_field("a 0-based file index"))?,
+                    },
+                };
+                Check::Error { job, expect }
+            }
+            "error_object" => {
+                let n = f.req("error", "an error alias bound by get_error's bind_error")?;
+                let p = f.ptr("error");
+                let error = string(n, &p)?;
+                let Some(holder) = self.errors.get(&error) else {
+                    return at(
+                        n,
+                        &p,
+                        format!(
+                            "unknown error alias {}; aliases bound so far: {}",
+                            quote(&error),
+                            list(self.errors.keys())
+                        ),
+                    );
+                };
+                if let Some(a) = &app {
+                    if a != holder {
+                        return at(
+                            f.get("app").unwrap_or(node),
+                            &f.ptr("app"),
+                            format!(
+                                "error object {} is held by application {}, not {}",
+                                quote(&error),
+                                quote(holder),
+                                quote(a)
+                            ),
+                        );
+                    }
+                }
+                Check::ErrorObject {
+                    error,
+                    code: f.req_with("code", "the HRESULT calls on it return", hresult)?,
+                }
+            }
+            "error_count" => Check::ErrorCount {
+                job: self.job(&f, "job")?,
+                is: f.req_with("is", "the error count", u32_field("an error count"))?,
+            },
+            "progress" => {
+                let job = self.job(&f, "job")?;
+                if ![
+                    "bytes_total",
+                    "bytes_transferred",
+                    "files_total",
+                    "files_transferred",
+                ]
+                .iter()
+                .any(|k| f.has(k))
+                {
+                    return at(
+                        node,
+                        ptr,
+                        "check \"progress\" needs at least one of \"bytes_total\", \"bytes_transferred\", \"files_total\" or \"files_transferred\"",
+                    );
+                }
+                Check::Progress {
+                    job,
+                    bytes_total: f.opt_with("bytes_total", bytes_total)?,
+                    bytes_transferred: f
+                        .opt_with("bytes_transferred", u64_field("a byte count"))?,
+                    files_total: f.opt_with("files_total", u32_field("a file count"))?,
+                    files_transferred: f
+                        .opt_with("files_transferred", u32_field("a file count"))?,
+                }
+            }
+            "property" => Check::Property {
+                job: self.job(&f, "job")?,
+                is: property(&f, "is")?,
+            },
+            "owner" => Check::Owner {
+                job: self.job(&f, "job")?,
+                is: f.req_with("is", "the owner's user name", |n, p| self.user(n, p))?,
+            },
+            "jobs" => jobs(&f)?,
+            "notifications" => {
+                let n = f.req("are", "the list of expected deliveries")?;
+                let p = f.ptr("are");
+                let mut are = Vec::new();
+                for (i, item) in array(n, &p, "the expected deliveries")?.iter().enumerate() {
+                    let ip = format!("{p}/{i}");
+                    let e =
+                        Fields::new(item, &ip, "a delivery ({ event, job })", &["event", "job"])?;
+                    let event = e.req_with("event", "the callback method", |n, p| {
+                        named(
+                            n,
+                            p,
+                            "notification event",
+                            &["JOB_TRANSFERRED", "JOB_ERROR", "JOB_MODIFICATION"],
+                            NotifyEvent::from_name,
+                        )
+                    })?;
+                    are.push((event, self.job(&e, "job")?));
+                }
+                Check::Notifications { are }
+            }
+            _ => Check::Time {
+                seconds: f.req_with(
+                    "seconds",
+                    "virtual seconds since the start",
+                    u64_field("seconds"),
+                )?,
+            },
+        };
+        Ok(Step {
+            app,
+            action: Action::Check(check),
+        })
+    }
+}
+
+fn jobs(f: &Fields) -> R<Check> {
+    let expect = f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK);
+    let all_users = f.opt_with("all_users", boolean)?.unwrap_or(false);
+    if expect.is_failure() {
+        for k in ["count", "names"] {
+            if let Some(n) = f.get(k) {
+                return at(
+                    n,
+                    &f.ptr(k),
+                    format!(
+                        "\"{k}\" cannot be checked when EnumJobs is expected to fail with {expect}"
+                    ),
+                );
+            }
+        }
+        return Ok(Check::Jobs {
+            all_users,
+            count: None,
+            names: None,
+            expect,
+        });
+    }
+    let count = f.req_with(
+        "count",
+        "the number of jobs listed",
+        u32_field("a job count"),
+    )?;
+    let names = match f.get("names") {
+        None => None,
+        Some(n) => {
+            let p = f.ptr("names");
+            let items = array(n, &p, "the sorted display names")?;
+            let mut v = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                v.push(string(item, &format!("{p}/{i}"))?);
+            }
+            if v.windows(2).any(|w| w[0] > w[1]) {
+                let mut sorted = v.clone();
+                sorted.sort();
+                return at(
+                    n,
+                    &p,
+                    format!(
+                        "names must be sorted (by Unicode code point): write {}",
+                        serde_json::to_string(&sorted).unwrap_or_default()
+                    ),
+                );
+            }
+            Some(v)
+        }
+    };
+    Ok(Check::Jobs {
+        all_users,
+        count: Some(count),
+        names,
+        expect,
+    })
+}
+
+fn bytes_total(n: &Node, p: &str) -> R<BytesTotal> {
+    match &n.kind {
+        Kind::Str(s) if s == "UNKNOWN" => Ok(BytesTotal::Unknown),
+        Kind::Str(s) => at(
+            n,
+            p,
+            format!(
+                "unknown bytes_total {}; expected an integer or \"UNKNOWN\"",
+                quote(s)
+            ),
+        ),
+        _ => integer(n, p, u64::MAX, "a byte count or \"UNKNOWN\"").map(BytesTotal::Bytes),
+    }
+}

@@ -1,0 +1,576 @@
+//! Running a valid scenario against the public API (`Sim`, `Manager`, `Job`, `CopyError`).
+//!
+//! The runner holds what a real client would hold: per application, its `Manager` and one job handle
+//! per alias. A job alias names a job (its id, like a GUID saved by a client); an application that uses
+//! an alias it has no live handle for obtains one with `Manager::get_job`, and if that fails the step's
+//! result is that HRESULT. After `restart_service` every handle is dead (D15): the runner drops them
+//! and each running application re-creates its manager (`Manager::reconnect`, as a client calls
+//! CoCreateInstance again); job handles are then obtained again on first use. Error objects are kept, so a check can see them fail.
+
+use super::checks;
+use super::types::{Action, Op, Scenario, StateMethod, Step, DEFAULT_APP};
+use crate::api::{CopyError, Job, Manager, Sim};
+use crate::engine::DEFAULT_MAX_STEPS;
+use crate::world::World;
+use crate::{AppId, HResult, JobId, SimDuration, SimTime, UserId};
+use std::collections::BTreeMap;
+
+/// How to run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Keep the rendered trace of every step in the result.
+    pub trace: bool,
+}
+
+/// The outcome of one scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioResult {
+    /// The file it came from.
+    pub file: String,
+    /// The scenario's name.
+    pub name: String,
+    /// Every step ran and every expectation held.
+    pub passed: bool,
+    /// Steps run, the failing one included.
+    pub steps_run: usize,
+    /// The first failure (a failing step stops its scenario).
+    pub failure: Option<StepFailure>,
+    /// The trace per step (empty unless [`RunOptions::trace`]).
+    pub trace: Vec<TraceBlock>,
+}
+
+/// Why a step failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepFailure {
+    /// 0-based index into `steps` (as in the JSON pointer `/steps/N`).
+    pub step: usize,
+    /// The step in short (`check state j is TRANSFERRED`).
+    pub what: String,
+    /// What the scenario expected.
+    pub expected: String,
+    /// What the simulator gave.
+    pub actual: String,
+    /// A sentence explaining the difference.
+    pub message: String,
+}
+
+/// The trace events of one step (or of the setup), rendered with the scenario's names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceBlock {
+    /// `setup`, or the step's index and a short description.
+    pub heading: String,
+    /// One line per event, each starting with its virtual time.
+    pub events: Vec<String>,
+}
+
+/// A mismatch found while running a step.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub expected: String,
+    pub actual: String,
+    pub message: String,
+}
+
+pub(crate) type Outcome = Result<(), Fail>;
+
+/// One application as the runner tracks it.
+pub(crate) struct AppRun {
+    /// Its manager (a new one, for the same application, after each service restart).
+    pub manager: Manager,
+    /// Live job handles by alias.
+    pub handles: BTreeMap<String, Job>,
+}
+
+/// The state of a run.
+pub(crate) struct Runner {
+    pub sim: Sim,
+    pub users: BTreeMap<String, UserId>,
+    pub apps: BTreeMap<String, AppRun>,
+    /// Alias → job id (`None` when the binding call failed).
+    pub jobs: BTreeMap<String, Option<JobId>>,
+    /// Error alias → object (`None` when the get_error call failed).
+    pub errors: BTreeMap<String, Option<CopyError>>,
+    /// The first alias of each job, for messages and traces.
+    pub job_names: BTreeMap<JobId, String>,
+}
+
+/// Run one scenario. Never panics on a valid [`Scenario`]; every problem is a step failure.
+pub fn run(sc: &Scenario, file: &str, opts: &RunOptions) -> ScenarioResult {
+    let mut r = Runner::new(sc);
+    let mut trace = Vec::new();
+    r.collect_trace(opts, "setup".to_string(), &mut trace);
+    let mut failure = None;
+    let mut steps_run = 0;
+    for (i, step) in sc.steps.iter().enumerate() {
+        steps_run = i + 1;
+        let outcome = r.step(step);
+        r.collect_trace(opts, format!("[{i}] {}", describe(step)), &mut trace);
+        if let Err(f) = outcome {
+            failure = Some(StepFailure {
+                step: i,
+                what: describe(step),
+                expected: f.expected,
+                actual: f.actual,
+                message: f.message,
+            });
+            break;
+        }
+    }
+    ScenarioResult {
+        file: file.to_string(),
+        name: sc.name.clone(),
+        passed: failure.is_none(),
+        steps_run,
+        failure,
+        trace,
+    }
+}
+
+impl Runner {
+    fn new(sc: &Scenario) -> Runner {
+        let w = &sc.world;
+        let mut world = World::new();
+        if let Some(b) = w.bandwidth {
+            world.bandwidth = b;
+        }
+        if let Some(n) = w.network {
+            world.network = n;
+        }
+        for (url, remote) in &w.remotes {
+            world.remotes.insert(url.clone(), remote.clone());
+        }
+        for (path, size) in &w.locals {
+            world = world.local(path.clone(), *size);
+        }
+        let sim = Sim::new(world);
+        let mut users = BTreeMap::new();
+        let mut first = None;
+        for u in w.effective_users() {
+            let id = sim.add_user(&u.name, u.admin, u.logged_on);
+            first.get_or_insert(id);
+            users.insert(u.name, id);
+        }
+        let mut r = Runner {
+            sim,
+            users,
+            apps: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            job_names: BTreeMap::new(),
+        };
+        if let Some(user) = first {
+            r.connect(DEFAULT_APP, user);
+        }
+        r
+    }
+
+    fn connect(&mut self, app: &str, user: UserId) {
+        let m = self.sim.connect(app, user);
+        self.apps.insert(
+            app.to_string(),
+            AppRun {
+                manager: m,
+                handles: BTreeMap::new(),
+            },
+        );
+    }
+
+    fn collect_trace(&self, opts: &RunOptions, heading: String, out: &mut Vec<TraceBlock>) {
+        let events = self.sim.with_service_mut(|s| s.take_trace());
+        if !opts.trace {
+            return;
+        }
+        let users: BTreeMap<UserId, String> =
+            self.users.iter().map(|(n, id)| (*id, n.clone())).collect();
+        let apps: BTreeMap<AppId, String> = self
+            .apps
+            .iter()
+            .map(|(n, a)| (a.manager.app(), n.clone()))
+            .collect();
+        let lines = events
+            .iter()
+            .map(|e| {
+                e.render(
+                    &|j| self.job_name(j),
+                    &|u| users.get(&u).cloned().unwrap_or_else(|| format!("{u:?}")),
+                    &|a| apps.get(&a).cloned().unwrap_or_else(|| format!("{a:?}")),
+                )
+            })
+            .collect();
+        out.push(TraceBlock {
+            heading,
+            events: lines,
+        });
+    }
+
+    /// The alias a job is known by (its GUID when it has none).
+    pub fn job_name(&self, id: JobId) -> String {
+        self.job_names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| id.guid())
+    }
+
+    /// The application's current manager. Validation guarantees the application connected.
+    pub fn manager(&self, app: &str) -> Result<&Manager, Fail> {
+        self.apps.get(app).map(|a| &a.manager).ok_or_else(|| Fail {
+            expected: format!("application {app:?} connected"),
+            actual: "not connected".to_string(),
+            message: format!("application {app:?} is not connected"),
+        })
+    }
+
+    /// The job an alias names, or a failure when its binding call failed.
+    pub fn job_id(&self, alias: &str) -> Result<JobId, Fail> {
+        match self.jobs.get(alias) {
+            Some(Some(id)) => Ok(*id),
+            _ => Err(Fail {
+                expected: format!("job alias {alias:?} bound to a job"),
+                actual: "no job".to_string(),
+                message: format!(
+                    "job alias {alias:?} names no job: the step that should have bound it failed"
+                ),
+            }),
+        }
+    }
+
+    /// `app`'s handle for `alias`, obtained with GetJob when it holds none: `Ok(Err(h))` when GetJob
+    /// fails with `h`.
+    pub fn handle(&mut self, app: &str, alias: &str) -> Result<Result<Job, HResult>, Fail> {
+        if let Some(h) = self.apps.get(app).and_then(|a| a.handles.get(alias)) {
+            return Ok(Ok(h.clone()));
+        }
+        let id = self.job_id(alias)?;
+        match self.manager(app)?.get_job(id) {
+            Ok(job) => {
+                if let Some(a) = self.apps.get_mut(app) {
+                    a.handles.insert(alias.to_string(), job.clone());
+                }
+                Ok(Ok(job))
+            }
+            Err(h) => Ok(Err(h)),
+        }
+    }
+
+    fn step(&mut self, step: &Step) -> Outcome {
+        let app = step.app_name().to_string();
+        match &step.action {
+            Action::Do(op) => self.op(&app, op),
+            Action::Check(c) => checks::check(self, &app, c),
+        }
+    }
+
+    fn op(&mut self, app: &str, op: &Op) -> Outcome {
+        let (method, expect, actual, note) = match op {
+            Op::Connect { user } => {
+                let user = self.user_id(user)?;
+                self.connect(app, user);
+                return Ok(());
+            }
+            Op::Exit => {
+                if let Some(a) = self.apps.get(app) {
+                    a.manager.exit();
+                }
+                return Ok(());
+            }
+            Op::Logon { user } => {
+                let u = self.user_id(user)?;
+                self.sim.logon(u);
+                return Ok(());
+            }
+            Op::Logoff { user } => {
+                let u = self.user_id(user)?;
+                self.sim.logoff(u);
+                return Ok(());
+            }
+            Op::Advance { seconds } => return self.advance(*seconds),
+            Op::RunUntilIdle { max_seconds } => return self.run_until_idle(*max_seconds),
+            Op::Network { state } => {
+                self.sim.set_network(*state);
+                return Ok(());
+            }
+            Op::SetRemote { url, remote } => {
+                self.sim.set_remote(url, remote.clone());
+                return Ok(());
+            }
+            Op::RestartService => {
+                self.restart();
+                return Ok(());
+            }
+            Op::CreateJob {
+                name,
+                job_type,
+                bind,
+                expect,
+            } => {
+                let r = self.manager(app)?.create_job(name, *job_type);
+                let actual = match r {
+                    Ok(job) => {
+                        let id = job.id();
+                        self.jobs.insert(bind.clone(), Some(id));
+                        self.job_names.entry(id).or_insert_with(|| bind.clone());
+                        if let Some(a) = self.apps.get_mut(app) {
+                            a.handles.insert(bind.clone(), job);
+                        }
+                        HResult::S_OK
+                    }
+                    Err(h) => {
+                        self.jobs.insert(bind.clone(), None);
+                        h
+                    }
+                };
+                ("CreateJob", *expect, actual, String::new())
+            }
+            Op::GetJob { job, bind, expect } => {
+                let id = self.job_id(job)?;
+                let r = self.manager(app)?.get_job(id);
+                let alias = bind.clone().unwrap_or_else(|| job.clone());
+                let actual = match r {
+                    Ok(handle) => {
+                        self.jobs.insert(alias.clone(), Some(id));
+                        self.job_names.entry(id).or_insert_with(|| alias.clone());
+                        if let Some(a) = self.apps.get_mut(app) {
+                            a.handles.insert(alias, handle);
+                        }
+                        HResult::S_OK
+                    }
+                    Err(h) => {
+                        if bind.is_some() {
+                            self.jobs.insert(alias, None);
+                        }
+                        h
+                    }
+                };
+                ("GetJob", *expect, actual, String::new())
+            }
+            Op::AddFile {
+                job,
+                remote,
+                local,
+                expect,
+            } => {
+                let (actual, note) =
+                    self.with_job(app, job, |j| unit(j.add_file(remote, local)))?;
+                ("AddFile", *expect, actual, note)
+            }
+            Op::State {
+                method,
+                job,
+                expect,
+            } => {
+                let (actual, note) = self.with_job(app, job, |j| {
+                    let r = match method {
+                        StateMethod::Resume => j.resume(),
+                        StateMethod::Suspend => j.suspend(),
+                        StateMethod::Cancel => j.cancel(),
+                        StateMethod::Complete => j.complete(),
+                    };
+                    r.unwrap_or_else(|e| e)
+                })?;
+                (method.method(), *expect, actual, note)
+            }
+            Op::Set { job, value, expect } => {
+                use super::types::PropertyValue as P;
+                let (actual, note) = self.with_job(app, job, |j| {
+                    unit(match value {
+                        P::DisplayName(s) => j.set_display_name(s),
+                        P::Description(s) => j.set_description(s),
+                        P::Priority(p) => j.set_priority_raw(p.value()),
+                        P::NotifyFlags(n) => j.set_notify_flags(*n),
+                        P::MinimumRetryDelay(n) => j.set_minimum_retry_delay(*n),
+                        P::NoProgressTimeout(n) => j.set_no_progress_timeout(*n),
+                    })
+                })?;
+                (value.setter(), *expect, actual, note)
+            }
+            Op::TakeOwnership { job, expect } => {
+                let (actual, note) = self.with_job(app, job, |j| unit(j.take_ownership()))?;
+                ("TakeOwnership", *expect, actual, note)
+            }
+            Op::GetError {
+                job,
+                bind_error,
+                expect,
+            } => {
+                let mut obj = None;
+                let (actual, note) = self.with_job(app, job, |j| match j.get_error() {
+                    Ok(e) => {
+                        obj = Some(e);
+                        HResult::S_OK
+                    }
+                    Err(h) => h,
+                })?;
+                if let Some(alias) = bind_error {
+                    self.errors.insert(alias.clone(), obj);
+                }
+                ("GetError", *expect, actual, note)
+            }
+            Op::RegisterCallback {
+                job,
+                returns,
+                expect,
+            } => {
+                let (actual, note) =
+                    self.with_job(app, job, |j| unit(j.set_notify_answer(*returns)))?;
+                ("SetNotifyInterface", *expect, actual, note)
+            }
+        };
+        if actual == expect {
+            return Ok(());
+        }
+        Err(Fail {
+            expected: expect.to_string(),
+            actual: actual.to_string(),
+            message: format!("{method} returned {actual}, but the scenario expects {expect}{note}"),
+        })
+    }
+
+    /// Call `f` on `app`'s handle for `alias`; when no handle can be obtained, the result is GetJob's
+    /// HRESULT and the note says so.
+    fn with_job(
+        &mut self,
+        app: &str,
+        alias: &str,
+        f: impl FnOnce(&Job) -> HResult,
+    ) -> Result<(HResult, String), Fail> {
+        Ok(match self.handle(app, alias)? {
+            Ok(job) => (f(&job), String::new()),
+            Err(h) => (
+                h,
+                format!(" (application {app:?} could not obtain a handle to {alias:?}: GetJob returned {h})"),
+            ),
+        })
+    }
+
+    fn user_id(&self, name: &str) -> Result<UserId, Fail> {
+        self.users.get(name).copied().ok_or_else(|| Fail {
+            expected: format!("user {name:?}"),
+            actual: "no such user".to_string(),
+            message: format!("the world has no user {name:?}"),
+        })
+    }
+
+    /// D15: every handle dies; each running application creates its manager again
+    /// (`Manager::reconnect`); job handles are obtained again on first use.
+    fn restart(&mut self) {
+        self.sim.restart_service();
+        for a in self.apps.values_mut() {
+            a.handles.clear();
+            if let Ok(m) = a.manager.reconnect() {
+                a.manager = m;
+            }
+        }
+    }
+
+    /// `advance`: everything due up to now + `seconds`, bounded in engine events.
+    fn advance(&mut self, seconds: u64) -> Outcome {
+        let target = self.sim.now() + SimDuration::from_secs(seconds);
+        let start = self.sim.with_service(|s| s.steps());
+        loop {
+            let next = self.sim.with_service(|s| s.next_event_time());
+            match next {
+                Some(t) if t <= target => {
+                    let before = (self.sim.now(), self.sim.with_service(|s| s.steps()));
+                    self.sim.run_until(t);
+                    let after = (self.sim.now(), self.sim.with_service(|s| s.steps()));
+                    if after.1.saturating_sub(start) > DEFAULT_MAX_STEPS {
+                        return Err(Fail {
+                            expected: format!("reach {target}"),
+                            actual: format!("stopped at {}", self.sim.now()),
+                            message: format!(
+                                "advance processed more than {DEFAULT_MAX_STEPS} events before reaching {target}; the simulation looks stuck in a loop"
+                            ),
+                        });
+                    }
+                    if after == before {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.sim.run_until(target);
+        Ok(())
+    }
+
+    fn run_until_idle(&mut self, max_seconds: Option<u64>) -> Outcome {
+        let r = match max_seconds {
+            None => self.sim.run_until_idle(),
+            Some(s) => self
+                .sim
+                .run_until_idle_within(SimDuration::from_secs(s))
+                .map(|_| ()),
+        };
+        r.map_err(|e| Fail {
+            expected: "idle".to_string(),
+            actual: format!("still busy at {}", e.time),
+            message: format!("run_until_idle gave up: {e}"),
+        })
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+}
+
+fn unit(r: Result<(), HResult>) -> HResult {
+    r.err().unwrap_or(HResult::S_OK)
+}
+
+/// A short description of a step, for reports and traces.
+pub fn describe(step: &Step) -> String {
+    use super::types::Check as C;
+    let s = match &step.action {
+        Action::Do(op) => match op {
+            Op::Connect { user } => format!("do connect as {user}"),
+            Op::Logon { user } | Op::Logoff { user } => format!("do {} {user}", op.name()),
+            Op::CreateJob { name, bind, .. } => {
+                format!("do create_job {} as {bind}", super::json::quote(name))
+            }
+            Op::GetJob { job, bind, .. } => match bind {
+                Some(b) => format!("do get_job {job} as {b}"),
+                None => format!("do get_job {job}"),
+            },
+            Op::AddFile { job, remote, .. } => format!("do add_file {job} {remote}"),
+            Op::State { job, .. } | Op::TakeOwnership { job, .. } => {
+                format!("do {} {job}", op.name())
+            }
+            Op::Set { job, value, .. } => {
+                format!("do set {job} {} = {}", value.property(), value.show())
+            }
+            Op::GetError { job, .. } => format!("do get_error {job}"),
+            Op::RegisterCallback { job, returns, .. } => {
+                format!("do register_callback {job} returning {returns}")
+            }
+            Op::Advance { seconds } => format!("do advance {seconds}s"),
+            Op::RunUntilIdle { max_seconds } => match max_seconds {
+                Some(m) => format!("do run_until_idle (at most {m}s)"),
+                None => "do run_until_idle".to_string(),
+            },
+            Op::Network { state } => format!("do network {state:?}").to_lowercase(),
+            Op::SetRemote { url, .. } => format!("do set_remote {url}"),
+            Op::Exit | Op::RestartService => format!("do {}", op.name()),
+        },
+        Action::Check(c) => match c {
+            C::State { job, is } => format!("check state {job} is {is}"),
+            C::Error { job, .. } | C::ErrorCount { job, .. } | C::Progress { job, .. } => {
+                format!("check {} {job}", c.name())
+            }
+            C::ErrorObject { error, code } => format!("check error_object {error} is {code}"),
+            C::Property { job, is } => {
+                format!("check property {job} {} is {}", is.property(), is.show())
+            }
+            C::Owner { job, is } => format!("check owner {job} is {is}"),
+            C::Jobs { all_users, .. } => {
+                format!("check jobs{}", if *all_users { " (all users)" } else { "" })
+            }
+            C::Notifications { .. } => "check notifications".to_string(),
+            C::Time { seconds } => format!("check time is {seconds}s"),
+        },
+    };
+    match &step.app {
+        Some(a) if a != DEFAULT_APP => format!("{s} [app {a}]"),
+        _ => s,
+    }
+}

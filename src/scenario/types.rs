@@ -1,0 +1,504 @@
+//! The scenario file format as Rust types (`shared/spec/scenario-format.md`).
+//!
+//! Files are read by [`Scenario::parse`] (see `load.rs`), which rejects everything the contract does not
+//! name. The types serialise back to the same format ([`Scenario::to_json`]), so tools such as a fuzzer
+//! can write replay files that the runner reads.
+
+use crate::world::{Network, Remote};
+use crate::{ErrorContext, HResult, JobState, JobType, NotifyEvent, Priority};
+
+/// One scenario file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// A short name, shown in reports.
+    pub name: String,
+    /// What the scenario proves and which spec rows it covers.
+    pub description: String,
+    /// The simulated world.
+    pub world: WorldSpec,
+    /// The steps, run in order.
+    pub steps: Vec<Step>,
+}
+
+/// The `world` object.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct WorldSpec {
+    /// Users in file order (the implicit application runs as the first). Empty: one standard user
+    /// named `user`.
+    pub users: Vec<UserSpec>,
+    /// Bytes per virtual second shared by running transfers (`None`: 1,000,000).
+    pub bandwidth: Option<u64>,
+    /// The network at the start (`None`: up).
+    pub network: Option<Network>,
+    /// Servers by URL, in file order.
+    pub remotes: Vec<(String, Remote)>,
+    /// Local files for uploads (path, size), in file order.
+    pub locals: Vec<(String, u64)>,
+}
+
+/// One entry of `users`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserSpec {
+    /// The account name.
+    pub name: String,
+    /// An administrator (default false).
+    pub admin: bool,
+    /// Logged on at the start (default true).
+    pub logged_on: bool,
+}
+
+impl WorldSpec {
+    /// The users the world really has: the listed ones, or the default `user`.
+    pub fn effective_users(&self) -> Vec<UserSpec> {
+        if self.users.is_empty() {
+            vec![UserSpec {
+                name: DEFAULT_USER.to_string(),
+                admin: false,
+                logged_on: true,
+            }]
+        } else {
+            self.users.clone()
+        }
+    }
+}
+
+/// The user of a world without `users`.
+pub const DEFAULT_USER: &str = "user";
+/// The application connected implicitly at the start.
+pub const DEFAULT_APP: &str = "app";
+
+/// One step: exactly one operation or one check, made by `app`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The application named in the file (`None`: the default application where one applies).
+    pub app: Option<String>,
+    /// What the step does.
+    pub action: Action,
+}
+
+impl Step {
+    /// The application that makes the step's calls.
+    pub fn app_name(&self) -> &str {
+        self.app.as_deref().unwrap_or(DEFAULT_APP)
+    }
+}
+
+/// `do` or `check`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// An operation.
+    Do(Op),
+    /// An assertion.
+    Check(Check),
+}
+
+/// Suspend, Resume, Cancel or Complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateMethod {
+    /// `resume`.
+    Resume,
+    /// `suspend`.
+    Suspend,
+    /// `cancel`.
+    Cancel,
+    /// `complete`.
+    Complete,
+}
+
+impl StateMethod {
+    /// The `do` spelling.
+    pub const fn op_name(self) -> &'static str {
+        match self {
+            StateMethod::Resume => "resume",
+            StateMethod::Suspend => "suspend",
+            StateMethod::Cancel => "cancel",
+            StateMethod::Complete => "complete",
+        }
+    }
+    /// The COM method name.
+    pub const fn method(self) -> &'static str {
+        match self {
+            StateMethod::Resume => "Resume",
+            StateMethod::Suspend => "Suspend",
+            StateMethod::Cancel => "Cancel",
+            StateMethod::Complete => "Complete",
+        }
+    }
+}
+
+/// An operation (`do`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// A new application starts as `user` (the step's `app` names it).
+    Connect {
+        /// The user it runs as.
+        user: String,
+    },
+    /// The step's application exits.
+    Exit,
+    /// A user logs on.
+    Logon {
+        /// Who.
+        user: String,
+    },
+    /// A user logs off.
+    Logoff {
+        /// Who.
+        user: String,
+    },
+    /// IBackgroundCopyManager::CreateJob.
+    CreateJob {
+        /// The display name.
+        name: String,
+        /// The job type (default DOWNLOAD).
+        job_type: JobType,
+        /// The alias the new job gets.
+        bind: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// IBackgroundCopyManager::GetJob.
+    GetJob {
+        /// The job asked for.
+        job: String,
+        /// An optional new alias for the handle.
+        bind: Option<String>,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// AddFile.
+    AddFile {
+        /// The job.
+        job: String,
+        /// The remote URL.
+        remote: String,
+        /// The local name.
+        local: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// Resume, Suspend, Cancel or Complete.
+    State {
+        /// Which method.
+        method: StateMethod,
+        /// The job.
+        job: String,
+        /// The HRESULT expected (success codes count: BG_S_PARTIAL_COMPLETE).
+        expect: HResult,
+    },
+    /// A Set* method.
+    Set {
+        /// The job.
+        job: String,
+        /// The property and its new value.
+        value: PropertyValue,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// TakeOwnership.
+    TakeOwnership {
+        /// The job.
+        job: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// GetError.
+    GetError {
+        /// The job.
+        job: String,
+        /// An optional alias for the error object.
+        bind_error: Option<String>,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// SetNotifyInterface with a callback answering `returns`.
+    RegisterCallback {
+        /// The job.
+        job: String,
+        /// What the callback answers (S_OK by default).
+        returns: HResult,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
+    /// Virtual time moves forward.
+    Advance {
+        /// Whole seconds.
+        seconds: u64,
+    },
+    /// Advance until idle, optionally at most `max_seconds`.
+    RunUntilIdle {
+        /// The bound.
+        max_seconds: Option<u64>,
+    },
+    /// The network goes up or down.
+    Network {
+        /// The new state.
+        state: Network,
+    },
+    /// A server changes its behaviour.
+    SetRemote {
+        /// The URL.
+        url: String,
+        /// The new behaviour.
+        remote: Remote,
+    },
+    /// The BITS service restarts.
+    RestartService,
+}
+
+impl Op {
+    /// The `do` spelling.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Op::Connect { .. } => "connect",
+            Op::Exit => "exit",
+            Op::Logon { .. } => "logon",
+            Op::Logoff { .. } => "logoff",
+            Op::CreateJob { .. } => "create_job",
+            Op::GetJob { .. } => "get_job",
+            Op::AddFile { .. } => "add_file",
+            Op::State { method, .. } => method.op_name(),
+            Op::Set { .. } => "set",
+            Op::TakeOwnership { .. } => "take_ownership",
+            Op::GetError { .. } => "get_error",
+            Op::RegisterCallback { .. } => "register_callback",
+            Op::Advance { .. } => "advance",
+            Op::RunUntilIdle { .. } => "run_until_idle",
+            Op::Network { .. } => "network",
+            Op::SetRemote { .. } => "set_remote",
+            Op::RestartService => "restart_service",
+        }
+    }
+}
+
+/// A property of `set` and `check property`, with its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PropertyValue {
+    /// SetDisplayName / GetDisplayName.
+    DisplayName(String),
+    /// SetDescription / GetDescription.
+    Description(String),
+    /// SetPriority / GetPriority.
+    Priority(PriorityValue),
+    /// SetNotifyFlags / GetNotifyFlags.
+    NotifyFlags(u32),
+    /// SetMinimumRetryDelay / GetMinimumRetryDelay (seconds).
+    MinimumRetryDelay(u32),
+    /// SetNoProgressTimeout / GetNoProgressTimeout (seconds).
+    NoProgressTimeout(u32),
+}
+
+impl PropertyValue {
+    /// Every property name, as written in files.
+    pub const NAMES: &'static [&'static str] = &[
+        "display_name",
+        "description",
+        "priority",
+        "notify_flags",
+        "minimum_retry_delay",
+        "no_progress_timeout",
+    ];
+
+    /// The property's name.
+    pub const fn property(&self) -> &'static str {
+        match self {
+            PropertyValue::DisplayName(_) => "display_name",
+            PropertyValue::Description(_) => "description",
+            PropertyValue::Priority(_) => "priority",
+            PropertyValue::NotifyFlags(_) => "notify_flags",
+            PropertyValue::MinimumRetryDelay(_) => "minimum_retry_delay",
+            PropertyValue::NoProgressTimeout(_) => "no_progress_timeout",
+        }
+    }
+
+    /// The COM setter.
+    pub const fn setter(&self) -> &'static str {
+        match self {
+            PropertyValue::DisplayName(_) => "SetDisplayName",
+            PropertyValue::Description(_) => "SetDescription",
+            PropertyValue::Priority(_) => "SetPriority",
+            PropertyValue::NotifyFlags(_) => "SetNotifyFlags",
+            PropertyValue::MinimumRetryDelay(_) => "SetMinimumRetryDelay",
+            PropertyValue::NoProgressTimeout(_) => "SetNoProgressTimeout",
+        }
+    }
+
+    /// The COM getter.
+    pub const fn getter(&self) -> &'static str {
+        match self {
+            PropertyValue::DisplayName(_) => "GetDisplayName",
+            PropertyValue::Description(_) => "GetDescription",
+            PropertyValue::Priority(_) => "GetPriority",
+            PropertyValue::NotifyFlags(_) => "GetNotifyFlags",
+            PropertyValue::MinimumRetryDelay(_) => "GetMinimumRetryDelay",
+            PropertyValue::NoProgressTimeout(_) => "GetNoProgressTimeout",
+        }
+    }
+
+    /// The value as a report shows it.
+    pub fn show(&self) -> String {
+        match self {
+            PropertyValue::DisplayName(s) | PropertyValue::Description(s) => super::json::quote(s),
+            PropertyValue::Priority(p) => p.to_string(),
+            PropertyValue::NotifyFlags(n) => n.to_string(),
+            PropertyValue::MinimumRetryDelay(n) | PropertyValue::NoProgressTimeout(n) => {
+                n.to_string()
+            }
+        }
+    }
+}
+
+/// A priority: a BG_JOB_PRIORITY name or any raw number (so that invalid values can be tried).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriorityValue {
+    /// `FOREGROUND`, `HIGH`, `NORMAL` or `LOW`.
+    Named(Priority),
+    /// A raw integer.
+    Raw(u32),
+}
+
+impl PriorityValue {
+    /// The number passed to SetPriority.
+    pub const fn value(self) -> u32 {
+        match self {
+            PriorityValue::Named(p) => p.value(),
+            PriorityValue::Raw(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for PriorityValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PriorityValue::Named(p) => write!(f, "{p}"),
+            PriorityValue::Raw(n) => match Priority::from_value(*n) {
+                Some(p) => write!(f, "{p}"),
+                None => write!(f, "{n}"),
+            },
+        }
+    }
+}
+
+/// What `check error` expects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorExpectation {
+    /// `none: true`: GetError returns BG_E_ERROR_INFORMATION_UNAVAILABLE.
+    None,
+    /// An error object whose given fields match.
+    Some {
+        /// BG_ERROR_CONTEXT.
+        context: Option<ErrorContext>,
+        /// The code.
+        code: Option<HResult>,
+        /// The 0-based file index.
+        file: Option<u32>,
+    },
+}
+
+/// `bytes_total` of `check progress`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BytesTotal {
+    /// A byte count.
+    Bytes(u64),
+    /// `"UNKNOWN"`: BG_SIZE_UNKNOWN.
+    Unknown,
+}
+
+/// A check (`check`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    /// GetState.
+    State {
+        /// The job.
+        job: String,
+        /// The expected state.
+        is: JobState,
+    },
+    /// GetError.
+    Error {
+        /// The job.
+        job: String,
+        /// What is expected.
+        expect: ErrorExpectation,
+    },
+    /// A held error object.
+    ErrorObject {
+        /// The `bind_error` alias.
+        error: String,
+        /// What calls on it return (S_OK while usable).
+        code: HResult,
+    },
+    /// GetErrorCount.
+    ErrorCount {
+        /// The job.
+        job: String,
+        /// The expected count.
+        is: u32,
+    },
+    /// GetProgress.
+    Progress {
+        /// The job.
+        job: String,
+        /// BytesTotal.
+        bytes_total: Option<BytesTotal>,
+        /// BytesTransferred.
+        bytes_transferred: Option<u64>,
+        /// FilesTotal.
+        files_total: Option<u32>,
+        /// FilesTransferred.
+        files_transferred: Option<u32>,
+    },
+    /// A Get* method.
+    Property {
+        /// The job.
+        job: String,
+        /// The property and its expected value.
+        is: PropertyValue,
+    },
+    /// GetOwner.
+    Owner {
+        /// The job.
+        job: String,
+        /// The owner's user name.
+        is: String,
+    },
+    /// EnumJobs.
+    Jobs {
+        /// BG_JOB_ENUM_ALL_USERS.
+        all_users: bool,
+        /// How many jobs (absent when a failure is expected).
+        count: Option<u32>,
+        /// The sorted display names.
+        names: Option<Vec<String>>,
+        /// The HRESULT EnumJobs returns.
+        expect: HResult,
+    },
+    /// Callback deliveries since the previous check.
+    Notifications {
+        /// The expected deliveries, in order.
+        are: Vec<(NotifyEvent, String)>,
+    },
+    /// Virtual time.
+    Time {
+        /// Seconds since the start.
+        seconds: u64,
+    },
+}
+
+impl Check {
+    /// The `check` spelling.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Check::State { .. } => "state",
+            Check::Error { .. } => "error",
+            Check::ErrorObject { .. } => "error_object",
+            Check::ErrorCount { .. } => "error_count",
+            Check::Progress { .. } => "progress",
+            Check::Property { .. } => "property",
+            Check::Owner { .. } => "owner",
+            Check::Jobs { .. } => "jobs",
+            Check::Notifications { .. } => "notifications",
+            Check::Time { .. } => "time",
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Writing a scenario back as JSON (for tools that generate scenarios, such as a fuzzer writing a
+//! replay file). Keys come out in the contract's order, `users` in the scenario's order, and defaults
+//! are left out, so `Scenario::parse(&s.to_json(), ..)` gives `s` back.
+
+use super::types::{
+    Action, BytesTotal, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, Scenario, Step,
+};
+use crate::world::{Fault, Network, Remote, Response};
+use crate::{HResult, JobType};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
+
+/// A JSON value whose objects keep the order they were built in.
+enum Out {
+    V(Value),
+    Obj(Vec<(&'static str, Out)>),
+    Map(Vec<(String, Out)>),
+    Arr(Vec<Out>),
+}
+
+impl Serialize for Out {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Out::V(v) => v.serialize(s),
+            Out::Obj(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            Out::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            Out::Arr(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+fn v(x: impl Serialize) -> Out {
+    Out::V(serde_json::to_value(x).unwrap_or(Value::Null))
+}
+
+impl Serialize for Scenario {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        scenario(self).serialize(s)
+    }
+}
+
+impl Scenario {
+    /// The scenario as pretty-printed JSON in the contract's format.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn scenario(sc: &Scenario) -> Out {
+    let mut o = vec![("name", v(&sc.name)), ("description", v(&sc.description))];
+    let w = &sc.world;
+    let mut world = Vec::new();
+    if !w.users.is_empty() {
+        let users = w
+            .users
+            .iter()
+            .map(|u| {
+                let mut f = Vec::new();
+                if u.admin {
+                    f.push(("admin", v(true)));
+                }
+                if !u.logged_on {
+                    f.push(("logged_on", v(false)));
+                }
+                (u.name.clone(), Out::Obj(f))
+            })
+            .collect();
+        world.push(("users", Out::Map(users)));
+    }
+    if let Some(b) = w.bandwidth {
+        world.push(("bandwidth", v(b)));
+    }
+    if let Some(n) = w.network {
+        world.push(("network", network(n)));
+    }
+    if !w.remotes.is_empty() {
+        let r = w
+            .remotes
+            .iter()
+            .map(|(u, r)| (u.clone(), remote(r)))
+            .collect();
+        world.push(("remotes", Out::Map(r)));
+    }
+    if !w.locals.is_empty() {
+        let l = w
+            .locals
+            .iter()
+            .map(|(p, size)| (p.clone(), Out::Obj(vec![("size", v(size))])))
+            .collect();
+        world.push(("locals", Out::Map(l)));
+    }
+    if !world.is_empty() {
+        o.push(("world", Out::Obj(world)));
+    }
+    o.push(("steps", Out::Arr(sc.steps.iter().map(step).collect())));
+    Out::Obj(o)
+}
+
+fn network(n: Network) -> Out {
+    v(match n {
+        Network::Up => "up",
+        Network::Down => "down",
+    })
+}
+
+fn remote(r: &Remote) -> Out {
+    let mut f = Vec::new();
+    if let Some(size) = r.size {
+        f.push(("size", v(size)));
+    }
+    if !r.responses.is_empty() {
+        f.push((
+            "responses",
+            Out::Arr(r.responses.iter().map(response).collect()),
+        ));
+    }
+    if r.otherwise != Response::Ok {
+        f.push(("otherwise", response(&r.otherwise)));
+    }
+    Out::Obj(f)
+}
+
+fn response(r: &Response) -> Out {
+    match r {
+        Response::Ok => v("ok"),
+        Response::Fail { fault, after_bytes } => {
+            let mut f = vec![match fault {
+                Fault::Http(n) => ("http", v(n)),
+                Fault::Win32(n) => ("win32", v(n)),
+                Fault::HResult(h) => ("hresult", v(h.to_string())),
+            }];
+            if let Some(n) = after_bytes {
+                f.push(("after_bytes", v(n)));
+            }
+            Out::Obj(f)
+        }
+    }
+}
+
+fn expect(f: &mut Vec<(&'static str, Out)>, h: HResult) {
+    if h != HResult::S_OK {
+        f.push(("expect", v(h.to_string())));
+    }
+}
+
+fn prop(p: &PropertyValue) -> Out {
+    match p {
+        PropertyValue::DisplayName(s) | PropertyValue::Description(s) => v(s),
+        PropertyValue::Priority(PriorityValue::Named(p)) => v(p.name()),
+        PropertyValue::Priority(PriorityValue::Raw(n)) => v(n),
+        PropertyValue::NotifyFlags(n)
+        | PropertyValue::MinimumRetryDelay(n)
+        | PropertyValue::NoProgressTimeout(n) => v(n),
+    }
+}
+
+fn step(st: &Step) -> Out {
+    let mut f: Vec<(&'static str, Out)> = Vec::new();
+    match &st.action {
+        Action::Do(op) => {
+            f.push(("do", v(op.name())));
+            if let Some(a) = &st.app {
+                f.push(("app", v(a)));
+            }
+            match op {
+                Op::Connect { user } | Op::Logon { user } | Op::Logoff { user } => {
+                    f.push(("user", v(user)))
+                }
+                Op::Exit | Op::RestartService => {}
+                Op::CreateJob {
+                    name,
+                    job_type,
+                    bind,
+                    expect: e,
+                } => {
+                    f.push(("name", v(name)));
+                    if *job_type != JobType::Download {
+                        f.push(("type", v(job_type.name())));
+                    }
+                    f.push(("bind", v(bind)));
+                    expect(&mut f, *e);
+                }
+                Op::GetJob {
+                    job,
+                    bind,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    if let Some(b) = bind {
+                        f.push(("bind", v(b)));
+                    }
+                    expect(&mut f, *e);
+                }
+                Op::AddFile {
+                    job,
+                    remote,
+                    local,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    f.push(("remote", v(remote)));
+                    f.push(("local", v(local)));
+                    expect(&mut f, *e);
+                }
+                Op::State { job, expect: e, .. } | Op::TakeOwnership { job, expect: e } => {
+                    f.push(("job", v(job)));
+                    expect(&mut f, *e);
+                }
+                Op::Set {
+                    job,
+                    value,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    f.push(("property", v(value.property())));
+                    f.push(("value", prop(value)));
+                    expect(&mut f, *e);
+                }
+                Op::GetError {
+                    job,
+                    bind_error,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    if let Some(b) = bind_error {
+                        f.push(("bind_error", v(b)));
+                    }
+                    expect(&mut f, *e);
+                }
+                Op::RegisterCallback {
+                    job,
+                    returns,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    if *returns != HResult::S_OK {
+                        f.push(("returns", v(returns.to_string())));
+                    }
+                    expect(&mut f, *e);
+                }
+                Op::Advance { seconds } => f.push(("seconds", v(seconds))),
+                Op::RunUntilIdle { max_seconds } => {
+                    if let Some(m) = max_seconds {
+                        f.push(("max_seconds", v(m)));
+                    }
+                }
+                Op::Network { state } => f.push(("state", network(*state))),
+                Op::SetRemote { url, remote: r } => {
+                    f.push(("url", v(url)));
+                    f.push(("remote", remote(r)));
+                }
+            }
+        }
+        Action::Check(c) => {
+            f.push(("check", v(c.name())));
+            if let Some(a) = &st.app {
+                f.push(("app", v(a)));
+            }
+            check(&mut f, c);
+        }
+    }
+    Out::Obj(f)
+}
+
+fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
+    match c {
+        Check::State { job, is } => {
+            f.push(("job", v(job)));
+            f.push(("is", v(is.name())));
+        }
+        Check::Error { job, expect } => {
+            f.push(("job", v(job)));
+            match expect {
+                ErrorExpectation::None => f.push(("none", v(true))),
+                ErrorExpectation::Some {
+                    context,
+                    code,
+                    file,
+                } => {
+                    if let Some(x) = context {
+                        f.push(("context", v(x.name())));
+                    }
+                    if let Some(x) = code {
+                        f.push(("code", v(x.to_string())));
+                    }
+                    if let Some(x) = file {
+                        f.push(("file", v(x)));
+                    }
+                }
+            }
+        }
+        Check::ErrorObject { error, code } => {
+            f.push(("error", v(error)));
+            f.push(("code", v(code.to_string())));
+        }
+        Check::ErrorCount { job, is } => {
+            f.push(("job", v(job)));
+            f.push(("is", v(is)));
+        }
+        Check::Progress {
+            job,
+            bytes_total,
+            bytes_transferred,
+            files_total,
+            files_transferred,
+        } => {
+            f.push(("job", v(job)));
+            match bytes_total {
+                Some(BytesTotal::Bytes(n)) => f.push(("bytes_total", v(n))),
+                Some(BytesTotal::Unknown) => f.push(("bytes_total", v("UNKNOWN"))),
+                None => {}
+            }
+            if let Some(n) = bytes_transferred {
+                f.push(("bytes_transferred", v(n)));
+            }
+            if let Some(n) = files_total {
+                f.push(("files_total", v(n)));
+            }
+            if let Some(n) = files_transferred {
+                f.push(("files_transferred", v(n)));
+            }
+        }
+        Check::Property { job, is } => {
+            f.push(("job", v(job)));
+            f.push(("property", v(is.property())));
+            f.push(("is", prop(is)));
+        }
+        Check::Owner { job, is } => {
+            f.push(("job", v(job)));
+            f.push(("is", v(is)));
+        }
+        Check::Jobs {
+            all_users,
+            count,
+            names,
+            expect: e,
+        } => {
+            if *all_users {
+                f.push(("all_users", v(true)));
+            }
+            if let Some(n) = count {
+                f.push(("count", v(n)));
+            }
+            if let Some(n) = names {
+                f.push(("names", v(n)));
+            }
+            expect(f, *e);
+        }
+        Check::Notifications { are } => {
+            let items = are
+                .iter()
+                .map(|(e, j)| json!({ "event": e.name(), "job": j }))
+                .collect::<Vec<_>>();
+            f.push(("are", v(items)));
+        }
+        Check::Time { seconds } => f.push(("seconds", v(seconds))),
+    }
+}

@@ -1,0 +1,67 @@
+//! Shared set-up for the integration tests.
+#![allow(dead_code)]
+
+use bitsim::*;
+
+pub const A: &str = "https://example.test/a.bin";
+pub const B: &str = "https://example.test/b.bin";
+pub const LA: &str = "C:\\dl\\a.bin";
+pub const LB: &str = "C:\\dl\\b.bin";
+
+/// A machine with one logged-on standard user "alice" and her application.
+pub fn alice(world: World) -> (Sim, Manager) {
+    let sim = Sim::new(world);
+    let u = sim.user("alice");
+    let app = sim.connect("app", u);
+    (sim, app)
+}
+
+/// A world where `A` answers with `responses` then `otherwise`, size `size`.
+pub fn world_a(
+    size: u64,
+    responses: impl IntoIterator<Item = Response>,
+    otherwise: Response,
+) -> World {
+    World::new().remote(
+        A,
+        Remote::sized(size)
+            .with_responses(responses)
+            .otherwise(otherwise),
+    )
+}
+
+/// A download job with file A, resumed.
+pub fn running_job(app: &Manager) -> Job {
+    let job = app.create_job("job", JobType::Download).unwrap();
+    job.add_file(A, LA).unwrap();
+    assert_eq!(job.resume(), Ok(HResult::S_OK));
+    job
+}
+
+pub fn state(job: &Job) -> JobState {
+    job.get_state().unwrap()
+}
+
+pub fn err_code(job: &Job) -> Result<(ErrorContext, HResult), HResult> {
+    job.get_error()?.get_error()
+}
+
+pub fn secs(s: u64) -> SimTime {
+    SimTime::from_secs(s)
+}
+
+/// The rules (spec rows) of the job's state changes, in order, from the trace.
+pub fn rules(sim: &Sim, job: &Job) -> Vec<String> {
+    sim.trace()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::State {
+                job: j,
+                from,
+                to,
+                rule,
+            } if j == job.id() => Some(format!("{from}->{to} {rule}")),
+            _ => None,
+        })
+        .collect()
+}

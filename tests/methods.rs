@@ -1,0 +1,720 @@
+//! Issue 2: the object model's synchronous rules, one test per transition row and decision, every state
+//! reached through real calls (and the engine where a row needs a transfer outcome).
+
+mod common;
+use bitsim::*;
+use common::*;
+
+// ============================================================ T1 and the defaults of §10 item 1
+
+#[test]
+fn t1_create_job_is_suspended_with_every_documented_default() {
+    let (sim, app) = alice(World::new());
+    sim.advance_secs(7);
+    let job = app.create_job("nightly", JobType::Download).unwrap();
+    assert_eq!(state(&job), JobState::Suspended);
+    assert_eq!(job.get_type(), Ok(JobType::Download));
+    assert_eq!(job.get_display_name().unwrap(), "nightly");
+    assert_eq!(job.get_description().unwrap(), "");
+    assert_eq!(job.get_priority(), Ok(Priority::Normal));
+    assert_eq!(job.get_notify_flags(), Ok(NotifyFlags(0x3)));
+    assert_eq!(job.get_notify_interface(), Ok(false));
+    assert_eq!(job.get_minimum_retry_delay(), Ok(600));
+    assert_eq!(job.get_no_progress_timeout(), Ok(1_209_600));
+    assert_eq!(job.get_error_count(), Ok(0));
+    assert_eq!(
+        job.get_error().unwrap_err(),
+        HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE
+    );
+    assert_eq!(
+        job.get_progress(),
+        Ok(JobProgress {
+            bytes_total: 0,
+            bytes_transferred: 0,
+            files_total: 0,
+            files_transferred: 0
+        })
+    );
+    let p = job.get_proxy_settings().unwrap();
+    assert_eq!(
+        (p.usage, p.proxy_list, p.bypass_list),
+        (ProxyUsage::Preconfig, None, None)
+    );
+    let t = job.get_times().unwrap();
+    assert_eq!(
+        (
+            t.creation_time,
+            t.modification_time,
+            t.transfer_completion_time
+        ),
+        (secs(7), secs(7), None)
+    );
+    assert_eq!(job.enum_files().unwrap().len(), 0);
+    assert_eq!(job.get_id(), Ok(job.id()));
+}
+
+#[test]
+fn t1_job_ids_are_guids_and_get_owner_is_a_sid() {
+    let (sim, app) = alice(World::new());
+    let a = app.create_job("a", JobType::Download).unwrap();
+    let b = app.create_job("b", JobType::Upload).unwrap();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(JobId::from_guid(&a.id().guid()), Some(a.id()));
+    let sid = a.get_owner().unwrap();
+    assert!(sid.starts_with("S-1-5-21-"), "{sid}");
+    let alice = sim.with_service(|s| s.user_by_sid(&sid)).unwrap();
+    assert_eq!(
+        sim.with_service(|s| s.user(alice).unwrap().name.clone()),
+        "alice"
+    );
+}
+
+// ============================================================ T2, T3, T28 (Resume)
+
+#[test]
+fn t2_suspended_resume_with_files_is_queued() {
+    let (sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file(A, LA).unwrap();
+    assert_eq!(job.resume(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Queued);
+    assert_eq!(rules(&sim, &job), ["SUSPENDED->QUEUED T2"]);
+}
+
+#[test]
+fn t3_suspended_resume_without_files_is_empty_and_stays_suspended() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    assert_eq!(job.resume(), Err(HResult::BG_E_EMPTY));
+    assert_eq!(state(&job), JobState::Suspended);
+}
+
+#[test]
+fn t28_resume_in_queued_is_a_no_op_that_succeeds() {
+    let (_sim, app) = alice(World::new());
+    let job = running_job(&app);
+    assert_eq!(job.resume(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Queued);
+}
+
+// ============================================================ T15, T16, T17 (Suspend, Cancel, Complete)
+
+#[test]
+fn t15_suspend_from_queued_and_again_is_idempotent() {
+    let (_sim, app) = alice(World::new());
+    let job = running_job(&app);
+    assert_eq!(job.suspend(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Suspended);
+    assert_eq!(job.suspend(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Suspended);
+}
+
+#[test]
+fn t16_cancel_then_every_mutator_is_invalid_state_but_getters_work() {
+    let (_sim, app) = alice(World::new());
+    let job = running_job(&app);
+    assert_eq!(job.cancel(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Cancelled);
+    let invalid = Err(HResult::BG_E_INVALID_STATE);
+    assert_eq!(job.cancel(), invalid);
+    assert_eq!(job.complete(), invalid);
+    assert_eq!(job.resume(), invalid);
+    assert_eq!(job.suspend(), invalid);
+    assert_eq!(job.add_file(B, LB), Err(HResult::BG_E_INVALID_STATE));
+    assert_eq!(job.set_display_name("x"), Err(HResult::BG_E_INVALID_STATE));
+    assert_eq!(job.set_description("x"), Err(HResult::BG_E_INVALID_STATE));
+    assert_eq!(
+        job.set_priority(Priority::High),
+        Err(HResult::BG_E_INVALID_STATE)
+    );
+    assert_eq!(job.set_notify_flags(1u32), Err(HResult::BG_E_INVALID_STATE));
+    assert_eq!(
+        job.clear_notify_interface(),
+        Err(HResult::BG_E_INVALID_STATE)
+    );
+    assert_eq!(
+        job.set_minimum_retry_delay(60),
+        Err(HResult::BG_E_INVALID_STATE)
+    );
+    assert_eq!(
+        job.set_no_progress_timeout(60),
+        Err(HResult::BG_E_INVALID_STATE)
+    );
+    assert_eq!(job.take_ownership(), Err(HResult::BG_E_INVALID_STATE));
+    assert_eq!(job.get_display_name().unwrap(), "job");
+    assert_eq!(job.get_progress().unwrap().files_total, 1);
+}
+
+#[test]
+fn t17a_d7_download_complete_before_transfer_is_partial_and_acknowledged() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file(A, LA).unwrap();
+    assert_eq!(job.complete(), Ok(HResult::BG_S_PARTIAL_COMPLETE));
+    assert_eq!(state(&job), JobState::Acknowledged);
+    assert!(
+        !job.enum_files().unwrap()[0]
+            .get_progress()
+            .unwrap()
+            .completed
+    );
+    assert_eq!(job.complete(), Err(HResult::BG_E_INVALID_STATE));
+}
+
+#[test]
+fn t17a_d7_download_complete_mid_job_keeps_only_finished_files() {
+    let (sim, app) = alice(
+        World::new()
+            .remote(A, Remote::sized(1000))
+            .remote(B, Remote::sized(1_000_000)),
+    );
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file_set(&[(A, LA), (B, LB)]).unwrap();
+    job.resume().unwrap();
+    sim.advance(SimDuration::from_millis(500));
+    assert_eq!(state(&job), JobState::Transferring);
+    assert_eq!(job.complete(), Ok(HResult::BG_S_PARTIAL_COMPLETE));
+    let files = job.enum_files().unwrap();
+    assert!(files[0].get_progress().unwrap().completed);
+    assert!(!files[1].get_progress().unwrap().completed);
+}
+
+#[test]
+fn t17a_d7_download_complete_after_transferred_is_s_ok() {
+    let (sim, app) = alice(World::new().remote(A, Remote::sized(10)));
+    let job = running_job(&app);
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Transferred);
+    assert_eq!(job.complete(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Acknowledged);
+    let p = job.enum_files().unwrap()[0].get_progress().unwrap();
+    assert_eq!(
+        (p.bytes_total, p.bytes_transferred, p.completed),
+        (10, 10, true)
+    );
+}
+
+#[test]
+fn t17c_d7_upload_complete_only_in_transferred() {
+    let world = World::new()
+        .remote("https://up.test/in", Remote::default())
+        .local("C:\\up\\r.bin", 100);
+    let (sim, app) = alice(world);
+    let job = app.create_job("up", JobType::Upload).unwrap();
+    assert_eq!(job.complete(), Err(HResult::BG_E_INVALID_STATE));
+    job.add_file("https://up.test/in", "C:\\up\\r.bin").unwrap();
+    job.resume().unwrap();
+    assert_eq!(job.complete(), Err(HResult::BG_E_INVALID_STATE));
+    assert_eq!(state(&job), JobState::Queued);
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Transferred);
+    assert!(
+        job.enum_files().unwrap()[0]
+            .get_progress()
+            .unwrap()
+            .completed,
+        "§8.2: uploaded file is complete"
+    );
+    assert_eq!(job.complete(), Ok(HResult::S_OK));
+    assert_eq!(state(&job), JobState::Acknowledged);
+}
+
+// ============================================================ upload-job rules (§7)
+
+#[test]
+fn upload_job_takes_exactly_one_file() {
+    let (_sim, app) = alice(World::new());
+    for ty in [JobType::Upload, JobType::UploadReply] {
+        let job = app.create_job("up", ty).unwrap();
+        assert_eq!(
+            job.add_file_set(&[(A, LA), (B, LB)]),
+            Err(HResult::BG_E_TOO_MANY_FILES)
+        );
+        assert_eq!(
+            job.enum_files().unwrap().len(),
+            0,
+            "AddFileSet adds none on failure"
+        );
+        job.add_file(A, LA).unwrap();
+        assert_eq!(job.add_file(B, LB), Err(HResult::BG_E_TOO_MANY_FILES));
+        assert_eq!(job.enum_files().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn upload_reply_rejects_smb_remote() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("up", JobType::UploadReply).unwrap();
+    assert_eq!(
+        job.add_file("\\\\srv\\share\\f", LA),
+        Err(HResult::E_INVALIDARG)
+    );
+    let job = app.create_job("up", JobType::Upload).unwrap();
+    assert_eq!(job.add_file("\\\\srv\\share\\f", LA), Ok(()));
+}
+
+// ============================================================ D8
+
+#[test]
+fn d8_add_file_to_transferred_job_suspends_it_and_resume_fetches_the_new_file() {
+    let (sim, app) = alice(
+        World::new()
+            .remote(A, Remote::sized(10))
+            .remote(B, Remote::sized(20)),
+    );
+    let job = running_job(&app);
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Transferred);
+    job.add_file(B, LB).unwrap();
+    assert_eq!(state(&job), JobState::Suspended);
+    assert_eq!(job.get_progress().unwrap().bytes_total, BG_SIZE_UNKNOWN);
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Transferred);
+    assert_eq!(
+        job.get_progress().unwrap(),
+        JobProgress {
+            bytes_total: 30,
+            bytes_transferred: 30,
+            files_total: 2,
+            files_transferred: 2
+        }
+    );
+    assert!(rules(&sim, &job).contains(&"TRANSFERRED->SUSPENDED D8".to_string()));
+}
+
+// ============================================================ AddFile validation (§2.2, §2.6)
+
+#[test]
+fn add_file_rejects_bad_names_with_e_invalidarg() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    for (r, l) in [
+        ("ftp://x/y", LA),
+        ("", LA),
+        (A, "relative.bin"),
+        (A, "C:\\dl\\*.bin"),
+        (A, ""),
+    ] {
+        assert_eq!(job.add_file(r, l), Err(HResult::E_INVALIDARG), "{r} {l}");
+    }
+    assert_eq!(job.add_file_set(&[]), Err(HResult::E_INVALIDARG));
+    assert_eq!(
+        job.add_file_set(&[(A, LA), (A, "bad")]),
+        Err(HResult::E_INVALIDARG)
+    );
+    assert_eq!(job.enum_files().unwrap().len(), 0);
+}
+
+#[test]
+fn file_names_are_kept_exactly_as_given_and_size_is_unknown_until_known() {
+    let (sim, app) = alice(World::new().remote(A, Remote::sized(4096)));
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file(A, "C:\\Dl\\MixedCase.BIN").unwrap();
+    let f = &job.enum_files().unwrap()[0];
+    assert_eq!(f.get_remote_name().unwrap(), A);
+    assert_eq!(f.get_local_name().unwrap(), "C:\\Dl\\MixedCase.BIN");
+    assert_eq!(
+        f.get_progress().unwrap(),
+        FileProgress {
+            bytes_total: BG_SIZE_UNKNOWN,
+            bytes_transferred: 0,
+            completed: false
+        }
+    );
+    assert_eq!(job.get_progress().unwrap().bytes_total, BG_SIZE_UNKNOWN);
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(f.get_progress().unwrap().bytes_total, 4096);
+}
+
+// ============================================================ D14 (limits and validation)
+
+#[test]
+fn d14_display_name_and_description_limits() {
+    let (_sim, app) = alice(World::new());
+    assert!(app.create_job(&"n".repeat(256), JobType::Download).is_ok());
+    assert_eq!(
+        app.create_job(&"n".repeat(257), JobType::Download)
+            .unwrap_err(),
+        HResult::E_INVALIDARG
+    );
+    let job = app.create_job("j", JobType::Download).unwrap();
+    assert_eq!(
+        job.set_display_name(&"n".repeat(257)),
+        Err(HResult::E_INVALIDARG)
+    );
+    assert_eq!(job.get_display_name().unwrap(), "j");
+    assert_eq!(job.set_description(&"d".repeat(1024)), Ok(()));
+    assert_eq!(
+        job.set_description(&"d".repeat(1025)),
+        Err(HResult::E_INVALIDARG)
+    );
+    assert_eq!(job.get_description().unwrap().len(), 1024);
+}
+
+#[test]
+fn d14_minimum_retry_delay_below_five_stores_five() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    assert_eq!(job.set_minimum_retry_delay(0), Ok(()));
+    assert_eq!(job.get_minimum_retry_delay(), Ok(5));
+    assert_eq!(job.set_minimum_retry_delay(4), Ok(()));
+    assert_eq!(job.get_minimum_retry_delay(), Ok(5));
+    assert_eq!(job.set_minimum_retry_delay(60), Ok(()));
+    assert_eq!(job.get_minimum_retry_delay(), Ok(60));
+}
+
+#[test]
+fn d14_unknown_enum_values_are_e_notimpl() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    assert_eq!(job.set_priority_raw(4), Err(HResult::E_NOTIMPL));
+    assert_eq!(job.get_priority(), Ok(Priority::Normal));
+    assert_eq!(job.set_priority_raw(0), Ok(()));
+    assert_eq!(job.get_priority(), Ok(Priority::Foreground));
+    assert_eq!(job.set_notify_flags(0x40u32), Err(HResult::E_NOTIMPL));
+    assert_eq!(job.set_notify_flags(0x3Fu32), Ok(()));
+    assert_eq!(job.get_notify_flags(), Ok(NotifyFlags(0x3F)));
+}
+
+#[test]
+fn d14_quotas_for_non_admins_per_user_and_per_machine() {
+    let sim = Sim::new(World::new());
+    sim.with_service_mut(|s| {
+        s.set_limits(Limits {
+            max_jobs_per_machine: 5,
+            max_jobs_per_user: 3,
+            max_files_per_job: 2,
+        })
+    });
+    let (a, b, root) = (sim.user("a"), sim.user("b"), sim.admin("root"));
+    let (ma, mb, mr) = (
+        sim.connect("a", a),
+        sim.connect("b", b),
+        sim.connect("r", root),
+    );
+    let jobs: Vec<Job> = (0..3)
+        .map(|i| ma.create_job(&format!("a{i}"), JobType::Download).unwrap())
+        .collect();
+    assert_eq!(
+        ma.create_job("a3", JobType::Download).unwrap_err(),
+        HResult::BG_E_TOO_MANY_JOBS_PER_USER
+    );
+    mb.create_job("b0", JobType::Download).unwrap();
+    mb.create_job("b1", JobType::Download).unwrap();
+    assert_eq!(
+        mb.create_job("b2", JobType::Download).unwrap_err(),
+        HResult::BG_E_TOO_MANY_JOBS_PER_MACHINE
+    );
+    // Administrators are exempt (their jobs still count towards the machine total).
+    let r0 = mr.create_job("r0", JobType::Download).unwrap();
+    // A job in a final state no longer counts.
+    jobs[0].cancel().unwrap();
+    assert_eq!(
+        ma.create_job("a4", JobType::Download).unwrap_err(),
+        HResult::BG_E_TOO_MANY_JOBS_PER_MACHINE
+    );
+    r0.cancel().unwrap();
+    assert!(ma.create_job("a4", JobType::Download).is_ok());
+    // Files per job.
+    let j = &jobs[1];
+    j.add_file_set(&[(A, LA), (B, LB)]).unwrap();
+    assert_eq!(
+        j.add_file(A, "C:\\c"),
+        Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB)
+    );
+}
+
+#[test]
+fn d14_default_quota_values() {
+    assert_eq!(
+        Limits::default(),
+        Limits {
+            max_jobs_per_machine: 300,
+            max_jobs_per_user: 60,
+            max_files_per_job: 200
+        }
+    );
+    let (_sim, app) = alice(World::new());
+    for i in 0..60 {
+        app.create_job(&i.to_string(), JobType::Download).unwrap();
+    }
+    assert_eq!(
+        app.create_job("61st", JobType::Download).unwrap_err(),
+        HResult::BG_E_TOO_MANY_JOBS_PER_USER
+    );
+    assert_eq!(HResult::BG_E_TOO_MANY_JOBS_PER_USER.code(), 0x8020_0049);
+    assert_eq!(HResult::BG_E_TOO_MANY_JOBS_PER_MACHINE.code(), 0x8020_0050);
+}
+
+// ============================================================ D9 (ownership, visibility)
+
+fn two_users() -> (Sim, Manager, Manager, Manager, UserId) {
+    let sim = Sim::new(World::new());
+    let (alice, bob, root) = (sim.user("alice"), sim.user("bob"), sim.admin("root"));
+    let (a, b, r) = (
+        sim.connect("a", alice),
+        sim.connect("b", bob),
+        sim.connect("r", root),
+    );
+    (sim, a, b, r, root)
+}
+
+#[test]
+fn d9_another_users_job_is_access_denied_for_non_admins() {
+    let (_sim, a, b, _r, _) = two_users();
+    let job = a.create_job("alice's", JobType::Download).unwrap();
+    assert_eq!(b.get_job(job.id()).unwrap_err(), HResult::E_ACCESSDENIED);
+    // Even a handle obtained by other means is refused on every method.
+    let stolen = b.get_job(job.id());
+    assert!(stolen.is_err());
+    assert_eq!(b.enum_jobs(0).unwrap().len(), 0);
+    assert_eq!(
+        b.enum_jobs(BG_JOB_ENUM_ALL_USERS).unwrap_err(),
+        HResult::E_ACCESSDENIED
+    );
+    assert_eq!(a.enum_jobs(0).unwrap().len(), 1);
+}
+
+#[test]
+fn d9_admin_sees_and_changes_other_users_jobs_without_owning_them() {
+    let (sim, a, _b, r, root) = two_users();
+    let job = a.create_job("alice's", JobType::Download).unwrap();
+    let as_root = r.get_job(job.id()).unwrap();
+    assert_eq!(
+        r.enum_jobs(0).unwrap().len(),
+        0,
+        "own jobs only without the flag"
+    );
+    assert_eq!(r.enum_jobs(BG_JOB_ENUM_ALL_USERS).unwrap().len(), 1);
+    as_root.set_description("checked by root").unwrap();
+    as_root.add_file(A, LA).unwrap();
+    assert_eq!(job.get_description().unwrap(), "checked by root");
+    let owner = job.get_owner().unwrap();
+    assert_ne!(sim.with_service(|s| s.user_by_sid(&owner)), Some(root));
+}
+
+#[test]
+fn d9_take_ownership_needs_admin_unless_owner() {
+    let (sim, a, b, r, root) = two_users();
+    let job = a.create_job("alice's", JobType::Download).unwrap();
+    assert_eq!(job.take_ownership(), Ok(()), "the owner may");
+    assert_eq!(b.get_job(job.id()).unwrap_err(), HResult::E_ACCESSDENIED);
+    let as_root = r.get_job(job.id()).unwrap();
+    as_root.take_ownership().unwrap();
+    let owner = job.get_owner();
+    // Alice no longer owns it: her handle is now refused (D9 on every method).
+    assert_eq!(owner, Err(HResult::E_ACCESSDENIED));
+    let sid = as_root.get_owner().unwrap();
+    assert_eq!(sim.with_service(|s| s.user_by_sid(&sid)), Some(root));
+    assert_eq!(r.enum_jobs(0).unwrap().len(), 1);
+}
+
+#[test]
+fn d9_final_jobs_vanish_from_get_job_and_enum_jobs() {
+    let (_sim, a, _b, r, _) = two_users();
+    let job = a.create_job("j", JobType::Download).unwrap();
+    job.cancel().unwrap();
+    assert_eq!(a.get_job(job.id()).unwrap_err(), HResult::BG_E_NOT_FOUND);
+    assert_eq!(r.get_job(job.id()).unwrap_err(), HResult::BG_E_NOT_FOUND);
+    assert_eq!(a.enum_jobs(0).unwrap().len(), 0);
+    assert_eq!(r.enum_jobs(BG_JOB_ENUM_ALL_USERS).unwrap().len(), 0);
+    assert_eq!(
+        state(&job),
+        JobState::Cancelled,
+        "the held handle still reads"
+    );
+    assert_eq!(
+        a.get_job(JobId::from_guid("{B175B175-0000-4000-8000-0000000000FF}").unwrap())
+            .unwrap_err(),
+        HResult::BG_E_NOT_FOUND
+    );
+}
+
+// ============================================================ D1, D2 (error records and objects)
+
+#[test]
+fn d1_get_error_without_error_is_information_unavailable() {
+    let (_sim, app) = alice(World::new());
+    let job = running_job(&app);
+    assert_eq!(
+        job.get_error().unwrap_err(),
+        HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE
+    );
+    assert_eq!(job.add_file("ftp://bad", LA), Err(HResult::E_INVALIDARG));
+    assert_eq!(
+        job.get_error().unwrap_err(),
+        HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE,
+        "a failing call creates none"
+    );
+}
+
+#[test]
+fn d1_error_record_survives_suspend_resume_and_final_states_then_transferring_drops_it() {
+    let (sim, app) = alice(world_a(100, [Response::http(404)], Response::Ok));
+    let job = running_job(&app);
+    sim.advance_secs(0);
+    assert_eq!(state(&job), JobState::Error);
+    job.suspend().unwrap();
+    assert_eq!(
+        err_code(&job),
+        Ok((ErrorContext::RemoteFile, HResult::http(404)))
+    );
+    job.resume().unwrap();
+    assert_eq!(state(&job), JobState::Queued);
+    assert_eq!(
+        err_code(&job),
+        Ok((ErrorContext::RemoteFile, HResult::http(404))),
+        "kept while QUEUED"
+    );
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Transferred);
+    assert_eq!(
+        job.get_error().unwrap_err(),
+        HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE
+    );
+
+    let (sim, app) = alice(world_a(100, [Response::http(404)], Response::Ok));
+    let job = running_job(&app);
+    sim.advance_secs(0);
+    job.cancel().unwrap();
+    assert_eq!(
+        err_code(&job),
+        Ok((ErrorContext::RemoteFile, HResult::http(404))),
+        "survives final states"
+    );
+}
+
+#[test]
+fn d2_error_object_dies_when_job_enters_transferring() {
+    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
+    let job = running_job(&app);
+    sim.advance_secs(0);
+    let e = job.get_error().unwrap();
+    assert_eq!(
+        e.get_error(),
+        Ok((ErrorContext::RemoteFile, HResult::http(503)))
+    );
+    assert_eq!(e.get_protocol(), Ok("http"));
+    assert_eq!(e.get_file().unwrap().get_remote_name().unwrap(), A);
+    job.resume().unwrap(); // T13: retried at once
+    assert_eq!(
+        e.get_error(),
+        Ok((ErrorContext::RemoteFile, HResult::http(503))),
+        "still usable while QUEUED"
+    );
+    sim.advance_secs(0);
+    let gone = Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE);
+    assert_eq!(e.get_error(), gone);
+    assert_eq!(
+        e.get_protocol(),
+        Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE)
+    );
+    assert_eq!(
+        e.get_error_description(0x409),
+        Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE)
+    );
+}
+
+#[test]
+fn d2_exited_application_handles_die_but_jobs_survive() {
+    let sim = Sim::new(world_a(100, [Response::http(404)], Response::Ok));
+    let u = sim.user("alice");
+    let first = sim.connect("first", u);
+    let job = running_job(&first);
+    sim.advance_secs(0);
+    let e = job.get_error().unwrap();
+    first.exit();
+    assert_eq!(e.get_error(), Err(HResult::RPC_E_DISCONNECTED));
+    assert_eq!(job.get_state(), Err(HResult::RPC_E_DISCONNECTED));
+    assert_eq!(
+        first.create_job("x", JobType::Download).unwrap_err(),
+        HResult::RPC_E_DISCONNECTED
+    );
+    let second = sim.connect("second", u);
+    let again = second.get_job(job.id()).unwrap();
+    assert_eq!(state(&again), JobState::Error);
+    assert_eq!(
+        err_code(&again),
+        Ok((ErrorContext::RemoteFile, HResult::http(404)))
+    );
+}
+
+#[test]
+fn error_object_file_and_protocol_not_available_for_network_loss() {
+    let (sim, app) = alice(World::new().remote(A, Remote::sized(10_000_000)));
+    let job = running_job(&app);
+    sim.advance_secs(1);
+    sim.set_network(Network::Down);
+    let e = job.get_error().unwrap();
+    assert_eq!(
+        e.get_error(),
+        Ok((
+            ErrorContext::GeneralTransport,
+            HResult::BG_E_NETWORK_DISCONNECTED
+        ))
+    );
+    assert_eq!(e.get_file().unwrap_err(), HResult::BG_E_FILE_NOT_AVAILABLE);
+    assert_eq!(e.get_protocol(), Err(HResult::BG_E_PROTOCOL_NOT_AVAILABLE));
+}
+
+#[test]
+fn error_descriptions_and_languages() {
+    let (sim, app) = alice(world_a(100, [Response::http(404)], Response::Ok));
+    let text = app
+        .get_error_description(HResult::BG_E_INVALID_STATE, 0x409)
+        .unwrap();
+    assert!(!text.is_empty() && !text.contains('\n'));
+    assert!(app
+        .get_error_description(HResult::http(418), 0x409)
+        .unwrap()
+        .contains("418"));
+    assert_eq!(
+        app.get_error_description(HResult::BG_E_EMPTY, 0x407)
+            .unwrap_err(),
+        HResult::from_u32(0x8007_0717)
+    );
+    let job = running_job(&app);
+    sim.advance_secs(0);
+    let e = job.get_error().unwrap();
+    assert_eq!(
+        e.get_error_description(0).unwrap_err(),
+        HResult::E_INVALIDARG
+    );
+    assert_eq!(
+        e.get_error_description(0x409),
+        app.get_error_description(HResult::http(404), 0x409)
+    );
+    let ctx = e.get_error_context_description(0x409).unwrap();
+    assert_eq!(
+        Some(ctx.as_str()),
+        HResult::BG_E_ERROR_CONTEXT_REMOTE_FILE.message()
+    );
+    assert_eq!(
+        e.get_error_context_description(0x40C).unwrap_err(),
+        HResult::ERROR_RESOURCE_LANG_NOT_FOUND
+    );
+}
+
+// ============================================================ §8.2 ModificationTime on the virtual clock
+
+#[test]
+fn modification_time_moves_with_calls_on_the_virtual_clock() {
+    let (sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    let m = |job: &Job| job.get_times().unwrap().modification_time;
+    sim.advance_secs(5);
+    job.add_file(A, LA).unwrap();
+    assert_eq!(m(&job), secs(5));
+    sim.advance_secs(5);
+    job.set_priority(Priority::High).unwrap();
+    assert_eq!(m(&job), secs(10));
+    sim.advance_secs(5);
+    job.suspend().unwrap(); // no state change, still a modification (§2.0)
+    assert_eq!(m(&job), secs(15));
+    sim.advance_secs(5);
+    let _ = job.get_state();
+    assert_eq!(m(&job), secs(15), "getters do not modify");
+    assert_eq!(job.get_times().unwrap().creation_time, secs(0));
+}

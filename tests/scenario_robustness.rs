@@ -1,0 +1,280 @@
+//! Robustness of the scenario loader and runner: damaged fixture files and random step sequences
+//! never make them panic.
+
+use bitsim::scenario::{self, run, RunOptions, Scenario};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Damaged copies of every fixture (cut at many places, one byte changed): loading never panics, and a
+/// copy that still loads runs without panicking.
+#[test]
+fn damaged_fixtures_never_panic() {
+    let mut loaded = 0;
+    for f in json_files(&root().join("fixtures/scenarios")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let bytes = text.as_bytes();
+        let step = (bytes.len() / 40).max(1);
+        for cut in (0..bytes.len()).step_by(step) {
+            let cut_text = String::from_utf8_lossy(&bytes[..cut]);
+            if cut < text.trim_end().len() {
+                assert!(Scenario::parse(&cut_text, "cut.json").is_err());
+            }
+            for replacement in [b'0', b'"', b'-', b'}', b'9'] {
+                let mut m = bytes.to_vec();
+                m[cut] = replacement;
+                let m = String::from_utf8_lossy(&m);
+                if let Ok(sc) = Scenario::parse(&m, "mutated.json") {
+                    loaded += 1;
+                    let _ = scenario::run(&sc, "mutated.json", &RunOptions::default());
+                }
+            }
+        }
+    }
+    assert!(loaded > 0);
+}
+
+/// Random step sequences over a small vocabulary, run to the end: each step that fails gets its
+/// `expect` set to what actually came back (a check that fails is dropped) and the scenario runs again,
+/// so the sequence explores deep states. Nothing in the runner or the core may panic, and the final
+/// scenario must pass.
+#[test]
+fn random_scenarios_never_panic() {
+    use bitsim::scenario::{Action, Check, ErrorExpectation, Op, PriorityValue, PropertyValue};
+    use bitsim::scenario::{StateMethod, Step, UserSpec, WorldSpec};
+    use bitsim::world::{Network, Remote, Response};
+    use bitsim::{HResult, JobState, JobType};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+            &v[self.below(v.len() as u64) as usize]
+        }
+    }
+
+    let urls = [
+        "https://x.test/a",
+        "https://x.test/nolen",
+        "https://x.test/busy",
+        "https://nowhere.test/z",
+    ];
+    let responses = [
+        Response::Ok,
+        Response::http(503),
+        Response::http(404),
+        Response::win32(12030).after_bytes(700),
+        Response::hresult(HResult::E_ACCESSDENIED),
+    ];
+    let world = WorldSpec {
+        users: vec![
+            UserSpec {
+                name: "alice".into(),
+                admin: false,
+                logged_on: true,
+            },
+            UserSpec {
+                name: "root".into(),
+                admin: true,
+                logged_on: true,
+            },
+            UserSpec {
+                name: "carol".into(),
+                admin: false,
+                logged_on: false,
+            },
+        ],
+        bandwidth: Some(1000),
+        network: None,
+        remotes: vec![
+            (
+                urls[0].into(),
+                Remote::sized(5000).with_responses([Response::http(503)]),
+            ),
+            (urls[1].into(), Remote::default()),
+            (
+                urls[2].into(),
+                Remote::sized(100).otherwise(Response::http(503)),
+            ),
+        ],
+        locals: vec![("C:\\up\\f.bin".into(), 3000)],
+    };
+    let jobs = ["j0", "j1", "j2"];
+    let apps = ["app", "app1", "app2"];
+    let users = ["alice", "root", "carol"];
+    let mut rng = Rng(0x5eed);
+    let mut kept = 0;
+    for case in 0..150 {
+        let mut steps = vec![Step {
+            app: Some("app1".into()),
+            action: Action::Do(Op::Connect {
+                user: "root".into(),
+            }),
+        }];
+        for _ in 0..40 {
+            let job = rng.pick(&jobs).to_string();
+            let app = Some(rng.pick(&apps).to_string());
+            let e = HResult::S_OK;
+            let action = match rng.below(22) {
+                0 | 1 => Action::Do(Op::CreateJob {
+                    name: format!("n{}", rng.below(3)),
+                    job_type: *rng.pick(JobType::ALL),
+                    bind: job,
+                    expect: e,
+                }),
+                2 | 3 => Action::Do(Op::AddFile {
+                    job,
+                    remote: rng.pick(&urls).to_string(),
+                    local: if rng.below(2) == 0 {
+                        "C:\\up\\f.bin".into()
+                    } else {
+                        "C:\\dl\\g.bin".into()
+                    },
+                    expect: e,
+                }),
+                4..=6 => Action::Do(Op::State {
+                    method: *rng.pick(&[
+                        StateMethod::Resume,
+                        StateMethod::Resume,
+                        StateMethod::Suspend,
+                        StateMethod::Cancel,
+                        StateMethod::Complete,
+                    ]),
+                    job,
+                    expect: e,
+                }),
+                7 => Action::Do(Op::Set {
+                    job,
+                    value: match rng.below(4) {
+                        0 => PropertyValue::Priority(PriorityValue::Raw(rng.below(5) as u32)),
+                        1 => PropertyValue::NotifyFlags(rng.below(16) as u32),
+                        2 => PropertyValue::MinimumRetryDelay(rng.below(700) as u32),
+                        _ => PropertyValue::NoProgressTimeout(rng.below(2000) as u32),
+                    },
+                    expect: e,
+                }),
+                8 => Action::Do(Op::TakeOwnership { job, expect: e }),
+                9 => Action::Do(Op::GetError {
+                    job,
+                    bind_error: Some(format!("e{}", rng.below(2))),
+                    expect: e,
+                }),
+                10 => Action::Do(Op::RegisterCallback {
+                    job,
+                    returns: if rng.below(2) == 0 {
+                        HResult::S_OK
+                    } else {
+                        HResult::E_FAIL
+                    },
+                    expect: e,
+                }),
+                11..=13 => Action::Do(Op::Advance {
+                    seconds: rng.below(1500),
+                }),
+                14 => Action::Do(Op::RunUntilIdle {
+                    max_seconds: Some(rng.below(5000)),
+                }),
+                15 => Action::Do(Op::Network {
+                    state: if rng.below(2) == 0 {
+                        Network::Up
+                    } else {
+                        Network::Down
+                    },
+                }),
+                16 => Action::Do(Op::SetRemote {
+                    url: rng.pick(&urls).to_string(),
+                    remote: Remote::sized(rng.below(3000)).with_responses([*rng.pick(&responses)]),
+                }),
+                17 => Action::Do(Op::RestartService),
+                18 => match rng.below(4) {
+                    0 => Action::Do(Op::Logoff {
+                        user: rng.pick(&users).to_string(),
+                    }),
+                    1 => Action::Do(Op::Logon {
+                        user: rng.pick(&users).to_string(),
+                    }),
+                    2 => Action::Do(Op::Exit),
+                    _ => Action::Do(Op::Connect {
+                        user: rng.pick(&users).to_string(),
+                    }),
+                },
+                19 => Action::Check(Check::State {
+                    job,
+                    is: JobState::Transferred,
+                }),
+                20 => Action::Check(Check::Error {
+                    job,
+                    expect: ErrorExpectation::None,
+                }),
+                _ => Action::Check(Check::Notifications { are: vec![] }),
+            };
+            steps.push(Step { app, action });
+        }
+        let mut sc = Scenario {
+            name: format!("random-{case}"),
+            description: "fuzz".into(),
+            world: world.clone(),
+            steps,
+        };
+        // Heal failures one at a time; every round either fixes or removes a step.
+        for _ in 0..200 {
+            let r = run(
+                &sc,
+                "random.json",
+                &RunOptions {
+                    trace: case % 10 == 0,
+                },
+            );
+            let Some(f) = r.failure else { break };
+            let healed = match &mut sc.steps[f.step].action {
+                Action::Do(op) => match HResult::parse(&f.actual) {
+                    Ok(h) => match op {
+                        Op::CreateJob { expect, .. }
+                        | Op::GetJob { expect, .. }
+                        | Op::AddFile { expect, .. }
+                        | Op::State { expect, .. }
+                        | Op::Set { expect, .. }
+                        | Op::TakeOwnership { expect, .. }
+                        | Op::GetError { expect, .. }
+                        | Op::RegisterCallback { expect, .. } => {
+                            *expect = h;
+                            true
+                        }
+                        _ => false,
+                    },
+                    Err(_) => false,
+                },
+                Action::Check(_) => false,
+            };
+            if !healed {
+                sc.steps.remove(f.step);
+            }
+        }
+        let r = run(&sc, "random.json", &RunOptions::default());
+        assert!(r.passed, "case {case} does not settle: {:?}", r.failure);
+        kept += sc.steps.len();
+    }
+    // Healing keeps most steps (it mostly rewrites expectations rather than deleting).
+    assert!(kept > 150 * 20, "only {kept} steps kept");
+}

@@ -1,0 +1,505 @@
+//! The scenario suite through the library: every fixture passes, every malformed file is refused with
+//! a message naming the file and the place, wrong expectations fail at the right step with the right
+//! values, and the loader survives damaged input.
+
+use bitsim::scenario::{graph, run, run_paths, RunOptions, Scenario, ScenarioResult};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn run_text(text: &str) -> ScenarioResult {
+    let sc = Scenario::parse(text, "inline.json").unwrap_or_else(|e| panic!("invalid: {e}"));
+    run(&sc, "inline.json", &RunOptions::default())
+}
+
+#[test]
+fn every_fixture_scenario_passes() {
+    let batch = run_paths(&[root().join("fixtures/scenarios")], &RunOptions::default());
+    assert!(
+        batch.invalid.is_empty(),
+        "invalid fixtures:\n{}",
+        batch.errors()
+    );
+    let failures: Vec<String> = batch
+        .results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| format!("{} ({}): {:#?}", r.name, r.file, r.failure))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "failing fixtures:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        batch.results.len() >= 40,
+        "only {} fixtures",
+        batch.results.len()
+    );
+    assert_eq!(batch.exit_code(), 0);
+    // Every fixture says what it proves and cites a row or decision of the spec.
+    for r in &batch.results {
+        let sc = Scenario::load(Path::new(&r.file)).unwrap();
+        let cites = sc
+            .description
+            .chars()
+            .zip(sc.description.chars().skip(1))
+            .any(|(a, b)| matches!(a, 'T' | 'D' | '§') && b.is_ascii_digit())
+            || sc.description.contains("Scenario contract");
+        assert!(cites, "{} cites no spec row or decision", r.file);
+        assert_eq!(r.steps_run, sc.steps.len(), "{}", r.file);
+    }
+}
+
+#[test]
+fn fixture_names_match_file_names_and_are_unique() {
+    for f in json_files(&root().join("fixtures/scenarios")) {
+        let sc = Scenario::load(&f).unwrap();
+        assert_eq!(
+            Some(sc.name.as_str()),
+            f.file_stem().and_then(|s| s.to_str()),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn pending_fixtures_are_valid_scenarios() {
+    // fixtures/pending holds scenarios written to the spec that fail because of known core bugs; they
+    // must stay loadable so that they can move to fixtures/scenarios once the core is fixed.
+    for f in json_files(&root().join("fixtures/pending")) {
+        Scenario::load(&f).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// Each malformed file with the place (pointer, or line:column for syntax errors) and a fragment of
+/// what the message must say.
+const MALFORMED: &[(&str, &str, &str)] = &[
+    (
+        "alias-bound-twice.json",
+        ":5:48: /steps/1/bind",
+        "job alias \"j\" is already bound",
+    ),
+    (
+        "app-never-connected.json",
+        "/steps/0/app",
+        "application \"ghost\" has not connected",
+    ),
+    (
+        "bad-hex-hresult.json",
+        "/steps/1/expect",
+        "invalid hex HRESULT \"0x8020000G\"",
+    ),
+    ("do-and-check.json", "/steps/0:", "exactly one of \"do\""),
+    ("duplicate-key.json", "/name", "duplicate field \"name\""),
+    (
+        "empty-file.json",
+        ":1:1:",
+        "not valid JSON: EOF while parsing",
+    ),
+    (
+        "error-none-false.json",
+        "/steps/1/none",
+        "\"none\" can only be true",
+    ),
+    (
+        "expect-on-advance.json",
+        "/steps/0/expect",
+        "\"expect\" does not apply to do \"advance\"",
+    ),
+    (
+        "exponent-bandwidth.json",
+        "/world/bandwidth",
+        "without fraction or exponent, found 1e6",
+    ),
+    (
+        "float-seconds.json",
+        "/steps/0/seconds",
+        "without fraction or exponent, found 1.5",
+    ),
+    (
+        "http-status-out-of-range.json",
+        "/otherwise/http",
+        "700 is not an HTTP status code",
+    ),
+    (
+        "jobs-names-unsorted.json",
+        "/steps/0/names",
+        "names must be sorted",
+    ),
+    (
+        "missing-job-field.json",
+        "/steps/1:",
+        "missing required field \"job\"",
+    ),
+    (
+        "missing-name.json",
+        "(top level)",
+        "missing required field \"name\"",
+    ),
+    (
+        "missing-steps.json",
+        "(top level)",
+        "missing required field \"steps\"",
+    ),
+    (
+        "name-not-a-string.json",
+        "/name",
+        "expected a string, found the number 5",
+    ),
+    (
+        "negative-seconds.json",
+        "/steps/0/seconds",
+        "found the negative number -5",
+    ),
+    (
+        "neither-do-nor-check.json",
+        "/steps/0:",
+        "a step needs \"do\"",
+    ),
+    ("not-utf8.json", "not-utf8.json:", "cannot read the file"),
+    (
+        "number-beyond-u64.json",
+        "~1a.bin/size",
+        "18446744073709551616 is too large",
+    ),
+    (
+        "priority-wrong-type.json",
+        "/steps/1/value",
+        "expected a priority",
+    ),
+    (
+        "response-with-two-faults.json",
+        "/responses/1",
+        "this one has http and win32",
+    ),
+    (
+        "size-is-bg-size-unknown.json",
+        "~1a.bin/size",
+        "18446744073709551615 is BG_SIZE_UNKNOWN, not a size",
+    ),
+    (
+        "steps-not-an-array.json",
+        "/steps",
+        "expected the steps (a JSON array), found an object",
+    ),
+    (
+        "top-level-array.json",
+        "(top level)",
+        "expected a scenario (a JSON object), found an array",
+    ),
+    ("trailing-comma.json", ":1:71:", "not valid JSON"),
+    (
+        "truncated.json",
+        ":5:25:",
+        "not valid JSON: EOF while parsing a string",
+    ),
+    (
+        "unknown-check.json",
+        "/steps/0/check",
+        "unknown check \"speed\"",
+    ),
+    (
+        "unknown-context-name.json",
+        "/steps/1/context",
+        "unknown error context \"REMOTE\"",
+    ),
+    (
+        "unknown-error-alias.json",
+        "/steps/0/error",
+        "unknown error alias \"e1\"",
+    ),
+    (
+        "unknown-event-name.json",
+        "/steps/1/are/0/event",
+        "unknown notification event \"JOB_DONE\"",
+    ),
+    (
+        "unknown-hresult-name.json",
+        "/steps/1/expect",
+        "unknown HRESULT \"BG_E_NOPE\"",
+    ),
+    (
+        "unknown-job-alias.json",
+        ":7:31: /steps/3/job",
+        "unknown job alias \"j2\"; aliases bound so far: \"j1\"",
+    ),
+    (
+        "unknown-network-state.json",
+        "/world/network",
+        "unknown network state \"sideways\"",
+    ),
+    (
+        "unknown-operation.json",
+        "/steps/0/do",
+        "unknown operation \"pause\"",
+    ),
+    (
+        "unknown-property.json",
+        "/steps/1/property",
+        "unknown property \"speed\"",
+    ),
+    (
+        "unknown-remote-field.json",
+        "/world/remotes/https:~1~1example.test~1a.bin/delay",
+        "unknown field \"delay\" in a remote",
+    ),
+    (
+        "unknown-state-name.json",
+        "/steps/1/is",
+        "unknown job state \"DONE\"",
+    ),
+    (
+        "unknown-step-field.json",
+        "/steps/1/jobs",
+        "unknown field \"jobs\" in a \"resume\" step",
+    ),
+    (
+        "unknown-top-level-field.json",
+        "/author",
+        "unknown field \"author\" in a scenario",
+    ),
+    (
+        "unknown-user-field.json",
+        "/world/users/alice/root",
+        "unknown field \"root\" in a user",
+    ),
+    (
+        "unknown-user.json",
+        "/steps/0/user",
+        "unknown user \"mallory\"",
+    ),
+    (
+        "unknown-world-field.json",
+        "/world/latency",
+        "unknown field \"latency\" in the world",
+    ),
+];
+
+#[test]
+fn every_malformed_file_is_refused_with_file_and_place() {
+    let dir = root().join("fixtures/malformed");
+    let files = json_files(&dir);
+    let listed: Vec<&str> = MALFORMED.iter().map(|m| m.0).collect();
+    let on_disk: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        on_disk, listed,
+        "the table must list every malformed file, sorted"
+    );
+    assert!(files.len() >= 20);
+    for (name, place, fragment) in MALFORMED {
+        let path = dir.join(name);
+        let err = Scenario::load(&path).expect_err(name);
+        let msg = err.to_string();
+        assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+        assert!(
+            msg.contains(place),
+            "{name}: expected place {place:?} in\n{msg}"
+        );
+        assert!(
+            msg.contains(fragment),
+            "{name}: expected {fragment:?} in\n{msg}"
+        );
+        if *name != "not-utf8.json" {
+            assert!(err.line.is_some() && err.column.is_some(), "{msg}");
+        }
+    }
+    // The whole folder: no scenario runs, exit status 2.
+    let batch = run_paths(&[dir], &RunOptions::default());
+    assert!(batch.results.is_empty());
+    assert_eq!(batch.invalid.len(), MALFORMED.len());
+    assert_eq!(batch.exit_code(), 2);
+}
+
+const PARTIAL: &str = r#"{
+  "name": "partial-without-expect",
+  "description": "D7: Complete of a download with an untransferred file returns BG_S_PARTIAL_COMPLETE.",
+  "world": { "remotes": { "https://x.test/a": { "size": 10 } } },
+  "steps": [
+    { "do": "create_job", "name": "p", "bind": "j" },
+    { "do": "add_file", "job": "j", "remote": "https://x.test/a", "local": "C:\\a" },
+    { "do": "complete", "job": "j" },
+    { "check": "state", "job": "j", "is": "ACKNOWLEDGED" }
+  ]
+}"#;
+
+#[test]
+fn partial_complete_fails_the_default_s_ok_expectation() {
+    let r = run_text(PARTIAL);
+    assert!(!r.passed);
+    assert_eq!(r.steps_run, 3);
+    let f = r.failure.unwrap();
+    assert_eq!(f.step, 2);
+    assert_eq!(f.expected, "S_OK");
+    assert_eq!(f.actual, "BG_S_PARTIAL_COMPLETE");
+    assert!(
+        f.message
+            .contains("Complete returned BG_S_PARTIAL_COMPLETE"),
+        "{}",
+        f.message
+    );
+    let fixed = PARTIAL.replace(
+        r#"{ "do": "complete", "job": "j" }"#,
+        r#"{ "do": "complete", "job": "j", "expect": "BG_S_PARTIAL_COMPLETE" }"#,
+    );
+    assert!(run_text(&fixed).passed);
+}
+
+#[test]
+fn wrong_state_expectation_names_step_expected_and_actual() {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/scenarios/http-404-is-fatal.json")).unwrap();
+    let wrong = text.replacen(r#""is": "ERROR""#, r#""is": "TRANSIENT_ERROR""#, 1);
+    assert_ne!(text, wrong);
+    let r = run_text(&wrong);
+    let f = r.failure.expect("must fail");
+    assert_eq!(f.step, 4);
+    assert_eq!(
+        (f.expected.as_str(), f.actual.as_str()),
+        ("TRANSIENT_ERROR", "ERROR")
+    );
+    assert_eq!(r.steps_run, 5, "a failing check stops the scenario");
+}
+
+#[test]
+fn wrong_error_code_and_time_fail() {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/scenarios/http-404-is-fatal.json")).unwrap();
+    let wrong = text.replace("0x80190194", "BG_E_HTTP_ERROR_403");
+    let f = run_text(&wrong).failure.expect("must fail");
+    assert_eq!(f.step, 5);
+    assert_eq!(
+        f.expected,
+        "context REMOTE_FILE, code BG_E_HTTP_ERROR_403, file 0"
+    );
+    assert_eq!(
+        f.actual,
+        "context REMOTE_FILE, code BG_E_HTTP_ERROR_404, file 0"
+    );
+
+    // A clock that is not on a whole second never equals a whole-second expectation.
+    let r = run_text(
+        r#"{ "name": "t", "description": "D13", "world": { "remotes": { "https://x.test/a": { "size": 10000 } } },
+             "steps": [ { "do": "create_job", "name": "p", "bind": "j" },
+                        { "do": "add_file", "job": "j", "remote": "https://x.test/a", "local": "C:\\a" },
+                        { "do": "resume", "job": "j" },
+                        { "do": "run_until_idle" },
+                        { "check": "time", "seconds": 0 } ] }"#,
+    );
+    let f = r.failure.expect("must fail");
+    assert_eq!(
+        (f.step, f.expected.as_str(), f.actual.as_str()),
+        (4, "0s", "0.010s")
+    );
+}
+
+#[test]
+fn denied_handle_and_unbound_alias_are_step_failures() {
+    let r = run_text(
+        r#"{ "name": "t", "description": "D9", "world": { "users": { "alice": {}, "bob": {} } },
+             "steps": [ { "do": "create_job", "name": "p", "bind": "j" },
+                        { "do": "connect", "app": "b", "user": "bob" },
+                        { "check": "state", "app": "b", "job": "j", "is": "SUSPENDED" } ] }"#,
+    );
+    let f = r.failure.expect("must fail");
+    assert_eq!((f.step, f.actual.as_str()), (2, "E_ACCESSDENIED"));
+    assert!(
+        f.message.contains("GetJob returned E_ACCESSDENIED"),
+        "{}",
+        f.message
+    );
+
+    let r = run_text(
+        r#"{ "name": "t", "description": "D14",
+             "steps": [ { "do": "create_job", "name": "", "bind": "ok" },
+                        { "do": "set", "job": "ok", "property": "priority", "value": 9, "expect": "E_NOTIMPL" },
+                        { "do": "get_job", "job": "ok", "bind": "twin" },
+                        { "do": "cancel", "job": "twin" },
+                        { "do": "get_job", "job": "ok", "bind": "gone", "expect": "BG_E_NOT_FOUND" },
+                        { "do": "resume", "job": "gone" } ] }"#,
+    );
+    let f = r.failure.expect("must fail");
+    assert_eq!(f.step, 5);
+    assert!(f.message.contains("names no job"), "{}", f.message);
+}
+
+#[test]
+fn notifications_mismatch_lists_both_sides() {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/scenarios/callback-job-transferred.json"))
+            .unwrap();
+    let wrong = text.replacen(r#""JOB_TRANSFERRED""#, r#""JOB_ERROR""#, 1);
+    let f = run_text(&wrong).failure.expect("must fail");
+    assert_eq!(f.expected, "[JOB_ERROR j]");
+    assert_eq!(f.actual, "[JOB_TRANSFERRED j]");
+}
+
+#[test]
+fn fixtures_round_trip_through_to_json() {
+    for f in json_files(&root().join("fixtures/scenarios")) {
+        let sc = Scenario::load(&f).unwrap();
+        let again = Scenario::parse(&sc.to_json(), "again.json").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc, again, "{}", f.display());
+    }
+}
+
+#[test]
+fn users_keep_file_order() {
+    let sc = Scenario::parse(
+        r#"{ "name": "o", "description": "d", "world": { "users": { "zed": {}, "amy": { "admin": true } } }, "steps": [
+             { "check": "jobs", "all_users": true, "expect": "E_ACCESSDENIED" } ] }"#,
+        "o.json",
+    )
+    .unwrap();
+    let names: Vec<&str> = sc.world.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["zed", "amy"]);
+    // The implicit application runs as the FIRST user (zed, not an administrator).
+    assert!(run(&sc, "o.json", &RunOptions::default()).passed);
+}
+
+#[test]
+fn empty_steps_is_a_valid_scenario() {
+    let r = run_text(r#"{ "name": "e", "description": "nothing", "steps": [] }"#);
+    assert!(r.passed);
+    assert_eq!(r.steps_run, 0);
+}
+
+#[test]
+fn traces_are_deterministic_and_timed() {
+    let f = root().join("fixtures/scenarios/http-500-transient-retry-succeeds.json");
+    let opts = RunOptions { trace: true };
+    let a = run_paths(std::slice::from_ref(&f), &opts).trace_listing();
+    let b = run_paths(&[f], &opts).trace_listing();
+    assert_eq!(a, b);
+    assert!(a.contains("t=0s j SUSPENDED -> QUEUED (T2)"), "{a}");
+    assert!(
+        a.contains("t=600s j TRANSIENT_ERROR -> QUEUED (T11)"),
+        "{a}"
+    );
+}
+
+#[test]
+fn committed_state_machine_doc_matches_the_generator() {
+    let committed = std::fs::read_to_string(root().join("docs/state-machine.md")).unwrap();
+    assert_eq!(
+        committed,
+        graph::mermaid_markdown(),
+        "regenerate with `bitsim graph --mermaid > docs/state-machine.md`"
+    );
+}
