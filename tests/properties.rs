@@ -15,8 +15,8 @@ use proptest::test_runner::TestCaseError;
 
 const CASES: u32 = 1000;
 
-/// Rules the simulator is known to break today, each checked by its own ignored property below.
-/// The other properties keep checking everything else.
+/// Rules the simulator is known to break (none today), each then checked by its own ignored
+/// property; the other properties keep checking everything else.
 use bitsim::testing::KNOWN_CORE_BUGS;
 
 fn harness(world: &WorldSpec) -> Harness {
@@ -319,10 +319,9 @@ proptest! {
     /// D12 and D10 at every instant where nothing more is due: one background job transfers at a
     /// time, a waiting background job has one of the same or a higher priority ahead of it, every
     /// runnable foreground job transfers, and nothing transfers for a logged-off owner.
+    /// (Found the slot-release bug fixed on main in e5f01d2; regression scenario
+    /// fixtures/scenarios/regressions/d12-second-normal-job-waits.json.)
     #[test]
-    #[ignore = "core bug: CONNECTING -> TRANSFERRING releases the transfer slot (Service::enter), so \
-                every QUEUED background job starts at once; repro: two NORMAL jobs resumed, advance(0), \
-                both TRANSFERRING"]
     fn scheduler_transfers_one_background_job_at_a_time(
         world in strategies::world_spec(),
         ops in strategies::ops(1..30),
@@ -391,15 +390,21 @@ proptest! {
         prop_assert_eq!(render(&a), render(&b));
     }
 
-    /// The kit itself: every generated run renders to a scenario file of the contract.
+    /// The kit itself: every generated run renders to a scenario file of the contract, and the
+    /// scenario runner replays it step for step (every call returns what it returned in the run).
     #[test]
-    fn generated_scenarios_use_only_contract_vocabulary(
+    fn generated_scenarios_replay_in_the_scenario_runner(
         world in strategies::world_spec(),
         ops in strategies::ops(1..30),
     ) {
         let s = bitsim::testing::ops_to_scenario(&world, &ops);
         if let Err(e) = bitsim::testing::validate_scenario(&s) {
             return Err(TestCaseError::fail(format!("{e}\n{s:#}")));
+        }
+        let text = serde_json::to_string_pretty(&s).unwrap();
+        let verdict = bitsim::testing::run_scenario(&text);
+        if verdict != bitsim::testing::ScenarioVerdict::Passed {
+            return Err(TestCaseError::fail(format!("{verdict:?}\n{text}")));
         }
     }
 }

@@ -314,7 +314,17 @@ fn step(v: &Value, i: usize, scope: &mut Scope) -> Res {
         }
         "error_count" => uint(m, "is", &at)?,
         "jobs" => {
-            uint(m, "count", &at)?;
+            let fails = m
+                .get("expect")
+                .and_then(Value::as_str)
+                .and_then(|h| HResult::parse(h).ok())
+                .is_some_and(HResult::is_failure);
+            if fails == m.contains_key("count") {
+                return Err(format!("{at}: count goes with a jobs check that succeeds, only"));
+            }
+            if !fails {
+                uint(m, "count", &at)?;
+            }
             if !m.get("all_users").is_some_and(Value::is_boolean) {
                 return Err(format!("{at}: all_users must be a boolean"));
             }

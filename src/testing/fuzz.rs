@@ -240,7 +240,25 @@ pub enum ScenarioVerdict {
     Invalid(String),
 }
 
-/// The `scenario` fuzz target, for any runner `run` (the scenario runner, once wired): raw bytes that
+/// Parse and run a scenario file with [`crate::scenario`]: the verdict [`fuzz_scenario`] needs.
+pub fn run_scenario(text: &str) -> ScenarioVerdict {
+    match crate::scenario::Scenario::parse(text, "fuzz.json") {
+        Err(e) => ScenarioVerdict::Invalid(e.to_string()),
+        Ok(sc) => {
+            let r = crate::scenario::run(&sc, "fuzz.json", &crate::scenario::RunOptions::default());
+            match r.failure {
+                None if r.passed => ScenarioVerdict::Passed,
+                None => ScenarioVerdict::Failed("failed without a failing step".into()),
+                Some(f) => ScenarioVerdict::Failed(format!(
+                    "step {} ({}): expected {}, got {}: {}",
+                    f.step, f.what, f.expected, f.actual, f.message
+                )),
+            }
+        }
+    }
+}
+
+/// The `scenario` fuzz target, for any runner `run` (normally [`run_scenario`]) (the scenario runner, once wired): raw bytes that
 /// are UTF-8 go to the runner as they are (any verdict is fine, a panic is not); the same bytes also
 /// decode to a run whose scenario file ([`ops_to_scenario`]) the runner must accept and pass, since
 /// every step of it expects what the simulator returned.

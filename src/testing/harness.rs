@@ -631,17 +631,25 @@ impl Harness {
                 }
             }
             Op::RestartService => {
+                // D15: every handle dies. Running applications create their manager again (as a
+                // client calls CoCreateInstance again; the scenario runner does the same) and obtain
+                // job handles again on first use (see `job_call`).
                 self.sim.restart_service();
+                let generation = self.generation();
+                for slot in &mut self.apps {
+                    if let Ok(m) = slot.manager.reconnect() {
+                        slot.manager = m;
+                        slot.generation = generation;
+                    }
+                }
                 Done::Environment { target: None }
             }
         }
     }
 
-    /// Make `call` through handle slot `hs`, recording it.
+    /// Make `call` through handle slot `hs`, recording it. A handle from before a service restart is
+    /// first obtained again with GetJob (as the scenario runner does); if that fails, so does the call.
     fn job_call(&mut self, hs: usize, call: &JobCall, step: Option<usize>) -> Done {
-        let before = self.trace_len();
-        let slot = &self.handles[hs];
-        let (job, app, generation) = (slot.handle.clone(), self.apps[slot.app].id, slot.generation);
         let pick_file = |&(r, l): &(u8, u8)| {
             let remote = pick(&self.remotes, r)
                 .map(|p| p.1.clone())
@@ -656,6 +664,41 @@ impl Harness {
             JobCall::AddFileSet { files } => files.iter().map(pick_file).collect(),
             _ => Vec::new(),
         };
+        if self.handles[hs].generation != self.generation() {
+            let before = self.trace_len();
+            let slot = &self.apps[self.handles[hs].app];
+            let (manager, generation, app) = (slot.manager.clone(), slot.generation, slot.id);
+            let id = self.jobs[self.handles[hs].job].id;
+            let r = manager.get_job(id);
+            self.observe(
+                before,
+                step,
+                Seen::GetJob {
+                    app,
+                    generation,
+                    job: id,
+                    result: r.as_ref().map(|_| ()).map_err(|e| *e),
+                },
+            );
+            match r {
+                Ok(handle) => {
+                    self.handles[hs].handle = handle;
+                    self.handles[hs].generation = self.generation();
+                }
+                Err(e) => {
+                    return Done::Call {
+                        handle: hs,
+                        call: call.clone(),
+                        files,
+                        held: None,
+                        result: Err(e),
+                    }
+                }
+            }
+        }
+        let before = self.trace_len();
+        let slot = &self.handles[hs];
+        let (job, app, generation) = (slot.handle.clone(), self.apps[slot.app].id, slot.generation);
         let unit = |r: Result<(), HResult>| r.map(|_| Value::Unit);
         let returned = |r: Result<HResult, HResult>| r.map(Value::Returned);
         let mut kept = None;

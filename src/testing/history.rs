@@ -228,7 +228,8 @@ impl History {
             | TraceKind::FileDone { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
-            | TraceKind::RemoteChanged => {}
+            | TraceKind::RemoteChanged
+            | TraceKind::ChaosSeed { .. } => {}
         }
         Ok(())
     }

@@ -277,9 +277,12 @@ impl Renderer<'_> {
                 m.insert("app".into(), json!(app_name(*app)));
                 m.insert("name".into(), json!(name));
                 m.insert("type".into(), json!(job_type.name()));
-                if let Ok(j) = result {
-                    m.insert("bind".into(), json!(h.jobs()[*j].alias));
-                }
+                // `bind` is required; a failed CreateJob binds an alias to no job.
+                let alias = match result {
+                    Ok(j) => h.jobs()[*j].alias.clone(),
+                    Err(_) => format!("x{i}"),
+                };
+                m.insert("bind".into(), json!(alias));
                 m.insert("expect".into(), expect(result.map(|_| HResult::S_OK)));
                 self.push(i, Value::Object(m));
             }
@@ -312,7 +315,6 @@ impl Renderer<'_> {
                         m.insert("names".into(), json!(names));
                     }
                     Err(e) => {
-                        m.insert("count".into(), json!(0));
                         m.insert("expect".into(), hr(*e));
                     }
                 }
