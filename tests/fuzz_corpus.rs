@@ -52,7 +52,9 @@ fn ops_target_holds_on_the_committed_corpus() {
 #[test]
 fn scenario_target_holds_on_the_committed_corpus() {
     for target in ["ops", "scenario"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target);
         if !dir.exists() {
             continue;
         }

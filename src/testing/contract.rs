@@ -320,7 +320,9 @@ fn step(v: &Value, i: usize, scope: &mut Scope) -> Res {
                 .and_then(|h| HResult::parse(h).ok())
                 .is_some_and(HResult::is_failure);
             if fails == m.contains_key("count") {
-                return Err(format!("{at}: count goes with a jobs check that succeeds, only"));
+                return Err(format!(
+                    "{at}: count goes with a jobs check that succeeds, only"
+                ));
             }
             if !fails {
                 uint(m, "count", &at)?;

@@ -63,9 +63,7 @@ pub mod strategies;
 mod selftest;
 
 pub use contract::validate as validate_scenario;
-pub use fuzz::{
-    decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS,
-};
+pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
 pub use harness::{AppSlot, Done, HandleSlot, Harness, HeldSlot, JobSlot, Step};
 pub use history::{legal_edge, History, JobFacts};
 pub use invariants::{

@@ -559,7 +559,12 @@ fn chaos_runs_replay_from_their_scripted_scenario_world() {
             h.sim()
                 .trace()
                 .iter()
-                .filter(|e| !matches!(e.kind, TraceKind::RemoteChanged | TraceKind::ChaosSeed { .. }))
+                .filter(|e| {
+                    !matches!(
+                        e.kind,
+                        TraceKind::RemoteChanged | TraceKind::ChaosSeed { .. }
+                    )
+                })
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
         };
