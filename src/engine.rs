@@ -549,7 +549,11 @@ impl Service {
                 self.fail(j, fault.code(), None, Some(f as u32));
                 return;
             }
-            let size = match local_size.or(attempt.size) {
+            // A length of 2^64-1 is BG_SIZE_UNKNOWN itself: no usable length either.
+            let size = match local_size
+                .or(attempt.size)
+                .filter(|&s| s != crate::BG_SIZE_UNKNOWN)
+            {
                 Some(s) => s,
                 None => {
                     // The server sent no length: BG_E_MISSING_FILE_SIZE, fatal (scenario contract, §4.5).

@@ -189,7 +189,7 @@ bits_enum! {
 }
 
 impl ErrorContext {
-    /// The message id whose text `GetErrorContextDescription` returns (spec §4.3, [INFERRED] there).
+    /// The message id whose text `GetErrorContextDescription` returns (spec §4.3, \[INFERRED\] there).
     pub const fn message_id(self) -> crate::HResult {
         use crate::HResult as H;
         match self {

@@ -268,10 +268,17 @@ pub const fn next(state: JobState, input: Input) -> Result<Transition, Refusal> 
             I::NetworkLost => to(S::TransientError, Rule::T18),
             // A queued job cannot escalate on its own, but the network loss of T18 can meet a zero
             // no-progress timeout (T26, D4): the engine then sends the escalated failure.
-            I::Failure(Failure::Escalated(e)) => failure(Failure::Escalated(e), Rule::T18),
+            // (T25 cannot apply: a network loss is not retried by the timer.)
+            I::Failure(Failure::Escalated(
+                e @ (Escalation::TimeoutZero | Escalation::NoProgressExpired),
+            )) => failure(Failure::Escalated(e), Rule::T18),
             I::NetworkBack | I::OwnerLogoff | I::ServiceRestart => stay(S::Queued, Rule::Unchanged),
             I::Connected
-            | I::Failure(Failure::Transient | Failure::Fatal)
+            | I::Failure(
+                Failure::Transient
+                | Failure::Fatal
+                | Failure::Escalated(Escalation::DelayExceedsTimeout),
+            )
             | I::AllFilesDone
             | I::TimeSliceEnd
             | I::RetryTimer

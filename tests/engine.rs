@@ -947,3 +947,19 @@ fn d12_equal_shares_finish_exactly_on_time() {
     sim.advance(SimDuration::from_millis(1));
     assert!(jobs.iter().all(|j| state(j) == JobState::Transferred));
 }
+
+#[test]
+fn a_server_length_equal_to_bg_size_unknown_is_a_missing_size_not_a_hang() {
+    let (sim, app) = alice(
+        World::new()
+            .bandwidth(u64::MAX)
+            .remote(A, Remote::sized(u64::MAX)),
+    );
+    let job = running_job(&app);
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Error);
+    assert_eq!(
+        err_code(&job),
+        Ok((ErrorContext::RemoteFile, HResult::BG_E_MISSING_FILE_SIZE))
+    );
+}

@@ -393,19 +393,20 @@ fn wrong_error_code_and_time_fail() {
         "context REMOTE_FILE, code BG_E_HTTP_ERROR_404, file 0"
     );
 
-    // A clock that is not on a whole second never equals a whole-second expectation.
+    // The check reads whole seconds elapsed: 0.010 s is 0 s, not 1 s.
     let r = run_text(
         r#"{ "name": "t", "description": "D13", "world": { "remotes": { "https://x.test/a": { "size": 10000 } } },
              "steps": [ { "do": "create_job", "name": "p", "bind": "j" },
                         { "do": "add_file", "job": "j", "remote": "https://x.test/a", "local": "C:\\a" },
                         { "do": "resume", "job": "j" },
                         { "do": "run_until_idle" },
-                        { "check": "time", "seconds": 0 } ] }"#,
+                        { "check": "time", "seconds": 0 },
+                        { "check": "time", "seconds": 1 } ] }"#,
     );
     let f = r.failure.expect("must fail");
     assert_eq!(
         (f.step, f.expected.as_str(), f.actual.as_str()),
-        (4, "0s", "0.010s")
+        (5, "1s", "0.010s")
     );
 }
 
@@ -501,5 +502,15 @@ fn committed_state_machine_doc_matches_the_generator() {
         committed,
         graph::mermaid_markdown(),
         "regenerate with `bitsim graph --mermaid > docs/state-machine.md`"
+    );
+}
+
+#[test]
+fn readme_state_machine_matches_the_generator() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = format!("```mermaid\n{}```", graph::mermaid());
+    assert!(
+        readme.contains(&block),
+        "update the Mermaid block in README.md from `bitsim graph --mermaid`"
     );
 }
