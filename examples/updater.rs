@@ -5,7 +5,7 @@
 //! Run with `cargo run --example updater`. `tests/example_policy.rs` tests the same policy with the
 //! testing kit under random worlds: that is how to test your own client.
 
-#[path = "updater_policy.rs"]
+#[path = "updater/policy.rs"] // shared with tests/example_policy.rs
 mod policy;
 
 use bitsim::world::Network;

@@ -1,4 +1,4 @@
-//! Testing a BITS client with the kit: the update policy of `examples/updater_policy.rs` under random
+//! Testing a BITS client with the kit: the update policy of `examples/updater/policy.rs` under random
 //! worlds (servers with scripted faults, chaos, network loss, service and client restarts).
 //!
 //! The client's BITS layer is implemented over the kit's `Harness`, so every call the client makes is
@@ -6,7 +6,7 @@
 //! comes with a scenario file that replays it. A deliberately broken variant of the policy shows the
 //! kit finding a client bug and printing the shrunk scenario.
 
-#[path = "../examples/updater_policy.rs"]
+#[path = "../examples/updater/policy.rs"]
 mod policy;
 
 use bitsim::testing::{
@@ -67,7 +67,7 @@ impl Bits for KitBits {
             app: 0,
             job: recent,
         })? {
-            Done::GetJob { result, .. } => result.clone().map(Some),
+            Done::GetJob { result, .. } => (*result).map(Some),
             other => panic!("not GetJob: {other:?}"),
         }
     }
@@ -79,7 +79,7 @@ impl Bits for KitBits {
             job_type: JobType::Download,
         };
         match self.step(op)? {
-            Done::CreateJob { result, .. } => result.clone().map(|_| self.h.handles().len() - 1),
+            Done::CreateJob { result, .. } => (*result).map(|_| self.h.handles().len() - 1),
             other => panic!("not CreateJob: {other:?}"),
         }
     }

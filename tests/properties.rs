@@ -338,13 +338,13 @@ proptest! {
         let mut seen: Vec<u32> = Vec::new();
         run_with(&world, &ops, |h| {
             seen.resize(h.jobs().len(), 0);
-            for j in 0..h.jobs().len() {
+            for (j, last) in seen.iter_mut().enumerate() {
                 let Some(hs) = h.usable_handle(j) else { continue };
                 let n = h.job_handle(hs).get_error_count().map_err(|e| fail(h, "D6", format!("GetErrorCount failed: {e}")))?;
-                if n < seen[j] {
-                    return Err(fail(h, "D6", format!("{}: error count went from {} to {n}", h.jobs()[j].alias, seen[j])));
+                if n < *last {
+                    return Err(fail(h, "D6", format!("{}: error count went from {last} to {n}", h.jobs()[j].alias)));
                 }
-                seen[j] = n;
+                *last = n;
             }
             Ok(())
         })?;
