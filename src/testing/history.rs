@@ -29,6 +29,8 @@ pub struct JobFacts {
     pub owner: Option<UserId>,
     /// The rule of the last entry into QUEUED, to tell a retry attempt from a first attempt (D6).
     last_queued_by: Option<Rule>,
+    /// The no-progress deadline last armed (D4).
+    deadline: Option<SimTime>,
 }
 
 impl JobFacts {
@@ -41,6 +43,7 @@ impl JobFacts {
             transferring_entries: 0,
             owner: None,
             last_queued_by: None,
+            deadline: None,
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct History {
     pub position: usize,
     /// A state entry whose record event must come next: (job, from, to, rule).
     pending: Option<Pending>,
+    /// Violations of rules that leave the history consistent (the checker may waive them).
+    pub soft: Vec<Violation>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -222,8 +227,12 @@ impl History {
             TraceKind::Notified {
                 app, job, event, ..
             } => self.notified(app, job, event)?,
+            TraceKind::DeadlineArmed { job, at } => {
+                if let Some(f) = self.jobs.get_mut(&job) {
+                    f.deadline = Some(at);
+                }
+            }
             TraceKind::RetryArmed { .. }
-            | TraceKind::DeadlineArmed { .. }
             | TraceKind::Attempt { .. }
             | TraceKind::FileDone { .. }
             | TraceKind::Network { .. }
@@ -281,7 +290,28 @@ impl History {
                     self.pending = Some(Pending::Drop { job });
                 }
             }
-            JobState::Queued => f.last_queued_by = Some(rule),
+            JobState::Queued => {
+                f.last_queued_by = Some(rule);
+                // D4: once the no-progress clock reaches the timeout the job goes to ERROR; the retry
+                // timer does not start another attempt at (or after) that instant.
+                if let (Rule::T11, Some(d)) = (rule, f.deadline) {
+                    if self.last_time >= d {
+                        let count = super::invariants::Expect::JobErrorCount {
+                            job,
+                            is: f.error_count,
+                        };
+                        self.soft.push(Violation::new(
+                            "D4",
+                            format!(
+                                "{job:?} was retried (T11) at {}, when its no-progress deadline {d} \
+                                 had come: it must go to ERROR keeping its last transient error",
+                                self.last_time
+                            ),
+                        )
+                        .expecting(Some(count)));
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())

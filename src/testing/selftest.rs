@@ -573,3 +573,38 @@ fn chaos_runs_replay_from_their_scripted_scenario_world() {
     }
     assert_eq!(replayed, 200);
 }
+
+#[test]
+fn a_retry_at_the_no_progress_deadline_is_a_soft_d4_violation() {
+    use JobState as S;
+    let mut k = running();
+    k.push(state(S::Transferring, S::TransientError, Rule::T9));
+    k.push(record(HResult::http(503), 1));
+    let mut h = History::new();
+    let mut events = vec![ev(0, TraceKind::Created { job: J })];
+    events.extend(k.iter().map(|k| ev(1, *k)));
+    events.push(ev(
+        1,
+        TraceKind::DeadlineArmed {
+            job: J,
+            at: SimTime::from_millis(601),
+        },
+    ));
+    // The retry one millisecond before the deadline is fine; at the deadline it is not.
+    events.push(ev(600, state(S::TransientError, S::Queued, Rule::T11)));
+    events.push(ev(600, state(S::Queued, S::Connecting, Rule::T4)));
+    events.push(ev(600, state(S::Connecting, S::TransientError, Rule::T6)));
+    events.push(ev(600, record(HResult::http(503), 2)));
+    for e in &events {
+        h.apply(e).unwrap();
+    }
+    assert!(h.soft.is_empty());
+    h.apply(&ev(601, state(S::TransientError, S::Queued, Rule::T11)))
+        .unwrap();
+    assert_eq!(h.soft.len(), 1);
+    assert_eq!(h.soft[0].rule, "D4");
+    assert_eq!(
+        h.soft[0].expect,
+        Some(Expect::JobErrorCount { job: J, is: 2 })
+    );
+}

@@ -195,6 +195,13 @@ pub enum Expect {
         /// The state the spec requires.
         is: JobState,
     },
+    /// `check error_count` of a job through any handle that can still reach it.
+    JobErrorCount {
+        /// The job.
+        job: JobId,
+        /// The count the spec requires.
+        is: u32,
+    },
     /// `check error_count`.
     ErrorCount {
         /// The handle slot.
@@ -240,7 +247,7 @@ impl Violation {
         self
     }
 
-    pub(super) fn expecting(mut self, e: Option<Expect>) -> Violation {
+    pub(crate) fn expecting(mut self, e: Option<Expect>) -> Violation {
         self.expect = self.expect.or(e);
         self
     }

@@ -393,6 +393,18 @@ impl Renderer<'_> {
         }
     }
 
+    /// A handle that still reaches `job`: the newest of a live application of this generation.
+    fn live_handle(&self, job: crate::JobId) -> Option<usize> {
+        let h = self.h;
+        let generation = h.sim().with_service(|s| s.generation());
+        (0..h.handles().len()).rev().find(|&i| {
+            let slot = &h.handles()[i];
+            h.jobs()[slot.job].id == job
+                && slot.generation == generation
+                && h.history().app_alive(h.apps()[slot.app].id)
+        })
+    }
+
     /// Append what the spec requires (a violation's expectation).
     fn expect(&mut self, e: &Expect) {
         let end = usize::MAX;
@@ -422,18 +434,16 @@ impl Renderer<'_> {
                 self.push(end, Value::Object(m));
             }
             Expect::JobState { job, is } => {
-                // Any handle that still reaches the job: the newest of a live application.
-                let h = self.h;
-                let generation = h.sim().with_service(|s| s.generation());
-                let handle = (0..h.handles().len()).rev().find(|&i| {
-                    let slot = &h.handles()[i];
-                    h.jobs()[slot.job].id == *job
-                        && slot.generation == generation
-                        && h.history().app_alive(h.apps()[slot.app].id)
-                });
-                if let Some(handle) = handle {
+                if let Some(handle) = self.live_handle(*job) {
                     let mut m = self.check(handle, "state");
                     m.insert("is".into(), json!(is.name()));
+                    self.push(end, Value::Object(m));
+                }
+            }
+            Expect::JobErrorCount { job, is } => {
+                if let Some(handle) = self.live_handle(*job) {
+                    let mut m = self.check(handle, "error_count");
+                    m.insert("is".into(), json!(is));
                     self.push(end, Value::Object(m));
                 }
             }
