@@ -327,6 +327,12 @@ fn the_kit_finds_a_client_that_completes_on_transient_error() {
         "the client completed a job in TRANSIENT_ERROR".into(),
     ));
     validate_scenario(&failure.scenario).expect("a contract scenario");
+    let text = serde_json::to_string_pretty(&failure.scenario).unwrap();
+    assert_eq!(
+        bitsim::testing::run_scenario(&text),
+        bitsim::testing::ScenarioVerdict::Passed,
+        "the scenario replays the client's run in the scenario runner"
+    );
     println!("shrunk case: world {world:?}\nenv {env:?}\n{failure}");
     let steps = failure.scenario["steps"].as_array().unwrap();
     assert!(steps
