@@ -332,10 +332,6 @@ proptest! {
     /// D4, T12: when the no-progress clock reaches the timeout the job goes to ERROR keeping its last
     /// transient error; no retry starts at (or after) that instant.
     #[test]
-    #[ignore = "core bug: a retry timer due at the same instant as the no-progress deadline runs first \
-                on the first transient error (extra attempt, error count +1); repro: 503 forever, \
-                no-progress timeout 600 = retry delay, resume, advance(600): error count 1, want 0 \
-                (fixtures/pending/d4-no-progress-timeout-wins-over-retry.json)"]
     fn no_progress_timeout_wins_over_a_retry_due_at_the_same_instant(
         world in strategies::world_spec(),
         ops in strategies::ops(1..30),

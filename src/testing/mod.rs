@@ -82,16 +82,12 @@ use proptest::test_runner::{Config, RngSeed};
 /// [`Harness::waive`] so that every other rule keeps being checked while a dedicated (ignored)
 /// property reproduces the bug; remove the entry when the core is fixed.
 ///
-/// * `D4`: when the retry delay equals the no-progress timeout, the first retry timer is armed before
-///   the deadline and wins the tie: at the deadline instant the job is retried (one more attempt,
-///   error count +1, ERROR entered from CONNECTING with a fresh record) instead of going
-///   TRANSIENT_ERROR -> ERROR keeping its last error; on later errors the deadline wins. Scenario:
-///   `fixtures/pending/d4-no-progress-timeout-wins-over-retry.json`.
-///
-/// Fixed: `D12` (CONNECTING -> TRANSFERRING released the background transfer slot, so every QUEUED
-/// background job started at once), fixed on main in e5f01d2; its scenario is
-/// `fixtures/scenarios/regressions/d12-second-normal-job-waits.json`.
-pub const KNOWN_CORE_BUGS: &[&str] = &["D4"];
+/// None today. Fixed: `D12` (CONNECTING -> TRANSFERRING released the background transfer slot, so
+/// every QUEUED background job started at once; regression scenario
+/// `fixtures/scenarios/regressions/d12-second-normal-job-waits.json`) and `D4` (a retry due at the
+/// same instant as the no-progress deadline ran first on the first transient error; regression
+/// scenario `fixtures/scenarios/regressions/d4-no-progress-timeout-wins-over-retry.json`).
+pub const KNOWN_CORE_BUGS: &[&str] = &[];
 
 /// The seed the kit's properties use unless `PROPTEST_RNG_SEED` says otherwise (runs are
 /// deterministic: a CI failure reproduces on every machine).
