@@ -308,7 +308,8 @@ impl Service {
         let deadline = since + job.no_progress_timeout();
         let retry = (!job.waiting_for_network && self.world.network == Network::Up)
             .then(|| job.state_since + job.retry_delay());
-        if let Some(at) = retry {
+        // D4: no retry at or after the no-progress deadline — at that instant the timeout wins.
+        if let Some(at) = retry.filter(|&at| at.max(self.now) < deadline) {
             self.arm_retry(j, at.max(self.now));
         }
         self.arm_deadline(j, deadline.max(self.now));

@@ -65,6 +65,7 @@ pub mod scenario;
 pub mod service;
 pub mod snapshot;
 pub mod state;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod transition;

@@ -51,9 +51,20 @@ fn fixture_folder_exits_0_and_ends_with_the_count() {
     let o = bitsim(&["run", "fixtures/scenarios"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
-    let n = std::fs::read_dir(root().join("fixtures/scenarios"))
-        .unwrap()
-        .count();
+    fn count_json(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                if p.is_dir() {
+                    count_json(&p)
+                } else {
+                    usize::from(p.extension().is_some_and(|x| x == "json"))
+                }
+            })
+            .sum()
+    }
+    let n = count_json(&root().join("fixtures/scenarios"));
     assert_eq!(
         out.lines().last(),
         Some(format!("{n} passed, 0 failed").as_str())

@@ -963,3 +963,23 @@ fn a_server_length_equal_to_bg_size_unknown_is_a_missing_size_not_a_hang() {
         Ok((ErrorContext::RemoteFile, HResult::BG_E_MISSING_FILE_SIZE))
     );
 }
+
+#[test]
+fn d4_the_deadline_wins_over_a_retry_due_at_the_same_instant() {
+    let (sim, app) = alice(world_a(100, [], Response::http(503)));
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file(A, LA).unwrap();
+    job.set_no_progress_timeout(600).unwrap(); // equal to the default retry delay
+    job.resume().unwrap();
+    sim.advance_secs(600);
+    assert_eq!(state(&job), JobState::Error);
+    assert_eq!(
+        job.get_error_count(),
+        Ok(0),
+        "no retry attempt at the deadline"
+    );
+    assert_eq!(
+        rules(&sim, &job).last().map(String::as_str),
+        Some("TRANSIENT_ERROR->ERROR T12")
+    );
+}

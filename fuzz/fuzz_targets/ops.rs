@@ -1,0 +1,9 @@
+//! Arbitrary bytes -> a world and a sequence of operations, applied to a simulator with every invariant
+//! checked after every step. A broken invariant panics with the violation and a replay scenario.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    bitsim::testing::fuzz_ops(data);
+});

@@ -1,0 +1,587 @@
+//! The invariant checker: after every step, what applications observed through the API must agree
+//! with the spec and with the machine's own history (its trace).
+//!
+//! [`check_invariants`] checks a whole run at once; [`Checker`] does the same incrementally (the
+//! [`Harness`](super::Harness) calls it after every operation, so a failure names the first step that
+//! broke a rule). With empty [`Observations`] only the trace-level rules are checked, which is what a
+//! test that drives a [`Sim`] with its own code gets:
+//!
+//! ```
+//! use bitsim::testing::{check_invariants, Observations};
+//! use bitsim::{JobType, Remote, Sim, World};
+//!
+//! let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
+//! let app = sim.connect("app", sim.user("alice"));
+//! let job = app.create_job("j", JobType::Download).unwrap();
+//! job.add_file("https://x.test/a", "C:\\a").unwrap();
+//! job.resume().unwrap();
+//! sim.advance_secs(5);
+//! check_invariants(&sim, &Observations::default()).unwrap();
+//! ```
+
+use super::history::History;
+use crate::{
+    AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, UserId, BG_SIZE_UNKNOWN,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+mod observe;
+
+pub use observe::{Expect, Method, Observations, Observed, Seen, Value, Violation};
+
+/// Check a whole run: the trace of `sim` and every observation (see [`Checker`]).
+pub fn check_invariants(sim: &Sim, obs: &Observations) -> Result<(), Violation> {
+    Checker::new().check(sim, obs)
+}
+
+/// What a held error object was when obtained: (application, job, service generation, the job's
+/// TRANSFERRING entries, the error's context and code).
+type HeldFacts = (AppId, JobId, u32, u32, (ErrorContext, HResult));
+
+/// The incremental checker: remembers how far it got in the trace and the observations.
+#[derive(Clone, Debug, Default)]
+pub struct Checker {
+    history: History,
+    next_obs: usize,
+    types: BTreeMap<JobId, JobType>,
+    /// Held error objects, by index.
+    held: BTreeMap<usize, HeldFacts>,
+    last_now: SimTime,
+    waived: BTreeSet<String>,
+}
+
+impl Checker {
+    /// A checker at the start of a run.
+    pub fn new() -> Checker {
+        Checker::default()
+    }
+
+    /// The history rebuilt so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Stop reporting violations of `rule` found at settled instants (D10, T18, D12) or by the trace
+    /// rules that leave the history consistent (D4's retry at the deadline) — for a rule the
+    /// simulator is known to break, so that the other rules keep being checked until it is fixed.
+    pub fn waive(&mut self, rule: &str) {
+        self.waived.insert(rule.to_string());
+    }
+
+    /// Check everything new since the last call: trace events and observations, in order.
+    pub fn check(&mut self, sim: &Sim, obs: &Observations) -> Result<(), Violation> {
+        let admins: BTreeSet<UserId> = sim.with_service(|s| {
+            (0..)
+                .map(UserId)
+                .map_while(|id| s.user(id).map(|u| (id, u.admin)))
+                .filter(|&(_, admin)| admin)
+                .map(|(id, _)| id)
+                .collect()
+        });
+        let now = sim.now();
+        sim.with_service(|s| -> Result<(), Violation> {
+            let trace = s.trace();
+            while self.next_obs < obs.items.len() {
+                let o = &obs.items[self.next_obs];
+                self.next_obs += 1;
+                self.history
+                    .advance_to(trace, o.before)
+                    .map_err(|v| v.at(o.step))?;
+                self.observation(o, trace, &admins)
+                    .map_err(|v| v.at(o.step))?;
+            }
+            self.history.advance_to(trace, trace.len())?;
+            let soft = std::mem::take(&mut self.history.soft);
+            if let Some(v) = soft
+                .into_iter()
+                .chain(self.settled(s))
+                .find(|v| !self.waived.contains(&v.rule))
+            {
+                return Err(v);
+            }
+            if now < self.last_now || now < self.history.last_time {
+                return Err(Violation::new(
+                    "D13",
+                    format!(
+                        "the clock reads {now}, earlier than {} seen before",
+                        self.last_now.max(self.history.last_time)
+                    ),
+                ));
+            }
+            self.last_now = now;
+            Ok(())
+        })
+    }
+
+    /// At an instant where nothing more is due, the scheduler's rules hold: transfers run only
+    /// while their owner is logged on (D10); with the network down nothing is queued or running
+    /// (T18); with it up every runnable foreground job runs, at most one background job runs, and a
+    /// background job waits only behind a running one of the same or a higher priority (D12).
+    fn settled(&self, s: &crate::Service) -> Vec<Violation> {
+        let mut found = Vec::new();
+        if s.next_event_time().is_some_and(|t| t <= s.now()) {
+            return found;
+        }
+        let h = &self.history;
+        let logged_on = |u: UserId| s.user(u).is_some_and(|u| u.logged_on);
+        let network_up = s.world().network == crate::world::Network::Up;
+        // Priorities are read through any live application that may see the job.
+        let priority = |job: JobId, owner: UserId| {
+            h.apps.iter().find_map(|(&app, &(user, alive))| {
+                let may = user == owner || s.user(user).is_some_and(|u| u.admin);
+                (alive && may).then(|| s.priority(app, job).ok()).flatten()
+            })
+        };
+        let mut running_bg = Vec::new();
+        let mut waiting_bg = Vec::new();
+        for (&job, f) in &h.jobs {
+            let Some(owner) = f.owner else { continue };
+            let running = f.state.is_running();
+            if running && !logged_on(owner) {
+                found.push(
+                    Violation::new(
+                        "D10",
+                        format!("{job:?} is {} while its owner is logged off", f.state),
+                    )
+                    .expecting(Some(Expect::JobState {
+                        job,
+                        is: JobState::Queued,
+                    })),
+                );
+            }
+            if !network_up && (running || f.state == JobState::Queued) {
+                found.push(
+                    Violation::new(
+                        "T18",
+                        format!("{job:?} is {} while the network is down", f.state),
+                    )
+                    .expecting(Some(Expect::JobState {
+                        job,
+                        is: JobState::TransientError,
+                    })),
+                );
+            }
+            let runnable = running || (f.state == JobState::Queued && logged_on(owner));
+            if !network_up || !runnable {
+                continue;
+            }
+            let Some(p) = priority(job, owner) else {
+                return found; // a job nobody can see: the slot rules cannot be checked
+            };
+            match (p.is_foreground(), running) {
+                (true, false) => found.push(Violation::new(
+                    "D12",
+                    format!(
+                        "foreground {job:?} waits QUEUED; all foreground jobs transfer at once"
+                    ),
+                )),
+                (true, true) => {}
+                (false, true) => running_bg.push((p, job)),
+                (false, false) => waiting_bg.push((p, job)),
+            }
+        }
+        if running_bg.len() > 1 {
+            // The spec's choice among equals is first come, first served; the checker names the
+            // last created of the lowest priority as the one that should be waiting.
+            let extra = running_bg.iter().max().map(|&(_, job)| Expect::JobState {
+                job,
+                is: JobState::Queued,
+            });
+            found.push(
+                Violation::new(
+                    "D12",
+                    format!("background jobs {running_bg:?} transfer at once; one at a time"),
+                )
+                .expecting(extra),
+            );
+        }
+        if let Some(&(p, job)) = waiting_bg.iter().min() {
+            match running_bg.iter().min() {
+                Some(&(rp, _)) if rp <= p => {}
+                other => found.push(Violation::new(
+                    "D12",
+                    format!("{job:?} ({p}) waits QUEUED while the background slot holds {other:?}"),
+                )),
+            }
+        }
+        found
+    }
+
+    /// The error the spec requires before a job method runs at all, if any: D2 / D15 (dead handle),
+    /// D9 (another user's job), §1.3 (mutator on a final job).
+    fn precondition(
+        &self,
+        app: AppId,
+        handle_generation: u32,
+        job: JobId,
+        mutator: bool,
+        admins: &BTreeSet<UserId>,
+    ) -> Option<HResult> {
+        let h = &self.history;
+        if !h.app_alive(app) || handle_generation != h.generation {
+            return Some(HResult::RPC_E_DISCONNECTED);
+        }
+        let facts = h.job(job)?;
+        let caller = h.app_user(app)?;
+        if let Some(owner) = facts.owner {
+            if owner != caller && !admins.contains(&caller) {
+                return Some(HResult::E_ACCESSDENIED);
+            }
+        }
+        if mutator && facts.state.is_final() {
+            return Some(HResult::BG_E_INVALID_STATE);
+        }
+        None
+    }
+
+    fn observation(
+        &mut self,
+        o: &Observed,
+        trace: &[crate::TraceEvent],
+        admins: &BTreeSet<UserId>,
+    ) -> Result<(), Violation> {
+        let changed = o.after > o.before;
+        match &o.seen {
+            Seen::JobCall {
+                app,
+                handle,
+                handle_generation,
+                job,
+                method,
+                held,
+                result,
+            } => {
+                let pre =
+                    self.precondition(*app, *handle_generation, *job, method.is_mutator(), admins);
+                let expect_returns = |h: HResult| match (o.step, handle) {
+                    (Some(step), _) => Some(Expect::Returns { step, hresult: h }),
+                    (None, &Some(handle)) if *method == Method::GetError => {
+                        Some(Expect::GetError { handle, hresult: h })
+                    }
+                    _ => None,
+                };
+                if let Some(code) = pre {
+                    if result.as_ref().err() != Some(&code) {
+                        let rule = match code {
+                            HResult::E_ACCESSDENIED => "D9",
+                            HResult::BG_E_INVALID_STATE => "§1.3",
+                            _ => "D2",
+                        };
+                        return Err(Violation::new(
+                            rule,
+                            format!("{method:?} on {job:?} by {app:?} returned {result:?}; the spec requires {code}"),
+                        )
+                        .expecting(expect_returns(code)));
+                    }
+                }
+                if result.is_err() && changed {
+                    return Err(Violation::new(
+                        "D1",
+                        format!(
+                            "{method:?} on {job:?} failed ({result:?}) but changed the machine: {}",
+                            describe(&trace[o.before..o.after])
+                        ),
+                    ));
+                }
+                if pre.is_none() {
+                    self.method_rules(o, trace, *job, *method, *held, *app, *handle, result)?;
+                }
+            }
+            Seen::CreateJob {
+                app,
+                generation,
+                job_type,
+                result,
+            } => {
+                let h = &self.history;
+                if (!h.app_alive(*app) || *generation != h.generation)
+                    && *result != Err(HResult::RPC_E_DISCONNECTED)
+                {
+                    return Err(Violation::new(
+                        "D2",
+                        format!("CreateJob by the dead manager of {app:?} returned {result:?}"),
+                    ));
+                }
+                if let Ok(job) = result {
+                    self.history.advance_to(trace, o.after)?;
+                    let user = self.history.app_user(*app);
+                    let facts = self.history.job(*job).cloned();
+                    match (user, facts) {
+                        (Some(u), Some(f)) if f.state == JobState::Suspended => {
+                            self.history.set_owner(*job, u);
+                            self.types.insert(*job, *job_type);
+                        }
+                        _ => {
+                            return Err(Violation::new(
+                                "T1",
+                                format!(
+                                    "CreateJob returned {job:?}, which is not a new SUSPENDED job"
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+            Seen::GetJob {
+                app,
+                generation,
+                job,
+                result,
+            } => {
+                let h = &self.history;
+                let expected = if !h.app_alive(*app) || *generation != h.generation {
+                    Err(HResult::RPC_E_DISCONNECTED)
+                } else {
+                    match (h.job(*job), h.app_user(*app)) {
+                        (Some(f), _) if f.state.is_final() => Err(HResult::BG_E_NOT_FOUND),
+                        (Some(f), Some(u))
+                            if f.owner.is_some_and(|o| o != u) && !admins.contains(&u) =>
+                        {
+                            Err(HResult::E_ACCESSDENIED)
+                        }
+                        (Some(_), _) => Ok(()),
+                        (None, _) => Err(HResult::BG_E_NOT_FOUND),
+                    }
+                };
+                if *result != expected {
+                    return Err(Violation::new(
+                        "D9",
+                        format!("GetJob({job:?}) by {app:?} returned {result:?}, the spec requires {expected:?}"),
+                    )
+                    .expecting(o.step.map(|step| Expect::Returns {
+                        step,
+                        hresult: expected.err().unwrap_or(HResult::S_OK),
+                    })));
+                }
+            }
+            Seen::EnumJobs {
+                app,
+                generation,
+                all_users,
+                result,
+            } => {
+                let h = &self.history;
+                let user = h.app_user(*app);
+                let admin = user.is_some_and(|u| admins.contains(&u));
+                let expected = if !h.app_alive(*app) || *generation != h.generation {
+                    Err(HResult::RPC_E_DISCONNECTED)
+                } else if *all_users && !admin {
+                    Err(HResult::E_ACCESSDENIED)
+                } else {
+                    Ok(h.jobs
+                        .iter()
+                        .filter(|(_, f)| !f.state.is_final() && (*all_users || f.owner == user))
+                        .map(|(id, _)| *id)
+                        .collect::<Vec<_>>())
+                };
+                let got = result.clone().map(|mut v| {
+                    v.sort();
+                    v
+                });
+                if got != expected {
+                    return Err(Violation::new(
+                        "D9",
+                        format!(
+                            "EnumJobs(all_users={all_users}) by {app:?} returned {result:?}; the spec \
+                             requires {expected:?} (own non-final jobs; everyone's for administrators only)"
+                        ),
+                    ));
+                }
+            }
+            Seen::ErrorObject { held, result } => {
+                let Some(&(app, job, generation, entries, value)) = self.held.get(held) else {
+                    return Ok(());
+                };
+                let h = &self.history;
+                let expected = if !h.app_alive(app) || generation != h.generation {
+                    Err(HResult::RPC_E_DISCONNECTED)
+                } else if h
+                    .job(job)
+                    .is_some_and(|f| f.transferring_entries != entries)
+                {
+                    Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE)
+                } else {
+                    Ok(value)
+                };
+                if *result != expected {
+                    return Err(Violation::new(
+                        "D2",
+                        format!(
+                            "held error object #{held} of {job:?} answered {result:?}; D2 requires \
+                             {expected:?} (usable until the job enters TRANSFERRING or its application \
+                             exits)"
+                        ),
+                    )
+                    .expecting(Some(Expect::ErrorObject {
+                        held: *held,
+                        code: expected.err().unwrap_or(HResult::S_OK),
+                    })));
+                }
+            }
+            Seen::Time {
+                from,
+                by,
+                exact,
+                to,
+            } => {
+                let ok = if *exact {
+                    *to == *from + *by
+                } else {
+                    *to >= *from && *to <= *from + *by
+                };
+                if !ok {
+                    return Err(Violation::new(
+                        "D13",
+                        format!(
+                            "time moved from {from} to {to} on a step of {by} (exact: {exact})"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rules of single methods that the history can decide, for calls that passed the preconditions.
+    #[allow(clippy::too_many_arguments)]
+    fn method_rules(
+        &mut self,
+        o: &Observed,
+        trace: &[crate::TraceEvent],
+        job: JobId,
+        method: Method,
+        held: Option<usize>,
+        app: AppId,
+        handle: Option<usize>,
+        result: &Result<Value, HResult>,
+    ) -> Result<(), Violation> {
+        let Some(facts) = self.history.job(job).cloned() else {
+            return Ok(());
+        };
+        let fail = |rule: &str, what: String, expect: Option<Expect>| {
+            Err(Violation::new(rule, format!("{method:?} on {job:?}: {what}")).expecting(expect))
+        };
+        match (method, result) {
+            (Method::GetState, Ok(Value::State(s))) if *s != facts.state => fail(
+                "§1.1",
+                format!("GetState says {s}, the trace says {}", facts.state),
+                handle.map(|handle| Expect::State {
+                    handle,
+                    is: facts.state,
+                }),
+            ),
+            (Method::GetErrorCount, Ok(Value::Count(n))) if *n != facts.error_count => fail(
+                "D6",
+                format!(
+                    "GetErrorCount says {n}, the trace says {}",
+                    facts.error_count
+                ),
+                handle.map(|handle| Expect::ErrorCount {
+                    handle,
+                    is: facts.error_count,
+                }),
+            ),
+            (Method::GetError, r) => {
+                let want = if facts.error_since_transferring {
+                    facts
+                        .record
+                        .map(|(c, h, f)| Value::Error(c, h, f))
+                        .ok_or(HResult::E_UNEXPECTED)
+                } else {
+                    Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE)
+                };
+                if *r != want {
+                    let code = want.as_ref().err().copied().unwrap_or(HResult::S_OK);
+                    return fail(
+                        "D1",
+                        format!(
+                            "GetError returned {r:?}; D1 requires {want:?} (entered an error state \
+                             since the last TRANSFERRING: {})",
+                            facts.error_since_transferring
+                        ),
+                        match (o.step, handle) {
+                            (Some(step), _) => Some(Expect::Returns {
+                                step,
+                                hresult: code,
+                            }),
+                            (None, Some(handle)) => Some(Expect::GetError {
+                                handle,
+                                hresult: code,
+                            }),
+                            _ => None,
+                        },
+                    );
+                }
+                if let (Some(i), Ok(Value::Error(c, h, _))) = (held, r) {
+                    let entry = (
+                        app,
+                        job,
+                        self.history.generation,
+                        facts.transferring_entries,
+                        (*c, *h),
+                    );
+                    self.held.insert(i, entry);
+                }
+                Ok(())
+            }
+            (Method::GetProgress, Ok(Value::Progress(p))) => {
+                let bytes_ok =
+                    p.bytes_total == BG_SIZE_UNKNOWN || p.bytes_transferred <= p.bytes_total;
+                if !bytes_ok || p.files_transferred > p.files_total {
+                    return fail("§8", format!("progress out of bounds: {p:?}"), None);
+                }
+                Ok(())
+            }
+            (Method::Complete, r) => {
+                let upload = self.types.get(&job).is_some_and(|t| t.is_upload());
+                if upload && facts.state != JobState::Transferred && r.is_ok() {
+                    return fail(
+                        "D7",
+                        format!("an upload job completed from {}", facts.state),
+                        o.step.map(|step| Expect::Returns {
+                            step,
+                            hresult: HResult::BG_E_INVALID_STATE,
+                        }),
+                    );
+                }
+                self.after_state(o, trace, job, method, r, JobState::Acknowledged)
+            }
+            (Method::Cancel, r) => self.after_state(o, trace, job, method, r, JobState::Cancelled),
+            (Method::Suspend, r) => self.after_state(o, trace, job, method, r, JobState::Suspended),
+            _ => Ok(()),
+        }
+    }
+
+    /// §1.4: a state changer that succeeded leaves the job in `to` (its own events are consumed now;
+    /// the next observation would consume them anyway).
+    fn after_state(
+        &mut self,
+        o: &Observed,
+        trace: &[crate::TraceEvent],
+        job: JobId,
+        method: Method,
+        result: &Result<Value, HResult>,
+        to: JobState,
+    ) -> Result<(), Violation> {
+        if result.is_err() {
+            return Ok(());
+        }
+        self.history.advance_to(trace, o.after)?;
+        let now = self.history.job(job).map(|f| f.state);
+        if now != Some(to) {
+            return Err(Violation::new(
+                "§1.4",
+                format!("{method:?} on {job:?} succeeded but left the job {now:?}, not {to}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn describe(events: &[crate::TraceEvent]) -> String {
+    events
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

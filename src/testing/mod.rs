@@ -1,0 +1,117 @@
+//! The testing kit: property tests, model tests and fuzzing against the simulator — for this crate and
+//! for BITS client code tested with it.
+//!
+//! * [`strategies`]: proptest strategies for worlds (remotes with scripted faults, sizes 0 and
+//!   unknown, chaos), users, and operation sequences ([`Op`]) by several applications and users.
+//! * [`Harness`]: applies operations through the COM-shaped facade, records what every call returned,
+//!   probes every handle and held error object after every step, and checks the invariants.
+//! * [`check_invariants`] / [`Checker`]: the rules every run obeys — D1 (GetError succeeds iff the
+//!   job entered an error state since it last entered TRANSFERRING), D2 (held error objects and
+//!   handles work until TRANSFERRING / application exit / service restart, then fail with the right
+//!   code), §1.3 (final states absorb, mutators there give BG_E_INVALID_STATE), D6 (the error count
+//!   never decreases and moves as decided), D9 (no user sees or changes another's job), D13 (time
+//!   never goes back), §1.1/§1.5 (one state at a time, only edges of the table).
+//! * [`ops_to_scenario`] and [`Failure`]: any run as a scenario file of the contract
+//!   (`shared/spec/scenario-format.md`), ready to commit as a regression fixture.
+//! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies.
+//!
+//! ## Testing your own client
+//! Drive a [`Sim`](crate::Sim) with your client's code under generated worlds, and check both the
+//! simulator's invariants and your client's own properties:
+//!
+//! ```
+//! use bitsim::testing::{check_invariants, config, strategies, Observations};
+//! use bitsim::{JobState, JobType, Sim};
+//! use proptest::test_runner::TestRunner;
+//!
+//! let mut runner = TestRunner::new(config(16));
+//! runner
+//!     .run(&strategies::world(), |world| {
+//!         let url = world.remotes.keys().next().unwrap().clone();
+//!         let sim = Sim::new(world);
+//!         let app = sim.connect("client", sim.user("alice"));
+//!         // "the client": download one file, give up after a day
+//!         let job = app.create_job("update", JobType::Download).unwrap();
+//!         job.add_file(&url, "C:\\dl\\update.bin").unwrap();
+//!         job.resume().unwrap();
+//!         sim.advance_secs(86_400);
+//!         match job.get_state().unwrap() {
+//!             JobState::Transferred => { job.complete().unwrap(); }
+//!             _ => { job.cancel().unwrap(); }
+//!         }
+//!         // the client's property: it never leaves a job behind
+//!         assert!(job.get_state().unwrap().is_final());
+//!         check_invariants(&sim, &Observations::default()).unwrap();
+//!         Ok(())
+//!     })
+//!     .unwrap();
+//! ```
+//!
+//! `examples/updater.rs` and `tests/example_policy.rs` do this for a realistic update client,
+//! including a deliberately broken variant that the kit catches.
+
+mod contract;
+mod fuzz;
+mod harness;
+mod history;
+mod invariants;
+mod op;
+mod scenario;
+pub mod strategies;
+
+#[cfg(test)]
+mod selftest;
+
+pub use contract::validate as validate_scenario;
+pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
+pub use harness::{AppSlot, Done, HandleSlot, Harness, HeldSlot, JobSlot, Step};
+pub use history::{legal_edge, History, JobFacts};
+pub use invariants::{
+    check_invariants, Checker, Expect, Method, Observations, Observed, Seen, Value, Violation,
+};
+pub use op::{
+    JobCall, NamePick, Op, UserSpec, WorldSpec, DOWNLOAD_LOCALS, INVALID_LOCALS, INVALID_REMOTES,
+    UNKNOWN_URL, USER_NAMES,
+};
+pub use scenario::{ops_to_scenario, Failure};
+
+use proptest::test_runner::{Config, RngSeed};
+
+/// Rules the simulator is known to break today (spec decision ids, as [`Violation::rule`] names
+/// them). The kit's fuzz target and this crate's property tests waive them with
+/// [`Harness::waive`] so that every other rule keeps being checked while a dedicated (ignored)
+/// property reproduces the bug; remove the entry when the core is fixed.
+///
+/// None today. Fixed: `D12` (CONNECTING -> TRANSFERRING released the background transfer slot, so
+/// every QUEUED background job started at once; regression scenario
+/// `fixtures/scenarios/regressions/d12-second-normal-job-waits.json`) and `D4` (a retry due at the
+/// same instant as the no-progress deadline ran first on the first transient error; regression
+/// scenario `fixtures/scenarios/regressions/d4-no-progress-timeout-wins-over-retry.json`).
+pub const KNOWN_CORE_BUGS: &[&str] = &[];
+
+/// The seed the kit's properties use unless `PROPTEST_RNG_SEED` says otherwise (runs are
+/// deterministic: a CI failure reproduces on every machine).
+pub const DEFAULT_SEED: u64 = 0xB175_0001;
+
+/// A proptest configuration for `cases` cases: a fixed seed (override with `PROPTEST_RNG_SEED`), no
+/// failure-persistence files (the failure report carries a scenario file instead), and shrinking
+/// bounded so that a failure is reported within seconds.
+pub fn config(cases: u32) -> Config {
+    let base = Config::default();
+    let rng_seed = match base.rng_seed {
+        RngSeed::Fixed(s) => RngSeed::Fixed(s),
+        RngSeed::Random => RngSeed::Fixed(DEFAULT_SEED),
+    };
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        base.cases
+    } else {
+        cases
+    };
+    Config {
+        cases,
+        rng_seed,
+        failure_persistence: None,
+        max_shrink_iters: 4096,
+        ..base
+    }
+}
