@@ -346,7 +346,7 @@ impl Service {
             if job.priority.is_foreground() {
                 self.ready_fg.insert((key, id));
             } else {
-                self.ready_bg.insert((job.priority, key, id));
+                self.ready_bg[job.priority.value() as usize].insert((key, id));
             }
         } else {
             self.parked.insert(id);
@@ -360,7 +360,7 @@ impl Service {
         let id = job.id;
         if let Some(key) = job.ready_key.take() {
             self.ready_fg.remove(&(key, id));
-            self.ready_bg.remove(&(job.priority, key, id));
+            self.ready_bg[job.priority.value() as usize].remove(&(key, id));
         }
         self.parked.remove(&id);
     }
@@ -417,7 +417,7 @@ impl Service {
                 .ready_fg
                 .iter()
                 .map(|&(_, id)| id)
-                .chain(self.ready_bg.iter().map(|&(_, _, id)| id))
+                .chain(self.ready_bg.iter().flatten().map(|&(_, id)| id))
                 .chain(self.parked.iter().copied())
                 .collect();
             for id in queued {
@@ -456,7 +456,7 @@ impl Service {
                     let _ = self.apply(extra.index(), Input::TimeSliceEnd, Cause::Plain);
                 }
             }
-            let Some(&(best_priority, _, best)) = self.ready_bg.first() else {
+            let Some((best_priority, _, best)) = self.first_ready_bg() else {
                 break;
             };
             match current.map(|(_, _, id)| id) {
@@ -497,9 +497,8 @@ impl Service {
             return;
         }
         let waiting = self
-            .ready_bg
-            .first()
-            .is_some_and(|&(p, _, _)| p <= job.priority);
+            .first_ready_bg()
+            .is_some_and(|(p, _, _)| p <= job.priority);
         if waiting {
             let _ = self.apply(j, Input::TimeSliceEnd, Cause::Plain);
         } else {

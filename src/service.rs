@@ -110,7 +110,10 @@ pub struct Service {
     pub(crate) armed: u64,
     pub(crate) schedule_pending: bool,
     pub(crate) ready_fg: BTreeSet<(u64, JobId)>,
-    pub(crate) ready_bg: BTreeSet<(Priority, u64, JobId)>,
+    /// QUEUED background jobs by `(enqueue sequence, job)`, one set per priority value (index
+    /// `Priority::value()`; FOREGROUND's stays empty): the queue `(priority, sequence, job)` without
+    /// comparing priorities inside a B-tree search. `first_ready_bg` gives its first entry.
+    pub(crate) ready_bg: [BTreeSet<(u64, JobId)>; 4],
     /// QUEUED jobs whose owner is logged off.
     pub(crate) parked: BTreeSet<JobId>,
     pub(crate) running: BTreeSet<JobId>,
@@ -152,7 +155,7 @@ impl Service {
             armed: 0,
             schedule_pending: false,
             ready_fg: BTreeSet::new(),
-            ready_bg: BTreeSet::new(),
+            ready_bg: Default::default(),
             parked: BTreeSet::new(),
             running: BTreeSet::new(),
             running_bg: Vec::new(),
@@ -607,6 +610,23 @@ impl Service {
             (Some(_), None) => self.events.pop(),
             (None, None) => None,
         }
+    }
+
+    /// The first background job in the ready queue: the best priority, then the earliest enqueued.
+    pub(crate) fn first_ready_bg(&self) -> Option<(Priority, u64, JobId)> {
+        self.ready_bg.iter().enumerate().find_map(|(p, set)| {
+            let &(seq, id) = set.first()?;
+            let priority = Priority::from_value(p as u32).expect("an index of a priority value");
+            Some((priority, seq, id))
+        })
+    }
+
+    /// Every QUEUED background job as `(priority, sequence, job)`, in queue order.
+    pub(crate) fn ready_bg_entries(&self) -> impl Iterator<Item = (Priority, u64, JobId)> + '_ {
+        self.ready_bg.iter().enumerate().flat_map(|(p, set)| {
+            let priority = Priority::from_value(p as u32).expect("an index of a priority value");
+            set.iter().map(move |&(seq, id)| (priority, seq, id))
+        })
     }
 
     /// `id` is running with a background priority (see `running_bg`).

@@ -151,7 +151,7 @@ impl Service {
             seq: self.seq,
             schedule_pending: self.schedule_pending,
             ready_fg: self.ready_fg.clone(),
-            ready_bg: self.ready_bg.clone(),
+            ready_bg: self.ready_bg_entries().collect(),
             parked: self.parked.clone(),
             running: self.running.clone(),
             flow: self.flow.clone(),
@@ -419,7 +419,9 @@ fn build(s: Snapshot) -> Service {
     svc.seq = s.seq;
     svc.schedule_pending = s.schedule_pending;
     svc.ready_fg = s.ready_fg;
-    svc.ready_bg = s.ready_bg;
+    for (priority, seq, id) in s.ready_bg {
+        svc.ready_bg[priority.value() as usize].insert((seq, id));
+    }
     svc.parked = s.parked;
     svc.running_bg = s
         .running
