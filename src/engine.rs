@@ -553,11 +553,19 @@ impl Service {
                     }
                 }
             };
-            self.record(TraceKind::Attempt {
-                job: id,
-                file: f as u32,
-                result: fault.map_or(HResult::S_OK, Fault::code),
-                after_bytes: fault.and(after_bytes),
+            let (file, result) = (f as u32, fault.map_or(HResult::S_OK, Fault::code));
+            self.record(match fault.and(after_bytes) {
+                Some(after_bytes) => TraceKind::AttemptCut {
+                    job: id,
+                    file,
+                    result,
+                    after_bytes,
+                },
+                None => TraceKind::Attempt {
+                    job: id,
+                    file,
+                    result,
+                },
             });
             if let (Some(fault), None) = (fault, after_bytes) {
                 self.fail(j, fault.code(), None, Some(f as u32));

@@ -84,7 +84,7 @@ pub use state::{
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
-pub use trace::{TraceEvent, TraceKind};
+pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
 pub use world::{Chaos, Class, Fault, Local, Network, Remote, Response, World};
 
 /// The README's examples, compiled and run as doctests.

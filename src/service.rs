@@ -8,7 +8,7 @@ use crate::engine::{Event, Flow, Scheduled};
 use crate::heap::MinHeap;
 use crate::job::{ErrorRecord, Job, Protocol};
 use crate::notify::{Delivery, Notification, NotifyEvent, Registration};
-use crate::trace::{TraceEvent, TraceKind};
+use crate::trace::{Trace, TraceEvent, TraceKind};
 use crate::transition::{self, Input, Rule};
 use crate::{AppId, ErrorContext, HResult, JobId, JobState, Priority, SimTime, UserId, World};
 use serde::{Deserialize, Serialize};
@@ -130,7 +130,7 @@ pub struct Service {
     pub(crate) steps: u64,
     // ---- trace ----
     pub(crate) tracing: bool,
-    pub(crate) trace: Vec<TraceEvent>,
+    pub(crate) trace: Trace,
 }
 
 impl Service {
@@ -163,7 +163,7 @@ impl Service {
             spare_active: Vec::new(),
             steps: 0,
             tracing: true,
-            trace: Vec::new(),
+            trace: Trace::new(),
         };
         if let Some((seed, rate_ppm)) = chaos {
             s.record(TraceKind::ChaosSeed { seed, rate_ppm });
@@ -212,14 +212,14 @@ impl Service {
         self.tracing = on;
     }
 
-    /// The trace recorded so far.
-    pub fn trace(&self) -> &[TraceEvent] {
+    /// The trace recorded so far (compact; iterate it, or `to_vec()`).
+    pub fn trace(&self) -> &Trace {
         &self.trace
     }
 
     /// Take the trace recorded so far, leaving it empty.
     pub fn take_trace(&mut self) -> Vec<TraceEvent> {
-        std::mem::take(&mut self.trace)
+        self.trace.take()
     }
 
     /// How many engine events were processed since the service was created.

@@ -20,7 +20,7 @@ macro_rules! bits_enum {
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[repr(u32)]
+        #[repr(u8)]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant = $value, )+
         }

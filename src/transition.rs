@@ -119,6 +119,39 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in declaration order (the trace stores a rule as its index here).
+    pub const ALL: [Rule; 29] = [
+        Rule::T2,
+        Rule::T3,
+        Rule::T4,
+        Rule::T5,
+        Rule::T6,
+        Rule::T7,
+        Rule::T8,
+        Rule::T9,
+        Rule::T10,
+        Rule::T11,
+        Rule::T12,
+        Rule::T13,
+        Rule::T14,
+        Rule::T15,
+        Rule::T16,
+        Rule::T17a,
+        Rule::T17c,
+        Rule::T18,
+        Rule::T19,
+        Rule::T20,
+        Rule::T25,
+        Rule::T26,
+        Rule::T28,
+        Rule::D7,
+        Rule::D8,
+        Rule::D10,
+        Rule::D15,
+        Rule::FinalAbsorbing,
+        Rule::Unchanged,
+    ];
+
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
     pub const fn id(self) -> &'static str {
         match self {
@@ -863,6 +896,13 @@ mod tests {
         assert_eq!(error_count_increment(S::Connecting, true, false), 1);
         assert_eq!(error_count_increment(S::Connecting, false, false), 0);
         assert_eq!(error_count_increment(S::Transferring, true, true), 0);
+    }
+
+    #[test]
+    fn rule_all_lists_every_rule_once_in_declaration_order() {
+        for (i, r) in Rule::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r}");
+        }
     }
 
     #[test]

@@ -378,7 +378,7 @@ proptest! {
                     return Err(fail(h, "D13", format!("advance({secs}) moved the clock from {last} to {now}")));
                 }
             }
-            let times: Vec<_> = h.sim().with_service(|s| s.trace()[last_event..].iter().map(|e| e.time).collect());
+            let times: Vec<_> = h.sim().with_service(|s| s.trace().iter_from(last_event).map(|e| e.time).collect());
             if times.windows(2).any(|w| w[1] < w[0]) || times.last().is_some_and(|t| *t > now) {
                 return Err(fail(h, "D13", format!("trace times out of order: {times:?} (now {now})")));
             }

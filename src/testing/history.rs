@@ -234,6 +234,7 @@ impl History {
             }
             TraceKind::RetryArmed { .. }
             | TraceKind::Attempt { .. }
+            | TraceKind::AttemptCut { .. }
             | TraceKind::FileDone { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }

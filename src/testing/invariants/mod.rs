@@ -80,7 +80,7 @@ impl Checker {
         });
         let now = sim.now();
         sim.with_service(|s| -> Result<(), Violation> {
-            let trace = s.trace();
+            let trace = s.trace().as_slice();
             while self.next_obs < obs.items.len() {
                 let o = &obs.items[self.next_obs];
                 self.next_obs += 1;

@@ -62,15 +62,16 @@ pub(super) fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Respo
             if let Done::SetRemote { url, .. } = &step.done {
                 current.insert(url.clone(), Def::Step(i));
             }
-            for ev in &trace[step.trace.0..step.trace.1] {
-                let TraceKind::Attempt {
-                    job,
-                    file,
-                    result,
-                    after_bytes,
-                } = ev.kind
-                else {
-                    continue;
+            for ev in trace.range(step.trace.0..step.trace.1) {
+                let (job, file, result, after_bytes) = match ev.kind {
+                    TraceKind::Attempt { job, file, result } => (job, file, result, None),
+                    TraceKind::AttemptCut {
+                        job,
+                        file,
+                        result,
+                        after_bytes,
+                    } => (job, file, result, Some(after_bytes)),
+                    _ => continue,
                 };
                 let Some(url) = h
                     .jobs()
