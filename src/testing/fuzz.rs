@@ -258,7 +258,7 @@ pub fn run_scenario(text: &str) -> ScenarioVerdict {
     }
 }
 
-/// The `scenario` fuzz target, for any runner `run` (normally [`run_scenario`]) (the scenario runner, once wired): raw bytes that
+/// The `scenario` fuzz target, for any runner `run` (normally [`run_scenario`]): raw bytes that
 /// are UTF-8 go to the runner as they are (any verdict is fine, a panic is not); the same bytes also
 /// decode to a run whose scenario file ([`ops_to_scenario`]) the runner must accept and pass, since
 /// every step of it expects what the simulator returned.
