@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{json_files, root};
 
 fn bitsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bitsim"))
@@ -51,20 +50,7 @@ fn fixture_folder_exits_0_and_ends_with_the_count() {
     let o = bitsim(&["run", "fixtures/scenarios"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
-    fn count_json(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .map(|p| {
-                if p.is_dir() {
-                    count_json(&p)
-                } else {
-                    usize::from(p.extension().is_some_and(|x| x == "json"))
-                }
-            })
-            .sum()
-    }
-    let n = count_json(&root().join("fixtures/scenarios"));
+    let n = json_files(&root().join("fixtures/scenarios")).len();
     assert_eq!(
         out.lines().last(),
         Some(format!("{n} passed, 0 failed").as_str())

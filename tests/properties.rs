@@ -320,7 +320,7 @@ proptest! {
     /// time, a waiting background job has one of the same or a higher priority ahead of it, every
     /// runnable foreground job transfers, and nothing transfers for a logged-off owner.
     /// (Found the slot-release bug fixed on main in e5f01d2; regression scenario
-    /// fixtures/scenarios/regressions/d12-second-normal-job-waits.json.)
+    /// fixtures/scenarios/regressions/regression-d12-second-normal-job-waits.json.)
     #[test]
     fn scheduler_transfers_one_background_job_at_a_time(
         world in strategies::world_spec(),

@@ -2,21 +2,9 @@
 //! never make them panic.
 
 use bitsim::scenario::{self, run, RunOptions, Scenario};
-use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::{json_files, root};
 
 /// Damaged copies of every fixture (cut at many places, one byte changed): loading never panics, and a
 /// copy that still loads runs without panicking.

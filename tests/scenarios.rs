@@ -3,21 +3,10 @@
 //! values, and the loader survives damaged input.
 
 use bitsim::scenario::{graph, run, run_paths, RunOptions, Scenario, ScenarioResult};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::{json_files, root};
 
 fn run_text(text: &str) -> ScenarioResult {
     let sc = Scenario::parse(text, "inline.json").unwrap_or_else(|e| panic!("invalid: {e}"));

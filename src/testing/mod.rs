@@ -84,9 +84,9 @@ use proptest::test_runner::{Config, RngSeed};
 ///
 /// None today. Fixed: `D12` (CONNECTING -> TRANSFERRING released the background transfer slot, so
 /// every QUEUED background job started at once; regression scenario
-/// `fixtures/scenarios/regressions/d12-second-normal-job-waits.json`) and `D4` (a retry due at the
+/// `fixtures/scenarios/regressions/regression-d12-second-normal-job-waits.json`) and `D4` (a retry due at the
 /// same instant as the no-progress deadline ran first on the first transient error; regression
-/// scenario `fixtures/scenarios/regressions/d4-no-progress-timeout-wins-over-retry.json`).
+/// scenario `fixtures/scenarios/regressions/regression-d4-no-progress-timeout-wins-over-retry.json`).
 pub const KNOWN_CORE_BUGS: &[&str] = &[];
 
 /// The seed the kit's properties use unless `PROPTEST_RNG_SEED` says otherwise (runs are

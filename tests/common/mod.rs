@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use bitsim::*;
+use std::path::{Path, PathBuf};
 
 pub const A: &str = "https://example.test/a.bin";
 pub const B: &str = "https://example.test/b.bin";
@@ -64,4 +65,28 @@ pub fn rules(sim: &Sim, job: &Job) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// The package root (fixtures live below it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `*.json` file below `dir`, sub-folders included (`fixtures/scenarios/regressions/`), sorted by
+/// path — the same set `bitsim run DIR` runs.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                v.push(p);
+            }
+        }
+    }
+    v.sort();
+    v
 }
