@@ -283,7 +283,7 @@ impl Manager {
     }
 
     /// The callback deliveries made to this application's registrations since the last call (the pull
-    /// interface of D11). Empty for an exited application.
+    /// interface of D11). Deliveries made before the application exited can still be taken.
     pub fn take_notifications(&self) -> Vec<Delivery> {
         self.h
             .inner

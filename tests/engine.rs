@@ -256,6 +256,9 @@ fn t12_d4_fourteen_days_without_progress_is_error_at_exactly_1209600_seconds() {
         err_code(&job),
         Ok((ErrorContext::RemoteFile, HResult::http(500)))
     );
+    // D6: the first attempt after Resume from SUSPENDED does not count; 2,015 timer retries failed
+    // (600 s apart); at 1,209,600 s the deadline wins over the 2,016th retry (no retry at the deadline).
+    assert_eq!(job.get_error_count(), Ok(2015));
 }
 
 #[test]
