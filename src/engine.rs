@@ -321,10 +321,18 @@ impl Service {
         if self.jobs[j].state != JobState::TransientError {
             return;
         }
-        let since = self.jobs[j]
-            .no_progress_since
-            .unwrap_or(self.jobs[j].state_since);
-        if self.now.saturating_since(since) >= self.jobs[j].no_progress_timeout() {
+        let job = &self.jobs[j];
+        let since = job.no_progress_since.unwrap_or(job.state_since);
+        // The same D4 test as at error time; T25 is for errors about to be retried, not for a job
+        // already waiting, whose deadline simply falls before its retry.
+        let escalated = transition::escalate(
+            job.no_progress_timeout(),
+            job.retry_delay(),
+            since,
+            self.now,
+            false,
+        );
+        if escalated != Failure::Transient {
             self.disarm_timers(j);
             let _ = self.apply(j, Input::NoProgressTimeout, Cause::Plain);
             return;
