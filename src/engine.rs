@@ -843,7 +843,7 @@ impl Service {
     /// TRANSFERRING jobs restart from QUEUED; callback registrations and every handle applications hold
     /// die (their calls fail with RPC_E_DISCONNECTED); the applications themselves keep running.
     pub fn restart_service(&mut self) {
-        // The service's state goes through the same save/load path as a snapshot on disk (issue 5).
+        // The service's state goes through the same save/load path as a snapshot on disk.
         self.reload_in_memory();
         self.generation = self.generation.wrapping_add(1);
         for r in &mut self.registrations {

@@ -1,6 +1,6 @@
 //! Job data: identity, properties with their documented defaults (spec §10 item 1), files, progress,
 //! times and the error record. The state and the error record are changed only by `Service::enter`
-//! (one choke point, architecture habit 2); everything here is plain data plus read-only helpers.
+//! (one choke point); everything here is plain data plus read-only helpers.
 
 use crate::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, SimDuration, SimTime,

@@ -4,7 +4,7 @@
 //! job state machine, error objects and their lifetimes, retries and timeouts, callbacks, and per-user
 //! security — on a virtual clock, against a scripted world of servers, in pure Rust on any OS.
 //!
-//! Every rule traces back to `shared/spec/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
+//! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
 //! the simulator decisions (`D1`…`D15`) are cited where they are implemented.
 //!
 //! ## Determinism

@@ -364,8 +364,8 @@ impl Service {
         Ok(t.returns)
     }
 
-    /// Enter state `to` by `rule`: the one place where entry and exit actions happen (architecture
-    /// habit 2): slots and queues, the error record (D1), error objects (D2), the error count (D6),
+    /// Enter state `to` by `rule`: the one place where entry and exit actions happen (the one choke
+    /// point): slots and queues, the error record (D1), error objects (D2), the error count (D6),
     /// timers (D3, D4), ModificationTime (§8.2), notifications (D11) and the trace.
     fn enter(&mut self, j: usize, to: JobState, rule: Rule, cause: Cause) {
         let now = self.now;

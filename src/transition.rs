@@ -1,5 +1,5 @@
 //! The job state machine: one pure, exhaustive table — `(state, input) -> next state | refusal` —
-//! with every arm citing its row of `shared/spec/bits-semantics.md` (§1.5 T-numbers, D-numbers).
+//! with every arm citing its row of `docs/bits-semantics.md` (§1.5 T-numbers, D-numbers).
 //!
 //! The table decides *where* a job goes. What happens on the way in (error records, timers,
 //! notifications, ModificationTime, the trace) is done by exactly one function, `Service::enter`,

@@ -1,7 +1,7 @@
 //! The scripted world outside the BITS service: servers (remotes) by URL, local files for uploads,
 //! shared bandwidth, the network, and optional seeded random faults.
 //!
-//! Faults are data (architecture habit 5): each connection attempt to a remote consumes one entry of its
+//! Faults are data (never randomness in the job): each connection attempt to a remote consumes one entry of its
 //! `responses` script, then gets `otherwise`. A URL that is not listed answers with
 //! ERROR_WINHTTP_NAME_NOT_RESOLVED (0x80072EE7). Chaos runs draw extra faults from a seeded generator whose
 //! seed is part of the world, so any run can be replayed.

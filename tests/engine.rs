@@ -1,4 +1,4 @@
-//! Issue 3: what BITS does on its own between method calls — one test per engine-driven transition row
+//! What BITS does on its own between method calls — one test per engine-driven transition row
 //! and per decision, plus the behaviours real clients rely on.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Issue 2: the object model's synchronous rules, one test per transition row and decision, every state
+//! The object model's synchronous rules, one test per transition row and decision, every state
 //! reached through real calls (and the engine where a row needs a transfer outcome).
 
 mod common;

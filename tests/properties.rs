@@ -142,7 +142,7 @@ fn run_with(
 proptest! {
     #![proptest_config(config(CASES))]
 
-    /// Issue 2 (1), D1.
+    /// D1.
     #[test]
     fn get_error_succeeds_iff_error_entered_since_transferring(
         world in strategies::world_spec(),
@@ -151,7 +151,7 @@ proptest! {
         run_with(&world, &ops, assert_d1)?;
     }
 
-    /// Issue 2 (2), D2.
+    /// D2.
     #[test]
     fn held_error_object_fails_after_transferring_or_app_exit_and_never_before(
         world in strategies::world_spec(),
@@ -164,7 +164,7 @@ proptest! {
         })?;
     }
 
-    /// Issue 2 (3), §1.3: once a job is CANCELLED or ACKNOWLEDGED it stays there whatever happens,
+    /// §1.3: once a job is CANCELLED or ACKNOWLEDGED it stays there whatever happens,
     /// every mutator returns BG_E_INVALID_STATE, and getters keep working.
     #[test]
     fn final_states_absorb_and_refuse_every_mutator(
@@ -229,7 +229,7 @@ proptest! {
         }
     }
 
-    /// Issue 2 (4), D9: a standard user never sees or changes another user's job — EnumJobs lists
+    /// D9: a standard user never sees or changes another user's job — EnumJobs lists
     /// only their own non-final jobs, EnumJobs for all users and GetJob of another's job are refused,
     /// and calls through handles to jobs that became someone else's fail with E_ACCESSDENIED.
     #[test]
@@ -291,7 +291,7 @@ proptest! {
         }
     }
 
-    /// Issue 2 (5): no sequence panics, and every invariant of the kit holds after every step.
+    /// No sequence panics, and every invariant of the kit holds after every step.
     #[test]
     fn no_sequence_panics_and_every_invariant_holds(
         world in strategies::world_spec(),
@@ -301,7 +301,7 @@ proptest! {
         prop_assert_eq!(h.steps().len(), ops.len());
     }
 
-    /// Issue 3: D1 and D2 together across random interleavings weighted toward error objects,
+    /// D1 and D2 together across random interleavings weighted toward error objects,
     /// application exits and restarts.
     #[test]
     fn error_record_and_error_object_lifetimes_across_interleavings(
@@ -339,7 +339,7 @@ proptest! {
         Harness::run(&world, &ops)?;
     }
 
-    /// Issue 3, D6: the error count seen through GetErrorCount never decreases.
+    /// D6: the error count seen through GetErrorCount never decreases.
     #[test]
     fn error_count_never_decreases(
         world in strategies::world_spec(),
@@ -360,7 +360,7 @@ proptest! {
         })?;
     }
 
-    /// Issue 3, D13: virtual time never goes backwards; `advance(d)` moves it by exactly d.
+    /// D13: virtual time never goes backwards; `advance(d)` moves it by exactly d.
     #[test]
     fn time_never_goes_backwards(
         world in strategies::world_spec(),
@@ -388,7 +388,7 @@ proptest! {
         })?;
     }
 
-    /// Issue 3: the same world (and chaos seed) and the same inputs give the same trace.
+    /// the same world (and chaos seed) and the same inputs give the same trace.
     #[test]
     fn same_seed_and_inputs_give_identical_trace(
         world in strategies::world_spec(),
@@ -570,7 +570,7 @@ fn busy_run() -> (String, usize) {
     )
 }
 
-/// Issue 3: one busy run, twice; the traces are identical byte for byte.
+/// one busy run, twice; the traces are identical byte for byte.
 #[test]
 fn busy_scenario_gives_identical_traces_byte_for_byte() {
     let (a, n) = busy_run();

@@ -1,4 +1,4 @@
-//! Issue 5: durable snapshots — exact round trips, clear errors for bad files that leave the running
+//! Durable snapshots — exact round trips, clear errors for bad files that leave the running
 //! service untouched, and atomic saves.
 
 use bitsim::snapshot::{save_atomically, SaveStage};

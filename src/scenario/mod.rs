@@ -1,4 +1,4 @@
-//! Scenario files: the JSON format of `shared/spec/scenario-format.md`, its loader, its runner and its
+//! Scenario files: the JSON format of `docs/scenario-format.md`, its loader, its runner and its
 //! reports.
 //!
 //! A scenario sets up a simulated world, drives BITS through a list of steps, and checks what comes

@@ -1,4 +1,4 @@
-//! The scenario file format as Rust types (`shared/spec/scenario-format.md`).
+//! The scenario file format as Rust types (`docs/scenario-format.md`).
 //!
 //! Files are read by [`Scenario::parse`] (see `load.rs`), which rejects everything the contract does not
 //! name. The types serialise back to the same format ([`Scenario::to_json`]), so tools such as a fuzzer

@@ -1,4 +1,4 @@
-//! The scenario contract (`shared/spec/scenario-format.md`) as the kit checks its own output against
+//! The scenario contract (`docs/scenario-format.md`) as the kit checks its own output against
 //! it: by the runner's own loader, so there is one reader of the format in the crate.
 
 use serde_json::Value;

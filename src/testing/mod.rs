@@ -12,7 +12,7 @@
 //!   never decreases and moves as decided), D9 (no user sees or changes another's job), D13 (time
 //!   never goes back), §1.1/§1.5 (one state at a time, only edges of the table).
 //! * [`ops_to_scenario`] and [`Failure`]: any run as a scenario file of the contract
-//!   (`shared/spec/scenario-format.md`), ready to commit as a regression fixture.
+//!   (`docs/scenario-format.md`), ready to commit as a regression fixture.
 //! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies.
 //!
 //! ## Testing your own client

@@ -1,5 +1,5 @@
 //! Scenario files from runs: [`ops_to_scenario`] turns a world and an operation list into a scenario
-//! file of `shared/spec/scenario-format.md` (only that vocabulary), every call expecting the HRESULT it
+//! file of `docs/scenario-format.md` (only that vocabulary), every call expecting the HRESULT it
 //! actually returned; a [`Failure`] adds, at the end, what the spec requires, so the file fails until
 //! the bug is fixed and can be committed as a regression fixture as it is.
 //!
