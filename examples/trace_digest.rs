@@ -94,7 +94,7 @@ fn run() -> (String, String, u64) {
         job.resume().unwrap();
         jobs.push(job);
     }
-    sim.with_service_mut(|s| *s.world_mut().time_slice_secs() = 20);
+    sim.with_service_mut(|s| s.set_time_slice_secs(20));
     sim.advance_secs(3);
     jobs[3].set_priority(Priority::Foreground).unwrap();
     // Running FOREGROUND jobs become background ones: several background jobs run at once until the

@@ -8,7 +8,7 @@
 #[path = "updater/policy.rs"] // shared with tests/example_policy.rs
 mod policy;
 
-use bitsim::world::Network;
+use bitsim::Network;
 use bitsim::{Remote, Response, Sim, World};
 use policy::{Poll, UpdateConfig, Updater};
 

@@ -781,13 +781,29 @@ impl Service {
         self.record(TraceKind::RemoteChanged);
     }
 
-    /// Mutable access to the world's scripted parts (remotes, locals, classification, chaos). Use
-    /// [`Service::set_network`] and [`Service::set_bandwidth`] for the network and bandwidth, which the
-    /// engine must observe as they change.
-    pub fn world_mut(&mut self) -> WorldMut<'_> {
-        WorldMut {
-            world: &mut self.world,
-        }
+    /// Add or replace the local file at `path` that upload jobs read; later attempts see it.
+    pub fn set_local(&mut self, path: &str, size: u64) {
+        self.world
+            .locals
+            .insert(path.to_string(), crate::world::Local { size });
+    }
+
+    /// Override the D5 classification of `code` from now on (`None` restores the default, spec §4.5).
+    pub fn set_class_override(&mut self, code: HResult, class: Option<Class>) {
+        match class {
+            Some(c) => self.world.classify.insert(code, c),
+            None => self.world.classify.remove(&code),
+        };
+    }
+
+    /// Replace the chaos settings (seeded random faults) from the next connection attempt on.
+    pub fn set_chaos(&mut self, chaos: Option<crate::world::Chaos>) {
+        self.world.chaos = chaos;
+    }
+
+    /// Change the background time slice (T7, D12) for slices that start from now on.
+    pub fn set_time_slice_secs(&mut self, secs: u64) {
+        self.world.time_slice_secs = secs;
     }
 
     /// A user logs on: their queued jobs may run (D10).
@@ -859,32 +875,4 @@ impl Service {
 /// A job's stop point on the shared counter.
 pub(crate) fn stop_point(a: &Active) -> u128 {
     a.s_base + u128::from(a.stop_at.saturating_sub(a.bytes_base)) * SCALE
-}
-
-/// Mutable access to the scripted parts of the world.
-pub struct WorldMut<'a> {
-    world: &'a mut crate::World,
-}
-
-impl WorldMut<'_> {
-    /// Remotes by URL.
-    pub fn remotes(&mut self) -> &mut std::collections::BTreeMap<String, crate::world::Remote> {
-        &mut self.world.remotes
-    }
-    /// Local files for uploads.
-    pub fn locals(&mut self) -> &mut std::collections::BTreeMap<String, crate::world::Local> {
-        &mut self.world.locals
-    }
-    /// D5 overrides.
-    pub fn classify(&mut self) -> &mut std::collections::BTreeMap<HResult, Class> {
-        &mut self.world.classify
-    }
-    /// Chaos settings.
-    pub fn chaos(&mut self) -> &mut Option<crate::world::Chaos> {
-        &mut self.world.chaos
-    }
-    /// The background time slice in seconds (T7).
-    pub fn time_slice_secs(&mut self) -> &mut u64 {
-        &mut self.world.time_slice_secs
-    }
 }

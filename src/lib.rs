@@ -53,39 +53,49 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unnameable_types)]
 
-pub mod api;
-pub mod calls;
-pub mod engine;
+// The core modules are private: every public item has exactly one path, the crate root (below), except
+// the two public modules `scenario` (the JSON scenario runner) and `testing` (the test kit).
+mod api;
+mod calls;
+mod engine;
 mod heap;
-pub mod hresult;
-pub mod job;
-pub mod notify;
+mod hresult;
+mod job;
+mod notify;
 pub mod scenario;
-pub mod service;
-pub mod snapshot;
-pub mod state;
+mod service;
+mod snapshot;
+mod state;
+#[cfg(feature = "testing")]
 pub mod testing;
-pub mod time;
-pub mod trace;
-pub mod transition;
-pub mod world;
+mod time;
+mod trace;
+mod transition;
+mod world;
 
-pub use api::{CopyError, File, Job, Manager, Sim};
+pub use api::{CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo, ProxySettings};
 pub use engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
+pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
+#[doc(hidden)]
+pub use snapshot::{save_atomically, SaveStage};
 pub use state::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_JOB_ENUM_ALL_USERS,
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
 pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
-pub use world::{Chaos, Class, Fault, Local, Network, Remote, Response, World};
+pub use transition::Rule;
+pub use world::{
+    default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

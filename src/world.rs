@@ -194,23 +194,46 @@ pub struct Local {
 }
 
 /// Everything outside the BITS service that a test scripts.
+///
+/// Built with its builder methods, starting from [`World::new`]:
+///
+/// ```
+/// use bitsim::{Class, HResult, Network, Remote, Response, World};
+///
+/// let world = World::new()
+///     .remote("https://example.test/a.bin", Remote::sized(4096).with_responses([Response::http(503)]))
+///     .local("C:\\up\\report.txt", 2048)
+///     .bandwidth(250_000)
+///     .network(Network::Up)
+///     .classify_as(HResult::http(503), Class::Fatal)
+///     .time_slice_secs(60)
+///     .chaos(42, 0.1);
+/// assert_eq!(world.classify(HResult::http(503)).0, Class::Fatal);
+/// assert_eq!(world.remotes().len(), 1);
+/// assert_eq!(world.bandwidth_per_sec(), 250_000);
+/// ```
+///
+/// A running simulator changes its world through explicit methods (`Sim::set_remote`,
+/// `Sim::set_network`, `Sim::set_bandwidth`, `Service::set_local`, `Service::set_class_override`,
+/// `Service::set_chaos`, `Service::set_time_slice_secs`), never through the fields, so that the
+/// engine observes every change.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct World {
     /// Bytes per virtual second shared equally by the running transfers (D12). Default 1,000,000.
-    pub bandwidth: u64,
+    pub(crate) bandwidth: u64,
     /// Up or down.
-    pub network: Network,
+    pub(crate) network: Network,
     /// Servers by URL.
-    pub remotes: BTreeMap<String, Remote>,
+    pub(crate) remotes: BTreeMap<String, Remote>,
     /// Local files for uploads, by path.
-    pub locals: BTreeMap<String, Local>,
+    pub(crate) locals: BTreeMap<String, Local>,
     /// Per-code overrides of the D5 classification (e.g. make 503 fatal, see spec §4.5).
-    pub classify: BTreeMap<HResult, Class>,
+    pub(crate) classify: BTreeMap<HResult, Class>,
     /// How long a background job keeps the transfer slot while others of its priority wait (T7, D12).
     /// The sources give no number; the default is 600 s.
-    pub time_slice_secs: u64,
+    pub(crate) time_slice_secs: u64,
     /// Optional seeded random faults.
-    pub chaos: Option<Chaos>,
+    pub(crate) chaos: Option<Chaos>,
 }
 
 impl Default for World {
@@ -250,15 +273,65 @@ impl World {
         self.locals.insert(path.into(), Local { size });
         self
     }
-    /// Builder: set the bandwidth in bytes per second.
+    /// Builder: set the shared bandwidth in bytes per virtual second (D12; default 1,000,000).
     pub fn bandwidth(mut self, bytes_per_sec: u64) -> World {
         self.bandwidth = bytes_per_sec;
         self
     }
-    /// Builder: enable chaos.
+    /// Builder: enable chaos: each connection attempt fails with a random transient fault with
+    /// probability `rate`, drawn from `seed` (replayable).
     pub fn chaos(mut self, seed: u64, rate: f64) -> World {
         self.chaos = Some(Chaos::new(seed, rate));
         self
+    }
+    /// Builder: set or clear the chaos settings.
+    pub fn with_chaos(mut self, chaos: Option<Chaos>) -> World {
+        self.chaos = chaos;
+        self
+    }
+    /// Builder: the network starts up or down (default up).
+    pub fn network(mut self, network: Network) -> World {
+        self.network = network;
+        self
+    }
+    /// Builder: override the D5 classification of one code (e.g. make HTTP 503 fatal, spec §4.5).
+    pub fn classify_as(mut self, code: HResult, class: Class) -> World {
+        self.classify.insert(code, class);
+        self
+    }
+    /// Builder: the background time slice in seconds (T7, D12; default 600).
+    pub fn time_slice_secs(mut self, secs: u64) -> World {
+        self.time_slice_secs = secs;
+        self
+    }
+
+    /// The servers, by URL.
+    pub fn remotes(&self) -> &BTreeMap<String, Remote> {
+        &self.remotes
+    }
+    /// The local files uploads read, by path.
+    pub fn locals(&self) -> &BTreeMap<String, Local> {
+        &self.locals
+    }
+    /// The shared bandwidth in bytes per virtual second (D12).
+    pub fn bandwidth_per_sec(&self) -> u64 {
+        self.bandwidth
+    }
+    /// Whether the network is up.
+    pub fn network_status(&self) -> Network {
+        self.network
+    }
+    /// The per-code overrides of the D5 classification.
+    pub fn class_overrides(&self) -> &BTreeMap<HResult, Class> {
+        &self.classify
+    }
+    /// The background time slice in seconds (T7, D12).
+    pub fn time_slice(&self) -> u64 {
+        self.time_slice_secs
+    }
+    /// The chaos settings, if any (their `seed` replays the run).
+    pub fn chaos_settings(&self) -> Option<&Chaos> {
+        self.chaos.as_ref()
     }
 
     /// One connection attempt to `url`: consumes a scripted response (spec scenario-format, World).

@@ -246,10 +246,7 @@ fn t12_d4_fourteen_days_without_progress_is_error_at_exactly_1209600_seconds() {
     });
     assert_eq!(
         at,
-        Some((
-            first + SimDuration::from_secs(1_209_600),
-            transition::Rule::T12
-        ))
+        Some((first + SimDuration::from_secs(1_209_600), Rule::T12))
     );
     // D4: the ERROR keeps the last transient error's context and code.
     assert_eq!(
@@ -421,8 +418,8 @@ fn d5_default_classification_of_http_statuses() {
 
 #[test]
 fn d5_classification_is_overridable_per_world() {
-    let mut world = world_a(100, [Response::http(503)], Response::Ok);
-    world.classify.insert(HResult::http(503), Class::Fatal);
+    let world = world_a(100, [Response::http(503)], Response::Ok)
+        .classify_as(HResult::http(503), Class::Fatal);
     let (sim, app) = alice(world);
     let job = running_job(&app);
     sim.advance_secs(0);

@@ -13,7 +13,7 @@ use bitsim::testing::{
     config, strategies, validate_scenario, Done, Harness, JobCall, NamePick, Op, Value, Violation,
     WorldSpec,
 };
-use bitsim::world::Response;
+use bitsim::Response;
 use bitsim::{ErrorContext, HResult, JobState, JobType, SimDuration, TraceKind};
 use policy::{Bits, Outcome, Poll, UpdateConfig, Updater};
 use proptest::prelude::*;
@@ -274,10 +274,13 @@ proptest! {
     #[test]
     fn reports_the_servers_http_status_on_a_404(mut world in single_user_world(), env in env()) {
         let env: Vec<Env> = env.into_iter().filter(|e| !matches!(e, Env::NetworkDown)).collect();
-        world.world.network = bitsim::world::Network::Up;
-        world.world.chaos = None;
         let url = world.remote_pool()[0].clone();
-        world.world.remotes.get_mut(&url).unwrap().responses.push_front(Response::http(404));
+        let mut remote = world.world.remotes()[&url].clone();
+        remote.responses.push_front(Response::http(404));
+        world.world = std::mem::take(&mut world.world)
+            .network(bitsim::Network::Up)
+            .with_chaos(None)
+            .remote(url, remote);
         let (outcome, h) = run_policy::<false>(&world, &env);
         let want = Outcome::Failed { context: ErrorContext::RemoteFile, code: HResult::http(404), http_status: Some(404) };
         if outcome != want {

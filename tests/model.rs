@@ -12,8 +12,8 @@
 //! (D12) and do not depend on the background slot (whose one-at-a-time rule has its own property).
 //! The system under test is the core `Service`, called as one application.
 
-use bitsim::world::{Network, Remote, Response};
 use bitsim::{AppId, HResult, JobId, JobState, JobType, Service, SimDuration, World};
+use bitsim::{Network, Remote, Response};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};

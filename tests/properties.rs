@@ -442,8 +442,8 @@ fn last_enum(h: &Harness, want: Result<Vec<usize>, HResult>) -> Result<(), TestC
 /// One busy machine: three users, thirty jobs of every priority and type, scripted faults of every
 /// kind, chaos, network flaps, logoffs and service restarts over two virtual days.
 fn busy_run() -> (String, usize) {
-    use bitsim::world::{Network, Remote, Response};
     use bitsim::{JobType, Priority, Sim, SimDuration, World};
+    use bitsim::{Network, Remote, Response};
     let world = World::new()
         .bandwidth(200_000)
         .chaos(42, 0.2)

@@ -42,8 +42,8 @@ fn damaged_fixtures_never_panic() {
 fn random_scenarios_never_panic() {
     use bitsim::scenario::{Action, Check, ErrorExpectation, Op, PriorityValue, PropertyValue};
     use bitsim::scenario::{StateMethod, Step, UserSpec, WorldSpec};
-    use bitsim::world::{Network, Remote, Response};
     use bitsim::{HResult, JobState, JobType};
+    use bitsim::{Network, Remote, Response};
 
     struct Rng(u64);
     impl Rng {

@@ -1,8 +1,8 @@
 //! Durable snapshots — exact round trips, clear errors for bad files that leave the running
 //! service untouched, and atomic saves.
 
-use bitsim::snapshot::{save_atomically, SaveStage};
 use bitsim::*;
+use bitsim::{save_atomically, SaveStage};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 

@@ -27,7 +27,7 @@
 //! let mut runner = TestRunner::new(config(16));
 //! runner
 //!     .run(&strategies::world(), |world| {
-//!         let url = world.remotes.keys().next().unwrap().clone();
+//!         let url = world.remotes().keys().next().unwrap().clone();
 //!         let sim = Sim::new(world);
 //!         let app = sim.connect("client", sim.user("alice"));
 //!         // "the client": download one file, give up after a day
