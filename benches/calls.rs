@@ -21,7 +21,7 @@ fn calls(c: &mut Criterion) {
             ),
     );
     let user = sim.user("alice");
-    let app = sim.connect("bench", user);
+    let app = sim.connect("bench", user).unwrap();
 
     // A live job: one file, SUSPENDED (as between AddFile and Resume).
     let live = app.create_job("live", JobType::Download).unwrap();

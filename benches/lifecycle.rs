@@ -42,7 +42,7 @@ fn machine(tracing: bool) -> Machine {
     let sim = Sim::new(World::new().remote(URL, Remote::sized(SIZE)));
     sim.with_service_mut(|s| s.set_tracing(tracing));
     let user = sim.user("alice");
-    let app = sim.connect("updater", user);
+    let app = sim.connect("updater", user).unwrap();
     Machine { sim, app }
 }
 

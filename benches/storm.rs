@@ -71,7 +71,7 @@ fn storm_traced(remotes: Remotes, n: usize, tracing: bool) -> (Sim, Manager) {
     let sim = Sim::new(world(remotes, n));
     sim.with_service_mut(|s| s.set_tracing(tracing));
     // An administrator: exempt from the per-user and per-machine job quotas (D14).
-    let app = sim.connect("storm", sim.admin("admin"));
+    let app = sim.connect("storm", sim.admin("admin")).unwrap();
     for i in 0..n {
         let job = app.create_job("storm job", JobType::Download).unwrap();
         job.add_file(&url(remotes, i), &format!("C:\\dl\\{i:06}.bin"))

@@ -61,7 +61,7 @@ fn measure(n: usize, tracing: bool) -> (f64, f64) {
     let sim = Sim::new(World::new().remote(URL, Remote::sized(1_000)));
     sim.with_service_mut(|s| s.set_tracing(tracing));
     // An administrator: exempt from the job quotas (D14), so 100,000 jobs can exist.
-    let app = sim.connect("memory", sim.admin("admin"));
+    let app = sim.connect("memory", sim.admin("admin")).unwrap();
     let mut handles = Vec::with_capacity(n);
     let (live0, calls0) = (LIVE.load(Relaxed), CALLS.load(Relaxed));
     for _ in 0..n {

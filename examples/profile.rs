@@ -58,7 +58,7 @@ fn storm(n: usize, tracing: bool, urls: bool) {
     }
     let sim = Sim::new(w);
     sim.with_service_mut(|s| s.set_tracing(tracing));
-    let app = sim.connect("storm", sim.admin("admin"));
+    let app = sim.connect("storm", sim.admin("admin")).unwrap();
     for i in 0..n {
         let job = app.create_job("storm job", JobType::Download).unwrap();
         job.add_file(&url(i), &format!("C:\\dl\\{i:06}.bin"))
@@ -88,7 +88,7 @@ fn foreground(n: usize, tracing: bool) {
     }
     let sim = Sim::new(w);
     sim.with_service_mut(|s| s.set_tracing(tracing));
-    let app = sim.connect("fg", sim.admin("admin"));
+    let app = sim.connect("fg", sim.admin("admin")).unwrap();
     for i in 0..n {
         let job = app.create_job("fg job", JobType::Download).unwrap();
         job.add_file(&url(i), &format!("C:\\dl\\{i:06}.bin"))
@@ -111,7 +111,7 @@ fn foreground(n: usize, tracing: bool) {
 fn restart(n: usize) {
     const URL: &str = "https://example.test/a.bin";
     let sim = Sim::new(World::new().remote(URL, Remote::sized(1_000)));
-    let app = sim.connect("r", sim.admin("admin"));
+    let app = sim.connect("r", sim.admin("admin")).unwrap();
     for i in 0..n {
         let job = app.create_job("queued", JobType::Download).unwrap();
         job.add_file(URL, &format!("C:\\dl\\{i:06}.bin")).unwrap();
@@ -174,7 +174,7 @@ fn lifecycle(k: usize, tracing: bool) {
     let machine = || {
         let sim = Sim::new(World::new().remote(URL, Remote::sized(1_000)));
         sim.with_service_mut(|s| s.set_tracing(tracing));
-        let app = sim.connect("updater", sim.user("alice"));
+        let app = sim.connect("updater", sim.user("alice")).unwrap();
         (sim, app)
     };
     let mut m = machine();

@@ -49,9 +49,9 @@ fn run() -> (String, String, u64) {
     let bob = sim.user("bob");
     let admin = sim.admin("root");
     let apps = [
-        sim.connect("a", alice),
-        sim.connect("b", bob),
-        sim.connect("r", admin),
+        sim.connect("a", alice).unwrap(),
+        sim.connect("b", bob).unwrap(),
+        sim.connect("r", admin).unwrap(),
     ];
     let mut jobs = Vec::new();
     for i in 0..48 {
@@ -150,7 +150,7 @@ fn run() -> (String, String, u64) {
 /// best running and sends the others back to QUEUED (T7), then rotates them by time slice.
 fn demoted() -> String {
     let sim = Sim::new(World::new().remote(url(0), Remote::sized(50_000_000)));
-    let app = sim.connect("d", sim.user("dora"));
+    let app = sim.connect("d", sim.user("dora")).unwrap();
     let jobs: Vec<_> = (0..4)
         .map(|i| {
             let job = app.create_job(&format!("d{i}"), JobType::Download).unwrap();

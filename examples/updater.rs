@@ -26,7 +26,7 @@ fn main() -> Result<(), bitsim::HResult> {
     let alice = sim.user("alice");
     let config = UpdateConfig::new(URL);
 
-    let mut manager = sim.connect("updater", alice);
+    let mut manager = sim.connect("updater", alice)?;
     let mut updater: Updater<bitsim::Manager> =
         Updater::start(&mut manager, config.clone(), sim.now())?;
     let mut polls = 0u32;
@@ -40,8 +40,8 @@ fn main() -> Result<(), bitsim::HResult> {
             9 => sim.set_network(Network::Up),
             14 => {
                 // The client process restarts: a new process finds its job by display name.
-                manager.exit();
-                manager = sim.connect("updater", alice);
+                manager.exit()?;
+                manager = sim.connect("updater", alice)?;
                 updater = Updater::start(&mut manager, config.clone(), sim.now())?;
                 println!(
                     "{} client restarted; jobs named {:?}: {}",

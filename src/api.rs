@@ -10,17 +10,34 @@
 use crate::calls::{ErrorObject, FileInfo, ProxySettings};
 use crate::engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
-use crate::notify::{Callback, Delivery, Notifier};
+use crate::notify::{Callback, Delivery, Notification, Notifier};
 use crate::trace::TraceEvent;
 use crate::world::{Network, Remote};
 use crate::{
     AppId, ErrorContext, HResult, JobId, JobState, JobType, NotifyFlags, Priority, Service,
     SimDuration, SimTime, UserId, World,
 };
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
-type Shared = Rc<RefCell<Service>>;
+/// The machine every handle of one `Sim` shares: the core service, and the read-only view callbacks
+/// see while the service is busy delivering to them.
+struct Machine {
+    service: RefCell<Service>,
+    /// The virtual time of the delivery in progress (`None` outside callbacks).
+    delivering: Cell<Option<SimTime>>,
+    /// The virtual time when the current mutable call began (what `Sim::now` reports while the
+    /// service is busy outside a facade callback).
+    busy_since: Cell<SimTime>,
+}
+
+type Shared = Rc<Machine>;
+
+/// The panic message of a `Sim` method that changes the simulator, called from inside one of its
+/// callbacks.
+const REENTRANT: &str = "bitsim: this Sim method changes the simulator and cannot be called from \
+    inside one of its own callbacks; record what the callback saw and act after the step \
+    (handle methods return RPC_E_CANTCALLOUT_ININPUTSYNCCALL there instead)";
 
 /// A simulated Windows machine running BITS: the service, its world and its clock.
 ///
@@ -32,7 +49,7 @@ pub struct Sim {
 
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.inner.try_borrow() {
+        match self.inner.service.try_borrow() {
             Ok(s) => write!(f, "Sim {{ now: {}, jobs: {} }}", s.now(), s.job_count()),
             Err(_) => f.write_str("Sim { <busy> }"),
         }
@@ -53,25 +70,45 @@ impl Sim {
 
     /// Wrap an existing core service.
     pub fn from_service(service: Service) -> Sim {
+        let now = service.now();
         Sim {
-            inner: Rc::new(RefCell::new(service)),
+            inner: Rc::new(Machine {
+                service: RefCell::new(service),
+                delivering: Cell::new(None),
+                busy_since: Cell::new(now),
+            }),
         }
     }
 
+    #[track_caller]
     fn with<R>(&self, f: impl FnOnce(&mut Service) -> R) -> R {
-        let mut s = self
-            .inner
-            .try_borrow_mut()
-            .expect("bitsim: Sim used from inside one of its own callbacks");
+        let Ok(mut s) = self.inner.service.try_borrow_mut() else {
+            panic!("{REENTRANT}");
+        };
+        self.inner.busy_since.set(s.now());
         f(&mut s)
     }
 
+    /// Whether a callback of this simulator is running right now (so that calls which need the
+    /// service would fail: see "Callbacks and threads" in the crate docs).
+    pub fn in_callback(&self) -> bool {
+        self.inner.delivering.get().is_some()
+    }
+
     /// Read the core service (for observers: invariant checks, reports).
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (the service is busy delivering it).
+    #[track_caller]
     pub fn with_service<R>(&self, f: impl FnOnce(&Service) -> R) -> R {
         self.with(|s| f(s))
     }
 
     /// Change the core service directly (world scripting, limits, tracing).
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks.
+    #[track_caller]
     pub fn with_service_mut<R>(&self, f: impl FnOnce(&mut Service) -> R) -> R {
         self.with(f)
     }
@@ -91,21 +128,42 @@ impl Sim {
         self.with(|s| s.add_user(name, admin, logged_on))
     }
 
-    /// Start an application running as `user`; its BITS manager.
-    pub fn connect(&self, app_name: &str, user: UserId) -> Manager {
-        let (app, generation) = self.with(|s| (s.connect(app_name, user), s.generation()));
-        Manager {
+    /// Start an application running as `user`; its BITS manager (what `CoCreateInstance` of the
+    /// BackgroundCopyManager gives the application).
+    ///
+    /// Errors: E_INVALIDARG if `user` is not a user of this simulator (a [`UserId`] is an index into the
+    /// simulator that made it; one from another `Sim` is refused when this one has no such user);
+    /// RPC_E_CANTCALLOUT_ININPUTSYNCCALL from inside one of this simulator's callbacks.
+    pub fn connect(&self, app_name: &str, user: UserId) -> Result<Manager, HResult> {
+        let mut s = self
+            .inner
+            .service
+            .try_borrow_mut()
+            .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+        if s.user(user).is_none() {
+            return Err(HResult::E_INVALIDARG);
+        }
+        let app = s.connect(app_name, user);
+        Ok(Manager {
             h: Handle {
                 inner: self.inner.clone(),
                 app,
-                generation,
+                generation: s.generation(),
             },
-        }
+        })
     }
 
-    /// The current virtual time.
+    /// The current virtual time. Works everywhere, also inside a callback, where it is the time of the
+    /// delivery ([`Notification::time`](crate::Notification::time)).
     pub fn now(&self) -> SimTime {
-        self.with(|s| s.now())
+        match self.inner.service.try_borrow() {
+            Ok(s) => s.now(),
+            Err(_) => self
+                .inner
+                .delivering
+                .get()
+                .unwrap_or(self.inner.busy_since.get()),
+        }
     }
 
     /// Move virtual time forward, doing everything that falls due.
@@ -185,6 +243,7 @@ impl Handle {
     fn read<R>(&self, f: impl FnOnce(&Service, AppId) -> Result<R, HResult>) -> Result<R, HResult> {
         let s = self
             .inner
+            .service
             .try_borrow()
             .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
         s.live_app(self.app)?;
@@ -200,6 +259,7 @@ impl Handle {
     ) -> Result<R, HResult> {
         let mut s = self
             .inner
+            .service
             .try_borrow_mut()
             .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
         s.live_app(self.app)?;
@@ -242,6 +302,7 @@ impl Manager {
         let s = self
             .h
             .inner
+            .service
             .try_borrow()
             .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
         s.live_app(self.h.app)?;
@@ -284,19 +345,33 @@ impl Manager {
 
     /// The callback deliveries made to this application's registrations since the last call (the pull
     /// interface of D11). Deliveries made before the application exited can still be taken.
-    pub fn take_notifications(&self) -> Vec<Delivery> {
-        self.h
+    ///
+    /// Errors: RPC_E_CANTCALLOUT_ININPUTSYNCCALL from inside a callback (the delivery in progress is
+    /// logged when the callback returns).
+    pub fn take_notifications(&self) -> Result<Vec<Delivery>, HResult> {
+        let mut s = self
+            .h
             .inner
+            .service
             .try_borrow_mut()
-            .map(|mut s| s.take_deliveries(self.h.app))
-            .unwrap_or_default()
+            .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+        Ok(s.take_deliveries(self.h.app))
     }
 
-    /// The application exits (D2): every handle it holds dies; its jobs live on.
-    pub fn exit(&self) {
-        if let Ok(mut s) = self.h.inner.try_borrow_mut() {
-            s.exit(self.h.app);
-        }
+    /// The application exits (D2): every handle it holds dies; its jobs live on. Exiting twice is
+    /// harmless.
+    ///
+    /// Errors: RPC_E_CANTCALLOUT_ININPUTSYNCCALL from inside a callback (the application is then still
+    /// running).
+    pub fn exit(&self) -> Result<(), HResult> {
+        let mut s = self
+            .h
+            .inner
+            .service
+            .try_borrow_mut()
+            .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+        s.exit(self.h.app);
+        Ok(())
     }
 }
 
@@ -435,6 +510,10 @@ impl Job {
 
     /// SetNotifyInterface with application code.
     pub fn set_notify_interface(&self, callback: impl Callback + 'static) -> Result<(), HResult> {
+        let callback = InDelivery {
+            callback,
+            machine: Rc::downgrade(&self.h.inner),
+        };
         self.h.write(|s, app| {
             s.set_notify_interface(app, self.id, Some(Notifier::Callback(Box::new(callback))))
         })
@@ -477,6 +556,42 @@ impl Job {
     /// TakeOwnership.
     pub fn take_ownership(&self) -> Result<(), HResult> {
         self.h.write(|s, app| s.take_ownership(app, self.id))
+    }
+}
+
+/// An application's callback as the facade registers it: while it runs, the simulator's read-only view
+/// holds the delivery time, so `Sim::now` works inside it. A weak reference: the service owns the
+/// registration, and must not keep itself alive through it.
+struct InDelivery<C> {
+    callback: C,
+    machine: Weak<Machine>,
+}
+
+impl<C: Callback> InDelivery<C> {
+    fn deliver(
+        &mut self,
+        n: &Notification,
+        f: impl FnOnce(&mut C, &Notification) -> HResult,
+    ) -> HResult {
+        let machine = self.machine.upgrade();
+        let previous = machine.as_ref().map(|m| m.delivering.replace(Some(n.time)));
+        let result = f(&mut self.callback, n);
+        if let (Some(m), Some(previous)) = (machine, previous) {
+            m.delivering.set(previous);
+        }
+        result
+    }
+}
+
+impl<C: Callback> Callback for InDelivery<C> {
+    fn job_transferred(&mut self, n: &Notification) -> HResult {
+        self.deliver(n, |c, n| c.job_transferred(n))
+    }
+    fn job_error(&mut self, n: &Notification) -> HResult {
+        self.deliver(n, |c, n| c.job_error(n))
+    }
+    fn job_modification(&mut self, n: &Notification) -> HResult {
+        self.deliver(n, |c, n| c.job_modification(n))
     }
 }
 
@@ -557,6 +672,7 @@ impl CopyError {
         let s = self
             .h
             .inner
+            .service
             .try_borrow()
             .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
         let rec = s.check_error_object(&self.obj)?;

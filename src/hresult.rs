@@ -9,6 +9,27 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A COM HRESULT as BITS returns it.
+///
+/// Every facade method returns `Result<T, HResult>`. `HResult` implements [`std::error::Error`], so `?`
+/// carries it into `Box<dyn Error>` (or `anyhow::Error`) next to other errors; it displays as its
+/// symbolic name (`BG_E_NOT_FOUND`), or as `0x8019019A` when it has none, and
+/// [`HResult::message`] gives the text.
+///
+/// ```
+/// use bitsim::{HResult, JobType, Sim};
+/// use std::error::Error;
+///
+/// fn run() -> Result<(), Box<dyn Error>> {
+///     let sim = Sim::default();
+///     let app = sim.connect("app", sim.user("alice"))?;
+///     let job = app.create_job("nothing to do", JobType::Download)?;
+///     job.resume()?; // BG_E_EMPTY: a job without files cannot be resumed (T3)
+///     Ok(())
+/// }
+/// let err = run().unwrap_err();
+/// assert_eq!(err.to_string(), "BG_E_EMPTY");
+/// assert_eq!(err.downcast_ref::<HResult>(), Some(&HResult::BG_E_EMPTY));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HResult(u32);
 
@@ -378,6 +399,9 @@ impl fmt::Display for HResult {
         }
     }
 }
+
+/// An HRESULT is an error value: `?` converts it into `Box<dyn std::error::Error>`.
+impl std::error::Error for HResult {}
 
 impl fmt::Debug for HResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -22,7 +22,7 @@
 //!             Remote::sized(4096).with_responses([Response::http(503)]));
 //! let sim = Sim::new(world);
 //! let alice = sim.user("alice");
-//! let app = sim.connect("updater", alice);
+//! let app = sim.connect("updater", alice)?;
 //!
 //! let job = app.create_job("update", JobType::Download)?;
 //! job.add_file("https://example.test/flaky.bin", "C:\\tmp\\flaky.bin")?;

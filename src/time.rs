@@ -85,6 +85,25 @@ impl SimDuration {
     }
 }
 
+/// A host [`std::time::Duration`] as a virtual span, for code that already speaks `Duration`
+/// (`sim.advance(Duration::from_secs(90).into())`).
+///
+/// Virtual time counts whole milliseconds (D13): the sub-millisecond part is dropped (rounded down,
+/// as [`std::time::Duration::as_millis`] does), so 1.9999 ms is 1 ms and 999 µs is zero; spans longer
+/// than [`SimDuration::MAX`] saturate.
+impl From<std::time::Duration> for SimDuration {
+    fn from(d: std::time::Duration) -> SimDuration {
+        SimDuration(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// A virtual span as a host [`std::time::Duration`] (exact: whole milliseconds).
+impl From<SimDuration> for std::time::Duration {
+    fn from(d: SimDuration) -> std::time::Duration {
+        std::time::Duration::from_millis(d.0)
+    }
+}
+
 impl Add<SimDuration> for SimTime {
     type Output = SimTime;
     fn add(self, d: SimDuration) -> SimTime {
@@ -166,6 +185,21 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&SimTime::from_millis(5)).unwrap(),
             "5"
+        );
+    }
+
+    #[test]
+    fn d13_std_durations_convert_rounding_sub_millisecond_parts_down() {
+        use std::time::Duration;
+        let ms = |d: Duration| SimDuration::from(d).as_millis();
+        assert_eq!(ms(Duration::from_secs(90)), 90_000);
+        assert_eq!(ms(Duration::from_micros(1_999)), 1);
+        assert_eq!(ms(Duration::from_micros(999)), 0);
+        assert_eq!(ms(Duration::from_nanos(2_000_001)), 2);
+        assert_eq!(ms(Duration::MAX), u64::MAX);
+        assert_eq!(
+            Duration::from(SimDuration::from_millis(1_500)),
+            Duration::from_millis(1_500)
         );
     }
 }

@@ -535,7 +535,7 @@ fn t19_network_back_requeues_every_transient_error_job_whatever_its_code() {
 fn t20_d10_logoff_requeues_and_transfers_resume_at_next_logon() {
     let sim = Sim::new(World::new().remote(A, Remote::sized(3_000_000)));
     let alice = sim.user("alice");
-    let app = sim.connect("app", alice);
+    let app = sim.connect("app", alice).unwrap();
     let job = running_job(&app);
     sim.advance_secs(1);
     sim.logoff(alice);
@@ -553,7 +553,7 @@ fn t20_d10_logoff_requeues_and_transfers_resume_at_next_logon() {
 fn d10_jobs_of_a_logged_off_owner_wait_in_queued() {
     let sim = Sim::new(World::new().remote(A, Remote::sized(10)));
     let bob = sim.add_user("bob", false, false);
-    let app = sim.connect("app", bob);
+    let app = sim.connect("app", bob).unwrap();
     let job = running_job(&app);
     sim.advance_secs(60);
     assert_eq!(state(&job), JobState::Queued);
@@ -682,6 +682,7 @@ fn d11_transferred_and_error_notifications_honour_flags() {
     sim.advance_secs(1);
     let got: Vec<(NotifyEvent, JobId)> = app
         .take_notifications()
+        .unwrap()
         .iter()
         .map(|d| (d.notification.event, d.notification.job))
         .collect();
@@ -692,7 +693,7 @@ fn d11_transferred_and_error_notifications_honour_flags() {
             (NotifyEvent::JobError, bad.id())
         ]
     );
-    assert!(app.take_notifications().is_empty(), "taken once");
+    assert!(app.take_notifications().unwrap().is_empty(), "taken once");
 }
 
 #[test]
@@ -702,7 +703,7 @@ fn d11_no_job_error_for_transient_error_and_modification_only_with_its_flag() {
     job.set_notify_answer(HResult::S_OK).unwrap();
     sim.advance_secs(0);
     assert!(
-        app.take_notifications().is_empty(),
+        app.take_notifications().unwrap().is_empty(),
         "TRANSIENT_ERROR raises nothing with the default flags"
     );
     job.set_notify_flags(NotifyFlags::JOB_MODIFICATION | NotifyFlags::JOB_TRANSFERRED)
@@ -711,6 +712,7 @@ fn d11_no_job_error_for_transient_error_and_modification_only_with_its_flag() {
     sim.advance_secs(601);
     let got: Vec<NotifyEvent> = app
         .take_notifications()
+        .unwrap()
         .iter()
         .map(|d| d.notification.event)
         .collect();
@@ -723,7 +725,7 @@ fn d11_no_job_error_for_transient_error_and_modification_only_with_its_flag() {
         .unwrap();
     job.set_description("y").unwrap();
     assert!(
-        app.take_notifications().is_empty(),
+        app.take_notifications().unwrap().is_empty(),
         "BG_NOTIFY_DISABLE silences everything"
     );
 }
@@ -755,6 +757,7 @@ fn d11_failing_callback_is_called_again_after_the_retry_delay_until_s_ok() {
     assert_eq!(calls.get(), 3, "stops once it answers S_OK");
     let times: Vec<SimTime> = app
         .take_notifications()
+        .unwrap()
         .iter()
         .map(|d| d.notification.time)
         .collect();
@@ -775,7 +778,7 @@ fn d11_registering_after_the_event_delivers_it() {
     sim.advance_secs(0);
     assert_eq!(state(&job), JobState::Error);
     job.set_notify_answer(HResult::S_OK).unwrap();
-    let got = app.take_notifications();
+    let got = app.take_notifications().unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].notification.event, NotifyEvent::JobError);
     assert_eq!(
@@ -788,16 +791,19 @@ fn d11_registering_after_the_event_delivers_it() {
 fn d11_last_registration_wins_and_an_exited_applications_registration_is_dropped() {
     let sim = Sim::new(World::new().remote(A, Remote::sized(10)));
     let u = sim.user("alice");
-    let (first, second) = (sim.connect("first", u), sim.connect("second", u));
+    let (first, second) = (
+        sim.connect("first", u).unwrap(),
+        sim.connect("second", u).unwrap(),
+    );
     let job = running_job(&first);
     job.set_notify_answer(HResult::S_OK).unwrap();
     let job2 = second.get_job(job.id()).unwrap();
     job2.set_notify_answer(HResult::S_OK).unwrap();
-    second.exit();
+    second.exit().unwrap();
     sim.advance_secs(1);
     assert_eq!(state(&job), JobState::Transferred);
     assert!(
-        first.take_notifications().is_empty(),
+        first.take_notifications().unwrap().is_empty(),
         "replaced by the second registration"
     );
     assert_eq!(
@@ -816,7 +822,7 @@ fn d15_restart_keeps_jobs_and_error_records_requeues_in_flight_and_kills_handles
         .remote(B, Remote::sized(10).with_responses([Response::http(404)]));
     let sim = Sim::new(world);
     let u = sim.user("alice");
-    let app = sim.connect("app", u);
+    let app = sim.connect("app", u).unwrap();
     let running = job_with(&app, &[(A, LA)]);
     running.set_priority(Priority::Foreground).unwrap();
     let failed = job_with(&app, &[(B, LB)]);
@@ -850,7 +856,7 @@ fn d15_restart_keeps_jobs_and_error_records_requeues_in_flight_and_kills_handles
     );
     sim.advance_secs(4);
     assert_eq!(state(&running), JobState::Transferred);
-    assert!(app.take_notifications().is_empty());
+    assert!(app.take_notifications().unwrap().is_empty());
 }
 
 // ============================================================ time and determinism (D13)
@@ -893,7 +899,7 @@ fn busy_run() -> Vec<String> {
         .chaos(42, 0.2);
     let sim = Sim::new(world);
     let (a, b) = (sim.user("a"), sim.user("b"));
-    let (ma, mb) = (sim.connect("a", a), sim.connect("b", b));
+    let (ma, mb) = (sim.connect("a", a).unwrap(), sim.connect("b", b).unwrap());
     let mut jobs = Vec::new();
     for i in 0..12 {
         let m = if i % 2 == 0 { &ma } else { &mb };

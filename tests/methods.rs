@@ -390,9 +390,9 @@ fn d14_quotas_for_non_admins_per_user_and_per_machine() {
     });
     let (a, b, root) = (sim.user("a"), sim.user("b"), sim.admin("root"));
     let (ma, mb, mr) = (
-        sim.connect("a", a),
-        sim.connect("b", b),
-        sim.connect("r", root),
+        sim.connect("a", a).unwrap(),
+        sim.connect("b", b).unwrap(),
+        sim.connect("r", root).unwrap(),
     );
     let jobs: Vec<Job> = (0..3)
         .map(|i| ma.create_job(&format!("a{i}"), JobType::Download).unwrap())
@@ -454,9 +454,9 @@ fn two_users() -> (Sim, Manager, Manager, Manager, UserId) {
     let sim = Sim::new(World::new());
     let (alice, bob, root) = (sim.user("alice"), sim.user("bob"), sim.admin("root"));
     let (a, b, r) = (
-        sim.connect("a", alice),
-        sim.connect("b", bob),
-        sim.connect("r", root),
+        sim.connect("a", alice).unwrap(),
+        sim.connect("b", bob).unwrap(),
+        sim.connect("r", root).unwrap(),
     );
     (sim, a, b, r, root)
 }
@@ -621,18 +621,18 @@ fn d2_error_object_dies_when_job_enters_transferring() {
 fn d2_exited_application_handles_die_but_jobs_survive() {
     let sim = Sim::new(world_a(100, [Response::http(404)], Response::Ok));
     let u = sim.user("alice");
-    let first = sim.connect("first", u);
+    let first = sim.connect("first", u).unwrap();
     let job = running_job(&first);
     sim.advance_secs(0);
     let e = job.get_error().unwrap();
-    first.exit();
+    first.exit().unwrap();
     assert_eq!(e.get_error(), Err(HResult::RPC_E_DISCONNECTED));
     assert_eq!(job.get_state(), Err(HResult::RPC_E_DISCONNECTED));
     assert_eq!(
         first.create_job("x", JobType::Download).unwrap_err(),
         HResult::RPC_E_DISCONNECTED
     );
-    let second = sim.connect("second", u);
+    let second = sim.connect("second", u).unwrap();
     let again = second.get_job(job.id()).unwrap();
     assert_eq!(state(&again), JobState::Error);
     assert_eq!(

@@ -477,7 +477,10 @@ fn busy_run() -> (String, usize) {
     ];
     let sim = Sim::new(world);
     let users = [sim.user("alice"), sim.user("bob"), sim.admin("root")];
-    let mut apps: Vec<_> = users.iter().map(|&u| sim.connect("app", u)).collect();
+    let mut apps: Vec<_> = users
+        .iter()
+        .map(|&u| sim.connect("app", u).unwrap())
+        .collect();
     let mut jobs = Vec::new();
     for i in 0..30usize {
         let app = &apps[i % 3];
@@ -529,7 +532,10 @@ fn busy_run() -> (String, usize) {
             8 => sim.set_remote("https://a.test/gone.bin", Remote::sized(10)),
             10 => {
                 sim.restart_service();
-                apps = users.iter().map(|&u| sim.connect("app", u)).collect();
+                apps = users
+                    .iter()
+                    .map(|&u| sim.connect("app", u).unwrap())
+                    .collect();
                 jobs = (0..30)
                     .filter_map(|i| {
                         apps[i % 3]

@@ -344,7 +344,11 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
     let with_modifications = are.iter().any(|(e, _)| *e == NotifyEvent::JobModification);
     let mut got: Vec<(NotifyEvent, JobId)> = Vec::new();
     if let Some(a) = r.apps.get(app) {
-        for d in a.manager.take_notifications() {
+        for d in a
+            .manager
+            .take_notifications()
+            .expect("no call is made from inside a callback here")
+        {
             let n = d.notification;
             if with_modifications || n.event != NotifyEvent::JobModification {
                 got.push((n.event, n.job));

@@ -165,7 +165,10 @@ impl Runner {
     }
 
     fn connect(&mut self, app: &str, user: UserId) {
-        let m = self.sim.connect(app, user);
+        let m = self
+            .sim
+            .connect(app, user)
+            .expect("the runner connects only users it added to its own Sim");
         self.apps.insert(
             app.to_string(),
             AppRun {
@@ -269,7 +272,9 @@ impl Runner {
             }
             Op::Exit => {
                 if let Some(a) = self.apps.get(app) {
-                    a.manager.exit();
+                    a.manager
+                        .exit()
+                        .expect("no call is made from inside a callback here");
                 }
                 return Ok(());
             }

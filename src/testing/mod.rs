@@ -29,7 +29,7 @@
 //!     .run(&strategies::world(), |world| {
 //!         let url = world.remotes().keys().next().unwrap().clone();
 //!         let sim = Sim::new(world);
-//!         let app = sim.connect("client", sim.user("alice"));
+//!         let app = sim.connect("client", sim.user("alice")).unwrap();
 //!         // "the client": download one file, give up after a day
 //!         let job = app.create_job("update", JobType::Download).unwrap();
 //!         job.add_file(&url, "C:\\dl\\update.bin").unwrap();

@@ -13,7 +13,7 @@ pub const LB: &str = "C:\\dl\\b.bin";
 pub fn alice(world: World) -> (Sim, Manager) {
     let sim = Sim::new(world);
     let u = sim.user("alice");
-    let app = sim.connect("app", u);
+    let app = sim.connect("app", u).unwrap();
     (sim, app)
 }
 

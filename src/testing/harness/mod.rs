@@ -255,7 +255,10 @@ impl Harness {
         } else {
             format!("app{i}")
         };
-        let manager = self.sim.connect(&name, self.users[user]);
+        let manager = self
+            .sim
+            .connect(&name, self.users[user])
+            .expect("the harness connects only users it added to its own Sim");
         self.apps.push(AppSlot {
             name,
             user,
@@ -417,6 +420,7 @@ impl Harness {
                 let deliveries = slot
                     .manager
                     .take_notifications()
+                    .expect("no call is made from inside a callback here")
                     .into_iter()
                     .filter_map(|d| {
                         let j = self.jobs.iter().position(|j| j.id == d.notification.job)?;
@@ -485,7 +489,9 @@ impl Harness {
                 let Some((a, slot)) = pick_recent(&self.apps, *app) else {
                     return Done::Skipped;
                 };
-                slot.manager.exit();
+                slot.manager
+                    .exit()
+                    .expect("no call is made from inside a callback here");
                 Done::Environment { target: Some(a) }
             }
             Op::SetRemote { url, remote } => {

@@ -11,7 +11,7 @@
 //! use bitsim::{JobType, Remote, Sim, World};
 //!
 //! let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
-//! let app = sim.connect("app", sim.user("alice"));
+//! let app = sim.connect("app", sim.user("alice")).unwrap();
 //! let job = app.create_job("j", JobType::Download).unwrap();
 //! job.add_file("https://x.test/a", "C:\\a").unwrap();
 //! job.resume().unwrap();
