@@ -1,6 +1,7 @@
-//! A BITS update client run against a simulated machine: the server first answers 503, the network
-//! drops for a while, the client process restarts in the middle — and the client finds its job again
-//! by name, resumes it and installs the update.
+//! A BITS update client run against a simulated machine: the server first answers 503, then fails
+//! with ERROR_WINHTTP_CANNOT_CONNECT (12029) 2 MB into the transfer, the network goes down for a
+//! while, the client process restarts in the middle — and the client finds its job again by name,
+//! resumes it and installs the update.
 //!
 //! Run with `cargo run --example updater`. `tests/example_policy.rs` tests the same policy with the
 //! testing kit under random worlds: that is how to test your own client.
@@ -17,9 +18,13 @@ const URL: &str = "https://updates.example.test/app-2.0.msi";
 fn main() -> Result<(), bitsim::HResult> {
     let world = World::new().bandwidth(25_000).remote(
         URL,
+        // One scripted answer per connection attempt. The 12029 must fire before the network drop
+        // (poll 5, t=240 s): 2 MB at 25 kB/s take 80 s from the second attempt at t=60 s, so the
+        // connection breaks at t=140 s. (An attempt cut short by the network loss would consume the
+        // script entry without ever reaching its byte count.)
         Remote::sized(30_000_000).with_responses([
             Response::http(503),
-            Response::win32(12029).after_bytes(5_000_000),
+            Response::win32(12029).after_bytes(2_000_000),
         ]),
     );
     let sim = Sim::new(world);

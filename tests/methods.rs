@@ -718,3 +718,120 @@ fn modification_time_moves_with_calls_on_the_virtual_clock() {
     assert_eq!(m(&job), secs(15), "getters do not modify");
     assert_eq!(job.get_times().unwrap().creation_time, secs(0));
 }
+
+// ============================================================ D11: what a callback may call
+
+/// Everything a callback tried, as it saw it.
+#[derive(Default, Debug)]
+struct Seen {
+    now: Option<SimTime>,
+    in_callback: bool,
+    get_state: Option<Result<JobState, HResult>>,
+    resume: Option<Result<HResult, HResult>>,
+    get_error: Option<Result<(ErrorContext, HResult), HResult>>,
+    take_notifications: Option<Result<usize, HResult>>,
+    exit: Option<Result<(), HResult>>,
+    reconnect: Option<HResult>,
+    connect: Option<HResult>,
+}
+
+#[test]
+fn d11_reads_inside_a_callback_see_the_delivery_time_and_calls_that_need_the_service_fail_cleanly()
+{
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (sim, app) = alice(world_a(10, [Response::http(404)], Response::Ok));
+    let alice_id = sim.with_service(|s| s.user_id("alice")).unwrap();
+    let job = app.create_job("job", JobType::Download).unwrap();
+    job.add_file(A, LA).unwrap();
+    job.set_notify_flags(NotifyFlags::JOB_ERROR).unwrap();
+    let seen = Rc::new(RefCell::new(Seen::default()));
+    let error = job.clone();
+    let (s2, a2, out) = (sim.clone(), app.clone(), seen.clone());
+    job.set_notify_interface(move |n: &Notification| {
+        let mut o = out.borrow_mut();
+        o.now = Some(s2.now());
+        assert_eq!(o.now, Some(n.time), "Sim::now is the delivery time");
+        o.in_callback = s2.in_callback();
+        o.get_state = Some(error.get_state());
+        o.resume = Some(error.resume());
+        o.get_error = Some(err_code(&error));
+        o.take_notifications = Some(a2.take_notifications().map(|v| v.len()));
+        o.exit = Some(a2.exit());
+        o.reconnect = a2.reconnect().err();
+        o.connect = s2.connect("other", alice_id).err();
+        HResult::S_OK
+    })
+    .unwrap();
+    sim.advance_secs(7);
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    assert_eq!(state(&job), JobState::Error, "404 is fatal (T10)");
+    const BUSY: HResult = HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL;
+    let o = seen.borrow();
+    assert_eq!(o.now, Some(secs(7)));
+    assert!(o.in_callback);
+    assert!(!sim.in_callback());
+    assert_eq!(o.get_state, Some(Err(BUSY)));
+    assert_eq!(o.resume, Some(Err(BUSY)));
+    assert_eq!(o.get_error, Some(Err(BUSY)));
+    assert_eq!(o.take_notifications, Some(Err(BUSY)));
+    assert_eq!(o.exit, Some(Err(BUSY)));
+    assert_eq!(o.reconnect, Some(BUSY));
+    assert_eq!(o.connect, Some(BUSY));
+    // Nothing the callback attempted happened: the application is alive, its delivery is logged.
+    let got = app.take_notifications().unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].notification.event, NotifyEvent::JobError);
+    assert_eq!(got[0].notification.time, secs(7));
+    assert_eq!(sim.now(), secs(10), "outside callbacks, now is the clock");
+}
+
+#[test]
+#[should_panic(expected = "cannot be called from inside one of its own callbacks")]
+fn d11_advancing_the_clock_inside_a_callback_panics_with_a_clear_message() {
+    let (sim, app) = alice(world_a(10, [], Response::Ok));
+    let job = running_job(&app);
+    let s2 = sim.clone();
+    job.set_notify_interface(move |_: &Notification| {
+        s2.advance_secs(1);
+        HResult::S_OK
+    })
+    .unwrap();
+    sim.advance_secs(1);
+}
+
+#[test]
+fn connect_refuses_a_user_of_another_sim_with_e_invalidarg() {
+    let big = Sim::default();
+    let _ = big.user("alice");
+    let carol = big.user("carol");
+    let small = Sim::default();
+    assert_eq!(
+        small.connect("app", carol).err(),
+        Some(HResult::E_INVALIDARG)
+    );
+    let _ = small.user("dave");
+    assert_eq!(
+        small.connect("app", carol).err(),
+        Some(HResult::E_INVALIDARG)
+    );
+    assert!(big.connect("app", carol).is_ok());
+}
+
+#[test]
+fn exit_twice_and_take_notifications_after_exit_succeed() {
+    let (sim, app) = alice(world_a(10, [], Response::Ok));
+    let job = running_job(&app);
+    job.set_notify_answer(HResult::S_OK).unwrap();
+    sim.advance_secs(1);
+    assert_eq!(app.exit(), Ok(()));
+    assert_eq!(app.exit(), Ok(()), "exiting again is harmless");
+    assert_eq!(job.get_state(), Err(HResult::RPC_E_DISCONNECTED), "D2");
+    let got = app.take_notifications().unwrap();
+    assert_eq!(
+        got.iter().map(|d| d.notification.event).collect::<Vec<_>>(),
+        [NotifyEvent::JobTransferred],
+        "deliveries made before the exit can still be taken (D11)"
+    );
+}
