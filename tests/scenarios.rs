@@ -470,13 +470,13 @@ fn empty_steps_is_a_valid_scenario() {
     assert_eq!(r.steps_run, 0);
 }
 
+/// Traces carry virtual times and spec rows. (Determinism, D13, has one test for the whole crate:
+/// tests/engine.rs, `d13_same_inputs_and_seed_give_the_same_trace_byte_for_byte`.)
 #[test]
-fn traces_are_deterministic_and_timed() {
+fn traces_are_timed_and_cite_their_rows() {
     let f = root().join("fixtures/scenarios/http-500-transient-retry-succeeds.json");
     let opts = RunOptions { trace: true };
-    let a = run_paths(std::slice::from_ref(&f), &opts).trace_listing();
-    let b = run_paths(&[f], &opts).trace_listing();
-    assert_eq!(a, b);
+    let a = run_paths(&[f], &opts).trace_listing();
     assert!(a.contains("t=0s j SUSPENDED -> QUEUED (T2)"), "{a}");
     assert!(
         a.contains("t=600s j TRANSIENT_ERROR -> QUEUED (T11)"),
