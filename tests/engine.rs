@@ -52,38 +52,6 @@ fn t4_t5_t8_queued_connects_transfers_and_completes_on_the_virtual_clock() {
 }
 
 #[test]
-fn t6_unknown_host_is_transient_error_with_remote_file_context() {
-    let (sim, app) = alice(World::new());
-    let job = running_job(&app); // A is not in the world
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::TransientError);
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::RemoteFile, HResult::from_u32(0x8007_2EE7)))
-    );
-    assert_eq!(
-        job.get_error_count(),
-        Ok(0),
-        "D6: first attempt after Resume from SUSPENDED"
-    );
-    assert!(rules(&sim, &job).contains(&"CONNECTING->TRANSIENT_ERROR T6".to_string()));
-}
-
-#[test]
-fn t5_d1_entering_transferring_drops_the_error_record() {
-    let (sim, app) = alice(world_a(5_000_000, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(0);
-    assert!(job.get_error().is_ok());
-    sim.advance_secs(600);
-    assert_eq!(state(&job), JobState::Transferring);
-    assert_eq!(
-        job.get_error().unwrap_err(),
-        HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE
-    );
-}
-
-#[test]
 fn files_go_one_at_a_time_in_the_order_added() {
     let (sim, app) = alice(
         World::new()
@@ -108,119 +76,7 @@ fn files_go_one_at_a_time_in_the_order_added() {
 
 // ============================================================ T9, T10 and D6
 
-#[test]
-fn t9_d6_mid_transfer_transient_failure_counts_and_keeps_the_bytes() {
-    let world = world_a(
-        8192,
-        [Response::win32(12030).after_bytes(4096)],
-        Response::Ok,
-    );
-    let (sim, app) = alice(world);
-    let job = running_job(&app);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::TransientError);
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::RemoteFile, HResult::from_u32(0x8007_2EFE)))
-    );
-    assert_eq!(job.get_error_count(), Ok(1));
-    assert_eq!(job.get_progress().unwrap().bytes_transferred, 4096);
-    sim.advance_secs(600);
-    assert_eq!(state(&job), JobState::Transferred);
-    // The retry resumed from 4096: the second attempt moved only the remaining 4096 bytes.
-    let done_at = job.get_times().unwrap().transfer_completion_time.unwrap();
-    // Failed at 4.096 ms (rounded up to 5 ms), retried at 600.005 s, 4096 more bytes: 600.010 s.
-    assert_eq!(done_at, SimTime::from_millis(600_010));
-}
-
-#[test]
-fn t10_fatal_error_from_transferring_counts_from_connecting_does_not() {
-    let (sim, app) = alice(world_a(
-        8192,
-        [Response::http(403).after_bytes(10)],
-        Response::Ok,
-    ));
-    let job = running_job(&app);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(job.get_error_count(), Ok(1));
-    assert!(rules(&sim, &job).contains(&"TRANSFERRING->ERROR T10".to_string()));
-
-    let (sim, app) = alice(world_a(8192, [Response::http(403)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(job.get_error_count(), Ok(0));
-    assert!(rules(&sim, &job).contains(&"CONNECTING->ERROR T10".to_string()));
-}
-
-#[test]
-fn d6_failed_retries_count_and_the_count_is_never_reset() {
-    let (sim, app) = alice(world_a(100, [], Response::http(503)));
-    let job = running_job(&app);
-    job.set_minimum_retry_delay(60).unwrap();
-    sim.advance_secs(0);
-    assert_eq!(job.get_error_count(), Ok(0));
-    sim.advance_secs(60);
-    assert_eq!(job.get_error_count(), Ok(1), "timer retry failed");
-    job.resume().unwrap(); // T13
-    sim.advance_secs(0);
-    assert_eq!(
-        job.get_error_count(),
-        Ok(2),
-        "Resume-in-TRANSIENT_ERROR retry failed"
-    );
-    job.suspend().unwrap();
-    job.resume().unwrap();
-    sim.advance_secs(0);
-    assert_eq!(
-        job.get_error_count(),
-        Ok(2),
-        "first attempt after Resume from SUSPENDED"
-    );
-    sim.set_remote(A, Remote::sized(100));
-    sim.advance_secs(61);
-    assert_eq!(state(&job), JobState::Transferred);
-    assert_eq!(job.get_error_count(), Ok(2), "never reset");
-}
-
 // ============================================================ T11, T13, D3
-
-#[test]
-fn t11_d3_transient_error_retries_after_the_minimum_retry_delay() {
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::TransientError);
-    sim.advance_secs(599);
-    assert_eq!(state(&job), JobState::TransientError);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Transferring);
-    assert!(rules(&sim, &job).contains(&"TRANSIENT_ERROR->QUEUED T11".to_string()));
-}
-
-#[test]
-fn t11_d3_changing_the_delay_while_waiting_moves_the_retry() {
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(10);
-    job.set_minimum_retry_delay(30).unwrap();
-    sim.advance_secs(19);
-    assert_eq!(state(&job), JobState::TransientError);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Transferring);
-}
-
-#[test]
-fn t13_d3_resume_in_transient_error_retries_at_once() {
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(5);
-    job.resume().unwrap();
-    assert_eq!(state(&job), JobState::Queued);
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Transferring);
-}
 
 // ============================================================ T12, T25, T26, D4
 
@@ -258,200 +114,9 @@ fn t12_d4_fourteen_days_without_progress_is_error_at_exactly_1209600_seconds() {
     assert_eq!(job.get_error_count(), Ok(2015));
 }
 
-#[test]
-fn d4_progress_resets_the_no_progress_clock() {
-    // Every attempt moves 1000 bytes then fails: progress each time, so the short timeout never fires.
-    let world = world_a(10_000, [], Response::http(503).after_bytes(1000));
-    let (sim, app) = alice(world);
-    let job = running_job(&app);
-    job.set_minimum_retry_delay(60).unwrap();
-    job.set_no_progress_timeout(100).unwrap();
-    sim.advance_secs(60 * 9 + 5);
-    assert_eq!(job.get_progress().unwrap().bytes_transferred, 10_000);
-    assert_eq!(state(&job), JobState::Transferred);
-}
-
-#[test]
-fn d4_without_progress_the_short_timeout_fires_between_retries() {
-    let (sim, app) = alice(world_a(100, [], Response::http(503)));
-    let job = running_job(&app);
-    job.set_minimum_retry_delay(60).unwrap();
-    job.set_no_progress_timeout(100).unwrap();
-    sim.advance_secs(0); // first transient error at 0
-    sim.advance_secs(99);
-    assert_eq!(state(&job), JobState::TransientError);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(job.get_error_count(), Ok(1), "one failed retry at t=60");
-}
-
-#[test]
-fn t26_d4_no_progress_timeout_zero_turns_the_first_500_into_error_at_once() {
-    let (sim, app) = alice(world_a(100, [Response::http(500)], Response::Ok));
-    let job = app.create_job("j", JobType::Download).unwrap();
-    job.add_file(A, LA).unwrap();
-    job.set_no_progress_timeout(0).unwrap();
-    job.resume().unwrap();
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::RemoteFile, HResult::http(500)))
-    );
-    assert!(rules(&sim, &job).contains(&"CONNECTING->ERROR T26".to_string()));
-}
-
-#[test]
-fn d4_lowering_the_timeout_to_zero_in_transient_error_gives_error_at_once() {
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(30);
-    assert_eq!(state(&job), JobState::TransientError);
-    job.set_no_progress_timeout(0).unwrap();
-    assert_eq!(
-        state(&job),
-        JobState::Error,
-        "at the current instant, without advancing"
-    );
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::RemoteFile, HResult::http(503)))
-    );
-    assert_eq!(job.get_times().unwrap().modification_time, secs(30));
-}
-
-#[test]
-fn d4_lowering_the_timeout_below_the_elapsed_time_gives_error_at_once_but_not_above() {
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(100);
-    job.set_no_progress_timeout(200).unwrap();
-    assert_eq!(state(&job), JobState::TransientError);
-    sim.advance_secs(99);
-    assert_eq!(state(&job), JobState::TransientError);
-    sim.advance_secs(1);
-    assert_eq!(
-        state(&job),
-        JobState::Error,
-        "deadline moved to first error + 200 s"
-    );
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(100);
-    job.set_no_progress_timeout(100).unwrap();
-    assert_eq!(state(&job), JobState::Error);
-}
-
-#[test]
-fn d4_setting_timeout_zero_during_a_healthy_transfer_does_not_fail_it() {
-    let (sim, app) = alice(World::new().remote(A, Remote::sized(3_000_000)));
-    let job = running_job(&app);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Transferring);
-    job.set_no_progress_timeout(0).unwrap();
-    assert_eq!(state(&job), JobState::Transferring);
-    sim.advance_secs(5);
-    assert_eq!(state(&job), JobState::Transferred);
-}
-
-#[test]
-fn t25_retry_delay_larger_than_the_timeout_means_error_instead_of_retry() {
-    let (sim, app) = alice(world_a(100, [Response::http(503)], Response::Ok));
-    let job = app.create_job("j", JobType::Download).unwrap();
-    job.add_file(A, LA).unwrap();
-    job.set_no_progress_timeout(60).unwrap();
-    job.set_minimum_retry_delay(61).unwrap();
-    job.resume().unwrap();
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Error);
-    assert!(rules(&sim, &job).contains(&"CONNECTING->ERROR T25".to_string()));
-}
-
 // ============================================================ T14
 
-#[test]
-fn t14_resume_in_error_requeues_and_the_fixed_server_succeeds() {
-    let (sim, app) = alice(world_a(100, [Response::http(404)], Response::Ok));
-    let job = running_job(&app);
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Error);
-    sim.advance_secs(3600);
-    assert_eq!(
-        state(&job),
-        JobState::Error,
-        "BITS does not retry ERROR on its own"
-    );
-    job.resume().unwrap();
-    assert_eq!(state(&job), JobState::Queued);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Transferred);
-    assert!(rules(&sim, &job).contains(&"ERROR->QUEUED T14".to_string()));
-}
-
 // ============================================================ D5
-
-#[test]
-fn d5_default_classification_of_http_statuses() {
-    for (status, expected) in [
-        (404, JobState::Error),
-        (401, JobState::Error),
-        (407, JobState::Error),
-        (410, JobState::Error),
-        (501, JobState::Error),
-        (505, JobState::Error),
-        (408, JobState::TransientError),
-        (409, JobState::TransientError),
-        (500, JobState::TransientError),
-        (503, JobState::TransientError),
-        (504, JobState::TransientError),
-    ] {
-        let (sim, app) = alice(world_a(100, [Response::http(status)], Response::Ok));
-        let job = running_job(&app);
-        sim.advance_secs(0);
-        assert_eq!(state(&job), expected, "HTTP {status}");
-        assert_eq!(
-            err_code(&job).unwrap().1.code(),
-            0x8019_0000 + u32::from(status)
-        );
-    }
-}
-
-#[test]
-fn d5_classification_is_overridable_per_world() {
-    let world = world_a(100, [Response::http(503)], Response::Ok)
-        .classify_as(HResult::http(503), Class::Fatal);
-    let (sim, app) = alice(world);
-    let job = running_job(&app);
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Error);
-}
-
-#[test]
-fn missing_file_size_is_fatal_bg_e_missing_file_size() {
-    let (sim, app) = alice(World::new().remote(A, Remote::default()));
-    let job = running_job(&app);
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::RemoteFile, HResult::BG_E_MISSING_FILE_SIZE))
-    );
-}
-
-#[test]
-fn upload_without_local_file_is_error_local_file_not_found() {
-    let (sim, app) = alice(World::new().remote(A, Remote::default()));
-    let job = app.create_job("up", JobType::Upload).unwrap();
-    job.add_file(A, "C:\\up\\missing.bin").unwrap();
-    job.resume().unwrap();
-    sim.advance_secs(0);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::LocalFile, HResult::from_u32(0x8007_0002)))
-    );
-    assert_eq!(job.get_error().unwrap().get_file().unwrap().index(), 0);
-}
 
 #[test]
 fn a_changed_remote_size_restarts_the_file_from_zero() {
@@ -1071,38 +736,451 @@ fn d12_equal_shares_finish_exactly_on_time() {
     assert!(jobs.iter().all(|j| state(j) == JobState::Transferred));
 }
 
-#[test]
-fn a_server_length_equal_to_bg_size_unknown_is_a_missing_size_not_a_hang() {
-    let (sim, app) = alice(
-        World::new()
-            .bandwidth(u64::MAX)
-            .remote(A, Remote::sized(u64::MAX)),
-    );
-    let job = running_job(&app);
-    sim.advance_secs(1);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(
-        err_code(&job),
-        Ok((ErrorContext::RemoteFile, HResult::BG_E_MISSING_FILE_SIZE))
-    );
+// ============================================================ one job, one script: the table
+//
+// Most engine rows have the same shape: a world, one job (created, file added, set up, resumed),
+// then time moves (with a call now and then) and the job's state, error, error count and progress
+// are checked. Each row below is one such case and names its rows of the spec; `run_case` runs them.
+
+/// A call made on the job between advances.
+#[derive(Clone)]
+enum Call {
+    Resume,
+    Suspend,
+    RetryDelay(u32),
+    Timeout(u32),
+    SetRemote(Remote),
+}
+
+/// Calls, then an optional advance, then checks.
+#[derive(Default)]
+struct Phase {
+    calls: Vec<Call>,
+    advance: Option<u64>,
+    state: Option<JobState>,
+    error: Option<Result<(ErrorContext, HResult), HResult>>,
+    count: Option<u32>,
+    bytes: Option<u64>,
+    completed_at: Option<SimTime>,
+    modified_at: Option<SimTime>,
+    error_file: Option<u32>,
+}
+
+/// Advance `s` seconds, then check.
+fn at(s: u64) -> Phase {
+    Phase {
+        advance: Some(s),
+        ..Phase::default()
+    }
+}
+
+/// Make `c`, then check without advancing.
+fn call(c: Call) -> Phase {
+    Phase {
+        calls: vec![c],
+        ..Phase::default()
+    }
+}
+
+impl Phase {
+    fn and(mut self, c: Call) -> Phase {
+        self.calls.push(c);
+        self
+    }
+    fn then_at(mut self, s: u64) -> Phase {
+        self.advance = Some(s);
+        self
+    }
+    fn state(mut self, s: JobState) -> Phase {
+        self.state = Some(s);
+        self
+    }
+    fn error(mut self, context: ErrorContext, code: HResult) -> Phase {
+        self.error = Some(Ok((context, code)));
+        self
+    }
+    fn no_error(mut self, why: HResult) -> Phase {
+        self.error = Some(Err(why));
+        self
+    }
+    fn count(mut self, n: u32) -> Phase {
+        self.count = Some(n);
+        self
+    }
+    fn bytes(mut self, n: u64) -> Phase {
+        self.bytes = Some(n);
+        self
+    }
+    fn completed_at(mut self, t: SimTime) -> Phase {
+        self.completed_at = Some(t);
+        self
+    }
+    fn modified_at(mut self, t: SimTime) -> Phase {
+        self.modified_at = Some(t);
+        self
+    }
+    fn error_file(mut self, index: u32) -> Phase {
+        self.error_file = Some(index);
+        self
+    }
+}
+
+/// One row: a job with file `A` (as `local`) in `world`.
+struct Case {
+    name: String,
+    world: World,
+    job_type: JobType,
+    local: &'static str,
+    /// Calls made after AddFile, before Resume.
+    setup: Vec<Call>,
+    phases: Vec<Phase>,
+    /// State changes (`"FROM->TO Rule"`) the trace must contain by the end.
+    rules: Vec<&'static str>,
+    /// The last state change of the job.
+    last_rule: Option<&'static str>,
+}
+
+impl Case {
+    fn new(name: impl Into<String>, world: World) -> Case {
+        Case {
+            name: name.into(),
+            world,
+            job_type: JobType::Download,
+            local: LA,
+            setup: Vec::new(),
+            phases: Vec::new(),
+            rules: Vec::new(),
+            last_rule: None,
+        }
+    }
+    fn job(mut self, job_type: JobType, local: &'static str) -> Case {
+        self.job_type = job_type;
+        self.local = local;
+        self
+    }
+    fn setup(mut self, c: Call) -> Case {
+        self.setup.push(c);
+        self
+    }
+    fn phase(mut self, p: Phase) -> Case {
+        self.phases.push(p);
+        self
+    }
+    fn rule(mut self, r: &'static str) -> Case {
+        self.rules.push(r);
+        self
+    }
+    fn last_rule(mut self, r: &'static str) -> Case {
+        self.last_rule = Some(r);
+        self
+    }
+}
+
+fn make(job: &Job, c: &Call) -> Result<(), HResult> {
+    match c {
+        Call::Resume => job.resume().map(drop),
+        Call::Suspend => job.suspend().map(drop),
+        Call::RetryDelay(s) => job.set_minimum_retry_delay(*s),
+        Call::Timeout(s) => job.set_no_progress_timeout(*s),
+        Call::SetRemote(_) => Ok(()),
+    }
+}
+
+fn run_case(case: Case) {
+    let name = &case.name;
+    let (sim, app) = alice(case.world);
+    let job = app.create_job("job", case.job_type).unwrap();
+    job.add_file(A, case.local).unwrap();
+    for c in &case.setup {
+        make(&job, c).unwrap_or_else(|e| panic!("{name}: setup: {e}"));
+    }
+    assert_eq!(job.resume(), Ok(HResult::S_OK), "{name}: Resume (T2)");
+    for (i, p) in case.phases.iter().enumerate() {
+        let at = format!("{name}, phase {i}");
+        for c in &p.calls {
+            if let Call::SetRemote(r) = c {
+                sim.set_remote(A, r.clone());
+            }
+            make(&job, c).unwrap_or_else(|e| panic!("{at}: call: {e}"));
+        }
+        if let Some(s) = p.advance {
+            sim.advance_secs(s);
+        }
+        if let Some(s) = p.state {
+            assert_eq!(state(&job), s, "{at}: state");
+        }
+        if let Some(e) = p.error {
+            assert_eq!(err_code(&job), e, "{at}: GetError");
+        }
+        if let Some(n) = p.count {
+            assert_eq!(job.get_error_count(), Ok(n), "{at}: GetErrorCount (D6)");
+        }
+        if let Some(n) = p.bytes {
+            let got = job.get_progress().unwrap().bytes_transferred;
+            assert_eq!(got, n, "{at}: bytes transferred");
+        }
+        if let Some(t) = p.completed_at {
+            let got = job.get_times().unwrap().transfer_completion_time;
+            assert_eq!(got, Some(t), "{at}: TransferCompletionTime");
+        }
+        if let Some(t) = p.modified_at {
+            let got = job.get_times().unwrap().modification_time;
+            assert_eq!(got, t, "{at}: ModificationTime");
+        }
+        if let Some(f) = p.error_file {
+            let file = job.get_error().unwrap().get_file().unwrap();
+            assert_eq!(file.index(), f, "{at}: the error's file");
+        }
+    }
+    let seen = rules(&sim, &job);
+    for r in &case.rules {
+        assert!(seen.iter().any(|s| s == r), "{name}: no {r} in {seen:?}");
+    }
+    if let Some(r) = case.last_rule {
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some(r),
+            "{name}: last rule"
+        );
+    }
+}
+
+fn table() -> Vec<Case> {
+    use Call::*;
+    use ErrorContext::{LocalFile, RemoteFile};
+    use JobState::*;
+    let once = |r: Response| world_a(100, [r], Response::Ok);
+    let mut cases = vec![
+        Case::new("T6: an unknown host is TRANSIENT_ERROR about the remote file", World::new())
+            .phase(
+                at(0)
+                    .state(TransientError)
+                    .error(RemoteFile, HResult::from_u32(0x8007_2EE7))
+                    // D6: the first attempt after Resume from SUSPENDED does not count.
+                    .count(0),
+            )
+            .rule("CONNECTING->TRANSIENT_ERROR T6"),
+        Case::new(
+            "T5, D1: entering TRANSFERRING drops the error record",
+            world_a(5_000_000, [Response::http(503)], Response::Ok),
+        )
+        .phase(at(0).error(RemoteFile, HResult::http(503)))
+        .phase(
+            at(600)
+                .state(Transferring)
+                .no_error(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE),
+        ),
+        Case::new(
+            "T9, D6: a mid-transfer transient failure counts and keeps the bytes",
+            world_a(
+                8192,
+                [Response::win32(12030).after_bytes(4096)],
+                Response::Ok,
+            ),
+        )
+        .phase(
+            at(1)
+                .state(TransientError)
+                .error(RemoteFile, HResult::from_u32(0x8007_2EFE))
+                .count(1)
+                .bytes(4096),
+        )
+        // The retry resumed from 4096: failed at 4.096 ms (rounded up to 5 ms), retried at
+        // 600.005 s, 4096 more bytes: done at 600.010 s.
+        .phase(
+            at(600)
+                .state(Transferred)
+                .completed_at(SimTime::from_millis(600_010)),
+        ),
+        Case::new(
+            "T10, D6: a fatal error from TRANSFERRING counts",
+            world_a(8192, [Response::http(403).after_bytes(10)], Response::Ok),
+        )
+        .phase(at(1).state(Error).count(1))
+        .rule("TRANSFERRING->ERROR T10"),
+        Case::new(
+            "T10, D6: a fatal error from CONNECTING does not count",
+            world_a(8192, [Response::http(403)], Response::Ok),
+        )
+        .phase(at(1).state(Error).count(0))
+        .rule("CONNECTING->ERROR T10"),
+        Case::new(
+            "D6: failed retries count and the count is never reset",
+            world_a(100, [], Response::http(503)),
+        )
+        .phase(call(RetryDelay(60)))
+        .phase(at(0).count(0))
+        .phase(at(60).count(1)) // the timer retry failed
+        .phase(call(Resume).then_at(0).count(2)) // T13: the Resume-in-TRANSIENT_ERROR retry failed
+        .phase(call(Suspend).and(Resume).then_at(0).count(2)) // first attempt after SUSPENDED
+        .phase(
+            call(SetRemote(Remote::sized(100)))
+                .then_at(61)
+                .state(Transferred)
+                .count(2), // never reset
+        ),
+        Case::new(
+            "T11, D3: TRANSIENT_ERROR retries after the minimum retry delay",
+            once(Response::http(503)),
+        )
+        .phase(at(0).state(TransientError))
+        .phase(at(599).state(TransientError))
+        .phase(at(1).state(Transferring))
+        .rule("TRANSIENT_ERROR->QUEUED T11"),
+        Case::new(
+            "T11, D3: changing the delay while waiting moves the retry",
+            once(Response::http(503)),
+        )
+        .phase(at(10))
+        .phase(call(RetryDelay(30)).then_at(19).state(TransientError))
+        .phase(at(1).state(Transferring)),
+        Case::new(
+            "T13, D3: Resume in TRANSIENT_ERROR retries at once",
+            once(Response::http(503)),
+        )
+        .phase(at(5))
+        .phase(call(Resume).state(Queued))
+        .phase(at(0).state(Transferring)),
+        // Every attempt moves 1000 bytes then fails: progress each time, so the short timeout never
+        // fires.
+        Case::new(
+            "D4: progress resets the no-progress clock",
+            world_a(10_000, [], Response::http(503).after_bytes(1000)),
+        )
+        .phase(call(RetryDelay(60)).and(Timeout(100)))
+        .phase(at(60 * 9 + 5).bytes(10_000).state(Transferred)),
+        Case::new(
+            "D4: without progress the short timeout fires between retries",
+            world_a(100, [], Response::http(503)),
+        )
+        .phase(call(RetryDelay(60)).and(Timeout(100)))
+        .phase(at(0)) // the first transient error at 0
+        .phase(at(99).state(TransientError))
+        .phase(at(1).state(Error).count(1)), // one failed retry at t=60
+        Case::new(
+            "T26, D4: NoProgressTimeout 0 turns the first 500 into ERROR at once",
+            once(Response::http(500)),
+        )
+        .setup(Timeout(0))
+        .phase(at(0).state(Error).error(RemoteFile, HResult::http(500)))
+        .rule("CONNECTING->ERROR T26"),
+        Case::new(
+            "D4: lowering the timeout to 0 in TRANSIENT_ERROR gives ERROR at the current instant",
+            once(Response::http(503)),
+        )
+        .phase(at(30).state(TransientError))
+        .phase(
+            call(Timeout(0))
+                .state(Error)
+                .error(RemoteFile, HResult::http(503))
+                .modified_at(secs(30)),
+        ),
+        Case::new(
+            "D4: lowering the timeout above the elapsed time moves the deadline to first error + 200 s",
+            once(Response::http(503)),
+        )
+        .phase(at(100))
+        .phase(call(Timeout(200)).state(TransientError))
+        .phase(at(99).state(TransientError))
+        .phase(at(1).state(Error)),
+        Case::new(
+            "D4: lowering the timeout to the elapsed time gives ERROR at once",
+            once(Response::http(503)),
+        )
+        .phase(at(100))
+        .phase(call(Timeout(100)).state(Error)),
+        Case::new(
+            "D4: timeout 0 during a healthy transfer does not fail it",
+            World::new().remote(A, Remote::sized(3_000_000)),
+        )
+        .phase(at(1).state(Transferring))
+        .phase(call(Timeout(0)).state(Transferring))
+        .phase(at(5).state(Transferred)),
+        Case::new(
+            "T25: a retry delay larger than the timeout means ERROR instead of a retry",
+            once(Response::http(503)),
+        )
+        .setup(Timeout(60))
+        .setup(RetryDelay(61))
+        .phase(at(0).state(Error))
+        .rule("CONNECTING->ERROR T25"),
+        Case::new(
+            "D4, T12: the deadline wins over a retry due at the same instant",
+            world_a(100, [], Response::http(503)),
+        )
+        .setup(Timeout(600)) // equal to the default retry delay
+        .phase(at(600).state(Error).count(0)) // no retry attempt at the deadline
+        .last_rule("TRANSIENT_ERROR->ERROR T12"),
+        Case::new(
+            "T14: Resume in ERROR requeues (BITS does not retry ERROR on its own)",
+            once(Response::http(404)),
+        )
+        .phase(at(0).state(Error))
+        .phase(at(3600).state(Error))
+        .phase(call(Resume).state(Queued))
+        .phase(at(1).state(Transferred))
+        .rule("ERROR->QUEUED T14"),
+        Case::new(
+            "D5: the classification is overridable per world",
+            once(Response::http(503)).classify_as(HResult::http(503), Class::Fatal),
+        )
+        .phase(at(0).state(Error)),
+        Case::new(
+            "D5: a missing file size is fatal, BG_E_MISSING_FILE_SIZE",
+            World::new().remote(A, Remote::default()),
+        )
+        .phase(
+            at(0)
+                .state(Error)
+                .error(RemoteFile, HResult::BG_E_MISSING_FILE_SIZE),
+        ),
+        Case::new(
+            "D5: a server length equal to BG_SIZE_UNKNOWN is a missing size, not a hang",
+            World::new()
+                .bandwidth(u64::MAX)
+                .remote(A, Remote::sized(u64::MAX)),
+        )
+        .phase(
+            at(1)
+                .state(Error)
+                .error(RemoteFile, HResult::BG_E_MISSING_FILE_SIZE),
+        ),
+        Case::new(
+            "D5: an upload without its local file is ERROR, LOCAL_FILE, file not found",
+            World::new().remote(A, Remote::default()),
+        )
+        .job(JobType::Upload, "C:\\up\\missing.bin")
+        .phase(
+            at(0)
+                .state(Error)
+                .error(LocalFile, HResult::from_u32(0x8007_0002))
+                .error_file(0),
+        ),
+    ];
+    // D5, the default classification of HTTP statuses: fatal ones give ERROR, transient ones
+    // TRANSIENT_ERROR, both with 0x80190000 + status about the remote file.
+    let fatal = [404, 401, 407, 410, 501, 505].map(|s| (s, Error));
+    let transient = [408, 409, 500, 503, 504].map(|s| (s, TransientError));
+    for (status, expected) in fatal.into_iter().chain(transient) {
+        cases.push(
+            Case::new(
+                format!("D5: HTTP {status} gives {expected}"),
+                once(Response::http(status)),
+            )
+            .phase(at(0).state(expected).error(
+                RemoteFile,
+                HResult::from_u32(0x8019_0000 + u32::from(status)),
+            )),
+        );
+    }
+    cases
 }
 
 #[test]
-fn d4_the_deadline_wins_over_a_retry_due_at_the_same_instant() {
-    let (sim, app) = alice(world_a(100, [], Response::http(503)));
-    let job = app.create_job("j", JobType::Download).unwrap();
-    job.add_file(A, LA).unwrap();
-    job.set_no_progress_timeout(600).unwrap(); // equal to the default retry delay
-    job.resume().unwrap();
-    sim.advance_secs(600);
-    assert_eq!(state(&job), JobState::Error);
-    assert_eq!(
-        job.get_error_count(),
-        Ok(0),
-        "no retry attempt at the deadline"
-    );
-    assert_eq!(
-        rules(&sim, &job).last().map(String::as_str),
-        Some("TRANSIENT_ERROR->ERROR T12")
-    );
+fn one_job_rows_t5_t6_t9_t10_t11_t12_t13_t14_t25_t26_and_d1_d3_d4_d5_d6() {
+    let cases = table();
+    assert_eq!(cases.len(), 34, "23 rows and 11 HTTP statuses");
+    for case in cases {
+        run_case(case);
+    }
 }
