@@ -4,8 +4,20 @@
 //! This layer is thin: every rule lives in the core ([`Service`]). What it adds is the handle itself:
 //! a handle belongs to one application and one service generation, so handles of an exited application
 //! or from before a service restart fail with RPC_E_DISCONNECTED (D2, D15), exactly as COM proxies do.
-//! A call made from inside a callback (re-entrantly) fails with RPC_E_CANTCALLOUT_ININPUTSYNCCALL instead
-//! of deadlocking or panicking.
+//!
+//! ## Errors every handle method can return
+//! * RPC_E_DISCONNECTED (0x80010108): the application exited ([`Manager::exit`], D2) or the service
+//!   restarted since the handle was made ([`Sim::restart_service`], D15).
+//! * RPC_E_CANTCALLOUT_ININPUTSYNCCALL (0x8001010D): the call was made from inside one of the
+//!   simulator's callbacks (see "Callbacks and threads" in the crate docs).
+//! * E_ACCESSDENIED (0x80070005), job methods only: the job belongs to another user and the
+//!   application's user is not an administrator (D9; a handle meets this after an administrator's
+//!   TakeOwnership moved the job).
+//!
+//! Methods that change a job (AddFile, every setter, TakeOwnership, SetNotifyInterface and the four
+//! state changers) also fail with BG_E_INVALID_STATE (0x80200002) once the job is ACKNOWLEDGED or
+//! CANCELLED (§1.3, §2.0). Getters work in every state, the final ones included (§1.3). The
+//! method docs below list what each method returns beyond these.
 
 use crate::calls::{ErrorObject, FileInfo, ProxySettings};
 use crate::engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
@@ -296,8 +308,10 @@ impl Manager {
     }
 
     /// A new manager object for the same application (CoCreateInstance again): what an application does
-    /// after a service restart made its old handles fail with RPC_E_DISCONNECTED (D15). Fails with
-    /// RPC_E_DISCONNECTED if the application exited.
+    /// after a service restart made its old handles fail with RPC_E_DISCONNECTED (D15).
+    ///
+    /// Errors: RPC_E_DISCONNECTED if the application exited (D2); RPC_E_CANTCALLOUT_ININPUTSYNCCALL
+    /// inside a callback.
     pub fn reconnect(&self) -> Result<Manager, HResult> {
         let s = self
             .h
@@ -316,28 +330,44 @@ impl Manager {
         })
     }
 
-    /// CreateJob.
+    /// CreateJob (T1): a new SUSPENDED job owned by this application's user, with the defaults of
+    /// [`crate::defaults`].
+    ///
+    /// Errors: E_INVALIDARG for a display name over 256 characters (D14); BG_E_TOO_MANY_JOBS_PER_USER
+    /// and BG_E_TOO_MANY_JOBS_PER_MACHINE past the quotas ([`crate::Limits`]) for non-administrators
+    /// (D14).
     pub fn create_job(&self, display_name: &str, job_type: JobType) -> Result<Job, HResult> {
         self.h
             .write(|s, app| s.create_job(app, display_name, job_type))
             .map(|id| self.h.job(id))
     }
 
-    /// GetJob.
+    /// GetJob: a handle to a job by id.
+    ///
+    /// Errors: BG_E_NOT_FOUND for an unknown id or a job in a final state (§1.3); E_ACCESSDENIED for
+    /// another user's job unless this application's user is an administrator (D9).
     pub fn get_job(&self, id: JobId) -> Result<Job, HResult> {
         self.h
             .read(|s, app| s.get_job(app, id))
             .map(|id| self.h.job(id))
     }
 
-    /// EnumJobs (`flags`: 0 or [`crate::BG_JOB_ENUM_ALL_USERS`]).
+    /// EnumJobs: the non-final jobs of this application's user (`flags` 0), or of every user
+    /// ([`crate::BG_JOB_ENUM_ALL_USERS`]), in creation order (§2.1, §1.3).
+    ///
+    /// Errors: E_ACCESSDENIED for BG_JOB_ENUM_ALL_USERS from a non-administrator (D9); E_INVALIDARG for
+    /// any other flag bit.
     pub fn enum_jobs(&self, flags: u32) -> Result<Vec<Job>, HResult> {
         self.h
             .read(|s, app| s.enum_jobs(app, flags))
             .map(|ids| ids.into_iter().map(|id| self.h.job(id)).collect())
     }
 
-    /// GetErrorDescription.
+    /// GetErrorDescription: the message text of `code` in language `language` (a LANGID; English and
+    /// the neutral/default languages are installed; §2.1).
+    ///
+    /// Errors: ERROR_RESOURCE_LANG_NOT_FOUND (0x80070717) for another language; ERROR_MR_MID_NOT_FOUND
+    /// (0x8007013D) for a code without a message.
     pub fn get_error_description(&self, code: HResult, language: u32) -> Result<String, HResult> {
         self.h
             .read(|s, app| s.get_error_description(app, code, language))
@@ -403,7 +433,7 @@ impl Job {
         self.id
     }
 
-    /// GetId.
+    /// GetId: the job's id (any state; only the common errors).
     pub fn get_id(&self) -> Result<JobId, HResult> {
         self.h.read(|s, app| s.job_id(app, self.id))
     }
@@ -437,18 +467,26 @@ impl Job {
     getter!(/// GetProxySettings.
         get_proxy_settings => proxy_settings: ProxySettings);
 
-    /// AddFile.
+    /// AddFile: one file, as [`Job::add_file_set`] with one element (non-final states, §2.0).
+    ///
+    /// Errors: as AddFileSet.
     pub fn add_file(&self, remote_url: &str, local_name: &str) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.add_file(app, self.id, remote_url, local_name))
     }
 
-    /// AddFileSet: all files or none.
+    /// AddFileSet: all files or none (non-final states, §2.0). Adding to a TRANSFERRED job sends it
+    /// back to SUSPENDED (D8); in other states the state does not change.
+    ///
+    /// Errors: E_INVALIDARG for an empty set or a remote or local name §2.6 refuses;
+    /// BG_E_TOO_MANY_FILES for a second file in an upload or upload-reply job (§7);
+    /// BG_E_TOO_MANY_FILES_IN_JOB past MaxFilesPerJob for non-administrators (D14); BG_E_INVALID_STATE in
+    /// ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn add_file_set(&self, files: &[(&str, &str)]) -> Result<(), HResult> {
         self.h.write(|s, app| s.add_file_set(app, self.id, files))
     }
 
-    /// EnumFiles.
+    /// EnumFiles: one handle per file, in the order added (any state; only the common errors).
     pub fn enum_files(&self) -> Result<Vec<File>, HResult> {
         let n = self.h.read(|s, app| s.file_count(app, self.id))?;
         Ok((0..n)
@@ -460,55 +498,89 @@ impl Job {
             .collect())
     }
 
-    /// Suspend.
+    /// Suspend (T15): any non-final state goes to SUSPENDED; `Ok(S_OK)`, also when already suspended.
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn suspend(&self) -> Result<HResult, HResult> {
         self.h.write(|s, app| s.suspend(app, self.id))
     }
 
-    /// Resume.
+    /// Resume: SUSPENDED goes to QUEUED (T2), TRANSIENT_ERROR and ERROR go to QUEUED for a retry now
+    /// (T13, T14); QUEUED, CONNECTING and TRANSFERRING stay (T28); TRANSFERRED stays. `Ok(S_OK)`.
+    ///
+    /// Errors: BG_E_EMPTY for a job without files (T3; the job stays SUSPENDED); BG_E_INVALID_STATE in
+    /// ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn resume(&self) -> Result<HResult, HResult> {
         self.h.write(|s, app| s.resume(app, self.id))
     }
 
-    /// Cancel.
+    /// Cancel (T16): any non-final state goes to CANCELLED, a final state. `Ok(S_OK)`.
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3; a second Cancel).
     pub fn cancel(&self) -> Result<HResult, HResult> {
         self.h.write(|s, app| s.cancel(app, self.id))
     }
 
-    /// Complete: `Ok(S_OK)` or `Ok(BG_S_PARTIAL_COMPLETE)` (D7).
+    /// Complete: the job goes to ACKNOWLEDGED, a final state, keeping its fully transferred files
+    /// (D7). A download job completes from any non-final state (T17a) and returns `Ok(S_OK)` when
+    /// every file was transferred, `Ok(BG_S_PARTIAL_COMPLETE)` otherwise; an upload or upload-reply job
+    /// only from TRANSFERRED (T17c), with `Ok(S_OK)`.
+    ///
+    /// Errors: BG_E_INVALID_STATE for an upload or upload-reply job outside TRANSFERRED (T17c), and in
+    /// ACKNOWLEDGED and CANCELLED (§1.3; a second Complete).
     pub fn complete(&self) -> Result<HResult, HResult> {
         self.h.write(|s, app| s.complete(app, self.id))
     }
 
-    /// SetDisplayName.
+    /// SetDisplayName (non-final states).
+    ///
+    /// Errors: E_INVALIDARG over 256 characters (D14); BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED
+    /// (§1.3).
     pub fn set_display_name(&self, name: &str) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_display_name(app, self.id, name))
     }
 
-    /// SetDescription.
+    /// SetDescription (non-final states).
+    ///
+    /// Errors: E_INVALIDARG over 1,024 characters (D14); BG_E_INVALID_STATE in ACKNOWLEDGED and
+    /// CANCELLED (§1.3).
     pub fn set_description(&self, text: &str) -> Result<(), HResult> {
         self.h.write(|s, app| s.set_description(app, self.id, text))
     }
 
-    /// SetPriority.
+    /// SetPriority (non-final states); the scheduler sees the new priority at once (D12).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_priority(&self, p: Priority) -> Result<(), HResult> {
         self.set_priority_raw(p.value())
     }
 
-    /// SetPriority with a raw value (invalid values give E_NOTIMPL).
+    /// SetPriority with a raw BG_JOB_PRIORITY value (non-final states).
+    ///
+    /// Errors: E_NOTIMPL for a value outside the enumeration (D14); BG_E_INVALID_STATE in ACKNOWLEDGED
+    /// and CANCELLED (§1.3).
     pub fn set_priority_raw(&self, value: u32) -> Result<(), HResult> {
         self.h.write(|s, app| s.set_priority(app, self.id, value))
     }
 
-    /// SetNotifyFlags (unknown bits give E_NOTIMPL).
+    /// SetNotifyFlags (non-final states; §5.1).
+    ///
+    /// Errors: E_NOTIMPL for unknown bits (D14, §5.1); BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED
+    /// (§1.3).
     pub fn set_notify_flags(&self, flags: impl Into<NotifyFlagsArg>) -> Result<(), HResult> {
         let bits = flags.into().0;
         self.h
             .write(|s, app| s.set_notify_flags(app, self.id, bits))
     }
 
-    /// SetNotifyInterface with application code.
+    /// SetNotifyInterface with application code (non-final states). The last registration wins;
+    /// registering on a job already in TRANSFERRED or ERROR delivers that notification at once (D11).
+    /// The callback runs synchronously, at the virtual instant of its event, while the simulator is
+    /// busy: inside it, [`Sim::now`] works and every handle method fails with
+    /// RPC_E_CANTCALLOUT_ININPUTSYNCCALL (see "Callbacks and threads" in the crate docs).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_interface(&self, callback: impl Callback + 'static) -> Result<(), HResult> {
         let callback = InDelivery {
             callback,
@@ -520,31 +592,48 @@ impl Job {
     }
 
     /// SetNotifyInterface with a callback that answers every call with `answer` and only records the
-    /// deliveries (poll them with [`Manager::take_notifications`]).
+    /// deliveries (poll them with [`Manager::take_notifications`]); an answer other than S_OK makes
+    /// BITS call JobTransferred/JobError again after the retry delay (D11).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_answer(&self, answer: HResult) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_notify_interface(app, self.id, Some(Notifier::Answer(answer))))
     }
 
-    /// SetNotifyInterface(NULL).
+    /// SetNotifyInterface(NULL): no more callbacks (D11).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn clear_notify_interface(&self) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_notify_interface(app, self.id, None))
     }
 
-    /// SetMinimumRetryDelay (seconds; values under 5 store 5).
+    /// SetMinimumRetryDelay in seconds (non-final states): values under 5 store 5 and succeed (D14); a
+    /// retry already pending in TRANSIENT_ERROR moves to the new delay (D3); if the no-progress deadline
+    /// now falls first, the job goes to ERROR at the deadline (T12, D4; T25 applies only to new errors).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_minimum_retry_delay(&self, seconds: u32) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_minimum_retry_delay(app, self.id, seconds))
     }
 
-    /// SetNoProgressTimeout (seconds).
+    /// SetNoProgressTimeout in seconds (non-final states). In TRANSIENT_ERROR, a timeout at or below
+    /// the time already spent without progress sends the job to ERROR at once (D4, T12). A timeout of 0
+    /// makes the next error fatal (T26).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_no_progress_timeout(&self, seconds: u32) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_no_progress_timeout(app, self.id, seconds))
     }
 
-    /// GetError: the error object, or BG_E_ERROR_INFORMATION_UNAVAILABLE.
+    /// GetError: the job's error object (D1, §3.1): there is one from the moment the job enters
+    /// TRANSIENT_ERROR or ERROR until it next enters TRANSFERRING, in any state in between (SUSPENDED,
+    /// QUEUED, the final states).
+    ///
+    /// Errors: BG_E_ERROR_INFORMATION_UNAVAILABLE when the job has no error record (D1).
     pub fn get_error(&self) -> Result<CopyError, HResult> {
         let obj = self.h.read(|s, app| s.get_error(app, self.id))?;
         Ok(CopyError {
@@ -553,7 +642,11 @@ impl Job {
         })
     }
 
-    /// TakeOwnership.
+    /// TakeOwnership: this application's user becomes the owner (non-final states); the job then runs
+    /// only while the new owner is logged on (D9, D10). A no-op for the owner.
+    ///
+    /// Errors: E_ACCESSDENIED for a non-administrator who does not own the job (D9);
+    /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
         self.h.write(|s, app| s.take_ownership(app, self.id))
     }
@@ -632,22 +725,24 @@ impl File {
     pub fn index(&self) -> u32 {
         self.index
     }
-    /// GetRemoteName.
+    /// GetRemoteName (any state; only the common errors).
     pub fn get_remote_name(&self) -> Result<String, HResult> {
         self.info().map(|i| i.remote_name)
     }
-    /// GetLocalName (exactly as given to AddFile).
+    /// GetLocalName, exactly as given to AddFile (any state; only the common errors).
     pub fn get_local_name(&self) -> Result<String, HResult> {
         self.info().map(|i| i.local_name)
     }
-    /// GetProgress.
+    /// GetProgress of this file, live to the current instant (any state; only the common errors; §8.2).
     pub fn get_progress(&self) -> Result<FileProgress, HResult> {
         self.info().map(|i| i.progress)
     }
 }
 
 /// IBackgroundCopyError: usable until the job enters TRANSFERRING (then
-/// BG_E_ERROR_INFORMATION_UNAVAILABLE) or its application exits (then RPC_E_DISCONNECTED) (D2).
+/// BG_E_ERROR_INFORMATION_UNAVAILABLE) or its application exits or the service restarts (then
+/// RPC_E_DISCONNECTED) (D2, D15). Every method below can fail with those two and, inside a callback,
+/// RPC_E_CANTCALLOUT_ININPUTSYNCCALL.
 #[derive(Clone)]
 pub struct CopyError {
     h: Handle,
@@ -679,12 +774,14 @@ impl CopyError {
         f(&s, rec)
     }
 
-    /// GetError: (context, code).
+    /// GetError: the error's context and code (§3.2); only the errors above.
     pub fn get_error(&self) -> Result<(ErrorContext, HResult), HResult> {
         self.check(|_, r| Ok((r.context, r.code)))
     }
 
-    /// GetFile, or BG_E_FILE_NOT_AVAILABLE when the error is not about a file.
+    /// GetFile: the file the error is about.
+    ///
+    /// Errors: BG_E_FILE_NOT_AVAILABLE when the error is not about a file (network loss, §3.2).
     pub fn get_file(&self) -> Result<File, HResult> {
         let index = self.check(|_, r| r.file.ok_or(HResult::BG_E_FILE_NOT_AVAILABLE))?;
         Ok(File {
@@ -694,7 +791,10 @@ impl CopyError {
         })
     }
 
-    /// GetProtocol ("http" or "file"), or BG_E_PROTOCOL_NOT_AVAILABLE.
+    /// GetProtocol: "http" or "file".
+    ///
+    /// Errors: BG_E_PROTOCOL_NOT_AVAILABLE when no protocol was involved (network loss, a local file;
+    /// §3.2).
     pub fn get_protocol(&self) -> Result<&'static str, HResult> {
         self.check(|_, r| {
             r.protocol
@@ -703,7 +803,9 @@ impl CopyError {
         })
     }
 
-    /// GetErrorDescription: E_INVALIDARG for language 0 (spec §2.7), else as the manager's.
+    /// GetErrorDescription: the text of the error's code.
+    ///
+    /// Errors: E_INVALIDARG for language 0 (§2.7); otherwise as [`Manager::get_error_description`].
     pub fn get_error_description(&self, language: u32) -> Result<String, HResult> {
         if language == 0 {
             return Err(HResult::E_INVALIDARG);
@@ -712,7 +814,9 @@ impl CopyError {
         self.check(|s, r| s.get_error_description(app, r.code, language))
     }
 
-    /// GetErrorContextDescription: the text of the context's message id (spec §4.3).
+    /// GetErrorContextDescription: the text of the context's message id (§4.3).
+    ///
+    /// Errors: E_INVALIDARG for language 0 (§2.7); otherwise as [`Manager::get_error_description`].
     pub fn get_error_context_description(&self, language: u32) -> Result<String, HResult> {
         if language == 0 {
             return Err(HResult::E_INVALIDARG);

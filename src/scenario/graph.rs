@@ -1,4 +1,4 @@
-//! The job state graph, generated from the transition table ([`crate::transition::edges`]) so that it
+//! The job state graph, generated from the transition table (`transition::edges`) so that it
 //! cannot drift from the code: Graphviz DOT, and a Markdown page with a Mermaid diagram (committed as
 //! `docs/state-machine.md`).
 
