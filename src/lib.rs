@@ -4,13 +4,13 @@
 //! job state machine, error objects and their lifetimes, retries and timeouts, callbacks, and per-user
 //! security — on a virtual clock, against a scripted world of servers, in pure Rust on any OS.
 //!
-//! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
-//! the simulator decisions (`D1`…`D15`) are cited where they are implemented.
+//! ```sh
+//! cargo run --release -- run fixtures/scenarios   # the main job: run the shipped scenario suite
+//! cargo test --release                            # the tests
+//! ```
 //!
-//! ## Determinism
-//! The same inputs (and chaos seed) give the same trace, byte for byte. Nothing reads the host clock;
-//! time is virtual (D13) and moves only when the test advances it, jumping from event to event. No
-//! output depends on hash-map iteration order.
+//! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
+//! the simulator decisions (`D1`…`D17`) are cited where they are implemented.
 //!
 //! ## Quick start
 //! ```
@@ -35,6 +35,120 @@
 //! assert_eq!(job.get_state()?, JobState::Transferred);
 //! assert_eq!(job.complete()?, HResult::S_OK);
 //! # Ok::<(), HResult>(())
+//! ```
+//!
+//! ## The public surface
+//! Every item has one path. At the crate root:
+//! * the simulator and its handles, named after the COM interfaces: [`Sim`], [`Manager`], [`Job`],
+//!   [`File`], [`CopyError`] (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
+//!   it returns, in which states, under which row), and [`NotifyFlagsArg`];
+//! * values: [`HResult`] (every code the real one; a [`std::error::Error`]), [`JobState`], [`JobType`],
+//!   [`Priority`], [`ErrorContext`], [`NotifyFlags`], [`ProxyUsage`], [`ProxySettings`],
+//!   [`JobProgress`], [`FileProgress`], [`FileInfo`], [`JobTimes`], [`JobId`], [`UserId`], [`AppId`],
+//!   [`Protocol`], [`ErrorRecord`], [`ErrorObject`], [`BG_SIZE_UNKNOWN`], [`BG_JOB_ENUM_ALL_USERS`],
+//!   and the job defaults and limits in [`defaults`];
+//! * virtual time: [`SimTime`], [`SimDuration`] (D13);
+//! * the world a test scripts: [`World`] (built with its builder methods), [`Remote`], [`Response`],
+//!   [`Fault`], [`Local`], [`Network`], [`Chaos`], [`Class`] and [`default_classification`] (D5);
+//! * callbacks (D11): [`Callback`], [`Notification`], [`NotifyEvent`], [`Delivery`], [`Notifier`];
+//! * the core under the handles: [`Service`] with [`User`], [`App`], [`Limits`], snapshots
+//!   ([`SnapshotError`]), the trace ([`Trace`], [`TraceEvent`], [`TraceKind`], [`TraceIter`],
+//!   [`Rule`]) and the engine's bounds ([`StepLimitExceeded`], [`DEFAULT_MAX_STEPS`]);
+//! * errors of parsing: [`ParseHResultError`].
+//!
+//! Two public modules: [`scenario`], the JSON scenario format and its runner (`docs/scenario-format.md`),
+//! and `testing` (feature `testing`), the kit of proptest strategies, harness and invariant checker.
+//!
+//! ## Cargo features
+//! * `cli` (default): the `bitsim` command-line tool (clap).
+//! * `testing` (default): the `bitsim::testing` kit (proptest).
+//!
+//! With `default-features = false` the library depends on serde, serde_json and thiserror only; the
+//! facade, the core, snapshots, traces and the scenario runner are all there.
+//!
+//! ## Determinism
+//! The same inputs (and chaos seed) give the same trace, byte for byte. Nothing reads the host clock;
+//! time is virtual (D13) and moves only when the test advances it, jumping from event to event. No
+//! output depends on hash-map iteration order. Host durations convert with
+//! `SimDuration::from(std::time::Duration)`, which drops sub-millisecond parts.
+//!
+//! ## Callbacks and threads
+//! A [`Sim`] is single-threaded: it and its handles share one `Rc`, so they are neither `Send` nor
+//! `Sync`, and the compiler keeps them on the thread that made them:
+//! ```compile_fail
+//! fn needs_send<T: Send>(_: T) {}
+//! needs_send(bitsim::Sim::default()); // error: `Rc<..>` cannot be sent between threads safely
+//! ```
+//! A callback registered with [`Job::set_notify_interface`] runs synchronously, on that thread, at
+//! the virtual instant of its event, while the simulator is busy with the call or the time step that
+//! caused it. Inside a callback:
+//! * [`Sim::now`] works (it is the delivery's time) and [`Sim::in_callback`] is `true`; the
+//!   [`Notification`] carries the job, its state and, for JobError, the error;
+//! * every handle method (getters included, [`Manager::exit`], [`Manager::take_notifications`],
+//!   [`Manager::reconnect`]) and [`Sim::connect`] fail with RPC_E_CANTCALLOUT_ININPUTSYNCCALL — the
+//!   COM error for a call out of an input-synchronous call — and change nothing;
+//! * the `Sim` methods that move time or change the world ([`Sim::advance`], [`Sim::set_network`],
+//!   [`Sim::user`], [`Sim::with_service`], …) panic with a message saying so: they cannot work
+//!   re-entrantly and have no error channel.
+//!
+//! So a callback records what it saw (or answers S_OK / a failure, D11), and the test or the
+//! application acts after the step. [`Job::set_notify_answer`] with [`Manager::take_notifications`]
+//! is the pull form of the same thing.
+//!
+//! In an async program, keep the simulator on one thread: a current-thread runtime, with the
+//! simulator's tasks on a `LocalSet` (tokio is not a dependency of this crate, so this block is not
+//! compiled here):
+//! ```ignore
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+//! let local = tokio::task::LocalSet::new();
+//! local.block_on(&rt, async {
+//!     let sim = bitsim::Sim::default();
+//!     let app = sim.connect("updater", sim.user("alice"))?;
+//!     let poller = tokio::task::spawn_local({
+//!         let sim = sim.clone();
+//!         async move {
+//!             // drive the client under test; move virtual time explicitly
+//!             sim.advance_secs(60);
+//!         }
+//!     });
+//!     poller.await?;
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
+//! ```
+//! Other threads talk to that thread through channels. The same shape with the standard library only:
+//! ```
+//! use bitsim::{JobState, JobType, Remote, Sim, World};
+//! use std::sync::mpsc;
+//!
+//! enum Ask { Download(String), AdvanceSecs(u64), State(mpsc::Sender<Option<JobState>>) }
+//! let (tx, rx) = mpsc::channel::<Ask>();
+//! let owner = std::thread::spawn(move || {
+//!     // The Sim lives and dies on this thread.
+//!     let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
+//!     let app = sim.connect("app", sim.user("alice")).unwrap();
+//!     let mut job = None;
+//!     for ask in rx {
+//!         match ask {
+//!             Ask::Download(url) => {
+//!                 let j = app.create_job("dl", JobType::Download).unwrap();
+//!                 j.add_file(&url, "C:\\dl\\a").unwrap();
+//!                 j.resume().unwrap();
+//!                 job = Some(j);
+//!             }
+//!             Ask::AdvanceSecs(s) => sim.advance_secs(s),
+//!             Ask::State(reply) => {
+//!                 let _ = reply.send(job.as_ref().and_then(|j| j.get_state().ok()));
+//!             }
+//!         }
+//!     }
+//! });
+//! tx.send(Ask::Download("https://x.test/a".into())).unwrap();
+//! tx.send(Ask::AdvanceSecs(1)).unwrap();
+//! let (reply, answer) = mpsc::channel();
+//! tx.send(Ask::State(reply)).unwrap();
+//! assert_eq!(answer.recv().unwrap(), Some(JobState::Transferred));
+//! drop(tx);
+//! owner.join().unwrap();
 //! ```
 //!
 //! ## What is modelled
