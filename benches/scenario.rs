@@ -1,8 +1,8 @@
 //! `scenario/fixtures`: parse and run every fixture in `fixtures/scenarios/` (one iteration = all of
 //! them, read from memory: the file reads are done once, before timing).
 //!
-//! This bench was written on the `bench` branch before the scenario runner was merged, behind a cargo
-//! feature; it is enabled since `main` (with `bitsim::scenario`) was merged into `bench`.
+//! The scenario runner (`bitsim::scenario`) is part of the library in every configuration, so this
+//! bench needs no cargo feature.
 //!
 //! Throughput unit: scenarios (`Throughput::Elements(number of fixture files)`).
 //!

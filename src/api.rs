@@ -126,16 +126,28 @@ impl Sim {
     }
 
     /// Add a standard (non-administrator) user who is logged on.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn user(&self, name: &str) -> UserId {
         self.with(|s| s.add_user(name, false, true))
     }
 
     /// Add an administrator who is logged on.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn admin(&self, name: &str) -> UserId {
         self.with(|s| s.add_user(name, true, true))
     }
 
     /// Add a user with explicit flags.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn add_user(&self, name: &str, admin: bool, logged_on: bool) -> UserId {
         self.with(|s| s.add_user(name, admin, logged_on))
     }
@@ -179,27 +191,47 @@ impl Sim {
     }
 
     /// Move virtual time forward, doing everything that falls due.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn advance(&self, d: SimDuration) {
         self.with(|s| s.advance(d))
     }
 
     /// Move virtual time forward by whole seconds.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn advance_secs(&self, secs: u64) {
         self.advance(SimDuration::from_secs(secs))
     }
 
     /// Process everything due up to `t`.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn run_until(&self, t: SimTime) {
         self.with(|s| s.run_until(t))
     }
 
     /// Advance until no job can change state without a call (bounded).
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn run_until_idle(&self) -> Result<(), StepLimitExceeded> {
         self.with(|s| s.run_until_idle(DEFAULT_MAX_STEPS))
     }
 
     /// Advance until idle, but at most `max` of virtual time: `Ok(true)` if idle was reached, `Ok(false)`
     /// if the bound was reached first (the clock is then at now + `max`).
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn run_until_idle_within(&self, max: SimDuration) -> Result<bool, StepLimitExceeded> {
         self.with(|s| {
             let limit = s.now() + max;
@@ -208,36 +240,64 @@ impl Sim {
     }
 
     /// The network goes up or down.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn set_network(&self, network: Network) {
         self.with(|s| s.set_network(network))
     }
 
     /// Change the shared bandwidth (bytes per virtual second) from now on.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn set_bandwidth(&self, bytes_per_sec: u64) {
         self.with(|s| s.set_bandwidth(bytes_per_sec))
     }
 
     /// Change a remote's behaviour from now on.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn set_remote(&self, url: &str, remote: Remote) {
         self.with(|s| s.set_remote(url, remote))
     }
 
     /// A user logs on.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn logon(&self, user: UserId) {
         self.with(|s| s.logon(user))
     }
 
     /// A user logs off.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn logoff(&self, user: UserId) {
         self.with(|s| s.logoff(user))
     }
 
     /// The BITS service restarts (D15): every handle held so far dies.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn restart_service(&self) {
         self.with(|s| s.restart_service())
     }
 
     /// The trace so far.
+    ///
+    /// # Panics
+    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    #[track_caller]
     pub fn trace(&self) -> Vec<TraceEvent> {
         self.with(|s| s.trace().to_vec())
     }
