@@ -177,8 +177,9 @@ impl Sim {
         })
     }
 
-    /// The current virtual time. Works everywhere, also inside a callback, where it is the time of the
-    /// delivery ([`Notification::time`](crate::Notification::time)).
+    /// The current virtual time. Works everywhere, also inside a callback registered with
+    /// [`Job::set_notify_interface`], where it is the time of the delivery
+    /// ([`Notification::time`](crate::Notification::time)).
     pub fn now(&self) -> SimTime {
         match self.inner.service.try_borrow() {
             Ok(s) => s.now(),
@@ -334,6 +335,7 @@ impl Handle {
             .service
             .try_borrow_mut()
             .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+        self.inner.busy_since.set(s.now());
         s.live_app(self.app)?;
         if s.generation() != self.generation {
             return Err(HResult::RPC_E_DISCONNECTED);
@@ -466,6 +468,14 @@ impl Manager {
 }
 
 /// IBackgroundCopyJob, as held by one application.
+///
+/// The getters (`get_state`, `get_type`, `get_progress`, `get_times`, `get_owner`,
+/// `get_display_name`, `get_description`, `get_priority`, `get_notify_flags`,
+/// `get_notify_interface`, `get_minimum_retry_delay`, `get_no_progress_timeout`, `get_error_count`,
+/// `get_proxy_settings`, `get_id`) work in every state, the final ones included (§1.3), and fail only
+/// with the errors every handle method can return: RPC_E_DISCONNECTED (application exited, D2, or
+/// service restarted, D15), E_ACCESSDENIED (another user's job, D9) and, inside a callback,
+/// RPC_E_CANTCALLOUT_ININPUTSYNCCALL. The other methods list their own errors.
 #[derive(Clone)]
 pub struct Job {
     h: Handle,

@@ -835,3 +835,26 @@ fn exit_twice_and_take_notifications_after_exit_succeed() {
         "deliveries made before the exit can still be taken (D11)"
     );
 }
+
+#[test]
+fn d11_a_callback_run_by_a_method_call_also_reads_the_clock() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let (sim, app) = alice(world_a(10, [], Response::Ok));
+    let job = app.create_job("job", JobType::Download).unwrap();
+    job.set_notify_flags(NotifyFlags::JOB_MODIFICATION).unwrap();
+    let seen = Rc::new(Cell::new(None));
+    let (s2, out) = (sim.clone(), seen.clone());
+    job.set_notify_interface(move |n: &Notification| {
+        out.set(Some((n.event, s2.now(), n.time)));
+        HResult::S_OK
+    })
+    .unwrap();
+    sim.advance_secs(42);
+    // SetDescription changes a property: JobModification, delivered inside the call (§8.2, D11).
+    job.set_description("x").unwrap();
+    assert_eq!(
+        seen.get(),
+        Some((NotifyEvent::JobModification, secs(42), secs(42)))
+    );
+}
