@@ -1184,3 +1184,51 @@ fn one_job_rows_t5_t6_t9_t10_t11_t12_t13_t14_t25_t26_and_d1_d3_d4_d5_d6() {
         run_case(case);
     }
 }
+
+// ============================================================ the world, changed while running
+
+#[test]
+fn d5_t7_the_world_changes_through_explicit_service_methods() {
+    let world = World::new()
+        .remote(A, Remote::sized(1_000_000_000))
+        .remote(B, Remote::sized(100).otherwise(Response::http(503)));
+    let (sim, app) = alice(world);
+    // T7 with a 60 s slice instead of the default 600 s (D12).
+    sim.with_service_mut(|s| s.set_time_slice_secs(60));
+    assert_eq!(sim.with_service(|s| s.world().time_slice()), 60);
+    let first = running_job(&app);
+    let second = running_job(&app);
+    sim.advance_secs(60);
+    assert_eq!(
+        (state(&first), state(&second)),
+        (JobState::Queued, JobState::Transferring)
+    );
+    first.cancel().unwrap();
+    second.cancel().unwrap();
+
+    // D5: from now on 503 is fatal; `None` restores the default.
+    sim.with_service_mut(|s| s.set_class_override(HResult::http(503), Some(Class::Fatal)));
+    let fatal = job_with(&app, &[(B, LB)]);
+    sim.advance_secs(0);
+    assert_eq!(state(&fatal), JobState::Error);
+    sim.with_service_mut(|s| s.set_class_override(HResult::http(503), None));
+    assert!(sim.with_service(|s| s.world().class_overrides().is_empty()));
+    let transient = job_with(&app, &[(B, LB)]);
+    sim.advance_secs(0);
+    assert_eq!(state(&transient), JobState::TransientError);
+
+    // An upload's local file appears (and the server answers).
+    let up = app.create_job("up", JobType::Upload).unwrap();
+    up.add_file("https://example.test/up", "C:\\up\\new.bin")
+        .unwrap();
+    sim.set_remote("https://example.test/up", Remote::default());
+    sim.with_service_mut(|s| s.set_local("C:\\up\\new.bin", 10));
+    assert_eq!(
+        sim.with_service(|s| s.world().locals().len()),
+        1,
+        "one local file"
+    );
+    up.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(state(&up), JobState::Transferred);
+}
