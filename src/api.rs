@@ -45,11 +45,11 @@ struct Machine {
 
 type Shared = Rc<Machine>;
 
-/// The panic message of a `Sim` method that changes the simulator, called from inside one of its
-/// callbacks.
-const REENTRANT: &str = "bitsim: this Sim method changes the simulator and cannot be called from \
+/// The panic message of a `Sim` method that needs the service, called from inside one of its
+/// callbacks (the service is busy delivering it).
+const REENTRANT: &str = "bitsim: this Sim method needs the service and cannot be called from \
     inside one of its own callbacks; record what the callback saw and act after the step \
-    (handle methods return RPC_E_CANTCALLOUT_ININPUTSYNCCALL there instead)";
+    (there, Sim::now works and handle methods return RPC_E_CANTCALLOUT_ININPUTSYNCCALL)";
 
 /// A simulated Windows machine running BITS: the service, its world and its clock.
 ///

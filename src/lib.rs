@@ -87,9 +87,9 @@
 //! * every handle method (getters included, [`Manager::exit`], [`Manager::take_notifications`],
 //!   [`Manager::reconnect`]) and [`Sim::connect`] fail with RPC_E_CANTCALLOUT_ININPUTSYNCCALL — the
 //!   COM error for a call out of an input-synchronous call — and change nothing;
-//! * the `Sim` methods that move time or change the world ([`Sim::advance`], [`Sim::set_network`],
-//!   [`Sim::user`], [`Sim::with_service`], …) panic with a message saying so: they cannot work
-//!   re-entrantly and have no error channel.
+//! * the other `Sim` methods, which need the busy service ([`Sim::advance`], [`Sim::set_network`],
+//!   [`Sim::user`], [`Sim::trace`], [`Sim::with_service`], …), panic with a message saying so: they
+//!   cannot work re-entrantly and have no error channel (each documents it under "Panics").
 //!
 //! So a callback records what it saw (or answers S_OK / a failure, D11), and the test or the
 //! application acts after the step. [`Job::set_notify_answer`] with [`Manager::take_notifications`]
