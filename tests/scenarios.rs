@@ -159,6 +159,11 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "/steps/0:",
         "a step needs \"do\"",
     ),
+    (
+        "nested-too-deep.json",
+        ":5:171: /steps/0/note/0/",
+        "nested deeper than 128 levels",
+    ),
     ("not-utf8.json", "not-utf8.json:", "cannot read the file"),
     (
         "number-beyond-u64.json",

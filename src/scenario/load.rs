@@ -67,8 +67,11 @@ impl Scenario {
             file: file.to_string(),
             line: Some(e.line.max(1)),
             column: Some(e.column.max(1)),
-            pointer: None,
-            message: format!("not valid JSON: {}", e.message),
+            message: match e.pointer {
+                Some(_) => e.message,
+                None => format!("not valid JSON: {}", e.message),
+            },
+            pointer: e.pointer,
         })?;
         scenario(&root).map_err(|e| {
             let (line, column) = line_col(text, e.pos);
