@@ -40,7 +40,7 @@ impl Kind {
         match self {
             Kind::Null => "null".to_string(),
             Kind::Bool(b) => format!("the boolean {b}"),
-            Kind::Num(n) => format!("the number {n}"),
+            Kind::Num(n) => format!("the number {}", number(n)),
             Kind::Str(s) => format!("the string {}", quote(s)),
             Kind::Arr(_) => "an array".to_string(),
             Kind::Obj(_) => "an object".to_string(),
@@ -48,15 +48,65 @@ impl Kind {
     }
 }
 
+/// The longest string value a message shows, in characters; longer ones are cut and say so.
+pub(crate) const SHOWN_CHARS: usize = 80;
+
+/// The longest number a message shows, in characters (a number is written as is, up to this).
+pub(crate) const SHOWN_DIGITS: usize = 40;
+
 /// A string in double quotes, escaped like JSON and cut when very long (for messages).
 pub(crate) fn quote(s: &str) -> String {
-    const MAX: usize = 80;
-    let shown: String = s.chars().take(MAX).collect();
+    let count = s.chars().count();
+    let shown: String = s.chars().take(SHOWN_CHARS).collect();
     let mut out = serde_json::to_string(&shown).unwrap_or_else(|_| format!("\"{shown}\""));
-    if s.chars().count() > MAX {
+    if count > SHOWN_CHARS {
         out.insert(out.len() - 1, '…');
+        let _ = write!(
+            out,
+            " ({count} characters, the first {SHOWN_CHARS} shown)"
+        );
     }
     out
+}
+
+/// A number exactly as written, cut when very long (for messages).
+pub(crate) fn number(raw: &str) -> String {
+    if raw.len() <= SHOWN_DIGITS {
+        return raw.to_string();
+    }
+    // Number text is ASCII (serde_json accepted it), so byte offsets are character offsets.
+    format!(
+        "{}… (a number of {} characters, the first {SHOWN_DIGITS} shown)",
+        &raw[..SHOWN_DIGITS],
+        raw.len()
+    )
+}
+
+/// `s` for human output: control characters and the Unicode characters that break or reorder lines
+/// (line and paragraph separators, bidirectional overrides, zero-width and BOM) are written as escapes
+/// (`\n`, `\t`, `\r`, else `\u{…}`), so that a name or path can never start a line of its own or
+/// disguise what follows. Other text, backslashes included, is kept as is.
+pub(crate) fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    }
+    if !s.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Escape one reference token of a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`).
@@ -404,8 +454,34 @@ mod tests {
     }
 
     #[test]
-    fn quote_cuts_long_strings() {
+    fn quote_cuts_long_strings_and_says_the_limit() {
         let q = quote(&"a".repeat(200));
-        assert!(q.ends_with("…\""), "{q}");
+        assert_eq!(
+            q,
+            format!("\"{}…\" (200 characters, the first 80 shown)", "a".repeat(80))
+        );
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn long_numbers_are_cut_and_say_the_limit() {
+        assert_eq!(number("12345"), "12345");
+        let n = number(&"9".repeat(100_000));
+        assert_eq!(
+            n,
+            format!(
+                "{}… (a number of 100000 characters, the first 40 shown)",
+                "9".repeat(40)
+            )
+        );
+    }
+
+    #[test]
+    fn escape_text_keeps_every_line_on_its_line() {
+        assert_eq!(escape_text("plain C:\\dl\\a.bin"), "plain C:\\dl\\a.bin");
+        assert_eq!(
+            escape_text("x\nPASS y\r\t\0\u{1b}[31m\u{2028}\u{202e}"),
+            "x\\nPASS y\\r\\t\\u{0}\\u{1b}[31m\\u{2028}\\u{202e}"
+        );
     }
 }

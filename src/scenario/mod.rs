@@ -58,9 +58,14 @@ mod steps;
 mod types;
 mod write;
 
-pub use load::InvalidScenario;
-pub use report::{collect, run_paths, Batch, FailureReport, Report, ScenarioReport};
-pub use runner::{describe, run, RunOptions, ScenarioResult, StepFailure, TraceBlock};
+pub use load::{InvalidScenario, MAX_FILE_BYTES};
+pub use report::{
+    collect, run_paths, run_paths_traced, Batch, FailureReport, Inputs, InvalidReport, Report,
+    ScenarioReport, DEFAULT_TRACE_LIMIT,
+};
+pub use runner::{
+    describe, run, run_traced, RunOptions, ScenarioResult, StepFailure, TraceBlock, TraceSink,
+};
 pub use types::{
     Action, BytesTotal, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, Scenario,
     StateMethod, Step, UserSpec, WorldSpec, DEFAULT_APP, DEFAULT_USER,
