@@ -4,7 +4,7 @@
 
 use super::json::{self, escape_text, line_col, number, one_of, pointer_token, quote, Kind, Node};
 use super::steps::StepReader;
-use super::types::{Scenario, UserSpec, WorldSpec};
+use super::types::{Action, Check, Op, Scenario, UserSpec, WorldSpec};
 use crate::world::{Fault, Network, Remote, Response};
 use crate::HResult;
 use std::collections::VecDeque;
@@ -357,8 +357,37 @@ fn scenario(root: &Node) -> R<Scenario> {
     let items = array(steps_node, &f.ptr("steps"), "the steps")?;
     let mut reader = StepReader::new(&world);
     let mut steps = Vec::with_capacity(items.len());
+    // D13: the clock only moves forward, and `advance` moves it by exactly its seconds, so by each
+    // step the virtual time is at least the sum of the advances before it.
+    let mut at_least: Option<u64> = Some(0);
     for (i, item) in items.iter().enumerate() {
-        steps.push(reader.step(item, &format!("/steps/{i}"))?);
+        let ptr = format!("/steps/{i}");
+        let step = reader.step(item, &ptr)?;
+        match &step.action {
+            Action::Do(Op::Advance { seconds }) => {
+                // Only while the sum fits the clock's milliseconds; past that, stop checking.
+                at_least = at_least
+                    .and_then(|t| t.checked_add(*seconds))
+                    .filter(|t| *t <= u64::MAX / 1000);
+            }
+            Action::Check(Check::Time { seconds }) => {
+                if let Some(t) = at_least.filter(|t| seconds < t) {
+                    let n = match &item.kind {
+                        Kind::Obj(m) => m.iter().find(|(k, _, _)| k == "seconds").map(|m| &m.2),
+                        _ => None,
+                    };
+                    return at(
+                        n.unwrap_or(item),
+                        &format!("{ptr}/seconds"),
+                        format!(
+                            "the steps before advance the clock by {t} s, so it reads at least {t} s here, never {seconds} (D13): this check can never pass"
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        steps.push(step);
     }
     Ok(Scenario {
         name,
