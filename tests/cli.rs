@@ -237,7 +237,11 @@ fn temp_dir(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     if d.exists() {
         // Restore permissions a previous run may have taken away, then start over.
-        let _ = Command::new("chmod").arg("-R").arg("u+rwx").arg(&d).status();
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+rwx")
+            .arg(&d)
+            .status();
         std::fs::remove_dir_all(&d).unwrap();
     }
     std::fs::create_dir_all(&d).unwrap();
@@ -282,13 +286,22 @@ fn folder_walks_survive_loops_fifos_unreadable_entries_and_duplicates() {
     symlink("../..", d.join("sub/deeper/up2")).unwrap();
     // A FIFO named *.json blocked forever.
     let fifo = d.join("sub/pipe.json");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     // An entry that cannot be read, reported under its own path.
     symlink("nowhere", d.join("sub/broken.json")).unwrap();
     // A subfolder that cannot be read (unless running as root, which reads anyway).
     std::fs::create_dir_all(d.join("locked")).unwrap();
     std::fs::write(d.join("locked/x.json"), passing("x")).unwrap();
-    assert!(Command::new("chmod").arg("000").arg(d.join("locked")).status().unwrap().success());
+    assert!(Command::new("chmod")
+        .arg("000")
+        .arg(d.join("locked"))
+        .status()
+        .unwrap()
+        .success());
     let locked_readable = std::fs::read_dir(d.join("locked")).is_ok();
 
     let dir = d.to_str().unwrap().to_string();
@@ -296,7 +309,10 @@ fn folder_walks_survive_loops_fifos_unreadable_entries_and_duplicates() {
     let started = std::time::Instant::now();
     let o = bitsim(&["run", &dir, &a, &dir]);
     assert!(started.elapsed().as_secs() < 60, "the walk must not hang");
-    let _ = Command::new("chmod").arg("755").arg(d.join("locked")).status();
+    let _ = Command::new("chmod")
+        .arg("755")
+        .arg(d.join("locked"))
+        .status();
     let out = stdout(&o);
     let err = stderr(&o);
     // Every regular file runs exactly once, in path order.
@@ -317,7 +333,9 @@ fn folder_walks_survive_loops_fifos_unreadable_entries_and_duplicates() {
     assert_eq!(passes, want, "{out}{err}");
     // The broken entry is a failure under its own path; the rest still ran.
     assert!(
-        err.contains(&format!("error: {dir}/sub/broken.json: cannot read the file")),
+        err.contains(&format!(
+            "error: {dir}/sub/broken.json: cannot read the file"
+        )),
         "{err}"
     );
     let failed = if locked_readable { 1 } else { 2 };
@@ -365,7 +383,10 @@ fn trace_is_bounded_per_scenario_and_says_how_much_it_left_out() {
     let all = bitsim(&["run", "--trace", "--trace-limit", "0", p]);
     assert_eq!(all.status.code(), Some(0));
     let all_out = stdout(&all);
-    let events = all_out.lines().filter(|l| l.starts_with("      t=")).count();
+    let events = all_out
+        .lines()
+        .filter(|l| l.starts_with("      t="))
+        .count();
     assert!(events > 20_000, "{events}");
 
     let cut = bitsim(&["run", "--trace", "--trace-limit", "1000", p]);
@@ -393,7 +414,10 @@ fn trace_is_bounded_per_scenario_and_says_how_much_it_left_out() {
 fn names_paths_and_pointers_are_escaped_and_long_values_cut() {
     // A name with newlines used to forge a PASS line and a summary.
     let forged = "x\nPASS forged (f.json, 1 steps)\n1 passed, 0 failed";
-    let text = FAILING.replace("\"expects-too-much\"", &serde_json::to_string(forged).unwrap());
+    let text = FAILING.replace(
+        "\"expects-too-much\"",
+        &serde_json::to_string(forged).unwrap(),
+    );
     let p = temp_file("cli-escape", "fail.json", &text);
     let o = bitsim(&["run", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
@@ -477,7 +501,11 @@ fn json_report_lists_invalid_inputs_as_failures_with_their_error() {
     );
     let f = invalid.failure.as_ref().unwrap();
     assert_eq!(f.expected, "a valid scenario file");
-    assert!(f.actual.starts_with("unknown job alias \"j2\""), "{}", f.actual);
+    assert!(
+        f.actual.starts_with("unknown job alias \"j2\""),
+        "{}",
+        f.actual
+    );
     assert!(
         f.message
             .contains("unknown-job-alias.json:7:31: /steps/3/job: unknown job alias"),

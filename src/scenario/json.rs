@@ -61,10 +61,7 @@ pub(crate) fn quote(s: &str) -> String {
     let mut out = serde_json::to_string(&shown).unwrap_or_else(|_| format!("\"{shown}\""));
     if count > SHOWN_CHARS {
         out.insert(out.len() - 1, '…');
-        let _ = write!(
-            out,
-            " ({count} characters, the first {SHOWN_CHARS} shown)"
-        );
+        let _ = write!(out, " ({count} characters, the first {SHOWN_CHARS} shown)");
     }
     out
 }
@@ -458,7 +455,10 @@ mod tests {
         let q = quote(&"a".repeat(200));
         assert_eq!(
             q,
-            format!("\"{}…\" (200 characters, the first 80 shown)", "a".repeat(80))
+            format!(
+                "\"{}…\" (200 characters, the first 80 shown)",
+                "a".repeat(80)
+            )
         );
         assert_eq!(quote("a\nb"), "\"a\\nb\"");
     }

@@ -31,6 +31,8 @@
 //! - `check error` takes `none: true` alone, or at least one of `context`, `code`, `file`.
 //! - `check jobs`: `count` is required when EnumJobs is expected to succeed and refused when it is
 //!   expected to fail; `names` must be written sorted.
+//! - Checks that can never pass are refused at load (the list is in `docs/scenario-format.md`,
+//!   "Checks"); JSON nesting is limited to 128 levels, a file to 16 MiB.
 //! - `check progress` needs at least one field; `users`, when given, lists at least one user.
 //! - `run_until_idle` with `max_seconds` stops at the bound without failing; without it, the engine's
 //!   step limit is a step failure. `advance` is bounded by the same number of engine events.

@@ -6,7 +6,9 @@ use super::load::{
     array, at, boolean, hresult, integer, named, string, u32_field, u64_field, Fields, R,
 };
 use super::steps::{list, property, StepReader};
-use super::types::{Action, BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue, Step};
+use super::types::{
+    Action, BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue, Step,
+};
 use crate::job::defaults;
 use crate::{ErrorContext, HResult, JobState, NotifyEvent, NotifyFlags};
 

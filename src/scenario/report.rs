@@ -112,9 +112,14 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
     for p in paths {
         match std::fs::metadata(p) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                c.inputs.invalid.push(unreadable(p, "no such file or folder"));
+                c.inputs
+                    .invalid
+                    .push(unreadable(p, "no such file or folder"));
             }
-            Err(e) => c.inputs.invalid.push(unreadable(p, &format!("cannot read it: {e}"))),
+            Err(e) => c
+                .inputs
+                .invalid
+                .push(unreadable(p, &format!("cannot read it: {e}"))),
             Ok(m) if m.is_dir() => c.folder(p),
             Ok(_) => c.file(p),
         }
@@ -133,9 +138,7 @@ struct Collector {
 
 impl Collector {
     fn skip(&mut self, p: &Path, why: &str) {
-        self.inputs
-            .skipped
-            .push(format!("{}: {why}", p.display()));
+        self.inputs.skipped.push(format!("{}: {why}", p.display()));
     }
 
     fn file(&mut self, p: &Path) {
@@ -454,7 +457,10 @@ impl Batch {
         };
         for r in &self.results {
             match &r.failure {
-                None => line(format!("PASS {} ({}, {} steps)", r.name, r.file, r.steps_run)),
+                None => line(format!(
+                    "PASS {} ({}, {} steps)",
+                    r.name, r.file, r.steps_run
+                )),
                 Some(f) => {
                     line(format!("FAIL {} ({})", r.name, r.file));
                     line(format!("     step {} ({})", f.step, f.what));

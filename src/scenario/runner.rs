@@ -140,8 +140,7 @@ pub fn run_traced(sc: &Scenario, file: &str, sink: &mut dyn TraceSink) -> Scenar
 fn run_with(sc: &Scenario, file: &str, mut sink: Option<&mut dyn TraceSink>) -> ScenarioResult {
     let mut r = Runner::new(sc);
     // Without a sink nothing reads the trace: the engine stops recording it.
-    r.sim
-        .with_service_mut(|s| s.set_tracing(sink.is_some()));
+    r.sim.with_service_mut(|s| s.set_tracing(sink.is_some()));
     r.collect_trace(&mut sink, || "setup".to_string());
     let mut failure = None;
     let mut steps_run = 0;
