@@ -394,3 +394,38 @@ fn endless_inputs_are_refused_at_the_size_limit() {
     );
     assert_eq!(scenario::MAX_FILE_BYTES, 16 << 20);
 }
+
+/// Values echoed in messages are cut, and the message says where.
+#[test]
+fn long_values_in_messages_are_cut_and_say_the_limit() {
+    let hex = format!("0x{}", "1".repeat(100_000));
+    let text = format!(
+        r#"{{ "name": "n", "description": "d", "steps": [ {{ "do": "create_job", "name": "a", "bind": "j", "expect": "{hex}" }} ] }}"#
+    );
+    let e = Scenario::parse(&text, "h.json").unwrap_err();
+    assert!(e.message.len() < 400, "{e}");
+    assert!(
+        e.message.starts_with(&format!(
+            "invalid hex HRESULT \"{}…\" (100002 characters, the first 80 shown)",
+            &hex[..80]
+        )),
+        "{e}"
+    );
+    let name = "n".repeat(5000);
+    let text = format!(r#"{{ "name": "n", "description": "d", "steps": [], "{name}": 1 }}"#);
+    let e = Scenario::parse(&text, "k.json").unwrap_err();
+    assert!(e.to_string().len() < 600, "{e}");
+    assert!(
+        e.message.contains("(5000 characters, the first 80 shown)"),
+        "{e}"
+    );
+    // The pointer keeps the whole key (the JSON report shows it); the message line cuts it.
+    assert_eq!(e.pointer, Some(format!("/{name}")));
+    assert!(
+        e.to_string().contains(&format!(
+            "k.json:1:49: /{}…(5000 characters): unknown field",
+            &name[..80]
+        )),
+        "{e}"
+    );
+}

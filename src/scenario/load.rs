@@ -38,10 +38,31 @@ impl fmt::Display for InvalidScenario {
         let message = escape_text(&self.message);
         match &self.pointer {
             Some(p) if p.is_empty() => write!(f, ": (top level): {message}"),
-            Some(p) => write!(f, ": {}: {message}", escape_text(p)),
+            Some(p) => write!(f, ": {}: {message}", escape_text(&shown_pointer(p))),
             None => write!(f, ": {message}"),
         }
     }
+}
+
+/// A pointer for messages: each reference token longer than [`json::SHOWN_CHARS`] characters is cut
+/// (`…` marks the cut; the place is still exact through line and column).
+fn shown_pointer(p: &str) -> std::borrow::Cow<'_, str> {
+    if !p.split('/').any(|t| t.chars().count() > json::SHOWN_CHARS) {
+        return std::borrow::Cow::Borrowed(p);
+    }
+    let tokens: Vec<String> = p
+        .split('/')
+        .map(|t| {
+            let n = t.chars().count();
+            if n > json::SHOWN_CHARS {
+                let head: String = t.chars().take(json::SHOWN_CHARS).collect();
+                format!("{head}…({n} characters)")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect();
+    std::borrow::Cow::Owned(tokens.join("/"))
 }
 
 /// The largest scenario file read, in bytes (16 MiB; the shipped scenarios are a few KB). Larger

@@ -209,7 +209,7 @@ impl Collector {
                         Ok(true) => subfolders.push(p),
                         Ok(false) => self.skip(
                             &p,
-                            "a folder already searched (a symbolic link loop or a second link); not entered again",
+                            "a folder already searched (named before, a symbolic link loop or a second link); not entered again",
                         ),
                         Err(e) => {
                             let msg = format!("cannot read the folder: {e}");
