@@ -266,3 +266,166 @@ fn random_scenarios_never_panic() {
     // Healing keeps most steps (it mostly rewrites expectations rather than deleting).
     assert!(kept > 150 * 20, "only {kept} steps kept");
 }
+
+/// Text nested a million levels deep is an input error with its place, not a stack overflow (this
+/// runs on a test thread's small stack).
+#[test]
+fn nesting_deeper_than_128_levels_is_refused_with_its_place() {
+    let n = 1_000_000;
+    let text = format!(
+        "{{\"name\": \"n\", \"description\": \"d\", \"steps\": {}{}}}",
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    let e = Scenario::parse(&text, "deep.json").unwrap_err();
+    // `steps` (level 2) opens at column 44; level 129 is 127 brackets further.
+    assert_eq!((e.line, e.column), (Some(1), Some(44 + 127)));
+    assert_eq!(e.pointer, Some(format!("/steps{}", "/0".repeat(127))));
+    assert!(e.message.contains("deeper than 128"), "{e}");
+    // 128 levels are fine (the contract needs about 8): here the steps array is level 2.
+    let ok = format!(
+        "{{\"name\": \"n\", \"description\": \"d\", \"steps\": [], \"world\": {{\"users\": {{\"u\": {{}}}}}}, \"x\": {}{}}}",
+        "[".repeat(127),
+        "]".repeat(127)
+    );
+    let e = Scenario::parse(&ok, "ok.json").unwrap_err();
+    assert!(e.message.contains("unknown field \"x\""), "{e}");
+}
+
+/// Streaming the trace writes exactly the listing that collecting it gives.
+#[test]
+fn streamed_trace_equals_the_collected_listing() {
+    let dir = root().join("fixtures/scenarios");
+    let collected = scenario::run_paths(std::slice::from_ref(&dir), &RunOptions { trace: true });
+    let mut streamed = Vec::new();
+    let batch = scenario::run_paths_traced(&[dir], &mut streamed, 0);
+    assert_eq!(
+        String::from_utf8(streamed).unwrap(),
+        collected.trace_listing()
+    );
+    assert_eq!(batch.summary(), collected.summary());
+    assert!(batch.results.iter().all(|r| r.trace.is_empty()));
+}
+
+fn refused(steps: &str) -> String {
+    let text = format!(
+        r#"{{ "name": "n", "description": "d", "steps": [ {{ "do": "create_job", "name": "a", "bind": "j" }}, {steps} ] }}"#
+    );
+    match Scenario::parse(&text, "c.json") {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Checks that can never pass are refused at load; the nearest values that can pass are accepted.
+#[test]
+fn checks_that_can_never_pass_are_refused() {
+    let property = |name: &str, is: &str| {
+        refused(&format!(
+            r#"{{ "check": "property", "job": "j", "property": "{name}", "is": {is} }}"#
+        ))
+    };
+    assert!(property("priority", "4").contains("/steps/1/is: priority 4; SetPriority refuses"));
+    assert_eq!(property("priority", "3"), "");
+    assert!(property("notify_flags", "64").contains("notify flags 0x40"));
+    assert_eq!(property("notify_flags", "63"), "");
+    assert!(property("minimum_retry_delay", "4").contains("stores 5"));
+    assert_eq!(property("minimum_retry_delay", "5"), "");
+    let long = |n: usize| format!("\"{}\"", "é".repeat(n));
+    assert!(property("display_name", &long(257)).contains("display name of 257 UTF-16 units"));
+    assert_eq!(property("display_name", &long(256)), "");
+    assert!(property("description", &long(1025)).contains("description of 1025 UTF-16 units"));
+    assert_eq!(property("description", &long(1024)), "");
+
+    let progress = |fields: &str| {
+        refused(&format!(
+            r#"{{ "check": "progress", "job": "j", {fields} }}"#
+        ))
+    };
+    assert!(progress(r#""bytes_total": 10, "bytes_transferred": 11"#)
+        .contains("/steps/1/bytes_transferred: bytes_transferred 11 exceeds bytes_total 10"));
+    assert_eq!(
+        progress(r#""bytes_total": 10, "bytes_transferred": 10"#),
+        ""
+    );
+    assert_eq!(
+        progress(r#""bytes_total": "UNKNOWN", "bytes_transferred": 11"#),
+        ""
+    );
+    assert_eq!(progress(r#""files_total": 1, "files_transferred": 1"#), "");
+
+    let jobs = |fields: &str| refused(&format!(r#"{{ "check": "jobs", {fields} }}"#));
+    assert!(jobs(r#""count": 2, "names": ["a"]"#)
+        .contains("\"names\" lists 1 display names but \"count\" is 2"));
+    assert_eq!(jobs(r#""count": 1, "names": ["a"]"#), "");
+    assert!(jobs(r#""count": 1, "expect": "BG_S_PARTIAL_COMPLETE""#)
+        .contains("EnumJobs succeeds only with S_OK"));
+    assert_eq!(jobs(r#""count": 1, "expect": "S_OK""#), "");
+
+    let time = |steps: &str| refused(steps);
+    assert!(time(r#"{ "do": "advance", "seconds": 7 }, { "do": "run_until_idle" }, { "check": "time", "seconds": 6 }"#)
+        .contains("/steps/3/seconds: the steps before advance the clock by 7 s"));
+    assert_eq!(
+        time(r#"{ "do": "advance", "seconds": 7 }, { "check": "time", "seconds": 7 }"#),
+        ""
+    );
+    assert_eq!(
+        time(r#"{ "do": "run_until_idle" }, { "check": "time", "seconds": 9 }"#),
+        ""
+    );
+    // Sums past what the clock can hold are not used as proof.
+    assert_eq!(
+        time(
+            r#"{ "do": "advance", "seconds": 18446744073709551615 }, { "do": "advance", "seconds": 5 }, { "check": "time", "seconds": 0 }"#
+        ),
+        ""
+    );
+}
+
+/// Inputs are read up to 16 MiB: an endless file is refused instead of filling memory.
+#[cfg(unix)]
+#[test]
+fn endless_inputs_are_refused_at_the_size_limit() {
+    let e = Scenario::load(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(e.file, "/dev/zero");
+    assert!(
+        e.message.contains("larger than 16777216 bytes (16 MiB)"),
+        "{e}"
+    );
+    assert_eq!(scenario::MAX_FILE_BYTES, 16 << 20);
+}
+
+/// Values echoed in messages are cut, and the message says where.
+#[test]
+fn long_values_in_messages_are_cut_and_say_the_limit() {
+    let hex = format!("0x{}", "1".repeat(100_000));
+    let text = format!(
+        r#"{{ "name": "n", "description": "d", "steps": [ {{ "do": "create_job", "name": "a", "bind": "j", "expect": "{hex}" }} ] }}"#
+    );
+    let e = Scenario::parse(&text, "h.json").unwrap_err();
+    assert!(e.message.len() < 400, "{e}");
+    assert!(
+        e.message.starts_with(&format!(
+            "invalid hex HRESULT \"{}…\" (100002 characters, the first 80 shown)",
+            &hex[..80]
+        )),
+        "{e}"
+    );
+    let name = "n".repeat(5000);
+    let text = format!(r#"{{ "name": "n", "description": "d", "steps": [], "{name}": 1 }}"#);
+    let e = Scenario::parse(&text, "k.json").unwrap_err();
+    assert!(e.to_string().len() < 600, "{e}");
+    assert!(
+        e.message.contains("(5000 characters, the first 80 shown)"),
+        "{e}"
+    );
+    // The pointer keeps the whole key (the JSON report shows it); the message line cuts it.
+    assert_eq!(e.pointer, Some(format!("/{name}")));
+    assert!(
+        e.to_string().contains(&format!(
+            "k.json:1:49: /{}…(5000 characters): unknown field",
+            &name[..80]
+        )),
+        "{e}"
+    );
+}

@@ -125,6 +125,16 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "700 is not an HTTP status code",
     ),
     (
+        "jobs-count-differs-from-names.json",
+        ":7:45: /steps/2/names",
+        "\"names\" lists 2 display names but \"count\" is 1: this check can never pass",
+    ),
+    (
+        "jobs-expect-success-not-s-ok.json",
+        ":5:46: /steps/0/expect",
+        "EnumJobs succeeds only with S_OK, not S_FALSE",
+    ),
+    (
         "jobs-names-unsorted.json",
         "/steps/0/names",
         "names must be sorted",
@@ -159,6 +169,11 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "/steps/0:",
         "a step needs \"do\"",
     ),
+    (
+        "nested-too-deep.json",
+        ":5:171: /steps/0/note/0/",
+        "nested deeper than 128 levels",
+    ),
     ("not-utf8.json", "not-utf8.json:", "cannot read the file"),
     (
         "number-beyond-u64.json",
@@ -169,6 +184,16 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "priority-wrong-type.json",
         "/steps/1/value",
         "expected a priority",
+    ),
+    (
+        "progress-transferred-over-total.json",
+        ":6:79: /steps/1/files_transferred",
+        "files_transferred 2 exceeds files_total 1",
+    ),
+    (
+        "property-never-stored.json",
+        ":7:81: /steps/2/is",
+        "SetMinimumRetryDelay stores 5 for anything smaller (D14)",
     ),
     (
         "response-with-two-faults.json",
@@ -184,6 +209,11 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "steps-not-an-array.json",
         "/steps",
         "expected the steps (a JSON array), found an object",
+    ),
+    (
+        "time-before-advances.json",
+        ":7:35: /steps/2/seconds",
+        "reads at least 10 s here, never 5 (D13)",
     ),
     (
         "top-level-array.json",

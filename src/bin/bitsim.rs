@@ -3,7 +3,7 @@
 //! A thin shell over [`bitsim::scenario`]: the logic lives in the library so that tests and fuzzers
 //! call it directly.
 
-use bitsim::scenario::{graph, run_paths, RunOptions};
+use bitsim::scenario::{graph, run_paths, run_paths_traced, RunOptions, DEFAULT_TRACE_LIMIT};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,15 +20,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run scenario files. Exit status: 0 all passed, 1 a step failed, 2 an input is unreadable or
-    /// not a valid scenario (invalid files run nothing).
+    /// not a valid scenario (invalid files run nothing and count as failed).
     Run {
         /// Print one JSON report on stdout instead of the human summary.
         #[arg(long)]
         json: bool,
-        /// Also print every step's events on the virtual timeline (to stderr with --json).
+        /// Also print every step's events on the virtual timeline, as they happen (to stderr with
+        /// --json).
         #[arg(long)]
         trace: bool,
-        /// Scenario files, or folders (every *.json below them, sorted by path).
+        /// With --trace: at most this many event lines per scenario (0: no limit).
+        #[arg(long, value_name = "LINES", default_value_t = DEFAULT_TRACE_LIMIT, requires = "trace")]
+        trace_limit: usize,
+        /// Scenario files, or folders (every regular *.json file below them, sorted by path; a file
+        /// reached twice runs once).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -52,19 +57,29 @@ fn main() -> ExitCode {
             print_out(&text);
             ExitCode::SUCCESS
         }
-        Command::Run { json, trace, paths } => {
-            let batch = run_paths(&paths, &RunOptions { trace });
+        Command::Run {
+            json,
+            trace,
+            trace_limit,
+            paths,
+        } => {
+            // The trace is written while the scenarios run, never held whole.
+            let batch = match (trace, json) {
+                (false, _) => run_paths(&paths, &RunOptions::default()),
+                (true, false) => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    run_paths_traced(&paths, &mut out, trace_limit)
+                }
+                (true, true) => {
+                    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+                    run_paths_traced(&paths, &mut err, trace_limit)
+                }
+            };
             eprint!("{}", batch.errors());
             if json {
-                if trace {
-                    eprint!("{}", batch.trace_listing());
-                }
                 let report = serde_json::to_string_pretty(&batch.report()).unwrap_or_default();
                 print_out(&format!("{report}\n"));
             } else {
-                if trace {
-                    print_out(&batch.trace_listing());
-                }
                 print_out(&batch.summary());
             }
             ExitCode::from(batch.exit_code() as u8)

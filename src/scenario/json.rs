@@ -5,6 +5,12 @@
 //! small tree whose nodes keep their byte offset and whose objects keep their keys in file order (the
 //! `users` order matters) and report duplicate keys. The loader walks that tree with JSON pointers, so
 //! every semantic error can name both the pointer and the line and column it points at.
+//!
+//! Nesting is bounded: arrays and objects may be nested at most [`MAX_DEPTH`] (128) deep. Scenario
+//! files never need more than about 8 levels (file → world → remotes → URL → responses → response);
+//! the bound keeps the recursive reader (and the recursive drop of the tree) far from the stack's end
+//! on any thread, and matches serde_json's own default recursion limit. Deeper text is refused with
+//! its line, column and JSON pointer.
 
 use std::fmt::Write as _;
 
@@ -34,7 +40,7 @@ impl Kind {
         match self {
             Kind::Null => "null".to_string(),
             Kind::Bool(b) => format!("the boolean {b}"),
-            Kind::Num(n) => format!("the number {n}"),
+            Kind::Num(n) => format!("the number {}", number(n)),
             Kind::Str(s) => format!("the string {}", quote(s)),
             Kind::Arr(_) => "an array".to_string(),
             Kind::Obj(_) => "an object".to_string(),
@@ -42,15 +48,62 @@ impl Kind {
     }
 }
 
+/// The longest string value a message shows, in characters; longer ones are cut and say so.
+pub(crate) const SHOWN_CHARS: usize = 80;
+
+/// The longest number a message shows, in characters (a number is written as is, up to this).
+pub(crate) const SHOWN_DIGITS: usize = 40;
+
 /// A string in double quotes, escaped like JSON and cut when very long (for messages).
 pub(crate) fn quote(s: &str) -> String {
-    const MAX: usize = 80;
-    let shown: String = s.chars().take(MAX).collect();
+    let count = s.chars().count();
+    let shown: String = s.chars().take(SHOWN_CHARS).collect();
     let mut out = serde_json::to_string(&shown).unwrap_or_else(|_| format!("\"{shown}\""));
-    if s.chars().count() > MAX {
+    if count > SHOWN_CHARS {
         out.insert(out.len() - 1, '…');
+        let _ = write!(out, " ({count} characters, the first {SHOWN_CHARS} shown)");
     }
     out
+}
+
+/// A number exactly as written, cut when very long (for messages).
+pub(crate) fn number(raw: &str) -> String {
+    if raw.len() <= SHOWN_DIGITS {
+        return raw.to_string();
+    }
+    // Number text is ASCII (serde_json accepted it), so byte offsets are character offsets.
+    format!(
+        "{}… (a number of {} characters, the first {SHOWN_DIGITS} shown)",
+        &raw[..SHOWN_DIGITS],
+        raw.len()
+    )
+}
+
+/// `s` for human output: control characters and the Unicode characters that break or reorder lines
+/// (line and paragraph separators, bidirectional overrides, zero-width and BOM) are written as escapes
+/// (`\n`, `\t`, `\r`, else `\u{…}`), so that a name or path can never start a line of its own or
+/// disguise what follows. Other text, backslashes included, is kept as is.
+pub(crate) fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    }
+    if !s.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Escape one reference token of a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`).
@@ -71,12 +124,41 @@ pub(crate) fn line_col(text: &str, pos: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Why the text is not JSON: serde_json's message with its line and column.
+/// How deep arrays and objects may be nested (the top-level value is level 1).
+pub const MAX_DEPTH: usize = 128;
+
+/// Why the text is not JSON: serde_json's message with its line and column (and, for text nested
+/// deeper than [`MAX_DEPTH`], the JSON pointer of the value that is one level too deep).
 #[derive(Debug)]
 pub(crate) struct SyntaxError {
     pub line: usize,
     pub column: usize,
+    pub pointer: Option<String>,
     pub message: String,
+}
+
+/// Why the positioned reader stopped: the offset, and for a nesting error the pointer tokens
+/// collected while unwinding (innermost first).
+struct ReadError {
+    pos: usize,
+    too_deep: Option<Vec<String>>,
+}
+
+impl ReadError {
+    fn at(pos: usize) -> ReadError {
+        ReadError {
+            pos,
+            too_deep: None,
+        }
+    }
+
+    /// Add the token of the enclosing member while the error unwinds.
+    fn inside(mut self, token: impl FnOnce() -> String) -> ReadError {
+        if let Some(tokens) = &mut self.too_deep {
+            tokens.push(token());
+        }
+        self
+    }
 }
 
 /// Parse `text`: serde_json decides validity; then the tree is read with positions.
@@ -90,6 +172,7 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
         return Err(SyntaxError {
             line: e.line(),
             column: e.column(),
+            pointer: None,
             message,
         });
     }
@@ -97,13 +180,29 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
         text,
         bytes: text.as_bytes(),
         i: 0,
+        depth: 0,
     };
-    r.value().map_err(|pos| {
-        let (line, column) = line_col(text, pos);
-        SyntaxError {
-            line,
-            column,
-            message: "malformed JSON".to_string(),
+    r.value().map_err(|e| {
+        let (line, column) = line_col(text, e.pos);
+        match e.too_deep {
+            Some(tokens) => SyntaxError {
+                line,
+                column,
+                pointer: Some(tokens.iter().rev().fold(String::new(), |mut p, t| {
+                    p.push('/');
+                    p.push_str(t);
+                    p
+                })),
+                message: format!(
+                    "nested deeper than {MAX_DEPTH} levels of arrays and objects (scenarios need about 8)"
+                ),
+            },
+            None => SyntaxError {
+                line,
+                column,
+                pointer: None,
+                message: "malformed JSON".to_string(),
+            },
         }
     })
 }
@@ -114,6 +213,8 @@ struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     i: usize,
+    /// Arrays and objects open around the current position.
+    depth: usize,
 }
 
 impl Reader<'_> {
@@ -131,23 +232,39 @@ impl Reader<'_> {
         self.bytes.get(self.i).copied()
     }
 
-    fn eat(&mut self, b: u8) -> Result<(), usize> {
+    fn eat(&mut self, b: u8) -> Result<(), ReadError> {
         self.ws();
         if self.peek() == Some(b) {
             self.i += 1;
             Ok(())
         } else {
-            Err(self.i)
+            Err(ReadError::at(self.i))
         }
     }
 
-    fn value(&mut self) -> Result<Node, usize> {
+    fn value(&mut self) -> Result<Node, ReadError> {
         self.ws();
         let pos = self.i;
         let kind = match self.peek() {
-            Some(b'{') => self.object()?,
-            Some(b'[') => self.array()?,
-            Some(b'"') => Kind::Str(self.string()?),
+            Some(b'{' | b'[') if self.depth >= MAX_DEPTH => {
+                return Err(ReadError {
+                    pos,
+                    too_deep: Some(Vec::new()),
+                })
+            }
+            Some(b'{') => {
+                self.depth += 1;
+                let k = self.object()?;
+                self.depth -= 1;
+                k
+            }
+            Some(b'[') => {
+                self.depth += 1;
+                let k = self.array()?;
+                self.depth -= 1;
+                k
+            }
+            Some(b'"') => Kind::Str(self.string().map_err(ReadError::at)?),
             Some(b't') => self.word("true", Kind::Bool(true))?,
             Some(b'f') => self.word("false", Kind::Bool(false))?,
             Some(b'n') => self.word("null", Kind::Null)?,
@@ -161,17 +278,17 @@ impl Reader<'_> {
                 }
                 Kind::Num(self.text[start..self.i].to_string())
             }
-            _ => return Err(self.i),
+            _ => return Err(ReadError::at(self.i)),
         };
         Ok(Node { kind, pos })
     }
 
-    fn word(&mut self, w: &str, kind: Kind) -> Result<Kind, usize> {
+    fn word(&mut self, w: &str, kind: Kind) -> Result<Kind, ReadError> {
         if self.text[self.i..].starts_with(w) {
             self.i += w.len();
             Ok(kind)
         } else {
-            Err(self.i)
+            Err(ReadError::at(self.i))
         }
     }
 
@@ -193,7 +310,7 @@ impl Reader<'_> {
         serde_json::from_str::<String>(raw).map_err(|_| start)
     }
 
-    fn array(&mut self) -> Result<Kind, usize> {
+    fn array(&mut self) -> Result<Kind, ReadError> {
         self.eat(b'[')?;
         let mut items = Vec::new();
         self.ws();
@@ -202,7 +319,8 @@ impl Reader<'_> {
             return Ok(Kind::Arr(items));
         }
         loop {
-            items.push(self.value()?);
+            let index = items.len();
+            items.push(self.value().map_err(|e| e.inside(|| index.to_string()))?);
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
@@ -210,12 +328,12 @@ impl Reader<'_> {
                     self.i += 1;
                     return Ok(Kind::Arr(items));
                 }
-                _ => return Err(self.i),
+                _ => return Err(ReadError::at(self.i)),
             }
         }
     }
 
-    fn object(&mut self) -> Result<Kind, usize> {
+    fn object(&mut self) -> Result<Kind, ReadError> {
         self.eat(b'{')?;
         let mut members = Vec::new();
         self.ws();
@@ -227,11 +345,11 @@ impl Reader<'_> {
             self.ws();
             let key_pos = self.i;
             if self.peek() != Some(b'"') {
-                return Err(self.i);
+                return Err(ReadError::at(self.i));
             }
-            let key = self.string()?;
+            let key = self.string().map_err(ReadError::at)?;
             self.eat(b':')?;
-            let value = self.value()?;
+            let value = self.value().map_err(|e| e.inside(|| pointer_token(&key)))?;
             members.push((key, key_pos, value));
             self.ws();
             match self.peek() {
@@ -240,7 +358,7 @@ impl Reader<'_> {
                     self.i += 1;
                     return Ok(Kind::Obj(members));
                 }
-                _ => return Err(self.i),
+                _ => return Err(ReadError::at(self.i)),
             }
         }
     }
@@ -286,13 +404,84 @@ mod tests {
     }
 
     #[test]
+    fn nesting_up_to_the_limit_is_read() {
+        let text = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let mut n = &parse(&text).unwrap();
+        let mut levels = 1;
+        while let Kind::Arr(items) = &n.kind {
+            let Some(first) = items.first() else { break };
+            n = first;
+            levels += 1;
+        }
+        assert_eq!(levels, MAX_DEPTH);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_names_line_column_and_pointer() {
+        // Level 1 is the outer object, levels 2..=127 arrays, level 128 the object holding "k", whose
+        // array is level 129: its pointer is the escaped key (RFC 6901), 126 indexes and "k", and the
+        // error points at its opening bracket.
+        let text = format!(
+            "{{\n \"a/b\": {}{{\"k\": [1]}}{}}}",
+            "[".repeat(MAX_DEPTH - 2),
+            "]".repeat(MAX_DEPTH - 2)
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            e.pointer.as_deref(),
+            Some(format!("/a~1b{}/k", "/0".repeat(MAX_DEPTH - 2)).as_str())
+        );
+        assert_eq!((e.line, e.column), (2, 8 + (MAX_DEPTH - 2) + 6 + 1));
+        assert!(e.message.contains("deeper than 128"), "{}", e.message);
+    }
+
+    #[test]
+    fn very_deep_nesting_is_an_error_not_a_stack_overflow() {
+        // A million levels: serde_json accepts the syntax, the positioned reader stops at the limit.
+        let n = 1_000_000;
+        let text = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let e = parse(&text).unwrap_err();
+        assert_eq!((e.line, e.column), (1, MAX_DEPTH + 1));
+        assert_eq!(e.pointer.unwrap().len(), 2 * MAX_DEPTH);
+    }
+
+    #[test]
     fn pointer_tokens_are_escaped() {
         assert_eq!(pointer_token("https://x/a~b"), "https:~1~1x~1a~0b");
     }
 
     #[test]
-    fn quote_cuts_long_strings() {
+    fn quote_cuts_long_strings_and_says_the_limit() {
         let q = quote(&"a".repeat(200));
-        assert!(q.ends_with("…\""), "{q}");
+        assert_eq!(
+            q,
+            format!(
+                "\"{}…\" (200 characters, the first 80 shown)",
+                "a".repeat(80)
+            )
+        );
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn long_numbers_are_cut_and_say_the_limit() {
+        assert_eq!(number("12345"), "12345");
+        let n = number(&"9".repeat(100_000));
+        assert_eq!(
+            n,
+            format!(
+                "{}… (a number of 100000 characters, the first 40 shown)",
+                "9".repeat(40)
+            )
+        );
+    }
+
+    #[test]
+    fn escape_text_keeps_every_line_on_its_line() {
+        assert_eq!(escape_text("plain C:\\dl\\a.bin"), "plain C:\\dl\\a.bin");
+        assert_eq!(
+            escape_text("x\nPASS y\r\t\0\u{1b}[31m\u{2028}\u{202e}"),
+            "x\\nPASS y\\r\\t\\u{0}\\u{1b}[31m\\u{2028}\\u{202e}"
+        );
     }
 }

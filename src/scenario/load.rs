@@ -2,9 +2,9 @@
 //! and meaning (every object's fields, types, ranges, names, aliases), each error with its JSON pointer
 //! and the line and column it points at. Nothing runs before the whole file is known to be valid.
 
-use super::json::{self, line_col, one_of, pointer_token, quote, Kind, Node};
+use super::json::{self, escape_text, line_col, number, one_of, pointer_token, quote, Kind, Node};
 use super::steps::StepReader;
-use super::types::{Scenario, UserSpec, WorldSpec};
+use super::types::{Action, Check, Op, Scenario, UserSpec, WorldSpec};
 use crate::world::{Fault, Network, Remote, Response};
 use crate::HResult;
 use std::collections::VecDeque;
@@ -26,19 +26,48 @@ pub struct InvalidScenario {
     pub message: String,
 }
 
+/// One line: `file:line:column: pointer: message`, with control characters in the file name, the
+/// pointer (keys are arbitrary strings) and the message escaped (`\n`, `\u{0}`), so that no part of it
+/// can start a line of its own.
 impl fmt::Display for InvalidScenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        write!(f, "{}", escape_text(&self.file))?;
         if let (Some(l), Some(c)) = (self.line, self.column) {
             write!(f, ":{l}:{c}")?;
         }
+        let message = escape_text(&self.message);
         match &self.pointer {
-            Some(p) if p.is_empty() => write!(f, ": (top level): {}", self.message),
-            Some(p) => write!(f, ": {p}: {}", self.message),
-            None => write!(f, ": {}", self.message),
+            Some(p) if p.is_empty() => write!(f, ": (top level): {message}"),
+            Some(p) => write!(f, ": {}: {message}", escape_text(&shown_pointer(p))),
+            None => write!(f, ": {message}"),
         }
     }
 }
+
+/// A pointer for messages: each reference token longer than [`json::SHOWN_CHARS`] characters is cut
+/// (`…` marks the cut; the place is still exact through line and column).
+fn shown_pointer(p: &str) -> std::borrow::Cow<'_, str> {
+    if !p.split('/').any(|t| t.chars().count() > json::SHOWN_CHARS) {
+        return std::borrow::Cow::Borrowed(p);
+    }
+    let tokens: Vec<String> = p
+        .split('/')
+        .map(|t| {
+            let n = t.chars().count();
+            if n > json::SHOWN_CHARS {
+                let head: String = t.chars().take(json::SHOWN_CHARS).collect();
+                format!("{head}…({n} characters)")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect();
+    std::borrow::Cow::Owned(tokens.join("/"))
+}
+
+/// The largest scenario file read, in bytes (16 MiB; the shipped scenarios are a few KB). Larger
+/// inputs, and endless ones such as `/dev/zero`, are refused without reading further.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
 
 impl std::error::Error for InvalidScenario {}
 
@@ -67,8 +96,11 @@ impl Scenario {
             file: file.to_string(),
             line: Some(e.line.max(1)),
             column: Some(e.column.max(1)),
-            pointer: None,
-            message: format!("not valid JSON: {}", e.message),
+            message: match e.pointer {
+                Some(_) => e.message,
+                None => format!("not valid JSON: {}", e.message),
+            },
+            pointer: e.pointer,
         })?;
         scenario(&root).map_err(|e| {
             let (line, column) = line_col(text, e.pos);
@@ -83,14 +115,31 @@ impl Scenario {
     }
 
     /// Read a scenario file.
+    /// At most [`MAX_FILE_BYTES`] are read.
     pub fn load(path: &Path) -> Result<Scenario, InvalidScenario> {
+        use std::io::Read as _;
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| InvalidScenario {
+        let fail = |message: String| InvalidScenario {
             file: file.clone(),
             line: None,
             column: None,
             pointer: None,
-            message: format!("cannot read the file: {e}"),
+            message,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| fail(format!("cannot read the file: {e}")))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(fail(format!(
+                "cannot read the file: it is larger than {MAX_FILE_BYTES} bytes (16 MiB), the limit for a scenario file"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "cannot read the file: it is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
         })?;
         Scenario::parse(&text, &file)
     }
@@ -211,7 +260,10 @@ pub(crate) fn integer(n: &Node, ptr: &str, max: u64, what: &str) -> R<u64> {
         return at(
             n,
             ptr,
-            format!("expected {what} as a whole number without fraction or exponent, found {raw}"),
+            format!(
+                "expected {what} as a whole number without fraction or exponent, found {}",
+                number(raw)
+            ),
         );
     }
     if raw.starts_with('-') {
@@ -219,7 +271,8 @@ pub(crate) fn integer(n: &Node, ptr: &str, max: u64, what: &str) -> R<u64> {
             n,
             ptr,
             format!(
-                "expected {what} (an integer from 0 to {max}), found the negative number {raw}"
+                "expected {what} (an integer from 0 to {max}), found the negative number {}",
+                number(raw)
             ),
         );
     }
@@ -228,7 +281,10 @@ pub(crate) fn integer(n: &Node, ptr: &str, max: u64, what: &str) -> R<u64> {
         _ => at(
             n,
             ptr,
-            format!("{raw} is too large for {what}: expected an integer from 0 to {max}"),
+            format!(
+                "{} is too large for {what}: expected an integer from 0 to {max}",
+                number(raw)
+            ),
         ),
     }
 }
@@ -243,7 +299,14 @@ pub(crate) fn u32_field(what: &'static str) -> impl Fn(&Node, &str) -> R<u32> {
 
 pub(crate) fn hresult(n: &Node, ptr: &str) -> R<HResult> {
     match &n.kind {
-        Kind::Str(s) => HResult::parse(s).or_else(|e| at(n, ptr, e.to_string())),
+        // The parse error quotes the text in full; show it cut, as every message does.
+        Kind::Str(s) => HResult::parse(s).or_else(|e| {
+            at(
+                n,
+                ptr,
+                e.to_string().replacen(&format!("{s:?}"), &quote(s), 1),
+            )
+        }),
         k => at(
             n,
             ptr,
@@ -315,8 +378,37 @@ fn scenario(root: &Node) -> R<Scenario> {
     let items = array(steps_node, &f.ptr("steps"), "the steps")?;
     let mut reader = StepReader::new(&world);
     let mut steps = Vec::with_capacity(items.len());
+    // D13: the clock only moves forward, and `advance` moves it by exactly its seconds, so by each
+    // step the virtual time is at least the sum of the advances before it.
+    let mut at_least: Option<u64> = Some(0);
     for (i, item) in items.iter().enumerate() {
-        steps.push(reader.step(item, &format!("/steps/{i}"))?);
+        let ptr = format!("/steps/{i}");
+        let step = reader.step(item, &ptr)?;
+        match &step.action {
+            Action::Do(Op::Advance { seconds }) => {
+                // Only while the sum fits the clock's milliseconds; past that, stop checking.
+                at_least = at_least
+                    .and_then(|t| t.checked_add(*seconds))
+                    .filter(|t| *t <= u64::MAX / 1000);
+            }
+            Action::Check(Check::Time { seconds }) => {
+                if let Some(t) = at_least.filter(|t| seconds < t) {
+                    let n = match &item.kind {
+                        Kind::Obj(m) => m.iter().find(|(k, _, _)| k == "seconds").map(|m| &m.2),
+                        _ => None,
+                    };
+                    return at(
+                        n.unwrap_or(item),
+                        &format!("{ptr}/seconds"),
+                        format!(
+                            "the steps before advance the clock by {t} s, so it reads at least {t} s here, never {seconds} (D13): this check can never pass"
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        steps.push(step);
     }
     Ok(Scenario {
         name,

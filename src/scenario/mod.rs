@@ -31,6 +31,8 @@
 //! - `check error` takes `none: true` alone, or at least one of `context`, `code`, `file`.
 //! - `check jobs`: `count` is required when EnumJobs is expected to succeed and refused when it is
 //!   expected to fail; `names` must be written sorted.
+//! - Checks that can never pass are refused at load (the list is in `docs/scenario-format.md`,
+//!   "Checks"); JSON nesting is limited to 128 levels, a file to 16 MiB.
 //! - `check progress` needs at least one field; `users`, when given, lists at least one user.
 //! - `run_until_idle` with `max_seconds` stops at the bound without failing; without it, the engine's
 //!   step limit is a step failure. `advance` is bounded by the same number of engine events.
@@ -58,9 +60,14 @@ mod steps;
 mod types;
 mod write;
 
-pub use load::InvalidScenario;
-pub use report::{collect, run_paths, Batch, FailureReport, Report, ScenarioReport};
-pub use runner::{describe, run, RunOptions, ScenarioResult, StepFailure, TraceBlock};
+pub use load::{InvalidScenario, MAX_FILE_BYTES};
+pub use report::{
+    collect, run_paths, run_paths_traced, Batch, FailureReport, Inputs, InvalidReport, Report,
+    ScenarioReport, DEFAULT_TRACE_LIMIT,
+};
+pub use runner::{
+    describe, run, run_traced, RunOptions, ScenarioResult, StepFailure, TraceBlock, TraceSink,
+};
 pub use types::{
     Action, BytesTotal, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, Scenario,
     StateMethod, Step, UserSpec, WorldSpec, DEFAULT_APP, DEFAULT_USER,

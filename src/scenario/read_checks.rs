@@ -6,8 +6,11 @@ use super::load::{
     array, at, boolean, hresult, integer, named, string, u32_field, u64_field, Fields, R,
 };
 use super::steps::{list, property, StepReader};
-use super::types::{Action, BytesTotal, Check, ErrorExpectation, Step};
-use crate::{ErrorContext, HResult, JobState, NotifyEvent};
+use super::types::{
+    Action, BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue, Step,
+};
+use crate::job::defaults;
+use crate::{ErrorContext, HResult, JobState, NotifyEvent, NotifyFlags};
 
 /// Fields of each check besides `check`.
 const CHECKS: &[(&str, &[&str])] = &[
@@ -152,20 +155,49 @@ impl StepReader {
                         "check \"progress\" needs at least one of \"bytes_total\", \"bytes_transferred\", \"files_total\" or \"files_transferred\"",
                     );
                 }
+                let bytes_total = f.opt_with("bytes_total", bytes_total)?;
+                let bytes_transferred =
+                    f.opt_with("bytes_transferred", u64_field("a byte count"))?;
+                let files_total = f.opt_with("files_total", u32_field("a file count"))?;
+                let files_transferred =
+                    f.opt_with("files_transferred", u32_field("a file count"))?;
+                // GetProgress never reports more transferred than there is in total.
+                if let (Some(BytesTotal::Bytes(total)), Some(done)) =
+                    (bytes_total, bytes_transferred)
+                {
+                    if done > total {
+                        return never(
+                            &f,
+                            "bytes_transferred",
+                            format!("bytes_transferred {done} exceeds bytes_total {total}"),
+                        );
+                    }
+                }
+                if let (Some(total), Some(done)) = (files_total, files_transferred) {
+                    if done > total {
+                        return never(
+                            &f,
+                            "files_transferred",
+                            format!("files_transferred {done} exceeds files_total {total}"),
+                        );
+                    }
+                }
                 Check::Progress {
                     job,
-                    bytes_total: f.opt_with("bytes_total", bytes_total)?,
-                    bytes_transferred: f
-                        .opt_with("bytes_transferred", u64_field("a byte count"))?,
-                    files_total: f.opt_with("files_total", u32_field("a file count"))?,
-                    files_transferred: f
-                        .opt_with("files_transferred", u32_field("a file count"))?,
+                    bytes_total,
+                    bytes_transferred,
+                    files_total,
+                    files_transferred,
                 }
             }
-            "property" => Check::Property {
-                job: self.job(&f, "job")?,
-                is: property(&f, "is")?,
-            },
+            "property" => {
+                let job = self.job(&f, "job")?;
+                let is = property(&f, "is")?;
+                if let Some(why) = never_stored(&is) {
+                    return never(&f, "is", why);
+                }
+                Check::Property { job, is }
+            }
             "owner" => Check::Owner {
                 job: self.job(&f, "job")?,
                 is: f.req_with("is", "the owner's user name", |n, p| self.user(n, p))?,
@@ -207,8 +239,61 @@ impl StepReader {
     }
 }
 
+/// Refuse a check that can never pass: `why` says what is impossible, at field `key`.
+fn never<T>(f: &Fields, key: &str, why: String) -> R<T> {
+    at(
+        f.get(key).unwrap_or(f.node),
+        &f.ptr(key),
+        format!("{why}: this check can never pass"),
+    )
+}
+
+/// Why a `check property` value can never be read back, if it cannot (D14: the setters refuse or
+/// raise such values, so no job ever holds them).
+fn never_stored(v: &PropertyValue) -> Option<String> {
+    match v {
+        PropertyValue::DisplayName(s) if s.encode_utf16().count() > defaults::MAX_DISPLAY_NAME => {
+            Some(format!(
+                "a display name of {} UTF-16 units; SetDisplayName and CreateJob refuse more than {} with E_INVALIDARG (D14)",
+                s.encode_utf16().count(),
+                defaults::MAX_DISPLAY_NAME
+            ))
+        }
+        PropertyValue::Description(s) if s.encode_utf16().count() > defaults::MAX_DESCRIPTION => {
+            Some(format!(
+                "a description of {} UTF-16 units; SetDescription refuses more than {} with E_INVALIDARG (D14)",
+                s.encode_utf16().count(),
+                defaults::MAX_DESCRIPTION
+            ))
+        }
+        PropertyValue::Priority(PriorityValue::Raw(n)) if *n > 3 => Some(format!(
+            "priority {n}; SetPriority refuses values outside BG_JOB_PRIORITY (0 to 3) with E_NOTIMPL (D14), so GetPriority returns 0 to 3"
+        )),
+        PropertyValue::NotifyFlags(n) if !NotifyFlags(*n).is_known() => Some(format!(
+            "notify flags 0x{n:X}; SetNotifyFlags refuses bits outside 0x{:X} with E_NOTIMPL (D14, §5.1)",
+            NotifyFlags::ALL_KNOWN.0
+        )),
+        PropertyValue::MinimumRetryDelay(n) if *n < defaults::MINIMUM_RETRY_DELAY_FLOOR => {
+            Some(format!(
+                "a minimum retry delay of {n} s; SetMinimumRetryDelay stores {} for anything smaller (D14)",
+                defaults::MINIMUM_RETRY_DELAY_FLOOR
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn jobs(f: &Fields) -> R<Check> {
     let expect = f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK);
+    if !expect.is_failure() && expect != HResult::S_OK {
+        return never(
+            f,
+            "expect",
+            format!(
+                "EnumJobs succeeds only with S_OK, not {expect}; expected S_OK or a failure HRESULT"
+            ),
+        );
+    }
     let all_users = f.opt_with("all_users", boolean)?.unwrap_or(false);
     if expect.is_failure() {
         for k in ["count", "names"] {
@@ -252,6 +337,16 @@ fn jobs(f: &Fields) -> R<Check> {
                     format!(
                         "names must be sorted (by Unicode code point): write {}",
                         serde_json::to_string(&sorted).unwrap_or_default()
+                    ),
+                );
+            }
+            if v.len() != count as usize {
+                return never(
+                    f,
+                    "names",
+                    format!(
+                        "\"names\" lists {} display names but \"count\" is {count}",
+                        v.len()
                     ),
                 );
             }

@@ -92,19 +92,62 @@ pub(crate) struct Runner {
     pub errors: BTreeMap<String, Option<CopyError>>,
     /// The first alias of each job, for messages and traces.
     pub job_names: BTreeMap<JobId, String>,
+    /// User id → name, for traces.
+    user_names: BTreeMap<UserId, String>,
+    /// The current application of each name, id → name, for traces.
+    app_names: BTreeMap<AppId, String>,
+}
+
+/// Receives the rendered trace while a scenario runs, so that `bitsim run --trace` can write it out
+/// as it comes instead of holding it (a retry storm renders millions of lines).
+pub trait TraceSink {
+    /// The events of the setup or of one step follow (`setup`, or `[i] description`).
+    fn heading(&mut self, heading: &str);
+    /// One event; `render` gives its line (call it only for lines that are kept).
+    fn event(&mut self, render: &mut dyn FnMut() -> String);
+}
+
+/// Collects the trace into [`TraceBlock`]s (what [`run`] keeps with [`RunOptions::trace`]).
+impl TraceSink for Vec<TraceBlock> {
+    fn heading(&mut self, heading: &str) {
+        self.push(TraceBlock {
+            heading: heading.to_string(),
+            events: Vec::new(),
+        });
+    }
+
+    fn event(&mut self, render: &mut dyn FnMut() -> String) {
+        if let Some(b) = self.last_mut() {
+            b.events.push(render());
+        }
+    }
 }
 
 /// Run one scenario. Never panics on a valid [`Scenario`]; every problem is a step failure.
 pub fn run(sc: &Scenario, file: &str, opts: &RunOptions) -> ScenarioResult {
-    let mut r = Runner::new(sc);
     let mut trace = Vec::new();
-    r.collect_trace(opts, "setup".to_string(), &mut trace);
+    let sink: Option<&mut dyn TraceSink> = if opts.trace { Some(&mut trace) } else { None };
+    let mut result = run_with(sc, file, sink);
+    result.trace = trace;
+    result
+}
+
+/// Run one scenario, giving its trace to `sink` step by step (the result's `trace` stays empty).
+pub fn run_traced(sc: &Scenario, file: &str, sink: &mut dyn TraceSink) -> ScenarioResult {
+    run_with(sc, file, Some(sink))
+}
+
+fn run_with(sc: &Scenario, file: &str, mut sink: Option<&mut dyn TraceSink>) -> ScenarioResult {
+    let mut r = Runner::new(sc);
+    // Without a sink nothing reads the trace: the engine stops recording it.
+    r.sim.with_service_mut(|s| s.set_tracing(sink.is_some()));
+    r.collect_trace(&mut sink, || "setup".to_string());
     let mut failure = None;
     let mut steps_run = 0;
     for (i, step) in sc.steps.iter().enumerate() {
         steps_run = i + 1;
         let outcome = r.step(step);
-        r.collect_trace(opts, format!("[{i}] {}", describe(step)), &mut trace);
+        r.collect_trace(&mut sink, || format!("[{i}] {}", describe(step)));
         if let Err(f) = outcome {
             failure = Some(StepFailure {
                 step: i,
@@ -122,7 +165,7 @@ pub fn run(sc: &Scenario, file: &str, opts: &RunOptions) -> ScenarioResult {
         passed: failure.is_none(),
         steps_run,
         failure,
-        trace,
+        trace: Vec::new(),
     }
 }
 
@@ -144,10 +187,12 @@ impl Runner {
         }
         let sim = Sim::new(world);
         let mut users = BTreeMap::new();
+        let mut user_names = BTreeMap::new();
         let mut first = None;
         for u in w.effective_users() {
             let id = sim.add_user(&u.name, u.admin, u.logged_on);
             first.get_or_insert(id);
+            user_names.insert(id, u.name.clone());
             users.insert(u.name, id);
         }
         let mut r = Runner {
@@ -157,6 +202,8 @@ impl Runner {
             jobs: BTreeMap::new(),
             errors: BTreeMap::new(),
             job_names: BTreeMap::new(),
+            user_names,
+            app_names: BTreeMap::new(),
         };
         if let Some(user) = first {
             r.connect(DEFAULT_APP, user);
@@ -169,41 +216,49 @@ impl Runner {
             .sim
             .connect(app, user)
             .expect("the runner connects only users it added to its own Sim");
-        self.apps.insert(
+        let id = m.app();
+        let previous = self.apps.insert(
             app.to_string(),
             AppRun {
                 manager: m,
                 handles: BTreeMap::new(),
             },
         );
+        if let Some(p) = previous {
+            self.app_names.remove(&p.manager.app());
+        }
+        self.app_names.insert(id, app.to_string());
     }
 
-    fn collect_trace(&self, opts: &RunOptions, heading: String, out: &mut Vec<TraceBlock>) {
+    /// Give the events recorded since the last call to `sink` under `heading`. The name maps are
+    /// kept up to date as users and applications appear, not rebuilt per step.
+    fn collect_trace(
+        &self,
+        sink: &mut Option<&mut dyn TraceSink>,
+        heading: impl FnOnce() -> String,
+    ) {
+        let Some(sink) = sink else { return };
         let events = self.sim.with_service_mut(|s| s.take_trace());
-        if !opts.trace {
-            return;
-        }
-        let users: BTreeMap<UserId, String> =
-            self.users.iter().map(|(n, id)| (*id, n.clone())).collect();
-        let apps: BTreeMap<AppId, String> = self
-            .apps
-            .iter()
-            .map(|(n, a)| (a.manager.app(), n.clone()))
-            .collect();
-        let lines = events
-            .iter()
-            .map(|e| {
+        sink.heading(&heading());
+        for e in &events {
+            sink.event(&mut || {
                 e.render(
                     &|j| self.job_name(j),
-                    &|u| users.get(&u).cloned().unwrap_or_else(|| format!("{u:?}")),
-                    &|a| apps.get(&a).cloned().unwrap_or_else(|| format!("{a:?}")),
+                    &|u| {
+                        self.user_names
+                            .get(&u)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{u:?}"))
+                    },
+                    &|a| {
+                        self.app_names
+                            .get(&a)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{a:?}"))
+                    },
                 )
-            })
-            .collect();
-        out.push(TraceBlock {
-            heading,
-            events: lines,
-        });
+            });
+        }
     }
 
     /// The alias a job is known by (its GUID when it has none).
