@@ -353,6 +353,14 @@ impl Runner {
                     self.with_job(app, job, |j| unit(j.add_file(remote, local)))?;
                 ("AddFile", *expect, actual, note)
             }
+            Op::AddFileSet { job, files, expect } => {
+                let set: Vec<(&str, &str)> = files
+                    .iter()
+                    .map(|(r, l)| (r.as_str(), l.as_str()))
+                    .collect();
+                let (actual, note) = self.with_job(app, job, |j| unit(j.add_file_set(&set)))?;
+                ("AddFileSet", *expect, actual, note)
+            }
             Op::State {
                 method,
                 job,
@@ -533,6 +541,9 @@ pub fn describe(step: &Step) -> String {
                 None => format!("do get_job {job}"),
             },
             Op::AddFile { job, remote, .. } => format!("do add_file {job} {remote}"),
+            Op::AddFileSet { job, files, .. } => {
+                format!("do add_file_set {job} ({} files)", files.len())
+            }
             Op::State { job, .. } | Op::TakeOwnership { job, .. } => {
                 format!("do {} {job}", op.name())
             }

@@ -177,6 +177,15 @@ pub enum Op {
         /// The HRESULT expected.
         expect: HResult,
     },
+    /// AddFileSet: every file or none.
+    AddFileSet {
+        /// The job.
+        job: String,
+        /// (remote URL, local name) of each file, in order.
+        files: Vec<(String, String)>,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
     /// Resume, Suspend, Cancel or Complete.
     State {
         /// Which method.
@@ -257,6 +266,7 @@ impl Op {
             Op::CreateJob { .. } => "create_job",
             Op::GetJob { .. } => "get_job",
             Op::AddFile { .. } => "add_file",
+            Op::AddFileSet { .. } => "add_file_set",
             Op::State { method, .. } => method.op_name(),
             Op::Set { .. } => "set",
             Op::TakeOwnership { .. } => "take_ownership",

@@ -221,6 +221,19 @@ fn step(st: &Step) -> Out {
                     f.push(("local", v(local)));
                     expect(&mut f, *e);
                 }
+                Op::AddFileSet {
+                    job,
+                    files,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    let set = files
+                        .iter()
+                        .map(|(r, l)| Out::Obj(vec![("remote", v(r)), ("local", v(l))]))
+                        .collect();
+                    f.push(("files", Out::Arr(set)));
+                    expect(&mut f, *e);
+                }
                 Op::State { job, expect: e, .. } | Op::TakeOwnership { job, expect: e } => {
                     f.push(("job", v(job)));
                     expect(&mut f, *e);
