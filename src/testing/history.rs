@@ -297,9 +297,12 @@ impl History {
                 // timer does not start another attempt at (or after) that instant.
                 if let (Rule::T11, Some(d)) = (rule, f.deadline) {
                     if self.last_time >= d {
-                        let count = super::invariants::Expect::JobErrorCount {
+                        let count = super::invariants::Expect::Job {
                             job,
-                            is: f.error_count,
+                            check: crate::scenario::Check::ErrorCount {
+                                job: String::new(),
+                                is: f.error_count,
+                            },
                         };
                         self.soft.push(Violation::new(
                             "D4",
