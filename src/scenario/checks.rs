@@ -445,7 +445,11 @@ fn c_job(c: &Check) -> String {
 
 /// A check in observe mode (see [`Runner::observe`]): the check with the values seen and the
 /// HRESULT of its call, or no check (`None`) when the getter failed with that HRESULT.
-pub(crate) fn observe(r: &mut Runner, app: &str, c: &Check) -> Result<(Option<Check>, HResult), Fail> {
+pub(crate) fn observe(
+    r: &mut Runner,
+    app: &str,
+    c: &Check,
+) -> Result<(Option<Check>, HResult), Fail> {
     let seen = match c {
         Check::State { job, .. }
         | Check::Error { job, .. }

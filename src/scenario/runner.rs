@@ -255,7 +255,11 @@ impl Runner {
             Ok(j) => j,
             Err(h) => return Ok(Err(h)),
         };
-        let before = if self.log.is_some() { self.trace_len() } else { 0 };
+        let before = if self.log.is_some() {
+            self.trace_len()
+        } else {
+            0
+        };
         let r = f(&job);
         if self.log.is_some() {
             self.site = Some(Site {
@@ -359,7 +363,11 @@ impl Runner {
         }
         let id = self.job_id(alias)?;
         let (manager, app_id, generation) = self.manager_of(app)?;
-        let before = if self.log.is_some() { self.trace_len() } else { 0 };
+        let before = if self.log.is_some() {
+            self.trace_len()
+        } else {
+            0
+        };
         let r = manager.get_job(id);
         let result = r.as_ref().map(|_| ()).map_err(|e| *e);
         self.note(before, || Seen::GetJob {
@@ -412,7 +420,8 @@ impl Runner {
                 Err(_) => (None, None),
             },
         };
-        if let (Some(site), Some(alias), Some(result)) = (self.site.take(), step.action.job(), result)
+        if let (Some(site), Some(alias), Some(result)) =
+            (self.site.take(), step.action.job(), result)
         {
             let held = match &step.action {
                 Action::Do(Op::GetError { bind_error, .. }) => bind_error.clone(),
@@ -510,7 +519,11 @@ impl Runner {
                 expect,
             } => {
                 let (manager, app_id, generation) = self.manager_of(app)?;
-                let before = if self.log.is_some() { self.trace_len() } else { 0 };
+                let before = if self.log.is_some() {
+                    self.trace_len()
+                } else {
+                    0
+                };
                 let r = manager.create_job(name, *job_type);
                 let result = r.as_ref().map(Job::id).map_err(|e| *e);
                 self.note(before, || Seen::CreateJob {
@@ -539,7 +552,11 @@ impl Runner {
             Op::GetJob { job, bind, expect } => {
                 let id = self.job_id(job)?;
                 let (manager, app_id, generation) = self.manager_of(app)?;
-                let before = if self.log.is_some() { self.trace_len() } else { 0 };
+                let before = if self.log.is_some() {
+                    self.trace_len()
+                } else {
+                    0
+                };
                 let r = manager.get_job(id);
                 let result = r.as_ref().map(|_| ()).map_err(|e| *e);
                 self.note(before, || Seen::GetJob {

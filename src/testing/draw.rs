@@ -273,7 +273,11 @@ pub mod make {
     /// `logon` / `logoff` of user `pick`.
     pub fn logon(on: bool) -> Action {
         let user = String::new();
-        job_op(if on { Op::Logon { user } } else { Op::Logoff { user } })
+        job_op(if on {
+            Op::Logon { user }
+        } else {
+            Op::Logoff { user }
+        })
     }
 }
 

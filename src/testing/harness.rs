@@ -416,7 +416,10 @@ impl Harness {
             self.obs.push(o);
         }
         let ok = result.is_some_and(HResult::is_success);
-        let app = step.app.as_deref().and_then(|n| self.apps.iter().position(|a| a.name == n));
+        let app = step
+            .app
+            .as_deref()
+            .and_then(|n| self.apps.iter().position(|a| a.name == n));
         match &step.action {
             Action::Do(Op::Connect { user }) => {
                 let name = step.app.clone().unwrap_or_default();
@@ -479,7 +482,12 @@ impl Harness {
                 continue;
             }
             let app = &self.apps[slot.app].name;
-            if let Some(h) = self.runner.apps.get(app).and_then(|a| a.handles.get(&slot.alias)) {
+            if let Some(h) = self
+                .runner
+                .apps
+                .get(app)
+                .and_then(|a| a.handles.get(&slot.alias))
+            {
                 slot.handle = h.clone();
                 slot.generation = generation;
             }
@@ -489,7 +497,8 @@ impl Harness {
 
     fn slot_of(&self, app: Option<usize>, alias: &str) -> Option<usize> {
         let a = app?;
-        (0..self.handles.len()).find(|&i| self.handles[i].app == a && self.handles[i].alias == alias)
+        (0..self.handles.len())
+            .find(|&i| self.handles[i].app == a && self.handles[i].alias == alias)
     }
 
     fn add_files(&mut self, app: Option<usize>, alias: &str, remotes: &[String]) {
@@ -501,7 +510,12 @@ impl Harness {
 
     fn new_handle(&mut self, app: usize, job: usize, alias: &str) {
         let name = &self.apps[app].name;
-        if let Some(h) = self.runner.apps.get(name).and_then(|a| a.handles.get(alias)) {
+        if let Some(h) = self
+            .runner
+            .apps
+            .get(name)
+            .and_then(|a| a.handles.get(alias))
+        {
             self.handles.push(HandleSlot {
                 app,
                 job,

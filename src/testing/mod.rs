@@ -76,7 +76,7 @@ pub use draw::{
     DOWNLOAD_LOCALS, INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
 };
 pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
-pub use harness::{AppSlot, Harness, HandleSlot, HeldSlot, JobSlot, Record};
+pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
 pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};
 pub use replay::{replay, Failure};

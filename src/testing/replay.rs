@@ -230,12 +230,16 @@ fn expect(h: &Harness, steps: &mut Vec<(usize, Step)>, e: &Expect) {
     match e {
         Expect::Returns { step, hresult } => {
             let last = steps.iter_mut().rev().find(|(i, s)| {
-                *i == *step && matches!(&s.action, Action::Do(op) if op.clone().expect_mut().is_some())
+                *i == *step
+                    && matches!(&s.action, Action::Do(op) if op.clone().expect_mut().is_some())
             });
-            if let Some((_, Step {
-                action: Action::Do(op),
-                ..
-            })) = last
+            if let Some((
+                _,
+                Step {
+                    action: Action::Do(op),
+                    ..
+                },
+            )) = last
             {
                 if let Some(x) = op.expect_mut() {
                     *x = *hresult;

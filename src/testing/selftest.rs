@@ -270,9 +270,19 @@ fn observation_rules_reject_what_breaks_them() {
         rule(call(&h, 0, state_is(JobState::Queued), ok)),
         Err("§1.1".into())
     );
-    let count = |is| Action::Check(Check::ErrorCount { job: "j1".into(), is });
+    let count = |is| {
+        Action::Check(Check::ErrorCount {
+            job: "j1".into(),
+            is,
+        })
+    };
     assert_eq!(rule(call(&h, 0, count(1), ok)), Err("D6".into()));
-    let error = |expect| Action::Check(Check::Error { job: "j1".into(), expect });
+    let error = |expect| {
+        Action::Check(Check::Error {
+            job: "j1".into(),
+            expect,
+        })
+    };
     assert_eq!(
         rule(call(&h, 0, error(ErrorExpectation::None), ok)),
         Err("D1".into())
@@ -292,10 +302,7 @@ fn observation_rules_reject_what_breaks_them() {
         job: "j1".into(),
         expect: HResult::E_ACCESSDENIED,
     });
-    assert_eq!(
-        rule(call(&h, 1, cancel, HResult::E_ACCESSDENIED)),
-        Ok(())
-    );
+    assert_eq!(rule(call(&h, 1, cancel, HResult::E_ACCESSDENIED)), Ok(()));
     assert_eq!(
         rule(Seen::EnumJobs {
             app: h.apps()[1].id,

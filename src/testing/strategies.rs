@@ -20,8 +20,7 @@
 //! ```
 
 use super::draw::{
-    local_names, local_path, make, remote_names, remote_url, Draw, Setup,
-    UNKNOWN_URL, USER_NAMES,
+    local_names, local_path, make, remote_names, remote_url, Draw, Setup, UNKNOWN_URL, USER_NAMES,
 };
 use crate::scenario::{Action, Op, PropertyValue, StateMethod, UserSpec, WorldSpec};
 use crate::world::{Chaos, Network, Remote, Response};
@@ -100,7 +99,9 @@ pub fn chaos() -> impl Strategy<Value = Option<Chaos>> {
 
 /// A scenario world: `users`, 1–4 remotes, 0–2 upload sources, a bandwidth and the network (mostly
 /// up).
-pub fn world_spec_with(users: impl Strategy<Value = Vec<UserSpec>>) -> impl Strategy<Value = WorldSpec> {
+pub fn world_spec_with(
+    users: impl Strategy<Value = Vec<UserSpec>>,
+) -> impl Strategy<Value = WorldSpec> {
     (
         users,
         vec(remote(), 1..5),
@@ -331,7 +332,10 @@ pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
         2 => Just("other".to_string()),
         1 => Just("n".repeat(257)),
     ];
-    let urls: Vec<String> = (0..4).map(remote_url).chain([UNKNOWN_URL.to_string()]).collect();
+    let urls: Vec<String> = (0..4)
+        .map(remote_url)
+        .chain([UNKNOWN_URL.to_string()])
+        .collect();
     let w = |n: u32| n.max(1);
     let env = |op: Op| Draw::env(op);
     prop_oneof![

@@ -569,7 +569,11 @@ impl Checker {
                     _ => true,
                 };
                 if !bytes_ok || !files_ok {
-                    return fail("§8", format!("progress out of bounds: {:?}", c.action), None);
+                    return fail(
+                        "§8",
+                        format!("progress out of bounds: {:?}", c.action),
+                        None,
+                    );
                 }
                 Ok(())
             }
