@@ -9,7 +9,8 @@
 
 use bitsim::scenario::{run, Action, Op, RunOptions, Scenario, StateMethod};
 use bitsim::testing::{
-    all_mutators, config, make, strategies, strategies::OpMix, Draw, Harness, Setup, Violation,
+    config, make, strategies, strategies::all_mutators, strategies::OpMix, Draw, Harness, Setup,
+    Violation,
 };
 use bitsim::HResult;
 use proptest::prelude::*;

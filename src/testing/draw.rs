@@ -10,7 +10,6 @@
 
 use crate::scenario::{Action, Op, UserSpec, WorldSpec};
 use crate::world::{Chaos, World};
-use crate::HResult;
 
 /// The user names a generated world uses, in order.
 pub const USER_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
@@ -279,31 +278,6 @@ pub mod make {
             Op::Logoff { user }
         })
     }
-}
-
-/// Every mutator of a job, with valid arguments, in a fixed order (for "every mutator in a final
-/// state is refused", §1.3).
-pub fn all_mutators() -> Vec<Action> {
-    use crate::scenario::{PropertyValue as P, StateMethod as S};
-    vec![
-        make::add_file(&remote_url(0), DOWNLOAD_LOCALS[0]),
-        make::add_file_set(vec![
-            (remote_url(0), DOWNLOAD_LOCALS[0].to_string()),
-            (remote_url(0), DOWNLOAD_LOCALS[1].to_string()),
-        ]),
-        make::state(S::Resume),
-        make::state(S::Suspend),
-        make::state(S::Cancel),
-        make::state(S::Complete),
-        make::set(P::DisplayName("update".into())),
-        make::set(P::Description("ddd".into())),
-        make::set(P::Priority(make::priority(1))),
-        make::set(P::NotifyFlags(0xB)),
-        make::set(P::MinimumRetryDelay(60)),
-        make::set(P::NoProgressTimeout(600)),
-        make::take_ownership(),
-        make::register_callback(HResult::S_OK),
-    ]
 }
 
 /// Pick `items[i % len]`, or `None` when there is nothing to pick from.

@@ -9,10 +9,9 @@ use super::draw::{UNKNOWN_URL, USER_NAMES};
 use super::harness::Harness;
 use super::replay::replay;
 use super::strategies::{
-    ADVANCE_SECS, BANDWIDTHS, DESCRIPTION_LENGTHS, HTTP_STATUSES, IDLE_BOUNDS, NOTIFY_FLAGS,
-    NO_PROGRESS_TIMEOUTS, PRIORITIES, RETRY_DELAYS, WIN32_CODES,
+    property_value, ADVANCE_SECS, BANDWIDTHS, HTTP_STATUSES, IDLE_BOUNDS, WIN32_CODES,
 };
-use crate::scenario::{Action, Op, PropertyValue as P, Scenario, StateMethod, UserSpec, WorldSpec};
+use crate::scenario::{Action, Op, Scenario, StateMethod, UserSpec, WorldSpec};
 use crate::world::{Chaos, Network, Remote, Response};
 use crate::{HResult, JobType};
 
@@ -147,14 +146,12 @@ fn job_action(b: &mut Bytes) -> Action {
         9 => make::state(StateMethod::Suspend),
         10 => make::state(StateMethod::Cancel),
         11 => make::state(StateMethod::Complete),
-        12 => make::set(P::DisplayName(name(b))),
-        13 => make::set(P::Description(
-            "d".repeat(usize::from(b.pick(&DESCRIPTION_LENGTHS))),
-        )),
-        14 => make::set(P::Priority(make::priority(b.pick(&PRIORITIES)))),
-        15 => make::set(P::NotifyFlags(b.pick(&NOTIFY_FLAGS))),
-        16 => make::set(P::MinimumRetryDelay(b.pick(&RETRY_DELAYS))),
-        17 => make::set(P::NoProgressTimeout(b.pick(&NO_PROGRESS_TIMEOUTS))),
+        12 => make::set(property_value("display_name", b.u8())),
+        13 => make::set(property_value("description", b.u8())),
+        14 => make::set(property_value("priority", b.u8())),
+        15 => make::set(property_value("notify_flags", b.u8())),
+        16 => make::set(property_value("minimum_retry_delay", b.u8())),
+        17 => make::set(property_value("no_progress_timeout", b.u8())),
         18 => make::take_ownership(),
         19 | 20 => make::get_error(b.u8() % 2 == 0),
         21 => make::register_callback(if b.flag(3) {

@@ -5,7 +5,7 @@
 
 use super::draw::{pick, pick_recent, Draw, Setup};
 use super::invariants::{Checker, Observations, Observed, Seen, Violation};
-use super::replay::{render, Failure};
+use super::replay::{render, Counterexample};
 use crate::scenario::checks::read;
 use crate::scenario::runner::Runner;
 use crate::scenario::{Action, Check, ErrorExpectation, Op, Scenario, Step, UserSpec};
@@ -152,7 +152,7 @@ impl Harness {
     }
 
     /// Run `draws` from a fresh machine, stopping at the first broken invariant.
-    pub fn run(setup: &Setup, draws: &[Draw]) -> Result<Harness, Box<Failure>> {
+    pub fn run(setup: &Setup, draws: &[Draw]) -> Result<Harness, Box<Counterexample>> {
         let mut h = Harness::new(setup);
         for d in draws {
             h.step(d)?;
@@ -161,7 +161,7 @@ impl Harness {
     }
 
     /// Run one step, probe, and check every invariant.
-    pub fn step(&mut self, draw: &Draw) -> Result<(), Box<Failure>> {
+    pub fn step(&mut self, draw: &Draw) -> Result<(), Box<Counterexample>> {
         let index = self.records.len();
         let before = self.trace_len();
         let seen_before = self.obs.items.len();
@@ -206,8 +206,8 @@ impl Harness {
 
     /// A failure report for `violation` found after the steps so far (for property-specific
     /// assertions made by tests).
-    pub fn fail(&self, violation: Violation) -> Box<Failure> {
-        Box::new(Failure::new(self, violation))
+    pub fn fail(&self, violation: Violation) -> Box<Counterexample> {
+        Box::new(Counterexample::new(self, violation))
     }
 
     /// The scenario that replays the steps so far, each expecting what it returned.

@@ -63,7 +63,8 @@ pub struct History {
     pub position: usize,
     /// A state entry whose record event must come next: (job, from, to, rule).
     pending: Option<Pending>,
-    /// Violations of rules that leave the history consistent (the checker may waive them).
+    /// Violations of rules that leave the history consistent (the checker reports them after the
+    /// history has taken the event in).
     pub soft: Vec<Violation>,
 }
 

@@ -21,7 +21,7 @@
 //!   never decreases and moves as decided), D9 (no user sees or changes another's job), D12 and D10
 //!   (the scheduler at settled instants), D13 (time never goes back), §1.1/§1.5 (one state at a time,
 //!   only edges of the table).
-//! * [`replay`] and [`Failure`]: any run as a [`Scenario`](crate::scenario::Scenario), ready to
+//! * [`replay`] and [`Counterexample`]: any run as a [`Scenario`](crate::scenario::Scenario), ready to
 //!   commit as a regression fixture.
 //! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies.
 //!
@@ -72,14 +72,14 @@ pub mod strategies;
 mod selftest;
 
 pub use draw::{
-    all_mutators, local_names, local_path, make, remote_names, remote_url, Draw, Setup,
-    DOWNLOAD_LOCALS, INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
+    local_names, local_path, make, remote_names, remote_url, Draw, Setup, DOWNLOAD_LOCALS,
+    INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
 };
 pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
 pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};
-pub use replay::{replay, Failure};
+pub use replay::{replay, Counterexample};
 
 use proptest::test_runner::{Config, RngSeed};
 

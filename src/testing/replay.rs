@@ -1,6 +1,6 @@
 //! Scenario files from runs: [`replay`] turns a setup and a list of draws into a [`Scenario`] (the
 //! contract of `docs/scenario-format.md`, written by its one writer, [`Scenario::to_json`]), every
-//! step expecting what the simulator answered; a [`Failure`] adds, at the end, what the spec
+//! step expecting what the simulator answered; a [`Counterexample`] adds, at the end, what the spec
 //! requires, so the file fails while the bug is there and can be committed as a regression fixture.
 //!
 //! Runs with chaos are replayed exactly without chaos: the answers chaos gave each remote are read
@@ -27,7 +27,7 @@ pub fn replay(setup: &Setup, draws: &[Draw]) -> Scenario {
 
 /// A broken invariant with everything needed to reproduce it.
 #[derive(Clone, Debug)]
-pub struct Failure {
+pub struct Counterexample {
     /// What broke.
     pub violation: Violation,
     /// What the run started from.
@@ -38,9 +38,9 @@ pub struct Failure {
     pub scenario: Scenario,
 }
 
-impl Failure {
-    pub(crate) fn new(h: &Harness, violation: Violation) -> Failure {
-        Failure {
+impl Counterexample {
+    pub(crate) fn new(h: &Harness, violation: Violation) -> Counterexample {
+        Counterexample {
             scenario: render(h, Some(&violation)),
             setup: h.setup().clone(),
             draws: h.records().iter().map(|r| r.draw.clone()).collect(),
@@ -54,7 +54,7 @@ impl Failure {
     }
 }
 
-impl fmt::Display for Failure {
+impl fmt::Display for Counterexample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "invariant broken: {}", self.violation)?;
         writeln!(f, "chaos: {:?}", self.setup.chaos)?;
@@ -68,7 +68,7 @@ impl fmt::Display for Failure {
     }
 }
 
-impl std::error::Error for Failure {}
+impl std::error::Error for Counterexample {}
 
 fn fnv(s: &str) -> u32 {
     s.bytes().fold(0x811c_9dc5u32, |h, b| {

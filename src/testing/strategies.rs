@@ -254,43 +254,68 @@ fn local_name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A display name: the valid ones, the empty one, and one over the 256-character limit (D14).
-fn display_name() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => Just("update".to_string()),
-        2 => Just("other".to_string()),
-        1 => Just(String::new()),
-        1 => Just("n".repeat(257)),
-    ]
+/// The display names `set display_name` tries, weighted by repetition: valid ones, the empty one, and
+/// one over the 256-character limit (D14).
+fn display_names() -> [String; 8] {
+    let u = || "update".to_string();
+    let o = || "other".to_string();
+    [u(), u(), u(), u(), o(), o(), String::new(), "n".repeat(257)]
 }
 
-/// The value every generated `set` of `property` uses, from the value tables (the one place the
-/// kit generates property values).
-pub fn property_value(property: &str) -> BoxedStrategy<PropertyValue> {
-    match property {
-        "display_name" => display_name().prop_map(PropertyValue::DisplayName).boxed(),
-        "description" => select(&DESCRIPTION_LENGTHS[..])
-            .prop_map(|n| PropertyValue::Description("d".repeat(usize::from(n))))
-            .boxed(),
-        "priority" => select(&PRIORITIES[..])
-            .prop_map(|p| PropertyValue::Priority(make::priority(p)))
-            .boxed(),
-        "notify_flags" => select(&NOTIFY_FLAGS[..])
-            .prop_map(PropertyValue::NotifyFlags)
-            .boxed(),
-        "minimum_retry_delay" => select(&RETRY_DELAYS[..])
-            .prop_map(PropertyValue::MinimumRetryDelay)
-            .boxed(),
-        _ => select(&NO_PROGRESS_TIMEOUTS[..])
-            .prop_map(PropertyValue::NoProgressTimeout)
-            .boxed(),
+/// The value of `property` the kit's `set` steps use, chosen by `pick` (modulo) from the value
+/// tables above. The one place the kit makes property values: the strategies, the fuzz decoder and
+/// [`all_mutators`] all come through here.
+pub fn property_value(property: &str, pick: u8) -> PropertyValue {
+    fn at<T: Copy>(table: &[T], pick: u8) -> T {
+        table[usize::from(pick) % table.len()]
     }
+    match property {
+        "display_name" => {
+            let names = display_names();
+            PropertyValue::DisplayName(names[usize::from(pick) % names.len()].clone())
+        }
+        "description" => {
+            PropertyValue::Description("d".repeat(usize::from(at(&DESCRIPTION_LENGTHS, pick))))
+        }
+        "priority" => PropertyValue::Priority(make::priority(at(&PRIORITIES, pick))),
+        "notify_flags" => PropertyValue::NotifyFlags(at(&NOTIFY_FLAGS, pick)),
+        "minimum_retry_delay" => PropertyValue::MinimumRetryDelay(at(&RETRY_DELAYS, pick)),
+        _ => PropertyValue::NoProgressTimeout(at(&NO_PROGRESS_TIMEOUTS, pick)),
+    }
+}
+
+/// Every mutator of a job, with valid arguments, in a fixed order (for "every mutator in a final
+/// state is refused", §1.3).
+pub fn all_mutators() -> Vec<Action> {
+    let local = |i: usize| super::draw::DOWNLOAD_LOCALS[i].to_string();
+    let mut v = vec![
+        make::add_file(&remote_url(0), &local(0)),
+        make::add_file_set(vec![(remote_url(0), local(0)), (remote_url(0), local(1))]),
+        make::state(StateMethod::Resume),
+        make::state(StateMethod::Suspend),
+        make::state(StateMethod::Cancel),
+        make::state(StateMethod::Complete),
+    ];
+    // Valid values: "update", 3 characters, HIGH, 0xB, 60 s, 600 s.
+    for (property, pick) in [
+        ("display_name", 0),
+        ("description", 1),
+        ("priority", 1),
+        ("notify_flags", 6),
+        ("minimum_retry_delay", 3),
+        ("no_progress_timeout", 2),
+    ] {
+        v.push(make::set(property_value(property, pick)));
+    }
+    v.push(make::take_ownership());
+    v.push(make::register_callback(HResult::S_OK));
+    v
 }
 
 /// A job method or job check with its arguments (valid ones mostly, invalid ones sometimes).
 pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
     let answer = prop_oneof![3 => Just(HResult::S_OK), 1 => Just(HResult::E_FAIL)];
-    let set = |p: &str| property_value(p).prop_map(make::set);
+    let set = |p: &'static str| any::<u8>().prop_map(move |i| make::set(property_value(p, i)));
     prop_oneof![
         8 => (remote_name(), local_name()).prop_map(|(r, l)| make::add_file(&r, &l)),
         2 => vec((remote_name(), local_name()), 0..3).prop_map(make::add_file_set),
