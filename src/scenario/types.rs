@@ -177,7 +177,7 @@ pub enum Op {
         /// The HRESULT expected.
         expect: HResult,
     },
-    /// AddFileSet: every file or none.
+    /// AddFileSet: every file or none (§2.2).
     AddFileSet {
         /// The job.
         job: String,

@@ -396,7 +396,7 @@ mod tests {
 
     const SET: &str = r#"{
       "name": "file-set",
-      "description": "AddFileSet adds every file or none; an empty set is E_INVALIDARG.",
+      "description": "§2.2 AddFileSet adds every file or none; an empty set is E_INVALIDARG.",
       "world": { "remotes": { "https://x.test/a": { "size": 10 }, "https://x.test/b": { "size": 20 } } },
       "steps": [
         { "do": "create_job", "name": "j", "bind": "j" },
@@ -415,7 +415,7 @@ mod tests {
     }"#;
 
     #[test]
-    fn add_file_set_is_loaded_run_and_written_like_add_file() {
+    fn add_file_set_all_or_nothing_s2_2_is_loaded_run_and_written() {
         let sc = Scenario::parse(SET, "set.json").unwrap();
         let result = run(&sc, "set.json", &RunOptions::default());
         assert!(result.passed, "{:?}", result.failure);
