@@ -9,37 +9,49 @@
 #[path = "../examples/updater/policy.rs"]
 mod policy;
 
-use bitsim::testing::{
-    config, strategies, validate_scenario, Done, Harness, JobCall, NamePick, Op, Value, Violation,
-    WorldSpec,
-};
-use bitsim::Response;
+use bitsim::scenario::{Action, Check, ErrorExpectation, Op, PropertyValue, Scenario, StateMethod};
+use bitsim::testing::{config, make, strategies, Draw, Harness, Record, Setup, Violation};
+use bitsim::{Network, Response};
 use bitsim::{ErrorContext, HResult, JobState, JobType, SimDuration, TraceKind};
 use policy::{Bits, Outcome, Poll, UpdateConfig, Updater};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestError, TestRunner};
 
-/// The client's BITS layer over the harness: the client is always the newest application.
+/// The client's BITS layer over the harness: the client is always the newest application, and its
+/// job handles are the harness's handle slots.
 struct KitBits {
     h: Harness,
 }
 
 impl KitBits {
-    fn step(&mut self, op: Op) -> Result<&Done, HResult> {
+    fn step(&mut self, draw: Draw) -> &Record {
         // An invariant broken while the client runs is reported with its scenario (as a panic: the
         // client's own Result carries BITS errors only).
-        if let Err(failure) = self.h.step(&op) {
+        if let Err(failure) = self.h.step(&draw) {
             panic!("{failure}");
         }
-        Ok(&self.h.steps().last().expect("just made").done)
+        self.h.last().expect("just made")
     }
 
-    fn call(&mut self, job: usize, call: JobCall) -> Result<Value, HResult> {
-        let op = self.h.op_for(job, call);
-        match self.step(op)? {
-            Done::Call { result, .. } => result.clone(),
-            other => panic!("not a call: {other:?}"),
-        }
+    /// A call through handle slot `job`: what it returned, and the step as made.
+    fn call(&mut self, job: usize, action: Action) -> (HResult, Option<Action>) {
+        let draw = self.h.draw_for(job, action);
+        let r = self.step(draw);
+        let result = r.result.expect("a BITS call");
+        (result, r.step.as_ref().map(|s| s.action.clone()))
+    }
+
+    fn unit(&mut self, job: usize, action: Action) -> Result<(), HResult> {
+        returned(self.call(job, action).0).map(|_| ())
+    }
+}
+
+/// An operation's HRESULT as a client sees it: success codes are values, failures errors.
+fn returned(h: HResult) -> Result<HResult, HResult> {
+    if h.is_success() {
+        Ok(h)
+    } else {
+        Err(h)
     }
 }
 
@@ -47,92 +59,71 @@ impl Bits for KitBits {
     type Job = usize;
 
     fn find_job(&mut self, name: &str) -> Result<Option<usize>, HResult> {
-        let (slots, names) = match self.step(Op::EnumJobs {
-            app: 0,
-            all_users: false,
-        })? {
-            Done::EnumJobs { result, names, .. } => (result.clone()?, names.clone()),
-            other => panic!("not EnumJobs: {other:?}"),
-        };
-        let Some(&slot) = slots
-            .iter()
-            .zip(&names)
-            .find(|(_, n)| *n == name)
-            .map(|(s, _)| s)
-        else {
+        self.step(Draw::call(0, 0, make::jobs_check(false)));
+        let listed = self.h.last_listed().expect("EnumJobs was made")?;
+        // Every job this client creates is called `name` (see `create_job`).
+        let Some(&slot) = listed.first() else {
             return Ok(None);
         };
-        let recent = (self.h.jobs().len() - 1 - slot) as u8;
-        match self.step(Op::GetJob {
-            app: 0,
-            job: recent,
-        })? {
-            Done::GetJob { result, .. } => (*result).map(Some),
-            other => panic!("not GetJob: {other:?}"),
+        match &self.h.last().unwrap().step {
+            Some(step) => match &step.action {
+                Action::Check(Check::Jobs { names: Some(n), .. }) => {
+                    assert!(n.iter().all(|x| x == name), "the kit's job names: {n:?}")
+                }
+                other => panic!("not EnumJobs: {other:?}"),
+            },
+            None => unreachable!("EnumJobs succeeded"),
         }
+        let recent = (self.h.jobs().len() - 1 - slot) as u8;
+        let r = self.step(Draw::call(0, recent, make::get_job()));
+        returned(r.result.expect("GetJob"))?;
+        Ok(Some(self.h.handles().len() - 1))
     }
     fn create_job(&mut self, name: &str) -> Result<usize, HResult> {
-        assert_eq!(name, NamePick::Update.text(), "the kit's job names");
-        let op = Op::CreateJob {
-            app: 0,
-            name: NamePick::Update,
-            job_type: JobType::Download,
-        };
-        match self.step(op)? {
-            Done::CreateJob { result, .. } => (*result).map(|_| self.h.handles().len() - 1),
-            other => panic!("not CreateJob: {other:?}"),
-        }
+        assert_eq!(name, "update", "the kit's job names");
+        let r = self.step(Draw::call(0, 0, make::create_job(name, JobType::Download)));
+        returned(r.result.expect("CreateJob"))?;
+        Ok(self.h.handles().len() - 1)
     }
     fn add_file(&mut self, job: &usize, url: &str, local: &str) -> Result<(), HResult> {
-        let remote = self
-            .h
-            .spec()
-            .remote_pool()
-            .iter()
-            .position(|u| u == url)
-            .expect("a pool URL") as u8;
-        let local = self
-            .h
-            .spec()
-            .local_pool()
-            .iter()
-            .position(|l| l == local)
-            .expect("a pool name") as u8;
-        self.call(*job, JobCall::AddFile { remote, local })
-            .map(|_| ())
+        self.unit(*job, make::add_file(url, local))
     }
     fn set_minimum_retry_delay(&mut self, job: &usize, secs: u32) -> Result<(), HResult> {
-        self.call(*job, JobCall::SetMinimumRetryDelay(secs))
-            .map(|_| ())
+        self.unit(*job, make::set(PropertyValue::MinimumRetryDelay(secs)))
     }
     fn resume(&mut self, job: &usize) -> Result<HResult, HResult> {
-        returned(self.call(*job, JobCall::Resume))
+        returned(self.call(*job, make::state(StateMethod::Resume)).0)
     }
     fn state(&mut self, job: &usize) -> Result<JobState, HResult> {
-        match self.call(*job, JobCall::GetState)? {
-            Value::State(s) => Ok(s),
-            other => panic!("GetState gave {other:?}"),
+        match self.call(*job, make::state_check()) {
+            (_, Some(Action::Check(Check::State { is, .. }))) => Ok(is),
+            (h, _) => Err(h),
         }
     }
     fn error(&mut self, job: &usize) -> Result<(ErrorContext, HResult), HResult> {
-        match self.call(*job, JobCall::GetError { hold: false })? {
-            Value::Error(c, code, _) => Ok((c, code)),
-            other => panic!("GetError gave {other:?}"),
+        match self.call(*job, make::error_check()) {
+            (
+                _,
+                Some(Action::Check(Check::Error {
+                    expect:
+                        ErrorExpectation::Some {
+                            context: Some(c),
+                            code: Some(code),
+                            ..
+                        },
+                    ..
+                })),
+            ) => Ok((c, code)),
+            (_, Some(_)) => Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE),
+            (h, None) => Err(h),
         }
     }
     fn complete(&mut self, job: &usize) -> Result<HResult, HResult> {
-        returned(self.call(*job, JobCall::Complete))
+        returned(self.call(*job, make::state(StateMethod::Complete)).0)
     }
     fn cancel(&mut self, job: &usize) -> Result<HResult, HResult> {
-        returned(self.call(*job, JobCall::Cancel))
+        returned(self.call(*job, make::state(StateMethod::Cancel)).0)
     }
-}
-
-fn returned(r: Result<Value, HResult>) -> Result<HResult, HResult> {
-    r.map(|v| match v {
-        Value::Returned(h) => h,
-        _ => HResult::S_OK,
-    })
 }
 
 /// What happens around the client between two polls.
@@ -162,8 +153,8 @@ fn env() -> impl Strategy<Value = Vec<Env>> {
 
 /// The update client's patience in these tests: polls every 10 minutes, gives up after 6 hours of
 /// transient errors or a day overall.
-fn update_config(world: &WorldSpec) -> UpdateConfig {
-    let url = world.remote_pool()[0].clone();
+fn update_config(setup: &Setup) -> UpdateConfig {
+    let url = setup.world.remotes[0].0.clone();
     UpdateConfig {
         transient_deadline: SimDuration::from_hours(6),
         overall_deadline: SimDuration::from_days(1),
@@ -174,13 +165,11 @@ fn update_config(world: &WorldSpec) -> UpdateConfig {
 
 /// Run the policy (correct or `BROKEN`) until it is done, with `env` happening between polls (then
 /// plain waiting). Returns the outcome and the harness with everything recorded.
-fn run_policy<const BROKEN: bool>(world: &WorldSpec, env: &[Env]) -> (Outcome, Harness) {
-    let mut h = Harness::new(world);
-    for rule in bitsim::testing::KNOWN_CORE_BUGS {
-        h.waive(rule); // see tests/properties.rs; one job here anyway
-    }
-    let mut bits = KitBits { h };
-    let cfg = update_config(world);
+fn run_policy<const BROKEN: bool>(setup: &Setup, env: &[Env]) -> (Outcome, Harness) {
+    let mut bits = KitBits {
+        h: Harness::new(setup),
+    };
+    let cfg = update_config(setup);
     let start = |bits: &mut KitBits| {
         let now = bits.h.sim().now();
         Updater::<KitBits, BROKEN>::start(bits, cfg.clone(), now).expect("the client starts")
@@ -197,22 +186,24 @@ fn run_policy<const BROKEN: bool>(world: &WorldSpec, env: &[Env]) -> (Outcome, H
             Poll::Pending => {}
         }
         let mut step = |op: Op| {
-            bits.step(op).expect("environment changes always happen");
+            bits.step(Draw::env(op));
         };
         match env.next().unwrap_or(Env::Wait) {
             Env::Wait => step(Op::Advance {
-                secs: cfg.poll_interval.as_secs(),
+                seconds: cfg.poll_interval.as_secs(),
             }),
-            Env::WaitLong => step(Op::Advance { secs: 3600 }),
-            Env::NetworkDown => step(Op::Network { up: false }),
-            Env::NetworkUp => step(Op::Network { up: true }),
+            Env::WaitLong => step(Op::Advance { seconds: 3600 }),
+            Env::NetworkDown => step(Op::Network {
+                state: Network::Down,
+            }),
+            Env::NetworkUp => step(Op::Network { state: Network::Up }),
             restart @ (Env::RestartService | Env::RestartClient) => {
                 if matches!(restart, Env::RestartService) {
                     step(Op::RestartService);
                 } else {
-                    step(Op::Exit { app: 0 });
+                    step(Op::Exit);
                 }
-                step(Op::Connect { user: 0 });
+                bits.step(Draw::call(0, 0, make::connect()));
                 client = start(&mut bits);
             }
         }
@@ -246,8 +237,8 @@ fn completes_only_transferred(h: &Harness) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn single_user_world() -> impl Strategy<Value = WorldSpec> {
-    strategies::world().prop_map(WorldSpec::single_user)
+fn single_user_world() -> impl Strategy<Value = Setup> {
+    strategies::setup().prop_map(Setup::single_user)
 }
 
 proptest! {
@@ -274,13 +265,9 @@ proptest! {
     #[test]
     fn reports_the_servers_http_status_on_a_404(mut world in single_user_world(), env in env()) {
         let env: Vec<Env> = env.into_iter().filter(|e| !matches!(e, Env::NetworkDown)).collect();
-        let url = world.remote_pool()[0].clone();
-        let mut remote = world.world.remotes()[&url].clone();
-        remote.responses.push_front(Response::http(404));
-        world.world = std::mem::take(&mut world.world)
-            .network(bitsim::Network::Up)
-            .with_chaos(None)
-            .remote(url, remote);
+        world.world.network = Some(Network::Up);
+        world.chaos = None;
+        world.world.remotes[0].1.responses.push_front(Response::http(404));
         let (outcome, h) = run_policy::<false>(&world, &env);
         let want = Outcome::Failed { context: ErrorContext::RemoteFile, code: HResult::http(404), http_status: Some(404) };
         if outcome != want {
@@ -299,7 +286,13 @@ proptest! {
         let i = at.index(env.len() + 1);
         env.insert(i, restart);
         let (_, h) = run_policy::<false>(&world, &env);
-        let created = h.steps().iter().filter(|s| matches!(s.done, Done::CreateJob { result: Ok(_), .. })).count();
+        let created = h
+            .records()
+            .iter()
+            .filter(|r| {
+                matches!(r.draw.action, Action::Do(Op::CreateJob { .. })) && r.result == Some(HResult::S_OK)
+            })
+            .count();
         if created != 1 {
             return Err(client_failure(&h, "client: one job per update", format!("{created} jobs created")));
         }
@@ -329,16 +322,23 @@ fn the_kit_finds_a_client_that_completes_on_transient_error() {
         "client: Complete only TRANSFERRED",
         "the client completed a job in TRANSIENT_ERROR".into(),
     ));
-    validate_scenario(&failure.scenario).expect("a contract scenario");
-    let text = serde_json::to_string_pretty(&failure.scenario).unwrap();
+    let text = failure.scenario.to_json();
+    assert_eq!(
+        Scenario::parse(&text, "failure.json").expect("a contract scenario"),
+        failure.scenario
+    );
     assert_eq!(
         bitsim::testing::run_scenario(&text),
         bitsim::testing::ScenarioVerdict::Passed,
         "the scenario replays the client's run in the scenario runner"
     );
     println!("shrunk case: world {world:?}\nenv {env:?}\n{failure}");
-    let steps = failure.scenario["steps"].as_array().unwrap();
-    assert!(steps
-        .iter()
-        .any(|s| s["do"] == "complete" && s["expect"] == "BG_S_PARTIAL_COMPLETE"));
+    assert!(failure.scenario.steps.iter().any(|s| matches!(
+        s.action,
+        Action::Do(Op::State {
+            method: StateMethod::Complete,
+            expect: HResult::BG_S_PARTIAL_COMPLETE,
+            ..
+        })
+    )));
 }

@@ -66,3 +66,58 @@ fn scenario_target_holds_on_the_committed_corpus() {
         }
     }
 }
+
+/// The committed corpus still exercises the vocabulary: the replays of its `ops` inputs use every
+/// operation and check the kit generates, so a change of the input encoding that left the corpus
+/// decoding to trivial runs would show here.
+#[test]
+fn the_ops_corpus_reaches_every_generated_step_kind() {
+    use bitsim::scenario::Action;
+    use std::collections::BTreeSet;
+    let mut kinds = BTreeSet::new();
+    for (_, data) in corpus("ops") {
+        let (setup, draws) = decode_run(&data);
+        for step in bitsim::testing::replay(&setup, &draws).steps {
+            kinds.insert(match &step.action {
+                Action::Do(op) => format!("do {}", op.name()),
+                Action::Check(c) => format!("check {}", c.name()),
+            });
+        }
+    }
+    let want = [
+        "do create_job",
+        "do get_job",
+        "do add_file",
+        "do add_file_set",
+        "do resume",
+        "do suspend",
+        "do cancel",
+        "do complete",
+        "do set",
+        "do take_ownership",
+        "do get_error",
+        "do register_callback",
+        "do advance",
+        "do run_until_idle",
+        "do network",
+        "do logon",
+        "do logoff",
+        "do connect",
+        "do exit",
+        "do set_remote",
+        "do restart_service",
+        "check state",
+        "check progress",
+        "check jobs",
+        "check notifications",
+    ];
+    let missing: Vec<&str> = want
+        .iter()
+        .copied()
+        .filter(|k| !kinds.contains(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the corpus never reaches {missing:?} (reached {kinds:?})"
+    );
+}

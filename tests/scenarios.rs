@@ -65,15 +65,6 @@ fn fixture_names_match_file_names_and_are_unique() {
     }
 }
 
-#[test]
-fn pending_fixtures_are_valid_scenarios() {
-    // fixtures/pending holds scenarios written to the spec that fail because of known core bugs; they
-    // must stay loadable so that they can move to fixtures/scenarios once the core is fixed.
-    for f in json_files(&root().join("fixtures/pending")) {
-        Scenario::load(&f).unwrap_or_else(|e| panic!("{e}"));
-    }
-}
-
 /// Each malformed file with the place (pointer, or line:column for syntax errors) and a fragment of
 /// what the message must say.
 const MALFORMED: &[(&str, &str, &str)] = &[

@@ -154,8 +154,8 @@ fn getter<T>(
     expected: impl Display,
     get: impl FnOnce(&Job) -> Result<T, HResult>,
 ) -> Result<T, Fail> {
-    let handle = match r.handle(app, job)? {
-        Ok(h) => h,
+    let r = match r.call(app, job, get)? {
+        Ok(r) => r,
         Err(h) => {
             return Err(Fail {
                 expected: expected.to_string(),
@@ -166,7 +166,7 @@ fn getter<T>(
             })
         }
     };
-    get(&handle).map_err(|h| Fail {
+    r.map_err(|h| Fail {
         expected: expected.to_string(),
         actual: h.to_string(),
         message: format!("the call on {job} failed with {h}"),
@@ -235,7 +235,7 @@ fn error(r: &mut Runner, app: &str, job: &str, expect: &ErrorExpectation) -> Out
             v.join(", ")
         }
     };
-    let handle = match r.handle(app, job)? {
+    let handle = match r.call(app, job, Job::clone)? {
         Ok(h) => h,
         Err(h) => {
             return same(false, &expected, h, || {
@@ -368,5 +368,182 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
             "the callbacks delivered to {app:?} since the previous check were {actual}, but the scenario expects {expected}{}",
             if with_modifications { "" } else { " (JOB_MODIFICATION deliveries ignored)" }
         )
+    })
+}
+
+/// What a job check reads through `job` right now: the check with the values seen (GetOwner gives the
+/// owner's SID as `is`), or the HRESULT the getter failed with. `GetError` failing with
+/// BG_E_ERROR_INFORMATION_UNAVAILABLE reads as `none: true` (D1). Used by the observe mode and by the
+/// testing kit's probes of every handle.
+pub(crate) fn read(job: &Job, c: &Check) -> Result<Check, HResult> {
+    use PropertyValue as P;
+    let alias = c_job(c);
+    Ok(match c {
+        Check::State { .. } => Check::State {
+            job: alias,
+            is: job.get_state()?,
+        },
+        Check::ErrorCount { .. } => Check::ErrorCount {
+            job: alias,
+            is: job.get_error_count()?,
+        },
+        Check::Owner { .. } => Check::Owner {
+            job: alias,
+            is: job.get_owner()?,
+        },
+        Check::Progress { .. } => {
+            let p = job.get_progress()?;
+            Check::Progress {
+                job: alias,
+                bytes_total: Some(if p.bytes_total == BG_SIZE_UNKNOWN {
+                    BytesTotal::Unknown
+                } else {
+                    BytesTotal::Bytes(p.bytes_total)
+                }),
+                bytes_transferred: Some(p.bytes_transferred),
+                files_total: Some(p.files_total),
+                files_transferred: Some(p.files_transferred),
+            }
+        }
+        Check::Error { .. } => {
+            let expect = match job.get_error() {
+                Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE) => ErrorExpectation::None,
+                Err(h) => return Err(h),
+                Ok(obj) => {
+                    let (context, code) = obj.get_error()?;
+                    ErrorExpectation::Some {
+                        context: Some(context),
+                        code: Some(code),
+                        file: obj.get_file().ok().map(|f| f.index()),
+                    }
+                }
+            };
+            Check::Error { job: alias, expect }
+        }
+        Check::Property { is, .. } => Check::Property {
+            job: alias,
+            is: match is {
+                P::DisplayName(_) => P::DisplayName(job.get_display_name()?),
+                P::Description(_) => P::Description(job.get_description()?),
+                P::Priority(_) => P::Priority(PriorityValue::Named(job.get_priority()?)),
+                P::NotifyFlags(_) => P::NotifyFlags(job.get_notify_flags()?.bits()),
+                P::MinimumRetryDelay(_) => P::MinimumRetryDelay(job.get_minimum_retry_delay()?),
+                P::NoProgressTimeout(_) => P::NoProgressTimeout(job.get_no_progress_timeout()?),
+            },
+        },
+        other => other.clone(),
+    })
+}
+
+fn c_job(c: &Check) -> String {
+    match c {
+        Check::State { job, .. }
+        | Check::Error { job, .. }
+        | Check::ErrorCount { job, .. }
+        | Check::Progress { job, .. }
+        | Check::Property { job, .. }
+        | Check::Owner { job, .. } => job.clone(),
+        _ => String::new(),
+    }
+}
+
+/// A check in observe mode (see [`Runner::observe`]): the check with the values seen and the
+/// HRESULT of its call, or no check (`None`) when the getter failed with that HRESULT.
+pub(crate) fn observe(
+    r: &mut Runner,
+    app: &str,
+    c: &Check,
+) -> Result<(Option<Check>, HResult), Fail> {
+    let seen = match c {
+        Check::State { job, .. }
+        | Check::Error { job, .. }
+        | Check::ErrorCount { job, .. }
+        | Check::Progress { job, .. }
+        | Check::Property { job, .. }
+        | Check::Owner { job, .. } => match r.call(app, job, |j| read(j, c))? {
+            Ok(Ok(Check::Owner { job, is: sid })) => {
+                let is = r
+                    .sim
+                    .with_service(|s| {
+                        s.user_by_sid(&sid)
+                            .and_then(|u| s.user(u))
+                            .map(|u| u.name.clone())
+                    })
+                    .unwrap_or(sid);
+                Ok(Check::Owner { job, is })
+            }
+            Ok(seen) => seen,
+            Err(h) => Err(h),
+        },
+        Check::ErrorObject { error, .. } => {
+            let code = match r.errors.get(error) {
+                Some(Some(o)) => o.get_error().map(|_| HResult::S_OK).unwrap_or_else(|e| e),
+                _ => return Ok((None, HResult::E_UNEXPECTED)),
+            };
+            Ok(Check::ErrorObject {
+                error: error.clone(),
+                code,
+            })
+        }
+        Check::Jobs { all_users, .. } => {
+            let (manager, app_id, generation) = r.manager_of(app)?;
+            let before = r.trace_len();
+            let flags = if *all_users { BG_JOB_ENUM_ALL_USERS } else { 0 };
+            let listed = manager.enum_jobs(flags);
+            let ids = listed
+                .as_ref()
+                .map(|v| v.iter().map(Job::id).collect::<Vec<_>>())
+                .map_err(|e| *e);
+            r.note(before, || crate::testing::Seen::EnumJobs {
+                app: app_id,
+                generation,
+                all_users: *all_users,
+                result: ids,
+            });
+            Ok(match listed {
+                Ok(v) => {
+                    let mut names: Vec<String> = v
+                        .iter()
+                        .map(|j| j.get_display_name().unwrap_or_else(|h| format!("<{h}>")))
+                        .collect();
+                    names.sort();
+                    Check::Jobs {
+                        all_users: *all_users,
+                        count: Some(names.len() as u32),
+                        names: Some(names),
+                        expect: HResult::S_OK,
+                    }
+                }
+                Err(h) => Check::Jobs {
+                    all_users: *all_users,
+                    count: None,
+                    names: None,
+                    expect: h,
+                },
+            })
+        }
+        Check::Notifications { .. } => {
+            let delivered = r
+                .apps
+                .get(app)
+                .map(|a| {
+                    a.manager
+                        .take_notifications()
+                        .expect("no call is made from inside a callback here")
+                })
+                .unwrap_or_default();
+            let are = delivered
+                .iter()
+                .map(|d| (d.notification.event, r.job_name(d.notification.job)))
+                .collect();
+            Ok(Check::Notifications { are })
+        }
+        Check::Time { .. } => Ok(Check::Time {
+            seconds: r.now().as_secs(),
+        }),
+    };
+    Ok(match seen {
+        Ok(c) => (Some(c), HResult::S_OK),
+        Err(h) => (None, h),
     })
 }

@@ -49,13 +49,13 @@
 //! its JSON pointer *and* its line and column, keeps the `users` order, and refuses duplicate keys.
 //! Unknown fields are refused everywhere, each message listing the fields that are allowed there.
 
-mod checks;
+pub(crate) mod checks;
 pub mod graph;
 mod json;
 mod load;
 mod read_checks;
 mod report;
-mod runner;
+pub(crate) mod runner;
 mod steps;
 mod types;
 mod write;

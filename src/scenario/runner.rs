@@ -8,10 +8,11 @@
 //! CoCreateInstance again); job handles are then obtained again on first use. Error objects are kept, so a check can see them fail.
 
 use super::checks;
-use super::types::{Action, Op, Scenario, StateMethod, Step, DEFAULT_APP};
+use super::types::{Action, Op, Scenario, StateMethod, Step, WorldSpec, DEFAULT_APP};
 use crate::api::{CopyError, Job, Manager, Sim};
 use crate::engine::DEFAULT_MAX_STEPS;
-use crate::world::World;
+use crate::testing::{Observed, Seen};
+use crate::world::{Chaos, World};
 use crate::{AppId, HResult, JobId, SimDuration, SimTime, UserId};
 use std::collections::BTreeMap;
 
@@ -79,6 +80,18 @@ pub(crate) struct AppRun {
     pub manager: Manager,
     /// Live job handles by alias.
     pub handles: BTreeMap<String, Job>,
+    /// The service generation its manager belongs to.
+    pub generation: u32,
+}
+
+/// Where the last job method call went: the application, the job and the trace around the call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Site {
+    pub app: AppId,
+    pub job: JobId,
+    pub generation: u32,
+    pub before: usize,
+    pub after: usize,
 }
 
 /// The state of a run.
@@ -92,6 +105,10 @@ pub(crate) struct Runner {
     pub errors: BTreeMap<String, Option<CopyError>>,
     /// The first alias of each job, for messages and traces.
     pub job_names: BTreeMap<JobId, String>,
+    /// With the testing kit: every BITS call made, as its invariant checker reads it.
+    pub log: Option<Vec<Observed>>,
+    /// The last job method call.
+    pub site: Option<Site>,
     /// User id → name, for traces.
     user_names: BTreeMap<UserId, String>,
     /// The current application of each name, id → name, for traces.
@@ -169,22 +186,35 @@ fn run_with(sc: &Scenario, file: &str, mut sink: Option<&mut dyn TraceSink>) -> 
     }
 }
 
-impl Runner {
-    fn new(sc: &Scenario) -> Runner {
-        let w = &sc.world;
+impl WorldSpec {
+    /// The simulator's world for this spec (no chaos: scenario files script every answer).
+    pub fn to_world(&self) -> World {
         let mut world = World::new();
-        if let Some(b) = w.bandwidth {
+        if let Some(b) = self.bandwidth {
             world.bandwidth = b;
         }
-        if let Some(n) = w.network {
+        if let Some(n) = self.network {
             world.network = n;
         }
-        for (url, remote) in &w.remotes {
+        for (url, remote) in &self.remotes {
             world.remotes.insert(url.clone(), remote.clone());
         }
-        for (path, size) in &w.locals {
+        for (path, size) in &self.locals {
             world = world.local(path.clone(), *size);
         }
+        world
+    }
+}
+
+impl Runner {
+    fn new(sc: &Scenario) -> Runner {
+        Runner::start(&sc.world, None)
+    }
+
+    /// A machine for `w` (with `chaos`, for the testing kit), the default application connected.
+    pub(crate) fn start(w: &WorldSpec, chaos: Option<Chaos>) -> Runner {
+        let mut world = w.to_world();
+        world.chaos = chaos;
         let sim = Sim::new(world);
         let mut users = BTreeMap::new();
         let mut user_names = BTreeMap::new();
@@ -204,6 +234,8 @@ impl Runner {
             job_names: BTreeMap::new(),
             user_names,
             app_names: BTreeMap::new(),
+            log: None,
+            site: None,
         };
         if let Some(user) = first {
             r.connect(DEFAULT_APP, user);
@@ -217,17 +249,83 @@ impl Runner {
             .connect(app, user)
             .expect("the runner connects only users it added to its own Sim");
         let id = m.app();
+        let generation = self.generation();
         let previous = self.apps.insert(
             app.to_string(),
             AppRun {
                 manager: m,
                 handles: BTreeMap::new(),
+                generation,
             },
         );
         if let Some(p) = previous {
             self.app_names.remove(&p.manager.app());
         }
         self.app_names.insert(id, app.to_string());
+    }
+
+    /// Events in the trace so far.
+    pub(crate) fn trace_len(&self) -> usize {
+        self.sim.with_service(|s| s.trace().len())
+    }
+
+    /// Service restarts so far.
+    pub(crate) fn generation(&self) -> u32 {
+        self.sim.with_service(|s| s.generation())
+    }
+
+    /// Log what a call made at trace length `before` saw (only with the testing kit's log on).
+    pub(crate) fn note(&mut self, before: usize, seen: impl FnOnce() -> Seen) {
+        if self.log.is_some() {
+            let after = self.trace_len();
+            let seen = seen();
+            if let Some(log) = &mut self.log {
+                log.push(Observed {
+                    before,
+                    after,
+                    step: None,
+                    seen,
+                });
+            }
+        }
+    }
+
+    /// The application's manager, its id and generation.
+    pub(crate) fn manager_of(&self, app: &str) -> Result<(Manager, AppId, u32), Fail> {
+        let m = self.manager(app)?.clone();
+        let generation = self.apps.get(app).map_or(0, |a| a.generation);
+        Ok((m.clone(), m.app(), generation))
+    }
+
+    /// Call `f` through `app`'s handle for `alias` (obtained with GetJob when it holds none),
+    /// remembering where the call went ([`Runner::site`]); `Ok(Err(h))` when GetJob fails with `h`.
+    pub(crate) fn call<T>(
+        &mut self,
+        app: &str,
+        alias: &str,
+        f: impl FnOnce(&Job) -> T,
+    ) -> Result<Result<T, HResult>, Fail> {
+        self.site = None;
+        let job = match self.handle(app, alias)? {
+            Ok(j) => j,
+            Err(h) => return Ok(Err(h)),
+        };
+        let before = if self.log.is_some() {
+            self.trace_len()
+        } else {
+            0
+        };
+        let r = f(&job);
+        if self.log.is_some() {
+            self.site = Some(Site {
+                app: job_app(self, app),
+                job: job.id(),
+                generation: self.generation(),
+                before,
+                after: self.trace_len(),
+            });
+        }
+        Ok(Ok(r))
     }
 
     /// Give the events recorded since the last call to `sink` under `heading`. The name maps are
@@ -259,6 +357,29 @@ impl Runner {
                 )
             });
         }
+    }
+
+    /// The whole trace so far rendered as [`TraceBlock`] lines are (for the testing kit, which keeps
+    /// the trace instead of taking it step by step).
+    pub(crate) fn render_all(&self) -> Vec<String> {
+        let users: BTreeMap<UserId, String> =
+            self.users.iter().map(|(n, id)| (*id, n.clone())).collect();
+        let apps: BTreeMap<AppId, String> = self
+            .apps
+            .iter()
+            .map(|(n, a)| (a.manager.app(), n.clone()))
+            .collect();
+        self.sim
+            .trace()
+            .iter()
+            .map(|e| {
+                e.render(
+                    &|j| self.job_name(j),
+                    &|u| users.get(&u).cloned().unwrap_or_else(|| format!("{u:?}")),
+                    &|a| apps.get(&a).cloned().unwrap_or_else(|| format!("{a:?}")),
+                )
+            })
+            .collect()
     }
 
     /// The alias a job is known by (its GUID when it has none).
@@ -299,7 +420,21 @@ impl Runner {
             return Ok(Ok(h.clone()));
         }
         let id = self.job_id(alias)?;
-        match self.manager(app)?.get_job(id) {
+        let (manager, app_id, generation) = self.manager_of(app)?;
+        let before = if self.log.is_some() {
+            self.trace_len()
+        } else {
+            0
+        };
+        let r = manager.get_job(id);
+        let result = r.as_ref().map(|_| ()).map_err(|e| *e);
+        self.note(before, || Seen::GetJob {
+            app: app_id,
+            generation,
+            job: id,
+            result,
+        });
+        match r {
             Ok(job) => {
                 if let Some(a) = self.apps.get_mut(app) {
                     a.handles.insert(alias.to_string(), job.clone());
@@ -318,12 +453,90 @@ impl Runner {
         }
     }
 
+    /// The step run in observe mode (the testing kit's): nothing is compared; the result is the step
+    /// with every expectation replaced by what the simulator answered — `expect` of an operation,
+    /// the values of a check — and the HRESULT of the step's BITS call (S_OK for a check that read
+    /// its values). A check whose getter failed has no scenario form (checks carry no `expect`): its
+    /// step is `None`. With [`Runner::log`] on, every call is logged for the invariant checker.
+    pub(crate) fn observe(&mut self, step: &Step) -> (Option<Step>, Option<HResult>) {
+        let app = step.app_name().to_string();
+        let (action, result) = match &step.action {
+            Action::Do(op) => match self.perform(&app, op) {
+                Ok(Some((_, _, actual, _))) => {
+                    let mut op = op.clone();
+                    if let Some(e) = op.expect_mut() {
+                        *e = actual;
+                    }
+                    (Some(Action::Do(op)), Some(actual))
+                }
+                // Environment steps; a failure is `run_until_idle` giving up, which the replay
+                // meets in the same way.
+                Ok(None) | Err(_) => (Some(Action::Do(op.clone())), None),
+            },
+            Action::Check(c) => match checks::observe(self, &app, c) {
+                Ok((seen, result)) => (seen.map(Action::Check), Some(result)),
+                Err(_) => (None, None),
+            },
+        };
+        if let (Some(site), Some(alias), Some(result)) =
+            (self.site.take(), step.action.job(), result)
+        {
+            let held = match &step.action {
+                Action::Do(Op::GetError { bind_error, .. }) => bind_error.clone(),
+                _ => None,
+            };
+            let seen = Seen::JobCall {
+                app: site.app,
+                handle: Some((app.clone(), alias.to_string())),
+                handle_generation: site.generation,
+                job: site.job,
+                action: action.clone().unwrap_or_else(|| step.action.clone()),
+                held,
+                result,
+            };
+            if let Some(log) = &mut self.log {
+                log.push(Observed {
+                    before: site.before,
+                    after: site.after,
+                    step: None,
+                    seen,
+                });
+            }
+        }
+        let step = action.map(|action| Step {
+            app: step.app.clone(),
+            action,
+        });
+        (step, result)
+    }
+
     fn op(&mut self, app: &str, op: &Op) -> Outcome {
+        let Some((method, expect, actual, note)) = self.perform(app, op)? else {
+            return Ok(());
+        };
+        if actual == expect {
+            return Ok(());
+        }
+        Err(Fail {
+            expected: expect.to_string(),
+            actual: actual.to_string(),
+            message: format!("{method} returned {actual}, but the scenario expects {expect}{note}"),
+        })
+    }
+
+    /// Make the operation's call: `(method, expected, actual, note)`, or `None` for an operation
+    /// that calls no BITS method.
+    fn perform(
+        &mut self,
+        app: &str,
+        op: &Op,
+    ) -> Result<Option<(&'static str, HResult, HResult, String)>, Fail> {
+        self.site = None;
         let (method, expect, actual, note) = match op {
             Op::Connect { user } => {
                 let user = self.user_id(user)?;
                 self.connect(app, user);
-                return Ok(());
+                return Ok(None);
             }
             Op::Exit => {
                 if let Some(a) = self.apps.get(app) {
@@ -331,31 +544,33 @@ impl Runner {
                         .exit()
                         .expect("no call is made from inside a callback here");
                 }
-                return Ok(());
+                return Ok(None);
             }
             Op::Logon { user } => {
                 let u = self.user_id(user)?;
                 self.sim.logon(u);
-                return Ok(());
+                return Ok(None);
             }
             Op::Logoff { user } => {
                 let u = self.user_id(user)?;
                 self.sim.logoff(u);
-                return Ok(());
+                return Ok(None);
             }
-            Op::Advance { seconds } => return self.advance(*seconds),
-            Op::RunUntilIdle { max_seconds } => return self.run_until_idle(*max_seconds),
+            Op::Advance { seconds } => return self.advance(*seconds).map(|_| None),
+            Op::RunUntilIdle { max_seconds } => {
+                return self.run_until_idle(*max_seconds).map(|_| None)
+            }
             Op::Network { state } => {
                 self.sim.set_network(*state);
-                return Ok(());
+                return Ok(None);
             }
             Op::SetRemote { url, remote } => {
                 self.sim.set_remote(url, remote.clone());
-                return Ok(());
+                return Ok(None);
             }
             Op::RestartService => {
                 self.restart();
-                return Ok(());
+                return Ok(None);
             }
             Op::CreateJob {
                 name,
@@ -363,7 +578,20 @@ impl Runner {
                 bind,
                 expect,
             } => {
-                let r = self.manager(app)?.create_job(name, *job_type);
+                let (manager, app_id, generation) = self.manager_of(app)?;
+                let before = if self.log.is_some() {
+                    self.trace_len()
+                } else {
+                    0
+                };
+                let r = manager.create_job(name, *job_type);
+                let result = r.as_ref().map(Job::id).map_err(|e| *e);
+                self.note(before, || Seen::CreateJob {
+                    app: app_id,
+                    generation,
+                    job_type: *job_type,
+                    result,
+                });
                 let actual = match r {
                     Ok(job) => {
                         let id = job.id();
@@ -383,7 +611,20 @@ impl Runner {
             }
             Op::GetJob { job, bind, expect } => {
                 let id = self.job_id(job)?;
-                let r = self.manager(app)?.get_job(id);
+                let (manager, app_id, generation) = self.manager_of(app)?;
+                let before = if self.log.is_some() {
+                    self.trace_len()
+                } else {
+                    0
+                };
+                let r = manager.get_job(id);
+                let result = r.as_ref().map(|_| ()).map_err(|e| *e);
+                self.note(before, || Seen::GetJob {
+                    app: app_id,
+                    generation,
+                    job: id,
+                    result,
+                });
                 let alias = bind.clone().unwrap_or_else(|| job.clone());
                 let actual = match r {
                     Ok(handle) => {
@@ -412,6 +653,14 @@ impl Runner {
                 let (actual, note) =
                     self.with_job(app, job, |j| unit(j.add_file(remote, local)))?;
                 ("AddFile", *expect, actual, note)
+            }
+            Op::AddFileSet { job, files, expect } => {
+                let set: Vec<(&str, &str)> = files
+                    .iter()
+                    .map(|(r, l)| (r.as_str(), l.as_str()))
+                    .collect();
+                let (actual, note) = self.with_job(app, job, |j| unit(j.add_file_set(&set)))?;
+                ("AddFileSet", *expect, actual, note)
             }
             Op::State {
                 method,
@@ -475,14 +724,7 @@ impl Runner {
                 ("SetNotifyInterface", *expect, actual, note)
             }
         };
-        if actual == expect {
-            return Ok(());
-        }
-        Err(Fail {
-            expected: expect.to_string(),
-            actual: actual.to_string(),
-            message: format!("{method} returned {actual}, but the scenario expects {expect}{note}"),
-        })
+        Ok(Some((method, expect, actual, note)))
     }
 
     /// Call `f` on `app`'s handle for `alias`; when no handle can be obtained, the result is GetJob's
@@ -493,8 +735,8 @@ impl Runner {
         alias: &str,
         f: impl FnOnce(&Job) -> HResult,
     ) -> Result<(HResult, String), Fail> {
-        Ok(match self.handle(app, alias)? {
-            Ok(job) => (f(&job), String::new()),
+        Ok(match self.call(app, alias, f)? {
+            Ok(actual) => (actual, String::new()),
             Err(h) => (
                 h,
                 format!(" (application {app:?} could not obtain a handle to {alias:?}: GetJob returned {h})"),
@@ -514,10 +756,12 @@ impl Runner {
     /// (`Manager::reconnect`); job handles are obtained again on first use.
     fn restart(&mut self) {
         self.sim.restart_service();
+        let generation = self.generation();
         for a in self.apps.values_mut() {
             a.handles.clear();
             if let Ok(m) = a.manager.reconnect() {
                 a.manager = m;
+                a.generation = generation;
             }
         }
     }
@@ -574,6 +818,10 @@ impl Runner {
     }
 }
 
+fn job_app(r: &Runner, app: &str) -> AppId {
+    r.apps.get(app).map_or(AppId(u32::MAX), |a| a.manager.app())
+}
+
 fn unit(r: Result<(), HResult>) -> HResult {
     r.err().unwrap_or(HResult::S_OK)
 }
@@ -593,6 +841,9 @@ pub fn describe(step: &Step) -> String {
                 None => format!("do get_job {job}"),
             },
             Op::AddFile { job, remote, .. } => format!("do add_file {job} {remote}"),
+            Op::AddFileSet { job, files, .. } => {
+                format!("do add_file_set {job} ({} files)", files.len())
+            }
             Op::State { job, .. } | Op::TakeOwnership { job, .. } => {
                 format!("do {} {job}", op.name())
             }

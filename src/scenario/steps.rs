@@ -2,7 +2,9 @@
 //! application, user, job alias and error alias it names exists at that point of the file.
 
 use super::json::{one_of, quote, Kind, Node};
-use super::load::{at, hresult, named, network, remote, string, u32_field, u64_field, Fields, R};
+use super::load::{
+    array, at, hresult, named, network, remote, string, u32_field, u64_field, Fields, R,
+};
 use super::types::{
     Action, Op, PriorityValue, PropertyValue, StateMethod, Step, WorldSpec, DEFAULT_APP,
 };
@@ -18,6 +20,7 @@ const OPS: &[(&str, &[&str])] = &[
     ("create_job", &["app", "name", "type", "bind", "expect"]),
     ("get_job", &["app", "job", "bind", "expect"]),
     ("add_file", &["app", "job", "remote", "local", "expect"]),
+    ("add_file_set", &["app", "job", "files", "expect"]),
     ("resume", &["app", "job", "expect"]),
     ("suspend", &["app", "job", "expect"]),
     ("cancel", &["app", "job", "expect"]),
@@ -309,6 +312,15 @@ impl StepReader {
                 local: f.req_with("local", "the local file name", string)?,
                 expect: Self::expect(&f)?,
             },
+            "add_file_set" => Op::AddFileSet {
+                job: self.job(&f, "job")?,
+                files: f.req_with(
+                    "files",
+                    "an array of {\"remote\", \"local\"} objects",
+                    file_set,
+                )?,
+                expect: Self::expect(&f)?,
+            },
             "resume" | "suspend" | "cancel" | "complete" => Op::State {
                 method: match kind.as_str() {
                     "resume" => StateMethod::Resume,
@@ -385,6 +397,22 @@ impl StepReader {
             action: Action::Do(op),
         })
     }
+}
+
+/// The `files` of `add_file_set`: `{ "remote", "local" }` objects, in order (an empty array is valid:
+/// AddFileSet refuses it with E_INVALIDARG, which a scenario may want to show).
+fn file_set(n: &Node, p: &str) -> R<Vec<(String, String)>> {
+    let items = array(n, p, "an array of {\"remote\", \"local\"} objects")?;
+    let mut files = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{p}/{i}");
+        let f = Fields::new(item, &ip, "a file of the set", &["remote", "local"])?;
+        files.push((
+            f.req_with("remote", "the remote URL", string)?,
+            f.req_with("local", "the local file name", string)?,
+        ));
+    }
+    Ok(files)
 }
 
 /// `property` plus its value under `key` (`value` for set, `is` for check property).

@@ -177,6 +177,15 @@ pub enum Op {
         /// The HRESULT expected.
         expect: HResult,
     },
+    /// AddFileSet: every file or none (§2.2).
+    AddFileSet {
+        /// The job.
+        job: String,
+        /// (remote URL, local name) of each file, in order.
+        files: Vec<(String, String)>,
+        /// The HRESULT expected.
+        expect: HResult,
+    },
     /// Resume, Suspend, Cancel or Complete.
     State {
         /// Which method.
@@ -257,6 +266,7 @@ impl Op {
             Op::CreateJob { .. } => "create_job",
             Op::GetJob { .. } => "get_job",
             Op::AddFile { .. } => "add_file",
+            Op::AddFileSet { .. } => "add_file_set",
             Op::State { method, .. } => method.op_name(),
             Op::Set { .. } => "set",
             Op::TakeOwnership { .. } => "take_ownership",
@@ -268,6 +278,109 @@ impl Op {
             Op::SetRemote { .. } => "set_remote",
             Op::RestartService => "restart_service",
         }
+    }
+}
+
+impl Op {
+    /// The HRESULT the operation expects, for operations that call a BITS method.
+    pub fn expect_mut(&mut self) -> Option<&mut HResult> {
+        match self {
+            Op::CreateJob { expect, .. }
+            | Op::GetJob { expect, .. }
+            | Op::AddFile { expect, .. }
+            | Op::AddFileSet { expect, .. }
+            | Op::State { expect, .. }
+            | Op::Set { expect, .. }
+            | Op::TakeOwnership { expect, .. }
+            | Op::GetError { expect, .. }
+            | Op::RegisterCallback { expect, .. } => Some(expect),
+            _ => None,
+        }
+    }
+}
+
+impl Action {
+    /// The job alias the step calls a job method through (`get_job` names a job, not a handle: `None`).
+    pub fn job(&self) -> Option<&str> {
+        match self {
+            Action::Do(
+                Op::AddFile { job, .. }
+                | Op::AddFileSet { job, .. }
+                | Op::State { job, .. }
+                | Op::Set { job, .. }
+                | Op::TakeOwnership { job, .. }
+                | Op::GetError { job, .. }
+                | Op::RegisterCallback { job, .. },
+            )
+            | Action::Check(
+                Check::State { job, .. }
+                | Check::Error { job, .. }
+                | Check::ErrorCount { job, .. }
+                | Check::Progress { job, .. }
+                | Check::Property { job, .. }
+                | Check::Owner { job, .. },
+            ) => Some(job),
+            _ => None,
+        }
+    }
+
+    /// The same, to fill in.
+    pub fn job_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Action::Do(
+                Op::AddFile { job, .. }
+                | Op::AddFileSet { job, .. }
+                | Op::State { job, .. }
+                | Op::Set { job, .. }
+                | Op::TakeOwnership { job, .. }
+                | Op::GetError { job, .. }
+                | Op::RegisterCallback { job, .. },
+            )
+            | Action::Check(
+                Check::State { job, .. }
+                | Check::Error { job, .. }
+                | Check::ErrorCount { job, .. }
+                | Check::Progress { job, .. }
+                | Check::Property { job, .. }
+                | Check::Owner { job, .. },
+            ) => Some(job),
+            _ => None,
+        }
+    }
+
+    /// A job method that changes the job: refused with BG_E_INVALID_STATE in a final state (§1.3,
+    /// §2.0). GetError and every check only read.
+    pub fn is_mutator(&self) -> bool {
+        matches!(self, Action::Do(op) if self.job().is_some() && !matches!(op, Op::GetError { .. }))
+    }
+
+    /// The COM method the step calls (`None` for steps that call none).
+    pub fn method(&self) -> Option<&'static str> {
+        Some(match self {
+            Action::Do(op) => match op {
+                Op::CreateJob { .. } => "CreateJob",
+                Op::GetJob { .. } => "GetJob",
+                Op::AddFile { .. } => "AddFile",
+                Op::AddFileSet { .. } => "AddFileSet",
+                Op::State { method, .. } => method.method(),
+                Op::Set { value, .. } => value.setter(),
+                Op::TakeOwnership { .. } => "TakeOwnership",
+                Op::GetError { .. } => "GetError",
+                Op::RegisterCallback { .. } => "SetNotifyInterface",
+                _ => return None,
+            },
+            Action::Check(c) => match c {
+                Check::State { .. } => "GetState",
+                Check::Error { .. } => "GetError",
+                Check::ErrorObject { .. } => "IBackgroundCopyError::GetError",
+                Check::ErrorCount { .. } => "GetErrorCount",
+                Check::Progress { .. } => "GetProgress",
+                Check::Property { is, .. } => is.getter(),
+                Check::Owner { .. } => "GetOwner",
+                Check::Jobs { .. } => "EnumJobs",
+                Check::Notifications { .. } | Check::Time { .. } => return None,
+            },
+        })
     }
 }
 

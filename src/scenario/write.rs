@@ -221,6 +221,19 @@ fn step(st: &Step) -> Out {
                     f.push(("local", v(local)));
                     expect(&mut f, *e);
                 }
+                Op::AddFileSet {
+                    job,
+                    files,
+                    expect: e,
+                } => {
+                    f.push(("job", v(job)));
+                    let set = files
+                        .iter()
+                        .map(|(r, l)| Out::Obj(vec![("remote", v(r)), ("local", v(l))]))
+                        .collect();
+                    f.push(("files", Out::Arr(set)));
+                    expect(&mut f, *e);
+                }
                 Op::State { job, expect: e, .. } | Op::TakeOwnership { job, expect: e } => {
                     f.push(("job", v(job)));
                     expect(&mut f, *e);
@@ -373,5 +386,68 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("are", v(items)));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{run, Action, Op, RunOptions, Scenario};
+    use crate::HResult;
+
+    const SET: &str = r#"{
+      "name": "file-set",
+      "description": "§2.2 AddFileSet adds every file or none; an empty set is E_INVALIDARG.",
+      "world": { "remotes": { "https://x.test/a": { "size": 10 }, "https://x.test/b": { "size": 20 } } },
+      "steps": [
+        { "do": "create_job", "name": "j", "bind": "j" },
+        { "do": "add_file_set", "job": "j", "files": [] , "expect": "E_INVALIDARG" },
+        { "do": "add_file_set", "job": "j", "files": [
+            { "remote": "https://x.test/a", "local": "C:\\dl\\a" },
+            { "remote": "ftp://x.test/b", "local": "C:\\dl\\b" } ], "expect": "E_INVALIDARG" },
+        { "check": "progress", "job": "j", "files_total": 0 },
+        { "do": "add_file_set", "job": "j", "files": [
+            { "remote": "https://x.test/a", "local": "C:\\dl\\a" },
+            { "remote": "https://x.test/b", "local": "C:\\dl\\b" } ] },
+        { "do": "resume", "job": "j" },
+        { "do": "advance", "seconds": 1 },
+        { "check": "progress", "job": "j", "bytes_total": 30, "files_total": 2, "files_transferred": 2 }
+      ]
+    }"#;
+
+    #[test]
+    fn add_file_set_all_or_nothing_s2_2_is_loaded_run_and_written() {
+        let sc = Scenario::parse(SET, "set.json").unwrap();
+        let result = run(&sc, "set.json", &RunOptions::default());
+        assert!(result.passed, "{:?}", result.failure);
+        assert_eq!(result.steps_run, 8);
+        match &sc.steps[4].action {
+            Action::Do(Op::AddFileSet { files, expect, .. }) => {
+                assert_eq!(files.len(), 2);
+                assert_eq!(files[1].0, "https://x.test/b");
+                assert_eq!(*expect, HResult::S_OK);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = sc.to_json();
+        assert!(text.contains("\"do\": \"add_file_set\""), "{text}");
+        assert_eq!(Scenario::parse(&text, "again.json").unwrap(), sc);
+    }
+
+    #[test]
+    fn a_bad_file_of_a_set_is_named_by_its_pointer() {
+        let bad = SET.replace(
+            r#"{ "remote": "ftp://x.test/b", "local": "C:\\dl\\b" }"#,
+            r#"{ "remote": "ftp://x.test/b" }"#,
+        );
+        let e = Scenario::parse(&bad, "bad.json").unwrap_err().to_string();
+        assert!(e.contains("/steps/2/files/1") && e.contains("local"), "{e}");
+        let extra = SET.replace(
+            r#""files": [] ,"#,
+            r#""files": [ { "remote": "a", "local": "b", "size": 1 } ],"#,
+        );
+        let e = Scenario::parse(&extra, "extra.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/steps/1/files/0/size"), "{e}");
     }
 }

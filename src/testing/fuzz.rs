@@ -1,20 +1,21 @@
 //! Fuzz target bodies, kept in the library so that `tests/fuzz_corpus.rs` runs them over the committed
 //! corpus on stable Rust while `fuzz/` runs them under libFuzzer on nightly.
 //!
-//! [`decode_run`] turns any byte string into a world and a sequence of operations (every byte string
-//! is valid; missing bytes read as zero), using the same value tables as the proptest strategies.
+//! [`decode_run`] turns any byte string into a setup and a sequence of steps (every byte string is
+//! valid; missing bytes read as zero), using the same value tables as the proptest strategies.
 
+use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
+use super::draw::{UNKNOWN_URL, USER_NAMES};
 use super::harness::Harness;
-use super::op::{JobCall, NamePick, Op, UserSpec, WorldSpec, USER_NAMES};
-use super::scenario::ops_to_scenario;
+use super::replay::replay;
 use super::strategies::{
-    local_path, remote_url, ADVANCE_SECS, BANDWIDTHS, DESCRIPTION_LENGTHS, HTTP_STATUSES,
-    IDLE_BOUNDS, NOTIFY_FLAGS, NO_PROGRESS_TIMEOUTS, PRIORITIES, RETRY_DELAYS, WIN32_CODES,
+    property_value, ADVANCE_SECS, BANDWIDTHS, HTTP_STATUSES, IDLE_BOUNDS, WIN32_CODES,
 };
-use crate::world::{Chaos, Local, Network, Remote, Response};
-use crate::{HResult, JobType, World};
+use crate::scenario::{Action, Op, Scenario, StateMethod, UserSpec, WorldSpec};
+use crate::world::{Chaos, Network, Remote, Response};
+use crate::{HResult, JobType};
 
-/// The longest operation sequence a fuzz input decodes to (keeps every execution fast).
+/// The longest step sequence a fuzz input decodes to (keeps every execution fast).
 pub const MAX_FUZZ_OPS: usize = 64;
 
 /// Reads bytes, giving zeros once the input is used up.
@@ -76,7 +77,7 @@ fn remote(b: &mut Bytes) -> Remote {
     }
 }
 
-fn world_spec(b: &mut Bytes) -> WorldSpec {
+fn setup(b: &mut Bytes) -> Setup {
     let users = (0..1 + usize::from(b.u8() % 3))
         .map(|i| {
             let flags = b.u8();
@@ -87,143 +88,156 @@ fn world_spec(b: &mut Bytes) -> WorldSpec {
             }
         })
         .collect();
-    let mut w = World::new();
-    for i in 0..1 + usize::from(b.u8() % 4) {
-        w.remotes.insert(remote_url(i), remote(b));
-    }
-    for i in 0..usize::from(b.u8() % 3) {
-        w.locals.insert(
-            local_path(i),
-            Local {
-                size: u64::from(b.u8()) * 500,
-            },
-        );
-    }
-    w.bandwidth = b.pick(&BANDWIDTHS);
-    if b.flag(10) {
-        w.network = Network::Down;
-    }
-    if b.flag(5) {
+    let remotes = (0..1 + usize::from(b.u8() % 4))
+        .map(|i| (remote_url(i), remote(b)))
+        .collect();
+    let locals = (0..usize::from(b.u8() % 3))
+        .map(|i| (local_path(i), u64::from(b.u8()) * 500))
+        .collect();
+    let bandwidth = Some(b.pick(&BANDWIDTHS));
+    let network = Some(if b.flag(10) {
+        Network::Down
+    } else {
+        Network::Up
+    });
+    let chaos = if b.flag(5) {
         let seed = b.u64();
-        w.chaos = Some(Chaos::new(seed, if b.u8() % 2 == 0 { 0.1 } else { 0.3 }));
+        Some(Chaos::new(seed, if b.u8() % 2 == 0 { 0.1 } else { 0.3 }))
+    } else {
+        None
+    };
+    Setup {
+        world: WorldSpec {
+            users,
+            bandwidth,
+            network,
+            remotes,
+            locals,
+        },
+        chaos,
     }
-    WorldSpec { users, world: w }
 }
 
-fn name(b: &mut Bytes) -> NamePick {
+fn name(b: &mut Bytes) -> String {
     match b.u8() % 8 {
-        0 => NamePick::TooLong,
-        1 => NamePick::Empty,
-        2 | 3 => NamePick::Other,
-        _ => NamePick::Update,
+        0 => "n".repeat(257),
+        1 => String::new(),
+        2 | 3 => "other".to_string(),
+        _ => "update".to_string(),
     }
 }
 
-fn job_call(b: &mut Bytes) -> JobCall {
+/// A (remote, local) pair from the name tables.
+fn file(b: &mut Bytes) -> (String, String) {
+    let (remotes, locals) = (remote_names(), local_names());
+    let r = remotes[usize::from(b.u8() % 6) % remotes.len()].clone();
+    let l = locals[usize::from(b.u8() % 6) % locals.len()].clone();
+    (r, l)
+}
+
+fn job_action(b: &mut Bytes) -> Action {
     match b.u8() % 24 {
-        0..=3 => JobCall::AddFile {
-            remote: b.u8() % 6,
-            local: b.u8() % 6,
-        },
-        4 => JobCall::AddFileSet {
-            files: (0..b.u8() % 3).map(|_| (b.u8() % 6, b.u8() % 6)).collect(),
-        },
-        5..=8 => JobCall::Resume,
-        9 => JobCall::Suspend,
-        10 => JobCall::Cancel,
-        11 => JobCall::Complete,
-        12 => JobCall::SetDisplayName(name(b)),
-        13 => JobCall::SetDescription(b.pick(&DESCRIPTION_LENGTHS)),
-        14 => JobCall::SetPriority(b.pick(&PRIORITIES)),
-        15 => JobCall::SetNotifyFlags(b.pick(&NOTIFY_FLAGS)),
-        16 => JobCall::SetMinimumRetryDelay(b.pick(&RETRY_DELAYS)),
-        17 => JobCall::SetNoProgressTimeout(b.pick(&NO_PROGRESS_TIMEOUTS)),
-        18 => JobCall::TakeOwnership,
-        19 | 20 => JobCall::GetError {
-            hold: b.u8() % 2 == 0,
-        },
-        21 => JobCall::RegisterCallback {
-            answer: if b.flag(3) {
-                HResult::E_FAIL
-            } else {
-                HResult::S_OK
-            },
-        },
-        22 => JobCall::GetState,
-        _ => JobCall::GetProgress,
+        0..=3 => {
+            let (r, l) = file(b);
+            make::add_file(&r, &l)
+        }
+        4 => make::add_file_set((0..b.u8() % 3).map(|_| file(b)).collect()),
+        5..=8 => make::state(StateMethod::Resume),
+        9 => make::state(StateMethod::Suspend),
+        10 => make::state(StateMethod::Cancel),
+        11 => make::state(StateMethod::Complete),
+        12 => make::set(property_value("display_name", b.u8())),
+        13 => make::set(property_value("description", b.u8())),
+        14 => make::set(property_value("priority", b.u8())),
+        15 => make::set(property_value("notify_flags", b.u8())),
+        16 => make::set(property_value("minimum_retry_delay", b.u8())),
+        17 => make::set(property_value("no_progress_timeout", b.u8())),
+        18 => make::take_ownership(),
+        19 | 20 => make::get_error(b.u8() % 2 == 0),
+        21 => make::register_callback(if b.flag(3) {
+            HResult::E_FAIL
+        } else {
+            HResult::S_OK
+        }),
+        22 => make::state_check(),
+        _ => make::progress_check(),
     }
 }
 
-fn op(b: &mut Bytes) -> Op {
+fn draw(b: &mut Bytes) -> Draw {
     let tag = b.u8() % 32;
     match tag {
-        0..=2 => Op::CreateJob {
-            app: b.u8() % 4,
-            name: name(b),
-            job_type: match b.u8() % 8 {
+        0..=2 => {
+            let app = b.u8() % 4;
+            let n = name(b);
+            let t = match b.u8() % 8 {
                 0 => JobType::Upload,
                 1 => JobType::UploadReply,
                 _ => JobType::Download,
+            };
+            Draw::call(app, 0, make::create_job(&n, t))
+        }
+        3 => {
+            let app = b.u8() % 4;
+            Draw::call(app, b.u8() % 8, make::get_job())
+        }
+        4 => {
+            let app = b.u8() % 4;
+            Draw::call(app, 0, make::jobs_check(b.u8() % 2 == 0))
+        }
+        5..=16 => {
+            let (app, handle) = (b.u8() % 4, b.u8() % 8);
+            Draw::call(app, handle, job_action(b))
+        }
+        17 => Draw::call(b.u8() % 4, 0, make::notifications_check()),
+        18..=21 => Draw::env(Op::Advance {
+            seconds: b.pick(&ADVANCE_SECS),
+        }),
+        22 => Draw::env(Op::RunUntilIdle {
+            max_seconds: Some(b.pick(&IDLE_BOUNDS)),
+        }),
+        23 | 24 => Draw::env(Op::Network {
+            state: if b.u8() % 2 == 0 {
+                Network::Up
+            } else {
+                Network::Down
             },
-        },
-        3 => Op::GetJob {
-            app: b.u8() % 4,
-            job: b.u8() % 8,
-        },
-        4 => Op::EnumJobs {
-            app: b.u8() % 4,
-            all_users: b.u8() % 2 == 0,
-        },
-        5..=16 => Op::Job {
-            app: b.u8() % 4,
-            handle: b.u8() % 8,
-            call: job_call(b),
-        },
-        17 => Op::TakeNotifications { app: b.u8() % 4 },
-        18..=21 => Op::Advance {
-            secs: b.pick(&ADVANCE_SECS),
-        },
-        22 => Op::RunUntilIdle {
-            max_secs: b.pick(&IDLE_BOUNDS),
-        },
-        23 | 24 => Op::Network {
-            up: b.u8() % 2 == 0,
-        },
-        25 => Op::Logon { user: b.u8() % 3 },
-        26 => Op::Logoff { user: b.u8() % 3 },
-        27 => Op::Connect { user: b.u8() % 3 },
-        28 => Op::Exit { app: b.u8() % 4 },
-        29 => Op::SetRemote {
-            url: b.u8() % 5,
-            remote: remote(b),
-        },
-        30 => Op::RestartService,
-        _ => Op::Advance { secs: 1 },
+        }),
+        25 => Draw::call(0, b.u8() % 3, make::logon(true)),
+        26 => Draw::call(0, b.u8() % 3, make::logon(false)),
+        27 => Draw::call(0, b.u8() % 3, make::connect()),
+        28 => Draw::call(b.u8() % 4, 0, Action::Do(Op::Exit)),
+        29 => {
+            let urls: Vec<String> = (0..4).map(remote_url).chain([UNKNOWN_URL.into()]).collect();
+            let url = urls[usize::from(b.u8() % 5)].clone();
+            Draw::env(Op::SetRemote {
+                url,
+                remote: remote(b),
+            })
+        }
+        30 => Draw::env(Op::RestartService),
+        _ => Draw::env(Op::Advance { seconds: 1 }),
     }
 }
 
-/// Decode a fuzz input: a world, then up to [`MAX_FUZZ_OPS`] operations until the bytes run out.
-pub fn decode_run(data: &[u8]) -> (WorldSpec, Vec<Op>) {
+/// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out.
+pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
     let mut b = Bytes { data, at: 0 };
-    let spec = world_spec(&mut b);
-    let mut ops = Vec::new();
-    while b.more() && ops.len() < MAX_FUZZ_OPS {
-        ops.push(op(&mut b));
+    let setup = setup(&mut b);
+    let mut draws = Vec::new();
+    while b.more() && draws.len() < MAX_FUZZ_OPS {
+        draws.push(draw(&mut b));
     }
-    (spec, ops)
+    (setup, draws)
 }
 
-/// The `ops` fuzz target: decode, run with the invariants checked after every step (except the
-/// [`KNOWN_CORE_BUGS`](super::KNOWN_CORE_BUGS)), and panic with the failure report (violation and
-/// replay scenario) on the first broken rule.
+/// The `ops` fuzz target: decode, run with every invariant checked after every step, and panic
+/// with the failure report (violation and replay scenario) on the first broken rule.
 pub fn fuzz_ops(data: &[u8]) {
-    let (spec, ops) = decode_run(data);
-    let mut h = Harness::new(&spec);
-    for rule in super::KNOWN_CORE_BUGS {
-        h.waive(rule);
-    }
-    for op in &ops {
-        if let Err(failure) = h.step(op) {
+    let (setup, draws) = decode_run(data);
+    let mut h = Harness::new(&setup);
+    for d in &draws {
+        if let Err(failure) = h.step(d) {
             panic!("{failure}");
         }
     }
@@ -260,18 +274,21 @@ pub fn run_scenario(text: &str) -> ScenarioVerdict {
 
 /// The `scenario` fuzz target, for any runner `run` (normally [`run_scenario`]): raw bytes that
 /// are UTF-8 go to the runner as they are (any verdict is fine, a panic is not); the same bytes also
-/// decode to a run whose scenario file ([`ops_to_scenario`]) the runner must accept and pass, since
-/// every step of it expects what the simulator returned.
+/// decode to a run whose scenario file ([`replay`], written by [`Scenario::to_json`]) reads back as
+/// the same scenario, and which the runner must pass, since every step of it expects what the
+/// simulator answered.
 pub fn fuzz_scenario(data: &[u8], run: &dyn Fn(&str) -> ScenarioVerdict) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = run(text);
     }
-    let (spec, ops) = decode_run(data);
-    let scenario = ops_to_scenario(&spec, &ops);
-    if let Err(e) = super::contract::validate(&scenario) {
-        panic!("the kit wrote a scenario outside the contract: {e}\n{scenario:#}");
+    let (setup, draws) = decode_run(data);
+    let scenario = replay(&setup, &draws);
+    let text = scenario.to_json();
+    match Scenario::parse(&text, "generated.json") {
+        Ok(back) if back == scenario => {}
+        Ok(_) => panic!("the kit's scenario reads back differently\n{text}"),
+        Err(e) => panic!("the kit wrote a scenario outside the contract: {e}\n{text}"),
     }
-    let text = serde_json::to_string_pretty(&scenario).expect("a JSON value serialises");
     match run(&text) {
         ScenarioVerdict::Passed => {}
         other => panic!("a generated scenario did not replay: {other:?}\n{text}"),

@@ -63,7 +63,8 @@ pub struct History {
     pub position: usize,
     /// A state entry whose record event must come next: (job, from, to, rule).
     pending: Option<Pending>,
-    /// Violations of rules that leave the history consistent (the checker may waive them).
+    /// Violations of rules that leave the history consistent (the checker reports them after the
+    /// history has taken the event in).
     pub soft: Vec<Violation>,
 }
 
@@ -297,9 +298,12 @@ impl History {
                 // timer does not start another attempt at (or after) that instant.
                 if let (Rule::T11, Some(d)) = (rule, f.deadline) {
                     if self.last_time >= d {
-                        let count = super::invariants::Expect::JobErrorCount {
+                        let count = super::invariants::Expect::Job {
                             job,
-                            is: f.error_count,
+                            check: crate::scenario::Check::ErrorCount {
+                                job: String::new(),
+                                is: f.error_count,
+                            },
                         };
                         self.soft.push(Violation::new(
                             "D4",

@@ -1,18 +1,28 @@
 //! The testing kit: property tests, model tests and fuzzing against the simulator — for this crate and
 //! for BITS client code tested with it.
 //!
-//! * [`strategies`]: proptest strategies for worlds (remotes with scripted faults, sizes 0 and
-//!   unknown, chaos), users, and operation sequences ([`Op`]) by several applications and users.
-//! * [`Harness`]: applies operations through the COM-shaped facade, records what every call returned,
-//!   probes every handle and held error object after every step, and checks the invariants.
+//! The kit speaks the scenario vocabulary ([`crate::scenario`]): a generated run is a list of
+//! scenario steps ([`Draw`]: a [`scenario::Action`](crate::scenario::Action) whose names are picked by
+//! index when it runs), applied by the scenario runner's own interpreter, and written back by the
+//! scenario writer. Calls the contract has as checks (GetState, GetProgress, GetErrorCount, GetOwner,
+//! GetError, EnumJobs, the callback deliveries) are generated as checks and run in *observe mode*:
+//! the runner records what the getter read instead of comparing it, and the step written to the
+//! replay states the observed value, so the replay passes exactly when the simulator answers the
+//! same way again.
+//!
+//! * [`strategies`]: proptest strategies for [`Setup`]s (scenario worlds, users, chaos) and step
+//!   sequences by several applications and users.
+//! * [`Harness`]: runs steps, records what every call returned, probes every handle and held error
+//!   object after every step, and checks the invariants.
 //! * [`check_invariants`] / [`Checker`]: the rules every run obeys — D1 (GetError succeeds iff the
 //!   job entered an error state since it last entered TRANSFERRING), D2 (held error objects and
 //!   handles work until TRANSFERRING / application exit / service restart, then fail with the right
 //!   code), §1.3 (final states absorb, mutators there give BG_E_INVALID_STATE), D6 (the error count
-//!   never decreases and moves as decided), D9 (no user sees or changes another's job), D13 (time
-//!   never goes back), §1.1/§1.5 (one state at a time, only edges of the table).
-//! * [`ops_to_scenario`] and [`Failure`]: any run as a scenario file of the contract
-//!   (`docs/scenario-format.md`), ready to commit as a regression fixture.
+//!   never decreases and moves as decided), D9 (no user sees or changes another's job), D12 and D10
+//!   (the scheduler at settled instants), D13 (time never goes back), §1.1/§1.5 (one state at a time,
+//!   only edges of the table).
+//! * [`replay`] and [`Counterexample`]: any run as a [`Scenario`](crate::scenario::Scenario), ready to
+//!   commit as a regression fixture.
 //! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies.
 //!
 //! ## Testing your own client
@@ -50,44 +60,28 @@
 //! `examples/updater.rs` and `tests/example_policy.rs` do this for a realistic update client,
 //! including a deliberately broken variant that the kit catches.
 
-mod contract;
+mod draw;
 mod fuzz;
 mod harness;
 mod history;
 mod invariants;
-mod op;
-mod scenario;
+mod replay;
 pub mod strategies;
 
 #[cfg(test)]
 mod selftest;
 
-pub use contract::validate as validate_scenario;
+pub use draw::{
+    local_names, local_path, make, remote_names, remote_url, Draw, Setup, DOWNLOAD_LOCALS,
+    INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
+};
 pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
-pub use harness::{AppSlot, Done, HandleSlot, Harness, HeldSlot, JobSlot, Step};
+pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
-pub use invariants::{
-    check_invariants, Checker, Expect, Method, Observations, Observed, Seen, Value, Violation,
-};
-pub use op::{
-    JobCall, NamePick, Op, UserSpec, WorldSpec, DOWNLOAD_LOCALS, INVALID_LOCALS, INVALID_REMOTES,
-    UNKNOWN_URL, USER_NAMES,
-};
-pub use scenario::{ops_to_scenario, Failure};
+pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};
+pub use replay::{replay, Counterexample};
 
 use proptest::test_runner::{Config, RngSeed};
-
-/// Rules the simulator is known to break today (spec decision ids, as [`Violation::rule`] names
-/// them). The kit's fuzz target and this crate's property tests waive them with
-/// [`Harness::waive`] so that every other rule keeps being checked while a dedicated (ignored)
-/// property reproduces the bug; remove the entry when the core is fixed.
-///
-/// None today. Fixed: `D12` (CONNECTING -> TRANSFERRING released the background transfer slot, so
-/// every QUEUED background job started at once; regression scenario
-/// `fixtures/scenarios/regressions/regression-d12-second-normal-job-waits.json`) and `D4` (a retry due at the
-/// same instant as the no-progress deadline ran first on the first transient error; regression
-/// scenario `fixtures/scenarios/regressions/regression-d4-no-progress-timeout-wins-over-retry.json`).
-pub const KNOWN_CORE_BUGS: &[&str] = &[];
 
 /// The seed the kit's properties use unless `PROPTEST_RNG_SEED` says otherwise (runs are
 /// deterministic: a CI failure reproduces on every machine).

@@ -2,11 +2,12 @@
 //! it (so a passing property means something), and rendered scenarios replay what happened.
 
 use super::*;
+use crate::scenario::{Action, Check, ErrorExpectation, Op, Scenario, StateMethod, Step};
+use crate::scenario::{UserSpec, WorldSpec};
 use crate::trace::{TraceEvent, TraceKind};
 use crate::transition::Rule;
-use crate::world::{Local, Network, Remote, Response};
-use crate::{AppId, ErrorContext, HResult, JobId, JobState, JobType, SimTime, UserId, World};
-use serde_json::Value as Json;
+use crate::world::{Remote, Response};
+use crate::{AppId, ErrorContext, HResult, JobId, JobState, JobType, SimTime, UserId};
 
 fn ev(ms: u64, kind: TraceKind) -> TraceEvent {
     TraceEvent {
@@ -200,46 +201,29 @@ fn time_and_callbacks_are_checked() {
 
 /// A small real run: alice's job went to ERROR (404), her error object is held, bob has an app.
 fn run_with_error() -> Harness {
-    let world = World::new().remote(
-        "https://r0.test/f0.bin",
-        Remote::sized(10).with_responses([Response::http(404)]),
-    );
-    let spec = WorldSpec {
-        users: vec![
-            UserSpec {
-                name: "alice".into(),
-                admin: false,
-                logged_on: true,
-            },
-            UserSpec {
-                name: "bob".into(),
-                admin: false,
-                logged_on: true,
-            },
-        ],
-        world,
+    let user = |name: &str| UserSpec {
+        name: name.into(),
+        admin: false,
+        logged_on: true,
     };
-    let call = |call| Op::Job {
-        app: 0,
-        handle: 0,
-        call,
+    let world = WorldSpec {
+        users: vec![user("alice"), user("bob")],
+        remotes: vec![(
+            remote_url(0),
+            Remote::sized(10).with_responses([Response::http(404)]),
+        )],
+        ..WorldSpec::default()
     };
-    let ops = [
-        Op::CreateJob {
-            app: 0,
-            name: NamePick::Update,
-            job_type: JobType::Download,
-        },
-        call(JobCall::AddFile {
-            remote: 0,
-            local: 0,
-        }),
-        call(JobCall::Resume),
-        Op::Advance { secs: 1 },
-        call(JobCall::GetError { hold: true }),
-        Op::Connect { user: 1 },
+    let call = |action| Draw::call(0, 0, action);
+    let steps = [
+        call(make::create_job("update", JobType::Download)),
+        call(make::add_file(&remote_url(0), DOWNLOAD_LOCALS[0])),
+        call(make::state(StateMethod::Resume)),
+        Draw::env(Op::Advance { seconds: 1 }),
+        call(make::get_error(true)),
+        Draw::call(0, 1, make::connect()),
     ];
-    Harness::run(&spec, &ops).expect("a clean run")
+    Harness::run(&Setup::new(world), &steps).expect("a clean run")
 }
 
 /// Check `h`'s observations plus one fabricated `seen` (made right after the last step).
@@ -255,59 +239,70 @@ fn check_with(h: &Harness, seen: Seen) -> Result<(), Violation> {
     check_invariants(h.sim(), &obs)
 }
 
-fn call(h: &Harness, app: usize, method: Method, result: Result<super::Value, HResult>) -> Seen {
+fn call(h: &Harness, app: usize, action: Action, result: HResult) -> Seen {
     Seen::JobCall {
         app: h.apps()[app].id,
-        handle: Some(0),
+        handle: None,
         handle_generation: 0,
         job: J,
-        method,
+        action,
         held: None,
         result,
     }
 }
 
+fn state_is(is: JobState) -> Action {
+    Action::Check(Check::State {
+        job: "j1".into(),
+        is,
+    })
+}
+
 #[test]
 fn observation_rules_reject_what_breaks_them() {
-    use super::Value as V;
     let h = run_with_error();
     assert!(check_invariants(h.sim(), h.observations()).is_ok());
+    let ok = HResult::S_OK;
     let rule = |seen| check_with(&h, seen).map_err(|v| v.rule);
     // The truth: ERROR with a 404 record, count 0; alice may, bob may not.
+    assert_eq!(rule(call(&h, 0, state_is(JobState::Error), ok)), Ok(()));
     assert_eq!(
-        rule(call(&h, 0, Method::GetState, Ok(V::State(JobState::Error)))),
-        Ok(())
-    );
-    assert_eq!(
-        rule(call(
-            &h,
-            0,
-            Method::GetState,
-            Ok(V::State(JobState::Queued))
-        )),
+        rule(call(&h, 0, state_is(JobState::Queued), ok)),
         Err("§1.1".into())
     );
+    let count = |is| {
+        Action::Check(Check::ErrorCount {
+            job: "j1".into(),
+            is,
+        })
+    };
+    assert_eq!(rule(call(&h, 0, count(1), ok)), Err("D6".into()));
+    let error = |expect| {
+        Action::Check(Check::Error {
+            job: "j1".into(),
+            expect,
+        })
+    };
     assert_eq!(
-        rule(call(&h, 0, Method::GetErrorCount, Ok(V::Count(1)))),
-        Err("D6".into())
-    );
-    assert_eq!(
-        rule(call(
-            &h,
-            0,
-            Method::GetError,
-            Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE)
-        )),
+        rule(call(&h, 0, error(ErrorExpectation::None), ok)),
         Err("D1".into())
     );
+    let the_404 = ErrorExpectation::Some {
+        context: Some(ErrorContext::RemoteFile),
+        code: Some(HResult::http(404)),
+        file: Some(0),
+    };
+    assert_eq!(rule(call(&h, 0, error(the_404), ok)), Ok(()));
     assert_eq!(
-        rule(call(&h, 1, Method::GetState, Ok(V::State(JobState::Error)))),
+        rule(call(&h, 1, state_is(JobState::Error), ok)),
         Err("D9".into())
     );
-    assert_eq!(
-        rule(call(&h, 1, Method::Cancel, Err(HResult::E_ACCESSDENIED))),
-        Ok(())
-    );
+    let cancel = Action::Do(Op::State {
+        method: StateMethod::Cancel,
+        job: "j1".into(),
+        expect: HResult::E_ACCESSDENIED,
+    });
+    assert_eq!(rule(call(&h, 1, cancel, HResult::E_ACCESSDENIED)), Ok(()));
     assert_eq!(
         rule(Seen::EnumJobs {
             app: h.apps()[1].id,
@@ -327,22 +322,28 @@ fn observation_rules_reject_what_breaks_them() {
         Err("D9".into())
     );
     // The held error object works (D2) — and answering anything else is caught.
+    let held = h.held()[0].alias.clone();
     assert_eq!(
         rule(Seen::ErrorObject {
-            held: 0,
+            error: held.clone(),
             result: Ok((ErrorContext::RemoteFile, HResult::http(404))),
         }),
         Ok(())
     );
     assert_eq!(
         rule(Seen::ErrorObject {
-            held: 0,
+            error: held,
             result: Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE),
         }),
         Err("D2".into())
     );
     // A handle of an older service generation is dead (D15).
-    let mut stale = call(&h, 0, Method::Resume, Ok(V::Returned(HResult::S_OK)));
+    let resume = Action::Do(Op::State {
+        method: StateMethod::Resume,
+        job: "j1".into(),
+        expect: ok,
+    });
+    let mut stale = call(&h, 0, resume, ok);
     if let Seen::JobCall {
         handle_generation, ..
     } = &mut stale
@@ -352,11 +353,16 @@ fn observation_rules_reject_what_breaks_them() {
     assert_eq!(rule(stale), Err("D2".into()));
     // A failed call that changed the trace.
     let mut obs = h.observations().clone();
+    let set = Action::Do(Op::Set {
+        job: "j1".into(),
+        value: crate::scenario::PropertyValue::Priority(make::priority(9)),
+        expect: HResult::E_NOTIMPL,
+    });
     obs.push(Observed {
         before: 2,
         after: 3,
         step: None,
-        seen: call(&h, 0, Method::SetPriority, Err(HResult::E_NOTIMPL)),
+        seen: call(&h, 0, set, HResult::E_NOTIMPL),
     });
     assert_eq!(
         check_invariants(h.sim(), &obs).map_err(|v| v.rule),
@@ -377,201 +383,123 @@ fn observation_rules_reject_what_breaks_them() {
 
 #[test]
 fn mutators_on_a_final_job_must_be_refused() {
-    use super::Value as V;
     let mut h = run_with_error();
-    h.step(&Op::Job {
-        app: 1,
-        handle: 0,
-        call: JobCall::Cancel,
-    })
-    .unwrap();
+    // bob's application cannot cancel alice's job, so alice's does.
+    h.step(&Draw::call(1, 0, make::state(StateMethod::Cancel)))
+        .unwrap();
+    let resume = |expect| {
+        Action::Do(Op::State {
+            method: StateMethod::Resume,
+            job: "j1".into(),
+            expect,
+        })
+    };
     assert_eq!(
-        check_with(
-            &h,
-            call(&h, 0, Method::Resume, Ok(V::Returned(HResult::S_OK)))
-        )
-        .map_err(|v| v.rule),
+        check_with(&h, call(&h, 0, resume(HResult::S_OK), HResult::S_OK)).map_err(|v| v.rule),
         Err("§1.3".into())
     );
-    assert!(check_with(
-        &h,
-        call(&h, 0, Method::Resume, Err(HResult::BG_E_INVALID_STATE))
-    )
-    .is_ok());
+    let refused = HResult::BG_E_INVALID_STATE;
+    assert!(check_with(&h, call(&h, 0, resume(refused), refused)).is_ok());
 }
 
 #[test]
 fn a_failure_scenario_ends_with_what_the_spec_requires() {
     let h = run_with_error();
-    let mut v = Violation::new("D2", "test".into());
-    v.expect = Some(Expect::ErrorObject {
-        held: 0,
-        code: HResult::RPC_E_DISCONNECTED,
-    });
+    let held = h.held()[0].alias.clone();
+    let then = Step {
+        app: None,
+        action: Action::Check(Check::ErrorObject {
+            error: held,
+            code: HResult::RPC_E_DISCONNECTED,
+        }),
+    };
+    let v = Violation::new("D2", "test".into()).expecting(Some(Expect::Then(then.clone())));
     let s = h.fail(v).scenario;
-    validate_scenario(&s).unwrap();
-    let steps = s["steps"].as_array().unwrap();
-    assert_eq!(
-        steps.last().unwrap(),
-        &serde_json::json!({ "check": "error_object", "error": "e0", "code": "RPC_E_DISCONNECTED" })
-    );
-    let mut v = Violation::new("§1.3", "test".into());
-    v.expect = Some(Expect::Returns {
+    assert_eq!(s.steps.last(), Some(&then));
+    assert_eq!(Scenario::parse(&s.to_json(), "s.json").unwrap(), s);
+    let v = Violation::new("§1.3", "test".into()).expecting(Some(Expect::Returns {
         step: 2,
         hresult: HResult::BG_E_EMPTY,
-    });
+    }));
     let s = h.fail(v).scenario;
-    let resume = s["steps"]
-        .as_array()
-        .unwrap()
+    let resume = s
+        .steps
         .iter()
-        .find(|st| st["do"] == "resume")
+        .find_map(|st| match &st.action {
+            Action::Do(Op::State {
+                method: StateMethod::Resume,
+                expect,
+                ..
+            }) => Some(*expect),
+            _ => None,
+        })
         .unwrap();
-    assert_eq!(resume["expect"], "BG_E_EMPTY");
-    assert!(s["name"].as_str().unwrap().starts_with("regression-1-3-"));
+    assert_eq!(resume, HResult::BG_E_EMPTY);
+    assert!(s.name.starts_with("regression-1-3-"));
 }
 
 #[test]
 fn scenario_of_a_run_reads_like_the_contract() {
     let h = run_with_error();
     let s = h.scenario();
-    validate_scenario(&s).unwrap();
-    let steps = s["steps"].as_array().unwrap();
+    assert_eq!(Scenario::parse(&s.to_json(), "s.json").unwrap(), s);
+    // The writer's output, read as plain JSON: the contract's keys, defaults left out.
+    let json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+    let want = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    let steps = json["steps"].as_array().unwrap();
     assert_eq!(
         steps[0],
-        serde_json::json!({ "do": "create_job", "app": "app", "name": "update", "type": "DOWNLOAD",
-                             "bind": "j0", "expect": "S_OK" })
+        want(r#"{ "do": "create_job", "app": "app", "name": "update", "bind": "j1" }"#)
     );
     assert_eq!(
         steps[4],
-        serde_json::json!({ "do": "get_error", "app": "app", "job": "j0", "bind_error": "e0",
-                             "expect": "S_OK" })
+        want(r#"{ "do": "get_error", "app": "app", "job": "j1", "bind_error": "e2" }"#)
     );
     assert_eq!(
         steps[5],
-        serde_json::json!({ "do": "connect", "app": "app1", "user": "bob" })
+        want(r#"{ "do": "connect", "app": "app1", "user": "bob" }"#)
     );
     assert_eq!(
-        s["world"]["remotes"]["https://r0.test/f0.bin"],
-        serde_json::json!({ "size": 10, "responses": [{ "http": 404 }] })
+        json["world"]["remotes"][remote_url(0)],
+        want(r#"{ "size": 10, "responses": [{ "http": 404 }] }"#)
     );
-}
-
-fn entry(e: &Json) -> Response {
-    {
-        if e == "ok" {
-            return Response::Ok;
-        }
-        let r = if let Some(s) = e.get("http") {
-            Response::http(s.as_u64().unwrap() as u16)
-        } else if let Some(n) = e.get("win32") {
-            Response::win32(n.as_u64().unwrap() as u32)
-        } else {
-            Response::hresult(HResult::parse(e["hresult"].as_str().unwrap()).unwrap())
-        };
-        match e.get("after_bytes") {
-            Some(n) => r.after_bytes(n.as_u64().unwrap()),
-            None => r,
-        }
-    }
-}
-
-fn remote_of(r: &Json) -> Remote {
-    Remote {
-        size: r.get("size").and_then(Json::as_u64),
-        responses: r
-            .get("responses")
-            .map(|l| l.as_array().unwrap().iter().map(entry).collect())
-            .unwrap_or_default(),
-        otherwise: r.get("otherwise").map_or(Response::Ok, entry),
-    }
-}
-
-/// The world of a contract scenario, read back (the part of the format the kit writes).
-fn world_of(s: &Json) -> WorldSpec {
-    let w = &s["world"];
-    let mut world = World::new().bandwidth(w["bandwidth"].as_u64().unwrap());
-    world.network = if w["network"] == "up" {
-        Network::Up
-    } else {
-        Network::Down
-    };
-    for (url, r) in w["remotes"].as_object().unwrap() {
-        world.remotes.insert(url.clone(), remote_of(r));
-    }
-    for (path, l) in w["locals"].as_object().unwrap() {
-        world.locals.insert(
-            path.clone(),
-            Local {
-                size: l["size"].as_u64().unwrap(),
-            },
-        );
-    }
-    let users = w["users"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(name, f)| UserSpec {
-            name: name.clone(),
-            admin: f["admin"] == true,
-            logged_on: f["logged_on"] == true,
-        })
-        .collect();
-    WorldSpec { users, world }
 }
 
 #[test]
 fn chaos_runs_replay_from_their_scripted_scenario_world() {
     use proptest::strategy::{Strategy, ValueTree};
     let mut runner = proptest::test_runner::TestRunner::new(config(1));
-    let mut replayed = 0;
-    for _ in 0..200 {
-        let (mut spec, ops) = (strategies::world_spec(), strategies::ops(5..40))
+    for seed in 0..200 {
+        let (world, draws) = (strategies::world_spec(), strategies::draws(5..40))
             .new_tree(&mut runner)
             .unwrap()
             .current();
-        spec.world.chaos = Some(crate::world::Chaos::new(replayed + 1, 0.3));
-        let mut original = Harness::unchecked(&spec);
-        for op in &ops {
-            let _ = original.step(op);
+        let setup = Setup {
+            world,
+            chaos: Some(crate::world::Chaos::new(seed + 1, 0.3)),
+        };
+        let mut original = Harness::unchecked(&setup);
+        for d in &draws {
+            let _ = original.step(d);
         }
         let scenario = original.scenario();
-        validate_scenario(&scenario).unwrap();
-        // The same operations, with set_remote taking the scenario's (scripted) remotes.
-        let mut scripted = scenario["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["do"] == "set_remote")
-            .map(|s| remote_of(&s["remote"]));
-        let mut again = Harness::unchecked(&world_of(&scenario));
-        for step in original.steps() {
-            let op = match (&step.op, &step.done) {
-                (Op::SetRemote { url, .. }, Done::SetRemote { .. }) => Op::SetRemote {
-                    url: *url,
-                    remote: scripted.next().unwrap(),
-                },
-                (op, _) => op.clone(),
-            };
-            let _ = again.step(&op);
-        }
-        let trace = |h: &Harness| {
-            h.sim()
-                .trace()
-                .iter()
-                .filter(|e| {
-                    !matches!(
-                        e.kind,
-                        TraceKind::RemoteChanged | TraceKind::ChaosSeed { .. }
-                    )
-                })
-                .map(|e| e.to_string())
+        let text = scenario.to_json();
+        assert_eq!(Scenario::parse(&text, "s.json").unwrap(), scenario);
+        let result = crate::scenario::run(
+            &scenario,
+            "s.json",
+            &crate::scenario::RunOptions { trace: true },
+        );
+        assert!(result.passed, "{:?}\n{text}", result.failure);
+        let lines: Vec<String> = result.trace.into_iter().flat_map(|b| b.events).collect();
+        let trace = |l: &[String]| {
+            l.iter()
+                .filter(|e| !e.contains("remote changed") && !e.contains("chaos"))
+                .cloned()
                 .collect::<Vec<_>>()
         };
-        assert_eq!(trace(&original), trace(&again), "{scenario:#}");
-        replayed += 1;
+        assert_eq!(trace(&original.trace_lines()), trace(&lines), "{text}");
     }
-    assert_eq!(replayed, 200);
 }
 
 #[test]
@@ -604,7 +532,13 @@ fn a_retry_at_the_no_progress_deadline_is_a_soft_d4_violation() {
     assert_eq!(h.soft.len(), 1);
     assert_eq!(h.soft[0].rule, "D4");
     assert_eq!(
-        h.soft[0].expect,
-        Some(Expect::JobErrorCount { job: J, is: 2 })
+        h.soft[0].expect.as_deref(),
+        Some(&Expect::Job {
+            job: J,
+            check: Check::ErrorCount {
+                job: String::new(),
+                is: 2
+            }
+        })
     );
 }

@@ -1,4 +1,5 @@
-//! proptest strategies for worlds, users and operation sequences.
+//! proptest strategies for setups (worlds, users, chaos) and step sequences ([`Draw`]s of the
+//! scenario vocabulary).
 //!
 //! Values are drawn from small tables of interesting cases (the HTTP statuses of D5, sizes 0 and
 //! unknown, retry delays around the 5 s floor, time steps around the retry delay) rather than from
@@ -7,25 +8,26 @@
 //!
 //! ```
 //! use bitsim::testing::{strategies, Harness};
-//! use proptest::prelude::*;
 //! use proptest::test_runner::TestRunner;
 //!
 //! let mut runner = TestRunner::new(bitsim::testing::config(8));
 //! runner
-//!     .run(&(strategies::world_spec(), strategies::ops(1..20)), |(world, ops)| {
-//!         Harness::run(&world, &ops)?;
+//!     .run(&(strategies::setup(), strategies::draws(1..20)), |(setup, draws)| {
+//!         Harness::run(&setup, &draws)?;
 //!         Ok(())
 //!     })
 //!     .unwrap();
 //! ```
 
-use super::op::{JobCall, NamePick, Op, UserSpec, WorldSpec, USER_NAMES};
-use crate::world::{Chaos, Local, Network, Remote, Response};
+use super::draw::{
+    local_names, local_path, make, remote_names, remote_url, Draw, Setup, UNKNOWN_URL, USER_NAMES,
+};
+use crate::scenario::{Action, Op, PropertyValue, StateMethod, UserSpec, WorldSpec};
+use crate::world::{Chaos, Network, Remote, Response};
 use crate::{HResult, JobType, World};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// HTTP statuses servers answer with: fatal (403, 404, 410), transient (408, 500, 503), success (200).
@@ -48,16 +50,6 @@ pub const NOTIFY_FLAGS: [u32; 10] = [0, 1, 2, 3, 4, 8, 0xB, 0x3F, 0x40, 0xFFFF];
 pub const DESCRIPTION_LENGTHS: [u16; 4] = [0, 3, 1024, 1025];
 /// Bandwidths in bytes per second (0: nothing moves).
 pub const BANDWIDTHS: [u64; 4] = [0, 1_000, 100_000, 1_000_000];
-
-/// The URL of generated remote `i`.
-pub fn remote_url(i: usize) -> String {
-    format!("https://r{i}.test/f{i}.bin")
-}
-
-/// The local path of generated upload source `i`.
-pub fn local_path(i: usize) -> String {
-    format!("C:\\up\\u{i}.bin")
-}
 
 /// One answer to a connection attempt: ok, an HTTP status, or a WinHTTP error, sometimes only after
 /// some bytes.
@@ -97,35 +89,57 @@ pub fn remote() -> impl Strategy<Value = Remote> {
     })
 }
 
-/// A world: 1–4 remotes, 0–2 upload sources, a bandwidth, the network (mostly up) and sometimes chaos.
-pub fn world() -> impl Strategy<Value = World> {
-    let chaos = prop_oneof![
+/// Chaos (random faults on top of the scripted ones) in one world of five.
+pub fn chaos() -> impl Strategy<Value = Option<Chaos>> {
+    prop_oneof![
         8 => Just(None),
         2 => (any::<u64>(), select(&[0.1f64, 0.3][..])).prop_map(|(s, r)| Some(Chaos::new(s, r))),
-    ];
+    ]
+}
+
+/// A scenario world: `users`, 1–4 remotes, 0–2 upload sources, a bandwidth and the network (mostly
+/// up).
+pub fn world_spec_with(
+    users: impl Strategy<Value = Vec<UserSpec>>,
+) -> impl Strategy<Value = WorldSpec> {
     (
+        users,
         vec(remote(), 1..5),
         vec(0u64..200_000, 0..3),
         select(&BANDWIDTHS[..]),
         prop_oneof![9 => Just(Network::Up), 1 => Just(Network::Down)],
-        chaos,
     )
-        .prop_map(|(remotes, locals, bandwidth, network, chaos)| {
-            let mut w = World::new().bandwidth(bandwidth);
-            w.network = network;
-            w.chaos = chaos;
-            w.remotes = remotes
+        .prop_map(|(users, remotes, locals, bandwidth, network)| WorldSpec {
+            users,
+            bandwidth: Some(bandwidth),
+            network: Some(network),
+            remotes: remotes
                 .into_iter()
                 .enumerate()
                 .map(|(i, r)| (remote_url(i), r))
-                .collect();
-            w.locals = locals
+                .collect(),
+            locals: locals
                 .into_iter()
                 .enumerate()
-                .map(|(i, size)| (local_path(i), Local { size }))
-                .collect::<BTreeMap<_, _>>();
-            w
+                .map(|(i, size)| (local_path(i), size))
+                .collect(),
         })
+}
+
+/// A scenario world with up to three users.
+pub fn world_spec() -> impl Strategy<Value = WorldSpec> {
+    world_spec_with(users(3))
+}
+
+/// A setup: a world with up to three users, sometimes chaos.
+pub fn setup() -> impl Strategy<Value = Setup> {
+    (world_spec(), chaos()).prop_map(|(world, chaos)| Setup { world, chaos })
+}
+
+/// The simulator's world of a [`setup`] (for tests that drive a [`Sim`](crate::Sim) with their
+/// own code).
+pub fn world() -> impl Strategy<Value = World> {
+    setup().prop_map(|s| s.to_world())
 }
 
 /// 1 to `max` users (at most 4): standard or administrator, logged on or off.
@@ -146,14 +160,9 @@ pub fn users(max: usize) -> impl Strategy<Value = Vec<UserSpec>> {
     })
 }
 
-/// A world with up to three users.
-pub fn world_spec() -> impl Strategy<Value = WorldSpec> {
-    (users(3), world()).prop_map(|(users, world)| WorldSpec { users, world })
-}
-
-/// A world with at least two users, the first a standard user who is logged on (for D9).
-pub fn multi_user_world_spec() -> impl Strategy<Value = WorldSpec> {
-    (users(3), users(2), world()).prop_map(|(mut a, b, world)| {
+/// A setup with at least two users, the first a standard user who is logged on (for D9).
+pub fn multi_user_setup() -> impl Strategy<Value = Setup> {
+    let users = (users(3), users(2)).prop_map(|(mut a, b)| {
         a[0].admin = false;
         a[0].logged_on = true;
         if a.len() < 2 {
@@ -161,8 +170,9 @@ pub fn multi_user_world_spec() -> impl Strategy<Value = WorldSpec> {
             u.name = USER_NAMES[1].to_string();
             a.push(u);
         }
-        WorldSpec { users: a, world }
-    })
+        a
+    });
+    (world_spec_with(users), chaos()).prop_map(|(world, chaos)| Setup { world, chaos })
 }
 
 /// How often each kind of operation is drawn (relative weights).
@@ -226,142 +236,201 @@ impl OpMix {
     }
 }
 
-fn remote_pick() -> impl Strategy<Value = u8> {
-    prop_oneof![6 => Just(0u8), 4 => 0u8..4, 1 => any::<u8>()]
-}
-
-fn local_pick() -> impl Strategy<Value = u8> {
-    prop_oneof![6 => 0u8..2, 3 => 2u8..4, 1 => any::<u8>()]
-}
-
-/// A job method with its arguments (valid ones mostly, invalid ones sometimes).
-pub fn job_call(mix: OpMix) -> impl Strategy<Value = JobCall> {
-    let name = prop_oneof![
-        4 => Just(NamePick::Update),
-        2 => Just(NamePick::Other),
-        1 => Just(NamePick::Empty),
-        1 => Just(NamePick::TooLong),
-    ];
-    let answer = prop_oneof![3 => Just(HResult::S_OK), 1 => Just(HResult::E_FAIL)];
+fn remote_name() -> impl Strategy<Value = String> {
+    let names = remote_names();
     prop_oneof![
-        8 => (remote_pick(), local_pick()).prop_map(|(remote, local)| JobCall::AddFile { remote, local }),
-        2 => vec((remote_pick(), local_pick()), 0..3).prop_map(|files| JobCall::AddFileSet { files }),
-        10 => Just(JobCall::Resume),
-        3 => Just(JobCall::Suspend),
-        2 => Just(JobCall::Cancel),
-        3 => Just(JobCall::Complete),
-        1 => name.prop_map(JobCall::SetDisplayName),
-        1 => select(&DESCRIPTION_LENGTHS[..]).prop_map(JobCall::SetDescription),
-        2 => select(&PRIORITIES[..]).prop_map(JobCall::SetPriority),
-        1 => select(&NOTIFY_FLAGS[..]).prop_map(JobCall::SetNotifyFlags),
-        2 => select(&RETRY_DELAYS[..]).prop_map(JobCall::SetMinimumRetryDelay),
-        2 => select(&NO_PROGRESS_TIMEOUTS[..]).prop_map(JobCall::SetNoProgressTimeout),
-        1 => Just(JobCall::TakeOwnership),
-        2 => Just(JobCall::GetError { hold: false }),
-        mix.hold_error.max(1) => Just(JobCall::GetError { hold: true }),
-        1 => answer.prop_map(|answer| JobCall::RegisterCallback { answer }),
-        1 => Just(JobCall::GetState),
-        1 => Just(JobCall::GetProgress),
-        1 => Just(JobCall::GetErrorCount),
-        1 => Just(JobCall::GetOwner),
+        6 => Just(names[0].clone()),
+        4 => select(names[..4].to_vec()),
+        1 => select(names),
     ]
 }
 
-/// One operation drawn with the weights of `mix`.
-pub fn op_with(mix: OpMix) -> impl Strategy<Value = Op> {
+fn local_name() -> impl Strategy<Value = String> {
+    let names = local_names();
+    prop_oneof![
+        6 => select(names[..2].to_vec()),
+        3 => select(names[2..4].to_vec()),
+        1 => select(names),
+    ]
+}
+
+/// The display names `set display_name` tries, weighted by repetition: valid ones, the empty one, and
+/// one over the 256-character limit (D14).
+fn display_names() -> [String; 8] {
+    let u = || "update".to_string();
+    let o = || "other".to_string();
+    [u(), u(), u(), u(), o(), o(), String::new(), "n".repeat(257)]
+}
+
+/// The value of `property` the kit's `set` steps use, chosen by `pick` (modulo) from the value
+/// tables above. The one place the kit makes property values: the strategies, the fuzz decoder and
+/// [`all_mutators`] all come through here.
+pub fn property_value(property: &str, pick: u8) -> PropertyValue {
+    fn at<T: Copy>(table: &[T], pick: u8) -> T {
+        table[usize::from(pick) % table.len()]
+    }
+    match property {
+        "display_name" => {
+            let names = display_names();
+            PropertyValue::DisplayName(names[usize::from(pick) % names.len()].clone())
+        }
+        "description" => {
+            PropertyValue::Description("d".repeat(usize::from(at(&DESCRIPTION_LENGTHS, pick))))
+        }
+        "priority" => PropertyValue::Priority(make::priority(at(&PRIORITIES, pick))),
+        "notify_flags" => PropertyValue::NotifyFlags(at(&NOTIFY_FLAGS, pick)),
+        "minimum_retry_delay" => PropertyValue::MinimumRetryDelay(at(&RETRY_DELAYS, pick)),
+        _ => PropertyValue::NoProgressTimeout(at(&NO_PROGRESS_TIMEOUTS, pick)),
+    }
+}
+
+/// Every mutator of a job, with valid arguments, in a fixed order (for "every mutator in a final
+/// state is refused", §1.3).
+pub fn all_mutators() -> Vec<Action> {
+    let local = |i: usize| super::draw::DOWNLOAD_LOCALS[i].to_string();
+    let mut v = vec![
+        make::add_file(&remote_url(0), &local(0)),
+        make::add_file_set(vec![(remote_url(0), local(0)), (remote_url(0), local(1))]),
+        make::state(StateMethod::Resume),
+        make::state(StateMethod::Suspend),
+        make::state(StateMethod::Cancel),
+        make::state(StateMethod::Complete),
+    ];
+    // Valid values: "update", 3 characters, HIGH, 0xB, 60 s, 600 s.
+    for (property, pick) in [
+        ("display_name", 0),
+        ("description", 1),
+        ("priority", 1),
+        ("notify_flags", 6),
+        ("minimum_retry_delay", 3),
+        ("no_progress_timeout", 2),
+    ] {
+        v.push(make::set(property_value(property, pick)));
+    }
+    v.push(make::take_ownership());
+    v.push(make::register_callback(HResult::S_OK));
+    v
+}
+
+/// A job method or job check with its arguments (valid ones mostly, invalid ones sometimes).
+pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
+    let answer = prop_oneof![3 => Just(HResult::S_OK), 1 => Just(HResult::E_FAIL)];
+    let set = |p: &'static str| any::<u8>().prop_map(move |i| make::set(property_value(p, i)));
+    prop_oneof![
+        8 => (remote_name(), local_name()).prop_map(|(r, l)| make::add_file(&r, &l)),
+        2 => vec((remote_name(), local_name()), 0..3).prop_map(make::add_file_set),
+        10 => Just(make::state(StateMethod::Resume)),
+        3 => Just(make::state(StateMethod::Suspend)),
+        2 => Just(make::state(StateMethod::Cancel)),
+        3 => Just(make::state(StateMethod::Complete)),
+        1 => set("display_name"),
+        1 => set("description"),
+        2 => set("priority"),
+        1 => set("notify_flags"),
+        2 => set("minimum_retry_delay"),
+        2 => set("no_progress_timeout"),
+        1 => Just(make::take_ownership()),
+        2 => Just(make::get_error(false)),
+        mix.hold_error.max(1) => Just(make::get_error(true)),
+        1 => answer.prop_map(make::register_callback),
+        1 => Just(make::state_check()),
+        1 => Just(make::progress_check()),
+        1 => Just(make::error_count_check()),
+        1 => Just(make::owner_check()),
+    ]
+}
+
+fn job_type() -> impl Strategy<Value = JobType> {
+    prop_oneof![
+        6 => Just(JobType::Download),
+        1 => Just(JobType::Upload),
+        1 => Just(JobType::UploadReply),
+    ]
+}
+
+/// One step drawn with the weights of `mix`.
+pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
     // Mostly the first application, which exists from the start and creates most jobs.
     let app = prop_oneof![5 => Just(0u8), 2 => 0u8..4];
-    let job_type = prop_oneof![
-        6 => Just(JobType::Download),
-        1 => Just(JobType::Upload),
-        1 => Just(JobType::UploadReply),
-    ];
     let name = prop_oneof![
-        6 => Just(NamePick::Update),
-        2 => Just(NamePick::Other),
-        1 => Just(NamePick::TooLong),
+        6 => Just("update".to_string()),
+        2 => Just("other".to_string()),
+        1 => Just("n".repeat(257)),
     ];
+    let urls: Vec<String> = (0..4)
+        .map(remote_url)
+        .chain([UNKNOWN_URL.to_string()])
+        .collect();
     let w = |n: u32| n.max(1);
+    let env = |op: Op| Draw::env(op);
     prop_oneof![
-        w(mix.create) => (app.clone(), name, job_type)
-            .prop_map(|(app, name, job_type)| Op::CreateJob { app, name, job_type }),
-        w(mix.get_job) => (app.clone(), 0u8..6).prop_map(|(app, job)| Op::GetJob { app, job }),
+        w(mix.create) => (app.clone(), name, job_type())
+            .prop_map(|(app, name, t)| Draw::call(app, 0, make::create_job(&name, t))),
+        w(mix.get_job) => (app.clone(), 0u8..6).prop_map(|(app, job)| Draw::call(app, job, make::get_job())),
         w(mix.enum_jobs) => (app.clone(), any::<bool>())
-            .prop_map(|(app, all_users)| Op::EnumJobs { app, all_users }),
-        w(mix.call) => (app.clone(), 0u8..6, job_call(mix))
-            .prop_map(|(app, handle, call)| Op::Job { app, handle, call }),
-        1 => app.clone().prop_map(|app| Op::TakeNotifications { app }),
-        w(mix.time) => select(&ADVANCE_SECS[..]).prop_map(|secs| Op::Advance { secs }),
-        1 => select(&IDLE_BOUNDS[..]).prop_map(|max_secs| Op::RunUntilIdle { max_secs }),
-        w(mix.world) => any::<bool>().prop_map(|up| Op::Network { up }),
-        (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Op::Logon { user }),
-        (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Op::Logoff { user }),
-        (w(mix.world) / 2).max(1) => (0u8..5, remote())
-            .prop_map(|(url, remote)| Op::SetRemote { url, remote }),
-        w(mix.apps) => (0u8..3).prop_map(|user| Op::Connect { user }),
-        w(mix.apps) => app.prop_map(|app| Op::Exit { app }),
-        w(mix.restart) => Just(Op::RestartService),
+            .prop_map(|(app, all)| Draw::call(app, 0, make::jobs_check(all))),
+        w(mix.call) => (app.clone(), 0u8..6, job_action(mix))
+            .prop_map(|(app, handle, action)| Draw::call(app, handle, action)),
+        1 => app.clone().prop_map(|app| Draw::call(app, 0, make::notifications_check())),
+        w(mix.time) => select(&ADVANCE_SECS[..]).prop_map(move |seconds| env(Op::Advance { seconds })),
+        1 => select(&IDLE_BOUNDS[..])
+            .prop_map(move |m| env(Op::RunUntilIdle { max_seconds: Some(m) })),
+        w(mix.world) => any::<bool>().prop_map(move |up| env(Op::Network {
+            state: if up { Network::Up } else { Network::Down },
+        })),
+        (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(true))),
+        (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(false))),
+        (w(mix.world) / 2).max(1) => (select(urls), remote())
+            .prop_map(move |(url, remote)| env(Op::SetRemote { url, remote })),
+        w(mix.apps) => (0u8..3).prop_map(|user| Draw::call(0, user, make::connect())),
+        w(mix.apps) => app.prop_map(|app| Draw::call(app, 0, Action::Do(Op::Exit))),
+        w(mix.restart) => Just(env(Op::RestartService)),
     ]
 }
 
-/// A job's usual start as a run of operations: CreateJob, one to three AddFile through the new
+/// A job's usual start as a run of steps: CreateJob, one to three AddFile through the new
 /// handle, Resume, and sometimes a time step.
-pub fn lifecycle(mix: OpMix) -> impl Strategy<Value = Vec<Op>> {
-    let _ = mix;
-    let job_type = prop_oneof![
-        6 => Just(JobType::Download),
-        1 => Just(JobType::Upload),
-        1 => Just(JobType::UploadReply),
-    ];
+pub fn lifecycle() -> impl Strategy<Value = Vec<Draw>> {
     (
         prop_oneof![5 => Just(0u8), 1 => 0u8..3],
-        job_type,
-        vec((remote_pick(), local_pick()), 1..4),
+        job_type(),
+        vec((remote_name(), local_name()), 1..4),
         prop_oneof![1 => Just(None), 2 => select(&ADVANCE_SECS[..]).prop_map(Some)],
     )
         .prop_map(|(app, job_type, files, advance)| {
-            let mut v = vec![Op::CreateJob {
-                app,
-                name: NamePick::Update,
-                job_type,
-            }];
-            let call = |call| Op::Job {
-                app: 0,
-                handle: 0,
-                call,
-            };
+            let mut v = vec![Draw::call(app, 0, make::create_job("update", job_type))];
             v.extend(
                 files
                     .into_iter()
-                    .map(|(remote, local)| call(JobCall::AddFile { remote, local })),
+                    .map(|(remote, local)| Draw::call(0, 0, make::add_file(&remote, &local))),
             );
-            v.push(call(JobCall::Resume));
-            v.extend(advance.map(|secs| Op::Advance { secs }));
+            v.push(Draw::call(0, 0, make::state(StateMethod::Resume)));
+            v.extend(advance.map(|seconds| Draw::env(Op::Advance { seconds })));
             v
         })
 }
 
-/// A sequence of about `len` operations drawn with the weights of `mix`: single operations mixed
-/// with job lifecycles ([`lifecycle`]).
-pub fn ops_with(mix: OpMix, len: Range<usize>) -> impl Strategy<Value = Vec<Op>> {
+/// A sequence of about `len` steps drawn with the weights of `mix`: single steps mixed with job
+/// lifecycles ([`lifecycle`]).
+pub fn draws_with(mix: OpMix, len: Range<usize>) -> impl Strategy<Value = Vec<Draw>> {
     let max = len.end.saturating_sub(1).max(1);
     let chunk = prop_oneof![
-        6 => op_with(mix).prop_map(|op| vec![op]),
-        1 => lifecycle(mix),
+        6 => draw_with(mix).prop_map(|d| vec![d]),
+        1 => lifecycle(),
     ];
     vec(chunk, len).prop_map(move |chunks| {
-        let mut v: Vec<Op> = chunks.into_iter().flatten().collect();
+        let mut v: Vec<Draw> = chunks.into_iter().flatten().collect();
         v.truncate(max);
         v
     })
 }
 
-/// One operation with the default weights.
-pub fn op() -> impl Strategy<Value = Op> {
-    op_with(OpMix::default())
+/// One step with the default weights.
+pub fn draw() -> impl Strategy<Value = Draw> {
+    draw_with(OpMix::default())
 }
 
-/// A sequence of about `len` operations with the default weights.
-pub fn ops(len: Range<usize>) -> impl Strategy<Value = Vec<Op>> {
-    ops_with(OpMix::default(), len)
+/// A sequence of about `len` steps with the default weights.
+pub fn draws(len: Range<usize>) -> impl Strategy<Value = Vec<Draw>> {
+    draws_with(OpMix::default(), len)
 }

@@ -20,14 +20,24 @@
 //! ```
 
 use super::history::History;
-use crate::{
-    AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, UserId, BG_SIZE_UNKNOWN,
-};
+use crate::scenario::{Action, BytesTotal, Check, ErrorExpectation, Op, StateMethod, Step};
+use crate::{AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, UserId};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod observe;
 
-pub use observe::{Expect, Method, Observations, Observed, Seen, Value, Violation};
+pub use observe::{Expect, Observations, Observed, Seen, Violation};
+
+/// `check state` of `job` through a handle the replay picks.
+fn job_state(job: JobId, is: JobState) -> Expect {
+    Expect::Job {
+        job,
+        check: Check::State {
+            job: String::new(),
+            is,
+        },
+    }
+}
 
 /// Check a whole run: the trace of `sim` and every observation (see [`Checker`]).
 pub fn check_invariants(sim: &Sim, obs: &Observations) -> Result<(), Violation> {
@@ -44,10 +54,9 @@ pub struct Checker {
     history: History,
     next_obs: usize,
     types: BTreeMap<JobId, JobType>,
-    /// Held error objects, by index.
-    held: BTreeMap<usize, HeldFacts>,
+    /// Held error objects, by alias.
+    held: BTreeMap<String, HeldFacts>,
     last_now: SimTime,
-    waived: BTreeSet<String>,
 }
 
 impl Checker {
@@ -59,13 +68,6 @@ impl Checker {
     /// The history rebuilt so far.
     pub fn history(&self) -> &History {
         &self.history
-    }
-
-    /// Stop reporting violations of `rule` found at settled instants (D10, T18, D12) or by the trace
-    /// rules that leave the history consistent (D4's retry at the deadline) — for a rule the
-    /// simulator is known to break, so that the other rules keep being checked until it is fixed.
-    pub fn waive(&mut self, rule: &str) {
-        self.waived.insert(rule.to_string());
     }
 
     /// Check everything new since the last call: trace events and observations, in order.
@@ -92,11 +94,7 @@ impl Checker {
             }
             self.history.advance_to(trace, trace.len())?;
             let soft = std::mem::take(&mut self.history.soft);
-            if let Some(v) = soft
-                .into_iter()
-                .chain(self.settled(s))
-                .find(|v| !self.waived.contains(&v.rule))
-            {
+            if let Some(v) = soft.into_iter().chain(self.settled(s)).next() {
                 return Err(v);
             }
             if now < self.last_now || now < self.history.last_time {
@@ -143,10 +141,7 @@ impl Checker {
                         "D10",
                         format!("{job:?} is {} while its owner is logged off", f.state),
                     )
-                    .expecting(Some(Expect::JobState {
-                        job,
-                        is: JobState::Queued,
-                    })),
+                    .expecting(Some(job_state(job, JobState::Queued))),
                 );
             }
             if !network_up && (running || f.state == JobState::Queued) {
@@ -155,10 +150,7 @@ impl Checker {
                         "T18",
                         format!("{job:?} is {} while the network is down", f.state),
                     )
-                    .expecting(Some(Expect::JobState {
-                        job,
-                        is: JobState::TransientError,
-                    })),
+                    .expecting(Some(job_state(job, JobState::TransientError))),
                 );
             }
             let runnable = running || (f.state == JobState::Queued && logged_on(owner));
@@ -183,10 +175,10 @@ impl Checker {
         if running_bg.len() > 1 {
             // The spec's choice among equals is first come, first served; the checker names the
             // last created of the lowest priority as the one that should be waiting.
-            let extra = running_bg.iter().max().map(|&(_, job)| Expect::JobState {
-                job,
-                is: JobState::Queued,
-            });
+            let extra = running_bg
+                .iter()
+                .max()
+                .map(|&(_, job)| job_state(job, JobState::Queued));
             found.push(
                 Violation::new(
                     "D12",
@@ -247,21 +239,15 @@ impl Checker {
                 handle,
                 handle_generation,
                 job,
-                method,
+                action,
                 held,
                 result,
             } => {
                 let pre =
-                    self.precondition(*app, *handle_generation, *job, method.is_mutator(), admins);
-                let expect_returns = |h: HResult| match (o.step, handle) {
-                    (Some(step), _) => Some(Expect::Returns { step, hresult: h }),
-                    (None, &Some(handle)) if *method == Method::GetError => {
-                        Some(Expect::GetError { handle, hresult: h })
-                    }
-                    _ => None,
-                };
+                    self.precondition(*app, *handle_generation, *job, action.is_mutator(), admins);
+                let method = action.method().unwrap_or("?");
                 if let Some(code) = pre {
-                    if result.as_ref().err() != Some(&code) {
+                    if *result != code {
                         let rule = match code {
                             HResult::E_ACCESSDENIED => "D9",
                             HResult::BG_E_INVALID_STATE => "§1.3",
@@ -269,22 +255,30 @@ impl Checker {
                         };
                         return Err(Violation::new(
                             rule,
-                            format!("{method:?} on {job:?} by {app:?} returned {result:?}; the spec requires {code}"),
+                            format!("{method} on {job:?} by {app:?} returned {result}; the spec requires {code}"),
                         )
-                        .expecting(expect_returns(code)));
+                        .expecting(returns(o.step, handle, action, code)));
                     }
                 }
-                if result.is_err() && changed {
+                if result.is_failure() && changed {
                     return Err(Violation::new(
                         "D1",
                         format!(
-                            "{method:?} on {job:?} failed ({result:?}) but changed the machine: {}",
+                            "{method} on {job:?} failed ({result}) but changed the machine: {}",
                             describe(&trace[o.before..o.after])
                         ),
                     ));
                 }
                 if pre.is_none() {
-                    self.method_rules(o, trace, *job, *method, *held, *app, *handle, result)?;
+                    let call = Call {
+                        job: *job,
+                        app: *app,
+                        handle: handle.as_ref(),
+                        action,
+                        held: held.as_deref(),
+                        result: *result,
+                    };
+                    self.method_rules(o, trace, call)?;
                 }
             }
             Seen::CreateJob {
@@ -388,8 +382,8 @@ impl Checker {
                     ));
                 }
             }
-            Seen::ErrorObject { held, result } => {
-                let Some(&(app, job, generation, entries, value)) = self.held.get(held) else {
+            Seen::ErrorObject { error, result } => {
+                let Some(&(app, job, generation, entries, value)) = self.held.get(error) else {
                     return Ok(());
                 };
                 let h = &self.history;
@@ -407,15 +401,18 @@ impl Checker {
                     return Err(Violation::new(
                         "D2",
                         format!(
-                            "held error object #{held} of {job:?} answered {result:?}; D2 requires \
+                            "held error object {error} of {job:?} answered {result:?}; D2 requires \
                              {expected:?} (usable until the job enters TRANSFERRING or its application \
                              exits)"
                         ),
                     )
-                    .expecting(Some(Expect::ErrorObject {
-                        held: *held,
-                        code: expected.err().unwrap_or(HResult::S_OK),
-                    })));
+                    .expecting(Some(Expect::Then(Step {
+                        app: None,
+                        action: Action::Check(Check::ErrorObject {
+                            error: error.clone(),
+                            code: expected.err().unwrap_or(HResult::S_OK),
+                        }),
+                    }))));
                 }
             }
             Seen::Time {
@@ -443,111 +440,168 @@ impl Checker {
     }
 
     /// Rules of single methods that the history can decide, for calls that passed the preconditions.
-    #[allow(clippy::too_many_arguments)]
     fn method_rules(
         &mut self,
         o: &Observed,
         trace: &[crate::TraceEvent],
-        job: JobId,
-        method: Method,
-        held: Option<usize>,
-        app: AppId,
-        handle: Option<usize>,
-        result: &Result<Value, HResult>,
+        c: Call,
     ) -> Result<(), Violation> {
+        let job = c.job;
         let Some(facts) = self.history.job(job).cloned() else {
             return Ok(());
         };
+        let method = c.action.method().unwrap_or("?");
         let fail = |rule: &str, what: String, expect: Option<Expect>| {
-            Err(Violation::new(rule, format!("{method:?} on {job:?}: {what}")).expecting(expect))
+            Err(Violation::new(rule, format!("{method} on {job:?}: {what}")).expecting(expect))
         };
-        match (method, result) {
-            (Method::GetState, Ok(Value::State(s))) if *s != facts.state => fail(
+        // The check through the same handle, stating what the spec requires.
+        let then = |check: Check| {
+            c.handle.map(|(app, alias)| {
+                let mut action = Action::Check(check);
+                if let Some(j) = action.job_mut() {
+                    *j = alias.clone();
+                }
+                Expect::Then(Step {
+                    app: Some(app.clone()),
+                    action,
+                })
+            })
+        };
+        let ok = c.result.is_success();
+        match c.action {
+            Action::Check(Check::State { is: s, .. }) if ok && *s != facts.state => fail(
                 "§1.1",
                 format!("GetState says {s}, the trace says {}", facts.state),
-                handle.map(|handle| Expect::State {
-                    handle,
+                then(Check::State {
+                    job: String::new(),
                     is: facts.state,
                 }),
             ),
-            (Method::GetErrorCount, Ok(Value::Count(n))) if *n != facts.error_count => fail(
-                "D6",
-                format!(
-                    "GetErrorCount says {n}, the trace says {}",
-                    facts.error_count
-                ),
-                handle.map(|handle| Expect::ErrorCount {
-                    handle,
-                    is: facts.error_count,
-                }),
-            ),
-            (Method::GetError, r) => {
-                let want = if facts.error_since_transferring {
-                    facts
-                        .record
-                        .map(|(c, h, f)| Value::Error(c, h, f))
-                        .ok_or(HResult::E_UNEXPECTED)
-                } else {
-                    Err(HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE)
+            Action::Check(Check::ErrorCount { is: n, .. }) if ok && *n != facts.error_count => {
+                fail(
+                    "D6",
+                    format!(
+                        "GetErrorCount says {n}, the trace says {}",
+                        facts.error_count
+                    ),
+                    then(Check::ErrorCount {
+                        job: String::new(),
+                        is: facts.error_count,
+                    }),
+                )
+            }
+            Action::Check(Check::Error { expect: seen, .. }) => {
+                // D1: GetError succeeds iff the job entered an error state since it last entered
+                // TRANSFERRING, and reports the last record.
+                let want = match (facts.error_since_transferring, facts.record) {
+                    (false, _) => Ok(ErrorExpectation::None),
+                    (true, Some((context, code, file))) => Ok(ErrorExpectation::Some {
+                        context: Some(context),
+                        code: Some(code),
+                        file,
+                    }),
+                    (true, None) => Err(HResult::E_UNEXPECTED),
                 };
-                if *r != want {
-                    let code = want.as_ref().err().copied().unwrap_or(HResult::S_OK);
+                let got = if ok { Ok(seen.clone()) } else { Err(c.result) };
+                if got != want {
                     return fail(
                         "D1",
                         format!(
-                            "GetError returned {r:?}; D1 requires {want:?} (entered an error state \
+                            "GetError read {got:?}; D1 requires {want:?} (entered an error state \
                              since the last TRANSFERRING: {})",
                             facts.error_since_transferring
                         ),
-                        match (o.step, handle) {
-                            (Some(step), _) => Some(Expect::Returns {
-                                step,
-                                hresult: code,
-                            }),
-                            (None, Some(handle)) => Some(Expect::GetError {
-                                handle,
-                                hresult: code,
-                            }),
-                            _ => None,
-                        },
-                    );
-                }
-                if let (Some(i), Ok(Value::Error(c, h, _))) = (held, r) {
-                    let entry = (
-                        app,
-                        job,
-                        self.history.generation,
-                        facts.transferring_entries,
-                        (*c, *h),
-                    );
-                    self.held.insert(i, entry);
-                }
-                Ok(())
-            }
-            (Method::GetProgress, Ok(Value::Progress(p))) => {
-                let bytes_ok =
-                    p.bytes_total == BG_SIZE_UNKNOWN || p.bytes_transferred <= p.bytes_total;
-                if !bytes_ok || p.files_transferred > p.files_total {
-                    return fail("§8", format!("progress out of bounds: {p:?}"), None);
-                }
-                Ok(())
-            }
-            (Method::Complete, r) => {
-                let upload = self.types.get(&job).is_some_and(|t| t.is_upload());
-                if upload && facts.state != JobState::Transferred && r.is_ok() {
-                    return fail(
-                        "D7",
-                        format!("an upload job completed from {}", facts.state),
-                        o.step.map(|step| Expect::Returns {
-                            step,
-                            hresult: HResult::BG_E_INVALID_STATE,
+                        want.ok().and_then(|expect| {
+                            then(Check::Error {
+                                job: String::new(),
+                                expect,
+                            })
                         }),
                     );
                 }
-                self.after_state(o, trace, job, method, r, JobState::Acknowledged)
+                Ok(())
             }
-            (Method::Cancel, r) => self.after_state(o, trace, job, method, r, JobState::Cancelled),
-            (Method::Suspend, r) => self.after_state(o, trace, job, method, r, JobState::Suspended),
+            Action::Do(Op::GetError { .. }) => {
+                let want = if facts.error_since_transferring {
+                    HResult::S_OK
+                } else {
+                    HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE
+                };
+                if c.result != want {
+                    return fail(
+                        "D1",
+                        format!(
+                            "GetError returned {}; D1 requires {want} (entered an error state \
+                             since the last TRANSFERRING: {})",
+                            c.result, facts.error_since_transferring
+                        ),
+                        o.step.map(|step| Expect::Returns {
+                            step,
+                            hresult: want,
+                        }),
+                    );
+                }
+                if let (Some(alias), Some((context, code, _))) = (c.held, facts.record) {
+                    let entry = (
+                        c.app,
+                        job,
+                        self.history.generation,
+                        facts.transferring_entries,
+                        (context, code),
+                    );
+                    self.held.insert(alias.to_string(), entry);
+                }
+                Ok(())
+            }
+            Action::Check(Check::Progress {
+                bytes_total,
+                bytes_transferred,
+                files_total,
+                files_transferred,
+                ..
+            }) if ok => {
+                let bytes_ok = match (bytes_total, bytes_transferred) {
+                    (Some(BytesTotal::Bytes(t)), Some(b)) => b <= t,
+                    _ => true,
+                };
+                let files_ok = match (files_total, files_transferred) {
+                    (Some(t), Some(n)) => n <= t,
+                    _ => true,
+                };
+                if !bytes_ok || !files_ok {
+                    return fail(
+                        "§8",
+                        format!("progress out of bounds: {:?}", c.action),
+                        None,
+                    );
+                }
+                Ok(())
+            }
+            Action::Do(Op::State { method: m, .. }) => {
+                let to = match m {
+                    StateMethod::Complete => {
+                        let upload = self.types.get(&job).is_some_and(|t| t.is_upload());
+                        if upload && facts.state != JobState::Transferred && ok {
+                            return fail(
+                                "D7",
+                                format!("an upload job completed from {}", facts.state),
+                                o.step.map(|step| Expect::Returns {
+                                    step,
+                                    hresult: HResult::BG_E_INVALID_STATE,
+                                }),
+                            );
+                        }
+                        JobState::Acknowledged
+                    }
+                    StateMethod::Cancel => JobState::Cancelled,
+                    StateMethod::Suspend => JobState::Suspended,
+                    StateMethod::Resume => return Ok(()),
+                };
+                if !ok {
+                    return Ok(());
+                }
+                self.after_state(o, trace, job, method, to)
+            }
             _ => Ok(()),
         }
     }
@@ -559,19 +613,15 @@ impl Checker {
         o: &Observed,
         trace: &[crate::TraceEvent],
         job: JobId,
-        method: Method,
-        result: &Result<Value, HResult>,
+        method: &str,
         to: JobState,
     ) -> Result<(), Violation> {
-        if result.is_err() {
-            return Ok(());
-        }
         self.history.advance_to(trace, o.after)?;
         let now = self.history.job(job).map(|f| f.state);
         if now != Some(to) {
             return Err(Violation::new(
                 "§1.4",
-                format!("{method:?} on {job:?} succeeded but left the job {now:?}, not {to}"),
+                format!("{method} on {job:?} succeeded but left the job {now:?}, not {to}"),
             ));
         }
         Ok(())
@@ -584,4 +634,41 @@ fn describe(events: &[crate::TraceEvent]) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A job method call that passed the preconditions, as the method rules read it.
+struct Call<'a> {
+    job: JobId,
+    app: AppId,
+    handle: Option<&'a (String, String)>,
+    action: &'a Action,
+    held: Option<&'a str>,
+    result: HResult,
+}
+
+/// The expectation for a call that must return `code`: the step's own `expect` when it is an
+/// operation of a step, else a `get_error` through the same handle (every job method fails the
+/// same way on a dead handle or another user's job, D2, D9).
+fn returns(
+    step: Option<usize>,
+    handle: &Option<(String, String)>,
+    action: &Action,
+    code: HResult,
+) -> Option<Expect> {
+    match (step, action) {
+        (Some(step), Action::Do(_)) => Some(Expect::Returns {
+            step,
+            hresult: code,
+        }),
+        _ => handle.as_ref().map(|(app, alias)| {
+            Expect::Then(Step {
+                app: Some(app.clone()),
+                action: Action::Do(Op::GetError {
+                    job: alias.clone(),
+                    bind_error: None,
+                    expect: code,
+                }),
+            })
+        }),
+    }
 }

@@ -1,88 +1,33 @@
 //! What applications observed (the checker's input) and what it reports (a [`Violation`], with the
-//! [`Expect`]ation a replay ends with).
+//! [`Expect`]ation a replay ends with). Calls are described by the scenario vocabulary itself
+//! ([`Action`]): an operation with `expect` set to what it returned, or a check holding the values
+//! its getter read.
 
-use crate::{
-    AppId, ErrorContext, HResult, JobId, JobProgress, JobState, JobType, SimDuration, SimTime,
-};
+use crate::scenario::{Action, Check, Step};
+use crate::{AppId, ErrorContext, HResult, JobId, JobType, SimDuration, SimTime};
 use std::fmt;
 
-/// A job method, as the checker classifies calls.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[allow(missing_docs)]
-pub enum Method {
-    AddFile,
-    AddFileSet,
-    Resume,
-    Suspend,
-    Cancel,
-    Complete,
-    SetDisplayName,
-    SetDescription,
-    SetPriority,
-    SetNotifyFlags,
-    SetMinimumRetryDelay,
-    SetNoProgressTimeout,
-    TakeOwnership,
-    SetNotifyInterface,
-    GetError,
-    GetState,
-    GetProgress,
-    GetErrorCount,
-    GetOwner,
-}
-
-impl Method {
-    /// Changes the job: refused with BG_E_INVALID_STATE in a final state (§1.3, §2.0).
-    pub fn is_mutator(self) -> bool {
-        !matches!(
-            self,
-            Method::GetError
-                | Method::GetState
-                | Method::GetProgress
-                | Method::GetErrorCount
-                | Method::GetOwner
-        )
-    }
-}
-
-/// What a successful call returned.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub enum Value {
-    /// Nothing beyond success.
-    Unit,
-    /// The success code of Resume / Suspend / Cancel / Complete (S_OK, BG_S_PARTIAL_COMPLETE).
-    Returned(HResult),
-    /// GetState.
-    State(JobState),
-    /// GetProgress.
-    Progress(JobProgress),
-    /// GetErrorCount.
-    Count(u32),
-    /// GetError: context, code, file index.
-    Error(ErrorContext, HResult, Option<u32>),
-    /// GetOwner (SID string).
-    Owner(String),
-}
-
 /// What an application saw.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub enum Seen {
     /// A method called through a job handle.
     JobCall {
         /// The calling application.
         app: AppId,
-        /// The harness's handle slot (to name it in a replay), if any.
-        handle: Option<usize>,
+        /// The handle as a scenario names it (application, job alias), if the call has a scenario
+        /// form.
+        handle: Option<(String, String)>,
         /// The service generation the handle was obtained in.
         handle_generation: u32,
         /// The job.
         job: JobId,
-        /// The method.
-        method: Method,
-        /// For GetError with the object kept: the index of the held error object.
-        held: Option<usize>,
-        /// The outcome.
-        result: Result<Value, HResult>,
+        /// The call: an operation whose `expect` is what it returned, or a check holding what the
+        /// getter read (its values mean nothing when `result` is a failure).
+        action: Action,
+        /// For GetError binding the object: the error alias.
+        held: Option<String>,
+        /// The HRESULT the call returned (a check that read its values: S_OK).
+        result: HResult,
     },
     /// CreateJob.
     CreateJob {
@@ -119,8 +64,8 @@ pub enum Seen {
     },
     /// A call on a held error object (D2).
     ErrorObject {
-        /// Its index among the held objects.
-        held: usize,
+        /// Its error alias.
+        error: String,
         /// What the call returned.
         result: Result<(ErrorContext, HResult), HResult>,
     },
@@ -138,13 +83,13 @@ pub enum Seen {
 }
 
 /// One observation with its place in the trace.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct Observed {
     /// Trace length when the call started.
     pub before: usize,
     /// Trace length when it returned.
     pub after: usize,
-    /// The operation (index in the run) that made it; `None` for the harness's own probes.
+    /// The step (index in the run) that made it; `None` for the harness's own probes.
     pub step: Option<usize>,
     /// What was seen.
     pub seen: Seen,
@@ -164,71 +109,39 @@ impl Observations {
     }
 }
 
-/// A check of the scenario format that states what the spec expects, to end a replay with.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// What the spec expects, as the end of a replay.
+#[derive(Clone, PartialEq, Debug)]
 pub enum Expect {
-    /// The step's call must return this HRESULT.
+    /// The operation of step `step` must return this HRESULT (its `expect` is set to it).
     Returns {
-        /// The operation index.
+        /// The step index.
         step: usize,
         /// The HRESULT the spec requires.
         hresult: HResult,
     },
-    /// `check state` through a handle.
-    State {
-        /// The handle slot.
-        handle: usize,
-        /// The state the spec requires.
-        is: JobState,
-    },
-    /// `do get_error` through a handle, expecting this result.
-    GetError {
-        /// The handle slot.
-        handle: usize,
-        /// S_OK or the refusal.
-        hresult: HResult,
-    },
-    /// `check state` of a job through any handle that can still reach it.
-    JobState {
+    /// This step, appended.
+    Then(Step),
+    /// This check of `job`, appended, through a handle that can still reach the job (the check's own
+    /// `job` alias is filled in when the replay is written).
+    Job {
         /// The job.
         job: JobId,
-        /// The state the spec requires.
-        is: JobState,
-    },
-    /// `check error_count` of a job through any handle that can still reach it.
-    JobErrorCount {
-        /// The job.
-        job: JobId,
-        /// The count the spec requires.
-        is: u32,
-    },
-    /// `check error_count`.
-    ErrorCount {
-        /// The handle slot.
-        handle: usize,
-        /// The count.
-        is: u32,
-    },
-    /// `check error_object`.
-    ErrorObject {
-        /// The held error object.
-        held: usize,
-        /// S_OK or the code calls on it must fail with.
-        code: HResult,
+        /// The check.
+        check: Check,
     },
 }
 
 /// A broken rule.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct Violation {
     /// The spec rule or decision (`"D1"`, `"§1.3"`, `"panic"`).
     pub rule: String,
     /// What happened, and what the rule required.
     pub message: String,
-    /// The operation during or after which it was seen.
+    /// The step during or after which it was seen.
     pub step: Option<usize>,
     /// What the spec expects, as a check a replay can end with.
-    pub expect: Option<Expect>,
+    pub expect: Option<Box<Expect>>,
 }
 
 impl Violation {
@@ -248,7 +161,7 @@ impl Violation {
     }
 
     pub(crate) fn expecting(mut self, e: Option<Expect>) -> Violation {
-        self.expect = self.expect.or(e);
+        self.expect = self.expect.or(e.map(Box::new));
         self
     }
 }

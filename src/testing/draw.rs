@@ -1,0 +1,301 @@
+//! What generated runs are made of: a [`Setup`] (the scenario's world, plus optional chaos) and
+//! [`Draw`]s — scenario steps (the one vocabulary, [`scenario::Action`](crate::scenario::Action))
+//! whose application, handle, job, user and new aliases are chosen by index when the
+//! [`Harness`](super::Harness) runs them.
+//!
+//! Indices resolve newest first and modulo what exists when the step runs (application 0 is the most
+//! recently started one; handle 4 among 3 is handle 1); users are picked oldest first. Generated
+//! sequences therefore stay meaningful when the shrinker removes steps, and every byte string decodes
+//! to a valid sequence (the fuzzer relies on this).
+
+use crate::scenario::{Action, Op, UserSpec, WorldSpec};
+use crate::world::{Chaos, World};
+
+/// The user names a generated world uses, in order.
+pub const USER_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+/// A URL that is not in any generated world: connecting fails with 0x80072EE7.
+pub const UNKNOWN_URL: &str = "https://nowhere.test/missing.bin";
+/// Remote names AddFile refuses (spec §2.6).
+pub const INVALID_REMOTES: [&str; 3] = ["ftp://example.test/a.bin", "https://", ""];
+/// Valid local names for downloads.
+pub const DOWNLOAD_LOCALS: [&str; 2] = ["C:\\dl\\a.bin", "C:\\dl\\b.bin"];
+/// Local names AddFile refuses (relative, wildcard, `\\?\` prefix).
+pub const INVALID_LOCALS: [&str; 3] = ["relative\\a.bin", "C:\\dl\\*.bin", "\\\\?\\C:\\dl\\c.bin"];
+
+/// The URL of generated remote `i`.
+pub fn remote_url(i: usize) -> String {
+    format!("https://r{i}.test/f{i}.bin")
+}
+
+/// The local path of generated upload source `i`.
+pub fn local_path(i: usize) -> String {
+    format!("C:\\up\\u{i}.bin")
+}
+
+/// The remote names generated calls pick from: the four URLs generated worlds may serve, one no
+/// world serves, then names AddFile refuses.
+pub fn remote_names() -> Vec<String> {
+    let mut v: Vec<String> = (0..4).map(remote_url).collect();
+    v.push(UNKNOWN_URL.to_string());
+    v.extend(INVALID_REMOTES.iter().map(|s| s.to_string()));
+    v
+}
+
+/// The local names generated calls pick from: download targets, the upload sources generated worlds
+/// may have, then names AddFile refuses.
+pub fn local_names() -> Vec<String> {
+    let mut v: Vec<String> = DOWNLOAD_LOCALS.iter().map(|s| s.to_string()).collect();
+    v.extend((0..2).map(local_path));
+    v.extend(INVALID_LOCALS.iter().map(|s| s.to_string()));
+    v
+}
+
+/// What a generated run starts from: the scenario's world and, optionally, chaos (random faults;
+/// a replay writes the answers the run met as the remotes' scripted `responses`).
+#[derive(Clone, PartialEq, Debug)]
+pub struct Setup {
+    /// The world, as a scenario file states it (users listed explicitly).
+    pub world: WorldSpec,
+    /// Random faults on top of the scripted ones.
+    pub chaos: Option<Chaos>,
+}
+
+impl Setup {
+    /// `world` without chaos.
+    pub fn new(world: WorldSpec) -> Setup {
+        Setup { world, chaos: None }
+    }
+
+    /// The same machine with one logged-on standard user, `alice`.
+    pub fn single_user(mut self) -> Setup {
+        self.world.users = vec![UserSpec {
+            name: USER_NAMES[0].to_string(),
+            admin: false,
+            logged_on: true,
+        }];
+        self
+    }
+
+    /// The simulator's world (with the chaos).
+    pub fn to_world(&self) -> World {
+        let mut w = self.world.to_world();
+        w.chaos = self.chaos.clone();
+        w
+    }
+}
+
+/// One generated step before its names are chosen.
+///
+/// `action` is a scenario step whose names are placeholders (`""`) that the harness fills in when it
+/// runs the step: the job alias of a job method or check (the handle `pick` of application `app`),
+/// the job of `get_job` (job `pick`), the user of `connect` / `logon` / `logoff` (user `pick`), the
+/// error alias of `error_object` (held error object `pick`), and the new aliases `bind` /
+/// `bind_error` (a `Some` placeholder asks for one). Every `expect` and every checked value is
+/// replaced by what the simulator answered, so the written step passes on replay.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Draw {
+    /// The application making the step (0: the most recently started), where one does.
+    pub app: u8,
+    /// The handle, job, user or error object the step names (see above).
+    pub pick: u8,
+    /// The step.
+    pub action: Action,
+}
+
+impl Draw {
+    /// A step that names nothing by index (time, network, servers, restarts).
+    pub fn env(op: Op) -> Draw {
+        Draw {
+            app: 0,
+            pick: 0,
+            action: Action::Do(op),
+        }
+    }
+
+    /// A step of application `app` through its handle `handle`.
+    pub fn call(app: u8, handle: u8, action: Action) -> Draw {
+        Draw {
+            app,
+            pick: handle,
+            action,
+        }
+    }
+}
+
+/// Placeholder helpers for building generated actions.
+pub mod make {
+    use crate::scenario::{
+        Action, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, StateMethod,
+    };
+    use crate::{HResult, JobState, JobType, Priority};
+
+    fn job_op(op: Op) -> Action {
+        Action::Do(op)
+    }
+
+    /// `create_job` (bind filled in).
+    pub fn create_job(name: &str, job_type: JobType) -> Action {
+        job_op(Op::CreateJob {
+            name: name.to_string(),
+            job_type,
+            bind: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `get_job` of job `pick`, binding a new alias for the handle.
+    pub fn get_job() -> Action {
+        job_op(Op::GetJob {
+            job: String::new(),
+            bind: Some(String::new()),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `add_file`.
+    pub fn add_file(remote: &str, local: &str) -> Action {
+        job_op(Op::AddFile {
+            job: String::new(),
+            remote: remote.to_string(),
+            local: local.to_string(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `add_file_set`.
+    pub fn add_file_set(files: Vec<(String, String)>) -> Action {
+        job_op(Op::AddFileSet {
+            job: String::new(),
+            files,
+            expect: HResult::S_OK,
+        })
+    }
+    /// `resume`, `suspend`, `cancel` or `complete`.
+    pub fn state(method: StateMethod) -> Action {
+        job_op(Op::State {
+            method,
+            job: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `set`.
+    pub fn set(value: PropertyValue) -> Action {
+        job_op(Op::Set {
+            job: String::new(),
+            value,
+            expect: HResult::S_OK,
+        })
+    }
+    /// A priority as a scenario writes it: a name when it has one, else the raw number.
+    pub fn priority(value: u32) -> PriorityValue {
+        Priority::from_value(value).map_or(PriorityValue::Raw(value), PriorityValue::Named)
+    }
+    /// `take_ownership`.
+    pub fn take_ownership() -> Action {
+        job_op(Op::TakeOwnership {
+            job: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `get_error`; with `hold` the application keeps the object (an error alias is bound) and the
+    /// harness checks it after every later step (D2).
+    pub fn get_error(hold: bool) -> Action {
+        job_op(Op::GetError {
+            job: String::new(),
+            bind_error: hold.then(String::new),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `register_callback` answering `returns` (D11).
+    pub fn register_callback(returns: HResult) -> Action {
+        job_op(Op::RegisterCallback {
+            job: String::new(),
+            returns,
+            expect: HResult::S_OK,
+        })
+    }
+    /// `check state` (GetState), observed.
+    pub fn state_check() -> Action {
+        Action::Check(Check::State {
+            job: String::new(),
+            is: JobState::Suspended,
+        })
+    }
+    /// `check progress` (GetProgress), observed.
+    pub fn progress_check() -> Action {
+        Action::Check(Check::Progress {
+            job: String::new(),
+            bytes_total: None,
+            bytes_transferred: None,
+            files_total: None,
+            files_transferred: None,
+        })
+    }
+    /// `check error_count` (GetErrorCount), observed.
+    pub fn error_count_check() -> Action {
+        Action::Check(Check::ErrorCount {
+            job: String::new(),
+            is: 0,
+        })
+    }
+    /// `check owner` (GetOwner), observed.
+    pub fn owner_check() -> Action {
+        Action::Check(Check::Owner {
+            job: String::new(),
+            is: String::new(),
+        })
+    }
+    /// `check error` (GetError and the error object's values), observed.
+    pub fn error_check() -> Action {
+        Action::Check(Check::Error {
+            job: String::new(),
+            expect: ErrorExpectation::None,
+        })
+    }
+    /// `check jobs` (EnumJobs), observed.
+    pub fn jobs_check(all_users: bool) -> Action {
+        Action::Check(Check::Jobs {
+            all_users,
+            count: None,
+            names: None,
+            expect: HResult::S_OK,
+        })
+    }
+    /// `check notifications` (the deliveries since the application's previous one), observed.
+    pub fn notifications_check() -> Action {
+        Action::Check(Check::Notifications { are: Vec::new() })
+    }
+    /// `connect` as user `pick`.
+    pub fn connect() -> Action {
+        job_op(Op::Connect {
+            user: String::new(),
+        })
+    }
+    /// `logon` / `logoff` of user `pick`.
+    pub fn logon(on: bool) -> Action {
+        let user = String::new();
+        job_op(if on {
+            Op::Logon { user }
+        } else {
+            Op::Logoff { user }
+        })
+    }
+}
+
+/// Pick `items[i % len]`, or `None` when there is nothing to pick from.
+pub(crate) fn pick<T>(items: &[T], i: u8) -> Option<(usize, &T)> {
+    if items.is_empty() {
+        None
+    } else {
+        let k = usize::from(i) % items.len();
+        Some((k, &items[k]))
+    }
+}
+
+/// Pick the `i`-th most recent item (0 = the last), modulo the length.
+pub(crate) fn pick_recent<T>(items: &[T], i: u8) -> Option<(usize, &T)> {
+    if items.is_empty() {
+        None
+    } else {
+        let k = items.len() - 1 - usize::from(i) % items.len();
+        Some((k, &items[k]))
+    }
+}
