@@ -7,7 +7,8 @@
 //! A call made from inside a callback (re-entrantly) fails with RPC_E_CANTCALLOUT_ININPUTSYNCCALL instead
 //! of deadlocking or panicking.
 
-use crate::calls::{ErrorObject, FileInfo, ProxySettings};
+use crate::calls::{ErrorObject, FileInfo};
+use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
 use crate::notify::{Callback, Delivery, Notifier};
@@ -313,12 +314,32 @@ impl std::fmt::Debug for Job {
     }
 }
 
-macro_rules! getter {
-    ($(#[$m:meta])* $name:ident => $core:ident : $t:ty) => {
-        $(#[$m])*
-        pub fn $name(&self) -> Result<$t, HResult> {
-            self.h.read(|s, app| s.$core(app, self.id))
+/// The facade's typed getter and setter of every row of the property table.
+macro_rules! facade_property_methods {
+    ($(
+        $(#[$doc:meta])*
+        $var:ident {
+            name: $name:literal,
+            value: $vty:ty,
+            get: $get:ident -> $gty:ty, $api_get:ident, $com_get:literal, $to_value:expr,
+            $(set: $set:ident($aty:ty), $api_set:ident, $com_set:literal, $to_arg:expr,
+            errors: [$($err:ident),*],)?
+            default: $default:literal,
+            cite: $cite:literal,
         }
+    )*) => {
+        $(
+            #[doc = concat!($com_get, ".")]
+            pub fn $api_get(&self) -> Result<$gty, HResult> {
+                self.h.read(|s, app| s.$get(app, self.id))
+            }
+            $(
+                #[doc = concat!($com_set, ".")]
+                pub fn $api_set(&self, value: $aty) -> Result<(), HResult> {
+                    self.h.write(|s, app| s.$set(app, self.id, value))
+                }
+            )?
+        )*
     };
 }
 
@@ -333,34 +354,22 @@ impl Job {
         self.h.read(|s, app| s.job_id(app, self.id))
     }
 
-    getter!(/// GetState.
-        get_state => state: JobState);
-    getter!(/// GetType.
-        get_type => job_type: JobType);
-    getter!(/// GetProgress.
-        get_progress => progress: JobProgress);
-    getter!(/// GetTimes.
-        get_times => times: JobTimes);
-    getter!(/// GetOwner: the owner's SID string.
-        get_owner => owner: String);
-    getter!(/// GetDisplayName.
-        get_display_name => display_name: String);
-    getter!(/// GetDescription.
-        get_description => description: String);
-    getter!(/// GetPriority.
-        get_priority => priority: Priority);
-    getter!(/// GetNotifyFlags.
-        get_notify_flags => notify_flags: NotifyFlags);
-    getter!(/// GetNotifyInterface: whether a callback is registered.
-        get_notify_interface => has_notify_interface: bool);
-    getter!(/// GetMinimumRetryDelay (seconds).
-        get_minimum_retry_delay => minimum_retry_delay: u32);
-    getter!(/// GetNoProgressTimeout (seconds).
-        get_no_progress_timeout => no_progress_timeout: u32);
-    getter!(/// GetErrorCount.
-        get_error_count => error_count: u32);
-    getter!(/// GetProxySettings.
-        get_proxy_settings => proxy_settings: ProxySettings);
+    crate::properties::for_each_job_property!(facade_property_methods);
+
+    /// GetNotifyInterface: whether a callback is registered.
+    pub fn get_notify_interface(&self) -> Result<bool, HResult> {
+        self.h.read(|s, app| s.has_notify_interface(app, self.id))
+    }
+
+    /// Any property, by its declaration ([`crate::PROPERTIES`]).
+    pub fn get_property(&self, prop: Prop) -> Result<PropertyValue, HResult> {
+        self.h.read(|s, app| s.get_property(app, self.id, prop))
+    }
+
+    /// Set any property (BG_E_READ_ONLY_PROPERTY for one without a setter).
+    pub fn set_property(&self, value: &PropertyValue) -> Result<(), HResult> {
+        self.h.write(|s, app| s.set_property(app, self.id, value))
+    }
 
     /// AddFile.
     pub fn add_file(&self, remote_url: &str, local_name: &str) -> Result<(), HResult> {
@@ -405,32 +414,14 @@ impl Job {
         self.h.write(|s, app| s.complete(app, self.id))
     }
 
-    /// SetDisplayName.
-    pub fn set_display_name(&self, name: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_display_name(app, self.id, name))
-    }
-
-    /// SetDescription.
-    pub fn set_description(&self, text: &str) -> Result<(), HResult> {
-        self.h.write(|s, app| s.set_description(app, self.id, text))
-    }
-
     /// SetPriority.
     pub fn set_priority(&self, p: Priority) -> Result<(), HResult> {
         self.set_priority_raw(p.value())
     }
 
-    /// SetPriority with a raw value (invalid values give E_NOTIMPL).
-    pub fn set_priority_raw(&self, value: u32) -> Result<(), HResult> {
-        self.h.write(|s, app| s.set_priority(app, self.id, value))
-    }
-
     /// SetNotifyFlags (unknown bits give E_NOTIMPL).
     pub fn set_notify_flags(&self, flags: impl Into<NotifyFlagsArg>) -> Result<(), HResult> {
-        let bits = flags.into().0;
-        self.h
-            .write(|s, app| s.set_notify_flags(app, self.id, bits))
+        self.set_notify_flags_raw(flags.into().0)
     }
 
     /// SetNotifyInterface with application code.
@@ -451,18 +442,6 @@ impl Job {
     pub fn clear_notify_interface(&self) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_notify_interface(app, self.id, None))
-    }
-
-    /// SetMinimumRetryDelay (seconds; values under 5 store 5).
-    pub fn set_minimum_retry_delay(&self, seconds: u32) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_minimum_retry_delay(app, self.id, seconds))
-    }
-
-    /// SetNoProgressTimeout (seconds).
-    pub fn set_no_progress_timeout(&self, seconds: u32) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_no_progress_timeout(app, self.id, seconds))
     }
 
     /// GetError: the error object, or BG_E_ERROR_INFORMATION_UNAVAILABLE.

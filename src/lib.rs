@@ -60,7 +60,10 @@ pub mod engine;
 mod heap;
 pub mod hresult;
 pub mod job;
+pub mod names;
 pub mod notify;
+pub mod properties;
+pub mod record;
 pub mod scenario;
 pub mod service;
 pub mod snapshot;
@@ -72,12 +75,13 @@ pub mod transition;
 pub mod world;
 
 pub use api::{CopyError, File, Job, Manager, Sim};
-pub use calls::{ErrorObject, FileInfo, ProxySettings};
+pub use calls::{ErrorObject, FileInfo};
 pub use engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
-pub use service::{App, Limits, Service, User};
+pub use properties::{Prop, PropertyDecl, PropertyValue, ProxySettings, PROPERTIES};
+pub use service::{App, Limits, Service, User, WorldMut};
 pub use snapshot::SnapshotError;
 pub use state::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_JOB_ENUM_ALL_USERS,

@@ -7,7 +7,10 @@
 //! [`escalate`] (D4, T12, T25, T26) and [`error_count_increment`] (D6), are the only other places those
 //! decisions live.
 
-use crate::{HResult, JobState, JobType, SimDuration, SimTime};
+use crate::hresult::HResult;
+use crate::record::ErrorReport;
+use crate::state::{JobState, JobType};
+use crate::time::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -33,10 +36,9 @@ pub enum Escalation {
     NoProgressExpired,
 }
 
-/// An input of the state machine: a method call or something BITS observes on its own.
+/// A method call, as the transition table sees it (§1.4). A refusal is the HRESULT the method returns.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
-pub enum Input {
-    // ---- method calls ----
+pub enum MethodCall {
     /// IBackgroundCopyJob::Resume.
     Resume {
         /// Whether the job has at least one file (T2/T3).
@@ -55,22 +57,30 @@ pub enum Input {
     },
     /// IBackgroundCopyJob::AddFile / AddFileSet accepted (D8 moves a TRANSFERRED job to SUSPENDED).
     AddFile,
-    // ---- what the service does on its own ----
+}
+
+/// Something the service observes on its own. The engine sends an event only in a state that takes
+/// it; a refusal is a broken invariant, not an answer (`Service::on_event` asserts it in debug builds
+/// and traces it in release builds).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum EngineEvent {
     /// The scheduler gives the job its turn (T4).
     SchedulerTurn,
     /// The connection to the current file's server succeeded (T5).
     Connected,
-    /// A transfer error, already classified (T6, T9, T10, T12, T25, T26).
-    Failure(Failure),
+    /// A transfer error, already classified (T6, T9, T10, T12, T25, T26), with the error record it
+    /// creates (D1).
+    Failure(Failure, ErrorReport),
     /// The last file finished (T8).
     AllFilesDone,
     /// The job loses its transfer slot: time slice over or pre-empted by a higher priority (T7).
     TimeSliceEnd,
     /// The minimum retry delay elapsed (T11).
     RetryTimer,
-    /// No progress for NoProgressTimeout since the first transient error (T12, D4).
+    /// No progress for NoProgressTimeout since the first transient error (T12, D4): ERROR with the
+    /// last transient error's record.
     NoProgressTimeout,
-    /// The machine's network went away (T18).
+    /// The machine's network went away (T18): the record is [`ErrorReport::NETWORK_LOST`].
     NetworkLost,
     /// The network came back (T19).
     NetworkBack,
@@ -78,6 +88,82 @@ pub enum Input {
     OwnerLogoff,
     /// The BITS service restarted (D15).
     ServiceRestart,
+}
+
+/// An engine event without its data: what the trace records of a refused event.
+#[allow(missing_docs)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    SchedulerTurn,
+    Connected,
+    Failure,
+    AllFilesDone,
+    TimeSliceEnd,
+    RetryTimer,
+    NoProgressTimeout,
+    NetworkLost,
+    NetworkBack,
+    OwnerLogoff,
+    ServiceRestart,
+}
+
+impl EventKind {
+    /// The event's name in traces.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventKind::SchedulerTurn => "scheduler turn",
+            EventKind::Connected => "connected",
+            EventKind::Failure => "failure",
+            EventKind::AllFilesDone => "last file done",
+            EventKind::TimeSliceEnd => "time slice over",
+            EventKind::RetryTimer => "retry delay elapsed",
+            EventKind::NoProgressTimeout => "no-progress timeout",
+            EventKind::NetworkLost => "network lost",
+            EventKind::NetworkBack => "network back",
+            EventKind::OwnerLogoff => "owner logs off",
+            EventKind::ServiceRestart => "service restart",
+        }
+    }
+}
+
+impl EngineEvent {
+    /// The event without its data.
+    pub const fn kind(&self) -> EventKind {
+        match self {
+            EngineEvent::SchedulerTurn => EventKind::SchedulerTurn,
+            EngineEvent::Connected => EventKind::Connected,
+            EngineEvent::Failure(..) => EventKind::Failure,
+            EngineEvent::AllFilesDone => EventKind::AllFilesDone,
+            EngineEvent::TimeSliceEnd => EventKind::TimeSliceEnd,
+            EngineEvent::RetryTimer => EventKind::RetryTimer,
+            EngineEvent::NoProgressTimeout => EventKind::NoProgressTimeout,
+            EngineEvent::NetworkLost => EventKind::NetworkLost,
+            EngineEvent::NetworkBack => EventKind::NetworkBack,
+            EngineEvent::OwnerLogoff => EventKind::OwnerLogoff,
+            EngineEvent::ServiceRestart => EventKind::ServiceRestart,
+        }
+    }
+}
+
+/// Either kind of input, for walking the whole table (`bitsim graph`, tests).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum Input {
+    /// A method call.
+    Method(MethodCall),
+    /// An engine event.
+    Event(EngineEvent),
+}
+
+impl From<MethodCall> for Input {
+    fn from(m: MethodCall) -> Input {
+        Input::Method(m)
+    }
+}
+
+impl From<EngineEvent> for Input {
+    fn from(e: EngineEvent) -> Input {
+        Input::Event(e)
+    }
 }
 
 /// The rule of the spec that justifies a transition.
@@ -203,25 +289,47 @@ pub struct Transition {
     pub rule: Rule,
     /// What the method returns (S_OK, or BG_S_PARTIAL_COMPLETE for a partial Complete).
     pub returns: HResult,
+    /// For an entry into ERROR or TRANSIENT_ERROR: the error record it creates (D1).
+    pub error: Option<ErrorEntry>,
 }
 
-/// An input the table refuses: the HRESULT a method returns, or `E_UNEXPECTED` for an engine input
-/// that cannot arrive in that state (the engine never sends one; tests check it).
+/// The error record an entry into ERROR or TRANSIENT_ERROR creates (D1: every such entry creates one).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ErrorEntry {
+    /// The record of the failure the event reported.
+    New(ErrorReport),
+    /// T12 / D4: the no-progress timeout keeps the last transient error's context, code and file.
+    Renew,
+}
+
+/// A method call the table refuses: the HRESULT the method returns.
 pub type Refusal = HResult;
 
-const fn to(to: JobState, rule: Rule) -> Result<Transition, Refusal> {
-    Ok(Transition {
+const fn to(to: JobState, rule: Rule) -> Transition {
+    Transition {
         to,
         rule,
         returns: HResult::S_OK,
-    })
+        error: None,
+    }
 }
 
-const fn stay(state: JobState, rule: Rule) -> Result<Transition, Refusal> {
+const fn stay(state: JobState, rule: Rule) -> Transition {
     to(state, rule)
 }
 
-const NOT_APPLICABLE: Result<Transition, Refusal> = Err(HResult::E_UNEXPECTED);
+const fn ok(t: Transition) -> Result<Transition, Refusal> {
+    Ok(t)
+}
+
+const fn into_error(state: JobState, rule: Rule, entry: ErrorEntry) -> Transition {
+    Transition {
+        to: state,
+        rule,
+        returns: HResult::S_OK,
+        error: Some(entry),
+    }
+}
 
 /// D7 / T17a / T17c: what Complete does from a non-final state.
 const fn complete(
@@ -238,213 +346,201 @@ const fn complete(
             } else {
                 HResult::BG_S_PARTIAL_COMPLETE
             },
+            error: None,
         }),
         // T17c: upload and upload-reply jobs complete only from TRANSFERRED.
         JobType::Upload | JobType::UploadReply => match from {
-            JobState::Transferred => to(JobState::Acknowledged, Rule::T17c),
+            JobState::Transferred => ok(to(JobState::Acknowledged, Rule::T17c)),
             _ => Err(HResult::BG_E_INVALID_STATE),
         },
     }
 }
 
-/// T10 / T12 / T25 / T26: where a classified failure goes.
-const fn failure(f: Failure, transient_rule: Rule) -> Result<Transition, Refusal> {
+/// T10 / T12 / T25 / T26: where a classified failure goes, with its record (D1).
+const fn failure(f: Failure, report: ErrorReport, transient_rule: Rule) -> Transition {
+    let entry = ErrorEntry::New(report);
     match f {
-        Failure::Transient => to(JobState::TransientError, transient_rule),
-        Failure::Fatal => to(JobState::Error, Rule::T10),
-        Failure::Escalated(Escalation::TimeoutZero) => to(JobState::Error, Rule::T26),
-        Failure::Escalated(Escalation::DelayExceedsTimeout) => to(JobState::Error, Rule::T25),
-        Failure::Escalated(Escalation::NoProgressExpired) => to(JobState::Error, Rule::T12),
+        Failure::Transient => into_error(JobState::TransientError, transient_rule, entry),
+        Failure::Fatal => into_error(JobState::Error, Rule::T10, entry),
+        Failure::Escalated(Escalation::TimeoutZero) => into_error(JobState::Error, Rule::T26, entry),
+        Failure::Escalated(Escalation::DelayExceedsTimeout) => {
+            into_error(JobState::Error, Rule::T25, entry)
+        }
+        Failure::Escalated(Escalation::NoProgressExpired) => {
+            into_error(JobState::Error, Rule::T12, entry)
+        }
     }
 }
 
-/// The transition table. Grouped by source state; no wildcard across states or inputs, so a new state
-/// or input does not compile until its rows are written.
-pub const fn next(state: JobState, input: Input) -> Result<Transition, Refusal> {
-    use Input as I;
+/// T18: a network loss is a transient error with the BG_E_NETWORK_DISCONNECTED record.
+const NETWORK_LOST: Transition = into_error(
+    JobState::TransientError,
+    Rule::T18,
+    ErrorEntry::New(ErrorReport::NETWORK_LOST),
+);
+
+/// The transition table for method calls (§1.4). Grouped by source state; no wildcard across states
+/// or calls, so a new state or call does not compile until its rows are written.
+pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, Refusal> {
     use JobState as S;
-    match state {
+    use MethodCall as M;
+    if state.is_final() {
+        // §1.3: final states refuse every mutator.
+        return Err(HResult::BG_E_INVALID_STATE);
+    }
+    match call {
+        M::Complete {
+            job_type,
+            all_transferred,
+        } => complete(state, job_type, all_transferred),
+        M::Cancel => ok(to(S::Cancelled, Rule::T16)),
+        M::Suspend => ok(match state {
+            S::Suspended => stay(S::Suspended, Rule::T15),
+            _ => to(S::Suspended, Rule::T15),
+        }),
+        M::Resume { has_files } => match state {
+            S::Suspended if has_files => ok(to(S::Queued, Rule::T2)),
+            S::Suspended => Err(HResult::BG_E_EMPTY), // T3
+            S::Queued | S::Connecting | S::Transferring | S::Transferred => {
+                ok(stay(state, Rule::T28))
+            }
+            S::TransientError => ok(to(S::Queued, Rule::T13)),
+            S::Error => ok(to(S::Queued, Rule::T14)),
+            S::Acknowledged | S::Cancelled => Err(HResult::BG_E_INVALID_STATE), // §1.3
+        },
+        M::AddFile => match state {
+            S::Transferred => ok(to(S::Suspended, Rule::D8)),
+            _ => ok(stay(state, Rule::Unchanged)),
+        },
+    }
+}
+
+/// The transition table for engine events. `None`: the event cannot arrive in that state (the engine
+/// never sends it there; a test walks every pair). Grouped by source state, no wildcard.
+pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition> {
+    use EngineEvent as E;
+    use JobState as S;
+    Some(match state {
         // ================================ SUSPENDED ================================
-        S::Suspended => match input {
-            I::Resume { has_files: true } => to(S::Queued, Rule::T2),
-            I::Resume { has_files: false } => Err(HResult::BG_E_EMPTY), // T3
-            I::Suspend => stay(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => stay(S::Suspended, Rule::Unchanged),
-            I::NetworkLost | I::NetworkBack | I::OwnerLogoff | I::ServiceRestart => {
+        S::Suspended => match event {
+            E::NetworkLost | E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => {
                 stay(S::Suspended, Rule::Unchanged)
             }
-            I::SchedulerTurn
-            | I::Connected
-            | I::Failure(_)
-            | I::AllFilesDone
-            | I::TimeSliceEnd
-            | I::RetryTimer
-            | I::NoProgressTimeout => NOT_APPLICABLE,
+            E::SchedulerTurn
+            | E::Connected
+            | E::Failure(..)
+            | E::AllFilesDone
+            | E::TimeSliceEnd
+            | E::RetryTimer
+            | E::NoProgressTimeout => return None,
         },
 
         // ================================ QUEUED ================================
-        S::Queued => match input {
-            I::Resume { .. } => stay(S::Queued, Rule::T28),
-            I::Suspend => to(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => stay(S::Queued, Rule::Unchanged),
-            I::SchedulerTurn => to(S::Connecting, Rule::T4),
-            I::NetworkLost => to(S::TransientError, Rule::T18),
+        S::Queued => match event {
+            E::SchedulerTurn => to(S::Connecting, Rule::T4),
+            E::NetworkLost => NETWORK_LOST,
             // A queued job cannot escalate on its own, but the network loss of T18 can meet a zero
             // no-progress timeout (T26, D4): the engine then sends the escalated failure.
             // (T25 cannot apply: a network loss is not retried by the timer.)
-            I::Failure(Failure::Escalated(
-                e @ (Escalation::TimeoutZero | Escalation::NoProgressExpired),
-            )) => failure(Failure::Escalated(e), Rule::T18),
-            I::NetworkBack | I::OwnerLogoff | I::ServiceRestart => stay(S::Queued, Rule::Unchanged),
-            I::Connected
-            | I::Failure(
+            E::Failure(
+                f @ Failure::Escalated(Escalation::TimeoutZero | Escalation::NoProgressExpired),
+                report,
+            ) => failure(f, report, Rule::T18),
+            E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => stay(S::Queued, Rule::Unchanged),
+            E::Connected
+            | E::Failure(
                 Failure::Transient
                 | Failure::Fatal
                 | Failure::Escalated(Escalation::DelayExceedsTimeout),
+                _,
             )
-            | I::AllFilesDone
-            | I::TimeSliceEnd
-            | I::RetryTimer
-            | I::NoProgressTimeout => NOT_APPLICABLE,
+            | E::AllFilesDone
+            | E::TimeSliceEnd
+            | E::RetryTimer
+            | E::NoProgressTimeout => return None,
         },
 
         // ================================ CONNECTING ================================
-        S::Connecting => match input {
-            I::Resume { .. } => stay(S::Connecting, Rule::T28),
-            I::Suspend => to(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => stay(S::Connecting, Rule::Unchanged),
-            I::Connected => to(S::Transferring, Rule::T5),
-            I::Failure(f) => failure(f, Rule::T6),
-            I::TimeSliceEnd => to(S::Queued, Rule::T7),
+        S::Connecting => match event {
+            E::Connected => to(S::Transferring, Rule::T5),
+            E::Failure(f, report) => failure(f, report, Rule::T6),
+            E::TimeSliceEnd => to(S::Queued, Rule::T7),
             // T18 names QUEUED and TRANSFERRING; a job between the two is treated alike.
-            I::NetworkLost => to(S::TransientError, Rule::T18),
-            I::OwnerLogoff => to(S::Queued, Rule::D10),
-            I::ServiceRestart => to(S::Queued, Rule::D15),
-            I::NetworkBack => stay(S::Connecting, Rule::Unchanged),
-            I::SchedulerTurn | I::AllFilesDone | I::RetryTimer | I::NoProgressTimeout => {
-                NOT_APPLICABLE
+            E::NetworkLost => NETWORK_LOST,
+            E::OwnerLogoff => to(S::Queued, Rule::D10),
+            E::ServiceRestart => to(S::Queued, Rule::D15),
+            E::NetworkBack => stay(S::Connecting, Rule::Unchanged),
+            E::SchedulerTurn | E::AllFilesDone | E::RetryTimer | E::NoProgressTimeout => {
+                return None
             }
         },
 
         // ================================ TRANSFERRING ================================
-        S::Transferring => match input {
-            I::Resume { .. } => stay(S::Transferring, Rule::T28),
-            I::Suspend => to(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => stay(S::Transferring, Rule::Unchanged),
+        S::Transferring => match event {
             // The next file of the job connected: the job keeps transferring.
-            I::Connected => stay(S::Transferring, Rule::T5),
-            I::Failure(f) => failure(f, Rule::T9),
-            I::AllFilesDone => to(S::Transferred, Rule::T8),
-            I::TimeSliceEnd => to(S::Queued, Rule::T7),
-            I::NetworkLost => to(S::TransientError, Rule::T18),
-            I::OwnerLogoff => to(S::Queued, Rule::T20),
-            I::ServiceRestart => to(S::Queued, Rule::D15),
-            I::NetworkBack => stay(S::Transferring, Rule::Unchanged),
-            I::SchedulerTurn | I::RetryTimer | I::NoProgressTimeout => NOT_APPLICABLE,
+            E::Connected => stay(S::Transferring, Rule::T5),
+            E::Failure(f, report) => failure(f, report, Rule::T9),
+            E::AllFilesDone => to(S::Transferred, Rule::T8),
+            E::TimeSliceEnd => to(S::Queued, Rule::T7),
+            E::NetworkLost => NETWORK_LOST,
+            E::OwnerLogoff => to(S::Queued, Rule::T20),
+            E::ServiceRestart => to(S::Queued, Rule::D15),
+            E::NetworkBack => stay(S::Transferring, Rule::Unchanged),
+            E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout => return None,
         },
 
         // ================================ TRANSIENT_ERROR ================================
-        S::TransientError => match input {
-            I::Resume { .. } => to(S::Queued, Rule::T13),
-            I::Suspend => to(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => stay(S::TransientError, Rule::Unchanged),
-            I::RetryTimer => to(S::Queued, Rule::T11),
-            I::NoProgressTimeout => to(S::Error, Rule::T12),
-            I::NetworkBack => to(S::Queued, Rule::T19),
+        S::TransientError => match event {
+            E::RetryTimer => to(S::Queued, Rule::T11),
+            E::NoProgressTimeout => into_error(S::Error, Rule::T12, ErrorEntry::Renew),
+            E::NetworkBack => to(S::Queued, Rule::T19),
             // Already in an error state: the retry timer stops (D3) but the state stays.
-            I::NetworkLost | I::OwnerLogoff | I::ServiceRestart => {
+            E::NetworkLost | E::OwnerLogoff | E::ServiceRestart => {
                 stay(S::TransientError, Rule::Unchanged)
             }
-            I::SchedulerTurn | I::Connected | I::Failure(_) | I::AllFilesDone | I::TimeSliceEnd => {
-                NOT_APPLICABLE
-            }
+            E::SchedulerTurn
+            | E::Connected
+            | E::Failure(..)
+            | E::AllFilesDone
+            | E::TimeSliceEnd => return None,
         },
 
-        // ================================ ERROR ================================
-        S::Error => match input {
-            I::Resume { .. } => to(S::Queued, Rule::T14),
-            I::Suspend => to(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => stay(S::Error, Rule::Unchanged),
-            I::NetworkLost | I::NetworkBack | I::OwnerLogoff | I::ServiceRestart => {
-                stay(S::Error, Rule::Unchanged)
+        // ================================ ERROR, TRANSFERRED ================================
+        S::Error | S::Transferred => match event {
+            E::NetworkLost | E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => {
+                stay(state, Rule::Unchanged)
             }
-            I::SchedulerTurn
-            | I::Connected
-            | I::Failure(_)
-            | I::AllFilesDone
-            | I::TimeSliceEnd
-            | I::RetryTimer
-            | I::NoProgressTimeout => NOT_APPLICABLE,
-        },
-
-        // ================================ TRANSFERRED ================================
-        S::Transferred => match input {
-            I::Resume { .. } => stay(S::Transferred, Rule::T28),
-            I::Suspend => to(S::Suspended, Rule::T15),
-            I::Cancel => to(S::Cancelled, Rule::T16),
-            I::Complete {
-                job_type,
-                all_transferred,
-            } => complete(state, job_type, all_transferred),
-            I::AddFile => to(S::Suspended, Rule::D8),
-            I::NetworkLost | I::NetworkBack | I::OwnerLogoff | I::ServiceRestart => {
-                stay(S::Transferred, Rule::Unchanged)
-            }
-            I::SchedulerTurn
-            | I::Connected
-            | I::Failure(_)
-            | I::AllFilesDone
-            | I::TimeSliceEnd
-            | I::RetryTimer
-            | I::NoProgressTimeout => NOT_APPLICABLE,
+            E::SchedulerTurn
+            | E::Connected
+            | E::Failure(..)
+            | E::AllFilesDone
+            | E::TimeSliceEnd
+            | E::RetryTimer
+            | E::NoProgressTimeout => return None,
         },
 
         // ================================ ACKNOWLEDGED, CANCELLED (final) ================================
-        S::Acknowledged | S::Cancelled => match input {
-            I::Resume { .. } | I::Suspend | I::Cancel | I::Complete { .. } | I::AddFile => {
-                Err(HResult::BG_E_INVALID_STATE) // §1.3
-            }
-            I::NetworkLost | I::NetworkBack | I::OwnerLogoff | I::ServiceRestart => {
+        S::Acknowledged | S::Cancelled => match event {
+            E::NetworkLost | E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => {
                 stay(state, Rule::FinalAbsorbing)
             }
-            I::SchedulerTurn
-            | I::Connected
-            | I::Failure(_)
-            | I::AllFilesDone
-            | I::TimeSliceEnd
-            | I::RetryTimer
-            | I::NoProgressTimeout => NOT_APPLICABLE,
+            E::SchedulerTurn
+            | E::Connected
+            | E::Failure(..)
+            | E::AllFilesDone
+            | E::TimeSliceEnd
+            | E::RetryTimer
+            | E::NoProgressTimeout => return None,
         },
+    })
+}
+
+/// Both tables behind one function, for walking them (`bitsim graph`, tests): an engine event that
+/// cannot arrive gives `E_UNEXPECTED`.
+pub fn next(state: JobState, input: impl Into<Input>) -> Result<Transition, Refusal> {
+    match input.into() {
+        Input::Method(m) => on_method(state, m),
+        Input::Event(e) => on_event(state, e).ok_or(HResult::E_UNEXPECTED),
     }
 }
 
@@ -499,16 +595,25 @@ pub struct Edge {
     pub rule: Rule,
 }
 
+/// The error report the representatives of a failure carry.
+const SAMPLE_REPORT: ErrorReport = ErrorReport {
+    context: crate::state::ErrorContext::RemoteFile,
+    code: HResult::http(503),
+    file: Some(0),
+    protocol: Some(crate::record::Protocol::Http),
+    network_loss: false,
+};
+
 /// A representative of every input, with a label, used to walk the table.
 pub fn representative_inputs() -> Vec<(Input, String)> {
+    let method = |c: MethodCall, label: &str| (Input::Method(c), label.to_string());
+    let event = |e: EngineEvent, label: &str| (Input::Event(e), label.to_string());
+    let failure = |f: Failure, label: &str| event(EngineEvent::Failure(f, SAMPLE_REPORT), label);
     let mut v = vec![
-        (Input::Resume { has_files: true }, "Resume".to_string()),
-        (
-            Input::Resume { has_files: false },
-            "Resume (no files)".to_string(),
-        ),
-        (Input::Suspend, "Suspend".to_string()),
-        (Input::Cancel, "Cancel".to_string()),
+        method(MethodCall::Resume { has_files: true }, "Resume"),
+        method(MethodCall::Resume { has_files: false }, "Resume (no files)"),
+        method(MethodCall::Suspend, "Suspend"),
+        method(MethodCall::Cancel, "Cancel"),
     ];
     for job_type in JobType::ALL {
         let kind = if job_type.is_upload() {
@@ -529,47 +634,39 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
             } else {
                 format!("Complete ({kind}, partial)")
             };
-            v.push((
-                Input::Complete {
-                    job_type: *job_type,
-                    all_transferred: all,
-                },
-                label,
-            ));
+            let call = MethodCall::Complete {
+                job_type: *job_type,
+                all_transferred: all,
+            };
+            v.push(method(call, &label));
         }
     }
     v.extend([
-        (Input::AddFile, "AddFile".to_string()),
-        (Input::SchedulerTurn, "scheduler turn".to_string()),
-        (Input::Connected, "connected".to_string()),
-        (
-            Input::Failure(Failure::Transient),
-            "transient error".to_string(),
+        method(MethodCall::AddFile, "AddFile"),
+        event(EngineEvent::SchedulerTurn, "scheduler turn"),
+        event(EngineEvent::Connected, "connected"),
+        failure(Failure::Transient, "transient error"),
+        failure(Failure::Fatal, "fatal error"),
+        failure(
+            Failure::Escalated(Escalation::TimeoutZero),
+            "error, NoProgressTimeout = 0",
         ),
-        (Input::Failure(Failure::Fatal), "fatal error".to_string()),
-        (
-            Input::Failure(Failure::Escalated(Escalation::TimeoutZero)),
-            "error, NoProgressTimeout = 0".to_string(),
+        failure(
+            Failure::Escalated(Escalation::DelayExceedsTimeout),
+            "error, retry delay > NoProgressTimeout",
         ),
-        (
-            Input::Failure(Failure::Escalated(Escalation::DelayExceedsTimeout)),
-            "error, retry delay > NoProgressTimeout".to_string(),
+        failure(
+            Failure::Escalated(Escalation::NoProgressExpired),
+            "error, no-progress time already used up",
         ),
-        (
-            Input::Failure(Failure::Escalated(Escalation::NoProgressExpired)),
-            "error, no-progress time already used up".to_string(),
-        ),
-        (Input::AllFilesDone, "last file done".to_string()),
-        (
-            Input::TimeSliceEnd,
-            "time slice over / pre-empted".to_string(),
-        ),
-        (Input::RetryTimer, "retry delay elapsed".to_string()),
-        (Input::NoProgressTimeout, "no-progress timeout".to_string()),
-        (Input::NetworkLost, "network lost".to_string()),
-        (Input::NetworkBack, "network back".to_string()),
-        (Input::OwnerLogoff, "owner logs off".to_string()),
-        (Input::ServiceRestart, "service restart".to_string()),
+        event(EngineEvent::AllFilesDone, "last file done"),
+        event(EngineEvent::TimeSliceEnd, "time slice over / pre-empted"),
+        event(EngineEvent::RetryTimer, "retry delay elapsed"),
+        event(EngineEvent::NoProgressTimeout, "no-progress timeout"),
+        event(EngineEvent::NetworkLost, "network lost"),
+        event(EngineEvent::NetworkBack, "network back"),
+        event(EngineEvent::OwnerLogoff, "owner logs off"),
+        event(EngineEvent::ServiceRestart, "service restart"),
     ]);
     v
 }
@@ -611,7 +708,8 @@ mod tests {
     use super::*;
     use JobState as S;
 
-    fn go(s: JobState, i: Input) -> (JobState, Rule) {
+    fn go(s: JobState, i: impl Into<Input>) -> (JobState, Rule) {
+        let i = i.into();
         let t = next(s, i).unwrap_or_else(|e| panic!("{s} {i:?} refused with {e}"));
         (t.to, t.rule)
     }
@@ -619,7 +717,7 @@ mod tests {
     #[test]
     fn t2_suspended_resume_with_files_is_queued() {
         assert_eq!(
-            go(S::Suspended, Input::Resume { has_files: true }),
+            go(S::Suspended, MethodCall::Resume { has_files: true }),
             (S::Queued, Rule::T2)
         );
     }
@@ -627,7 +725,7 @@ mod tests {
     #[test]
     fn t3_suspended_resume_without_files_is_empty() {
         assert_eq!(
-            next(S::Suspended, Input::Resume { has_files: false }),
+            next(S::Suspended, MethodCall::Resume { has_files: false }),
             Err(HResult::BG_E_EMPTY)
         );
     }
@@ -635,31 +733,31 @@ mod tests {
     #[test]
     fn t4_t5_t6_t8_t9_t10_engine_rows() {
         assert_eq!(
-            go(S::Queued, Input::SchedulerTurn),
+            go(S::Queued, EngineEvent::SchedulerTurn),
             (S::Connecting, Rule::T4)
         );
         assert_eq!(
-            go(S::Connecting, Input::Connected),
+            go(S::Connecting, EngineEvent::Connected),
             (S::Transferring, Rule::T5)
         );
         assert_eq!(
-            go(S::Connecting, Input::Failure(Failure::Transient)),
+            go(S::Connecting, EngineEvent::Failure(Failure::Transient, SAMPLE_REPORT)),
             (S::TransientError, Rule::T6)
         );
         assert_eq!(
-            go(S::Transferring, Input::AllFilesDone),
+            go(S::Transferring, EngineEvent::AllFilesDone),
             (S::Transferred, Rule::T8)
         );
         assert_eq!(
-            go(S::Transferring, Input::Failure(Failure::Transient)),
+            go(S::Transferring, EngineEvent::Failure(Failure::Transient, SAMPLE_REPORT)),
             (S::TransientError, Rule::T9)
         );
         assert_eq!(
-            go(S::Transferring, Input::Failure(Failure::Fatal)),
+            go(S::Transferring, EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT)),
             (S::Error, Rule::T10)
         );
         assert_eq!(
-            go(S::Connecting, Input::Failure(Failure::Fatal)),
+            go(S::Connecting, EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT)),
             (S::Error, Rule::T10)
         );
     }
@@ -667,7 +765,7 @@ mod tests {
     #[test]
     fn t7_transferring_time_slice_end_is_queued() {
         assert_eq!(
-            go(S::Transferring, Input::TimeSliceEnd),
+            go(S::Transferring, EngineEvent::TimeSliceEnd),
             (S::Queued, Rule::T7)
         );
     }
@@ -675,15 +773,15 @@ mod tests {
     #[test]
     fn t11_t12_t13_transient_error_rows() {
         assert_eq!(
-            go(S::TransientError, Input::RetryTimer),
+            go(S::TransientError, EngineEvent::RetryTimer),
             (S::Queued, Rule::T11)
         );
         assert_eq!(
-            go(S::TransientError, Input::NoProgressTimeout),
+            go(S::TransientError, EngineEvent::NoProgressTimeout),
             (S::Error, Rule::T12)
         );
         assert_eq!(
-            go(S::TransientError, Input::Resume { has_files: true }),
+            go(S::TransientError, MethodCall::Resume { has_files: true }),
             (S::Queued, Rule::T13)
         );
     }
@@ -691,7 +789,7 @@ mod tests {
     #[test]
     fn t14_error_resume_is_queued() {
         assert_eq!(
-            go(S::Error, Input::Resume { has_files: true }),
+            go(S::Error, MethodCall::Resume { has_files: true }),
             (S::Queued, Rule::T14)
         );
     }
@@ -699,14 +797,14 @@ mod tests {
     #[test]
     fn t15_suspend_from_every_non_final_state() {
         for &s in JobState::ALL.iter().filter(|s| !s.is_final()) {
-            assert_eq!(go(s, Input::Suspend).0, S::Suspended, "{s}");
+            assert_eq!(go(s, MethodCall::Suspend).0, S::Suspended, "{s}");
         }
     }
 
     #[test]
     fn t16_cancel_from_every_non_final_state() {
         for &s in JobState::ALL.iter().filter(|s| !s.is_final()) {
-            assert_eq!(go(s, Input::Cancel), (S::Cancelled, Rule::T16), "{s}");
+            assert_eq!(go(s, MethodCall::Cancel), (S::Cancelled, Rule::T16), "{s}");
         }
     }
 
@@ -715,7 +813,7 @@ mod tests {
         for &s in JobState::ALL.iter().filter(|s| !s.is_final()) {
             let t = next(
                 s,
-                Input::Complete {
+                MethodCall::Complete {
                     job_type: JobType::Download,
                     all_transferred: false,
                 },
@@ -727,7 +825,7 @@ mod tests {
             );
             let t = next(
                 s,
-                Input::Complete {
+                MethodCall::Complete {
                     job_type: JobType::Download,
                     all_transferred: true,
                 },
@@ -743,7 +841,7 @@ mod tests {
             for &s in JobState::ALL.iter().filter(|s| !s.is_final()) {
                 let r = next(
                     s,
-                    Input::Complete {
+                    MethodCall::Complete {
                         job_type: ty,
                         all_transferred: true,
                     },
@@ -760,31 +858,31 @@ mod tests {
     #[test]
     fn t18_t19_network_rows() {
         for s in [S::Queued, S::Connecting, S::Transferring] {
-            assert_eq!(go(s, Input::NetworkLost), (S::TransientError, Rule::T18));
+            assert_eq!(go(s, EngineEvent::NetworkLost), (S::TransientError, Rule::T18));
         }
         assert_eq!(
-            go(S::TransientError, Input::NetworkBack),
+            go(S::TransientError, EngineEvent::NetworkBack),
             (S::Queued, Rule::T19)
         );
-        assert_eq!(go(S::Suspended, Input::NetworkLost).0, S::Suspended);
+        assert_eq!(go(S::Suspended, EngineEvent::NetworkLost).0, S::Suspended);
     }
 
     #[test]
     fn t20_d10_logoff_requeues_running_jobs() {
         assert_eq!(
-            go(S::Transferring, Input::OwnerLogoff),
+            go(S::Transferring, EngineEvent::OwnerLogoff),
             (S::Queued, Rule::T20)
         );
         assert_eq!(
-            go(S::Connecting, Input::OwnerLogoff),
+            go(S::Connecting, EngineEvent::OwnerLogoff),
             (S::Queued, Rule::D10)
         );
-        assert_eq!(go(S::Queued, Input::OwnerLogoff).0, S::Queued);
+        assert_eq!(go(S::Queued, EngineEvent::OwnerLogoff).0, S::Queued);
     }
 
     #[test]
     fn t25_t26_escalations_go_to_error() {
-        let f = |e| Input::Failure(Failure::Escalated(e));
+        let f = |e| EngineEvent::Failure(Failure::Escalated(e), SAMPLE_REPORT);
         assert_eq!(
             go(S::Transferring, f(Escalation::TimeoutZero)),
             (S::Error, Rule::T26)
@@ -802,25 +900,25 @@ mod tests {
     #[test]
     fn t28_resume_in_action_states_is_a_no_op() {
         for s in [S::Queued, S::Connecting, S::Transferring] {
-            let t = next(s, Input::Resume { has_files: true }).unwrap();
+            let t = next(s, MethodCall::Resume { has_files: true }).unwrap();
             assert_eq!((t.to, t.rule, t.returns), (s, Rule::T28, HResult::S_OK));
         }
     }
 
     #[test]
     fn d8_transferred_add_file_is_suspended() {
-        assert_eq!(go(S::Transferred, Input::AddFile), (S::Suspended, Rule::D8));
-        assert_eq!(go(S::Error, Input::AddFile), (S::Error, Rule::Unchanged));
+        assert_eq!(go(S::Transferred, MethodCall::AddFile), (S::Suspended, Rule::D8));
+        assert_eq!(go(S::Error, MethodCall::AddFile), (S::Error, Rule::Unchanged));
     }
 
     #[test]
     fn d15_restart_requeues_in_flight_jobs_only() {
         assert_eq!(
-            go(S::Transferring, Input::ServiceRestart),
+            go(S::Transferring, EngineEvent::ServiceRestart),
             (S::Queued, Rule::D15)
         );
         assert_eq!(
-            go(S::Connecting, Input::ServiceRestart),
+            go(S::Connecting, EngineEvent::ServiceRestart),
             (S::Queued, Rule::D15)
         );
         for s in [
@@ -830,7 +928,7 @@ mod tests {
             S::TransientError,
             S::Transferred,
         ] {
-            assert_eq!(go(s, Input::ServiceRestart).0, s);
+            assert_eq!(go(s, EngineEvent::ServiceRestart).0, s);
         }
     }
 
@@ -845,11 +943,11 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(next(s, Input::Cancel), Err(HResult::BG_E_INVALID_STATE));
+            assert_eq!(next(s, MethodCall::Cancel), Err(HResult::BG_E_INVALID_STATE));
             assert_eq!(
                 next(
                     s,
-                    Input::Complete {
+                    MethodCall::Complete {
                         job_type: JobType::Download,
                         all_transferred: true
                     }

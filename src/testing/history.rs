@@ -239,7 +239,8 @@ impl History {
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged
-            | TraceKind::ChaosSeed { .. } => {}
+            | TraceKind::ChaosSeed { .. }
+            | TraceKind::EventRefused { .. } => {}
         }
         Ok(())
     }
