@@ -426,9 +426,15 @@ impl PropertyValue {
     }
 }
 
-/// `s` as a JSON string literal.
+/// `s` as a JSON string literal for reports, cut after 80 characters (as scenario reports quote).
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serialises")
+    const MAX: usize = 80;
+    let shown: String = s.chars().take(MAX).collect();
+    let mut out = serde_json::to_string(&shown).unwrap_or_else(|_| format!("\"{shown}\""));
+    if s.chars().count() > MAX {
+        out.insert(out.len() - 1, '…');
+    }
+    out
 }
 
 /// A priority: a BG_JOB_PRIORITY name or any raw number (so that invalid values can be tried).
@@ -441,11 +447,11 @@ pub enum PriorityValue {
 }
 
 impl PriorityValue {
-    /// The numeric value.
-    pub const fn value(&self) -> u32 {
+    /// The number passed to SetPriority.
+    pub const fn value(self) -> u32 {
         match self {
             PriorityValue::Named(p) => p.value(),
-            PriorityValue::Raw(n) => *n,
+            PriorityValue::Raw(n) => n,
         }
     }
 }
@@ -453,8 +459,11 @@ impl PriorityValue {
 impl fmt::Display for PriorityValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PriorityValue::Named(p) => f.write_str(p.name()),
-            PriorityValue::Raw(n) => write!(f, "{n}"),
+            PriorityValue::Named(p) => write!(f, "{p}"),
+            PriorityValue::Raw(n) => match Priority::from_value(*n) {
+                Some(p) => write!(f, "{p}"),
+                None => write!(f, "{n}"),
+            },
         }
     }
 }
