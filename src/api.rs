@@ -8,10 +8,10 @@
 //! of deadlocking or panicking.
 
 use crate::calls::{ErrorObject, FileInfo};
-use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
 use crate::notify::{Callback, Delivery, Notifier};
+use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::trace::TraceEvent;
 use crate::world::{Network, Remote};
 use crate::{

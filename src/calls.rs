@@ -79,13 +79,8 @@ impl Service {
             }
         }
         let id = JobId(u32::try_from(self.jobs.len()).map_err(|_| HResult::E_OUTOFMEMORY)?);
-        self.jobs.push(Job::new(
-            id,
-            user,
-            job_type,
-            display_name.into(),
-            self.now,
-        ));
+        self.jobs
+            .push(Job::new(id, user, job_type, display_name.into(), self.now));
         self.registrations.push(None);
         self.live_jobs_per_user[user.index()] += 1;
         self.live_jobs += 1;

@@ -302,4 +302,3 @@ impl Engine {
 pub(crate) fn stop_point(a: &Active) -> u128 {
     a.s_base + u128::from(a.stop_at.saturating_sub(a.bytes_base)) * SCALE
 }
-

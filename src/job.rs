@@ -293,7 +293,9 @@ impl Job {
             }
             JobState::Error | JobState::TransientError => {
                 // The table gives every entry into an error state its record (a test walks it).
-                let entry = t.error.expect("the table names the record of an error entry");
+                let entry = t
+                    .error
+                    .expect("the table names the record of an error entry");
                 return self.record_error(from, t.to, entry, now);
             }
             JobState::Queued => {
@@ -316,7 +318,13 @@ impl Job {
     }
 
     /// D1, D6: the record an entry into ERROR / TRANSIENT_ERROR creates.
-    fn record_error(&mut self, from: JobState, to: JobState, entry: ErrorEntry, now: SimTime) -> Entered {
+    fn record_error(
+        &mut self,
+        from: JobState,
+        to: JobState,
+        entry: ErrorEntry,
+        now: SimTime,
+    ) -> Entered {
         match entry {
             ErrorEntry::New(report) => {
                 let inc = transition::error_count_increment(

@@ -118,11 +118,7 @@ pub(crate) fn valid_local(local: &str) -> bool {
         let bad = |c: char| c.is_control() || matches!(c, '*' | '?' | '"' | '<' | '>' | '|');
         (wide_len(local), local.chars().any(bad))
     };
-    if local.is_empty()
-        || len > MAX_LOCAL_NAME
-        || local.starts_with("\\\\?\\")
-        || bad_char
-    {
+    if local.is_empty() || len > MAX_LOCAL_NAME || local.starts_with("\\\\?\\") || bad_char {
         return false;
     }
     let b = local.as_bytes();
@@ -303,5 +299,4 @@ mod tests {
             );
         }
     }
-
 }

@@ -319,8 +319,7 @@ fn validate(s: &Snapshot) -> Result<(), String> {
             }
         }
         let times = job.times();
-        if times.modification_time > s.now || times.creation_time > times.modification_time
-        {
+        if times.modification_time > s.now || times.creation_time > times.modification_time {
             return Err(at("times are out of order or in the future"));
         }
         match job.active.as_deref() {

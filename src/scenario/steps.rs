@@ -426,7 +426,11 @@ pub(super) fn property(f: &Fields, key: &str) -> R<PropertyValue> {
     };
     match PropertyValue::from_scalar(prop, scalar) {
         Some(value) => Ok(value),
-        None => at(v, &p, format!("property {name} does not take this kind of value")),
+        None => at(
+            v,
+            &p,
+            format!("property {name} does not take this kind of value"),
+        ),
     }
 }
 

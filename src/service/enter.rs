@@ -41,7 +41,10 @@ impl Service {
             }
             None => {
                 let job = self.jobs[j].id();
-                debug_assert!(false, "{job:?} in {from} cannot take the engine event {event:?}");
+                debug_assert!(
+                    false,
+                    "{job:?} in {from} cannot take the engine event {event:?}"
+                );
                 self.record(TraceKind::EventRefused {
                     job,
                     state: from,

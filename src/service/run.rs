@@ -7,8 +7,8 @@ use crate::engine::{Event, StepLimitExceeded};
 use crate::job::JobId;
 use crate::state::JobState;
 use crate::time::{SimDuration, SimTime};
-use crate::transition::{self, EngineEvent, Failure};
 use crate::trace::TraceKind;
+use crate::transition::{self, EngineEvent, Failure};
 use crate::world::Network;
 
 impl Service {

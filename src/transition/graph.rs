@@ -125,4 +125,3 @@ pub fn edges() -> Vec<Edge> {
     }
     out
 }
-

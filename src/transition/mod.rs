@@ -362,7 +362,9 @@ const fn failure(f: Failure, report: ErrorReport, transient_rule: Rule) -> Trans
     match f {
         Failure::Transient => into_error(JobState::TransientError, transient_rule, entry),
         Failure::Fatal => into_error(JobState::Error, Rule::T10, entry),
-        Failure::Escalated(Escalation::TimeoutZero) => into_error(JobState::Error, Rule::T26, entry),
+        Failure::Escalated(Escalation::TimeoutZero) => {
+            into_error(JobState::Error, Rule::T26, entry)
+        }
         Failure::Escalated(Escalation::DelayExceedsTimeout) => {
             into_error(JobState::Error, Rule::T25, entry)
         }

@@ -38,7 +38,10 @@ fn t4_t5_t6_t8_t9_t10_engine_rows() {
         (S::Transferring, Rule::T5)
     );
     assert_eq!(
-        go(S::Connecting, EngineEvent::Failure(Failure::Transient, SAMPLE_REPORT)),
+        go(
+            S::Connecting,
+            EngineEvent::Failure(Failure::Transient, SAMPLE_REPORT)
+        ),
         (S::TransientError, Rule::T6)
     );
     assert_eq!(
@@ -46,15 +49,24 @@ fn t4_t5_t6_t8_t9_t10_engine_rows() {
         (S::Transferred, Rule::T8)
     );
     assert_eq!(
-        go(S::Transferring, EngineEvent::Failure(Failure::Transient, SAMPLE_REPORT)),
+        go(
+            S::Transferring,
+            EngineEvent::Failure(Failure::Transient, SAMPLE_REPORT)
+        ),
         (S::TransientError, Rule::T9)
     );
     assert_eq!(
-        go(S::Transferring, EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT)),
+        go(
+            S::Transferring,
+            EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT)
+        ),
         (S::Error, Rule::T10)
     );
     assert_eq!(
-        go(S::Connecting, EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT)),
+        go(
+            S::Connecting,
+            EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT)
+        ),
         (S::Error, Rule::T10)
     );
 }
@@ -155,7 +167,10 @@ fn t17c_d7_upload_complete_only_when_transferred() {
 #[test]
 fn t18_t19_network_rows() {
     for s in [S::Queued, S::Connecting, S::Transferring] {
-        assert_eq!(go(s, EngineEvent::NetworkLost), (S::TransientError, Rule::T18));
+        assert_eq!(
+            go(s, EngineEvent::NetworkLost),
+            (S::TransientError, Rule::T18)
+        );
     }
     assert_eq!(
         go(S::TransientError, EngineEvent::NetworkBack),
@@ -204,8 +219,14 @@ fn t28_resume_in_action_states_is_a_no_op() {
 
 #[test]
 fn d8_transferred_add_file_is_suspended() {
-    assert_eq!(go(S::Transferred, MethodCall::AddFile), (S::Suspended, Rule::D8));
-    assert_eq!(go(S::Error, MethodCall::AddFile), (S::Error, Rule::Unchanged));
+    assert_eq!(
+        go(S::Transferred, MethodCall::AddFile),
+        (S::Suspended, Rule::D8)
+    );
+    assert_eq!(
+        go(S::Error, MethodCall::AddFile),
+        (S::Error, Rule::Unchanged)
+    );
 }
 
 #[test]
@@ -240,7 +261,10 @@ fn final_states_refuse_every_method_and_never_move() {
                 }
             }
         }
-        assert_eq!(next(s, MethodCall::Cancel), Err(HResult::BG_E_INVALID_STATE));
+        assert_eq!(
+            next(s, MethodCall::Cancel),
+            Err(HResult::BG_E_INVALID_STATE)
+        );
         assert_eq!(
             next(
                 s,
@@ -331,15 +355,24 @@ fn d1_every_entry_into_an_error_state_carries_its_record() {
 
 #[test]
 fn d1_failures_carry_their_report_and_t12_renews_the_last() {
-    let t = on_event(S::Transferring, EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT));
-    assert_eq!(t.and_then(|t| t.error), Some(ErrorEntry::New(SAMPLE_REPORT)));
+    let t = on_event(
+        S::Transferring,
+        EngineEvent::Failure(Failure::Fatal, SAMPLE_REPORT),
+    );
+    assert_eq!(
+        t.and_then(|t| t.error),
+        Some(ErrorEntry::New(SAMPLE_REPORT))
+    );
     let t = on_event(S::Queued, EngineEvent::NetworkLost);
     assert_eq!(
         t.and_then(|t| t.error),
         Some(ErrorEntry::New(ErrorReport::NETWORK_LOST))
     );
     let t = on_event(S::TransientError, EngineEvent::NoProgressTimeout);
-    assert_eq!(t.map(|t| (t.to, t.error)), Some((S::Error, Some(ErrorEntry::Renew))));
+    assert_eq!(
+        t.map(|t| (t.to, t.error)),
+        Some((S::Error, Some(ErrorEntry::Renew)))
+    );
 }
 
 #[test]
