@@ -279,10 +279,10 @@ impl Job {
     /// `Service::enter`, which does the service's part (slots, queues, timers, callbacks, trace).
     pub(crate) fn enter(&mut self, t: Transition, now: SimTime) -> Entered {
         let from = self.state;
-        self.state = t.to;
+        self.state = t.to();
         self.state_since = now;
         self.times.modification_time = now;
-        match t.to {
+        match t.to() {
             JobState::Transferring => {
                 // D1: the error record goes; D2: error objects handed out so far die.
                 self.transfer_epoch = self.transfer_epoch.wrapping_add(1);
@@ -294,15 +294,15 @@ impl Job {
             JobState::Error | JobState::TransientError => {
                 // The table gives every entry into an error state its record (a test walks it).
                 let entry = t
-                    .error
+                    .error()
                     .expect("the table names the record of an error entry");
-                return self.record_error(from, t.to, entry, now);
+                return self.record_error(from, t.to(), entry, now);
             }
             JobState::Queued => {
                 // D6: the next attempt is a retry only when the retry timer or Resume in
                 // TRANSIENT_ERROR started it.
-                self.retry_attempt = matches!(t.rule, Rule::T11 | Rule::T13);
-                if matches!(t.rule, Rule::T2 | Rule::T14) {
+                self.retry_attempt = matches!(t.rule(), Rule::T11 | Rule::T13);
+                if matches!(t.rule(), Rule::T2 | Rule::T14) {
                     // §3.3 [INFERRED]: after the application intervenes the no-progress clock starts
                     // afresh.
                     self.no_progress_since = None;

@@ -20,10 +20,10 @@ impl Service {
     pub(crate) fn on_method(&mut self, j: usize, call: MethodCall) -> Result<HResult, HResult> {
         let from = self.jobs[j].state();
         let t = transition::on_method(from, call)?;
-        if t.to != from {
+        if t.to() != from {
             self.enter(j, t);
         }
-        Ok(t.returns)
+        Ok(t.returns())
     }
 
     /// Feed an engine event to the transition table for job `j`; on acceptance, enter the new state.
@@ -34,7 +34,7 @@ impl Service {
         let from = self.jobs[j].state();
         match transition::on_event(from, event) {
             Some(t) => {
-                if t.to != from {
+                if t.to() != from {
                     self.enter(j, t);
                 }
                 true
@@ -63,7 +63,7 @@ impl Service {
         debug_assert!(!from.is_final(), "final states are absorbing");
 
         // ---- leave `from`
-        if from.is_running() && !t.to.is_running() {
+        if from.is_running() && !t.to().is_running() {
             self.release_slot(j);
             self.jobs[j].slice_at = None;
         }
@@ -77,8 +77,8 @@ impl Service {
         self.record(TraceKind::State {
             job: id,
             from,
-            to: t.to,
-            rule: t.rule,
+            to: t.to(),
+            rule: t.rule(),
         });
         match entered {
             Entered::Plain => {}
@@ -96,7 +96,7 @@ impl Service {
                 error_count,
             }),
         }
-        match t.to {
+        match t.to() {
             JobState::Queued => self.enqueue(j),
             JobState::Acknowledged | JobState::Cancelled => {
                 let owner = self.jobs[j].owner();
@@ -108,7 +108,7 @@ impl Service {
         }
 
         // ---- timers and notifications that follow the entry
-        match t.to {
+        match t.to() {
             JobState::TransientError => {
                 self.arm_transient_timers(j);
                 self.notify(j, NotifyEvent::JobModification);
@@ -188,5 +188,40 @@ impl Service {
     pub(crate) fn modified(&mut self, j: usize) {
         self.jobs[j].touch(self.now);
         self.notify(j, NotifyEvent::JobModification);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::{JobState, JobType};
+    use crate::trace::TraceKind;
+    use crate::transition::{EngineEvent, EventKind};
+    use crate::{Service, World};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    #[test]
+    fn a_refused_engine_event_is_asserted_in_debug_and_traced_in_release() {
+        let mut s = Service::new(World::default());
+        let user = s.add_user("alice", false, true);
+        let app = s.connect("app", user);
+        let job = s.create_job(app, "j", JobType::Download).unwrap();
+        // SUSPENDED has no retry timer (T11 is a TRANSIENT_ERROR row).
+        let took = catch_unwind(AssertUnwindSafe(|| {
+            s.on_event(job.index(), EngineEvent::RetryTimer)
+        }));
+        if cfg!(debug_assertions) {
+            assert!(took.is_err(), "debug builds assert");
+        } else {
+            assert_eq!(took.ok(), Some(false));
+            assert_eq!(
+                s.trace().last().map(|e| e.kind),
+                Some(TraceKind::EventRefused {
+                    job,
+                    state: JobState::Suspended,
+                    event: EventKind::RetryTimer,
+                })
+            );
+        }
+        assert_eq!(s.state(app, job), Ok(JobState::Suspended));
     }
 }

@@ -280,17 +280,33 @@ impl fmt::Display for Rule {
     }
 }
 
-/// The table's answer for an accepted input.
+/// The table's answer for an accepted input. Only the table makes one (the fields are private to
+/// this module), so `Job::enter`, which takes one, can only follow the table.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Transition {
+    to: JobState,
+    rule: Rule,
+    returns: HResult,
+    error: Option<ErrorEntry>,
+}
+
+impl Transition {
     /// The state after the input (equal to the source state when nothing moves).
-    pub to: JobState,
+    pub const fn to(&self) -> JobState {
+        self.to
+    }
     /// The row that applies.
-    pub rule: Rule,
+    pub const fn rule(&self) -> Rule {
+        self.rule
+    }
     /// What the method returns (S_OK, or BG_S_PARTIAL_COMPLETE for a partial Complete).
-    pub returns: HResult,
+    pub const fn returns(&self) -> HResult {
+        self.returns
+    }
     /// For an entry into ERROR or TRANSIENT_ERROR: the error record it creates (D1).
-    pub error: Option<ErrorEntry>,
+    pub const fn error(&self) -> Option<ErrorEntry> {
+        self.error
+    }
 }
 
 /// The error record an entry into ERROR or TRANSIENT_ERROR creates (D1: every such entry creates one).
