@@ -1,9 +1,14 @@
-//! The job state machine: one pure, exhaustive table — `(state, input) -> next state | refusal` —
-//! with every arm citing its row of `docs/bits-semantics.md` (§1.5 T-numbers, D-numbers).
+//! The job state machine: pure, exhaustive tables with every arm citing its row of
+//! `docs/bits-semantics.md` (§1.5 T-numbers, D-numbers). Method calls and engine events are separate
+//! inputs: [`on_method`] answers a [`MethodCall`] with a [`Transition`] or the HRESULT the method
+//! returns; [`on_event`] answers an [`EngineEvent`] with a [`Transition`] or `None`, an event that
+//! cannot arrive in that state (a broken invariant, never an answer to anyone). A failure carries its
+//! error record ([`ErrorReport`]) inside the event, and the transition hands it on ([`ErrorEntry`]).
 //!
 //! The table decides *where* a job goes. What happens on the way in (error records, timers,
-//! notifications, ModificationTime, the trace) is done by exactly one function, `Service::enter`,
-//! so the rules cannot drift apart. The two small policy functions beside the table,
+//! notifications, ModificationTime, the trace) is done by exactly one function, `Service::enter`
+//! (with `Job::enter` for the job's own fields), so the rules cannot drift apart. Only this module can
+//! make a [`Transition`]. The two small policy functions beside the table,
 //! [`escalate`] (D4, T12, T25, T26) and [`error_count_increment`] (D6), are the only other places those
 //! decisions live.
 
