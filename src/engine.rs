@@ -111,7 +111,7 @@ pub struct StepLimitExceeded {
     pub time: SimTime,
 }
 
-/// The default bound of [`Service::run_until_idle`].
+/// The default bound of [`crate::Service::run_until_idle`].
 pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 
 /// The engine: timers, ready queues, running sets and the bandwidth flow, with its own counters.

@@ -3,7 +3,7 @@
 //!
 //! The fields are private to this module. The state and everything an entry into a state changes (the
 //! error record and count, D1, D6; the TRANSFERRING epoch, D2; the retry flags, D3, D6) are written by
-//! exactly one function, [`Job::enter`], which `Service::enter` calls after the transition table has
+//! exactly one function, `Job::enter`, which `Service::enter` calls after the transition table has
 //! accepted an input: no other code can write them. Properties have setters the property table
 //! (`properties.rs`) calls; the engine's bookkeeping of armed timers and the running transfer is plain
 //! crate data.

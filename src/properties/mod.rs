@@ -1,6 +1,6 @@
 //! Job properties, declared once.
 //!
-//! [`for_each_job_property!`] is the table: one row per property of IBackgroundCopyJob — its name in
+//! `for_each_job_property!` is the table: one row per property of IBackgroundCopyJob — its name in
 //! scenario files, its value type, its getter (core method, facade method, COM name), its setter if it
 //! has one (core method, facade method, COM name, argument), the states the setter is allowed in, the
 //! HRESULTs the setter adds to the common ones, its default, and the rule of
