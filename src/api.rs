@@ -19,10 +19,11 @@
 //! CANCELLED (§1.3, §2.0). Getters work in every state, the final ones included (§1.3). The
 //! method docs below list what each method returns beyond these.
 
-use crate::calls::{ErrorObject, FileInfo, ProxySettings};
+use crate::calls::{ErrorObject, FileInfo};
 use crate::engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
 use crate::notify::{Callback, Delivery, Notification, Notifier};
+use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::trace::TraceEvent;
 use crate::world::{Network, Remote};
 use crate::{
@@ -488,12 +489,42 @@ impl std::fmt::Debug for Job {
     }
 }
 
-macro_rules! getter {
-    ($(#[$m:meta])* $name:ident => $core:ident : $t:ty) => {
-        $(#[$m])*
-        pub fn $name(&self) -> Result<$t, HResult> {
-            self.h.read(|s, app| s.$core(app, self.id))
+/// The facade's typed getter and setter of every row of the property table.
+macro_rules! facade_property_methods {
+    ($(
+        $(#[$doc:meta])*
+        $var:ident {
+            name: $name:literal,
+            value: $vty:ty,
+            get: $get:ident -> $gty:ty, $api_get:ident, $com_get:literal, $to_value:expr,
+            $(set: $set:ident($aty:ty), $api_set:ident, $com_set:literal, $to_arg:expr,
+            errors: [$($err:ident),*],)?
+            default: $default:literal,
+            cite: $cite:literal,
         }
+    )*) => {
+        $(
+            #[doc = concat!($com_get, ", in every state (final ones included).")]
+            #[doc = ""]
+            $(#[$doc])*
+            #[doc = ""]
+            #[doc = concat!("Default: ", $default, ". Rule: ", $cite, ". Errors: only the common ones of every handle method (module docs).")]
+            pub fn $api_get(&self) -> Result<$gty, HResult> {
+                self.h.read(|s, app| s.$get(app, self.id))
+            }
+            $(
+                #[doc = concat!($com_set, ", in every state but ACKNOWLEDGED and CANCELLED; the property is described at [`Job::", stringify!($api_get), "`].")]
+                #[doc = ""]
+                #[doc = concat!(
+                    "Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3, checked before the argument)",
+                    $(", ", stringify!($err), " for a value the rule refuses",)*
+                    " (", $cite, "), and the common ones of every handle method (module docs)."
+                )]
+                pub fn $api_set(&self, value: $aty) -> Result<(), HResult> {
+                    self.h.write(|s, app| s.$set(app, self.id, value))
+                }
+            )?
+        )*
     };
 }
 
@@ -508,34 +539,22 @@ impl Job {
         self.h.read(|s, app| s.job_id(app, self.id))
     }
 
-    getter!(/// GetState.
-        get_state => state: JobState);
-    getter!(/// GetType.
-        get_type => job_type: JobType);
-    getter!(/// GetProgress.
-        get_progress => progress: JobProgress);
-    getter!(/// GetTimes.
-        get_times => times: JobTimes);
-    getter!(/// GetOwner: the owner's SID string.
-        get_owner => owner: String);
-    getter!(/// GetDisplayName.
-        get_display_name => display_name: String);
-    getter!(/// GetDescription.
-        get_description => description: String);
-    getter!(/// GetPriority.
-        get_priority => priority: Priority);
-    getter!(/// GetNotifyFlags.
-        get_notify_flags => notify_flags: NotifyFlags);
-    getter!(/// GetNotifyInterface: whether a callback is registered.
-        get_notify_interface => has_notify_interface: bool);
-    getter!(/// GetMinimumRetryDelay (seconds).
-        get_minimum_retry_delay => minimum_retry_delay: u32);
-    getter!(/// GetNoProgressTimeout (seconds).
-        get_no_progress_timeout => no_progress_timeout: u32);
-    getter!(/// GetErrorCount.
-        get_error_count => error_count: u32);
-    getter!(/// GetProxySettings.
-        get_proxy_settings => proxy_settings: ProxySettings);
+    crate::properties::for_each_job_property!(facade_property_methods);
+
+    /// GetNotifyInterface: whether a callback is registered.
+    pub fn get_notify_interface(&self) -> Result<bool, HResult> {
+        self.h.read(|s, app| s.has_notify_interface(app, self.id))
+    }
+
+    /// Any property, by its declaration ([`crate::PROPERTIES`]).
+    pub fn get_property(&self, prop: Prop) -> Result<PropertyValue, HResult> {
+        self.h.read(|s, app| s.get_property(app, self.id, prop))
+    }
+
+    /// Set any property (BG_E_READ_ONLY_PROPERTY for one without a setter).
+    pub fn set_property(&self, value: &PropertyValue) -> Result<(), HResult> {
+        self.h.write(|s, app| s.set_property(app, self.id, value))
+    }
 
     /// AddFile: one file, as [`Job::add_file_set`] with one element (non-final states, §2.0).
     ///
@@ -602,46 +621,14 @@ impl Job {
         self.h.write(|s, app| s.complete(app, self.id))
     }
 
-    /// SetDisplayName (non-final states).
-    ///
-    /// Errors: E_INVALIDARG over 256 characters (D14); BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED
-    /// (§1.3).
-    pub fn set_display_name(&self, name: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_display_name(app, self.id, name))
-    }
-
-    /// SetDescription (non-final states).
-    ///
-    /// Errors: E_INVALIDARG over 1,024 characters (D14); BG_E_INVALID_STATE in ACKNOWLEDGED and
-    /// CANCELLED (§1.3).
-    pub fn set_description(&self, text: &str) -> Result<(), HResult> {
-        self.h.write(|s, app| s.set_description(app, self.id, text))
-    }
-
-    /// SetPriority (non-final states); the scheduler sees the new priority at once (D12).
-    ///
-    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
+    /// SetPriority.
     pub fn set_priority(&self, p: Priority) -> Result<(), HResult> {
         self.set_priority_raw(p.value())
     }
 
-    /// SetPriority with a raw BG_JOB_PRIORITY value (non-final states).
-    ///
-    /// Errors: E_NOTIMPL for a value outside the enumeration (D14); BG_E_INVALID_STATE in ACKNOWLEDGED
-    /// and CANCELLED (§1.3).
-    pub fn set_priority_raw(&self, value: u32) -> Result<(), HResult> {
-        self.h.write(|s, app| s.set_priority(app, self.id, value))
-    }
-
-    /// SetNotifyFlags (non-final states; §5.1).
-    ///
-    /// Errors: E_NOTIMPL for unknown bits (D14, §5.1); BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED
-    /// (§1.3).
+    /// SetNotifyFlags (unknown bits give E_NOTIMPL).
     pub fn set_notify_flags(&self, flags: impl Into<NotifyFlagsArg>) -> Result<(), HResult> {
-        let bits = flags.into().0;
-        self.h
-            .write(|s, app| s.set_notify_flags(app, self.id, bits))
+        self.set_notify_flags_raw(flags.into().0)
     }
 
     /// SetNotifyInterface with application code (non-final states). The last registration wins;
@@ -679,31 +666,7 @@ impl Job {
             .write(|s, app| s.set_notify_interface(app, self.id, None))
     }
 
-    /// SetMinimumRetryDelay in seconds (non-final states): values under 5 store 5 and succeed (D14); a
-    /// retry already pending in TRANSIENT_ERROR moves to the new delay (D3); if the no-progress deadline
-    /// now falls first, the job goes to ERROR at the deadline (T12, D4; T25 applies only to new errors).
-    ///
-    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
-    pub fn set_minimum_retry_delay(&self, seconds: u32) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_minimum_retry_delay(app, self.id, seconds))
-    }
-
-    /// SetNoProgressTimeout in seconds (non-final states). In TRANSIENT_ERROR, a timeout at or below
-    /// the time already spent without progress sends the job to ERROR at once (D4, T12). A timeout of 0
-    /// makes the next error fatal (T26).
-    ///
-    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
-    pub fn set_no_progress_timeout(&self, seconds: u32) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_no_progress_timeout(app, self.id, seconds))
-    }
-
-    /// GetError: the job's error object (D1, §3.1): there is one from the moment the job enters
-    /// TRANSIENT_ERROR or ERROR until it next enters TRANSFERRING, in any state in between (SUSPENDED,
-    /// QUEUED, the final states).
-    ///
-    /// Errors: BG_E_ERROR_INFORMATION_UNAVAILABLE when the job has no error record (D1).
+    /// GetError: the error object, or BG_E_ERROR_INFORMATION_UNAVAILABLE.
     pub fn get_error(&self) -> Result<CopyError, HResult> {
         let obj = self.h.read(|s, app| s.get_error(app, self.id))?;
         Ok(CopyError {

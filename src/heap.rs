@@ -11,17 +11,18 @@
 const D: usize = 4;
 
 /// A min-heap of `Copy` values.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct MinHeap<T> {
     v: Vec<T>,
 }
 
-impl<T: Ord + Copy> MinHeap<T> {
-    /// An empty heap.
-    pub(crate) const fn new() -> MinHeap<T> {
+impl<T> Default for MinHeap<T> {
+    fn default() -> MinHeap<T> {
         MinHeap { v: Vec::new() }
     }
+}
 
+impl<T: Ord + Copy> MinHeap<T> {
     /// A heap of `v`'s elements (any order).
     pub(crate) fn from_vec(v: Vec<T>) -> MinHeap<T> {
         let mut h = MinHeap { v };

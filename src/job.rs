@@ -1,11 +1,17 @@
 //! Job data: identity, properties with their documented defaults (spec §10 item 1), files, progress,
-//! times and the error record. The state and the error record are changed only by `Service::enter`
-//! (one choke point); everything here is plain data plus read-only helpers.
+//! times and the error record.
+//!
+//! The fields are private to this module. The state and everything an entry into a state changes (the
+//! error record and count, D1, D6; the TRANSFERRING epoch, D2; the retry flags, D3, D6) are written by
+//! exactly one function, `Job::enter`, which `Service::enter` calls after the transition table has
+//! accepted an input: no other code can write them. Properties have setters the property table
+//! (`properties.rs`) calls; the engine's bookkeeping of armed timers and the running transfer is plain
+//! crate data.
 
-use crate::{
-    ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, SimDuration, SimTime,
-    BG_SIZE_UNKNOWN,
-};
+pub use crate::record::{ErrorRecord, Protocol};
+use crate::state::{JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_SIZE_UNKNOWN};
+use crate::time::{SimDuration, SimTime};
+use crate::transition::{self, ErrorEntry, Rule, Transition};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -107,52 +113,6 @@ pub struct JobTimes {
     pub transfer_completion_time: Option<SimTime>,
 }
 
-/// The job's error record (D1): what `GetError` reports.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub struct ErrorRecord {
-    /// Where the error happened.
-    pub context: ErrorContext,
-    /// The failing HRESULT.
-    pub code: HResultField,
-    /// The file (index) the error is about; `None` gives BG_E_FILE_NOT_AVAILABLE.
-    pub file: Option<u32>,
-    /// The protocol ("http" or "file"); `None` gives BG_E_PROTOCOL_NOT_AVAILABLE.
-    pub protocol: Option<Protocol>,
-    /// When the record was created.
-    pub time: SimTime,
-}
-
-/// The HRESULT stored in an error record.
-pub type HResultField = crate::HResult;
-
-/// The transfer protocol of a file, as `IBackgroundCopyError::GetProtocol` names it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub enum Protocol {
-    /// HTTP or HTTPS.
-    Http,
-    /// SMB (UNC paths, `file://`).
-    File,
-}
-
-impl Protocol {
-    /// "http" or "file" (spec §2.7).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::File => "file",
-        }
-    }
-    /// The protocol of a remote name.
-    pub fn of(remote: &str) -> Protocol {
-        use crate::calls::starts_with_ignore_ascii_case as starts;
-        if starts(remote, "http://") || starts(remote, "https://") {
-            Protocol::Http
-        } else {
-            Protocol::File
-        }
-    }
-}
-
 /// One file of a job.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub(crate) struct FileData {
@@ -200,63 +160,73 @@ pub(crate) struct Active {
 /// A job: everything BITS keeps about it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Job {
-    pub id: JobId,
-    pub owner: UserId,
-    pub job_type: JobType,
-    pub state: JobState,
+    id: JobId,
+    owner: UserId,
+    job_type: JobType,
+    /// Written only by [`Job::enter`].
+    state: JobState,
     /// When the job entered its current state.
-    pub state_since: SimTime,
+    state_since: SimTime,
     /// `Box<str>` like the file names (8 bytes less per job, serialised the same).
-    pub display_name: Box<str>,
-    pub description: String,
-    pub priority: Priority,
-    pub notify_flags: NotifyFlags,
-    pub proxy_usage: ProxyUsage,
+    display_name: Box<str>,
+    description: String,
+    priority: Priority,
+    notify_flags: NotifyFlags,
+    proxy_usage: ProxyUsage,
     /// Seconds (default 600, floor 5).
-    pub retry_delay: u32,
+    retry_delay: u32,
     /// Seconds (default 1,209,600).
-    pub no_progress_timeout: u32,
-    pub files: Vec<FileData>,
-    /// Private: written only by `Service::enter` (D1).
-    pub(crate) error: Option<ErrorRecord>,
-    pub error_count: u32,
-    pub times: JobTimes,
+    no_progress_timeout: u32,
+    files: Vec<FileData>,
+    /// Written only by [`Job::enter`] (D1).
+    error: Option<ErrorRecord>,
+    error_count: u32,
+    times: JobTimes,
     /// Bumped on every entry into TRANSFERRING: error objects obtained before are dead (D2).
-    pub transfer_epoch: u32,
+    transfer_epoch: u32,
     /// The start of the no-progress clock (D4), if it runs.
-    pub no_progress_since: Option<SimTime>,
+    no_progress_since: Option<SimTime>,
     /// The current attempt is a retry (D6).
-    pub retry_attempt: bool,
+    retry_attempt: bool,
     /// The TRANSIENT_ERROR is a network loss: no retry timer (D3, T18).
-    pub waiting_for_network: bool,
+    waiting_for_network: bool,
     // ---- engine bookkeeping (times of armed timers; an event is live only if it matches) ----
-    pub retry_at: Option<SimTime>,
-    pub deadline_at: Option<SimTime>,
-    pub deadline_queued: Option<SimTime>,
-    pub slice_at: Option<SimTime>,
+    pub(crate) retry_at: Option<SimTime>,
+    pub(crate) deadline_at: Option<SimTime>,
+    pub(crate) deadline_queued: Option<SimTime>,
+    pub(crate) slice_at: Option<SimTime>,
     /// Key in the scheduler's ready queue while QUEUED and runnable.
-    pub ready_key: Option<u64>,
+    pub(crate) ready_key: Option<u64>,
     /// Boxed: only running jobs have one, and an idle job then pays 8 bytes instead of 48 (and the
     /// 16-byte alignment of its `u128`). Serialises exactly as the unboxed value.
-    pub active: Option<Box<Active>>,
+    pub(crate) active: Option<Box<Active>>,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
 pub mod defaults {
+    pub use crate::names::{MAX_DESCRIPTION, MAX_DISPLAY_NAME, MAX_LOCAL_NAME, MAX_REMOTE_NAME};
     /// MinimumRetryDelay: 600 s.
     pub const MINIMUM_RETRY_DELAY: u32 = 600;
     /// The floor SetMinimumRetryDelay raises smaller values to (D14).
     pub const MINIMUM_RETRY_DELAY_FLOOR: u32 = 5;
     /// NoProgressTimeout: 1,209,600 s (14 days).
     pub const NO_PROGRESS_TIMEOUT: u32 = 1_209_600;
-    /// Longest display name (D14).
-    pub const MAX_DISPLAY_NAME: usize = 256;
-    /// Longest description (D14).
-    pub const MAX_DESCRIPTION: usize = 1024;
-    /// Longest remote name (spec §2.6).
-    pub const MAX_REMOTE_NAME: usize = 2200;
-    /// Longest local name, MAX_PATH (spec §2.6).
-    pub const MAX_LOCAL_NAME: usize = 260;
+}
+
+/// What an entry into a state did to the error record, for the trace.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Entered {
+    /// Nothing.
+    Plain,
+    /// The record went (entry into TRANSFERRING, D1).
+    RecordDropped,
+    /// A record was created (D1), and the error count is now `error_count` (D6).
+    Record {
+        context: crate::state::ErrorContext,
+        code: crate::hresult::HResult,
+        file: Option<u32>,
+        error_count: u32,
+    },
 }
 
 impl Job {
@@ -301,6 +271,165 @@ impl Job {
         }
     }
 
+    // ------------------------------------------------------------------ the one writer of the state
+
+    /// Become `t.to` at `now`, as the transition table decided: the job's own entry actions — the state
+    /// and when it was entered, ModificationTime (§8.2), the error record (D1) and count (D6), the
+    /// TRANSFERRING epoch (D2), the retry flags (D3, D6) and the no-progress clock (D4). Called only by
+    /// `Service::enter`, which does the service's part (slots, queues, timers, callbacks, trace).
+    pub(crate) fn enter(&mut self, t: Transition, now: SimTime) -> Entered {
+        let from = self.state;
+        self.state = t.to();
+        self.state_since = now;
+        self.times.modification_time = now;
+        match t.to() {
+            JobState::Transferring => {
+                // D1: the error record goes; D2: error objects handed out so far die.
+                self.transfer_epoch = self.transfer_epoch.wrapping_add(1);
+                self.retry_attempt = false;
+                if self.error.take().is_some() {
+                    return Entered::RecordDropped;
+                }
+            }
+            JobState::Error | JobState::TransientError => {
+                // The table gives every entry into an error state its record (a test walks it).
+                let entry = t
+                    .error()
+                    .expect("the table names the record of an error entry");
+                return self.record_error(from, t.to(), entry, now);
+            }
+            JobState::Queued => {
+                // D6: the next attempt is a retry only when the retry timer or Resume in
+                // TRANSIENT_ERROR started it.
+                self.retry_attempt = matches!(t.rule(), Rule::T11 | Rule::T13);
+                if matches!(t.rule(), Rule::T2 | Rule::T14) {
+                    // §3.3 [INFERRED]: after the application intervenes the no-progress clock starts
+                    // afresh.
+                    self.no_progress_since = None;
+                }
+            }
+            JobState::Transferred => self.times.transfer_completion_time = Some(now),
+            JobState::Suspended
+            | JobState::Connecting
+            | JobState::Acknowledged
+            | JobState::Cancelled => {}
+        }
+        Entered::Plain
+    }
+
+    /// D1, D6: the record an entry into ERROR / TRANSIENT_ERROR creates.
+    fn record_error(
+        &mut self,
+        from: JobState,
+        to: JobState,
+        entry: ErrorEntry,
+        now: SimTime,
+    ) -> Entered {
+        match entry {
+            ErrorEntry::New(report) => {
+                let inc = transition::error_count_increment(
+                    from,
+                    self.retry_attempt,
+                    report.network_loss,
+                );
+                self.error_count = self.error_count.saturating_add(inc);
+                self.retry_attempt = false;
+                self.waiting_for_network = report.network_loss && to == JobState::TransientError;
+                self.error = Some(report.record(now));
+                Entered::Record {
+                    context: report.context,
+                    code: report.code,
+                    file: report.file,
+                    error_count: self.error_count,
+                }
+            }
+            // D4: the no-progress timeout moves the job to ERROR keeping the last transient error's
+            // context, code and file; the record is created anew.
+            ErrorEntry::Renew => {
+                self.retry_attempt = false;
+                self.waiting_for_network = false;
+                match &mut self.error {
+                    Some(rec) => {
+                        rec.time = now;
+                        Entered::Record {
+                            context: rec.context,
+                            code: rec.code,
+                            file: rec.file,
+                            error_count: self.error_count,
+                        }
+                    }
+                    None => Entered::Plain,
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    pub fn id(&self) -> JobId {
+        self.id
+    }
+    pub fn owner(&self) -> UserId {
+        self.owner
+    }
+    pub fn job_type(&self) -> JobType {
+        self.job_type
+    }
+    pub fn state(&self) -> JobState {
+        self.state
+    }
+    /// When the job entered its current state.
+    pub fn state_since(&self) -> SimTime {
+        self.state_since
+    }
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    pub fn priority(&self) -> Priority {
+        self.priority
+    }
+    pub fn notify_flags(&self) -> NotifyFlags {
+        self.notify_flags
+    }
+    pub fn proxy_usage(&self) -> ProxyUsage {
+        self.proxy_usage
+    }
+    /// MinimumRetryDelay in seconds.
+    pub fn retry_delay_secs(&self) -> u32 {
+        self.retry_delay
+    }
+    /// NoProgressTimeout in seconds.
+    pub fn no_progress_timeout_secs(&self) -> u32 {
+        self.no_progress_timeout
+    }
+    pub fn files(&self) -> &[FileData] {
+        &self.files
+    }
+    /// The error record (D1).
+    pub fn error(&self) -> Option<&ErrorRecord> {
+        self.error.as_ref()
+    }
+    pub fn error_count(&self) -> u32 {
+        self.error_count
+    }
+    pub fn times(&self) -> JobTimes {
+        self.times
+    }
+    pub fn transfer_epoch(&self) -> u32 {
+        self.transfer_epoch
+    }
+    /// The TRANSIENT_ERROR is a network loss: no retry timer (D3, T18).
+    pub fn waiting_for_network(&self) -> bool {
+        self.waiting_for_network
+    }
+    /// The start of the no-progress clock (D4), if it runs.
+    pub fn no_progress_since(&self) -> Option<SimTime> {
+        self.no_progress_since
+    }
+
     pub fn retry_delay(&self) -> SimDuration {
         SimDuration::from_secs(u64::from(self.retry_delay))
     }
@@ -319,6 +448,47 @@ impl Job {
         self.files.iter().all(FileData::is_done)
     }
 
+    // ------------------------------------------------------------------ writing (not the state)
+
+    /// The no-progress clock (D4): when it started, starting it now if it was not running.
+    pub fn no_progress_clock(&mut self, now: SimTime) -> SimTime {
+        *self.no_progress_since.get_or_insert(now)
+    }
+    /// Bytes moved at `now`: the no-progress clock stops (D4) and ModificationTime moves (§8.2).
+    pub fn progressed(&mut self, now: SimTime) {
+        self.no_progress_since = None;
+        self.times.modification_time = now;
+    }
+    /// ModificationTime (§8.2).
+    pub fn touch(&mut self, now: SimTime) {
+        self.times.modification_time = now;
+    }
+    pub fn files_mut(&mut self) -> &mut Vec<FileData> {
+        &mut self.files
+    }
+    /// TakeOwnership (D9).
+    pub fn set_owner(&mut self, owner: UserId) {
+        self.owner = owner;
+    }
+    pub fn set_display_name(&mut self, name: &str) {
+        self.display_name = name.into();
+    }
+    pub fn set_description(&mut self, text: &str) {
+        self.description = text.to_string();
+    }
+    pub fn set_priority(&mut self, p: Priority) {
+        self.priority = p;
+    }
+    pub fn set_notify_flags(&mut self, flags: NotifyFlags) {
+        self.notify_flags = flags;
+    }
+    pub fn set_retry_delay_secs(&mut self, secs: u32) {
+        self.retry_delay = secs;
+    }
+    pub fn set_no_progress_timeout_secs(&mut self, secs: u32) {
+        self.no_progress_timeout = secs;
+    }
+
     /// Progress, with `live` extra bytes on the file being transferred (§8.2).
     pub fn progress(&self, live: Option<(u32, u64)>) -> JobProgress {
         let mut p = JobProgress {
@@ -331,14 +501,14 @@ impl Job {
                 _ => f.bytes_transferred,
             };
             p.bytes_transferred += bytes;
-            if p.bytes_total != crate::BG_SIZE_UNKNOWN {
-                p.bytes_total = if f.bytes_total == crate::BG_SIZE_UNKNOWN {
-                    crate::BG_SIZE_UNKNOWN
+            if p.bytes_total != BG_SIZE_UNKNOWN {
+                p.bytes_total = if f.bytes_total == BG_SIZE_UNKNOWN {
+                    BG_SIZE_UNKNOWN
                 } else {
                     p.bytes_total + f.bytes_total
                 };
             }
-            if f.bytes_total != crate::BG_SIZE_UNKNOWN && bytes >= f.bytes_total {
+            if f.bytes_total != BG_SIZE_UNKNOWN && bytes >= f.bytes_total {
                 p.files_transferred += 1;
             }
         }
@@ -367,12 +537,12 @@ mod tests {
             "x".into(),
             SimTime::from_secs(3),
         );
-        assert_eq!(j.state, JobState::Suspended);
-        assert_eq!(j.notify_flags.bits(), 0x3);
-        assert_eq!(j.priority, Priority::Normal);
-        assert_eq!(j.retry_delay, 600);
-        assert_eq!(j.no_progress_timeout, 1_209_600);
-        assert_eq!(j.proxy_usage, ProxyUsage::Preconfig);
+        assert_eq!(j.state(), JobState::Suspended);
+        assert_eq!(j.notify_flags().bits(), 0x3);
+        assert_eq!(j.priority(), Priority::Normal);
+        assert_eq!(j.retry_delay_secs(), 600);
+        assert_eq!(j.no_progress_timeout_secs(), 1_209_600);
+        assert_eq!(j.proxy_usage(), ProxyUsage::Preconfig);
         assert_eq!(
             j.progress(None),
             JobProgress {
@@ -382,10 +552,10 @@ mod tests {
                 files_transferred: 0
             }
         );
-        assert_eq!(j.error, None);
-        assert_eq!(j.error_count, 0);
-        assert_eq!(j.times.transfer_completion_time, None);
-        assert_eq!(j.description, "");
+        assert_eq!(j.error(), None);
+        assert_eq!(j.error_count(), 0);
+        assert_eq!(j.times().transfer_completion_time, None);
+        assert_eq!(j.description(), "");
     }
 
     #[test]
@@ -397,16 +567,16 @@ mod tests {
             "x".into(),
             SimTime::ZERO,
         );
-        j.files
+        j.files_mut()
             .push(FileData::new("http://a/1".into(), "C:\\1".into()));
-        j.files
+        j.files_mut()
             .push(FileData::new("http://a/2".into(), "C:\\2".into()));
         assert_eq!(j.progress(None).bytes_total, BG_SIZE_UNKNOWN);
-        j.files[0].bytes_total = 10;
-        j.files[0].bytes_transferred = 10;
+        j.files_mut()[0].bytes_total = 10;
+        j.files_mut()[0].bytes_transferred = 10;
         assert_eq!(j.progress(None).bytes_total, BG_SIZE_UNKNOWN);
         assert_eq!(j.progress(None).files_transferred, 1);
-        j.files[1].bytes_total = 5;
+        j.files_mut()[1].bytes_total = 5;
         assert_eq!(
             j.progress(Some((1, 3))),
             JobProgress {

@@ -177,7 +177,10 @@ mod engine;
 mod heap;
 mod hresult;
 mod job;
+mod names;
 mod notify;
+mod properties;
+mod record;
 pub mod scenario;
 mod service;
 mod snapshot;
@@ -190,12 +193,15 @@ mod transition;
 mod world;
 
 pub use api::{CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
-pub use calls::{ErrorObject, FileInfo, ProxySettings};
+pub use calls::{ErrorObject, FileInfo};
 pub use engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
+pub use properties::{
+    PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, Scalar, ScalarKind, PROPERTIES,
+};
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
 #[doc(hidden)]
@@ -206,7 +212,7 @@ pub use state::{
 };
 pub use time::{SimDuration, SimTime};
 pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
-pub use transition::Rule;
+pub use transition::{EventKind, Rule};
 pub use world::{
     default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,
 };

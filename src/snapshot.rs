@@ -119,7 +119,7 @@ struct Header {
 impl Service {
     /// The service as snapshot JSON.
     pub fn to_snapshot_json(&self) -> String {
-        let mut events: Vec<Scheduled> = self.pending_events().copied().collect();
+        let mut events: Vec<Scheduled> = self.engine.pending_events().copied().collect();
         events.sort();
         let registrations = self
             .registrations
@@ -128,7 +128,7 @@ impl Service {
             .filter_map(|(j, r)| {
                 let r = r.as_ref()?;
                 Some(SavedRegistration {
-                    job: self.jobs[j].id,
+                    job: self.jobs[j].id(),
                     app: r.app,
                     serial: r.serial,
                     answer: r.notifier.answer()?,
@@ -148,14 +148,14 @@ impl Service {
             registrations,
             next_serial: self.next_serial,
             events,
-            seq: self.seq,
-            schedule_pending: self.schedule_pending,
-            ready_fg: self.ready_fg.clone(),
-            ready_bg: self.ready_bg_entries().collect(),
-            parked: self.parked.clone(),
-            running: self.running.clone(),
-            flow: self.flow.clone(),
-            steps: self.steps,
+            seq: self.engine.timer_seq,
+            schedule_pending: self.engine.schedule_pending,
+            ready_fg: self.engine.ready_fg.clone(),
+            ready_bg: self.engine.ready_bg_entries().collect(),
+            parked: self.engine.parked.clone(),
+            running: self.engine.running().clone(),
+            flow: self.engine.flow.clone(),
+            steps: self.engine.steps,
             tracing: self.tracing,
         };
         serde_json::to_string(&snap).expect("a snapshot always serialises")
@@ -294,17 +294,17 @@ fn validate(s: &Snapshot) -> Result<(), String> {
         .chain(s.parked.iter().copied())
         .collect();
     for (i, job) in s.jobs.iter().enumerate() {
-        let at = |what: &str| format!("job {i} ({}): {what}", job.id.guid());
-        if job.id.index() != i {
+        let at = |what: &str| format!("job {i} ({}): {what}", job.id().guid());
+        if job.id().index() != i {
             return Err(at("id does not match its position"));
         }
-        if job.owner.index() >= nu {
+        if job.owner().index() >= nu {
             return Err(at("owner is not a known user"));
         }
-        if job.job_type.is_upload() && job.files.len() > 1 {
+        if job.job_type().is_upload() && job.files().len() > 1 {
             return Err(at("an upload job has more than one file"));
         }
-        for (f, file) in job.files.iter().enumerate() {
+        for (f, file) in job.files().iter().enumerate() {
             if file.bytes_total != crate::BG_SIZE_UNKNOWN
                 && file.bytes_transferred > file.bytes_total
             {
@@ -313,41 +313,40 @@ fn validate(s: &Snapshot) -> Result<(), String> {
                 )));
             }
         }
-        if let Some(e) = &job.error {
-            if e.file.is_some_and(|f| f as usize >= job.files.len()) {
+        if let Some(e) = job.error() {
+            if e.file.is_some_and(|f| f as usize >= job.files().len()) {
                 return Err(at("error record names a file the job does not have"));
             }
         }
-        if job.times.modification_time > s.now
-            || job.times.creation_time > job.times.modification_time
-        {
+        let times = job.times();
+        if times.modification_time > s.now || times.creation_time > times.modification_time {
             return Err(at("times are out of order or in the future"));
         }
         match job.active.as_deref() {
-            Some(_) if !job.state.is_running() => {
-                return Err(at(&format!("active transfer while {}", job.state)))
+            Some(_) if !job.state().is_running() => {
+                return Err(at(&format!("active transfer while {}", job.state())))
             }
-            Some(a) if a.file as usize >= job.files.len() || a.stop_at < a.bytes_base => {
+            Some(a) if a.file as usize >= job.files().len() || a.stop_at < a.bytes_base => {
                 return Err(at("active transfer is out of range"))
             }
             _ => {}
         }
-        if job.state.is_running() != s.running.contains(&job.id) {
+        if job.state().is_running() != s.running.contains(&job.id()) {
             return Err(at("running set and state disagree"));
         }
-        let queued = job.state == JobState::Queued;
-        if queued != listed.contains(&job.id) {
+        let queued = job.state() == JobState::Queued;
+        if queued != listed.contains(&job.id()) {
             return Err(at("queue membership and state disagree"));
         }
         if (job.retry_at.is_some() || job.deadline_at.is_some())
-            && job.state != JobState::TransientError
+            && job.state() != JobState::TransientError
         {
             return Err(at("timer armed outside TRANSIENT_ERROR"));
         }
-        if job.no_progress_timeout == 0 && job.state == JobState::TransientError {
+        if job.no_progress_timeout_secs() == 0 && job.state() == JobState::TransientError {
             return Err(at("TRANSIENT_ERROR with a zero no-progress timeout (T26)"));
         }
-        if job.retry_delay < crate::job::defaults::MINIMUM_RETRY_DELAY_FLOOR {
+        if job.retry_delay_secs() < crate::job::defaults::MINIMUM_RETRY_DELAY_FLOOR {
             return Err(at("minimum retry delay below 5 s (D14)"));
         }
     }
@@ -399,11 +398,14 @@ fn build(s: Snapshot) -> Service {
     svc.live_jobs_per_user = vec![0; svc.users.len()];
     svc.registrations = (0..s.jobs.len()).map(|_| None).collect();
     for job in &s.jobs {
-        if !job.state.is_final() {
+        if !job.state().is_final() {
             svc.live_jobs += 1;
-            svc.live_jobs_per_user[job.owner.index()] += 1;
+            svc.live_jobs_per_user[job.owner().index()] += 1;
         }
-        svc.armed += u64::from(job.retry_at.is_some()) + u64::from(job.deadline_at.is_some());
+        svc.engine.armed +=
+            u64::from(job.retry_at.is_some()) + u64::from(job.deadline_at.is_some());
+        // The ready-queue counter is derived: past every key a job holds.
+        svc.engine.queue_seq = svc.engine.queue_seq.max(job.ready_key.unwrap_or(0));
     }
     svc.jobs = s.jobs;
     for r in s.registrations {
@@ -415,23 +417,22 @@ fn build(s: Snapshot) -> Service {
     }
     svc.generation = s.generation;
     svc.next_serial = s.next_serial;
-    svc.events = crate::heap::MinHeap::from_vec(s.events);
-    svc.seq = s.seq;
-    svc.schedule_pending = s.schedule_pending;
-    svc.ready_fg = s.ready_fg;
+    let e = &mut svc.engine;
+    e.events = crate::heap::MinHeap::from_vec(s.events);
+    e.timer_seq = s.seq;
+    e.schedule_pending = s.schedule_pending;
+    e.ready_fg = s.ready_fg;
     for (priority, seq, id) in s.ready_bg {
-        svc.ready_bg[priority.value() as usize].insert((seq, id));
+        e.ready_bg[priority.value() as usize].insert((seq, id));
     }
-    svc.parked = s.parked;
-    svc.running_bg = s
-        .running
-        .iter()
-        .copied()
-        .filter(|id| !svc.jobs[id.index()].priority.is_foreground())
-        .collect();
-    svc.running = s.running;
-    svc.flow = s.flow;
-    svc.steps = s.steps;
+    e.parked = s.parked;
+    e.restore_running(
+        s.running
+            .iter()
+            .map(|&id| (id, svc.jobs[id.index()].priority())),
+    );
+    e.flow = s.flow;
+    e.steps = s.steps;
     svc.tracing = s.tracing;
     svc
 }

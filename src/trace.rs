@@ -5,8 +5,12 @@
 //! off with `Service::set_tracing(false)` when only the end state matters (long benches). The same
 //! inputs give the same trace, byte for byte.
 
-use crate::transition::Rule;
-use crate::{AppId, ErrorContext, HResult, JobId, JobState, NotifyEvent, SimTime, UserId};
+use crate::hresult::HResult;
+use crate::job::{AppId, JobId, UserId};
+use crate::notify::NotifyEvent;
+use crate::state::{ErrorContext, JobState};
+use crate::time::SimTime;
+use crate::transition::{EventKind, Rule};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -134,6 +138,16 @@ pub enum TraceKind {
     },
     /// The service restarted (D15).
     ServiceRestarted,
+    /// A broken invariant: the engine sent an event the transition table does not take in the job's
+    /// state. Never part of a correct run (debug builds assert instead).
+    EventRefused {
+        /// The job.
+        job: JobId,
+        /// Its state.
+        state: JobState,
+        /// The event.
+        event: EventKind,
+    },
     /// A remote's behaviour was changed by the test.
     RemoteChanged,
     /// The world injects seeded random faults: the seed that replays the run.
@@ -168,7 +182,8 @@ impl TraceEvent {
             | TraceKind::AttemptCut { job, .. }
             | TraceKind::FileDone { job, .. }
             | TraceKind::Notified { job, .. }
-            | TraceKind::OwnerChanged { job, .. } => Some(job),
+            | TraceKind::OwnerChanged { job, .. }
+            | TraceKind::EventRefused { job, .. } => Some(job),
             TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::AppConnected { .. }
@@ -275,6 +290,15 @@ impl TraceEvent {
                 format!("{t} {} now owned by {}", job(j), user(u))
             }
             TraceKind::ServiceRestarted => format!("{t} service restarted (D15)"),
+            TraceKind::EventRefused {
+                job: j,
+                state,
+                event,
+            } => format!(
+                "{t} {} BUG: the table refuses the engine event \"{}\" in {state}",
+                job(j),
+                event.name()
+            ),
             TraceKind::RemoteChanged => format!("{t} remote changed"),
             TraceKind::ChaosSeed { seed, rate_ppm } => {
                 format!("{t} chaos: seed {seed}, {rate_ppm} faults per million attempts")
@@ -484,6 +508,11 @@ mod tests {
             TraceKind::AppExited { app },
             TraceKind::OwnerChanged { job, user },
             TraceKind::ServiceRestarted,
+            TraceKind::EventRefused {
+                job,
+                state: JobState::Suspended,
+                event: crate::transition::EventKind::RetryTimer,
+            },
             TraceKind::RemoteChanged,
             TraceKind::ChaosSeed {
                 seed: u64::MAX,

@@ -9,10 +9,11 @@
 #[path = "../examples/updater/policy.rs"]
 mod policy;
 
-use bitsim::scenario::{Action, Check, ErrorExpectation, Op, PropertyValue, Scenario, StateMethod};
+use bitsim::scenario::{Action, Check, ErrorExpectation, Op, Scenario, StateMethod};
 use bitsim::testing::{config, make, strategies, Draw, Harness, Record, Setup, Violation};
-use bitsim::{Network, Response};
+use bitsim::PropertyValue;
 use bitsim::{ErrorContext, HResult, JobState, JobType, SimDuration, TraceKind};
+use bitsim::{Network, Response};
 use policy::{Bits, Outcome, Poll, UpdateConfig, Updater};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestError, TestRunner};

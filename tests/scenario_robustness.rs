@@ -40,10 +40,11 @@ fn damaged_fixtures_never_panic() {
 /// scenario must pass.
 #[test]
 fn random_scenarios_never_panic() {
-    use bitsim::scenario::{Action, Check, ErrorExpectation, Op, PriorityValue, PropertyValue};
+    use bitsim::scenario::{Action, Check, ErrorExpectation, Op};
     use bitsim::scenario::{StateMethod, Step, UserSpec, WorldSpec};
     use bitsim::{HResult, JobState, JobType};
     use bitsim::{Network, Remote, Response};
+    use bitsim::{PriorityValue, PropertyValue};
 
     struct Rng(u64);
     impl Rng {

@@ -1,7 +1,7 @@
 //! The checks: each calls the BITS getter it names through the application's handle and compares.
 
 use super::runner::{Fail, Outcome, Runner};
-use super::types::{BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue};
+use super::types::{BytesTotal, Check, ErrorExpectation, PropertyValue};
 use crate::api::{CopyError, Job};
 use crate::{HResult, JobId, NotifyEvent, BG_JOB_ENUM_ALL_USERS, BG_SIZE_UNKNOWN};
 use std::fmt::Display;
@@ -174,38 +174,10 @@ fn getter<T>(
 }
 
 fn property(r: &mut Runner, app: &str, job: &str, is: &PropertyValue) -> Outcome {
-    use PropertyValue as P;
     let expected = is.show();
-    let actual = match is {
-        P::DisplayName(_) => P::DisplayName(getter(r, app, job, &expected, Job::get_display_name)?),
-        P::Description(_) => P::Description(getter(r, app, job, &expected, Job::get_description)?),
-        P::Priority(_) => P::Priority(PriorityValue::Raw(
-            getter(r, app, job, &expected, Job::get_priority)?.value(),
-        )),
-        P::NotifyFlags(_) => {
-            P::NotifyFlags(getter(r, app, job, &expected, Job::get_notify_flags)?.bits())
-        }
-        P::MinimumRetryDelay(_) => P::MinimumRetryDelay(getter(
-            r,
-            app,
-            job,
-            &expected,
-            Job::get_minimum_retry_delay,
-        )?),
-        P::NoProgressTimeout(_) => P::NoProgressTimeout(getter(
-            r,
-            app,
-            job,
-            &expected,
-            Job::get_no_progress_timeout,
-        )?),
-    };
-    let ok = match (is, &actual) {
-        (P::Priority(a), P::Priority(b)) => a.value() == b.value(),
-        (a, b) => a == b,
-    };
+    let actual = getter(r, app, job, &expected, |j| j.get_property(is.prop()))?;
     let shown = actual.show();
-    same(ok, &expected, &shown, || {
+    same(is.matches(&actual), &expected, &shown, || {
         format!(
             "{} of {job} returned {shown}, but the scenario expects {expected}",
             is.getter()
@@ -376,7 +348,6 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
 /// BG_E_ERROR_INFORMATION_UNAVAILABLE reads as `none: true` (D1). Used by the observe mode and by the
 /// testing kit's probes of every handle.
 pub(crate) fn read(job: &Job, c: &Check) -> Result<Check, HResult> {
-    use PropertyValue as P;
     let alias = c_job(c);
     Ok(match c {
         Check::State { .. } => Check::State {
@@ -422,14 +393,7 @@ pub(crate) fn read(job: &Job, c: &Check) -> Result<Check, HResult> {
         }
         Check::Property { is, .. } => Check::Property {
             job: alias,
-            is: match is {
-                P::DisplayName(_) => P::DisplayName(job.get_display_name()?),
-                P::Description(_) => P::Description(job.get_description()?),
-                P::Priority(_) => P::Priority(PriorityValue::Named(job.get_priority()?)),
-                P::NotifyFlags(_) => P::NotifyFlags(job.get_notify_flags()?.bits()),
-                P::MinimumRetryDelay(_) => P::MinimumRetryDelay(job.get_minimum_retry_delay()?),
-                P::NoProgressTimeout(_) => P::NoProgressTimeout(job.get_no_progress_timeout()?),
-            },
+            is: job.get_property(is.prop())?,
         },
         other => other.clone(),
     })

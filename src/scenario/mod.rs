@@ -69,6 +69,6 @@ pub use runner::{
     describe, run, run_traced, RunOptions, ScenarioResult, StepFailure, TraceBlock, TraceSink,
 };
 pub use types::{
-    Action, BytesTotal, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, Scenario,
-    StateMethod, Step, UserSpec, WorldSpec, DEFAULT_APP, DEFAULT_USER,
+    Action, BytesTotal, Check, ErrorExpectation, Op, Scenario, StateMethod, Step, UserSpec,
+    WorldSpec, DEFAULT_APP, DEFAULT_USER,
 };

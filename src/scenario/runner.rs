@@ -679,17 +679,7 @@ impl Runner {
                 (method.method(), *expect, actual, note)
             }
             Op::Set { job, value, expect } => {
-                use super::types::PropertyValue as P;
-                let (actual, note) = self.with_job(app, job, |j| {
-                    unit(match value {
-                        P::DisplayName(s) => j.set_display_name(s),
-                        P::Description(s) => j.set_description(s),
-                        P::Priority(p) => j.set_priority_raw(p.value()),
-                        P::NotifyFlags(n) => j.set_notify_flags(*n),
-                        P::MinimumRetryDelay(n) => j.set_minimum_retry_delay(*n),
-                        P::NoProgressTimeout(n) => j.set_no_progress_timeout(*n),
-                    })
-                })?;
+                let (actual, note) = self.with_job(app, job, |j| unit(j.set_property(value)))?;
                 (value.setter(), *expect, actual, note)
             }
             Op::TakeOwnership { job, expect } => {

@@ -8,6 +8,7 @@ use super::load::{
 use super::types::{
     Action, Op, PriorityValue, PropertyValue, StateMethod, Step, WorldSpec, DEFAULT_APP,
 };
+use crate::properties::{Prop, Scalar, ScalarKind};
 use crate::{HResult, JobType, Priority};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -415,20 +416,22 @@ fn file_set(n: &Node, p: &str) -> R<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// `property` plus its value under `key` (`value` for set, `is` for check property).
+/// `property` plus its value under `key` (`value` for set, `is` for check property). The names and
+/// the kind of value each takes come from the property table (`crate::properties`).
 pub(super) fn property(f: &Fields, key: &str) -> R<PropertyValue> {
     let name = f.req_with("property", "the property name", |n, p| {
         named(n, p, "property", PropertyValue::NAMES, |s| {
             PropertyValue::NAMES.iter().find(|x| **x == s).copied()
         })
     })?;
+    let prop = Prop::from_name(name).expect("the table declares every name in NAMES");
     let v = f.req(key, "the property's value")?;
     let p = f.ptr(key);
-    Ok(match name {
-        "display_name" => PropertyValue::DisplayName(string(v, &p)?),
-        "description" => PropertyValue::Description(string(v, &p)?),
-        "priority" => PropertyValue::Priority(match &v.kind {
-            Kind::Num(_) => PriorityValue::Raw(u32_field("a raw priority value")(v, &p)?),
+    let scalar = match prop.scalar_kind() {
+        Some(ScalarKind::Text) => Scalar::Text(string(v, &p)?),
+        Some(ScalarKind::Number) => Scalar::Number(u32_field(prop.number_hint())(v, &p)?),
+        Some(ScalarKind::Priority) => Scalar::Priority(match &v.kind {
+            Kind::Num(_) => PriorityValue::Raw(u32_field(prop.number_hint())(v, &p)?),
             Kind::Str(_) => PriorityValue::Named(named(
                 v,
                 &p,
@@ -447,12 +450,16 @@ pub(super) fn property(f: &Fields, key: &str) -> R<PropertyValue> {
                 )
             }
         }),
-        "notify_flags" => PropertyValue::NotifyFlags(u32_field("notify flags")(v, &p)?),
-        "minimum_retry_delay" => {
-            PropertyValue::MinimumRetryDelay(u32_field("a delay in seconds")(v, &p)?)
-        }
-        _ => PropertyValue::NoProgressTimeout(u32_field("a timeout in seconds")(v, &p)?),
-    })
+        None => return at(v, &p, format!("property {name} has no value scenario files can write")),
+    };
+    match PropertyValue::from_scalar(prop, scalar) {
+        Some(value) => Ok(value),
+        None => at(
+            v,
+            &p,
+            format!("property {name} does not take this kind of value"),
+        ),
+    }
 }
 
 pub(super) fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {

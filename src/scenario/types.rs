@@ -5,7 +5,7 @@
 //! can write replay files that the runner reads.
 
 use crate::world::{Network, Remote};
-use crate::{ErrorContext, HResult, JobState, JobType, NotifyEvent, Priority};
+use crate::{ErrorContext, HResult, JobState, JobType, NotifyEvent};
 
 /// One scenario file.
 #[derive(Clone, Debug, PartialEq)]
@@ -384,113 +384,9 @@ impl Action {
     }
 }
 
-/// A property of `set` and `check property`, with its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PropertyValue {
-    /// SetDisplayName / GetDisplayName.
-    DisplayName(String),
-    /// SetDescription / GetDescription.
-    Description(String),
-    /// SetPriority / GetPriority.
-    Priority(PriorityValue),
-    /// SetNotifyFlags / GetNotifyFlags.
-    NotifyFlags(u32),
-    /// SetMinimumRetryDelay / GetMinimumRetryDelay (seconds).
-    MinimumRetryDelay(u32),
-    /// SetNoProgressTimeout / GetNoProgressTimeout (seconds).
-    NoProgressTimeout(u32),
-}
-
-impl PropertyValue {
-    /// Every property name, as written in files.
-    pub const NAMES: &'static [&'static str] = &[
-        "display_name",
-        "description",
-        "priority",
-        "notify_flags",
-        "minimum_retry_delay",
-        "no_progress_timeout",
-    ];
-
-    /// The property's name.
-    pub const fn property(&self) -> &'static str {
-        match self {
-            PropertyValue::DisplayName(_) => "display_name",
-            PropertyValue::Description(_) => "description",
-            PropertyValue::Priority(_) => "priority",
-            PropertyValue::NotifyFlags(_) => "notify_flags",
-            PropertyValue::MinimumRetryDelay(_) => "minimum_retry_delay",
-            PropertyValue::NoProgressTimeout(_) => "no_progress_timeout",
-        }
-    }
-
-    /// The COM setter.
-    pub const fn setter(&self) -> &'static str {
-        match self {
-            PropertyValue::DisplayName(_) => "SetDisplayName",
-            PropertyValue::Description(_) => "SetDescription",
-            PropertyValue::Priority(_) => "SetPriority",
-            PropertyValue::NotifyFlags(_) => "SetNotifyFlags",
-            PropertyValue::MinimumRetryDelay(_) => "SetMinimumRetryDelay",
-            PropertyValue::NoProgressTimeout(_) => "SetNoProgressTimeout",
-        }
-    }
-
-    /// The COM getter.
-    pub const fn getter(&self) -> &'static str {
-        match self {
-            PropertyValue::DisplayName(_) => "GetDisplayName",
-            PropertyValue::Description(_) => "GetDescription",
-            PropertyValue::Priority(_) => "GetPriority",
-            PropertyValue::NotifyFlags(_) => "GetNotifyFlags",
-            PropertyValue::MinimumRetryDelay(_) => "GetMinimumRetryDelay",
-            PropertyValue::NoProgressTimeout(_) => "GetNoProgressTimeout",
-        }
-    }
-
-    /// The value as a report shows it.
-    pub fn show(&self) -> String {
-        match self {
-            PropertyValue::DisplayName(s) | PropertyValue::Description(s) => super::json::quote(s),
-            PropertyValue::Priority(p) => p.to_string(),
-            PropertyValue::NotifyFlags(n) => n.to_string(),
-            PropertyValue::MinimumRetryDelay(n) | PropertyValue::NoProgressTimeout(n) => {
-                n.to_string()
-            }
-        }
-    }
-}
-
-/// A priority: a BG_JOB_PRIORITY name or any raw number (so that invalid values can be tried).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PriorityValue {
-    /// `FOREGROUND`, `HIGH`, `NORMAL` or `LOW`.
-    Named(Priority),
-    /// A raw integer.
-    Raw(u32),
-}
-
-impl PriorityValue {
-    /// The number passed to SetPriority.
-    pub const fn value(self) -> u32 {
-        match self {
-            PriorityValue::Named(p) => p.value(),
-            PriorityValue::Raw(n) => n,
-        }
-    }
-}
-
-impl std::fmt::Display for PriorityValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PriorityValue::Named(p) => write!(f, "{p}"),
-            PriorityValue::Raw(n) => match Priority::from_value(*n) {
-                Some(p) => write!(f, "{p}"),
-                None => write!(f, "{n}"),
-            },
-        }
-    }
-}
+// A property of `set` and `check property`, with its value, and a priority as a name or a raw
+// number: declared with every job property in the property table (`crate::PropertyValue`).
+pub(crate) use crate::properties::{PriorityValue, PropertyValue};
 
 /// What `check error` expects.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use super::types::{
     Action, BytesTotal, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, Scenario, Step,
 };
+use crate::properties::Scalar;
 use crate::world::{Fault, Network, Remote, Response};
 use crate::{HResult, JobType};
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -163,13 +164,12 @@ fn expect(f: &mut Vec<(&'static str, Out)>, h: HResult) {
 }
 
 fn prop(p: &PropertyValue) -> Out {
-    match p {
-        PropertyValue::DisplayName(s) | PropertyValue::Description(s) => v(s),
-        PropertyValue::Priority(PriorityValue::Named(p)) => v(p.name()),
-        PropertyValue::Priority(PriorityValue::Raw(n)) => v(n),
-        PropertyValue::NotifyFlags(n)
-        | PropertyValue::MinimumRetryDelay(n)
-        | PropertyValue::NoProgressTimeout(n) => v(n),
+    match p.scalar() {
+        Some(Scalar::Text(s)) => v(s),
+        Some(Scalar::Priority(PriorityValue::Named(p))) => v(p.name()),
+        Some(Scalar::Priority(PriorityValue::Raw(n)) | Scalar::Number(n)) => v(n),
+        // Only settable properties are in scenario files, and they are all scalars.
+        None => v(p.show()),
     }
 }
 

@@ -125,10 +125,9 @@ impl Draw {
 
 /// Placeholder helpers for building generated actions.
 pub mod make {
-    use crate::scenario::{
-        Action, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, StateMethod,
-    };
+    use crate::scenario::{Action, Check, ErrorExpectation, Op, StateMethod};
     use crate::{HResult, JobState, JobType, Priority};
+    use crate::{PriorityValue, PropertyValue};
 
     fn job_op(op: Op) -> Action {
         Action::Do(op)

@@ -240,7 +240,8 @@ impl History {
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged
-            | TraceKind::ChaosSeed { .. } => {}
+            | TraceKind::ChaosSeed { .. }
+            | TraceKind::EventRefused { .. } => {}
         }
         Ok(())
     }

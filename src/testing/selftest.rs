@@ -355,7 +355,7 @@ fn observation_rules_reject_what_breaks_them() {
     let mut obs = h.observations().clone();
     let set = Action::Do(Op::Set {
         job: "j1".into(),
-        value: crate::scenario::PropertyValue::Priority(make::priority(9)),
+        value: crate::PropertyValue::Priority(make::priority(9)),
         expect: HResult::E_NOTIMPL,
     });
     obs.push(Observed {

@@ -22,7 +22,8 @@
 use super::draw::{
     local_names, local_path, make, remote_names, remote_url, Draw, Setup, UNKNOWN_URL, USER_NAMES,
 };
-use crate::scenario::{Action, Op, PropertyValue, StateMethod, UserSpec, WorldSpec};
+use crate::properties::PropertyValue;
+use crate::scenario::{Action, Op, StateMethod, UserSpec, WorldSpec};
 use crate::world::{Chaos, Network, Remote, Response};
 use crate::{HResult, JobType, World};
 use proptest::collection::vec;

@@ -1,0 +1,302 @@
+//! Name and text validation (spec §2.6, D14): remote and local file names, display names and
+//! descriptions, and the UTF-16 length BITS counts string limits in. A leaf module: it knows the job
+//! type and nothing else of the simulator.
+
+use crate::state::JobType;
+
+/// Longest display name (D14).
+pub const MAX_DISPLAY_NAME: usize = 256;
+/// Longest description (D14).
+pub const MAX_DESCRIPTION: usize = 1024;
+/// Longest remote name (spec §2.6).
+pub const MAX_REMOTE_NAME: usize = 2200;
+/// Longest local name, MAX_PATH (spec §2.6).
+pub const MAX_LOCAL_NAME: usize = 260;
+
+/// D14: a display name BITS accepts (CreateJob, SetDisplayName): at most 256 UTF-16 units.
+pub(crate) fn valid_display_name(name: &str) -> bool {
+    wide_len(name) <= MAX_DISPLAY_NAME
+}
+
+/// D14: a description BITS accepts (SetDescription): at most 1,024 UTF-16 units.
+pub(crate) fn valid_description(text: &str) -> bool {
+    wide_len(text) <= MAX_DESCRIPTION
+}
+
+/// Characters in the UTF-16 sense, as BITS counts string limits.
+pub(crate) fn wide_len(s: &str) -> usize {
+    // ASCII (the usual case) is one UTF-16 unit per byte; `is_ascii` checks a word at a time.
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
+/// `s` starts with the ASCII `prefix`, ignoring ASCII case (what lower-casing `s` and comparing did,
+/// without allocating).
+pub(crate) fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+// Byte classes for the name checks: one table lookup per byte instead of per-char predicates.
+const NON_ASCII: u8 = 1;
+/// `char::is_control` for ASCII: U+0000..=U+001F and U+007F. (`char::is_whitespace` for ASCII is
+/// these controls' U+0009..=U+000D plus the space.)
+const CONTROL: u8 = 2;
+const SPACE: u8 = 4;
+const STAR: u8 = 8;
+const QUESTION: u8 = 16;
+/// `"`, `<`, `>`, `|`: not allowed in local names.
+const LOCAL_ONLY: u8 = 32;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match i as u8 {
+            0x80..=0xFF => NON_ASCII,
+            0x00..=0x1F | 0x7F => CONTROL,
+            b' ' => SPACE,
+            b'*' => STAR,
+            b'?' => QUESTION,
+            b'"' | b'<' | b'>' | b'|' => LOCAL_ONLY,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The union of the classes of `s`'s bytes.
+fn byte_classes(s: &str) -> u8 {
+    s.bytes().fold(0, |acc, b| acc | BYTE_CLASS[usize::from(b)])
+}
+
+/// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
+pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
+    let classes = byte_classes(remote);
+    let (len, bad_char) = if classes & NON_ASCII == 0 {
+        // ASCII: one UTF-16 unit per byte, and the byte classes decide as the `char` scan below.
+        let question = classes & QUESTION != 0 && !remote.contains("://");
+        (
+            remote.len(),
+            classes & (CONTROL | SPACE | STAR) != 0 || question,
+        )
+    } else {
+        let bad = |c: char| {
+            c.is_control() || c.is_whitespace() || c == '*' || c == '?' && !remote.contains("://")
+        };
+        (wide_len(remote), remote.chars().any(bad))
+    };
+    if remote.is_empty() || len > MAX_REMOTE_NAME || bad_char {
+        return false;
+    }
+    let http = ["http://", "https://"]
+        .iter()
+        .find(|p| starts_with_ignore_ascii_case(remote, p))
+        .map(|p| &remote[p.len()..]);
+    if let Some(rest) = http {
+        return !rest.is_empty() && !rest.starts_with('/');
+    }
+    // SMB: UNC path or file:// URL; never for upload-reply jobs (spec §7).
+    let smb = remote.starts_with("\\\\") && remote.len() > 2
+        || starts_with_ignore_ascii_case(remote, "file://") && remote.len() > 7;
+    smb && job_type != JobType::UploadReply
+}
+
+/// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
+/// `\\?\` prefix, no NTFS stream.
+pub(crate) fn valid_local(local: &str) -> bool {
+    let classes = byte_classes(local);
+    let (len, bad_char) = if classes & NON_ASCII == 0 {
+        (
+            local.len(),
+            classes & (CONTROL | STAR | QUESTION | LOCAL_ONLY) != 0,
+        )
+    } else {
+        let bad = |c: char| c.is_control() || matches!(c, '*' | '?' | '"' | '<' | '>' | '|');
+        (wide_len(local), local.chars().any(bad))
+    };
+    if local.is_empty() || len > MAX_LOCAL_NAME || local.starts_with("\\\\?\\") || bad_char {
+        return false;
+    }
+    let b = local.as_bytes();
+    let drive = b.len() >= 3
+        && b[0].is_ascii_alphabetic()
+        && b[1] == b':'
+        && (b[2] == b'\\' || b[2] == b'/');
+    let unc = local.starts_with("\\\\") && local.len() > 2;
+    let rest_has_colon = if drive {
+        local[2..].contains(':')
+    } else {
+        local.contains(':')
+    };
+    (drive || unc) && !rest_has_colon
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn d14_display_name_and_description_limits() {
+        assert!(valid_display_name(&"a".repeat(256)));
+        assert!(!valid_display_name(&"a".repeat(257)));
+        assert!(valid_display_name(&"é".repeat(256)));
+        assert!(valid_description(&"a".repeat(1024)));
+        assert!(!valid_description(&"a".repeat(1025)));
+    }
+
+    #[test]
+    fn spec_2_6_remote_names() {
+        assert!(valid_remote(
+            "https://example.test/a.bin",
+            JobType::Download
+        ));
+        assert!(valid_remote("http://example.test/a?x=1", JobType::Download));
+        assert!(valid_remote("\\\\server\\share\\a.bin", JobType::Upload));
+        assert!(!valid_remote(
+            "\\\\server\\share\\a.bin",
+            JobType::UploadReply
+        ));
+        assert!(!valid_remote("ftp://example.test/a", JobType::Download));
+        assert!(!valid_remote("https://", JobType::Download));
+        assert!(!valid_remote("https://ex ample.test/", JobType::Download));
+        assert!(!valid_remote("", JobType::Download));
+        assert!(!valid_remote(
+            &format!("https://x.test/{}", "a".repeat(2200)),
+            JobType::Download
+        ));
+    }
+
+    #[test]
+    fn spec_2_6_local_names() {
+        assert!(valid_local("C:\\tmp\\a.bin"));
+        assert!(valid_local("\\\\server\\share\\a.bin"));
+        assert!(!valid_local("a.bin"));
+        assert!(!valid_local("tmp\\a.bin"));
+        assert!(!valid_local("C:\\tmp\\*.bin"));
+        assert!(!valid_local("\\\\?\\C:\\a"));
+        assert!(!valid_local("C:\\a.bin:stream"));
+        assert!(!valid_local(&format!("C:\\{}", "a".repeat(258))));
+    }
+
+    /// The name checks as first written (char scans, allocating lower-case prefix): the fast paths
+    /// must decide exactly as these do.
+    mod reference {
+        use super::super as defaults;
+        use crate::JobType;
+
+        pub fn wide_len(s: &str) -> usize {
+            s.encode_utf16().count()
+        }
+
+        pub fn valid_remote(remote: &str, job_type: JobType) -> bool {
+            if remote.is_empty()
+                || wide_len(remote) > defaults::MAX_REMOTE_NAME
+                || remote.chars().any(|c| {
+                    c.is_control()
+                        || c.is_whitespace()
+                        || c == '*'
+                        || c == '?' && !remote.contains("://")
+                })
+            {
+                return false;
+            }
+            let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
+            let http = ["http://", "https://"]
+                .iter()
+                .find(|p| lower.starts_with(*p))
+                .map(|p| &remote[p.len()..]);
+            if let Some(rest) = http {
+                return !rest.is_empty() && !rest.starts_with('/');
+            }
+            let smb = remote.starts_with("\\\\") && remote.len() > 2
+                || lower.starts_with("file://") && remote.len() > 7;
+            smb && job_type != JobType::UploadReply
+        }
+
+        pub fn valid_local(local: &str) -> bool {
+            if local.is_empty()
+                || wide_len(local) > defaults::MAX_LOCAL_NAME
+                || local.starts_with("\\\\?\\")
+            {
+                return false;
+            }
+            if local
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '*' | '?' | '"' | '<' | '>' | '|'))
+            {
+                return false;
+            }
+            let b = local.as_bytes();
+            let drive = b.len() >= 3
+                && b[0].is_ascii_alphabetic()
+                && b[1] == b':'
+                && (b[2] == b'\\' || b[2] == b'/');
+            let unc = local.starts_with("\\\\") && local.len() > 2;
+            let rest_has_colon = if drive {
+                local[2..].contains(':')
+            } else {
+                local.contains(':')
+            };
+            (drive || unc) && !rest_has_colon
+        }
+
+        pub fn protocol_is_http(remote: &str) -> bool {
+            let lower = remote.get(..8).unwrap_or(remote).to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        }
+    }
+
+    /// Names built from pieces that matter to the checks: schemes in any case, separators, wildcards,
+    /// controls, whitespace (ASCII and not), non-ASCII letters, and lengths near the limits.
+    fn name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("http://".to_string()),
+            Just("HTTPS://".to_string()),
+            Just("hTtP://".to_string()),
+            Just("file://".to_string()),
+            Just("FILE://".to_string()),
+            Just("\\\\".to_string()),
+            Just("\\\\?\\".to_string()),
+            Just("C:\\".to_string()),
+            Just("z:/".to_string()),
+            Just("/".to_string()),
+            Just(":".to_string()),
+            Just("?".to_string()),
+            Just("*".to_string()),
+            Just("<>|\"".to_string()),
+            Just(" ".to_string()),
+            Just("\t".to_string()),
+            Just("\u{0B}".to_string()),
+            Just("\u{7F}".to_string()),
+            Just("\u{85}".to_string()),
+            Just("\u{A0}".to_string()),
+            Just("\u{3000}".to_string()),
+            Just("é".to_string()),
+            Just("日本".to_string()),
+            Just("😀".to_string()),
+            "[a-zA-Z0-9._-]{1,12}",
+            (0usize..3).prop_map(|i| "a".repeat([250, 2190, 40][i])),
+        ];
+        proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_name_checks_decide_as_the_reference(s in name()) {
+            for t in [JobType::Download, JobType::Upload, JobType::UploadReply] {
+                proptest::prop_assert_eq!(valid_remote(&s, t), reference::valid_remote(&s, t));
+            }
+            proptest::prop_assert_eq!(valid_local(&s), reference::valid_local(&s));
+            proptest::prop_assert_eq!(wide_len(&s), reference::wide_len(&s));
+            proptest::prop_assert_eq!(
+                crate::record::Protocol::of(&s) == crate::record::Protocol::Http,
+                reference::protocol_is_http(&s)
+            );
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! Job properties, declared once.
+//!
+//! `for_each_job_property!` is the table: one row per property of IBackgroundCopyJob — its name in
+//! scenario files, its value type, its getter (core method, facade method, COM name), its setter if it
+//! has one (core method, facade method, COM name, argument), the states the setter is allowed in, the
+//! HRESULTs the setter adds to the common ones, its default, and the rule of
+//! `docs/bits-semantics.md` it follows. Everything else is generated from the table: [`Prop`],
+//! [`PropertyValue`] and its scenario names, the declarations [`PROPERTIES`], the generic
+//! [`Service::get_property`] / [`Service::set_property`], and the typed methods of the facade
+//! ([`crate::Job`]). The scenario runner's `set` and `check property` use [`PropertyValue`] and
+//! [`Scalar`], so they need nothing per property.
+//!
+//! The behaviour of each getter and setter (validation, side effects) is the typed `impl Service`
+//! method below the table, one per property, named in its row.
+//!
+//! Adding a property: a row in the table, its typed getter (and setter) below, and a fixture.
+
+use crate::hresult::HResult;
+use crate::job::{AppId, JobId, JobProgress, JobTimes};
+use crate::service::Service;
+use crate::state::{JobState, JobType, NotifyFlags, Priority, ProxyUsage};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The property table. Invoke with the name of a macro that takes the rows; see the module docs.
+macro_rules! for_each_job_property {
+    ($callback:ident) => {
+        $callback! {
+            /// The display name (D14: at most 256 characters, else E_INVALIDARG).
+            DisplayName {
+                name: "display_name",
+                value: String,
+                get: display_name -> String, get_display_name, "GetDisplayName", |x: String| x,
+                set: set_display_name(&str), set_display_name, "SetDisplayName", String::as_str,
+                errors: [E_INVALIDARG],
+                default: "the name given to CreateJob",
+                cite: "D14",
+            }
+            /// The description (D14: at most 1,024 characters, else E_INVALIDARG).
+            Description {
+                name: "description",
+                value: String,
+                get: description -> String, get_description, "GetDescription", |x: String| x,
+                set: set_description(&str), set_description, "SetDescription", String::as_str,
+                errors: [E_INVALIDARG],
+                default: "\"\"",
+                cite: "D14",
+            }
+            /// The priority (D12 scheduling; D14: values outside BG_JOB_PRIORITY give E_NOTIMPL).
+            Priority {
+                name: "priority",
+                value: PriorityValue,
+                get: priority -> Priority, get_priority, "GetPriority", PriorityValue::Named,
+                set: set_priority(u32), set_priority_raw, "SetPriority", |v: &PriorityValue| v.value(),
+                errors: [E_NOTIMPL],
+                default: "NORMAL",
+                cite: "D12, D14",
+            }
+            /// The notify flags (D11; D14: unknown bits give E_NOTIMPL).
+            NotifyFlags {
+                name: "notify_flags",
+                value: u32,
+                get: notify_flags -> NotifyFlags, get_notify_flags, "GetNotifyFlags", |f: NotifyFlags| f.bits(),
+                set: set_notify_flags(u32), set_notify_flags_raw, "SetNotifyFlags", |v: &u32| *v,
+                errors: [E_NOTIMPL],
+                default: "3",
+                cite: "D11, D14",
+            }
+            /// MinimumRetryDelay in seconds (D3; D14: values under 5 store 5).
+            MinimumRetryDelay {
+                name: "minimum_retry_delay",
+                value: u32,
+                get: minimum_retry_delay -> u32, get_minimum_retry_delay, "GetMinimumRetryDelay", |x: u32| x,
+                set: set_minimum_retry_delay(u32), set_minimum_retry_delay, "SetMinimumRetryDelay", |v: &u32| *v,
+                errors: [],
+                default: "600",
+                cite: "D3, D14",
+            }
+            /// NoProgressTimeout in seconds (D4: lowering it in TRANSIENT_ERROR may escalate to ERROR, T12).
+            NoProgressTimeout {
+                name: "no_progress_timeout",
+                value: u32,
+                get: no_progress_timeout -> u32, get_no_progress_timeout, "GetNoProgressTimeout", |x: u32| x,
+                set: set_no_progress_timeout(u32), set_no_progress_timeout, "SetNoProgressTimeout", |v: &u32| *v,
+                errors: [],
+                default: "1209600",
+                cite: "D4, T12",
+            }
+            /// The state (§1.1); changed only by the transition table.
+            State {
+                name: "state",
+                value: JobState,
+                get: state -> JobState, get_state, "GetState", |x: JobState| x,
+                default: "SUSPENDED",
+                cite: "T1",
+            }
+            /// The job type, fixed at CreateJob.
+            Type {
+                name: "type",
+                value: JobType,
+                get: job_type -> JobType, get_type, "GetType", |x: JobType| x,
+                default: "the type given to CreateJob",
+                cite: "§2.1",
+            }
+            /// The owner's SID (D9; TakeOwnership changes it).
+            Owner {
+                name: "owner",
+                value: String,
+                get: owner -> String, get_owner, "GetOwner", |x: String| x,
+                default: "the creating user's SID",
+                cite: "D9",
+            }
+            /// The progress, live to the current instant (§8.2).
+            Progress {
+                name: "progress",
+                value: JobProgress,
+                get: progress -> JobProgress, get_progress, "GetProgress", |x: JobProgress| x,
+                default: "no files, 0 bytes",
+                cite: "§8.2",
+            }
+            /// Creation, modification and transfer-completion times (§8.2, D13).
+            Times {
+                name: "times",
+                value: JobTimes,
+                get: times -> JobTimes, get_times, "GetTimes", |x: JobTimes| x,
+                default: "created and modified at creation, never transferred",
+                cite: "§8.2, D13",
+            }
+            /// The error count (D6).
+            ErrorCount {
+                name: "error_count",
+                value: u32,
+                get: error_count -> u32, get_error_count, "GetErrorCount", |x: u32| x,
+                default: "0",
+                cite: "D6",
+            }
+            /// The proxy settings (stored, never used).
+            ProxySettings {
+                name: "proxy_settings",
+                value: ProxySettings,
+                get: proxy_settings -> ProxySettings, get_proxy_settings, "GetProxySettings", |x: ProxySettings| x,
+                default: "PRECONFIG, no lists",
+                cite: "§10 item 1",
+            }
+        }
+    };
+}
+pub(crate) use for_each_job_property;
+
+/// One property's declaration, as the table states it.
+#[derive(Clone, Copy, Debug)]
+pub struct PropertyDecl {
+    /// Which property.
+    pub prop: Prop,
+    /// Its name in scenario files.
+    pub name: &'static str,
+    /// The COM getter.
+    pub getter: &'static str,
+    /// The COM setter, if the property can be set.
+    pub setter: Option<&'static str>,
+    /// The states the setter is allowed in (elsewhere: BG_E_INVALID_STATE, checked before the
+    /// arguments). Empty for read-only properties.
+    pub settable_in: &'static [JobState],
+    /// What the setter returns for a bad argument (besides RPC_E_DISCONNECTED, BG_E_NOT_FOUND,
+    /// E_ACCESSDENIED and BG_E_INVALID_STATE, common to every setter).
+    pub errors: &'static [HResult],
+    /// The default of a new job, in words.
+    pub default: &'static str,
+    /// The rows and decisions of `docs/bits-semantics.md` it follows.
+    pub cite: &'static str,
+}
+
+/// §1.3: setters work in every non-final state.
+const NON_FINAL: &[JobState] = &[
+    JobState::Queued,
+    JobState::Connecting,
+    JobState::Transferring,
+    JobState::Suspended,
+    JobState::Error,
+    JobState::TransientError,
+    JobState::Transferred,
+];
+
+/// The setter of a row, if it has one.
+const fn first(setters: &[&'static str]) -> Option<&'static str> {
+    match setters {
+        [s, ..] => Some(*s),
+        [] => None,
+    }
+}
+
+/// Where a row's setter works: every non-final state (§1.3), or nowhere for a read-only property.
+const fn settable_in(setters: &[&'static str]) -> &'static [JobState] {
+    if setters.is_empty() {
+        &[]
+    } else {
+        NON_FINAL
+    }
+}
+
+macro_rules! declare {
+    ($(
+        $(#[$doc:meta])*
+        $var:ident {
+            name: $name:literal,
+            value: $vty:ty,
+            get: $get:ident -> $gty:ty, $api_get:ident, $com_get:literal, $to_value:expr,
+            $(set: $set:ident($aty:ty), $api_set:ident, $com_set:literal, $to_arg:expr,
+            errors: [$($err:ident),*],)?
+            default: $default:literal,
+            cite: $cite:literal,
+        }
+    )*) => {
+        /// A job property (see [`PROPERTIES`]).
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+        pub enum Prop {
+            $( $(#[$doc])* $var, )*
+        }
+
+        /// A property with its value: what `set` writes and `get` reads.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum PropertyValue {
+            $( $(#[$doc])* $var($vty), )*
+        }
+
+        /// Every property's declaration, in table order.
+        pub const PROPERTIES: &[PropertyDecl] = &[
+            $( PropertyDecl {
+                prop: Prop::$var,
+                name: $name,
+                getter: $com_get,
+                setter: first(&[ $($com_set)? ]),
+                settable_in: settable_in(&[ $($com_set)? ]),
+                errors: &[ $( $( HResult::$err, )* )? ],
+                default: $default,
+                cite: $cite,
+            }, )*
+        ];
+
+        impl Prop {
+            /// The property's declaration.
+            pub const fn decl(self) -> &'static PropertyDecl {
+                &PROPERTIES[self as usize]
+            }
+        }
+
+        impl PropertyValue {
+            /// The names of the properties a scenario can set and check (`set`, `check property`):
+            /// those with a setter.
+            pub const NAMES: &'static [&'static str] = &[ $( $( { let _ = $com_set; $name }, )? )* ];
+
+            /// Which property this is a value of.
+            pub const fn prop(&self) -> Prop {
+                match self {
+                    $( PropertyValue::$var(_) => Prop::$var, )*
+                }
+            }
+        }
+
+        impl Service {
+            /// Any property of job `job`, by its declaration (the typed getter it names).
+            pub fn get_property(&self, app: AppId, job: JobId, prop: Prop) -> Result<PropertyValue, HResult> {
+                Ok(match prop {
+                    $( Prop::$var => PropertyValue::$var(($to_value)(self.$get(app, job)?)), )*
+                })
+            }
+
+            /// Set any property of job `job` (the typed setter its declaration names).
+            /// BG_E_READ_ONLY_PROPERTY for a property without a setter.
+            pub fn set_property(&mut self, app: AppId, job: JobId, value: &PropertyValue) -> Result<(), HResult> {
+                match value {
+                    $( PropertyValue::$var(_v) => {
+                        $( return self.$set(app, job, ($to_arg)(_v)); )?
+                        #[allow(unreachable_code)]
+                        Err(HResult::BG_E_READ_ONLY_PROPERTY)
+                    } )*
+                }
+            }
+        }
+    };
+}
+for_each_job_property!(declare);
+
+/// A property value as scenario files write it: a string, a number or a priority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    /// A JSON string.
+    Text(String),
+    /// A JSON number (u32).
+    Number(u32),
+    /// A priority name or a raw number.
+    Priority(PriorityValue),
+}
+
+/// The kind of [`Scalar`] a property takes in scenario files.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ScalarKind {
+    /// A string.
+    Text,
+    /// A u32.
+    Number,
+    /// A priority name or a raw number.
+    Priority,
+}
+
+impl Prop {
+    /// Every property, in table order.
+    pub fn all() -> impl Iterator<Item = Prop> {
+        PROPERTIES.iter().map(|d| d.prop)
+    }
+
+    /// The property called `name` in scenario files.
+    pub fn from_name(name: &str) -> Option<Prop> {
+        PROPERTIES.iter().find(|d| d.name == name).map(|d| d.prop)
+    }
+
+    /// The name in scenario files.
+    pub const fn name(self) -> &'static str {
+        self.decl().name
+    }
+
+    /// Whether the property has a setter.
+    pub const fn is_settable(self) -> bool {
+        self.decl().setter.is_some()
+    }
+
+    /// The scalar a scenario file gives for this property (`None`: not a scalar, not in scenarios).
+    pub fn scalar_kind(self) -> Option<ScalarKind> {
+        match self {
+            Prop::DisplayName | Prop::Description | Prop::Owner => Some(ScalarKind::Text),
+            Prop::Priority => Some(ScalarKind::Priority),
+            Prop::NotifyFlags
+            | Prop::MinimumRetryDelay
+            | Prop::NoProgressTimeout
+            | Prop::ErrorCount => Some(ScalarKind::Number),
+            Prop::State | Prop::Type | Prop::Progress | Prop::Times | Prop::ProxySettings => None,
+        }
+    }
+
+    /// What a number of this property means, for error messages of scenario files.
+    pub const fn number_hint(self) -> &'static str {
+        match self {
+            Prop::NotifyFlags => "notify flags",
+            Prop::MinimumRetryDelay => "a delay in seconds",
+            Prop::NoProgressTimeout => "a timeout in seconds",
+            Prop::Priority => "a raw priority value",
+            _ => "a number",
+        }
+    }
+}
+
+impl PropertyValue {
+    /// The value of `prop` given as a scenario scalar, if it is of the right kind.
+    pub fn from_scalar(prop: Prop, s: Scalar) -> Option<PropertyValue> {
+        Some(match (prop, s) {
+            (Prop::DisplayName, Scalar::Text(t)) => PropertyValue::DisplayName(t),
+            (Prop::Description, Scalar::Text(t)) => PropertyValue::Description(t),
+            (Prop::Owner, Scalar::Text(t)) => PropertyValue::Owner(t),
+            (Prop::Priority, Scalar::Priority(p)) => PropertyValue::Priority(p),
+            (Prop::NotifyFlags, Scalar::Number(n)) => PropertyValue::NotifyFlags(n),
+            (Prop::MinimumRetryDelay, Scalar::Number(n)) => PropertyValue::MinimumRetryDelay(n),
+            (Prop::NoProgressTimeout, Scalar::Number(n)) => PropertyValue::NoProgressTimeout(n),
+            (Prop::ErrorCount, Scalar::Number(n)) => PropertyValue::ErrorCount(n),
+            _ => return None,
+        })
+    }
+
+    /// The value as a scenario scalar (`None` for values scenarios do not write).
+    pub fn scalar(&self) -> Option<Scalar> {
+        Some(match self {
+            PropertyValue::DisplayName(t)
+            | PropertyValue::Description(t)
+            | PropertyValue::Owner(t) => Scalar::Text(t.clone()),
+            PropertyValue::Priority(p) => Scalar::Priority(*p),
+            PropertyValue::NotifyFlags(n)
+            | PropertyValue::MinimumRetryDelay(n)
+            | PropertyValue::NoProgressTimeout(n)
+            | PropertyValue::ErrorCount(n) => Scalar::Number(*n),
+            PropertyValue::State(_)
+            | PropertyValue::Type(_)
+            | PropertyValue::Progress(_)
+            | PropertyValue::Times(_)
+            | PropertyValue::ProxySettings(_) => return None,
+        })
+    }
+
+    /// The property's name in scenario files.
+    pub const fn property(&self) -> &'static str {
+        self.prop().name()
+    }
+
+    /// The COM setter (the getter for a read-only property, which has none).
+    pub const fn setter(&self) -> &'static str {
+        match self.prop().decl().setter {
+            Some(s) => s,
+            None => self.prop().decl().getter,
+        }
+    }
+
+    /// The COM getter.
+    pub const fn getter(&self) -> &'static str {
+        self.prop().decl().getter
+    }
+
+    /// Whether `actual` (what the getter returned) is this value: priorities compare by number.
+    pub fn matches(&self, actual: &PropertyValue) -> bool {
+        match (self, actual) {
+            (PropertyValue::Priority(a), PropertyValue::Priority(b)) => a.value() == b.value(),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The value as a report shows it.
+    pub fn show(&self) -> String {
+        match self.scalar() {
+            Some(Scalar::Text(s)) => quote(&s),
+            Some(Scalar::Number(n)) => n.to_string(),
+            Some(Scalar::Priority(p)) => p.to_string(),
+            None => match self {
+                PropertyValue::State(s) => s.to_string(),
+                PropertyValue::Type(t) => t.to_string(),
+                other => format!("{other:?}"),
+            },
+        }
+    }
+}
+
+/// `s` as a JSON string literal for reports, cut after 80 characters (as scenario reports quote).
+fn quote(s: &str) -> String {
+    const MAX: usize = 80;
+    let shown: String = s.chars().take(MAX).collect();
+    let mut out = serde_json::to_string(&shown).unwrap_or_else(|_| format!("\"{shown}\""));
+    if s.chars().count() > MAX {
+        out.insert(out.len() - 1, '…');
+    }
+    out
+}
+
+/// A priority: a BG_JOB_PRIORITY name or any raw number (so that invalid values can be tried).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriorityValue {
+    /// `FOREGROUND`, `HIGH`, `NORMAL` or `LOW`.
+    Named(Priority),
+    /// A raw integer.
+    Raw(u32),
+}
+
+impl PriorityValue {
+    /// The number passed to SetPriority.
+    pub const fn value(self) -> u32 {
+        match self {
+            PriorityValue::Named(p) => p.value(),
+            PriorityValue::Raw(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for PriorityValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PriorityValue::Named(p) => write!(f, "{p}"),
+            PriorityValue::Raw(n) => match Priority::from_value(*n) {
+                Some(p) => write!(f, "{p}"),
+                None => write!(f, "{n}"),
+            },
+        }
+    }
+}
+
+/// `GetProxySettings`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ProxySettings {
+    /// The usage (PRECONFIG by default).
+    pub usage: ProxyUsage,
+    /// The proxy list (none by default).
+    pub proxy_list: Option<String>,
+    /// The bypass list (none by default).
+    pub bypass_list: Option<String>,
+}
+
+mod behaviour;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,38 @@
+//! The table's own consistency.
+
+use super::*;
+
+#[test]
+fn every_property_is_declared_once_in_table_order() {
+    for (i, d) in PROPERTIES.iter().enumerate() {
+        assert_eq!(d.prop as usize, i, "{}", d.name);
+        assert_eq!(Prop::from_name(d.name), Some(d.prop));
+        assert_eq!(d.setter.is_some(), !d.settable_in.is_empty(), "{}", d.name);
+    }
+    assert_eq!(
+        PropertyValue::NAMES,
+        [
+            "display_name",
+            "description",
+            "priority",
+            "notify_flags",
+            "minimum_retry_delay",
+            "no_progress_timeout"
+        ]
+    );
+}
+
+#[test]
+fn settable_properties_are_scalars_that_round_trip() {
+    for p in Prop::all().filter(|p| p.is_settable()) {
+        let kind = p.scalar_kind().expect("a settable property is a scalar");
+        let s = match kind {
+            ScalarKind::Text => Scalar::Text("x".into()),
+            ScalarKind::Number => Scalar::Number(7),
+            ScalarKind::Priority => Scalar::Priority(PriorityValue::Raw(9)),
+        };
+        let v = PropertyValue::from_scalar(p, s.clone()).expect("the kind it declares");
+        assert_eq!(v.prop(), p);
+        assert_eq!(v.scalar(), Some(s));
+    }
+}

@@ -1,0 +1,227 @@
+//! The choke point: the transition table's answer is applied here and nowhere else. Method calls come
+//! in through [`Service::on_method`] (a refusal is the HRESULT the method returns), engine events
+//! through [`Service::on_event`] (a refusal is a broken invariant: asserted in debug builds, traced in
+//! release builds). Both end in `enter`, which does every entry and exit action: slots and queues,
+//! the job's own entry (`Job::enter`: error record D1, error count D6, error objects D2), timers (D3,
+//! D4), ModificationTime (§8.2), callbacks (D11) and the trace.
+
+use super::Service;
+use crate::engine::Event;
+use crate::hresult::HResult;
+use crate::job::{Entered, JobId};
+use crate::notify::{Delivery, Notification, NotifyEvent};
+use crate::state::JobState;
+use crate::trace::TraceKind;
+use crate::transition::{self, EngineEvent, MethodCall, Transition};
+
+impl Service {
+    /// Feed a method call to the transition table for job `j`; on acceptance, enter the new state.
+    /// Returns what the method returns (S_OK / BG_S_PARTIAL_COMPLETE) or the refusal.
+    pub(crate) fn on_method(&mut self, j: usize, call: MethodCall) -> Result<HResult, HResult> {
+        let from = self.jobs[j].state();
+        let t = transition::on_method(from, call)?;
+        if t.to() != from {
+            self.enter(j, t);
+        }
+        Ok(t.returns())
+    }
+
+    /// Feed an engine event to the transition table for job `j`; on acceptance, enter the new state.
+    /// The engine sends an event only in a state that takes it: a refusal is a bug, asserted in debug
+    /// builds and recorded as [`TraceKind::EventRefused`] in release builds. Returns whether the table
+    /// took the event.
+    pub(crate) fn on_event(&mut self, j: usize, event: EngineEvent) -> bool {
+        let from = self.jobs[j].state();
+        match transition::on_event(from, event) {
+            Some(t) => {
+                if t.to() != from {
+                    self.enter(j, t);
+                }
+                true
+            }
+            None => {
+                let job = self.jobs[j].id();
+                debug_assert!(
+                    false,
+                    "{job:?} in {from} cannot take the engine event {event:?}"
+                );
+                self.record(TraceKind::EventRefused {
+                    job,
+                    state: from,
+                    event: event.kind(),
+                });
+                false
+            }
+        }
+    }
+
+    /// Enter `t.to` by `t.rule`: the one place where entry and exit actions happen.
+    fn enter(&mut self, j: usize, t: Transition) {
+        let now = self.now;
+        let from = self.jobs[j].state();
+        let id = self.jobs[j].id();
+        debug_assert!(!from.is_final(), "final states are absorbing");
+
+        // ---- leave `from`
+        if from.is_running() && !t.to().is_running() {
+            self.release_slot(j);
+            self.jobs[j].slice_at = None;
+        }
+        if from == JobState::Queued {
+            self.unqueue(j);
+        }
+        self.disarm_timers(j);
+
+        // ---- become `t.to`: the job's own part, then the service's
+        let entered = self.jobs[j].enter(t, now);
+        self.record(TraceKind::State {
+            job: id,
+            from,
+            to: t.to(),
+            rule: t.rule(),
+        });
+        match entered {
+            Entered::Plain => {}
+            Entered::RecordDropped => self.record(TraceKind::ErrorRecordDropped { job: id }),
+            Entered::Record {
+                context,
+                code,
+                file,
+                error_count,
+            } => self.record(TraceKind::ErrorRecord {
+                job: id,
+                context,
+                code,
+                file,
+                error_count,
+            }),
+        }
+        match t.to() {
+            JobState::Queued => self.enqueue(j),
+            JobState::Acknowledged | JobState::Cancelled => {
+                let owner = self.jobs[j].owner();
+                self.live_jobs = self.live_jobs.saturating_sub(1);
+                let per_user = &mut self.live_jobs_per_user[owner.index()];
+                *per_user = per_user.saturating_sub(1);
+            }
+            _ => {}
+        }
+
+        // ---- timers and notifications that follow the entry
+        match t.to() {
+            JobState::TransientError => {
+                self.arm_transient_timers(j);
+                self.notify(j, NotifyEvent::JobModification);
+            }
+            JobState::Error => self.notify(j, NotifyEvent::JobError),
+            JobState::Transferred => self.notify(j, NotifyEvent::JobTransferred),
+            _ => self.notify(j, NotifyEvent::JobModification),
+        }
+    }
+
+    // ------------------------------------------------------------------ notifications (D11)
+
+    /// Deliver `event` for job `j` to its registration, if its flag is set and DISABLE is not.
+    pub(crate) fn notify(&mut self, j: usize, event: NotifyEvent) {
+        if !self.jobs[j].notify_flags().delivers(event.flag()) {
+            return;
+        }
+        let Some(reg) = self.registrations.get_mut(j).and_then(Option::as_mut) else {
+            return;
+        };
+        let job = &self.jobs[j];
+        let n = Notification {
+            event,
+            job: job.id(),
+            state: job.state(),
+            error: match event {
+                NotifyEvent::JobError => job.error().map(|e| (e.context, e.code)),
+                _ => None,
+            },
+            time: self.now,
+        };
+        let result = reg.notifier.call(&n);
+        let (app, serial) = (reg.app, reg.serial);
+        self.apps[app.index()].deliveries.push(Delivery {
+            notification: n,
+            result,
+        });
+        self.record(TraceKind::Notified {
+            app,
+            job: n.job,
+            event,
+            result,
+        });
+        // D11: a failing JobTransferred / JobError is called again after the minimum retry delay until it
+        // answers S_OK. JobModification has no retry rule (spec §5.2) and is not repeated.
+        if result != HResult::S_OK && event != NotifyEvent::JobModification {
+            let at = self.now + self.jobs[j].retry_delay();
+            self.push_event(
+                at,
+                Event::NotifyRetry {
+                    job: n.job,
+                    serial,
+                    event,
+                },
+            );
+        }
+    }
+
+    /// A scheduled re-delivery of a failed JobTransferred / JobError (D11).
+    pub(crate) fn notify_retry(&mut self, id: JobId, serial: u64, event: NotifyEvent) {
+        let j = id.index();
+        let still_registered = self.registrations[j]
+            .as_ref()
+            .is_some_and(|r| r.serial == serial);
+        let still_due = match event {
+            NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
+            NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
+            NotifyEvent::JobModification => false,
+        };
+        if still_registered && still_due {
+            self.notify(j, event);
+        }
+    }
+
+    /// The job changed without changing state (property, file added, progress): ModificationTime and
+    /// JobModification (§8.2, D11).
+    pub(crate) fn modified(&mut self, j: usize) {
+        self.jobs[j].touch(self.now);
+        self.notify(j, NotifyEvent::JobModification);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::{JobState, JobType};
+    use crate::trace::TraceKind;
+    use crate::transition::{EngineEvent, EventKind};
+    use crate::{Service, World};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    #[test]
+    fn a_refused_engine_event_is_asserted_in_debug_and_traced_in_release() {
+        let mut s = Service::new(World::default());
+        let user = s.add_user("alice", false, true);
+        let app = s.connect("app", user);
+        let job = s.create_job(app, "j", JobType::Download).unwrap();
+        // SUSPENDED has no retry timer (T11 is a TRANSIENT_ERROR row).
+        let took = catch_unwind(AssertUnwindSafe(|| {
+            s.on_event(job.index(), EngineEvent::RetryTimer)
+        }));
+        if cfg!(debug_assertions) {
+            assert!(took.is_err(), "debug builds assert");
+        } else {
+            assert_eq!(took.ok(), Some(false));
+            assert_eq!(
+                s.trace().last().map(|e| e.kind),
+                Some(TraceKind::EventRefused {
+                    job,
+                    state: JobState::Suspended,
+                    event: EventKind::RetryTimer,
+                })
+            );
+        }
+        assert_eq!(s.state(app, job), Ok(JobState::Suspended));
+    }
+}

@@ -1,0 +1,302 @@
+//! The simulated BITS service: jobs, users, applications, limits and the engine, with the one function
+//! that moves a job between states (`enter.rs`), where every entry action lives.
+//!
+//! The service is split by concern, each file an `impl Service` block over the data defined here:
+//! `enter.rs` (the choke point and callbacks), `run.rs` (clock, timers, scheduler), `transfer.rs`
+//! (transfers and failures), `environment.rs` (network, logon, restart). The BITS methods are in
+//! `calls.rs` and the job properties in `properties.rs`, outside this module; they reach the state
+//! only through the transition table and `enter`.
+
+mod enter;
+mod environment;
+mod run;
+mod transfer;
+
+use crate::engine::Engine;
+use crate::hresult::HResult;
+use crate::job::{AppId, Job, JobId, UserId};
+use crate::notify::{Delivery, Registration};
+use crate::time::SimTime;
+use crate::trace::{Trace, TraceEvent, TraceKind};
+use crate::world::World;
+use serde::{Deserialize, Serialize};
+
+/// A user account.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct User {
+    /// Account name.
+    pub name: String,
+    /// A member of Administrators (elevated): exempt from quotas, may see and change every job (D9, D14).
+    pub admin: bool,
+    /// Logged on interactively: the user's jobs transfer only then (D10).
+    pub logged_on: bool,
+}
+
+impl User {
+    /// The user's SID string, as GetOwner reports it (deterministic, from the account's index).
+    pub fn sid_for(id: UserId) -> String {
+        format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1000 + id.0)
+    }
+}
+
+/// An application (client process).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct App {
+    /// A name for traces and reports.
+    pub name: String,
+    /// The user it runs as.
+    pub user: UserId,
+    /// False once it exited (D2).
+    pub alive: bool,
+    /// Callback deliveries not yet taken by [`Service::take_deliveries`].
+    pub(crate) deliveries: Vec<Delivery>,
+}
+
+/// Per-machine limits for non-administrators (D14, spec §6 "Quotas"). Configurable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Limits {
+    /// MaxJobsPerMachine (300).
+    pub max_jobs_per_machine: u32,
+    /// MaxJobsPerUser (60).
+    pub max_jobs_per_user: u32,
+    /// MaxFilesPerJob (200).
+    pub max_files_per_job: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_jobs_per_machine: 300,
+            max_jobs_per_user: 60,
+            max_files_per_job: 200,
+        }
+    }
+}
+
+/// The simulated service with its world and clock. This is the deterministic core: plain data and
+/// `&mut self` methods; the COM-shaped handles in [`crate::api`] are a thin layer over it.
+#[derive(Debug)]
+pub struct Service {
+    pub(crate) now: SimTime,
+    pub(crate) world: World,
+    pub(crate) limits: Limits,
+    pub(crate) jobs: Vec<Job>,
+    pub(crate) users: Vec<User>,
+    pub(crate) apps: Vec<App>,
+    /// Non-final jobs per owner, and in all (quotas, D14).
+    pub(crate) live_jobs_per_user: Vec<u32>,
+    pub(crate) live_jobs: u32,
+    /// Bumped by every service restart: handles from before are dead (D15).
+    pub(crate) generation: u32,
+    /// SetNotifyInterface registrations, by job index (not persisted, D15).
+    /// Boxed: nearly every job has none, and `None` then costs 8 bytes per job instead of 40.
+    pub(crate) registrations: Vec<Option<Box<Registration>>>,
+    pub(crate) next_serial: u64,
+    /// Timers, ready queues, running sets, bandwidth flow.
+    pub(crate) engine: Engine,
+    // ---- trace ----
+    pub(crate) tracing: bool,
+    pub(crate) trace: Trace,
+}
+
+impl Service {
+    /// A service on `world`, at time zero, with no users, applications or jobs.
+    pub fn new(world: World) -> Service {
+        let chaos = world.chaos.as_ref().map(|c| (c.seed, c.rate_ppm));
+        let mut s = Service {
+            now: SimTime::ZERO,
+            world,
+            limits: Limits::default(),
+            jobs: Vec::new(),
+            users: Vec::new(),
+            apps: Vec::new(),
+            live_jobs_per_user: Vec::new(),
+            live_jobs: 0,
+            generation: 0,
+            registrations: Vec::new(),
+            next_serial: 0,
+            engine: Engine::default(),
+            tracing: true,
+            trace: Trace::new(),
+        };
+        if let Some((seed, rate_ppm)) = chaos {
+            s.record(TraceKind::ChaosSeed { seed, rate_ppm });
+        }
+        s
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The world (read-only).
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The quota limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Change the quota limits (they apply to later calls).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// How many service restarts happened.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Number of jobs ever created (final ones included).
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Every job id ever created, in creation order (an observer's view, for invariant checkers; not a
+    /// BITS method: applications use `enum_jobs`).
+    pub fn all_job_ids(&self) -> impl Iterator<Item = JobId> + '_ {
+        self.jobs.iter().map(|j| j.id())
+    }
+
+    /// Turn trace recording on or off (on by default).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
+    /// The trace recorded so far (compact; iterate it, or `to_vec()`).
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Take the trace recorded so far, leaving it empty.
+    pub fn take_trace(&mut self) -> Vec<TraceEvent> {
+        self.trace.take()
+    }
+
+    /// How many engine events were processed since the service was created.
+    pub fn steps(&self) -> u64 {
+        self.engine.steps
+    }
+
+    pub(crate) fn record(&mut self, kind: TraceKind) {
+        if self.tracing {
+            self.trace.push(TraceEvent {
+                time: self.now,
+                kind,
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------ users and applications
+
+    /// Add a user account. Names are unique: adding an existing name returns the existing id unchanged.
+    pub fn add_user(&mut self, name: &str, admin: bool, logged_on: bool) -> UserId {
+        if let Some(id) = self.user_id(name) {
+            return id;
+        }
+        self.users.push(User {
+            name: name.to_string(),
+            admin,
+            logged_on,
+        });
+        self.live_jobs_per_user.push(0);
+        UserId(self.users.len() as u32 - 1)
+    }
+
+    /// The id of the user called `name`.
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        self.users
+            .iter()
+            .position(|u| u.name == name)
+            .map(|i| UserId(i as u32))
+    }
+
+    /// The user with this id.
+    pub fn user(&self, id: UserId) -> Option<&User> {
+        self.users.get(id.index())
+    }
+
+    /// The user whose SID string (as GetOwner returns it) is `sid`.
+    pub fn user_by_sid(&self, sid: &str) -> Option<UserId> {
+        (0..self.users.len() as u32)
+            .map(UserId)
+            .find(|&u| User::sid_for(u) == sid)
+    }
+
+    /// Start an application running as `user`.
+    pub fn connect(&mut self, name: &str, user: UserId) -> AppId {
+        assert!(
+            user.index() < self.users.len(),
+            "connect: unknown user {user:?}"
+        );
+        self.apps.push(App {
+            name: name.to_string(),
+            user,
+            alive: true,
+            deliveries: Vec::new(),
+        });
+        let app = AppId(self.apps.len() as u32 - 1);
+        self.record(TraceKind::AppConnected { app, user });
+        app
+    }
+
+    /// The application with this id.
+    pub fn app(&self, id: AppId) -> Option<&App> {
+        self.apps.get(id.index())
+    }
+
+    /// The application exits: its handles, error objects and callback registrations die (D2). Its jobs
+    /// live on in the service.
+    pub fn exit(&mut self, app: AppId) {
+        let Some(a) = self.apps.get_mut(app.index()) else {
+            return;
+        };
+        if !a.alive {
+            return;
+        }
+        a.alive = false;
+        for r in &mut self.registrations {
+            if r.as_ref().is_some_and(|r| r.app == app) {
+                *r = None;
+            }
+        }
+        self.record(TraceKind::AppExited { app });
+    }
+
+    /// Take the callback deliveries made to `app`'s registrations since the last call (the pull
+    /// interface, D11), in delivery order.
+    pub fn take_deliveries(&mut self, app: AppId) -> Vec<Delivery> {
+        self.apps
+            .get_mut(app.index())
+            .map(|a| std::mem::take(&mut a.deliveries))
+            .unwrap_or_default()
+    }
+
+    /// RPC_E_DISCONNECTED unless `app` is alive (D2).
+    pub(crate) fn live_app(&self, app: AppId) -> Result<&App, HResult> {
+        match self.apps.get(app.index()) {
+            Some(a) if a.alive => Ok(a),
+            _ => Err(HResult::RPC_E_DISCONNECTED),
+        }
+    }
+
+    pub(crate) fn is_admin(&self, user: UserId) -> bool {
+        self.users[user.index()].admin
+    }
+
+    /// D9: the job index if `app` may touch job `id` at all: RPC_E_DISCONNECTED for an exited
+    /// application, BG_E_NOT_FOUND for an unknown id, E_ACCESSDENIED for another user's job unless the
+    /// caller is an administrator.
+    pub(crate) fn access(&self, app: AppId, id: JobId) -> Result<usize, HResult> {
+        let user = self.live_app(app)?.user;
+        let job = self.jobs.get(id.index()).ok_or(HResult::BG_E_NOT_FOUND)?;
+        if job.owner() == user || self.is_admin(user) {
+            Ok(id.index())
+        } else {
+            Err(HResult::E_ACCESSDENIED)
+        }
+    }
+}

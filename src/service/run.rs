@@ -1,0 +1,353 @@
+//! The service's clock and scheduler: virtual time jumping from event to event (D13), the timers of
+//! TRANSIENT_ERROR (retry D3, no-progress deadline D4, T11, T12), the background time slice (T7) and the
+//! scheduler (D12): every foreground job at once, one background job at a time by priority.
+
+use super::Service;
+use crate::engine::{Event, StepLimitExceeded};
+use crate::job::JobId;
+use crate::state::JobState;
+use crate::time::{SimDuration, SimTime};
+use crate::trace::TraceKind;
+use crate::transition::{self, EngineEvent, Failure};
+use crate::world::Network;
+
+impl Service {
+    // ================================================================== time
+
+    /// Move virtual time forward by `d`, doing everything that falls due, in order (D13).
+    pub fn advance(&mut self, d: SimDuration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// Process every event due at or before `t`, then set the clock to `t` (never backwards).
+    pub fn run_until(&mut self, t: SimTime) {
+        while let Some(next) = self.next_due() {
+            if next > t {
+                break;
+            }
+            self.step(next);
+        }
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// Advance until no job can change state without a call (no armed retry or no-progress timer, no
+    /// transfer under way, no scheduler pass pending). The clock stops at the last event. Gives up with
+    /// [`StepLimitExceeded`] after `max_steps` events instead of looping.
+    pub fn run_until_idle(&mut self, max_steps: u64) -> Result<(), StepLimitExceeded> {
+        self.run_until_idle_before(SimTime::MAX, max_steps)
+            .map(|_| ())
+    }
+
+    /// Like [`Service::run_until_idle`] but never past `limit`: returns `Ok(true)` when idle was reached,
+    /// `Ok(false)` when the clock reached `limit` first (the clock is then at `limit`).
+    pub fn run_until_idle_before(
+        &mut self,
+        limit: SimTime,
+        max_steps: u64,
+    ) -> Result<bool, StepLimitExceeded> {
+        let mut steps = 0u64;
+        while !self.is_idle() {
+            match self.next_due() {
+                Some(next) if next <= limit => {
+                    if steps >= max_steps {
+                        return Err(StepLimitExceeded {
+                            steps,
+                            time: self.now,
+                        });
+                    }
+                    self.step(next);
+                    steps += 1;
+                }
+                _ => {
+                    if limit != SimTime::MAX && limit > self.now {
+                        self.run_until(limit);
+                    }
+                    return Ok(self.is_idle());
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// No job can change state without a method call or an environment change.
+    pub fn is_idle(&self) -> bool {
+        // With no bandwidth, running transfers cannot move: they count as waiting, not as work.
+        self.engine.armed == 0
+            && !self.engine.schedule_pending
+            && (self.engine.flow.points.is_empty() || self.world.bandwidth == 0)
+    }
+
+    /// When the next event falls due.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.next_due()
+    }
+
+    fn next_due(&self) -> Option<SimTime> {
+        let heap = self.engine.peek_event().map(|e| e.time);
+        let flow = self.engine.flow.next_time(self.world.bandwidth);
+        match (heap, flow) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Process one thing due at `t`: transfer points first, then timers in scheduling order.
+    fn step(&mut self, t: SimTime) {
+        debug_assert!(t >= self.now, "time never goes backwards");
+        self.now = t;
+        self.engine.steps += 1;
+        let bw = self.world.bandwidth;
+        if self.engine.flow.next_time(bw) == Some(t) {
+            self.engine.flow.sync(t, bw);
+            if let Some(&(p, id)) = self.engine.flow.points.first() {
+                if p <= self.engine.flow.s {
+                    self.transfer_point(id.index());
+                    return;
+                }
+            }
+        }
+        if self.engine.peek_event().is_none_or(|e| e.time > t) {
+            return;
+        }
+        let Some(ev) = self.engine.pop_event() else {
+            return;
+        };
+        match ev.event {
+            Event::Schedule => self.schedule_pass(),
+            Event::Retry(id) => {
+                let j = id.index();
+                if self.jobs[j].retry_at == Some(t) {
+                    self.disarm_retry(j);
+                    self.on_event(j, EngineEvent::RetryTimer); // T11
+                }
+            }
+            Event::Deadline(id) => {
+                let j = id.index();
+                if self.jobs[j].deadline_queued == Some(t) {
+                    self.jobs[j].deadline_queued = None;
+                }
+                if self.jobs[j].deadline_at == Some(t) {
+                    self.disarm_deadline(j);
+                    self.on_event(j, EngineEvent::NoProgressTimeout); // T12, D4
+                }
+            }
+            Event::Slice(id) => {
+                let j = id.index();
+                if self.jobs[j].slice_at == Some(t) {
+                    self.jobs[j].slice_at = None;
+                    self.time_slice_over(j);
+                }
+            }
+            Event::NotifyRetry { job, serial, event } => self.notify_retry(job, serial, event),
+        }
+    }
+
+    // ================================================================== timers
+
+    pub(crate) fn push_event(&mut self, time: SimTime, event: Event) {
+        self.engine.push_event(self.now, time, event);
+    }
+
+    pub(crate) fn request_schedule(&mut self) {
+        self.engine.request_schedule(self.now);
+    }
+
+    fn arm_retry(&mut self, j: usize, at: SimTime) {
+        if self.jobs[j].retry_at.replace(at).is_none() {
+            self.engine.armed += 1;
+        }
+        let job = self.jobs[j].id();
+        self.push_event(at, Event::Retry(job));
+        self.record(TraceKind::RetryArmed { job, at });
+    }
+
+    pub(crate) fn disarm_retry(&mut self, j: usize) {
+        if self.jobs[j].retry_at.take().is_some() {
+            self.engine.armed -= 1;
+        }
+    }
+
+    fn arm_deadline(&mut self, j: usize, at: SimTime) {
+        let job = &mut self.jobs[j];
+        if job.deadline_at.replace(at).is_none() {
+            self.engine.armed += 1;
+        }
+        if job.deadline_queued != Some(at) {
+            job.deadline_queued = Some(at);
+            let id = job.id();
+            self.push_event(at, Event::Deadline(id));
+            self.record(TraceKind::DeadlineArmed { job: id, at });
+        }
+    }
+
+    fn disarm_deadline(&mut self, j: usize) {
+        if self.jobs[j].deadline_at.take().is_some() {
+            self.engine.armed -= 1;
+        }
+    }
+
+    /// Disarm the retry and no-progress timers (the time slice belongs to the slot, see `enter`).
+    pub(crate) fn disarm_timers(&mut self, j: usize) {
+        self.disarm_retry(j);
+        self.disarm_deadline(j);
+    }
+
+    /// On entry into TRANSIENT_ERROR: the retry timer (D3) unless BITS waits for the network, and the
+    /// no-progress deadline (D4).
+    pub(crate) fn arm_transient_timers(&mut self, j: usize) {
+        let now = self.now;
+        let since = self.jobs[j].no_progress_clock(now);
+        let job = &self.jobs[j];
+        let deadline = since + job.no_progress_timeout();
+        let retry = (!job.waiting_for_network() && self.world.network == Network::Up)
+            .then(|| job.state_since() + job.retry_delay());
+        // D4: no retry at or after the no-progress deadline — at that instant the timeout wins.
+        if let Some(at) = retry.filter(|&at| at.max(self.now) < deadline) {
+            self.arm_retry(j, at.max(self.now));
+        }
+        self.arm_deadline(j, deadline.max(self.now));
+    }
+
+    /// SetMinimumRetryDelay / SetNoProgressTimeout while in TRANSIENT_ERROR: move the timers; a timeout
+    /// already used up sends the job to ERROR at this instant (D4, T12).
+    pub(crate) fn rearm_transient_timers(&mut self, j: usize) {
+        if self.jobs[j].state() != JobState::TransientError {
+            return;
+        }
+        let job = &self.jobs[j];
+        let since = job.no_progress_since().unwrap_or(job.state_since());
+        // The same D4 test as at error time; T25 is for errors about to be retried, not for a job
+        // already waiting, whose deadline simply falls before its retry.
+        let escalated = transition::escalate(
+            job.no_progress_timeout(),
+            job.retry_delay(),
+            since,
+            self.now,
+            false,
+        );
+        self.disarm_timers(j);
+        if escalated != Failure::Transient {
+            self.on_event(j, EngineEvent::NoProgressTimeout);
+        } else {
+            self.arm_transient_timers(j);
+        }
+    }
+
+    // ================================================================== queues and slots
+
+    /// A job entered QUEUED: ready queue if its owner is logged on, else parked (D10).
+    pub(crate) fn enqueue(&mut self, j: usize) {
+        let job = &self.jobs[j];
+        let logged_on = self.users[job.owner().index()].logged_on;
+        let key = self.engine.enqueue(job.id(), job.priority(), logged_on);
+        self.jobs[j].ready_key = Some(key);
+        self.request_schedule();
+    }
+
+    /// A job left QUEUED (or its priority or owner changes and it is re-queued).
+    pub(crate) fn unqueue(&mut self, j: usize) {
+        let job = &mut self.jobs[j];
+        let key = job.ready_key.take();
+        self.engine.unqueue(job.id(), job.priority(), key);
+    }
+
+    /// Take job `j` out of its queue and put it back (its owner logged on or off, or changed).
+    pub(crate) fn requeue(&mut self, j: usize) {
+        self.unqueue(j);
+        self.enqueue(j);
+    }
+
+    // ================================================================== the scheduler (D12)
+
+    fn schedule_pass(&mut self) {
+        self.engine.schedule_pending = false;
+        if self.world.network == Network::Down {
+            // T18: nothing can connect; queued jobs wait in TRANSIENT_ERROR for the network.
+            for id in self.engine.queued() {
+                self.network_lost(id.index());
+            }
+            return;
+        }
+        // All foreground jobs run at once.
+        while let Some((_, id)) = self.engine.ready_fg.first().copied() {
+            self.start(id.index());
+        }
+        // One background job at a time: HIGH before NORMAL before LOW, first come first served.
+        loop {
+            let key = |s: &Self, id: JobId| {
+                let job = &s.jobs[id.index()];
+                (job.priority(), job.state_since(), id)
+            };
+            // The best running background job, found without allocating (there is at most one in
+            // the usual case).
+            let mut current = None;
+            let mut running_bg = 0usize;
+            for &id in self.engine.running_bg() {
+                debug_assert!(!self.jobs[id.index()].priority().is_foreground());
+                running_bg += 1;
+                let k = key(self, id);
+                if current.is_none_or(|c| k < c) {
+                    current = Some(k);
+                }
+            }
+            if running_bg > 1 {
+                // A priority change can leave two background jobs running: the better one keeps the
+                // slot; the others lose it, in order (T7).
+                let mut bg: Vec<JobId> = self.engine.running_bg().to_vec();
+                bg.sort_by_key(|&id| key(self, id));
+                for extra in bg.iter().skip(1) {
+                    self.on_event(extra.index(), EngineEvent::TimeSliceEnd);
+                }
+            }
+            let Some((best_priority, _, best)) = self.engine.first_ready_bg() else {
+                break;
+            };
+            match current.map(|(_, _, id)| id) {
+                None => self.start(best.index()),
+                // A higher priority pre-empts a lower one (spec §1.6, T7).
+                Some(cur) if best_priority < self.jobs[cur.index()].priority() => {
+                    self.on_event(cur.index(), EngineEvent::TimeSliceEnd);
+                    self.start(best.index());
+                }
+                Some(_) => break,
+            }
+        }
+    }
+
+    /// T4 and the first connection attempt. Only QUEUED jobs are in the ready queues.
+    fn start(&mut self, j: usize) {
+        self.on_event(j, EngineEvent::SchedulerTurn);
+        let id = self.jobs[j].id();
+        let priority = self.jobs[j].priority();
+        self.engine.set_running(id, Some(priority));
+        if !priority.is_foreground() {
+            let at = self.now + SimDuration::from_secs(self.world.time_slice_secs);
+            self.jobs[j].slice_at = Some(at);
+            self.push_event(at, Event::Slice(id));
+        }
+        self.connect_next_file(j);
+    }
+
+    /// T7: rotate if another background job of the same or a higher priority waits; else keep going.
+    fn time_slice_over(&mut self, j: usize) {
+        let job = &self.jobs[j];
+        if !job.state().is_running() || job.priority().is_foreground() {
+            return;
+        }
+        let waiting = self
+            .engine
+            .first_ready_bg()
+            .is_some_and(|(p, _, _)| p <= job.priority());
+        if waiting {
+            self.on_event(j, EngineEvent::TimeSliceEnd);
+        } else {
+            let at = self.now + SimDuration::from_secs(self.world.time_slice_secs);
+            let id = job.id();
+            self.jobs[j].slice_at = Some(at);
+            self.push_event(at, Event::Slice(id));
+        }
+    }
+}

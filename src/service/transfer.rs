@@ -1,0 +1,265 @@
+//! Transfers: connecting for each file in turn (T5), bytes moving on the shared bandwidth flow, files
+//! finishing (T8), and failures — classified (D5), escalated (D4, T12, T25, T26) and sent to the
+//! transition table with their error record (D1) — and network loss (T18).
+
+use super::Service;
+use crate::engine::{stop_point, SCALE};
+use crate::hresult::HResult;
+use crate::job::{Active, FileData};
+use crate::notify::NotifyEvent;
+use crate::record::ErrorReport;
+use crate::state::{ErrorContext, BG_SIZE_UNKNOWN};
+use crate::trace::TraceKind;
+use crate::transition::{self, EngineEvent, Failure};
+use crate::world::{Class, Fault, Response};
+
+impl Service {
+    /// A job left CONNECTING/TRANSFERRING: account its bytes and give up the slot.
+    pub(crate) fn release_slot(&mut self, j: usize) {
+        self.settle(j);
+        let bw = self.world.bandwidth;
+        let job = &mut self.jobs[j];
+        let id = job.id();
+        if let Some(a) = job.active.take() {
+            self.engine.flow.sync(self.now, bw);
+            self.engine.flow.points.remove(&(stop_point(&a), id));
+            self.engine.spare_active.push(a);
+        }
+        self.engine.set_running(id, None);
+        self.request_schedule();
+    }
+
+    /// Bytes moved by job `j`'s running transfer up to now (live, read-only).
+    pub(crate) fn live_bytes(&self, j: usize) -> Option<(u32, u64)> {
+        let a = *self.jobs[j].active.as_deref()?;
+        let s = self.engine.flow.s_at(self.now, self.world.bandwidth);
+        let moved = u64::try_from((s.saturating_sub(a.s_base)) / SCALE).unwrap_or(u64::MAX);
+        Some((a.file, a.bytes_base.saturating_add(moved).min(a.stop_at)))
+    }
+
+    /// Write the running transfer's bytes into its file. Returns the bytes gained. Progress resets the
+    /// no-progress clock (D4) and moves ModificationTime (§8.2).
+    pub(crate) fn settle(&mut self, j: usize) -> u64 {
+        let Some((file, bytes)) = self.live_bytes(j) else {
+            return 0;
+        };
+        let now = self.now;
+        let job = &mut self.jobs[j];
+        let f = &mut job.files_mut()[file as usize];
+        let gained = bytes.saturating_sub(f.bytes_transferred);
+        f.bytes_transferred = bytes;
+        if gained > 0 {
+            job.progressed(now);
+        }
+        gained
+    }
+
+    /// Connect for the job's next file (the job is CONNECTING, or TRANSFERRING between files). Files go
+    /// one at a time in the order added (D12).
+    pub(crate) fn connect_next_file(&mut self, j: usize) {
+        loop {
+            let Some(f) = self.jobs[j].next_file() else {
+                // Nothing left to move: T5 (if still connecting) then T8.
+                self.on_event(j, EngineEvent::Connected);
+                self.on_event(j, EngineEvent::AllFilesDone);
+                return;
+            };
+            let id = self.jobs[j].id();
+            let upload = self.jobs[j].job_type().is_upload();
+            let file = &self.jobs[j].files()[f];
+            let local_size = if upload {
+                match self.world.locals.get(&*file.local) {
+                    Some(l) => Some(l.size),
+                    None => {
+                        // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.
+                        self.fail(
+                            j,
+                            HResult::ERROR_FILE_NOT_FOUND,
+                            Some(ErrorContext::LocalFile),
+                            f as u32,
+                        );
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
+            // Borrow the URL in place (the world and the jobs are disjoint fields): no copy per attempt.
+            let attempt = self.world.attempt(&self.jobs[j].files()[f].remote);
+            let (fault, after_bytes) = match attempt.response {
+                Response::Ok => (None, None),
+                Response::Fail { fault, after_bytes } => {
+                    if self.world.classify(fault.code()).0 == Class::Success {
+                        (None, None)
+                    } else {
+                        (Some(fault), after_bytes)
+                    }
+                }
+            };
+            let (file, result) = (f as u32, fault.map_or(HResult::S_OK, Fault::code));
+            self.record(match fault.and(after_bytes) {
+                Some(after_bytes) => TraceKind::AttemptCut {
+                    job: id,
+                    file,
+                    result,
+                    after_bytes,
+                },
+                None => TraceKind::Attempt {
+                    job: id,
+                    file,
+                    result,
+                },
+            });
+            if let (Some(fault), None) = (fault, after_bytes) {
+                self.fail(j, fault.code(), None, f as u32);
+                return;
+            }
+            // A length of 2^64-1 is BG_SIZE_UNKNOWN itself: no usable length either.
+            let size = match local_size
+                .or(attempt.size)
+                .filter(|&s| s != BG_SIZE_UNKNOWN)
+            {
+                Some(s) => s,
+                None => {
+                    // The server sent no length: BG_E_MISSING_FILE_SIZE, fatal (scenario contract, §4.5).
+                    self.fail(j, HResult::BG_E_MISSING_FILE_SIZE, None, f as u32);
+                    return;
+                }
+            };
+            {
+                let file: &mut FileData = &mut self.jobs[j].files_mut()[f];
+                if file.bytes_total != BG_SIZE_UNKNOWN && file.bytes_total != size {
+                    // §8.2: a changed size restarts the file from zero.
+                    file.bytes_transferred = 0;
+                }
+                file.bytes_total = size;
+                file.bytes_transferred = file.bytes_transferred.min(size);
+            }
+            self.on_event(j, EngineEvent::Connected); // T5 (no-op between files)
+            let file = &self.jobs[j].files()[f];
+            let have = file.bytes_transferred;
+            let fail_at = after_bytes
+                .map(|n| have.saturating_add(n))
+                .filter(|&at| at < size);
+            if fail_at.is_none() && have >= size {
+                self.file_done(j, f);
+                continue;
+            }
+            let stop_at = fail_at.unwrap_or(size);
+            let bw = self.world.bandwidth;
+            self.engine.flow.sync(self.now, bw);
+            let a = Active {
+                file: f as u32,
+                s_base: self.engine.flow.s,
+                bytes_base: have,
+                stop_at,
+                fail: fail_at.and(fault),
+            };
+            self.engine.flow.points.insert((stop_point(&a), id));
+            let boxed = match self.engine.spare_active.pop() {
+                Some(mut b) => {
+                    *b = a;
+                    b
+                }
+                None => Box::new(a),
+            };
+            self.jobs[j].active = Some(boxed);
+            return;
+        }
+    }
+
+    /// A running transfer reached its stop point: its file is done, or its scripted failure happens.
+    pub(crate) fn transfer_point(&mut self, j: usize) {
+        let a = *self.jobs[j]
+            .active
+            .as_deref()
+            .expect("a transfer point belongs to an active transfer");
+        let id = self.jobs[j].id();
+        self.settle(j);
+        self.engine.flow.points.remove(&(stop_point(&a), id));
+        if let Some(b) = self.jobs[j].active.take() {
+            self.engine.spare_active.push(b);
+        }
+        match a.fail {
+            Some(fault) => self.fail(j, fault.code(), None, a.file),
+            None => {
+                self.file_done(j, a.file as usize);
+                if self.jobs[j].next_file().is_some() {
+                    // Progress on a job that keeps going: JobModification (D11).
+                    self.notify(j, NotifyEvent::JobModification);
+                }
+                self.connect_next_file(j);
+            }
+        }
+    }
+
+    fn file_done(&mut self, j: usize, f: usize) {
+        let job = &mut self.jobs[j];
+        let upload = job.job_type().is_upload();
+        let id = job.id();
+        let file = &mut job.files_mut()[f];
+        file.bytes_transferred = file.bytes_total;
+        if upload {
+            file.completed = true; // §8.2: an upload file is complete once uploaded
+        }
+        let bytes = file.bytes_total;
+        self.record(TraceKind::FileDone {
+            job: id,
+            file: f as u32,
+            bytes,
+        });
+    }
+
+    /// A transfer error about file `file`: classify (D5), run the no-progress clock (D4) and send the
+    /// failure with its error record to the table. `context` overrides the classification's context
+    /// (local-file errors).
+    pub(crate) fn fail(
+        &mut self,
+        j: usize,
+        code: HResult,
+        context: Option<ErrorContext>,
+        file: u32,
+    ) {
+        self.settle(j);
+        let (class, ctx) = self.world.classify(code);
+        let context = context.unwrap_or(ctx);
+        let now = self.now;
+        let job = &mut self.jobs[j];
+        let failure = match class {
+            Class::Fatal => Failure::Fatal,
+            Class::Transient | Class::Success => {
+                let since = job.no_progress_clock(now);
+                transition::escalate(
+                    job.no_progress_timeout(),
+                    job.retry_delay(),
+                    since,
+                    now,
+                    true,
+                )
+            }
+        };
+        let report = ErrorReport::transfer(context, code, file, &job.files()[file as usize].remote);
+        self.on_event(j, EngineEvent::Failure(failure, report));
+    }
+
+    /// T18 for one job: QUEUED / CONNECTING / TRANSFERRING → TRANSIENT_ERROR with
+    /// BG_E_NETWORK_DISCONNECTED, no error-count bump, no retry timer (D3, D6). A zero no-progress
+    /// timeout still sends it to ERROR (T26).
+    pub(crate) fn network_lost(&mut self, j: usize) {
+        self.settle(j);
+        let now = self.now;
+        let job = &mut self.jobs[j];
+        let since = job.no_progress_clock(now);
+        let event = match transition::escalate(
+            job.no_progress_timeout(),
+            job.retry_delay(),
+            since,
+            now,
+            false,
+        ) {
+            Failure::Transient => EngineEvent::NetworkLost,
+            other => EngineEvent::Failure(other, ErrorReport::NETWORK_LOST),
+        };
+        self.on_event(j, event);
+    }
+}
