@@ -73,7 +73,7 @@ impl Flow {
         }
     }
 
-    fn s_at(&self, now: SimTime, bandwidth: u64) -> u128 {
+    pub(crate) fn s_at(&self, now: SimTime, bandwidth: u64) -> u128 {
         let dt = u128::from(now.saturating_since(self.s_time).as_millis());
         self.s + Self::rate(bandwidth, self.points.len()) * dt
     }

@@ -621,14 +621,6 @@ impl Service {
         })
     }
 
-    /// Every QUEUED background job as `(priority, sequence, job)`, in queue order.
-    pub(crate) fn ready_bg_entries(&self) -> impl Iterator<Item = (Priority, u64, JobId)> + '_ {
-        self.ready_bg.iter().enumerate().flat_map(|(p, set)| {
-            let priority = Priority::from_value(p as u32).expect("an index of a priority value");
-            set.iter().map(move |&(seq, id)| (priority, seq, id))
-        })
-    }
-
     /// `id` is running with a background priority (see `running_bg`).
     pub(crate) fn set_running_bg(&mut self, id: JobId, on: bool) {
         let at = self.running_bg.iter().position(|&x| x == id);

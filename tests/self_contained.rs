@@ -94,7 +94,10 @@ fn no_tracked_file_points_outside_the_repository() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} files checked: is the lister broken?");
+    assert!(
+        checked > 50,
+        "only {checked} files checked: is the lister broken?"
+    );
     assert!(
         offenders.is_empty(),
         "tracked files point outside the repository:\n{}",
@@ -108,10 +111,16 @@ fn the_cited_documents_are_in_the_repository() {
     let contract = std::fs::read_to_string(repo().join("docs/scenario-format.md")).unwrap();
     // The transition table and the decisions the code cites.
     for row in ["| T1 ", "| T12 ", "| T25 "] {
-        assert!(facts.contains(row), "docs/bits-semantics.md lacks row {row}");
+        assert!(
+            facts.contains(row),
+            "docs/bits-semantics.md lacks row {row}"
+        );
     }
     for d in ["- **D1 ", "- **D4 ", "- **D15 "] {
-        assert!(facts.contains(d), "docs/bits-semantics.md lacks decision {d}");
+        assert!(
+            facts.contains(d),
+            "docs/bits-semantics.md lacks decision {d}"
+        );
     }
     assert!(contract.contains("## World") && contract.contains("### Checks"));
 }
