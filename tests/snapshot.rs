@@ -538,7 +538,8 @@ fn v2_value() -> serde_json::Value {
 
 #[test]
 fn v2_cross_references_and_invariants_are_checked() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    type Corrupt = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Corrupt, &str)> = vec![
         (
             "transfer of an unknown job",
             Box::new(|v| v["transfers"][0]["job"] = 99.into()),
@@ -715,12 +716,10 @@ fn concurrent_savers_all_succeed_and_leave_one_whole_file() {
     }
     let mut s = Service::new(World::new());
     s.load(&path).unwrap();
-    assert_eq!(
-        s.world().bandwidth - 1_000,
-        s.user_id(&format!("user{}", s.world().bandwidth - 1_000))
-            .map(|_| s.world().bandwidth - 1_000)
-            .unwrap()
-    );
+    // One whole save of one saver: its bandwidth and its user belong together.
+    let i = s.world().bandwidth - 1_000;
+    assert!(i < 8, "bandwidth {}", s.world().bandwidth);
+    assert!(s.user_id(&format!("user{i}")).is_some());
     let names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
