@@ -854,6 +854,14 @@ fn load_or_refuse(json: &str, tag: &str) {
                         admin_view.iter().all(|st| !st.is_running()),
                         "idle with a transfer that could move: {admin_view:?}"
                     );
+                    if s.world().network == Network::Up {
+                        for j in s.all_job_ids() {
+                            let owner = s.user_by_sid(&s.owner(admin, j).unwrap()).unwrap();
+                            let ready = s.state(admin, j) == Ok(JobState::Queued)
+                                && s.user(owner).unwrap().logged_on;
+                            assert!(!ready, "idle with job {j} ready to run but never started");
+                        }
+                    }
                 }
             }
             // Whatever happened, the state is still one a snapshot can hold.

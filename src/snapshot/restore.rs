@@ -146,6 +146,12 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
                 "under way while the network is down (T18 ends every transfer)",
             ));
         }
+        if s.users
+            .get(job.owner as usize)
+            .is_some_and(|u| !u.logged_on)
+        {
+            return Err(at("under way while its owner is logged off (D10, T20)"));
+        }
         let Some(file) = job.files.get(t.file as usize) else {
             return Err(at(&format!("names file {} the job does not have", t.file)));
         };
