@@ -237,14 +237,6 @@ impl Engine {
         })
     }
 
-    /// Every QUEUED background job as `(priority, sequence, job)`, in queue order.
-    pub(crate) fn ready_bg_entries(&self) -> impl Iterator<Item = (Priority, u64, JobId)> + '_ {
-        self.ready_bg.iter().enumerate().flat_map(|(p, set)| {
-            let priority = Priority::from_value(p as u32).expect("an index of a priority value");
-            set.iter().map(move |&(seq, id)| (priority, seq, id))
-        })
-    }
-
     /// Every QUEUED job (ready or parked): foreground, then background by priority, then parked.
     pub(crate) fn queued(&self) -> Vec<JobId> {
         self.ready_fg
@@ -278,23 +270,9 @@ impl Engine {
         }
     }
 
-    /// The running jobs.
-    pub(crate) fn running(&self) -> &BTreeSet<JobId> {
-        &self.running
-    }
-
     /// The running jobs with a background priority, in no order.
     pub(crate) fn running_bg(&self) -> &[JobId] {
         &self.running_bg
-    }
-
-    /// Rebuild the running sets from a saved set of running jobs and their priorities (snapshot load).
-    pub(crate) fn restore_running(&mut self, running: impl IntoIterator<Item = (JobId, Priority)>) {
-        self.running.clear();
-        self.running_bg.clear();
-        for (id, p) in running {
-            self.set_running(id, Some(p));
-        }
     }
 }
 

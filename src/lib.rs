@@ -204,8 +204,6 @@ pub use properties::{
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
-#[doc(hidden)]
-pub use snapshot::{save_atomically, SaveStage};
 pub use state::{
     ErrorContext, JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_JOB_ENUM_ALL_USERS,
     BG_SIZE_UNKNOWN,

@@ -1,0 +1,250 @@
+//! Service -> v2 format: the one place that reads the service's internals for a snapshot.
+
+use super::format::*;
+use super::{FORMAT, VERSION};
+use crate::engine::{Event, Scheduled, SCALE};
+use crate::job::{Job, Protocol};
+use crate::world::{Class, Fault, Network, Response};
+use crate::{JobState, Service, BG_SIZE_UNKNOWN};
+
+pub(crate) fn fault(f: Fault) -> FaultV2 {
+    match f {
+        Fault::Http(s) => FaultV2::Http(s),
+        Fault::Win32(n) => FaultV2::Win32(n),
+        Fault::HResult(h) => FaultV2::Hresult(Hr(h)),
+    }
+}
+
+fn response(r: Response) -> ResponseV2 {
+    match r {
+        Response::Ok => ResponseV2 {
+            fault: None,
+            after_bytes: None,
+        },
+        Response::Fail {
+            fault: f,
+            after_bytes,
+        } => ResponseV2 {
+            fault: Some(fault(f)),
+            after_bytes,
+        },
+    }
+}
+
+fn job(j: &Job) -> JobV2 {
+    JobV2 {
+        id: j.id().0,
+        owner: j.owner().0,
+        job_type: j.job_type(),
+        state: j.state(),
+        state_since: j.state_since(),
+        display_name: j.display_name().to_string(),
+        description: j.description().to_string(),
+        priority: j.priority(),
+        notify_flags: j.notify_flags().0,
+        proxy_usage: j.proxy_usage(),
+        minimum_retry_delay_secs: j.retry_delay_secs(),
+        no_progress_timeout_secs: j.no_progress_timeout_secs(),
+        files: j
+            .files()
+            .iter()
+            .map(|f| FileV2 {
+                remote: f.remote.to_string(),
+                local: f.local.to_string(),
+                size: (f.bytes_total != BG_SIZE_UNKNOWN).then_some(f.bytes_total),
+                bytes_transferred: f.bytes_transferred,
+                completed: f.completed,
+            })
+            .collect(),
+        error: j.error().map(|e| ErrorRecordV2 {
+            context: e.context,
+            code: Hr(e.code),
+            file: e.file,
+            protocol: e.protocol.map(|p| match p {
+                Protocol::Http => ProtocolV2::Http,
+                Protocol::File => ProtocolV2::File,
+            }),
+            time: e.time,
+        }),
+        error_count: j.error_count(),
+        created: j.times().creation_time,
+        modified: j.times().modification_time,
+        transfer_completed: j.times().transfer_completion_time,
+        transferring_entries: j.transfer_epoch(),
+        no_progress_since: j.no_progress_since(),
+        attempt_is_retry: j.retry_attempt(),
+        waiting_for_network: j.waiting_for_network(),
+        retry_due: j.retry_at,
+        no_progress_deadline: j.deadline_at,
+        no_progress_timer_queued: j.deadline_queued,
+        time_slice_due: j.slice_at,
+    }
+}
+
+/// The meaningful state of `s` in the v2 format.
+pub(crate) fn capture(s: &Service) -> SnapshotV2 {
+    let w = &s.world;
+    let world = WorldV2 {
+        bandwidth: w.bandwidth,
+        network: match w.network {
+            Network::Up => NetworkV2::Up,
+            Network::Down => NetworkV2::Down,
+        },
+        time_slice_secs: w.time_slice_secs,
+        remotes: w
+            .remotes
+            .iter()
+            .map(|(url, r)| {
+                let remote = RemoteV2 {
+                    size: r.size,
+                    responses: r.responses.iter().copied().map(response).collect(),
+                    otherwise: response(r.otherwise),
+                };
+                (url.clone(), remote)
+            })
+            .collect(),
+        locals: w.locals.iter().map(|(p, l)| (p.clone(), l.size)).collect(),
+        classify: w
+            .classify
+            .iter()
+            .map(|(&code, &class)| ClassifyV2 {
+                code: Hr(code),
+                class: match class {
+                    Class::Success => ClassV2::Success,
+                    Class::Transient => ClassV2::Transient,
+                    Class::Fatal => ClassV2::Fatal,
+                },
+            })
+            .collect(),
+        chaos: w.chaos.as_ref().map(|c| ChaosV2 {
+            seed: c.seed,
+            rate_ppm: c.rate_ppm,
+            state: c.state,
+        }),
+    };
+
+    // The queue in enqueue order: every QUEUED job carries its enqueue sequence number (parked ones
+    // too); the numbers themselves are not saved, only the order.
+    let mut queued: Vec<(u64, u32)> = s
+        .jobs
+        .iter()
+        .filter(|j| j.state() == JobState::Queued)
+        .map(|j| (j.ready_key.unwrap_or(u64::MAX), j.id().0))
+        .collect();
+    queued.sort_unstable();
+
+    // Transfers: the live byte count and the fraction of the next byte, from the shared counter.
+    let s_now = s.engine.flow.s_at(s.now, w.bandwidth);
+    let transfers = s
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            let a = j.active.as_deref()?;
+            let moved = s_now.saturating_sub(a.s_base);
+            let whole = u64::try_from(moved / SCALE).unwrap_or(u64::MAX);
+            let bytes = a.bytes_base.saturating_add(whole);
+            let (bytes, sub_byte) = if bytes >= a.stop_at {
+                (a.stop_at, 0)
+            } else {
+                (bytes, (moved % SCALE) as u64)
+            };
+            Some(TransferV2 {
+                job: j.id().0,
+                file: a.file,
+                bytes,
+                sub_byte,
+                stop_at: a.stop_at,
+                fault: a.fail.map(fault),
+            })
+        })
+        .collect();
+
+    let mut events: Vec<Scheduled> = s.engine.pending_events().copied().collect();
+    events.sort_unstable();
+    let timers = events
+        .iter()
+        .map(|e| TimerV2 {
+            at: e.time,
+            event: match e.event {
+                Event::Schedule => TimerEventV2::Schedule,
+                Event::Retry(j) => TimerEventV2::Retry { job: j.0 },
+                Event::Deadline(j) => TimerEventV2::NoProgressDeadline { job: j.0 },
+                Event::Slice(j) => TimerEventV2::TimeSlice { job: j.0 },
+                Event::NotifyRetry { job, serial, event } => TimerEventV2::NotifyRetry {
+                    job: job.0,
+                    serial,
+                    event,
+                },
+            },
+        })
+        .collect();
+
+    let callbacks = s
+        .registrations
+        .iter()
+        .enumerate()
+        .filter_map(|(j, r)| {
+            let r = r.as_ref()?;
+            Some(CallbackV2 {
+                job: s.jobs[j].id().0,
+                app: r.app.0,
+                serial: r.serial,
+                answer: Hr(r.notifier.answer()?),
+            })
+        })
+        .collect();
+
+    SnapshotV2 {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        now: s.now,
+        generation: s.generation,
+        engine_steps: s.engine.steps,
+        tracing: s.tracing,
+        limits: LimitsV2 {
+            max_jobs_per_machine: s.limits.max_jobs_per_machine,
+            max_jobs_per_user: s.limits.max_jobs_per_user,
+            max_files_per_job: s.limits.max_files_per_job,
+        },
+        world,
+        users: s
+            .users
+            .iter()
+            .map(|u| UserV2 {
+                name: u.name.clone(),
+                admin: u.admin,
+                logged_on: u.logged_on,
+            })
+            .collect(),
+        apps: s
+            .apps
+            .iter()
+            .map(|a| AppV2 {
+                name: a.name.clone(),
+                user: a.user.0,
+                alive: a.alive,
+                deliveries: a
+                    .deliveries
+                    .iter()
+                    .map(|d| DeliveryV2 {
+                        event: d.notification.event,
+                        job: d.notification.job.0,
+                        state: d.notification.state,
+                        error: d.notification.error.map(|(context, code)| ContextCodeV2 {
+                            context,
+                            code: Hr(code),
+                        }),
+                        time: d.notification.time,
+                        result: Hr(d.result),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        jobs: s.jobs.iter().map(job).collect(),
+        queue: queued.into_iter().map(|(_, id)| id).collect(),
+        transfers,
+        timers,
+        callbacks,
+        last_callback_serial: s.next_serial,
+    }
+}
