@@ -53,6 +53,7 @@ pub(crate) mod checks;
 pub mod graph;
 mod json;
 mod load;
+mod ops;
 mod read_checks;
 mod report;
 pub(crate) mod runner;

@@ -8,7 +8,7 @@
 //! CoCreateInstance again); job handles are then obtained again on first use. Error objects are kept, so a check can see them fail.
 
 use super::checks;
-use super::types::{Action, Op, Scenario, StateMethod, Step, WorldSpec, DEFAULT_APP};
+use super::types::{Action, Op, Scenario, Step, WorldSpec, DEFAULT_APP};
 use crate::api::{CopyError, Job, Manager, Sim};
 use crate::engine::DEFAULT_MAX_STEPS;
 use crate::testing::{Observed, Seen};
@@ -243,7 +243,7 @@ impl Runner {
         r
     }
 
-    fn connect(&mut self, app: &str, user: UserId) {
+    pub(super) fn connect(&mut self, app: &str, user: UserId) {
         let m = self
             .sim
             .connect(app, user)
@@ -532,194 +532,18 @@ impl Runner {
         op: &Op,
     ) -> Result<Option<(&'static str, HResult, HResult, String)>, Fail> {
         self.site = None;
-        let (method, expect, actual, note) = match op {
-            Op::Connect { user } => {
-                let user = self.user_id(user)?;
-                self.connect(app, user);
-                return Ok(None);
-            }
-            Op::Exit => {
-                if let Some(a) = self.apps.get(app) {
-                    a.manager
-                        .exit()
-                        .expect("no call is made from inside a callback here");
-                }
-                return Ok(None);
-            }
-            Op::Logon { user } => {
-                let u = self.user_id(user)?;
-                self.sim.logon(u);
-                return Ok(None);
-            }
-            Op::Logoff { user } => {
-                let u = self.user_id(user)?;
-                self.sim.logoff(u);
-                return Ok(None);
-            }
-            Op::Advance { seconds } => return self.advance(*seconds).map(|_| None),
-            Op::RunUntilIdle { max_seconds } => {
-                return self.run_until_idle(*max_seconds).map(|_| None)
-            }
-            Op::Network { state } => {
-                self.sim.set_network(*state);
-                return Ok(None);
-            }
-            Op::SetRemote { url, remote } => {
-                self.sim.set_remote(url, remote.clone());
-                return Ok(None);
-            }
-            Op::RestartService => {
-                self.restart();
-                return Ok(None);
-            }
-            Op::CreateJob {
-                name,
-                job_type,
-                bind,
-                expect,
-            } => {
-                let (manager, app_id, generation) = self.manager_of(app)?;
-                let before = if self.log.is_some() {
-                    self.trace_len()
-                } else {
-                    0
-                };
-                let r = manager.create_job(name, *job_type);
-                let result = r.as_ref().map(Job::id).map_err(|e| *e);
-                self.note(before, || Seen::CreateJob {
-                    app: app_id,
-                    generation,
-                    job_type: *job_type,
-                    result,
-                });
-                let actual = match r {
-                    Ok(job) => {
-                        let id = job.id();
-                        self.jobs.insert(bind.clone(), Some(id));
-                        self.job_names.entry(id).or_insert_with(|| bind.clone());
-                        if let Some(a) = self.apps.get_mut(app) {
-                            a.handles.insert(bind.clone(), job);
-                        }
-                        HResult::S_OK
-                    }
-                    Err(h) => {
-                        self.jobs.insert(bind.clone(), None);
-                        h
-                    }
-                };
-                ("CreateJob", *expect, actual, String::new())
-            }
-            Op::GetJob { job, bind, expect } => {
-                let id = self.job_id(job)?;
-                let (manager, app_id, generation) = self.manager_of(app)?;
-                let before = if self.log.is_some() {
-                    self.trace_len()
-                } else {
-                    0
-                };
-                let r = manager.get_job(id);
-                let result = r.as_ref().map(|_| ()).map_err(|e| *e);
-                self.note(before, || Seen::GetJob {
-                    app: app_id,
-                    generation,
-                    job: id,
-                    result,
-                });
-                let alias = bind.clone().unwrap_or_else(|| job.clone());
-                let actual = match r {
-                    Ok(handle) => {
-                        self.jobs.insert(alias.clone(), Some(id));
-                        self.job_names.entry(id).or_insert_with(|| alias.clone());
-                        if let Some(a) = self.apps.get_mut(app) {
-                            a.handles.insert(alias, handle);
-                        }
-                        HResult::S_OK
-                    }
-                    Err(h) => {
-                        if bind.is_some() {
-                            self.jobs.insert(alias, None);
-                        }
-                        h
-                    }
-                };
-                ("GetJob", *expect, actual, String::new())
-            }
-            Op::AddFile {
-                job,
-                remote,
-                local,
-                expect,
-            } => {
-                let (actual, note) =
-                    self.with_job(app, job, |j| unit(j.add_file(remote, local)))?;
-                ("AddFile", *expect, actual, note)
-            }
-            Op::AddFileSet { job, files, expect } => {
-                let set: Vec<(&str, &str)> = files
-                    .iter()
-                    .map(|(r, l)| (r.as_str(), l.as_str()))
-                    .collect();
-                let (actual, note) = self.with_job(app, job, |j| unit(j.add_file_set(&set)))?;
-                ("AddFileSet", *expect, actual, note)
-            }
-            Op::State {
-                method,
-                job,
-                expect,
-            } => {
-                let (actual, note) = self.with_job(app, job, |j| {
-                    let r = match method {
-                        StateMethod::Resume => j.resume(),
-                        StateMethod::Suspend => j.suspend(),
-                        StateMethod::Cancel => j.cancel(),
-                        StateMethod::Complete => j.complete(),
-                    };
-                    r.unwrap_or_else(|e| e)
-                })?;
-                (method.method(), *expect, actual, note)
-            }
-            Op::Set { job, value, expect } => {
-                let (actual, note) = self.with_job(app, job, |j| unit(j.set_property(value)))?;
-                (value.setter(), *expect, actual, note)
-            }
-            Op::TakeOwnership { job, expect } => {
-                let (actual, note) = self.with_job(app, job, |j| unit(j.take_ownership()))?;
-                ("TakeOwnership", *expect, actual, note)
-            }
-            Op::GetError {
-                job,
-                bind_error,
-                expect,
-            } => {
-                let mut obj = None;
-                let (actual, note) = self.with_job(app, job, |j| match j.get_error() {
-                    Ok(e) => {
-                        obj = Some(e);
-                        HResult::S_OK
-                    }
-                    Err(h) => h,
-                })?;
-                if let Some(alias) = bind_error {
-                    self.errors.insert(alias.clone(), obj);
-                }
-                ("GetError", *expect, actual, note)
-            }
-            Op::RegisterCallback {
-                job,
-                returns,
-                expect,
-            } => {
-                let (actual, note) =
-                    self.with_job(app, job, |j| unit(j.set_notify_answer(*returns)))?;
-                ("SetNotifyInterface", *expect, actual, note)
-            }
+        // Each operation's call is made by its declaration (`super::ops`).
+        let Some((actual, note)) = super::ops::run(op, self, app)? else {
+            return Ok(None);
         };
+        let method = op.method().unwrap_or_else(|| op.name());
+        let expect = op.expect().copied().unwrap_or(HResult::S_OK);
         Ok(Some((method, expect, actual, note)))
     }
 
     /// Call `f` on `app`'s handle for `alias`; when no handle can be obtained, the result is GetJob's
     /// HRESULT and the note says so.
-    fn with_job(
+    pub(super) fn with_job(
         &mut self,
         app: &str,
         alias: &str,
@@ -734,7 +558,7 @@ impl Runner {
         })
     }
 
-    fn user_id(&self, name: &str) -> Result<UserId, Fail> {
+    pub(super) fn user_id(&self, name: &str) -> Result<UserId, Fail> {
         self.users.get(name).copied().ok_or_else(|| Fail {
             expected: format!("user {name:?}"),
             actual: "no such user".to_string(),
@@ -744,7 +568,7 @@ impl Runner {
 
     /// D15: every handle dies; each running application creates its manager again
     /// (`Manager::reconnect`); job handles are obtained again on first use.
-    fn restart(&mut self) {
+    pub(super) fn restart(&mut self) {
         self.sim.restart_service();
         let generation = self.generation();
         for a in self.apps.values_mut() {
@@ -757,7 +581,7 @@ impl Runner {
     }
 
     /// `advance`: everything due up to now + `seconds`, bounded in engine events.
-    fn advance(&mut self, seconds: u64) -> Outcome {
+    pub(super) fn advance(&mut self, seconds: u64) -> Outcome {
         let target = self.sim.now() + SimDuration::from_secs(seconds);
         let start = self.sim.with_service(|s| s.steps());
         loop {
@@ -787,7 +611,7 @@ impl Runner {
         Ok(())
     }
 
-    fn run_until_idle(&mut self, max_seconds: Option<u64>) -> Outcome {
+    pub(super) fn run_until_idle(&mut self, max_seconds: Option<u64>) -> Outcome {
         let r = match max_seconds {
             None => self.sim.run_until_idle(),
             Some(s) => self
@@ -812,47 +636,11 @@ fn job_app(r: &Runner, app: &str) -> AppId {
     r.apps.get(app).map_or(AppId(u32::MAX), |a| a.manager.app())
 }
 
-fn unit(r: Result<(), HResult>) -> HResult {
-    r.err().unwrap_or(HResult::S_OK)
-}
-
 /// A short description of a step, for reports and traces.
 pub fn describe(step: &Step) -> String {
     use super::types::Check as C;
     let s = match &step.action {
-        Action::Do(op) => match op {
-            Op::Connect { user } => format!("do connect as {user}"),
-            Op::Logon { user } | Op::Logoff { user } => format!("do {} {user}", op.name()),
-            Op::CreateJob { name, bind, .. } => {
-                format!("do create_job {} as {bind}", super::json::quote(name))
-            }
-            Op::GetJob { job, bind, .. } => match bind {
-                Some(b) => format!("do get_job {job} as {b}"),
-                None => format!("do get_job {job}"),
-            },
-            Op::AddFile { job, remote, .. } => format!("do add_file {job} {remote}"),
-            Op::AddFileSet { job, files, .. } => {
-                format!("do add_file_set {job} ({} files)", files.len())
-            }
-            Op::State { job, .. } | Op::TakeOwnership { job, .. } => {
-                format!("do {} {job}", op.name())
-            }
-            Op::Set { job, value, .. } => {
-                format!("do set {job} {} = {}", value.property(), value.show())
-            }
-            Op::GetError { job, .. } => format!("do get_error {job}"),
-            Op::RegisterCallback { job, returns, .. } => {
-                format!("do register_callback {job} returning {returns}")
-            }
-            Op::Advance { seconds } => format!("do advance {seconds}s"),
-            Op::RunUntilIdle { max_seconds } => match max_seconds {
-                Some(m) => format!("do run_until_idle (at most {m}s)"),
-                None => "do run_until_idle".to_string(),
-            },
-            Op::Network { state } => format!("do network {state:?}").to_lowercase(),
-            Op::SetRemote { url, .. } => format!("do set_remote {url}"),
-            Op::Exit | Op::RestartService => format!("do {}", op.name()),
-        },
+        Action::Do(op) => super::ops::describe(op),
         Action::Check(c) => match c {
             C::State { job, is } => format!("check state {job} is {is}"),
             C::Error { job, .. } | C::ErrorCount { job, .. } | C::Progress { job, .. } => {

@@ -2,40 +2,12 @@
 //! application, user, job alias and error alias it names exists at that point of the file.
 
 use super::json::{one_of, quote, Kind, Node};
-use super::load::{
-    array, at, hresult, named, network, remote, string, u32_field, u64_field, Fields, R,
-};
-use super::types::{
-    Action, Op, PriorityValue, PropertyValue, StateMethod, Step, WorldSpec, DEFAULT_APP,
-};
+use super::load::{at, hresult, named, string, u32_field, Fields, R};
+use super::ops::OPS;
+use super::types::{PriorityValue, PropertyValue, Step, WorldSpec, DEFAULT_APP};
 use crate::properties::{Prop, Scalar, ScalarKind};
-use crate::{HResult, JobType, Priority};
+use crate::{HResult, Priority};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Fields of each operation besides `do` (and whether `app` / `expect` apply is read off the list).
-const OPS: &[(&str, &[&str])] = &[
-    ("connect", &["app", "user"]),
-    ("exit", &["app"]),
-    ("logon", &["user"]),
-    ("logoff", &["user"]),
-    ("create_job", &["app", "name", "type", "bind", "expect"]),
-    ("get_job", &["app", "job", "bind", "expect"]),
-    ("add_file", &["app", "job", "remote", "local", "expect"]),
-    ("add_file_set", &["app", "job", "files", "expect"]),
-    ("resume", &["app", "job", "expect"]),
-    ("suspend", &["app", "job", "expect"]),
-    ("cancel", &["app", "job", "expect"]),
-    ("complete", &["app", "job", "expect"]),
-    ("set", &["app", "job", "property", "value", "expect"]),
-    ("take_ownership", &["app", "job", "expect"]),
-    ("get_error", &["app", "job", "bind_error", "expect"]),
-    ("register_callback", &["app", "job", "returns", "expect"]),
-    ("advance", &["seconds"]),
-    ("run_until_idle", &["max_seconds"]),
-    ("network", &["state"]),
-    ("set_remote", &["url", "remote"]),
-    ("restart_service", &[]),
-];
 
 pub(super) fn names(table: &[(&'static str, &[&str])]) -> Vec<&'static str> {
     table.iter().map(|t| t.0).collect()
@@ -45,9 +17,9 @@ pub(super) fn names(table: &[(&'static str, &[&str])]) -> Vec<&'static str> {
 pub(crate) struct StepReader {
     users: Vec<String>,
     /// Applications connected and not exited.
-    alive: BTreeSet<String>,
+    pub(super) alive: BTreeSet<String>,
     /// Applications that ever connected.
-    known: BTreeSet<String>,
+    pub(super) known: BTreeSet<String>,
     /// Job aliases, in binding order.
     jobs: Vec<String>,
     /// Error aliases and the application holding each.
@@ -211,7 +183,7 @@ impl StepReader {
         Ok(alias)
     }
 
-    fn new_job_alias(&mut self, n: &Node, p: &str) -> R<String> {
+    pub(super) fn new_job_alias(&mut self, n: &Node, p: &str) -> R<String> {
         let alias = string(n, p)?;
         if alias.is_empty() {
             return at(n, p, "a job alias must not be empty");
@@ -230,190 +202,18 @@ impl StepReader {
         Ok(alias)
     }
 
-    fn expect(f: &Fields) -> R<HResult> {
+    pub(super) fn expect(f: &Fields) -> R<HResult> {
         Ok(f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK))
     }
 
     // ------------------------------------------------------------------ operations
 
+    /// An operation: its kind and fields, then the rest as its declaration reads them
+    /// (`super::ops`).
     fn op(&mut self, node: &Node, ptr: &str) -> R<Step> {
         let (kind, f) = self.fields(node, ptr, "do", OPS, "operation")?;
-        // `connect` names a new application; every other step names one that connected already.
-        let mut app = if kind == "connect" {
-            None
-        } else {
-            self.app(&f)?
-        };
-        let op = match kind.as_str() {
-            "connect" => {
-                let n = f.req("app", "the name of the new application")?;
-                let p = f.ptr("app");
-                let name = string(n, &p)?;
-                if self.alive.contains(&name) {
-                    return at(
-                        n,
-                        &p,
-                        format!("application {} is already connected", quote(&name)),
-                    );
-                }
-                let user = f.req_with("user", "the user it runs as", |n, p| self.user(n, p))?;
-                self.alive.insert(name.clone());
-                self.known.insert(name.clone());
-                app = Some(name);
-                Op::Connect { user }
-            }
-            "exit" => {
-                let name = app.clone().unwrap_or_else(|| DEFAULT_APP.to_string());
-                self.alive.remove(&name);
-                Op::Exit
-            }
-            "logon" | "logoff" => {
-                let user = f.req_with("user", "a user name", |n, p| self.user(n, p))?;
-                if kind == "logon" {
-                    Op::Logon { user }
-                } else {
-                    Op::Logoff { user }
-                }
-            }
-            "create_job" => {
-                let name = f.req_with("name", "the job's display name", string)?;
-                let job_type = f
-                    .opt_with("type", |n, p| {
-                        named(
-                            n,
-                            p,
-                            "job type",
-                            &JobType::ALL.iter().map(|v| v.name()).collect::<Vec<_>>(),
-                            JobType::from_name,
-                        )
-                    })?
-                    .unwrap_or(JobType::Download);
-                let expect = Self::expect(&f)?;
-                let b = f.req("bind", "the alias the new job gets")?;
-                let bind = self.new_job_alias(b, &f.ptr("bind"))?;
-                Op::CreateJob {
-                    name,
-                    job_type,
-                    bind,
-                    expect,
-                }
-            }
-            "get_job" => {
-                let job = self.job(&f, "job")?;
-                let expect = Self::expect(&f)?;
-                let bind = match f.get("bind") {
-                    Some(b) => Some(self.new_job_alias(b, &f.ptr("bind"))?),
-                    None => None,
-                };
-                Op::GetJob { job, bind, expect }
-            }
-            "add_file" => Op::AddFile {
-                job: self.job(&f, "job")?,
-                remote: f.req_with("remote", "the remote URL", string)?,
-                local: f.req_with("local", "the local file name", string)?,
-                expect: Self::expect(&f)?,
-            },
-            "add_file_set" => Op::AddFileSet {
-                job: self.job(&f, "job")?,
-                files: f.req_with(
-                    "files",
-                    "an array of {\"remote\", \"local\"} objects",
-                    file_set,
-                )?,
-                expect: Self::expect(&f)?,
-            },
-            "resume" | "suspend" | "cancel" | "complete" => Op::State {
-                method: match kind.as_str() {
-                    "resume" => StateMethod::Resume,
-                    "suspend" => StateMethod::Suspend,
-                    "cancel" => StateMethod::Cancel,
-                    _ => StateMethod::Complete,
-                },
-                job: self.job(&f, "job")?,
-                expect: Self::expect(&f)?,
-            },
-            "set" => Op::Set {
-                job: self.job(&f, "job")?,
-                value: property(&f, "value")?,
-                expect: Self::expect(&f)?,
-            },
-            "take_ownership" => Op::TakeOwnership {
-                job: self.job(&f, "job")?,
-                expect: Self::expect(&f)?,
-            },
-            "get_error" => {
-                let job = self.job(&f, "job")?;
-                let expect = Self::expect(&f)?;
-                let bind_error = match f.get("bind_error") {
-                    None => None,
-                    Some(n) => {
-                        let p = f.ptr("bind_error");
-                        let alias = string(n, &p)?;
-                        if alias.is_empty() {
-                            return at(n, &p, "an error alias must not be empty");
-                        }
-                        if self.errors.contains_key(&alias) {
-                            return at(
-                                n,
-                                &p,
-                                format!(
-                                    "error alias {} is already bound; choose a new name",
-                                    quote(&alias)
-                                ),
-                            );
-                        }
-                        let holder = app.clone().unwrap_or_else(|| DEFAULT_APP.to_string());
-                        self.errors.insert(alias.clone(), holder);
-                        Some(alias)
-                    }
-                };
-                Op::GetError {
-                    job,
-                    bind_error,
-                    expect,
-                }
-            }
-            "register_callback" => Op::RegisterCallback {
-                job: self.job(&f, "job")?,
-                returns: f.opt_with("returns", hresult)?.unwrap_or(HResult::S_OK),
-                expect: Self::expect(&f)?,
-            },
-            "advance" => Op::Advance {
-                seconds: f.req_with("seconds", "whole seconds ≥ 0", u64_field("seconds"))?,
-            },
-            "run_until_idle" => Op::RunUntilIdle {
-                max_seconds: f.opt_with("max_seconds", u64_field("seconds"))?,
-            },
-            "network" => Op::Network {
-                state: f.req_with("state", "\"up\" or \"down\"", network)?,
-            },
-            "set_remote" => Op::SetRemote {
-                url: f.req_with("url", "the remote's URL", string)?,
-                remote: f.req_with("remote", "the remote, as in the world", remote)?,
-            },
-            _ => Op::RestartService,
-        };
-        Ok(Step {
-            app,
-            action: Action::Do(op),
-        })
+        super::ops::load(self, &f, &kind)
     }
-}
-
-/// The `files` of `add_file_set`: `{ "remote", "local" }` objects, in order (an empty array is valid:
-/// AddFileSet refuses it with E_INVALIDARG, which a scenario may want to show).
-fn file_set(n: &Node, p: &str) -> R<Vec<(String, String)>> {
-    let items = array(n, p, "an array of {\"remote\", \"local\"} objects")?;
-    let mut files = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let ip = format!("{p}/{i}");
-        let f = Fields::new(item, &ip, "a file of the set", &["remote", "local"])?;
-        files.push((
-            f.req_with("remote", "the remote URL", string)?,
-            f.req_with("local", "the local file name", string)?,
-        ));
-    }
-    Ok(files)
 }
 
 /// `property` plus its value under `key` (`value` for set, `is` for check property). The names and

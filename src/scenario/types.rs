@@ -4,8 +4,9 @@
 //! name. The types serialise back to the same format ([`Scenario::to_json`]), so tools such as a fuzzer
 //! can write replay files that the runner reads.
 
+pub use super::ops::Op;
 use crate::world::{Network, Remote};
-use crate::{ErrorContext, HResult, JobState, JobType, NotifyEvent};
+use crate::{ErrorContext, HResult, JobState, NotifyEvent};
 
 /// One scenario file.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,193 +127,12 @@ impl StateMethod {
     }
 }
 
-/// An operation (`do`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Op {
-    /// A new application starts as `user` (the step's `app` names it).
-    Connect {
-        /// The user it runs as.
-        user: String,
-    },
-    /// The step's application exits.
-    Exit,
-    /// A user logs on.
-    Logon {
-        /// Who.
-        user: String,
-    },
-    /// A user logs off.
-    Logoff {
-        /// Who.
-        user: String,
-    },
-    /// IBackgroundCopyManager::CreateJob.
-    CreateJob {
-        /// The display name.
-        name: String,
-        /// The job type (default DOWNLOAD).
-        job_type: JobType,
-        /// The alias the new job gets.
-        bind: String,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// IBackgroundCopyManager::GetJob.
-    GetJob {
-        /// The job asked for.
-        job: String,
-        /// An optional new alias for the handle.
-        bind: Option<String>,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// AddFile.
-    AddFile {
-        /// The job.
-        job: String,
-        /// The remote URL.
-        remote: String,
-        /// The local name.
-        local: String,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// AddFileSet: every file or none (§2.2).
-    AddFileSet {
-        /// The job.
-        job: String,
-        /// (remote URL, local name) of each file, in order.
-        files: Vec<(String, String)>,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// Resume, Suspend, Cancel or Complete.
-    State {
-        /// Which method.
-        method: StateMethod,
-        /// The job.
-        job: String,
-        /// The HRESULT expected (success codes count: BG_S_PARTIAL_COMPLETE).
-        expect: HResult,
-    },
-    /// A Set* method.
-    Set {
-        /// The job.
-        job: String,
-        /// The property and its new value.
-        value: PropertyValue,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// TakeOwnership.
-    TakeOwnership {
-        /// The job.
-        job: String,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// GetError.
-    GetError {
-        /// The job.
-        job: String,
-        /// An optional alias for the error object.
-        bind_error: Option<String>,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// SetNotifyInterface with a callback answering `returns`.
-    RegisterCallback {
-        /// The job.
-        job: String,
-        /// What the callback answers (S_OK by default).
-        returns: HResult,
-        /// The HRESULT expected.
-        expect: HResult,
-    },
-    /// Virtual time moves forward.
-    Advance {
-        /// Whole seconds.
-        seconds: u64,
-    },
-    /// Advance until idle, optionally at most `max_seconds`.
-    RunUntilIdle {
-        /// The bound.
-        max_seconds: Option<u64>,
-    },
-    /// The network goes up or down.
-    Network {
-        /// The new state.
-        state: Network,
-    },
-    /// A server changes its behaviour.
-    SetRemote {
-        /// The URL.
-        url: String,
-        /// The new behaviour.
-        remote: Remote,
-    },
-    /// The BITS service restarts.
-    RestartService,
-}
-
-impl Op {
-    /// The `do` spelling.
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Op::Connect { .. } => "connect",
-            Op::Exit => "exit",
-            Op::Logon { .. } => "logon",
-            Op::Logoff { .. } => "logoff",
-            Op::CreateJob { .. } => "create_job",
-            Op::GetJob { .. } => "get_job",
-            Op::AddFile { .. } => "add_file",
-            Op::AddFileSet { .. } => "add_file_set",
-            Op::State { method, .. } => method.op_name(),
-            Op::Set { .. } => "set",
-            Op::TakeOwnership { .. } => "take_ownership",
-            Op::GetError { .. } => "get_error",
-            Op::RegisterCallback { .. } => "register_callback",
-            Op::Advance { .. } => "advance",
-            Op::RunUntilIdle { .. } => "run_until_idle",
-            Op::Network { .. } => "network",
-            Op::SetRemote { .. } => "set_remote",
-            Op::RestartService => "restart_service",
-        }
-    }
-}
-
-impl Op {
-    /// The HRESULT the operation expects, for operations that call a BITS method.
-    pub fn expect_mut(&mut self) -> Option<&mut HResult> {
-        match self {
-            Op::CreateJob { expect, .. }
-            | Op::GetJob { expect, .. }
-            | Op::AddFile { expect, .. }
-            | Op::AddFileSet { expect, .. }
-            | Op::State { expect, .. }
-            | Op::Set { expect, .. }
-            | Op::TakeOwnership { expect, .. }
-            | Op::GetError { expect, .. }
-            | Op::RegisterCallback { expect, .. } => Some(expect),
-            _ => None,
-        }
-    }
-}
-
 impl Action {
     /// The job alias the step calls a job method through (`get_job` names a job, not a handle: `None`).
     pub fn job(&self) -> Option<&str> {
         match self {
-            Action::Do(
-                Op::AddFile { job, .. }
-                | Op::AddFileSet { job, .. }
-                | Op::State { job, .. }
-                | Op::Set { job, .. }
-                | Op::TakeOwnership { job, .. }
-                | Op::GetError { job, .. }
-                | Op::RegisterCallback { job, .. },
-            )
-            | Action::Check(
+            Action::Do(op) => op.job().map(String::as_str),
+            Action::Check(
                 Check::State { job, .. }
                 | Check::Error { job, .. }
                 | Check::ErrorCount { job, .. }
@@ -327,16 +147,8 @@ impl Action {
     /// The same, to fill in.
     pub fn job_mut(&mut self) -> Option<&mut String> {
         match self {
-            Action::Do(
-                Op::AddFile { job, .. }
-                | Op::AddFileSet { job, .. }
-                | Op::State { job, .. }
-                | Op::Set { job, .. }
-                | Op::TakeOwnership { job, .. }
-                | Op::GetError { job, .. }
-                | Op::RegisterCallback { job, .. },
-            )
-            | Action::Check(
+            Action::Do(op) => op.job_mut(),
+            Action::Check(
                 Check::State { job, .. }
                 | Check::Error { job, .. }
                 | Check::ErrorCount { job, .. }
@@ -351,24 +163,13 @@ impl Action {
     /// A job method that changes the job: refused with BG_E_INVALID_STATE in a final state (§1.3,
     /// §2.0). GetError and every check only read.
     pub fn is_mutator(&self) -> bool {
-        matches!(self, Action::Do(op) if self.job().is_some() && !matches!(op, Op::GetError { .. }))
+        matches!(self, Action::Do(op) if op.is_mutator())
     }
 
     /// The COM method the step calls (`None` for steps that call none).
     pub fn method(&self) -> Option<&'static str> {
         Some(match self {
-            Action::Do(op) => match op {
-                Op::CreateJob { .. } => "CreateJob",
-                Op::GetJob { .. } => "GetJob",
-                Op::AddFile { .. } => "AddFile",
-                Op::AddFileSet { .. } => "AddFileSet",
-                Op::State { method, .. } => method.method(),
-                Op::Set { value, .. } => value.setter(),
-                Op::TakeOwnership { .. } => "TakeOwnership",
-                Op::GetError { .. } => "GetError",
-                Op::RegisterCallback { .. } => "SetNotifyInterface",
-                _ => return None,
-            },
+            Action::Do(op) => return op.method(),
             Action::Check(c) => match c {
                 Check::State { .. } => "GetState",
                 Check::Error { .. } => "GetError",

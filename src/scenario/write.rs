@@ -3,17 +3,17 @@
 //! are left out, so `Scenario::parse(&s.to_json(), ..)` gives `s` back.
 
 use super::types::{
-    Action, BytesTotal, Check, ErrorExpectation, Op, PriorityValue, PropertyValue, Scenario, Step,
+    Action, BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue, Scenario, Step,
 };
 use crate::properties::Scalar;
 use crate::world::{Fault, Network, Remote, Response};
-use crate::{HResult, JobType};
+use crate::HResult;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 /// A JSON value whose objects keep the order they were built in.
-enum Out {
+pub(super) enum Out {
     V(Value),
     Obj(Vec<(&'static str, Out)>),
     Map(Vec<(String, Out)>),
@@ -49,7 +49,7 @@ impl Serialize for Out {
     }
 }
 
-fn v(x: impl Serialize) -> Out {
+pub(super) fn v(x: impl Serialize) -> Out {
     Out::V(serde_json::to_value(x).unwrap_or(Value::Null))
 }
 
@@ -116,14 +116,14 @@ fn scenario(sc: &Scenario) -> Out {
     Out::Obj(o)
 }
 
-fn network(n: Network) -> Out {
+pub(super) fn network(n: Network) -> Out {
     v(match n {
         Network::Up => "up",
         Network::Down => "down",
     })
 }
 
-fn remote(r: &Remote) -> Out {
+pub(super) fn remote(r: &Remote) -> Out {
     let mut f = Vec::new();
     if let Some(size) = r.size {
         f.push(("size", v(size)));
@@ -163,7 +163,7 @@ fn expect(f: &mut Vec<(&'static str, Out)>, h: HResult) {
     }
 }
 
-fn prop(p: &PropertyValue) -> Out {
+pub(super) fn prop(p: &PropertyValue) -> Out {
     match p.scalar() {
         Some(Scalar::Text(s)) => v(s),
         Some(Scalar::Priority(PriorityValue::Named(p))) => v(p.name()),
@@ -173,125 +173,41 @@ fn prop(p: &PropertyValue) -> Out {
     }
 }
 
-fn step(st: &Step) -> Out {
-    let mut f: Vec<(&'static str, Out)> = Vec::new();
-    match &st.action {
-        Action::Do(op) => {
-            f.push(("do", v(op.name())));
-            if let Some(a) = &st.app {
-                f.push(("app", v(a)));
-            }
-            match op {
-                Op::Connect { user } | Op::Logon { user } | Op::Logoff { user } => {
-                    f.push(("user", v(user)))
-                }
-                Op::Exit | Op::RestartService => {}
-                Op::CreateJob {
-                    name,
-                    job_type,
-                    bind,
-                    expect: e,
-                } => {
-                    f.push(("name", v(name)));
-                    if *job_type != JobType::Download {
-                        f.push(("type", v(job_type.name())));
-                    }
-                    f.push(("bind", v(bind)));
-                    expect(&mut f, *e);
-                }
-                Op::GetJob {
-                    job,
-                    bind,
-                    expect: e,
-                } => {
-                    f.push(("job", v(job)));
-                    if let Some(b) = bind {
-                        f.push(("bind", v(b)));
-                    }
-                    expect(&mut f, *e);
-                }
-                Op::AddFile {
-                    job,
-                    remote,
-                    local,
-                    expect: e,
-                } => {
-                    f.push(("job", v(job)));
-                    f.push(("remote", v(remote)));
-                    f.push(("local", v(local)));
-                    expect(&mut f, *e);
-                }
-                Op::AddFileSet {
-                    job,
-                    files,
-                    expect: e,
-                } => {
-                    f.push(("job", v(job)));
-                    let set = files
-                        .iter()
-                        .map(|(r, l)| Out::Obj(vec![("remote", v(r)), ("local", v(l))]))
-                        .collect();
-                    f.push(("files", Out::Arr(set)));
-                    expect(&mut f, *e);
-                }
-                Op::State { job, expect: e, .. } | Op::TakeOwnership { job, expect: e } => {
-                    f.push(("job", v(job)));
-                    expect(&mut f, *e);
-                }
-                Op::Set {
-                    job,
-                    value,
-                    expect: e,
-                } => {
-                    f.push(("job", v(job)));
-                    f.push(("property", v(value.property())));
-                    f.push(("value", prop(value)));
-                    expect(&mut f, *e);
-                }
-                Op::GetError {
-                    job,
-                    bind_error,
-                    expect: e,
-                } => {
-                    f.push(("job", v(job)));
-                    if let Some(b) = bind_error {
-                        f.push(("bind_error", v(b)));
-                    }
-                    expect(&mut f, *e);
-                }
-                Op::RegisterCallback {
-                    job,
-                    returns,
-                    expect: e,
-                } => {
-                    f.push(("job", v(job)));
-                    if *returns != HResult::S_OK {
-                        f.push(("returns", v(returns.to_string())));
-                    }
-                    expect(&mut f, *e);
-                }
-                Op::Advance { seconds } => f.push(("seconds", v(seconds))),
-                Op::RunUntilIdle { max_seconds } => {
-                    if let Some(m) = max_seconds {
-                        f.push(("max_seconds", v(m)));
-                    }
-                }
-                Op::Network { state } => f.push(("state", network(*state))),
-                Op::SetRemote { url, remote: r } => {
-                    f.push(("url", v(url)));
-                    f.push(("remote", remote(r)));
-                }
-            }
-        }
-        Action::Check(c) => {
-            f.push(("check", v(c.name())));
-            if let Some(a) = &st.app {
-                f.push(("app", v(a)));
-            }
-            check(&mut f, c);
-        }
+/// The keys of one step, in the order they are put.
+pub(super) struct Keys(Vec<(&'static str, Out)>);
+
+impl Keys {
+    /// `key: x`.
+    pub fn put(&mut self, key: &'static str, x: impl Serialize) {
+        self.0.push((key, v(x)));
     }
-    Out::Obj(f)
+
+    /// `key: out`, for values with objects in them.
+    pub fn put_out(&mut self, key: &'static str, out: Out) {
+        self.0.push((key, out));
+    }
+
+    /// `expect`, left out when it is the default S_OK.
+    pub fn expect(&mut self, h: HResult) {
+        expect(&mut self.0, h);
+    }
+}
+
+fn step(st: &Step) -> Out {
+    let (tag, name) = match &st.action {
+        Action::Do(op) => ("do", op.name()),
+        Action::Check(c) => ("check", c.name()),
+    };
+    let mut f = Keys(vec![(tag, v(name))]);
+    if let Some(a) = &st.app {
+        f.put("app", a);
+    }
+    match &st.action {
+        // Each operation's keys are written by its declaration (`super::ops`).
+        Action::Do(op) => super::ops::write(op, &mut f),
+        Action::Check(c) => check(&mut f.0, c),
+    }
+    Out::Obj(f.0)
 }
 
 fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {

@@ -1,0 +1,845 @@
+//! The operations of scenario files (`"do"`), declared once.
+//!
+//! `operations!` below is the declaration, modelled on the property table (`crate::properties`): one
+//! block per operation holds everything scenario files know about it —
+//! - the [`Op`] variant and its fields;
+//! - `json`: its `do` spelling(s), each with the keys it allows besides `do`, in the contract's order
+//!   (whether `app` and `expect` apply is read off this list);
+//! - `name` (only where one variant has several spellings), `new_app` (the step's `app` names a new
+//!   application), `method` (the COM method it calls, for operations that call one), `job` (the field
+//!   holding the job alias it calls a job method through), `expect` (the field holding the expected
+//!   HRESULT), `mutator` (a job method refused in a final state, §1.3);
+//! - four hooks: `load` (read and validate the step, in file order: the value of the block is the
+//!   [`Op`]; the calling application is already read into `app` unless `new_app`), `write` (put its
+//!   keys back in the contract's order, defaults left out), `describe` (its short text in reports and
+//!   traces) and `run` (make the call through the public API: `Some((actual HRESULT, note))`, or
+//!   `None` for a step that calls no BITS method).
+//!
+//! Generated from it: the enum [`Op`], `Op::name`, `Op::method`, `Op::job`, `Op::expect_mut`, the
+//! loader's table of operations and its dispatch ([`OPS`], [`load`]), the writer's ([`write`]), the
+//! short descriptions ([`describe`]) and the runner's calls ([`run`]).
+//!
+//! Adding an operation: one block here (and its row in `docs/scenario-format.md`, the contract).
+
+use super::json::quote;
+use super::load::{array, at, hresult, named, network, remote, string, u64_field, Fields, R};
+use super::runner::{Fail, Runner};
+use super::steps::{property, StepReader};
+use super::types::{Action, PropertyValue, StateMethod, Step, DEFAULT_APP};
+use super::write::{self, Keys, Out};
+use crate::api::Job;
+use crate::testing::Seen;
+use crate::world::{Network, Remote};
+use crate::{HResult, JobType};
+
+/// `$e`, or `$d` when `$e` is not given.
+macro_rules! either {
+    (; $d:expr) => {
+        $d
+    };
+    ($e:expr; $d:expr) => {
+        $e
+    };
+}
+
+/// The declaration's grammar and what it generates; see the module docs.
+macro_rules! operations {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $({ $($(#[$fdoc:meta])* $field:ident: $fty:ty),* $(,)? })? => {
+            json: { $($spelling:literal: [$($key:literal),* $(,)?]),+ $(,)? },
+            $(name: $name:expr,)?
+            $(new_app: $new_app:literal,)?
+            $(method: $method:expr,)?
+            $(job: $job:ident,)?
+            $(expect: $expect:ident,)?
+            $(mutator: $mutator:literal,)?
+            load($rd:ident, $f:ident, $kind:ident, $app:ident) $load:block
+            write($o:ident) $write:block
+            describe $describe:block
+            run($r:ident, $run_app:ident) $run:block
+        }
+    )*) => {
+        /// An operation (`do`).
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Op {
+            $(
+                $(#[$doc])*
+                $variant $({ $($(#[$fdoc])* $field: $fty),* })?,
+            )*
+        }
+
+        impl Op {
+            /// The `do` spelling.
+            #[allow(unused_variables)]
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $(Op::$variant { $($($field),*)? } => either!($($name)?; [$($spelling),+][0]),)*
+                }
+            }
+
+            /// The COM method the operation calls (`None` for operations that call none).
+            #[allow(unused_variables)]
+            pub(crate) fn method(&self) -> Option<&'static str> {
+                match self {
+                    $(Op::$variant { $($($field),*)? } => either!($(Some($method))?; None),)*
+                }
+            }
+
+            /// The job alias the operation calls a job method through.
+            pub(crate) fn job(&self) -> Option<&String> {
+                match self {
+                    $(Op::$variant { $($job,)? .. } => either!($(Some($job))?; None),)*
+                }
+            }
+
+            /// The same, to fill in.
+            pub(crate) fn job_mut(&mut self) -> Option<&mut String> {
+                match self {
+                    $(Op::$variant { $($job,)? .. } => either!($(Some($job))?; None),)*
+                }
+            }
+
+            /// The HRESULT expected, for operations that call a BITS method.
+            pub(crate) fn expect(&self) -> Option<&HResult> {
+                match self {
+                    $(Op::$variant { $($expect,)? .. } => either!($(Some($expect))?; None),)*
+                }
+            }
+
+            /// The HRESULT the operation expects, for operations that call a BITS method.
+            pub fn expect_mut(&mut self) -> Option<&mut HResult> {
+                match self {
+                    $(Op::$variant { $($expect,)? .. } => either!($(Some($expect))?; None),)*
+                }
+            }
+
+            /// A job method that changes the job: refused with BG_E_INVALID_STATE in a final state
+            /// (§1.3, §2.0).
+            pub(crate) fn is_mutator(&self) -> bool {
+                match self {
+                    $(Op::$variant { .. } => either!($($mutator)?; false),)*
+                }
+            }
+        }
+
+        /// Each `do` spelling and the keys it allows besides `do`.
+        pub(super) const OPS: &[(&str, &[&str])] = &[$($(($spelling, &[$($key),*]),)+)*];
+
+        /// Read the operation `kind` (a spelling of [`OPS`]) from its fields.
+        #[allow(unused_variables, unused_mut, unused_assignments)]
+        pub(super) fn load(rd: &mut StepReader, f: &Fields, kind: &str) -> R<Step> {
+            match kind {
+                $($($spelling)|+ => {
+                    let $rd = rd;
+                    let $f = f;
+                    let $kind = kind;
+                    let mut $app: Option<String> =
+                        if either!($($new_app)?; false) { None } else { $rd.app($f)? };
+                    let op: Op = $load;
+                    Ok(Step { app: $app, action: Action::Do(op) })
+                })*
+                _ => Err(super::load::At {
+                    ptr: f.ptr("do"),
+                    pos: f.get("do").map_or(0, |n| n.pos),
+                    msg: format!("unknown operation {kind:?}"),
+                }),
+            }
+        }
+
+        /// Put the operation's keys (after `do` and `app`).
+        #[allow(unused_variables)]
+        pub(super) fn write(op: &Op, o: &mut Keys) {
+            match op {
+                $(Op::$variant { $($($field),*)? } => {
+                    let $o = o;
+                    $write
+                })*
+            }
+        }
+
+        /// The operation in short, for reports and traces.
+        #[allow(unused_variables)]
+        pub(super) fn describe(op: &Op) -> String {
+            match op {
+                $(Op::$variant { $($($field),*)? } => $describe,)*
+            }
+        }
+
+        /// Make the operation's call as `app`: `Some((actual, note))`, or `None` for an operation
+        /// that calls no BITS method.
+        #[allow(unused_variables)]
+        pub(super) fn run(op: &Op, r: &mut Runner, app: &str) -> Result<Option<(HResult, String)>, Fail> {
+            match op {
+                $(Op::$variant { $($($field),*)? } => {
+                    let $r = r;
+                    let $run_app = app;
+                    $run
+                })*
+            }
+        }
+    };
+}
+
+operations! {
+    /// A new application starts as `user` (the step's `app` names it).
+    Connect {
+        /// The user it runs as.
+        user: String,
+    } => {
+        json: { "connect": ["app", "user"] },
+        new_app: true,
+        load(rd, f, kind, app) {
+            let n = f.req("app", "the name of the new application")?;
+            let p = f.ptr("app");
+            let name = string(n, &p)?;
+            if rd.alive.contains(&name) {
+                return at(
+                    n,
+                    &p,
+                    format!("application {} is already connected", quote(&name)),
+                );
+            }
+            let user = f.req_with("user", "the user it runs as", |n, p| rd.user(n, p))?;
+            rd.alive.insert(name.clone());
+            rd.known.insert(name.clone());
+            app = Some(name);
+            Op::Connect { user }
+        }
+        write(o) {
+            o.put("user", user);
+        }
+        describe { format!("do connect as {user}") }
+        run(r, app) {
+            let user = r.user_id(user)?;
+            r.connect(app, user);
+            Ok(None)
+        }
+    }
+
+    /// The step's application exits.
+    Exit => {
+        json: { "exit": ["app"] },
+        load(rd, f, kind, app) {
+            let name = app.clone().unwrap_or_else(|| DEFAULT_APP.to_string());
+            rd.alive.remove(&name);
+            Op::Exit
+        }
+        write(o) {}
+        describe { "do exit".to_string() }
+        run(r, app) {
+            if let Some(a) = r.apps.get(app) {
+                a.manager
+                    .exit()
+                    .expect("no call is made from inside a callback here");
+            }
+            Ok(None)
+        }
+    }
+
+    /// A user logs on.
+    Logon {
+        /// Who.
+        user: String,
+    } => {
+        json: { "logon": ["user"] },
+        load(rd, f, kind, app) {
+            Op::Logon { user: f.req_with("user", "a user name", |n, p| rd.user(n, p))? }
+        }
+        write(o) {
+            o.put("user", user);
+        }
+        describe { format!("do logon {user}") }
+        run(r, app) {
+            let u = r.user_id(user)?;
+            r.sim.logon(u);
+            Ok(None)
+        }
+    }
+
+    /// A user logs off.
+    Logoff {
+        /// Who.
+        user: String,
+    } => {
+        json: { "logoff": ["user"] },
+        load(rd, f, kind, app) {
+            Op::Logoff { user: f.req_with("user", "a user name", |n, p| rd.user(n, p))? }
+        }
+        write(o) {
+            o.put("user", user);
+        }
+        describe { format!("do logoff {user}") }
+        run(r, app) {
+            let u = r.user_id(user)?;
+            r.sim.logoff(u);
+            Ok(None)
+        }
+    }
+
+    /// IBackgroundCopyManager::CreateJob.
+    CreateJob {
+        /// The display name.
+        name: String,
+        /// The job type (default DOWNLOAD).
+        job_type: JobType,
+        /// The alias the new job gets.
+        bind: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "create_job": ["app", "name", "type", "bind", "expect"] },
+        method: "CreateJob",
+        expect: expect,
+        load(rd, f, kind, app) {
+            let name = f.req_with("name", "the job's display name", string)?;
+            let job_type = f
+                .opt_with("type", |n, p| {
+                    named(
+                        n,
+                        p,
+                        "job type",
+                        &JobType::ALL.iter().map(|v| v.name()).collect::<Vec<_>>(),
+                        JobType::from_name,
+                    )
+                })?
+                .unwrap_or(JobType::Download);
+            let expect = StepReader::expect(f)?;
+            let b = f.req("bind", "the alias the new job gets")?;
+            let bind = rd.new_job_alias(b, &f.ptr("bind"))?;
+            Op::CreateJob {
+                name,
+                job_type,
+                bind,
+                expect,
+            }
+        }
+        write(o) {
+            o.put("name", name);
+            if *job_type != JobType::Download {
+                o.put("type", job_type.name());
+            }
+            o.put("bind", bind);
+            o.expect(*expect);
+        }
+        describe { format!("do create_job {} as {bind}", quote(name)) }
+        run(r, app) {
+            let (manager, app_id, generation) = r.manager_of(app)?;
+            let before = if r.log.is_some() { r.trace_len() } else { 0 };
+            let made = manager.create_job(name, *job_type);
+            let result = made.as_ref().map(Job::id).map_err(|e| *e);
+            r.note(before, || Seen::CreateJob {
+                app: app_id,
+                generation,
+                job_type: *job_type,
+                result,
+            });
+            let actual = match made {
+                Ok(job) => {
+                    let id = job.id();
+                    r.jobs.insert(bind.clone(), Some(id));
+                    r.job_names.entry(id).or_insert_with(|| bind.clone());
+                    if let Some(a) = r.apps.get_mut(app) {
+                        a.handles.insert(bind.clone(), job);
+                    }
+                    HResult::S_OK
+                }
+                Err(h) => {
+                    r.jobs.insert(bind.clone(), None);
+                    h
+                }
+            };
+            Ok(Some((actual, String::new())))
+        }
+    }
+
+    /// IBackgroundCopyManager::GetJob.
+    GetJob {
+        /// The job asked for.
+        job: String,
+        /// An optional new alias for the handle.
+        bind: Option<String>,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "get_job": ["app", "job", "bind", "expect"] },
+        method: "GetJob",
+        expect: expect,
+        load(rd, f, kind, app) {
+            let job = rd.job(f, "job")?;
+            let expect = StepReader::expect(f)?;
+            let bind = match f.get("bind") {
+                Some(b) => Some(rd.new_job_alias(b, &f.ptr("bind"))?),
+                None => None,
+            };
+            Op::GetJob { job, bind, expect }
+        }
+        write(o) {
+            o.put("job", job);
+            if let Some(b) = bind {
+                o.put("bind", b);
+            }
+            o.expect(*expect);
+        }
+        describe {
+            match bind {
+                Some(b) => format!("do get_job {job} as {b}"),
+                None => format!("do get_job {job}"),
+            }
+        }
+        run(r, app) {
+            let id = r.job_id(job)?;
+            let (manager, app_id, generation) = r.manager_of(app)?;
+            let before = if r.log.is_some() { r.trace_len() } else { 0 };
+            let got = manager.get_job(id);
+            let result = got.as_ref().map(|_| ()).map_err(|e| *e);
+            r.note(before, || Seen::GetJob {
+                app: app_id,
+                generation,
+                job: id,
+                result,
+            });
+            let alias = bind.clone().unwrap_or_else(|| job.clone());
+            let actual = match got {
+                Ok(handle) => {
+                    r.jobs.insert(alias.clone(), Some(id));
+                    r.job_names.entry(id).or_insert_with(|| alias.clone());
+                    if let Some(a) = r.apps.get_mut(app) {
+                        a.handles.insert(alias, handle);
+                    }
+                    HResult::S_OK
+                }
+                Err(h) => {
+                    if bind.is_some() {
+                        r.jobs.insert(alias, None);
+                    }
+                    h
+                }
+            };
+            Ok(Some((actual, String::new())))
+        }
+    }
+
+    /// AddFile.
+    AddFile {
+        /// The job.
+        job: String,
+        /// The remote URL.
+        remote: String,
+        /// The local name.
+        local: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "add_file": ["app", "job", "remote", "local", "expect"] },
+        method: "AddFile",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::AddFile {
+                job: rd.job(f, "job")?,
+                remote: f.req_with("remote", "the remote URL", string)?,
+                local: f.req_with("local", "the local file name", string)?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("remote", remote);
+            o.put("local", local);
+            o.expect(*expect);
+        }
+        describe { format!("do add_file {job} {remote}") }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.add_file(remote, local))).map(Some)
+        }
+    }
+
+    /// AddFileSet: every file or none (§2.2).
+    AddFileSet {
+        /// The job.
+        job: String,
+        /// (remote URL, local name) of each file, in order.
+        files: Vec<(String, String)>,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "add_file_set": ["app", "job", "files", "expect"] },
+        method: "AddFileSet",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::AddFileSet {
+                job: rd.job(f, "job")?,
+                files: f.req_with(
+                    "files",
+                    "an array of {\"remote\", \"local\"} objects",
+                    file_set,
+                )?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            let set = files
+                .iter()
+                .map(|(r, l)| Out::Obj(vec![("remote", write::v(r)), ("local", write::v(l))]))
+                .collect();
+            o.put_out("files", Out::Arr(set));
+            o.expect(*expect);
+        }
+        describe { format!("do add_file_set {job} ({} files)", files.len()) }
+        run(r, app) {
+            let set: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(r, l)| (r.as_str(), l.as_str()))
+                .collect();
+            r.with_job(app, job, |j| unit(j.add_file_set(&set))).map(Some)
+        }
+    }
+
+    /// Resume, Suspend, Cancel or Complete.
+    State {
+        /// Which method.
+        method: StateMethod,
+        /// The job.
+        job: String,
+        /// The HRESULT expected (success codes count: BG_S_PARTIAL_COMPLETE).
+        expect: HResult,
+    } => {
+        json: {
+            "resume": ["app", "job", "expect"],
+            "suspend": ["app", "job", "expect"],
+            "cancel": ["app", "job", "expect"],
+            "complete": ["app", "job", "expect"],
+        },
+        name: method.op_name(),
+        method: method.method(),
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::State {
+                method: match kind {
+                    "resume" => StateMethod::Resume,
+                    "suspend" => StateMethod::Suspend,
+                    "cancel" => StateMethod::Cancel,
+                    _ => StateMethod::Complete,
+                },
+                job: rd.job(f, "job")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.expect(*expect);
+        }
+        describe { format!("do {} {job}", method.op_name()) }
+        run(r, app) {
+            r.with_job(app, job, |j| {
+                let done = match method {
+                    StateMethod::Resume => j.resume(),
+                    StateMethod::Suspend => j.suspend(),
+                    StateMethod::Cancel => j.cancel(),
+                    StateMethod::Complete => j.complete(),
+                };
+                done.unwrap_or_else(|e| e)
+            })
+            .map(Some)
+        }
+    }
+
+    /// A Set* method.
+    Set {
+        /// The job.
+        job: String,
+        /// The property and its new value.
+        value: PropertyValue,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set": ["app", "job", "property", "value", "expect"] },
+        method: value.setter(),
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::Set {
+                job: rd.job(f, "job")?,
+                value: property(f, "value")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("property", value.property());
+            o.put_out("value", write::prop(value));
+            o.expect(*expect);
+        }
+        describe { format!("do set {job} {} = {}", value.property(), value.show()) }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.set_property(value))).map(Some)
+        }
+    }
+
+    /// TakeOwnership.
+    TakeOwnership {
+        /// The job.
+        job: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "take_ownership": ["app", "job", "expect"] },
+        method: "TakeOwnership",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::TakeOwnership {
+                job: rd.job(f, "job")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.expect(*expect);
+        }
+        describe { format!("do take_ownership {job}") }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.take_ownership())).map(Some)
+        }
+    }
+
+    /// GetError.
+    GetError {
+        /// The job.
+        job: String,
+        /// An optional alias for the error object.
+        bind_error: Option<String>,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "get_error": ["app", "job", "bind_error", "expect"] },
+        method: "GetError",
+        job: job,
+        expect: expect,
+        load(rd, f, kind, app) {
+            let job = rd.job(f, "job")?;
+            let expect = StepReader::expect(f)?;
+            let bind_error = match f.get("bind_error") {
+                None => None,
+                Some(n) => {
+                    let p = f.ptr("bind_error");
+                    let alias = string(n, &p)?;
+                    if alias.is_empty() {
+                        return at(n, &p, "an error alias must not be empty");
+                    }
+                    if rd.errors.contains_key(&alias) {
+                        return at(
+                            n,
+                            &p,
+                            format!(
+                                "error alias {} is already bound; choose a new name",
+                                quote(&alias)
+                            ),
+                        );
+                    }
+                    let holder = app.clone().unwrap_or_else(|| DEFAULT_APP.to_string());
+                    rd.errors.insert(alias.clone(), holder);
+                    Some(alias)
+                }
+            };
+            Op::GetError {
+                job,
+                bind_error,
+                expect,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            if let Some(b) = bind_error {
+                o.put("bind_error", b);
+            }
+            o.expect(*expect);
+        }
+        describe { format!("do get_error {job}") }
+        run(r, app) {
+            let mut obj = None;
+            let (actual, note) = r.with_job(app, job, |j| match j.get_error() {
+                Ok(e) => {
+                    obj = Some(e);
+                    HResult::S_OK
+                }
+                Err(h) => h,
+            })?;
+            if let Some(alias) = bind_error {
+                r.errors.insert(alias.clone(), obj);
+            }
+            Ok(Some((actual, note)))
+        }
+    }
+
+    /// SetNotifyInterface with a callback answering `returns`.
+    RegisterCallback {
+        /// The job.
+        job: String,
+        /// What the callback answers (S_OK by default).
+        returns: HResult,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "register_callback": ["app", "job", "returns", "expect"] },
+        method: "SetNotifyInterface",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::RegisterCallback {
+                job: rd.job(f, "job")?,
+                returns: f.opt_with("returns", hresult)?.unwrap_or(HResult::S_OK),
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            if *returns != HResult::S_OK {
+                o.put("returns", returns.to_string());
+            }
+            o.expect(*expect);
+        }
+        describe { format!("do register_callback {job} returning {returns}") }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.set_notify_answer(*returns))).map(Some)
+        }
+    }
+
+    /// Virtual time moves forward.
+    Advance {
+        /// Whole seconds.
+        seconds: u64,
+    } => {
+        json: { "advance": ["seconds"] },
+        load(rd, f, kind, app) {
+            Op::Advance {
+                seconds: f.req_with("seconds", "whole seconds ≥ 0", u64_field("seconds"))?,
+            }
+        }
+        write(o) {
+            o.put("seconds", seconds);
+        }
+        describe { format!("do advance {seconds}s") }
+        run(r, app) {
+            r.advance(*seconds).map(|()| None)
+        }
+    }
+
+    /// Advance until idle, optionally at most `max_seconds`.
+    RunUntilIdle {
+        /// The bound.
+        max_seconds: Option<u64>,
+    } => {
+        json: { "run_until_idle": ["max_seconds"] },
+        load(rd, f, kind, app) {
+            Op::RunUntilIdle {
+                max_seconds: f.opt_with("max_seconds", u64_field("seconds"))?,
+            }
+        }
+        write(o) {
+            if let Some(m) = max_seconds {
+                o.put("max_seconds", m);
+            }
+        }
+        describe {
+            match max_seconds {
+                Some(m) => format!("do run_until_idle (at most {m}s)"),
+                None => "do run_until_idle".to_string(),
+            }
+        }
+        run(r, app) {
+            r.run_until_idle(*max_seconds).map(|()| None)
+        }
+    }
+
+    /// The network goes up or down.
+    Network {
+        /// The new state.
+        state: Network,
+    } => {
+        json: { "network": ["state"] },
+        load(rd, f, kind, app) {
+            Op::Network {
+                state: f.req_with("state", "\"up\" or \"down\"", network)?,
+            }
+        }
+        write(o) {
+            o.put_out("state", write::network(*state));
+        }
+        describe { format!("do network {state:?}").to_lowercase() }
+        run(r, app) {
+            r.sim.set_network(*state);
+            Ok(None)
+        }
+    }
+
+    /// A server changes its behaviour.
+    SetRemote {
+        /// The URL.
+        url: String,
+        /// The new behaviour.
+        remote: Remote,
+    } => {
+        json: { "set_remote": ["url", "remote"] },
+        load(rd, f, kind, app) {
+            Op::SetRemote {
+                url: f.req_with("url", "the remote's URL", string)?,
+                remote: f.req_with("remote", "the remote, as in the world", remote)?,
+            }
+        }
+        write(o) {
+            o.put("url", url);
+            o.put_out("remote", write::remote(remote));
+        }
+        describe { format!("do set_remote {url}") }
+        run(r, app) {
+            r.sim.set_remote(url, remote.clone());
+            Ok(None)
+        }
+    }
+
+    /// The BITS service restarts.
+    RestartService => {
+        json: { "restart_service": [] },
+        load(rd, f, kind, app) {
+            Op::RestartService
+        }
+        write(o) {}
+        describe { "do restart_service".to_string() }
+        run(r, app) {
+            r.restart();
+            Ok(None)
+        }
+    }
+}
+
+/// The `files` of `add_file_set`: `{ "remote", "local" }` objects, in order (an empty array is valid:
+/// AddFileSet refuses it with E_INVALIDARG, which a scenario may want to show).
+fn file_set(n: &super::json::Node, p: &str) -> R<Vec<(String, String)>> {
+    let items = array(n, p, "an array of {\"remote\", \"local\"} objects")?;
+    let mut files = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{p}/{i}");
+        let f = Fields::new(item, &ip, "a file of the set", &["remote", "local"])?;
+        files.push((
+            f.req_with("remote", "the remote URL", string)?,
+            f.req_with("local", "the local file name", string)?,
+        ));
+    }
+    Ok(files)
+}
+
+/// The HRESULT of a call that returns nothing else.
+fn unit(r: Result<(), HResult>) -> HResult {
+    r.err().unwrap_or(HResult::S_OK)
+}
