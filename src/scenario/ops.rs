@@ -8,16 +8,18 @@
 //! - `name` (only where one variant has several spellings), `new_app` (the step's `app` names a new
 //!   application), `method` (the COM method it calls, for operations that call one), `job` (the field
 //!   holding the job alias it calls a job method through), `expect` (the field holding the expected
-//!   HRESULT), `mutator` (a job method refused in a final state, §1.3);
+//!   HRESULT), `mutator` (a job method refused in a final state, §1.3), `holds` (the field holding
+//!   the alias of an error object it binds: the testing kit follows that object);
 //! - four hooks: `load` (read and validate the step, in file order: the value of the block is the
 //!   [`Op`]; the calling application is already read into `app` unless `new_app`), `write` (put its
 //!   keys back in the contract's order, defaults left out), `describe` (its short text in reports and
 //!   traces) and `run` (make the call through the public API: `Some((actual HRESULT, note))`, or
 //!   `None` for a step that calls no BITS method).
 //!
-//! Generated from it: the enum [`Op`], `Op::name`, `Op::method`, `Op::job`, `Op::expect_mut`, the
-//! loader's table of operations and its dispatch ([`OPS`], [`load`]), the writer's ([`write`]), the
-//! short descriptions ([`describe`]) and the runner's calls ([`run`]).
+//! Generated from it: the enum [`Op`], `Op::name`, `Op::method`, `Op::job`, `Op::expect_mut`,
+//! `Op::is_mutator`, `Op::holds`, the loader's table of operations and its dispatch ([`OPS`],
+//! [`load`]), the writer's ([`write`]), the short descriptions ([`describe`]) and the runner's calls
+//! ([`run`]).
 //!
 //! Adding an operation: one block here (and its row in `docs/scenario-format.md`, the contract).
 
@@ -54,6 +56,7 @@ macro_rules! operations {
             $(job: $job:ident,)?
             $(expect: $expect:ident,)?
             $(mutator: $mutator:literal,)?
+            $(holds: $holds:ident,)?
             load($rd:ident, $f:ident, $kind:ident, $app:ident) $load:block
             write($o:ident) $write:block
             describe $describe:block
@@ -119,6 +122,13 @@ macro_rules! operations {
             pub(crate) fn is_mutator(&self) -> bool {
                 match self {
                     $(Op::$variant { .. } => either!($($mutator)?; false),)*
+                }
+            }
+
+            /// The alias of the error object the operation binds, if it binds one.
+            pub(crate) fn holds(&self) -> Option<&String> {
+                match self {
+                    $(Op::$variant { $($holds,)? .. } => either!($($holds.as_ref())?; None),)*
                 }
             }
         }
@@ -625,6 +635,7 @@ operations! {
         method: "GetError",
         job: job,
         expect: expect,
+        holds: bind_error,
         load(rd, f, kind, app) {
             let job = rd.job(f, "job")?;
             let expect = StepReader::expect(f)?;
@@ -842,4 +853,79 @@ fn file_set(n: &super::json::Node, p: &str) -> R<Vec<(String, String)>> {
 /// The HRESULT of a call that returns nothing else.
 fn unit(r: Result<(), HResult>) -> HResult {
     r.err().unwrap_or(HResult::S_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OPS;
+    use crate::scenario::{Action, Scenario};
+    use std::path::{Path, PathBuf};
+
+    fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                fixtures(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn every_declared_operation_has_its_row_in_the_contract() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(root.join("docs/scenario-format.md")).unwrap();
+        let rows: Vec<&str> = doc.lines().filter(|l| l.starts_with("| `")).collect();
+        let mut seen = Vec::new();
+        for (spelling, _) in OPS {
+            assert!(!seen.contains(spelling), "{spelling} is declared twice");
+            seen.push(*spelling);
+            let quoted = format!("`{spelling}`");
+            assert!(
+                rows.iter()
+                    .any(|r| r.split('|').nth(1).is_some_and(|c| c.contains(&quoted))),
+                "docs/scenario-format.md has no table row for the operation {quoted}"
+            );
+        }
+    }
+
+    /// The declaration's keys agree with its variants on every operation of every fixture: an
+    /// operation that calls a BITS method allows `app` and `expect`; one that calls through a job
+    /// handle allows `job`; a mutator (§1.3) calls through a handle; its spelling is declared.
+    #[test]
+    fn declared_keys_method_and_expect_agree_on_every_fixture_operation() {
+        let mut files = Vec::new();
+        fixtures(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios"),
+            &mut files,
+        );
+        assert!(files.len() >= 70, "{}", files.len());
+        let mut checked = 0;
+        for f in files {
+            let sc = Scenario::load(&f).unwrap();
+            for st in &sc.steps {
+                let Action::Do(op) = &st.action else { continue };
+                let keys = OPS
+                    .iter()
+                    .find(|(s, _)| *s == op.name())
+                    .map(|(_, k)| *k)
+                    .unwrap_or_else(|| panic!("{} is not declared", op.name()));
+                let what = format!("{} in {}", op.name(), f.display());
+                assert_eq!(op.method().is_some(), op.expect().is_some(), "{what}");
+                assert_eq!(keys.contains(&"expect"), op.expect().is_some(), "{what}");
+                if op.method().is_some() {
+                    assert!(keys.contains(&"app"), "{what}");
+                }
+                if op.job().is_some() {
+                    assert!(keys.contains(&"job"), "{what}");
+                }
+                if op.is_mutator() {
+                    assert!(op.job().is_some(), "{what}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 300, "{checked}");
+    }
 }

@@ -482,8 +482,8 @@ impl Runner {
             (self.site.take(), step.action.job(), result)
         {
             let held = match &step.action {
-                Action::Do(Op::GetError { bind_error, .. }) => bind_error.clone(),
-                _ => None,
+                Action::Do(op) => op.holds().cloned(),
+                Action::Check(_) => None,
             };
             let seen = Seen::JobCall {
                 app: site.app,
