@@ -53,7 +53,7 @@
 //! * callbacks (D11): [`Callback`], [`Notification`], [`NotifyEvent`], [`Delivery`], [`Notifier`];
 //! * the core under the handles: [`Service`] with [`User`], [`App`], [`Limits`], snapshots
 //!   ([`SnapshotError`]), the trace ([`Trace`], [`TraceEvent`], [`TraceKind`], [`TraceIter`],
-//!   [`Rule`]) and the engine's bounds ([`StepLimitExceeded`], [`DEFAULT_MAX_STEPS`]);
+//!   [`Rule`]) and the engine's bounds ([`StepLimitExceeded`], [`ClockStop`], [`DEFAULT_MAX_STEPS`]);
 //! * errors of parsing: [`ParseHResultError`].
 //!
 //! Two public modules: [`scenario`], the JSON scenario format and its runner (`docs/scenario-format.md`),
@@ -194,7 +194,7 @@ mod world;
 
 pub use api::{CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
-pub use engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
+pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};

@@ -1,13 +1,17 @@
 //! Notifications (D11): the callback an application registers per job with SetNotifyInterface, and the
 //! log of deliveries each application can poll.
 //!
-//! Delivery is synchronous on the virtual timeline: a callback runs at the instant its event happens,
-//! after the call or engine step that caused it has finished its own work. A callback receives a
-//! [`Notification`] value, not the simulator, so it cannot re-enter it; an application that wants to act
-//! (Complete on JobTransferred, say) polls its deliveries after the step, as real clients poll their
-//! event queues.
+//! Two kinds of registration. A scripted answer ([`Notifier::Answer`]) is answered inside the step that
+//! caused it. Application code ([`Notifier::Callback`]) is a call-out: the step queues it, and the
+//! facade ([`crate::Sim`]) delivers it after releasing the service, at the same virtual instant, before
+//! the next event, and feeds its answer back (delivery log, trace, D11 re-delivery). So a callback can
+//! call back in: it receives the notified job's handle (and, for JobError, the error object) and may
+//! call any handle method, as Microsoft's samples do (D19). A bare [`crate::Service`] has no one to
+//! deliver call-outs to application code: they wait in its queue until a `Sim` around it delivers them.
 
-use crate::{ErrorContext, HResult, JobId, JobState, NotifyFlags, SimTime};
+use crate::api::{CopyError, Job};
+use crate::calls::ErrorObject;
+use crate::{AppId, ErrorContext, HResult, JobId, JobState, NotifyFlags, SimTime};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -83,34 +87,42 @@ pub struct Notification {
 
 /// An application's IBackgroundCopyCallback.
 ///
+/// Each method receives the notified job's handle (as the application that registered sees it) and,
+/// for JobError, the job's error object (what GetError would give), besides the [`Notification`]. It
+/// runs at the instant of its event with the simulator free: it may read and call anything —
+/// [`crate::Sim::trace`], handle getters, Complete, Cancel, [`crate::Manager::exit`] — except move the
+/// clock (D19; see "Callbacks and threads" in the crate docs).
+///
 /// Return `HResult::S_OK` to acknowledge. Any other value makes BITS call JobTransferred/JobError again
 /// after the job's minimum retry delay, until it answers S_OK (D11).
+///
+/// A closure `FnMut(&Notification) -> HResult` is a callback too (it sees only the notification).
 pub trait Callback {
     /// The job entered TRANSFERRED.
-    fn job_transferred(&mut self, n: &Notification) -> HResult {
-        let _ = n;
+    fn job_transferred(&mut self, job: &Job, n: &Notification) -> HResult {
+        let _ = (job, n);
         HResult::S_OK
     }
-    /// The job entered ERROR.
-    fn job_error(&mut self, n: &Notification) -> HResult {
-        let _ = n;
+    /// The job entered ERROR; `error` is its error object (D1, D2).
+    fn job_error(&mut self, job: &Job, error: &CopyError, n: &Notification) -> HResult {
+        let _ = (job, error, n);
         HResult::S_OK
     }
     /// Something else changed.
-    fn job_modification(&mut self, n: &Notification) -> HResult {
-        let _ = n;
+    fn job_modification(&mut self, job: &Job, n: &Notification) -> HResult {
+        let _ = (job, n);
         HResult::S_OK
     }
 }
 
 impl<F: FnMut(&Notification) -> HResult> Callback for F {
-    fn job_transferred(&mut self, n: &Notification) -> HResult {
+    fn job_transferred(&mut self, _: &Job, n: &Notification) -> HResult {
         self(n)
     }
-    fn job_error(&mut self, n: &Notification) -> HResult {
+    fn job_error(&mut self, _: &Job, _: &CopyError, n: &Notification) -> HResult {
         self(n)
     }
-    fn job_modification(&mut self, n: &Notification) -> HResult {
+    fn job_modification(&mut self, _: &Job, n: &Notification) -> HResult {
         self(n)
     }
 }
@@ -119,27 +131,38 @@ impl<F: FnMut(&Notification) -> HResult> Callback for F {
 pub enum Notifier {
     /// A callback that answers every call with the given HRESULT (the scenario format's
     /// `register_callback`, and the pull interface: register `Answer(S_OK)` and poll the deliveries).
+    /// Answered inside the step that caused it.
     Answer(HResult),
-    /// Application code.
+    /// Application code, called out to after the step (D19).
     Callback(Box<dyn Callback>),
 }
 
+/// What stands in a registration while its callback is out being called.
+struct Lent;
+
+impl Callback for Lent {}
+
 impl Notifier {
-    pub(crate) fn call(&mut self, n: &Notification) -> HResult {
-        match self {
-            Notifier::Answer(h) => *h,
-            Notifier::Callback(cb) => match n.event {
-                NotifyEvent::JobTransferred => cb.job_transferred(n),
-                NotifyEvent::JobError => cb.job_error(n),
-                NotifyEvent::JobModification => cb.job_modification(n),
-            },
-        }
-    }
     /// The scripted answer, if this is one (snapshots keep those).
     pub(crate) fn answer(&self) -> Option<HResult> {
         match self {
             Notifier::Answer(h) => Some(*h),
             Notifier::Callback(_) => None,
+        }
+    }
+
+    /// Lend the application code out for a call-out (a placeholder stays registered).
+    pub(crate) fn lend(&mut self) -> Option<Box<dyn Callback>> {
+        match self {
+            Notifier::Answer(_) => None,
+            Notifier::Callback(cb) => Some(std::mem::replace(cb, Box::new(Lent))),
+        }
+    }
+
+    /// Take the lent code back.
+    pub(crate) fn give_back(&mut self, code: Box<dyn Callback>) {
+        if let Notifier::Callback(cb) = self {
+            *cb = code;
         }
     }
 }
@@ -151,6 +174,19 @@ impl fmt::Debug for Notifier {
             Notifier::Callback(_) => f.write_str("Callback(..)"),
         }
     }
+}
+
+/// A call-out to application code, queued by the step that caused it (D19).
+#[derive(Debug)]
+pub(crate) struct CallOut {
+    /// The application whose registration it is.
+    pub app: AppId,
+    /// The registration (a replaced or cleared one is not called).
+    pub serial: u64,
+    /// What to tell.
+    pub notification: Notification,
+    /// For JobError: the error object the callback receives.
+    pub error: Option<ErrorObject>,
 }
 
 /// One callback invocation, as logged for the application that registered it.
