@@ -24,7 +24,7 @@
 use crate::calls::{ErrorObject, FileInfo};
 use crate::engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
-use crate::notify::{Callback, Delivery, NotifyEvent, Notifier};
+use crate::notify::{Callback, Delivery, Notifier, NotifyEvent};
 use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::service::IdleStep;
 use crate::trace::TraceEvent;
@@ -355,11 +355,13 @@ impl Sim {
 
     fn run_until_idle_limit(&self, limit: SimTime) -> Result<bool, ClockStop> {
         self.clock(|s, steps| {
-            Ok(match s.idle_toward(limit, steps, DEFAULT_MAX_STEPS, true)? {
-                IdleStep::Idle => Some(true),
-                IdleStep::Limit => Some(false),
-                IdleStep::CallOut => None,
-            })
+            Ok(
+                match s.idle_toward(limit, steps, DEFAULT_MAX_STEPS, true)? {
+                    IdleStep::Idle => Some(true),
+                    IdleStep::Limit => Some(false),
+                    IdleStep::CallOut => None,
+                },
+            )
         })
     }
 

@@ -1,4 +1,4 @@
-//! The end of time (D18), the step bounds of every clock method and the minimum time slice (D19a),
+//! The end of time (D18), the step bounds of every clock method and the minimum time slice (D20),
 //! and callbacks that call back in (D19). Each test reaches its state through real calls and would
 //! hang, or see a different state, without the rule it is named after.
 
@@ -67,7 +67,11 @@ fn d18_a_failing_job_error_answer_at_the_end_of_time_is_delivered_once() {
     assert_eq!(sim.try_advance(SimDuration::from_secs(3600)), Ok(()));
     assert_eq!(state(&job), JobState::Error, "404 is fatal (T10)");
     let got = app.take_notifications().unwrap();
-    assert_eq!(got.len(), 1, "the D11 re-delivery would fall beyond the end");
+    assert_eq!(
+        got.len(),
+        1,
+        "the D11 re-delivery would fall beyond the end"
+    );
     assert_eq!(got[0].notification.event, NotifyEvent::JobError);
     assert_eq!(got[0].result, HResult::E_FAIL);
     assert!(steps(&sim) < 20, "{} steps", steps(&sim));
@@ -119,7 +123,11 @@ fn d18_a_transient_error_at_the_end_of_time_stays_without_timers() {
     let (sim, app) = at_the_end_of_time(world_a(10, [Response::http(503)], Response::Ok));
     let job = job_on(&app, A, LA, Priority::Normal);
     assert_eq!(sim.run_until_idle(), Ok(()));
-    assert_eq!(state(&job), JobState::TransientError, "503 is transient (D5)");
+    assert_eq!(
+        state(&job),
+        JobState::TransientError,
+        "503 is transient (D5)"
+    );
     assert_eq!(
         count(&sim, |k| matches!(
             k,
@@ -134,7 +142,7 @@ fn d18_a_transient_error_at_the_end_of_time_stays_without_timers() {
 // ============================================================ step bounds and the minimum slice
 
 #[test]
-fn d19a_a_zero_time_slice_is_taken_as_one_second() {
+fn d20_a_zero_time_slice_is_taken_as_one_second() {
     assert_eq!(World::new().time_slice_secs(0).time_slice(), 1);
     assert_eq!(World::new().time_slice_secs(7).time_slice(), 7);
     let mut s = Service::new(World::new());
@@ -143,7 +151,7 @@ fn d19a_a_zero_time_slice_is_taken_as_one_second() {
 }
 
 #[test]
-fn d19a_two_background_jobs_with_a_zero_slice_rotate_once_a_second() {
+fn d20_two_background_jobs_with_a_zero_slice_rotate_once_a_second() {
     let (sim, app) = alice(
         World::new()
             .time_slice_secs(0)
@@ -158,15 +166,7 @@ fn d19a_two_background_jobs_with_a_zero_slice_rotate_once_a_second() {
     let rotations = sim
         .trace()
         .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                TraceKind::State {
-                    rule: Rule::T7,
-                    ..
-                }
-            )
-        })
+        .filter(|e| matches!(e.kind, TraceKind::State { rule: Rule::T7, .. }))
         .count();
     assert_eq!(rotations, 10, "one T7 rotation a second");
     assert_eq!(
@@ -177,7 +177,7 @@ fn d19a_two_background_jobs_with_a_zero_slice_rotate_once_a_second() {
 }
 
 #[test]
-fn every_clock_method_of_the_service_stops_at_its_bound_with_a_clear_error() {
+fn d20_every_clock_method_of_the_service_stops_at_its_bound_with_a_clear_error() {
     let world = World::new()
         .time_slice_secs(1)
         .bandwidth(1)
@@ -204,7 +204,10 @@ fn every_clock_method_of_the_service_stops_at_its_bound_with_a_clear_error() {
     assert_eq!(e.steps, 10);
     let e = s.run_until_idle(10).unwrap_err();
     assert_eq!(e.steps, 10);
-    assert_eq!(s.run_until_idle_before(SimTime::MAX, 5).unwrap_err().steps, 5);
+    assert_eq!(
+        s.run_until_idle_before(SimTime::MAX, 5).unwrap_err().steps,
+        5
+    );
     // Within the bound, the target is reached.
     let before = s.now();
     assert_eq!(s.try_advance(SimDuration::from_secs(3), 1_000), Ok(()));
@@ -214,7 +217,7 @@ fn every_clock_method_of_the_service_stops_at_its_bound_with_a_clear_error() {
 /// Ten million events: run in release builds only (the suite's `cargo test --release`).
 #[test]
 #[cfg_attr(debug_assertions, ignore = "ten million events; run with --release")]
-fn sim_advance_stops_at_default_max_steps_and_says_so() {
+fn d20_sim_advance_stops_at_default_max_steps_and_says_so() {
     let (sim, app) = alice(
         World::new()
             .time_slice_secs(1)
@@ -336,11 +339,16 @@ fn d19_a_callback_cancels_the_job_and_reads_the_error_description_on_job_error()
     job.set_notify_interface(cb).unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
-    let text = app.get_error_description(HResult::http(404), 0x409).unwrap();
+    let text = app
+        .get_error_description(HResult::http(404), 0x409)
+        .unwrap();
     assert_eq!(
         *seen.borrow(),
         vec![
-            format!("{:?}", Ok::<_, HResult>((ErrorContext::RemoteFile, HResult::http(404)))),
+            format!(
+                "{:?}",
+                Ok::<_, HResult>((ErrorContext::RemoteFile, HResult::http(404)))
+            ),
             format!("{:?}", Ok::<_, HResult>(text)),
             format!("{:?}", Ok::<_, HResult>(JobState::Error)),
             format!("{:?}", Ok::<_, HResult>(HResult::S_OK)),
@@ -357,14 +365,10 @@ fn d19_reads_inside_a_callback_see_the_delivery_instant() {
     let seen = Rc::new(RefCell::new(None));
     let (s2, out) = (sim.clone(), seen.clone());
     job.set_notify_interface(move |n: &Notification| {
-        let last_state = s2
-            .trace()
-            .iter()
-            .rev()
-            .find_map(|e| match e.kind {
-                TraceKind::State { to, .. } => Some(to),
-                _ => None,
-            });
+        let last_state = s2.trace().iter().rev().find_map(|e| match e.kind {
+            TraceKind::State { to, .. } => Some(to),
+            _ => None,
+        });
         let service_now = s2.with_service(|s| s.now());
         *out.borrow_mut() = Some((s2.in_callback(), s2.now(), service_now, n.time, last_state));
         HResult::S_OK
@@ -409,7 +413,11 @@ fn d19_clock_methods_inside_a_callback_refuse_and_say_so() {
     );
     assert_eq!(count(&sim, |k| *k == TraceKind::ClockInCallback), 3);
     assert_eq!(sim.now(), secs(5));
-    assert_eq!(sim.last_stop(), None, "the outer advance reached its target");
+    assert_eq!(
+        sim.last_stop(),
+        None,
+        "the outer advance reached its target"
+    );
 }
 
 /// Takes the notifications, then exits, on JobTransferred; answers E_FAIL.
@@ -469,7 +477,11 @@ fn d19_exit_and_take_notifications_inside_a_callback_do_what_they_say() {
     assert_eq!(job.get_state(), Err(HResult::RPC_E_DISCONNECTED));
     let owner = sim.connect("again", sim.with_service(|s| s.user_id("alice")).unwrap());
     let again = owner.unwrap().get_job(job.id()).unwrap();
-    assert_eq!(state(&again), JobState::Transferred, "jobs outlive their app (D2)");
+    assert_eq!(
+        state(&again),
+        JobState::Transferred,
+        "jobs outlive their app (D2)"
+    );
 }
 
 /// Answers E_FAIL twice, then completes the job.
@@ -524,7 +536,11 @@ fn d19_a_callback_registered_on_an_error_job_is_called_before_the_call_returns()
     let cb = Canceller::default();
     let seen = cb.seen.clone();
     job.set_notify_interface(cb).unwrap();
-    assert_eq!(seen.borrow().len(), 5, "delivered inside SetNotifyInterface (D11)");
+    assert_eq!(
+        seen.borrow().len(),
+        5,
+        "delivered inside SetNotifyInterface (D11)"
+    );
     assert_eq!(state(&job), JobState::Cancelled);
 }
 
@@ -538,7 +554,9 @@ fn d19_a_scripted_answer_stays_inside_the_step_and_a_bare_service_queues_code_ca
     s.set_notify_interface(
         app,
         j,
-        Some(Notifier::Callback(Box::new(|_: &Notification| HResult::S_OK))),
+        Some(Notifier::Callback(Box::new(|_: &Notification| {
+            HResult::S_OK
+        }))),
     )
     .unwrap();
     s.resume(app, j).unwrap();

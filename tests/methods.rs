@@ -770,7 +770,11 @@ fn d19_a_callback_reads_at_the_delivery_time_and_its_calls_work() {
         o.get_error,
         Some(Ok((ErrorContext::RemoteFile, HResult::http(404))))
     );
-    assert_eq!(o.resume, Some(Ok(HResult::S_OK)), "T14, from inside the callback");
+    assert_eq!(
+        o.resume,
+        Some(Ok(HResult::S_OK)),
+        "T14, from inside the callback"
+    );
     assert_eq!((o.reconnect, o.connect), (Some(true), Some(true)));
     assert_eq!(
         state(&job),

@@ -220,7 +220,12 @@ impl Service {
 
     /// The callback of call-out `c` answered `result`: give the code back to its registration (if
     /// it is still the same one) and log the delivery.
-    pub(crate) fn callout_answered(&mut self, c: CallOut, code: Box<dyn Callback>, result: HResult) {
+    pub(crate) fn callout_answered(
+        &mut self,
+        c: CallOut,
+        code: Box<dyn Callback>,
+        result: HResult,
+    ) {
         if let Some(r) = self
             .registrations
             .get_mut(c.notification.job.index())

@@ -73,7 +73,7 @@ impl Service {
     }
 
     /// Change the background time slice (T7, D12) for slices that start from now on. At least 1 s:
-    /// 0 is taken as 1 (D19a).
+    /// 0 is taken as 1 (D20).
     pub fn set_time_slice_secs(&mut self, secs: u64) {
         self.world.time_slice_secs = secs.max(1);
     }

@@ -40,11 +40,7 @@ impl Service {
     }
 
     /// [`Service::advance`] with an explicit bound of `max_steps` events.
-    pub fn try_advance(
-        &mut self,
-        d: SimDuration,
-        max_steps: u64,
-    ) -> Result<(), StepLimitExceeded> {
+    pub fn try_advance(&mut self, d: SimDuration, max_steps: u64) -> Result<(), StepLimitExceeded> {
         let until = self.now + d;
         self.try_run_until(until, max_steps)
     }
@@ -449,7 +445,7 @@ impl Service {
     }
 
     /// The end of job `j`'s time slice (T7, D12a). The slice is at least 1 s (a zero slice is
-    /// refused at the source, D19); a slice ending beyond the end of time is not armed, so the job
+    /// refused at the source, D20); a slice ending beyond the end of time is not armed, so the job
     /// keeps its slot (D18).
     fn arm_slice(&mut self, j: usize) {
         let slice = SimDuration::from_secs(self.world.time_slice_secs.max(1));
