@@ -24,7 +24,7 @@
 use crate::calls::{ErrorObject, FileInfo};
 use crate::engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
-use crate::notify::{Callback, Delivery, Notifier, NotifyEvent};
+use crate::notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::service::IdleStep;
 use crate::trace::TraceEvent;
@@ -50,6 +50,59 @@ struct Machine {
 }
 
 type Shared = Rc<Machine>;
+
+/// An application's IBackgroundCopyCallback.
+///
+/// Each method receives the notified job's handle (as the application that registered sees it) and,
+/// for JobError, the job's error object (what GetError would give), besides the [`Notification`]. It
+/// runs at the instant of its event with the simulator free: it may read and call anything —
+/// [`Sim::trace`], handle getters, Complete, Cancel, [`Manager::exit`] — except move the clock (D19;
+/// see "Callbacks and threads" in the crate docs).
+///
+/// Return `HResult::S_OK` to acknowledge. Any other value makes BITS call JobTransferred/JobError again
+/// after the job's minimum retry delay, until it answers S_OK (D11).
+///
+/// A closure `FnMut(&Notification) -> HResult` is a callback too (it sees only the notification).
+pub trait Callback {
+    /// The job entered TRANSFERRED.
+    fn job_transferred(&mut self, job: &Job, n: &Notification) -> HResult {
+        let _ = (job, n);
+        HResult::S_OK
+    }
+    /// The job entered ERROR; `error` is its error object (D1, D2).
+    fn job_error(&mut self, job: &Job, error: &CopyError, n: &Notification) -> HResult {
+        let _ = (job, error, n);
+        HResult::S_OK
+    }
+    /// Something else changed.
+    fn job_modification(&mut self, job: &Job, n: &Notification) -> HResult {
+        let _ = (job, n);
+        HResult::S_OK
+    }
+}
+
+impl<F: FnMut(&Notification) -> HResult> Callback for F {
+    fn job_transferred(&mut self, _: &Job, n: &Notification) -> HResult {
+        self(n)
+    }
+    fn job_error(&mut self, _: &Job, _: &CopyError, n: &Notification) -> HResult {
+        self(n)
+    }
+    fn job_modification(&mut self, _: &Job, n: &Notification) -> HResult {
+        self(n)
+    }
+}
+
+/// The facade's callbacks, as the core holds them.
+type Code = Box<dyn Callback>;
+
+impl AppCode {
+    /// Application code for [`Notifier::Callback`] (what [`Job::set_notify_interface`] registers).
+    pub fn new(callback: impl Callback + 'static) -> AppCode {
+        let code: Code = Box::new(callback);
+        AppCode(Box::new(code))
+    }
+}
 
 /// The panic message of a `Sim` method that needs the service, called while the service is busy:
 /// from inside a closure given to `with_service`/`with_service_mut`.
@@ -93,12 +146,19 @@ impl Machine {
                 let pending = self.service.borrow().has_callouts();
                 return if pending { Err(*steps) } else { Ok(()) };
             }
-            let (c, mut code, generation) = {
+            let (c, mut lent, generation) = {
                 let mut s = self.service.borrow_mut();
                 let Some((c, code)) = s.next_callout() else {
                     return Ok(());
                 };
                 (c, code, s.generation())
+            };
+            // Every AppCode is made by `AppCode::new`.
+            let Some(code) = lent.0.downcast_mut::<Code>() else {
+                self.service
+                    .borrow_mut()
+                    .callout_answered(c, lent, HResult::S_OK);
+                continue;
             };
             let h = Handle {
                 inner: self.clone(),
@@ -110,10 +170,16 @@ impl Machine {
             self.delivering.set(Some(n.time));
             let result = match (n.event, &c.error) {
                 (NotifyEvent::JobTransferred, _) => code.job_transferred(&job, &n),
-                (NotifyEvent::JobError, Some(obj)) => {
+                (NotifyEvent::JobError, Some((record, epoch, generation))) => {
                     let error = CopyError {
                         h: h.clone(),
-                        obj: obj.clone(),
+                        obj: ErrorObject {
+                            app: c.app,
+                            job: n.job,
+                            epoch: *epoch,
+                            generation: *generation,
+                            record: record.clone(),
+                        },
                     };
                     code.job_error(&job, &error, &n)
                 }
@@ -122,7 +188,7 @@ impl Machine {
                 }
             };
             self.delivering.set(None);
-            self.service.borrow_mut().callout_answered(c, code, result);
+            self.service.borrow_mut().callout_answered(c, lent, result);
             *steps += 1;
         }
     }
@@ -779,7 +845,11 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_interface(&self, callback: impl Callback + 'static) -> Result<(), HResult> {
         self.h.write(|s, app| {
-            s.set_notify_interface(app, self.id, Some(Notifier::Callback(Box::new(callback))))
+            s.set_notify_interface(
+                app,
+                self.id,
+                Some(Notifier::Callback(AppCode::new(callback))),
+            )
         })
     }
 

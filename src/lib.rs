@@ -50,7 +50,8 @@
 //! * virtual time: [`SimTime`], [`SimDuration`] (D13);
 //! * the world a test scripts: [`World`] (built with its builder methods), [`Remote`], [`Response`],
 //!   [`Fault`], [`Local`], [`Network`], [`Chaos`], [`Class`] and [`default_classification`] (D5);
-//! * callbacks (D11): [`Callback`], [`Notification`], [`NotifyEvent`], [`Delivery`], [`Notifier`];
+//! * callbacks (D11, D19): [`Callback`], [`Notification`], [`NotifyEvent`], [`Delivery`], [`Notifier`],
+//!   [`AppCode`];
 //! * the core under the handles: [`Service`] with [`User`], [`App`], [`Limits`], snapshots
 //!   ([`SnapshotError`]), the trace ([`Trace`], [`TraceEvent`], [`TraceKind`], [`TraceIter`],
 //!   [`Rule`]) and the engine's bounds ([`StepLimitExceeded`], [`ClockStop`], [`DEFAULT_MAX_STEPS`]);
@@ -239,13 +240,13 @@ mod trace;
 mod transition;
 mod world;
 
-pub use api::{CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
+pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
-pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
+pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
     PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, Scalar, ScalarKind, PROPERTIES,
 };

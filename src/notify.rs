@@ -8,11 +8,14 @@
 //! call back in: it receives the notified job's handle (and, for JobError, the error object) and may
 //! call any handle method, as Microsoft's samples do (D19). A bare [`crate::Service`] has no one to
 //! deliver call-outs to application code: they wait in its queue until a `Sim` around it delivers them.
+//!
+//! The core holds application code opaquely ([`AppCode`]): the callback trait, whose methods receive
+//! the facade's handles, belongs to the facade ([`crate::Callback`]).
 
-use crate::api::{CopyError, Job};
-use crate::calls::ErrorObject;
+use crate::record::ErrorRecord;
 use crate::{AppId, ErrorContext, HResult, JobId, JobState, NotifyFlags, SimTime};
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::fmt;
 
 /// The three IBackgroundCopyCallback methods.
@@ -85,62 +88,26 @@ pub struct Notification {
     pub time: SimTime,
 }
 
-/// An application's IBackgroundCopyCallback.
-///
-/// Each method receives the notified job's handle (as the application that registered sees it) and,
-/// for JobError, the job's error object (what GetError would give), besides the [`Notification`]. It
-/// runs at the instant of its event with the simulator free: it may read and call anything —
-/// [`crate::Sim::trace`], handle getters, Complete, Cancel, [`crate::Manager::exit`] — except move the
-/// clock (D19; see "Callbacks and threads" in the crate docs).
-///
-/// Return `HResult::S_OK` to acknowledge. Any other value makes BITS call JobTransferred/JobError again
-/// after the job's minimum retry delay, until it answers S_OK (D11).
-///
-/// A closure `FnMut(&Notification) -> HResult` is a callback too (it sees only the notification).
-pub trait Callback {
-    /// The job entered TRANSFERRED.
-    fn job_transferred(&mut self, job: &Job, n: &Notification) -> HResult {
-        let _ = (job, n);
-        HResult::S_OK
-    }
-    /// The job entered ERROR; `error` is its error object (D1, D2).
-    fn job_error(&mut self, job: &Job, error: &CopyError, n: &Notification) -> HResult {
-        let _ = (job, error, n);
-        HResult::S_OK
-    }
-    /// Something else changed.
-    fn job_modification(&mut self, job: &Job, n: &Notification) -> HResult {
-        let _ = (job, n);
-        HResult::S_OK
-    }
-}
-
-impl<F: FnMut(&Notification) -> HResult> Callback for F {
-    fn job_transferred(&mut self, _: &Job, n: &Notification) -> HResult {
-        self(n)
-    }
-    fn job_error(&mut self, _: &Job, _: &CopyError, n: &Notification) -> HResult {
-        self(n)
-    }
-    fn job_modification(&mut self, _: &Job, n: &Notification) -> HResult {
-        self(n)
-    }
-}
-
 /// What stands behind a registration.
 pub enum Notifier {
     /// A callback that answers every call with the given HRESULT (the scenario format's
     /// `register_callback`, and the pull interface: register `Answer(S_OK)` and poll the deliveries).
     /// Answered inside the step that caused it.
     Answer(HResult),
-    /// Application code, called out to after the step (D19).
-    Callback(Box<dyn Callback>),
+    /// Application code, called out to after the step (D19): make it with
+    /// [`AppCode::new`] from a [`crate::Callback`].
+    Callback(AppCode),
 }
 
-/// What stands in a registration while its callback is out being called.
-struct Lent;
+/// Application code behind a registration ([`Notifier::Callback`]): a [`crate::Callback`] held by the
+/// core without knowing its type. The core only queues call-outs to it; the facade calls it (D19).
+pub struct AppCode(pub(crate) Box<dyn Any>);
 
-impl Callback for Lent {}
+impl fmt::Debug for AppCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AppCode(..)")
+    }
+}
 
 impl Notifier {
     /// The scripted answer, if this is one (snapshots keep those).
@@ -152,15 +119,15 @@ impl Notifier {
     }
 
     /// Lend the application code out for a call-out (a placeholder stays registered).
-    pub(crate) fn lend(&mut self) -> Option<Box<dyn Callback>> {
+    pub(crate) fn lend(&mut self) -> Option<AppCode> {
         match self {
             Notifier::Answer(_) => None,
-            Notifier::Callback(cb) => Some(std::mem::replace(cb, Box::new(Lent))),
+            Notifier::Callback(cb) => Some(std::mem::replace(cb, AppCode(Box::new(())))),
         }
     }
 
     /// Take the lent code back.
-    pub(crate) fn give_back(&mut self, code: Box<dyn Callback>) {
+    pub(crate) fn give_back(&mut self, code: AppCode) {
         if let Notifier::Callback(cb) = self {
             *cb = code;
         }
@@ -185,8 +152,9 @@ pub(crate) struct CallOut {
     pub serial: u64,
     /// What to tell.
     pub notification: Notification,
-    /// For JobError: the error object the callback receives.
-    pub error: Option<ErrorObject>,
+    /// For JobError: what the callback's error object is made of (the record, the job's TRANSFERRING
+    /// epoch and the service generation, as GetError takes them; D2).
+    pub error: Option<(ErrorRecord, u32, u32)>,
 }
 
 /// One callback invocation, as logged for the application that registered it.

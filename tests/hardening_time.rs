@@ -554,7 +554,7 @@ fn d19_a_scripted_answer_stays_inside_the_step_and_a_bare_service_queues_code_ca
     s.set_notify_interface(
         app,
         j,
-        Some(Notifier::Callback(Box::new(|_: &Notification| {
+        Some(Notifier::Callback(AppCode::new(|_: &Notification| {
             HResult::S_OK
         }))),
     )

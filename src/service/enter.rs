@@ -9,7 +9,7 @@ use super::Service;
 use crate::engine::Event;
 use crate::hresult::HResult;
 use crate::job::{AppId, Entered, JobId};
-use crate::notify::{CallOut, Callback, Delivery, Notification, NotifyEvent};
+use crate::notify::{AppCode, CallOut, Delivery, Notification, NotifyEvent};
 use crate::state::JobState;
 use crate::trace::TraceKind;
 use crate::transition::{self, EngineEvent, MethodCall, Transition};
@@ -146,11 +146,12 @@ impl Service {
         match answer {
             Some(result) => self.delivered(app, serial, n, result),
             None => {
+                let job = &self.jobs[j];
                 let error = match event {
-                    NotifyEvent::JobError => match self.get_error(app, n.job) {
-                        Ok(obj) => Some(obj),
+                    NotifyEvent::JobError => match job.error() {
+                        Some(r) => Some((r.clone(), job.transfer_epoch(), self.generation)),
                         // ERROR always has a record (D1); without one there is nothing to report.
-                        Err(_) => return,
+                        None => return,
                     },
                     _ => None,
                 };
@@ -204,7 +205,7 @@ impl Service {
 
     /// The next call-out to deliver, with its callback lent out of the registration; call-outs of a
     /// registration replaced, cleared or dropped since they were queued are skipped (D11).
-    pub(crate) fn next_callout(&mut self) -> Option<(CallOut, Box<dyn Callback>)> {
+    pub(crate) fn next_callout(&mut self) -> Option<(CallOut, AppCode)> {
         while let Some(c) = self.engine.callouts.pop_front() {
             let reg = self
                 .registrations
@@ -220,12 +221,7 @@ impl Service {
 
     /// The callback of call-out `c` answered `result`: give the code back to its registration (if
     /// it is still the same one) and log the delivery.
-    pub(crate) fn callout_answered(
-        &mut self,
-        c: CallOut,
-        code: Box<dyn Callback>,
-        result: HResult,
-    ) {
+    pub(crate) fn callout_answered(&mut self, c: CallOut, code: AppCode, result: HResult) {
         if let Some(r) = self
             .registrations
             .get_mut(c.notification.job.index())
