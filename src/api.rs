@@ -8,8 +8,10 @@
 //! ## Errors every handle method can return
 //! * RPC_E_DISCONNECTED (0x80010108): the application exited ([`Manager::exit`], D2) or the service
 //!   restarted since the handle was made ([`Sim::restart_service`], D15).
-//! * RPC_E_CANTCALLOUT_ININPUTSYNCCALL (0x8001010D): the call was made from inside one of the
-//!   simulator's callbacks (see "Callbacks and threads" in the crate docs).
+//! * RPC_E_CANTCALLOUT_ININPUTSYNCCALL (0x8001010D): the call was made while the simulator is busy
+//!   inside a call of its own — from inside a closure given to [`Sim::with_service`] or
+//!   [`Sim::with_service_mut`]. (Callbacks are not such a place: they run with the simulator free
+//!   and may call every handle method, D19; see "Callbacks and threads" in the crate docs.)
 //! * E_ACCESSDENIED (0x80070005), job methods only: the job belongs to another user and the
 //!   application's user is not an administrator (D9; a handle meets this after an administrator's
 //!   TakeOwnership moved the job).
@@ -20,10 +22,11 @@
 //! method docs below list what each method returns beyond these.
 
 use crate::calls::{ErrorObject, FileInfo};
-use crate::engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
+use crate::engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{FileProgress, JobProgress, JobTimes};
-use crate::notify::{Callback, Delivery, Notification, Notifier};
+use crate::notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 use crate::properties::{Prop, PropertyValue, ProxySettings};
+use crate::service::IdleStep;
 use crate::trace::TraceEvent;
 use crate::world::{Network, Remote};
 use crate::{
@@ -31,26 +34,81 @@ use crate::{
     SimDuration, SimTime, UserId, World,
 };
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
-/// The machine every handle of one `Sim` shares: the core service, and the read-only view callbacks
-/// see while the service is busy delivering to them.
+/// The machine every handle of one `Sim` shares: the core service, and what the facade knows about
+/// the delivery of call-outs to application callbacks.
 struct Machine {
     service: RefCell<Service>,
-    /// The virtual time of the delivery in progress (`None` outside callbacks).
+    /// The virtual time of the callback delivery in progress (`None` outside callbacks).
     delivering: Cell<Option<SimTime>>,
     /// The virtual time when the current mutable call began (what `Sim::now` reports while the
-    /// service is busy outside a facade callback).
+    /// service is busy inside `with_service_mut`).
     busy_since: Cell<SimTime>,
+    /// Why the last clock method stopped before its target (`None`: it reached it).
+    last_stop: Cell<Option<ClockStop>>,
 }
 
 type Shared = Rc<Machine>;
 
-/// The panic message of a `Sim` method that needs the service, called from inside one of its
-/// callbacks (the service is busy delivering it).
+/// An application's IBackgroundCopyCallback.
+///
+/// Each method receives the notified job's handle (as the application that registered sees it) and,
+/// for JobError, the job's error object (what GetError would give), besides the [`Notification`]. It
+/// runs at the instant of its event with the simulator free: it may read and call anything —
+/// [`Sim::trace`], handle getters, Complete, Cancel, [`Manager::exit`] — except move the clock (D19;
+/// see "Callbacks and threads" in the crate docs).
+///
+/// Return `HResult::S_OK` to acknowledge. Any other value makes BITS call JobTransferred/JobError again
+/// after the job's minimum retry delay, until it answers S_OK (D11).
+///
+/// A closure `FnMut(&Notification) -> HResult` is a callback too (it sees only the notification).
+pub trait Callback {
+    /// The job entered TRANSFERRED.
+    fn job_transferred(&mut self, job: &Job, n: &Notification) -> HResult {
+        let _ = (job, n);
+        HResult::S_OK
+    }
+    /// The job entered ERROR; `error` is its error object (D1, D2).
+    fn job_error(&mut self, job: &Job, error: &CopyError, n: &Notification) -> HResult {
+        let _ = (job, error, n);
+        HResult::S_OK
+    }
+    /// Something else changed.
+    fn job_modification(&mut self, job: &Job, n: &Notification) -> HResult {
+        let _ = (job, n);
+        HResult::S_OK
+    }
+}
+
+impl<F: FnMut(&Notification) -> HResult> Callback for F {
+    fn job_transferred(&mut self, _: &Job, n: &Notification) -> HResult {
+        self(n)
+    }
+    fn job_error(&mut self, _: &Job, _: &CopyError, n: &Notification) -> HResult {
+        self(n)
+    }
+    fn job_modification(&mut self, _: &Job, n: &Notification) -> HResult {
+        self(n)
+    }
+}
+
+/// The facade's callbacks, as the core holds them.
+type Code = Box<dyn Callback>;
+
+impl AppCode {
+    /// Application code for [`Notifier::Callback`] (what [`Job::set_notify_interface`] registers).
+    pub fn new(callback: impl Callback + 'static) -> AppCode {
+        let code: Code = Box::new(callback);
+        AppCode(Box::new(code))
+    }
+}
+
+/// The panic message of a `Sim` method that needs the service, called while the service is busy:
+/// from inside a closure given to `with_service`/`with_service_mut`.
 const REENTRANT: &str = "bitsim: this Sim method needs the service and cannot be called from \
-    inside one of its own callbacks; record what the callback saw and act after the step \
-    (there, Sim::now works and handle methods return RPC_E_CANTCALLOUT_ININPUTSYNCCALL)";
+    inside a closure given to Sim::with_service or Sim::with_service_mut (the service is busy \
+    there); call it after the closure returns";
 
 /// A simulated Windows machine running BITS: the service, its world and its clock.
 ///
@@ -75,6 +133,74 @@ impl Default for Sim {
     }
 }
 
+impl Machine {
+    /// Deliver the pending call-outs to application callbacks (D19), each with the service released,
+    /// counting each delivery in `steps`; stop at `max_steps` (the rest stay queued). Nothing is
+    /// delivered from inside a delivery: the outer loop delivers what a callback caused.
+    fn deliver_pending(self: &Rc<Self>, steps: &mut u64, max_steps: u64) -> Result<(), u64> {
+        if self.delivering.get().is_some() {
+            return Ok(());
+        }
+        loop {
+            if *steps >= max_steps {
+                let pending = self.service.borrow().has_callouts();
+                return if pending { Err(*steps) } else { Ok(()) };
+            }
+            let (c, mut lent, generation) = {
+                let mut s = self.service.borrow_mut();
+                let Some((c, code)) = s.next_callout() else {
+                    return Ok(());
+                };
+                (c, code, s.generation())
+            };
+            // Every AppCode is made by `AppCode::new`.
+            let Some(code) = lent.0.downcast_mut::<Code>() else {
+                self.service
+                    .borrow_mut()
+                    .callout_answered(c, lent, HResult::S_OK);
+                continue;
+            };
+            let h = Handle {
+                inner: self.clone(),
+                app: c.app,
+                generation,
+            };
+            let job = h.job(c.notification.job);
+            let n = c.notification;
+            self.delivering.set(Some(n.time));
+            let result = match (n.event, &c.error) {
+                (NotifyEvent::JobTransferred, _) => code.job_transferred(&job, &n),
+                (NotifyEvent::JobError, Some((record, epoch, generation))) => {
+                    let error = CopyError {
+                        h: h.clone(),
+                        obj: ErrorObject {
+                            app: c.app,
+                            job: n.job,
+                            epoch: *epoch,
+                            generation: *generation,
+                            record: record.clone(),
+                        },
+                    };
+                    code.job_error(&job, &error, &n)
+                }
+                (NotifyEvent::JobError, None) | (NotifyEvent::JobModification, _) => {
+                    code.job_modification(&job, &n)
+                }
+            };
+            self.delivering.set(None);
+            self.service.borrow_mut().callout_answered(c, lent, result);
+            *steps += 1;
+        }
+    }
+
+    /// After a call that may have queued call-outs: deliver them (bounded; the rest wait for the
+    /// next clock method).
+    fn deliver_after_call(self: &Rc<Self>) {
+        let mut steps = 0;
+        let _ = self.deliver_pending(&mut steps, DEFAULT_MAX_STEPS);
+    }
+}
+
 impl Sim {
     /// A machine with `world` around it, at virtual time zero, with no users.
     pub fn new(world: World) -> Sim {
@@ -89,38 +215,48 @@ impl Sim {
                 service: RefCell::new(service),
                 delivering: Cell::new(None),
                 busy_since: Cell::new(now),
+                last_stop: Cell::new(None),
             }),
         }
     }
 
     #[track_caller]
     fn with<R>(&self, f: impl FnOnce(&mut Service) -> R) -> R {
-        let Ok(mut s) = self.inner.service.try_borrow_mut() else {
-            panic!("{REENTRANT}");
+        let r = {
+            let Ok(mut s) = self.inner.service.try_borrow_mut() else {
+                panic!("{REENTRANT}");
+            };
+            self.inner.busy_since.set(s.now());
+            f(&mut s)
         };
-        self.inner.busy_since.set(s.now());
-        f(&mut s)
+        self.inner.deliver_after_call();
+        r
     }
 
-    /// Whether a callback of this simulator is running right now (so that calls which need the
-    /// service would fail: see "Callbacks and threads" in the crate docs).
+    /// Whether a callback of this simulator is running right now (where clock methods refuse to
+    /// move the clock: see "Callbacks and threads" in the crate docs).
     pub fn in_callback(&self) -> bool {
         self.inner.delivering.get().is_some()
     }
 
-    /// Read the core service (for observers: invariant checks, reports).
+    /// Read the core service (for observers: invariant checks, reports). Works inside callbacks too.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (the service is busy delivering it).
+    /// Inside a closure given to `with_service_mut` (the service is busy there).
     #[track_caller]
     pub fn with_service<R>(&self, f: impl FnOnce(&Service) -> R) -> R {
-        self.with(|s| f(s))
+        let Ok(s) = self.inner.service.try_borrow() else {
+            panic!("{REENTRANT}");
+        };
+        f(&s)
     }
 
-    /// Change the core service directly (world scripting, limits, tracing).
+    /// Change the core service directly (world scripting, limits, tracing). Call-outs to application
+    /// callbacks that the change causes are delivered when `f` returns. Use the `Sim`'s own clock
+    /// methods to move time: the core's deliver no call-outs (D19).
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks.
+    /// Inside a closure given to `with_service` or `with_service_mut`.
     #[track_caller]
     pub fn with_service_mut<R>(&self, f: impl FnOnce(&mut Service) -> R) -> R {
         self.with(f)
@@ -129,7 +265,7 @@ impl Sim {
     /// Add a standard (non-administrator) user who is logged on.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn user(&self, name: &str) -> UserId {
         self.with(|s| s.add_user(name, false, true))
@@ -138,7 +274,7 @@ impl Sim {
     /// Add an administrator who is logged on.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn admin(&self, name: &str) -> UserId {
         self.with(|s| s.add_user(name, true, true))
@@ -147,7 +283,7 @@ impl Sim {
     /// Add a user with explicit flags.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn add_user(&self, name: &str, admin: bool, logged_on: bool) -> UserId {
         self.with(|s| s.add_user(name, admin, logged_on))
@@ -158,7 +294,7 @@ impl Sim {
     ///
     /// Errors: E_INVALIDARG if `user` is not a user of this simulator (a [`UserId`] is an index into the
     /// simulator that made it; one from another `Sim` is refused when this one has no such user);
-    /// RPC_E_CANTCALLOUT_ININPUTSYNCCALL from inside one of this simulator's callbacks.
+    /// RPC_E_CANTCALLOUT_ININPUTSYNCCALL inside a closure given to `with_service`/`with_service_mut`.
     pub fn connect(&self, app_name: &str, user: UserId) -> Result<Manager, HResult> {
         let mut s = self
             .inner
@@ -178,73 +314,127 @@ impl Sim {
         })
     }
 
-    /// The current virtual time. Works everywhere, also inside a callback registered with
-    /// [`Job::set_notify_interface`], where it is the time of the delivery
-    /// ([`Notification::time`](crate::Notification::time)).
+    /// The current virtual time. Works everywhere; inside a callback it is the time of the delivery
+    /// ([`Notification::time`](crate::Notification::time)), since the clock waits for callbacks.
     pub fn now(&self) -> SimTime {
         match self.inner.service.try_borrow() {
             Ok(s) => s.now(),
-            Err(_) => self
-                .inner
-                .delivering
-                .get()
-                .unwrap_or(self.inner.busy_since.get()),
+            Err(_) => self.inner.busy_since.get(),
         }
     }
 
-    /// Move virtual time forward, doing everything that falls due.
-    ///
-    /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
-    #[track_caller]
-    pub fn advance(&self, d: SimDuration) {
-        self.with(|s| s.advance(d))
+    /// The clock loop of every clock method (D19): run the service with `run` until it reaches its
+    /// target or call-outs to application callbacks are pending; deliver those with the service
+    /// released (at the same instant, before the next event), and go on. Every event and every
+    /// delivery counts against [`DEFAULT_MAX_STEPS`]. From inside a callback: refused, recorded.
+    fn clock<R>(
+        &self,
+        mut run: impl FnMut(&mut Service, &mut u64) -> Result<Option<R>, StepLimitExceeded>,
+    ) -> Result<R, ClockStop> {
+        let r = self.clock_loop(&mut run);
+        self.inner.last_stop.set(r.as_ref().err().copied());
+        r
     }
 
-    /// Move virtual time forward by whole seconds.
+    fn clock_loop<R>(
+        &self,
+        run: &mut impl FnMut(&mut Service, &mut u64) -> Result<Option<R>, StepLimitExceeded>,
+    ) -> Result<R, ClockStop> {
+        if let Some(time) = self.inner.delivering.get() {
+            self.with(|s| s.record_clock_in_callback());
+            return Err(ClockStop::InCallback { time });
+        }
+        let mut steps = 0u64;
+        loop {
+            let delivered = self.inner.deliver_pending(&mut steps, DEFAULT_MAX_STEPS);
+            let r = {
+                let Ok(mut s) = self.inner.service.try_borrow_mut() else {
+                    panic!("{REENTRANT}");
+                };
+                self.inner.busy_since.set(s.now());
+                if let Err(at) = delivered {
+                    return Err(s.step_limit(at).into());
+                }
+                run(&mut s, &mut steps).map(|r| r.filter(|_| !s.has_callouts()))
+            };
+            if let Some(r) = r? {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// Move virtual time forward, doing everything that falls due (callbacks included, D19).
     ///
-    /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
-    #[track_caller]
+    /// Bounded: it stops after [`DEFAULT_MAX_STEPS`] events (a loop of events), recording
+    /// [`TraceKind::StepLimit`](crate::TraceKind::StepLimit); inside a callback it does nothing and records
+    /// [`TraceKind::ClockInCallback`](crate::TraceKind::ClockInCallback). [`Sim::last_stop`] tells which; [`Sim::try_advance`] returns it.
+    pub fn advance(&self, d: SimDuration) {
+        let _ = self.try_advance(d);
+    }
+
+    /// Move virtual time forward by whole seconds (as [`Sim::advance`]).
     pub fn advance_secs(&self, secs: u64) {
         self.advance(SimDuration::from_secs(secs))
     }
 
-    /// Process everything due up to `t`.
-    ///
-    /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
-    #[track_caller]
+    /// Process everything due up to `t` (as [`Sim::advance`]; [`Sim::try_run_until`] returns the stop).
     pub fn run_until(&self, t: SimTime) {
-        self.with(|s| s.run_until(t))
+        let _ = self.try_run_until(t);
     }
 
-    /// Advance until no job can change state without a call (bounded).
+    /// [`Sim::advance`], saying why it stopped before its target: [`ClockStop::StepLimit`] (the clock
+    /// is at the last event processed) or [`ClockStop::InCallback`] (the clock did not move).
+    pub fn try_advance(&self, d: SimDuration) -> Result<(), ClockStop> {
+        let target = self.now() + d;
+        self.try_run_until(target)
+    }
+
+    /// [`Sim::run_until`], saying why it stopped before `t` (as [`Sim::try_advance`]).
+    pub fn try_run_until(&self, t: SimTime) -> Result<(), ClockStop> {
+        self.clock(|s, steps| {
+            s.run_toward(t, steps, DEFAULT_MAX_STEPS, true)
+                .map(|reached| reached.then_some(()))
+        })
+    }
+
+    /// Why the last clock method of this simulator stopped before its target, or `None` if it
+    /// reached it.
+    pub fn last_stop(&self) -> Option<ClockStop> {
+        self.inner.last_stop.get()
+    }
+
+    /// Advance until no job can change state without a call (bounded by [`DEFAULT_MAX_STEPS`]).
     ///
-    /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
-    #[track_caller]
-    pub fn run_until_idle(&self) -> Result<(), StepLimitExceeded> {
-        self.with(|s| s.run_until_idle(DEFAULT_MAX_STEPS))
+    /// Errors: as [`Sim::try_advance`].
+    pub fn run_until_idle(&self) -> Result<(), ClockStop> {
+        self.run_until_idle_limit(SimTime::MAX).map(|_| ())
     }
 
     /// Advance until idle, but at most `max` of virtual time: `Ok(true)` if idle was reached, `Ok(false)`
     /// if the bound was reached first (the clock is then at now + `max`).
     ///
-    /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
-    #[track_caller]
-    pub fn run_until_idle_within(&self, max: SimDuration) -> Result<bool, StepLimitExceeded> {
-        self.with(|s| {
-            let limit = s.now() + max;
-            s.run_until_idle_before(limit, DEFAULT_MAX_STEPS)
+    /// Errors: as [`Sim::try_advance`].
+    pub fn run_until_idle_within(&self, max: SimDuration) -> Result<bool, ClockStop> {
+        let limit = self.now() + max;
+        self.run_until_idle_limit(limit)
+    }
+
+    fn run_until_idle_limit(&self, limit: SimTime) -> Result<bool, ClockStop> {
+        self.clock(|s, steps| {
+            Ok(
+                match s.idle_toward(limit, steps, DEFAULT_MAX_STEPS, true)? {
+                    IdleStep::Idle => Some(true),
+                    IdleStep::Limit => Some(false),
+                    IdleStep::CallOut => None,
+                },
+            )
         })
     }
 
     /// The network goes up or down.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn set_network(&self, network: Network) {
         self.with(|s| s.set_network(network))
@@ -253,7 +443,7 @@ impl Sim {
     /// Change the shared bandwidth (bytes per virtual second) from now on.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn set_bandwidth(&self, bytes_per_sec: u64) {
         self.with(|s| s.set_bandwidth(bytes_per_sec))
@@ -262,7 +452,7 @@ impl Sim {
     /// Change a remote's behaviour from now on.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn set_remote(&self, url: &str, remote: Remote) {
         self.with(|s| s.set_remote(url, remote))
@@ -271,7 +461,7 @@ impl Sim {
     /// A user logs on.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn logon(&self, user: UserId) {
         self.with(|s| s.logon(user))
@@ -280,7 +470,7 @@ impl Sim {
     /// A user logs off.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn logoff(&self, user: UserId) {
         self.with(|s| s.logoff(user))
@@ -289,19 +479,19 @@ impl Sim {
     /// The BITS service restarts (D15): every handle held so far dies.
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service`/`with_service_mut`.
     #[track_caller]
     pub fn restart_service(&self) {
         self.with(|s| s.restart_service())
     }
 
-    /// The trace so far.
+    /// The trace so far (inside a callback too).
     ///
     /// # Panics
-    /// Inside one of this simulator's callbacks (see "Callbacks and threads" in the crate docs).
+    /// Inside a closure given to `with_service_mut`.
     #[track_caller]
     pub fn trace(&self) -> Vec<TraceEvent> {
-        self.with(|s| s.trace().to_vec())
+        self.with_service(|s| s.trace().to_vec())
     }
 }
 
@@ -327,21 +517,27 @@ impl Handle {
         f(&s, self.app)
     }
 
+    /// A call that may change the service; call-outs to application callbacks it causes are
+    /// delivered before it returns (D19), or by the delivery loop around a callback making it.
     fn write<R>(
         &self,
         f: impl FnOnce(&mut Service, AppId) -> Result<R, HResult>,
     ) -> Result<R, HResult> {
-        let mut s = self
-            .inner
-            .service
-            .try_borrow_mut()
-            .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
-        self.inner.busy_since.set(s.now());
-        s.live_app(self.app)?;
-        if s.generation() != self.generation {
-            return Err(HResult::RPC_E_DISCONNECTED);
-        }
-        f(&mut s, self.app)
+        let r = {
+            let mut s = self
+                .inner
+                .service
+                .try_borrow_mut()
+                .map_err(|_| HResult::RPC_E_CANTCALLOUT_ININPUTSYNCCALL)?;
+            self.inner.busy_since.set(s.now());
+            s.live_app(self.app)?;
+            if s.generation() != self.generation {
+                return Err(HResult::RPC_E_DISCONNECTED);
+            }
+            f(&mut s, self.app)
+        };
+        self.inner.deliver_after_call();
+        r
     }
 
     fn job(&self, id: JobId) -> Job {
@@ -374,7 +570,7 @@ impl Manager {
     /// after a service restart made its old handles fail with RPC_E_DISCONNECTED (D15).
     ///
     /// Errors: RPC_E_DISCONNECTED if the application exited (D2); RPC_E_CANTCALLOUT_ININPUTSYNCCALL
-    /// inside a callback.
+    /// inside a closure given to `Sim::with_service`.
     pub fn reconnect(&self) -> Result<Manager, HResult> {
         let s = self
             .h
@@ -439,8 +635,10 @@ impl Manager {
     /// The callback deliveries made to this application's registrations since the last call (the pull
     /// interface of D11). Deliveries made before the application exited can still be taken.
     ///
-    /// Errors: RPC_E_CANTCALLOUT_ININPUTSYNCCALL from inside a callback (the delivery in progress is
-    /// logged when the callback returns).
+    /// Inside a callback it returns what was delivered so far; the delivery in progress is logged
+    /// when the callback returns (D19).
+    ///
+    /// Errors: RPC_E_CANTCALLOUT_ININPUTSYNCCALL inside a closure given to `Sim::with_service`.
     pub fn take_notifications(&self) -> Result<Vec<Delivery>, HResult> {
         let mut s = self
             .h
@@ -454,8 +652,10 @@ impl Manager {
     /// The application exits (D2): every handle it holds dies; its jobs live on. Exiting twice is
     /// harmless.
     ///
-    /// Errors: RPC_E_CANTCALLOUT_ININPUTSYNCCALL from inside a callback (the application is then still
-    /// running).
+    /// Inside a callback it works too: the application's registrations are dropped, so the callback
+    /// is not called again, and its handles fail from then on (D2, D19).
+    ///
+    /// Errors: RPC_E_CANTCALLOUT_ININPUTSYNCCALL inside a closure given to `Sim::with_service`.
     pub fn exit(&self) -> Result<(), HResult> {
         let mut s = self
             .h
@@ -475,8 +675,8 @@ impl Manager {
 /// `get_notify_interface`, `get_minimum_retry_delay`, `get_no_progress_timeout`, `get_error_count`,
 /// `get_proxy_settings`, `get_id`) work in every state, the final ones included (§1.3), and fail only
 /// with the errors every handle method can return: RPC_E_DISCONNECTED (application exited, D2, or
-/// service restarted, D15), E_ACCESSDENIED (another user's job, D9) and, inside a callback,
-/// RPC_E_CANTCALLOUT_ININPUTSYNCCALL. The other methods list their own errors.
+/// service restarted, D15), E_ACCESSDENIED (another user's job, D9) and, inside a closure given to
+/// `Sim::with_service`, RPC_E_CANTCALLOUT_ININPUTSYNCCALL. The other methods list their own errors.
 #[derive(Clone)]
 pub struct Job {
     h: Handle,
@@ -632,19 +832,24 @@ impl Job {
     }
 
     /// SetNotifyInterface with application code (non-final states). The last registration wins;
-    /// registering on a job already in TRANSFERRED or ERROR delivers that notification at once (D11).
-    /// The callback runs synchronously, at the virtual instant of its event, while the simulator is
-    /// busy: inside it, [`Sim::now`] works and every handle method fails with
-    /// RPC_E_CANTCALLOUT_ININPUTSYNCCALL (see "Callbacks and threads" in the crate docs).
+    /// registering on a job already in TRANSFERRED or ERROR delivers that notification before this
+    /// call returns (D11).
+    ///
+    /// The callback is called at the virtual instant of its event, after the step that caused it and
+    /// before the next event, with the simulator free (D19): it receives this job's handle (and, for
+    /// JobError, the error object), may call any handle method (Complete on JobTransferred, Cancel and
+    /// GetErrorDescription on JobError) and read anything ([`Sim::now`], [`Sim::trace`],
+    /// [`Sim::with_service`]); clock methods called inside it refuse to move the clock (see
+    /// "Callbacks and threads" in the crate docs).
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_interface(&self, callback: impl Callback + 'static) -> Result<(), HResult> {
-        let callback = InDelivery {
-            callback,
-            machine: Rc::downgrade(&self.h.inner),
-        };
         self.h.write(|s, app| {
-            s.set_notify_interface(app, self.id, Some(Notifier::Callback(Box::new(callback))))
+            s.set_notify_interface(
+                app,
+                self.id,
+                Some(Notifier::Callback(AppCode::new(callback))),
+            )
         })
     }
 
@@ -682,42 +887,6 @@ impl Job {
     /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
         self.h.write(|s, app| s.take_ownership(app, self.id))
-    }
-}
-
-/// An application's callback as the facade registers it: while it runs, the simulator's read-only view
-/// holds the delivery time, so `Sim::now` works inside it. A weak reference: the service owns the
-/// registration, and must not keep itself alive through it.
-struct InDelivery<C> {
-    callback: C,
-    machine: Weak<Machine>,
-}
-
-impl<C: Callback> InDelivery<C> {
-    fn deliver(
-        &mut self,
-        n: &Notification,
-        f: impl FnOnce(&mut C, &Notification) -> HResult,
-    ) -> HResult {
-        let machine = self.machine.upgrade();
-        let previous = machine.as_ref().map(|m| m.delivering.replace(Some(n.time)));
-        let result = f(&mut self.callback, n);
-        if let (Some(m), Some(previous)) = (machine, previous) {
-            m.delivering.set(previous);
-        }
-        result
-    }
-}
-
-impl<C: Callback> Callback for InDelivery<C> {
-    fn job_transferred(&mut self, n: &Notification) -> HResult {
-        self.deliver(n, |c, n| c.job_transferred(n))
-    }
-    fn job_error(&mut self, n: &Notification) -> HResult {
-        self.deliver(n, |c, n| c.job_error(n))
-    }
-    fn job_modification(&mut self, n: &Notification) -> HResult {
-        self.deliver(n, |c, n| c.job_modification(n))
     }
 }
 
@@ -774,8 +943,8 @@ impl File {
 
 /// IBackgroundCopyError: usable until the job enters TRANSFERRING (then
 /// BG_E_ERROR_INFORMATION_UNAVAILABLE) or its application exits or the service restarts (then
-/// RPC_E_DISCONNECTED) (D2, D15). Every method below can fail with those two and, inside a callback,
-/// RPC_E_CANTCALLOUT_ININPUTSYNCCALL.
+/// RPC_E_DISCONNECTED) (D2, D15). Every method below can fail with those two and, inside a closure
+/// given to `Sim::with_service`, RPC_E_CANTCALLOUT_ININPUTSYNCCALL.
 #[derive(Clone)]
 pub struct CopyError {
     h: Handle,

@@ -17,7 +17,7 @@ use crate::heap::MinHeap;
 use crate::job::{Active, JobId};
 use crate::notify::NotifyEvent;
 use crate::state::Priority;
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 
@@ -76,7 +76,9 @@ impl Flow {
 
     pub(crate) fn s_at(&self, now: SimTime, bandwidth: u64) -> u128 {
         let dt = u128::from(now.saturating_since(self.s_time).as_millis());
-        self.s + Self::rate(bandwidth, self.points.len()) * dt
+        // Saturating: a huge bandwidth over a span near the end of time must not overflow (D18).
+        self.s
+            .saturating_add(Self::rate(bandwidth, self.points.len()).saturating_mul(dt))
     }
 
     pub(crate) fn sync(&mut self, now: SimTime, bandwidth: u64) {
@@ -84,7 +86,9 @@ impl Flow {
         self.s_time = now;
     }
 
-    /// When the next point is reached.
+    /// When the next point is reached; `None` when never: no bandwidth, or the point lies beyond
+    /// the end of time (D18: a transfer that would finish after [`SimTime::MAX`] never finishes,
+    /// instead of being stepped at the last instant forever).
     pub(crate) fn next_time(&self, bandwidth: u64) -> Option<SimTime> {
         let &(p, _) = self.points.first()?;
         if p <= self.s {
@@ -94,16 +98,19 @@ impl Flow {
         if rate == 0 {
             return None;
         }
-        let dt = (p - self.s).div_ceil(rate);
-        Some(self.s_time.saturating_add(SimDuration::from_millis(
-            u64::try_from(dt).unwrap_or(u64::MAX),
-        )))
+        let dt = u64::try_from((p - self.s).div_ceil(rate)).ok()?;
+        self.s_time
+            .as_millis()
+            .checked_add(dt)
+            .map(SimTime::from_millis)
     }
 }
 
-/// The engine could not reach idle within its step bound.
+/// A clock method stopped at its step bound: it processed `steps` events and stopped at `time`
+/// (the instant of the last event processed) without reaching its target. See "Step bounds" in the
+/// crate docs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("the simulation did not become idle within {steps} events (stopped at {time})")]
+#[error("the simulation stopped at its bound of {steps} events per call, at {time}, before reaching its target (a loop of events?)")]
 pub struct StepLimitExceeded {
     /// Events processed in this call.
     pub steps: u64,
@@ -111,7 +118,35 @@ pub struct StepLimitExceeded {
     pub time: SimTime,
 }
 
-/// The default bound of [`crate::Service::run_until_idle`].
+/// Why a clock method of [`crate::Sim`] stopped before its target (see "Step bounds" and
+/// "Callbacks and threads" in the crate docs).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum ClockStop {
+    /// The call processed its bound of events ([`DEFAULT_MAX_STEPS`]) first.
+    #[error(transparent)]
+    StepLimit(#[from] StepLimitExceeded),
+    /// The call was made from inside one of the simulator's callbacks, which run at a fixed instant
+    /// between two events: the clock did not move.
+    #[error("a clock method was called from inside a callback at {time}; the clock did not move (the callback runs at a fixed instant: act on the clock after it returns)")]
+    InCallback {
+        /// The instant of the delivery.
+        time: SimTime,
+    },
+}
+
+impl ClockStop {
+    /// The virtual time when the call stopped.
+    pub fn time(&self) -> SimTime {
+        match self {
+            ClockStop::StepLimit(e) => e.time,
+            ClockStop::InCallback { time } => *time,
+        }
+    }
+}
+
+/// The bound of every clock method: events processed per call (`advance`, `run_until`,
+/// `run_until_idle` of [`crate::Service`] and [`crate::Sim`]). Callback deliveries of a [`crate::Sim`]
+/// count as events.
 pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 
 /// The engine: timers, ready queues, running sets and the bandwidth flow, with its own counters.
@@ -150,6 +185,10 @@ pub(crate) struct Engine {
     #[allow(clippy::vec_box)] // the boxes themselves are what is kept for reuse
     pub(crate) spare_active: Vec<Box<Active>>,
     pub(crate) steps: u64,
+    /// Call-outs to application code (`Notifier::Callback`) made during a step and not yet delivered:
+    /// the facade delivers them after releasing the service, at the same instant, before the next
+    /// event (D11, D19). Not saved: code callbacks do not persist (D15).
+    pub(crate) callouts: VecDeque<crate::notify::CallOut>,
 }
 
 impl Engine {

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
-//! the simulator decisions (`D1`…`D17`) are cited where they are implemented.
+//! the simulator decisions (`D1`…`D20`) are cited where they are implemented.
 //!
 //! ## Quick start
 //! ```
@@ -50,10 +50,11 @@
 //! * virtual time: [`SimTime`], [`SimDuration`] (D13);
 //! * the world a test scripts: [`World`] (built with its builder methods), [`Remote`], [`Response`],
 //!   [`Fault`], [`Local`], [`Network`], [`Chaos`], [`Class`] and [`default_classification`] (D5);
-//! * callbacks (D11): [`Callback`], [`Notification`], [`NotifyEvent`], [`Delivery`], [`Notifier`];
+//! * callbacks (D11, D19): [`Callback`], [`Notification`], [`NotifyEvent`], [`Delivery`], [`Notifier`],
+//!   [`AppCode`];
 //! * the core under the handles: [`Service`] with [`User`], [`App`], [`Limits`], snapshots
 //!   ([`SnapshotError`]), the trace ([`Trace`], [`TraceEvent`], [`TraceKind`], [`TraceIter`],
-//!   [`Rule`]) and the engine's bounds ([`StepLimitExceeded`], [`DEFAULT_MAX_STEPS`]);
+//!   [`Rule`]) and the engine's bounds ([`StepLimitExceeded`], [`ClockStop`], [`DEFAULT_MAX_STEPS`]);
 //! * errors of parsing: [`ParseHResultError`].
 //!
 //! Two public modules: [`scenario`], the JSON scenario format and its runner (`docs/scenario-format.md`),
@@ -79,21 +80,68 @@
 //! fn needs_send<T: Send>(_: T) {}
 //! needs_send(bitsim::Sim::default()); // error: `Rc<..>` cannot be sent between threads safely
 //! ```
-//! A callback registered with [`Job::set_notify_interface`] runs synchronously, on that thread, at
-//! the virtual instant of its event, while the simulator is busy with the call or the time step that
-//! caused it. Inside a callback:
-//! * [`Sim::now`] works (it is the delivery's time) and [`Sim::in_callback`] is `true`; the
-//!   [`Notification`] carries the job, its state and, for JobError, the error;
-//! * every handle method (getters included, [`Manager::exit`], [`Manager::take_notifications`],
-//!   [`Manager::reconnect`]) and [`Sim::connect`] fail with RPC_E_CANTCALLOUT_ININPUTSYNCCALL — the
-//!   COM error for a call out of an input-synchronous call — and change nothing;
-//! * the other `Sim` methods, which need the busy service ([`Sim::advance`], [`Sim::set_network`],
-//!   [`Sim::user`], [`Sim::trace`], [`Sim::with_service`], …), panic with a message saying so: they
-//!   cannot work re-entrantly and have no error channel (each documents it under "Panics").
+//! A callback registered with [`Job::set_notify_interface`] runs on that thread, at the virtual
+//! instant of its event, with the simulator free (D19): the step that caused it queues a call-out,
+//! and the simulator delivers it after the step, before the next event is processed (a method call
+//! that causes one delivers it before returning). So a callback can act, as Microsoft's samples do:
+//! ```
+//! use bitsim::{Callback, HResult, Job, JobState, JobType, Notification, Remote, Sim, World};
 //!
-//! So a callback records what it saw (or answers S_OK / a failure, D11), and the test or the
-//! application acts after the step. [`Job::set_notify_answer`] with [`Manager::take_notifications`]
-//! is the pull form of the same thing.
+//! struct CompleteWhenDone;
+//! impl Callback for CompleteWhenDone {
+//!     fn job_transferred(&mut self, job: &Job, _: &Notification) -> HResult {
+//!         match job.complete() {
+//!             Ok(_) => HResult::S_OK,
+//!             Err(_) => HResult::E_FAIL, // BITS calls again after the retry delay (D11)
+//!         }
+//!     }
+//! }
+//! let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
+//! let app = sim.connect("app", sim.user("alice"))?;
+//! let job = app.create_job("dl", JobType::Download)?;
+//! job.add_file("https://x.test/a", "C:\\dl\\a")?;
+//! job.set_notify_interface(CompleteWhenDone)?;
+//! job.resume()?;
+//! sim.advance_secs(1);
+//! assert_eq!(job.get_state()?, JobState::Acknowledged);
+//! # Ok::<(), HResult>(())
+//! ```
+//! Inside a callback:
+//! * every read works: [`Sim::now`] (the delivery's time), [`Sim::in_callback`] (`true`),
+//!   [`Sim::trace`], [`Sim::with_service`], every handle getter;
+//! * every handle method works: the callback receives the notified [`Job`] (and, for JobError, its
+//!   [`CopyError`]); Complete, Cancel, Resume, GetErrorDescription, [`Manager::exit`] (the
+//!   registration is dropped: no more calls) and [`Manager::take_notifications`] (the deliveries so
+//!   far; the one in progress is logged when the callback returns, with its answer);
+//! * the clock methods ([`Sim::advance`], [`Sim::run_until`], [`Sim::run_until_idle`] and their
+//!   `try_` forms) do not move the clock: they record [`TraceKind::ClockInCallback`] and report
+//!   [`ClockStop::InCallback`] ([`Sim::last_stop`], or the `Result` of the `try_` forms) — a
+//!   callback runs at a fixed instant between two events.
+//!
+//! What a callback causes (a JobModification for its own Complete, say) is delivered after it
+//! returns, in order. A closure `FnMut(&Notification) -> HResult` is a callback that sees only the
+//! notification. Scripted answers ([`Job::set_notify_answer`], the scenario format's
+//! `register_callback`) are answered inside the step, and [`Manager::take_notifications`] is their
+//! pull form. A bare [`Service`] (no `Sim`) has no application to call out to: call-outs to code
+//! registered with [`Notifier::Callback`] wait in its queue ([`Service::has_callouts`]) until a `Sim`
+//! around it delivers them.
+//!
+//! Only inside a closure given to [`Sim::with_service`] or [`Sim::with_service_mut`] is the
+//! simulator busy: there handle methods fail with RPC_E_CANTCALLOUT_ININPUTSYNCCALL and the other
+//! `Sim` methods panic with a message saying so.
+//!
+//! ## Step bounds
+//! Every clock method — [`Service::advance`], [`Service::run_until`], [`Service::run_until_idle`],
+//! and the same on [`Sim`] — processes at most [`DEFAULT_MAX_STEPS`] events per call (on a `Sim`,
+//! callback deliveries count as events). A call that hits the bound stops with the clock at its last
+//! event, records [`TraceKind::StepLimit`], and says so: [`Sim::advance`] and [`Sim::run_until`]
+//! return `()` (the common case needs no handling) and [`Sim::last_stop`] tells why they stopped;
+//! [`Sim::try_advance`], [`Sim::try_run_until`] and `run_until_idle` return
+//! `Err(`[`ClockStop`]`)`; [`Service::try_advance`] and [`Service::try_run_until`] take their own bound
+//! and return [`StepLimitExceeded`]; the scenario runner turns it into a step failure naming the
+//! bound. No correct run comes near the bound except on purpose: the background time slice is at
+//! least 1 s (0 is taken as 1, D20) and nothing is rescheduled at the last instant
+//! [`SimTime::MAX`] (D18).
 //!
 //! In an async program, keep the simulator on one thread: a current-thread runtime, with the
 //! simulator's tasks on a `LocalSet` (tokio is not a dependency of this crate, so this block is not
@@ -192,13 +240,13 @@ mod trace;
 mod transition;
 mod world;
 
-pub use api::{CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
+pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
-pub use engine::{StepLimitExceeded, DEFAULT_MAX_STEPS};
+pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
-pub use notify::{Callback, Delivery, Notification, Notifier, NotifyEvent};
+pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
     PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, Scalar, ScalarKind, PROPERTIES,
 };

@@ -1,14 +1,21 @@
 //! Notifications (D11): the callback an application registers per job with SetNotifyInterface, and the
 //! log of deliveries each application can poll.
 //!
-//! Delivery is synchronous on the virtual timeline: a callback runs at the instant its event happens,
-//! after the call or engine step that caused it has finished its own work. A callback receives a
-//! [`Notification`] value, not the simulator, so it cannot re-enter it; an application that wants to act
-//! (Complete on JobTransferred, say) polls its deliveries after the step, as real clients poll their
-//! event queues.
+//! Two kinds of registration. A scripted answer ([`Notifier::Answer`]) is answered inside the step that
+//! caused it. Application code ([`Notifier::Callback`]) is a call-out: the step queues it, and the
+//! facade ([`crate::Sim`]) delivers it after releasing the service, at the same virtual instant, before
+//! the next event, and feeds its answer back (delivery log, trace, D11 re-delivery). So a callback can
+//! call back in: it receives the notified job's handle (and, for JobError, the error object) and may
+//! call any handle method, as Microsoft's samples do (D19). A bare [`crate::Service`] has no one to
+//! deliver call-outs to application code: they wait in its queue until a `Sim` around it delivers them.
+//!
+//! The core holds application code opaquely ([`AppCode`]): the callback trait, whose methods receive
+//! the facade's handles, belongs to the facade ([`crate::Callback`]).
 
-use crate::{ErrorContext, HResult, JobId, JobState, NotifyFlags, SimTime};
+use crate::record::ErrorRecord;
+use crate::{AppId, ErrorContext, HResult, JobId, JobState, NotifyFlags, SimTime};
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::fmt;
 
 /// The three IBackgroundCopyCallback methods.
@@ -81,65 +88,48 @@ pub struct Notification {
     pub time: SimTime,
 }
 
-/// An application's IBackgroundCopyCallback.
-///
-/// Return `HResult::S_OK` to acknowledge. Any other value makes BITS call JobTransferred/JobError again
-/// after the job's minimum retry delay, until it answers S_OK (D11).
-pub trait Callback {
-    /// The job entered TRANSFERRED.
-    fn job_transferred(&mut self, n: &Notification) -> HResult {
-        let _ = n;
-        HResult::S_OK
-    }
-    /// The job entered ERROR.
-    fn job_error(&mut self, n: &Notification) -> HResult {
-        let _ = n;
-        HResult::S_OK
-    }
-    /// Something else changed.
-    fn job_modification(&mut self, n: &Notification) -> HResult {
-        let _ = n;
-        HResult::S_OK
-    }
-}
-
-impl<F: FnMut(&Notification) -> HResult> Callback for F {
-    fn job_transferred(&mut self, n: &Notification) -> HResult {
-        self(n)
-    }
-    fn job_error(&mut self, n: &Notification) -> HResult {
-        self(n)
-    }
-    fn job_modification(&mut self, n: &Notification) -> HResult {
-        self(n)
-    }
-}
-
 /// What stands behind a registration.
 pub enum Notifier {
     /// A callback that answers every call with the given HRESULT (the scenario format's
     /// `register_callback`, and the pull interface: register `Answer(S_OK)` and poll the deliveries).
+    /// Answered inside the step that caused it.
     Answer(HResult),
-    /// Application code.
-    Callback(Box<dyn Callback>),
+    /// Application code, called out to after the step (D19): make it with
+    /// [`AppCode::new`] from a [`crate::Callback`].
+    Callback(AppCode),
+}
+
+/// Application code behind a registration ([`Notifier::Callback`]): a [`crate::Callback`] held by the
+/// core without knowing its type. The core only queues call-outs to it; the facade calls it (D19).
+pub struct AppCode(pub(crate) Box<dyn Any>);
+
+impl fmt::Debug for AppCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AppCode(..)")
+    }
 }
 
 impl Notifier {
-    pub(crate) fn call(&mut self, n: &Notification) -> HResult {
-        match self {
-            Notifier::Answer(h) => *h,
-            Notifier::Callback(cb) => match n.event {
-                NotifyEvent::JobTransferred => cb.job_transferred(n),
-                NotifyEvent::JobError => cb.job_error(n),
-                NotifyEvent::JobModification => cb.job_modification(n),
-            },
-        }
-    }
     /// The scripted answer, if this is one (snapshots keep those).
     pub(crate) fn answer(&self) -> Option<HResult> {
         match self {
             Notifier::Answer(h) => Some(*h),
             Notifier::Callback(_) => None,
+        }
+    }
+
+    /// Lend the application code out for a call-out (a placeholder stays registered).
+    pub(crate) fn lend(&mut self) -> Option<AppCode> {
+        match self {
+            Notifier::Answer(_) => None,
+            Notifier::Callback(cb) => Some(std::mem::replace(cb, AppCode(Box::new(())))),
+        }
+    }
+
+    /// Take the lent code back.
+    pub(crate) fn give_back(&mut self, code: AppCode) {
+        if let Notifier::Callback(cb) = self {
+            *cb = code;
         }
     }
 }
@@ -151,6 +141,20 @@ impl fmt::Debug for Notifier {
             Notifier::Callback(_) => f.write_str("Callback(..)"),
         }
     }
+}
+
+/// A call-out to application code, queued by the step that caused it (D19).
+#[derive(Debug)]
+pub(crate) struct CallOut {
+    /// The application whose registration it is.
+    pub app: AppId,
+    /// The registration (a replaced or cleared one is not called).
+    pub serial: u64,
+    /// What to tell.
+    pub notification: Notification,
+    /// For JobError: what the callback's error object is made of (the record, the job's TRANSFERRING
+    /// epoch and the service generation, as GetError takes them; D2).
+    pub error: Option<(ErrorRecord, u32, u32)>,
 }
 
 /// One callback invocation, as logged for the application that registered it.

@@ -157,6 +157,14 @@ pub enum TraceKind {
         /// Faults per million connection attempts.
         rate_ppm: u32,
     },
+    /// A clock method stopped at its bound of events per call, before its target (the clock stays at
+    /// this record's time; see "Step bounds" in the crate docs).
+    StepLimit {
+        /// Events processed by the call.
+        steps: u64,
+    },
+    /// A clock method was called from inside a callback and refused: the clock did not move (D19).
+    ClockInCallback,
 }
 
 /// A trace record: when and what.
@@ -190,7 +198,9 @@ impl TraceEvent {
             | TraceKind::AppExited { .. }
             | TraceKind::ServiceRestarted
             | TraceKind::RemoteChanged
-            | TraceKind::ChaosSeed { .. } => None,
+            | TraceKind::ChaosSeed { .. }
+            | TraceKind::StepLimit { .. }
+            | TraceKind::ClockInCallback => None,
         }
     }
 
@@ -302,6 +312,12 @@ impl TraceEvent {
             TraceKind::RemoteChanged => format!("{t} remote changed"),
             TraceKind::ChaosSeed { seed, rate_ppm } => {
                 format!("{t} chaos: seed {seed}, {rate_ppm} faults per million attempts")
+            }
+            TraceKind::StepLimit { steps } => {
+                format!("{t} clock stopped: bound of {steps} events per call reached")
+            }
+            TraceKind::ClockInCallback => {
+                format!("{t} clock method refused: called from inside a callback (D19)")
             }
         }
     }
@@ -518,6 +534,8 @@ mod tests {
                 seed: u64::MAX,
                 rate_ppm: 1_000_000,
             },
+            TraceKind::StepLimit { steps: u64::MAX },
+            TraceKind::ClockInCallback,
         ]
     }
 

@@ -299,9 +299,10 @@ impl World {
         self.classify.insert(code, class);
         self
     }
-    /// Builder: the background time slice in seconds (T7, D12; default 600).
+    /// Builder: the background time slice in seconds (T7, D12; default 600). At least 1 s: 0 is
+    /// taken as 1 (D20: a zero slice would rotate two jobs forever within one instant).
     pub fn time_slice_secs(mut self, secs: u64) -> World {
-        self.time_slice_secs = secs;
+        self.time_slice_secs = secs.max(1);
         self
     }
 

@@ -188,7 +188,7 @@ fn d15_restart_goes_through_the_snapshot_path_and_drops_code_callbacks() {
     s.set_notify_interface(
         a,
         jobs[3],
-        Some(Notifier::Callback(Box::new(|_: &Notification| {
+        Some(Notifier::Callback(AppCode::new(|_: &Notification| {
             HResult::S_OK
         }))),
     )

@@ -35,7 +35,8 @@
 //!   "Checks"); JSON nesting is limited to 128 levels, a file to 16 MiB.
 //! - `check progress` needs at least one field; `users`, when given, lists at least one user.
 //! - `run_until_idle` with `max_seconds` stops at the bound without failing; without it, the engine's
-//!   step limit is a step failure. `advance` is bounded by the same number of engine events.
+//!   step limit is a step failure. `advance` is bounded by the same number of engine events
+//!   (`DEFAULT_MAX_STEPS`): a step that hits it fails, naming the bound and where the clock stopped.
 //! - HTTP statuses are 100–599; Win32 error numbers 1–65535; a remote `size` of 2^64−1 is refused (it
 //!   is BG_SIZE_UNKNOWN: leave `size` out instead).
 //! - `get_job` without `bind` (re)binds the calling application's handle for the alias it names.

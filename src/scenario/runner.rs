@@ -580,35 +580,17 @@ impl Runner {
         }
     }
 
-    /// `advance`: everything due up to now + `seconds`, bounded in engine events.
+    /// `advance`: everything due up to now + `seconds`, bounded in engine events: a step that hits
+    /// the bound fails, naming it.
     pub(super) fn advance(&mut self, seconds: u64) -> Outcome {
         let target = self.sim.now() + SimDuration::from_secs(seconds);
-        let start = self.sim.with_service(|s| s.steps());
-        loop {
-            let next = self.sim.with_service(|s| s.next_event_time());
-            match next {
-                Some(t) if t <= target => {
-                    let before = (self.sim.now(), self.sim.with_service(|s| s.steps()));
-                    self.sim.run_until(t);
-                    let after = (self.sim.now(), self.sim.with_service(|s| s.steps()));
-                    if after.1.saturating_sub(start) > DEFAULT_MAX_STEPS {
-                        return Err(Fail {
-                            expected: format!("reach {target}"),
-                            actual: format!("stopped at {}", self.sim.now()),
-                            message: format!(
-                                "advance processed more than {DEFAULT_MAX_STEPS} events before reaching {target}; the simulation looks stuck in a loop"
-                            ),
-                        });
-                    }
-                    if after == before {
-                        break;
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.sim.run_until(target);
-        Ok(())
+        self.sim.try_run_until(target).map_err(|e| Fail {
+            expected: format!("reach {target}"),
+            actual: format!("stopped at {}", e.time()),
+            message: format!(
+                "advance stopped before {target}: {e} (the bound is {DEFAULT_MAX_STEPS} events per step)"
+            ),
+        })
     }
 
     pub(super) fn run_until_idle(&mut self, max_seconds: Option<u64>) -> Outcome {
@@ -621,8 +603,10 @@ impl Runner {
         };
         r.map_err(|e| Fail {
             expected: "idle".to_string(),
-            actual: format!("still busy at {}", e.time),
-            message: format!("run_until_idle gave up: {e}"),
+            actual: format!("still busy at {}", e.time()),
+            message: format!(
+                "run_until_idle gave up: {e} (the bound is {DEFAULT_MAX_STEPS} events per step)"
+            ),
         })
     }
 

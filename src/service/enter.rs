@@ -8,8 +8,8 @@
 use super::Service;
 use crate::engine::Event;
 use crate::hresult::HResult;
-use crate::job::{Entered, JobId};
-use crate::notify::{Delivery, Notification, NotifyEvent};
+use crate::job::{AppId, Entered, JobId};
+use crate::notify::{AppCode, CallOut, Delivery, Notification, NotifyEvent};
 use crate::state::JobState;
 use crate::trace::TraceKind;
 use crate::transition::{self, EngineEvent, MethodCall, Transition};
@@ -121,14 +121,17 @@ impl Service {
 
     // ------------------------------------------------------------------ notifications (D11)
 
-    /// Deliver `event` for job `j` to its registration, if its flag is set and DISABLE is not.
+    /// Deliver `event` for job `j` to its registration, if its flag is set and DISABLE is not. A
+    /// scripted answer is answered here; application code is queued as a call-out for the facade to
+    /// deliver after the step (D19).
     pub(crate) fn notify(&mut self, j: usize, event: NotifyEvent) {
         if !self.jobs[j].notify_flags().delivers(event.flag()) {
             return;
         }
-        let Some(reg) = self.registrations.get_mut(j).and_then(Option::as_mut) else {
+        let Some(reg) = self.registrations.get(j).and_then(Option::as_ref) else {
             return;
         };
+        let (app, serial, answer) = (reg.app, reg.serial, reg.notifier.answer());
         let job = &self.jobs[j];
         let n = Notification {
             event,
@@ -140,31 +143,94 @@ impl Service {
             },
             time: self.now,
         };
-        let result = reg.notifier.call(&n);
-        let (app, serial) = (reg.app, reg.serial);
-        self.apps[app.index()].deliveries.push(Delivery {
-            notification: n,
-            result,
-        });
+        match answer {
+            Some(result) => self.delivered(app, serial, n, result),
+            None => {
+                let job = &self.jobs[j];
+                let error = match event {
+                    NotifyEvent::JobError => match job.error() {
+                        Some(r) => Some((r.clone(), job.transfer_epoch(), self.generation)),
+                        // ERROR always has a record (D1); without one there is nothing to report.
+                        None => return,
+                    },
+                    _ => None,
+                };
+                self.engine.callouts.push_back(CallOut {
+                    app,
+                    serial,
+                    notification: n,
+                    error,
+                });
+            }
+        }
+    }
+
+    /// A callback answered `result` to `n`: the application's delivery log, the trace, and D11's
+    /// re-delivery.
+    fn delivered(&mut self, app: AppId, serial: u64, n: Notification, result: HResult) {
+        if let Some(a) = self.apps.get_mut(app.index()) {
+            a.deliveries.push(Delivery {
+                notification: n,
+                result,
+            });
+        }
         self.record(TraceKind::Notified {
             app,
             job: n.job,
-            event,
+            event: n.event,
             result,
         });
         // D11: a failing JobTransferred / JobError is called again after the minimum retry delay until it
-        // answers S_OK. JobModification has no retry rule (spec §5.2) and is not repeated.
-        if result != HResult::S_OK && event != NotifyEvent::JobModification {
-            let at = self.now + self.jobs[j].retry_delay();
-            self.push_event(
-                at,
-                Event::NotifyRetry {
-                    job: n.job,
-                    serial,
-                    event,
-                },
-            );
+        // answers S_OK. JobModification has no retry rule (spec §5.2) and is not repeated. D18: a
+        // re-delivery beyond the end of time never happens.
+        if result != HResult::S_OK && n.event != NotifyEvent::JobModification {
+            let delay = self.jobs[n.job.index()].retry_delay();
+            if let Some(at) = Self::due_after(self.now, delay) {
+                self.push_event(
+                    at,
+                    Event::NotifyRetry {
+                        job: n.job,
+                        serial,
+                        event: n.event,
+                    },
+                );
+            }
         }
+    }
+
+    /// Whether call-outs to application code are waiting for the facade (D19).
+    pub fn has_callouts(&self) -> bool {
+        !self.engine.callouts.is_empty()
+    }
+
+    /// The next call-out to deliver, with its callback lent out of the registration; call-outs of a
+    /// registration replaced, cleared or dropped since they were queued are skipped (D11).
+    pub(crate) fn next_callout(&mut self) -> Option<(CallOut, AppCode)> {
+        while let Some(c) = self.engine.callouts.pop_front() {
+            let reg = self
+                .registrations
+                .get_mut(c.notification.job.index())
+                .and_then(Option::as_mut)
+                .filter(|r| r.serial == c.serial);
+            if let Some(code) = reg.and_then(|r| r.notifier.lend()) {
+                return Some((c, code));
+            }
+        }
+        None
+    }
+
+    /// The callback of call-out `c` answered `result`: give the code back to its registration (if
+    /// it is still the same one) and log the delivery.
+    pub(crate) fn callout_answered(&mut self, c: CallOut, code: AppCode, result: HResult) {
+        if let Some(r) = self
+            .registrations
+            .get_mut(c.notification.job.index())
+            .and_then(Option::as_mut)
+            .filter(|r| r.serial == c.serial)
+        {
+            r.notifier.give_back(code);
+        }
+        self.delivered(c.app, c.serial, c.notification, result);
     }
 
     /// A scheduled re-delivery of a failed JobTransferred / JobError (D11).

@@ -72,9 +72,10 @@ impl Service {
         self.world.chaos = chaos;
     }
 
-    /// Change the background time slice (T7, D12) for slices that start from now on.
+    /// Change the background time slice (T7, D12) for slices that start from now on. At least 1 s:
+    /// 0 is taken as 1 (D20).
     pub fn set_time_slice_secs(&mut self, secs: u64) {
-        self.world.time_slice_secs = secs;
+        self.world.time_slice_secs = secs.max(1);
     }
 
     /// A user logs on: their queued jobs may run (D10).

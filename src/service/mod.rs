@@ -12,6 +12,8 @@ mod environment;
 mod run;
 mod transfer;
 
+pub(crate) use run::IdleStep;
+
 use crate::engine::Engine;
 use crate::hresult::HResult;
 use crate::job::{AppId, Job, JobId, UserId};

@@ -3,7 +3,7 @@
 //! scheduler (D12): every foreground job at once, one background job at a time by priority.
 
 use super::Service;
-use crate::engine::{Event, StepLimitExceeded};
+use crate::engine::{Event, StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::JobId;
 use crate::state::JobState;
 use crate::time::{SimDuration, SimTime};
@@ -11,25 +11,88 @@ use crate::trace::TraceKind;
 use crate::transition::{self, EngineEvent, Failure};
 use crate::world::Network;
 
+/// Where [`Service::idle_toward`] stopped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IdleStep {
+    /// Idle reached.
+    Idle,
+    /// The limit reached first (not idle).
+    Limit,
+    /// Call-outs to application code are pending.
+    CallOut,
+}
+
 impl Service {
     // ================================================================== time
 
-    /// Move virtual time forward by `d`, doing everything that falls due, in order (D13).
+    /// Move virtual time forward by `d`, doing everything that falls due, in order (D13). Bounded:
+    /// see [`Service::try_run_until`].
     pub fn advance(&mut self, d: SimDuration) {
         let until = self.now + d;
         self.run_until(until);
     }
 
     /// Process every event due at or before `t`, then set the clock to `t` (never backwards).
+    /// Bounded: after [`DEFAULT_MAX_STEPS`] events it stops where it is and records
+    /// [`TraceKind::StepLimit`] (use [`Service::try_run_until`] to get the error).
     pub fn run_until(&mut self, t: SimTime) {
+        let _ = self.try_run_until(t, DEFAULT_MAX_STEPS);
+    }
+
+    /// [`Service::advance`] with an explicit bound of `max_steps` events.
+    pub fn try_advance(&mut self, d: SimDuration, max_steps: u64) -> Result<(), StepLimitExceeded> {
+        let until = self.now + d;
+        self.try_run_until(until, max_steps)
+    }
+
+    /// [`Service::run_until`] with an explicit bound: after `max_steps` events the clock stays at the
+    /// last event processed, a [`TraceKind::StepLimit`] record is made, and the error says where.
+    pub fn try_run_until(&mut self, t: SimTime, max_steps: u64) -> Result<(), StepLimitExceeded> {
+        let mut steps = 0;
+        self.run_toward(t, &mut steps, max_steps, false).map(|_| ())
+    }
+
+    /// The clock loop under every clock method: process events due at or before `t`, counting them
+    /// in `steps` against `max_steps`. With `stop_at_callout`, return `Ok(false)` right after a step
+    /// that left call-outs to application code pending (the facade delivers them, then calls again);
+    /// otherwise `Ok(true)` once `t` is reached (the clock is then at `t`).
+    pub(crate) fn run_toward(
+        &mut self,
+        t: SimTime,
+        steps: &mut u64,
+        max_steps: u64,
+        stop_at_callout: bool,
+    ) -> Result<bool, StepLimitExceeded> {
         while let Some(next) = self.next_due() {
             if next > t {
                 break;
             }
+            if *steps >= max_steps {
+                return Err(self.step_limit(*steps));
+            }
             self.step(next);
+            *steps += 1;
+            if stop_at_callout && self.has_callouts() {
+                return Ok(false);
+            }
         }
         if t > self.now {
             self.now = t;
+        }
+        Ok(true)
+    }
+
+    /// A clock method of the facade was called from inside a callback (D19).
+    pub(crate) fn record_clock_in_callback(&mut self) {
+        self.record(TraceKind::ClockInCallback);
+    }
+
+    /// The bound was hit after `steps` events: record it and say where the clock stopped.
+    pub(crate) fn step_limit(&mut self, steps: u64) -> StepLimitExceeded {
+        self.record(TraceKind::StepLimit { steps });
+        StepLimitExceeded {
+            steps,
+            time: self.now,
         }
     }
 
@@ -49,27 +112,49 @@ impl Service {
         max_steps: u64,
     ) -> Result<bool, StepLimitExceeded> {
         let mut steps = 0u64;
+        loop {
+            match self.idle_toward(limit, &mut steps, max_steps, false)? {
+                IdleStep::Idle => return Ok(true),
+                IdleStep::Limit => return Ok(false),
+                IdleStep::CallOut => {}
+            }
+        }
+    }
+
+    /// The loop under `run_until_idle`: like [`Service::run_toward`], stopping at idle, at `limit`, or
+    /// (with `stop_at_callout`) after a step that left call-outs pending.
+    pub(crate) fn idle_toward(
+        &mut self,
+        limit: SimTime,
+        steps: &mut u64,
+        max_steps: u64,
+        stop_at_callout: bool,
+    ) -> Result<IdleStep, StepLimitExceeded> {
         while !self.is_idle() {
             match self.next_due() {
                 Some(next) if next <= limit => {
-                    if steps >= max_steps {
-                        return Err(StepLimitExceeded {
-                            steps,
-                            time: self.now,
-                        });
+                    if *steps >= max_steps {
+                        return Err(self.step_limit(*steps));
                     }
                     self.step(next);
-                    steps += 1;
+                    *steps += 1;
+                    if stop_at_callout && self.has_callouts() {
+                        return Ok(IdleStep::CallOut);
+                    }
                 }
                 _ => {
                     if limit != SimTime::MAX && limit > self.now {
-                        self.run_until(limit);
+                        self.run_toward(limit, steps, max_steps, false)?;
                     }
-                    return Ok(self.is_idle());
+                    return Ok(if self.is_idle() {
+                        IdleStep::Idle
+                    } else {
+                        IdleStep::Limit
+                    });
                 }
             }
         }
-        Ok(true)
+        Ok(IdleStep::Idle)
     }
 
     /// No job can change state without a method call or an environment change.
@@ -147,6 +232,15 @@ impl Service {
 
     // ================================================================== timers
 
+    /// D18, the end of time: the due time of a timer set `delay` after `from`, or `None` when a
+    /// positive delay reaches [`SimTime::MAX`] (the last instant, where saturation would make the
+    /// timer fall due again and again at the same instant). Such a timer is never armed: what it
+    /// would start never happens.
+    pub(crate) fn due_after(from: SimTime, delay: SimDuration) -> Option<SimTime> {
+        let at = from + delay;
+        (at < SimTime::MAX || delay == SimDuration::ZERO).then_some(at)
+    }
+
     pub(crate) fn push_event(&mut self, time: SimTime, event: Event) {
         self.engine.push_event(self.now, time, event);
     }
@@ -201,14 +295,18 @@ impl Service {
         let now = self.now;
         let since = self.jobs[j].no_progress_clock(now);
         let job = &self.jobs[j];
-        let deadline = since + job.no_progress_timeout();
+        // D18: a retry or deadline beyond the end of time is not armed (`None` is "never").
+        let deadline = Self::due_after(since, job.no_progress_timeout());
         let retry = (!job.waiting_for_network() && self.world.network == Network::Up)
-            .then(|| job.state_since() + job.retry_delay());
+            .then(|| Self::due_after(job.state_since(), job.retry_delay()))
+            .flatten();
         // D4: no retry at or after the no-progress deadline — at that instant the timeout wins.
-        if let Some(at) = retry.filter(|&at| at.max(self.now) < deadline) {
+        if let Some(at) = retry.filter(|&at| deadline.is_none_or(|d| at.max(self.now) < d)) {
             self.arm_retry(j, at.max(self.now));
         }
-        self.arm_deadline(j, deadline.max(self.now));
+        if let Some(deadline) = deadline {
+            self.arm_deadline(j, deadline.max(self.now));
+        }
     }
 
     /// SetMinimumRetryDelay / SetNoProgressTimeout while in TRANSIENT_ERROR: move the timers; a timeout
@@ -324,9 +422,7 @@ impl Service {
         let priority = self.jobs[j].priority();
         self.engine.set_running(id, Some(priority));
         if !priority.is_foreground() {
-            let at = self.now + SimDuration::from_secs(self.world.time_slice_secs);
-            self.jobs[j].slice_at = Some(at);
-            self.push_event(at, Event::Slice(id));
+            self.arm_slice(j);
         }
         self.connect_next_file(j);
     }
@@ -344,9 +440,19 @@ impl Service {
         if waiting {
             self.on_event(j, EngineEvent::TimeSliceEnd);
         } else {
-            let at = self.now + SimDuration::from_secs(self.world.time_slice_secs);
-            let id = job.id();
-            self.jobs[j].slice_at = Some(at);
+            self.arm_slice(j);
+        }
+    }
+
+    /// The end of job `j`'s time slice (T7, D12a). The slice is at least 1 s (a zero slice is
+    /// refused at the source, D20); a slice ending beyond the end of time is not armed, so the job
+    /// keeps its slot (D18).
+    fn arm_slice(&mut self, j: usize) {
+        let slice = SimDuration::from_secs(self.world.time_slice_secs.max(1));
+        let at = Self::due_after(self.now, slice);
+        self.jobs[j].slice_at = at;
+        if let Some(at) = at {
+            let id = self.jobs[j].id();
             self.push_event(at, Event::Slice(id));
         }
     }

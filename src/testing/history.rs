@@ -241,6 +241,8 @@ impl History {
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged
             | TraceKind::ChaosSeed { .. }
+            | TraceKind::StepLimit { .. }
+            | TraceKind::ClockInCallback
             | TraceKind::EventRefused { .. } => {}
         }
         Ok(())
