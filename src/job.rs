@@ -78,6 +78,15 @@ impl AppId {
     }
 }
 
+/// The largest byte count a job's progress reports (D30): one below [`BG_SIZE_UNKNOWN`], which means
+/// "unknown" and so can never be a sum.
+pub const MAX_KNOWN_BYTES: u64 = BG_SIZE_UNKNOWN - 1;
+
+/// D30: `a + b` for byte counts, saturating at [`MAX_KNOWN_BYTES`].
+fn saturating_bytes(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(MAX_KNOWN_BYTES)
+}
+
 /// `BG_JOB_PROGRESS` (spec §8.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct JobProgress {
@@ -553,9 +562,13 @@ impl Job {
     }
 
     /// Progress, with `live` extra bytes on the file being transferred (§8.2).
+    ///
+    /// D30: the sums saturate at [`MAX_KNOWN_BYTES`] (one below BG_SIZE_UNKNOWN), so files of 2^63 bytes
+    /// and more never wrap (release) or panic (debug), and a known total never reads as unknown. The
+    /// file counts saturate at `u32::MAX` (ULONG in BG_JOB_PROGRESS).
     pub fn progress(&self, live: Option<(u32, u64)>) -> JobProgress {
         let mut p = JobProgress {
-            files_total: self.files.len() as u32,
+            files_total: u32::try_from(self.files.len()).unwrap_or(u32::MAX),
             ..JobProgress::default()
         };
         for (i, f) in self.files.iter().enumerate() {
@@ -563,16 +576,16 @@ impl Job {
                 Some((file, b)) if file as usize == i => b,
                 _ => f.bytes_transferred,
             };
-            p.bytes_transferred += bytes;
+            p.bytes_transferred = saturating_bytes(p.bytes_transferred, bytes);
             if p.bytes_total != BG_SIZE_UNKNOWN {
                 p.bytes_total = if f.bytes_total == BG_SIZE_UNKNOWN {
                     BG_SIZE_UNKNOWN
                 } else {
-                    p.bytes_total + f.bytes_total
+                    saturating_bytes(p.bytes_total, f.bytes_total)
                 };
             }
             if f.bytes_total != BG_SIZE_UNKNOWN && bytes >= f.bytes_total {
-                p.files_transferred += 1;
+                p.files_transferred = p.files_transferred.saturating_add(1);
             }
         }
         p

@@ -142,7 +142,7 @@ impl Service {
         };
         let result = reg.notifier.call(&n);
         let (app, serial) = (reg.app, reg.serial);
-        self.apps[app.index()].deliveries.push(Delivery {
+        self.apps[app.index()].log_delivery(Delivery {
             notification: n,
             result,
         });

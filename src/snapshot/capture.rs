@@ -238,6 +238,7 @@ pub(crate) fn capture(s: &Service) -> SnapshotV2 {
                         result: Hr(d.result),
                     })
                     .collect(),
+                dropped_deliveries: a.dropped_deliveries,
             })
             .collect(),
         jobs: s.jobs.iter().map(job).collect(),

@@ -185,8 +185,15 @@ pub(crate) struct AppV2 {
     pub user: u32,
     /// False once it exited (D2).
     pub alive: bool,
-    /// Deliveries not yet taken, oldest first.
+    /// Deliveries not yet taken, oldest first (at most `Service::DELIVERY_LOG_CAP`, D31).
     pub deliveries: Vec<DeliveryV2>,
+    /// Deliveries dropped from the full log and not yet reported (D31); left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_deliveries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One callback invocation (D11).

@@ -72,6 +72,13 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
         if a.user as usize >= nu {
             return Err(format!("apps[{i}]: runs as unknown user {}", a.user));
         }
+        if a.deliveries.len() > Service::DELIVERY_LOG_CAP {
+            return Err(format!(
+                "apps[{i}]: {} deliveries, more than the log keeps ({}, D31)",
+                a.deliveries.len(),
+                Service::DELIVERY_LOG_CAP
+            ));
+        }
         for d in &a.deliveries {
             if d.job as usize >= nj {
                 return Err(format!("apps[{i}]: a delivery names unknown job {}", d.job));
@@ -496,6 +503,12 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
             logged_on: u.logged_on,
         })
         .collect();
+    // The name index; the first user of a name wins, as `Service::user_id` always answered.
+    for (i, u) in svc.users.iter().enumerate() {
+        svc.user_index
+            .entry(u.name.clone())
+            .or_insert(UserId(i as u32));
+    }
     svc.apps = s
         .apps
         .into_iter()
@@ -517,6 +530,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                     result: d.result.0,
                 })
                 .collect(),
+            dropped_deliveries: a.dropped_deliveries,
         })
         .collect();
     svc.jobs = s.jobs.into_iter().map(job).collect();

@@ -509,13 +509,19 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
         apps: s
             .apps
             .into_iter()
-            .map(|a| AppV2 {
+            .map(|a| {
+                // D31: version 1 logs were unbounded; keep the newest entries and count the rest.
+                let cap = crate::Service::DELIVERY_LOG_CAP;
+                let dropped = a.deliveries.len().saturating_sub(cap);
+                AppV2 {
                 name: a.name,
                 user: a.user,
                 alive: a.alive,
+                dropped_deliveries: dropped as u64,
                 deliveries: a
                     .deliveries
                     .into_iter()
+                    .skip(dropped)
                     .map(|d| DeliveryV2 {
                         event: d.notification.event,
                         job: d.notification.job,
@@ -528,7 +534,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                         result: d.result,
                     })
                     .collect(),
-            })
+            }})
             .collect(),
         jobs,
         queue: queue.into_iter().map(|(_, id)| id).collect(),
