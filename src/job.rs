@@ -209,6 +209,9 @@ pub(crate) struct Job {
     /// Boxed: only running jobs have one, and an idle job then pays 8 bytes instead of 48 (and the
     /// 16-byte alignment of its `u128`). Serialises exactly as the unboxed value.
     pub(crate) active: Option<Box<Active>>,
+    /// D32: a final job whose data the service let go at a restart; only its id stays reserved.
+    #[serde(default)]
+    released: bool,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -303,7 +306,29 @@ impl Job {
             slice_at: None,
             ready_key: None,
             active: None,
+            released: false,
         }
+    }
+
+    /// D32: the place of a final job released at a service restart. It keeps only its id (ids are
+    /// never reused); it is CANCELLED-like for every loop that skips final jobs, holds no strings or
+    /// files, and every method call on it answers BG_E_NOT_FOUND (the job left the queue, §1.3).
+    pub(crate) fn released(id: JobId) -> Job {
+        let mut j = Job::new(
+            id,
+            UserId(0),
+            JobType::Download,
+            Box::default(),
+            SimTime::ZERO,
+        );
+        j.state = JobState::Cancelled;
+        j.released = true;
+        j
+    }
+
+    /// D32: released at a restart (see [`Job::released`]).
+    pub fn is_released(&self) -> bool {
+        self.released
     }
 
     /// A job as a verified snapshot saved it (engine bookkeeping left empty for the loader to set).
@@ -335,6 +360,7 @@ impl Job {
             slice_at: None,
             ready_key: None,
             active: None,
+            released: false,
         }
     }
 

@@ -126,6 +126,11 @@ impl Service {
     /// The BITS service restarts (D15): jobs, properties and error records persist; CONNECTING and
     /// TRANSFERRING jobs restart from QUEUED; callback registrations and every handle applications hold
     /// die (their calls fail with RPC_E_DISCONNECTED); the applications themselves keep running.
+    ///
+    /// D32: final jobs (ACKNOWLEDGED, CANCELLED) are released here: the restart's snapshot leaves them
+    /// out, so no restart ever round-trips them again and its cost follows the live jobs. No handle
+    /// can reach them afterwards (handles die here; GetJob and EnumJobs never answered them, D9); their
+    /// ids stay reserved and answer BG_E_NOT_FOUND.
     pub fn restart_service(&mut self) {
         // The service's state goes through the same save/load path as a snapshot on disk.
         self.reload_in_memory();
@@ -135,8 +140,11 @@ impl Service {
         }
         self.record(TraceKind::ServiceRestarted);
         for j in 0..self.jobs.len() {
-            // Every state takes the event (D15; final states stay, §1.3).
-            self.on_event(j, EngineEvent::ServiceRestart);
+            // Every state takes the event (D15; final states stay, §1.3). Released jobs (D32) are
+            // final and gone: nothing to tell them.
+            if !self.jobs[j].state().is_final() {
+                self.on_event(j, EngineEvent::ServiceRestart);
+            }
         }
     }
 }
