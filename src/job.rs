@@ -310,9 +310,9 @@ impl Job {
         }
     }
 
-    /// D32: the place of a final job released at a service restart. It keeps only its id (ids are
-    /// never reused); it is CANCELLED-like for every loop that skips final jobs, holds no strings or
-    /// files, and every method call on it answers BG_E_NOT_FOUND (the job left the queue, §1.3).
+    /// The place of a job id a snapshot leaves out (D32: the restart's own snapshot omits final jobs,
+    /// which the restart then puts back released). A file written by hand with such gaps gets a
+    /// CANCELLED job of user 0 with no data there.
     pub(crate) fn released(id: JobId) -> Job {
         let mut j = Job::new(
             id,
@@ -326,7 +326,25 @@ impl Job {
         j
     }
 
-    /// D32: released at a restart (see [`Job::released`]).
+    /// D32: the final job's strings are released (display name, description, file names: the heap
+    /// memory goes); everything fixed-size stays (state, owner, times, error record and count, file
+    /// sizes and progress), so the core's getters keep answering. Only a final job is released.
+    pub(crate) fn release(&mut self) {
+        debug_assert!(self.state.is_final(), "only final jobs are released");
+        if self.released {
+            return;
+        }
+        self.display_name = Box::default();
+        self.description = String::new();
+        for f in &mut self.files {
+            f.remote = Box::default();
+            f.local = Box::default();
+        }
+        self.files.shrink_to_fit();
+        self.released = true;
+    }
+
+    /// D32: released at a service restart (see [`Job::release`]).
     pub fn is_released(&self) -> bool {
         self.released
     }

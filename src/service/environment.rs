@@ -127,10 +127,10 @@ impl Service {
     /// TRANSFERRING jobs restart from QUEUED; callback registrations and every handle applications hold
     /// die (their calls fail with RPC_E_DISCONNECTED); the applications themselves keep running.
     ///
-    /// D32: final jobs (ACKNOWLEDGED, CANCELLED) are released here: the restart's snapshot leaves them
-    /// out, so no restart ever round-trips them again and its cost follows the live jobs. No handle
-    /// can reach them afterwards (handles die here; GetJob and EnumJobs never answered them, D9); their
-    /// ids stay reserved and answer BG_E_NOT_FOUND.
+    /// D32: final jobs (ACKNOWLEDGED, CANCELLED) skip the snapshot round trip (they never change
+    /// again) and their strings are released here: no handle can read them afterwards (handles die
+    /// here; GetJob and EnumJobs never answer a final job, D9). Their ids, states, error records and
+    /// progress stay, so the restart's cost follows the live jobs and nothing observable moves.
     pub fn restart_service(&mut self) {
         // The service's state goes through the same save/load path as a snapshot on disk.
         self.reload_in_memory();

@@ -171,22 +171,18 @@ impl Service {
         self.generation
     }
 
-    /// Number of jobs ever created (final ones included, released ones too: D32 keeps their ids).
+    /// Number of jobs ever created (final ones included).
     pub fn job_count(&self) -> usize {
         self.jobs.len()
     }
 
-    /// Every job the service still keeps, in creation order: all jobs ever created except the final
-    /// ones released at a service restart (D32). An observer's view, for invariant checkers; not a
-    /// BITS method: applications use `enum_jobs`.
+    /// Every job id ever created, in creation order (an observer's view, for invariant checkers; not a
+    /// BITS method: applications use `enum_jobs`).
     pub fn all_job_ids(&self) -> impl Iterator<Item = JobId> + '_ {
-        self.jobs
-            .iter()
-            .filter(|j| !j.is_released())
-            .map(|j| j.id())
+        self.jobs.iter().map(|j| j.id())
     }
 
-    /// D32: how many final jobs were released at service restarts (their ids stay reserved).
+    /// D32: how many final jobs had their strings released at a service restart of this service.
     pub fn released_job_count(&self) -> usize {
         self.jobs.iter().filter(|j| j.is_released()).count()
     }
@@ -340,12 +336,7 @@ impl Service {
     /// caller is an administrator.
     pub(crate) fn access(&self, app: AppId, id: JobId) -> Result<usize, HResult> {
         let user = self.live_app(app)?.user;
-        // D32: a released final job has left the service; its id answers like an unknown one.
-        let job = self
-            .jobs
-            .get(id.index())
-            .filter(|j| !j.is_released())
-            .ok_or(HResult::BG_E_NOT_FOUND)?;
+        let job = self.jobs.get(id.index()).ok_or(HResult::BG_E_NOT_FOUND)?;
         if job.owner() == user || self.is_admin(user) {
             Ok(id.index())
         } else {

@@ -81,10 +81,10 @@ fn job(j: &Job) -> JobV2 {
     }
 }
 
-/// The meaningful state of `s` in the v2 format. Jobs released at a restart are left out (D32), and
-/// with `release_final` (the restart's own snapshot) so are every ACKNOWLEDGED and CANCELLED job.
+/// The meaningful state of `s` in the v2 format. With `release_final` (the restart's own snapshot,
+/// D32) the ACKNOWLEDGED and CANCELLED jobs are left out: the restart moves them over itself.
 pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
-    let kept = |j: &&Job| !(j.is_released() || (release_final && j.state().is_final()));
+    let kept = |j: &&Job| !(release_final && j.state().is_final());
     let w = &s.world;
     let world = WorldV2 {
         bandwidth: w.bandwidth,

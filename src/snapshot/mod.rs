@@ -196,8 +196,16 @@ impl Service {
     /// `restart_service`). User callbacks are dropped and final jobs released (D32); everything else
     /// is kept exactly.
     pub(crate) fn reload_in_memory(&mut self) {
+        // D32: final jobs never change again (§1.3): they skip the round trip and move over as they
+        // are, released, so a restart costs in proportion to the live jobs.
         let mut loaded = restore::restore(capture::capture(self, true))
             .unwrap_or_else(|e| panic!("a snapshot of a running service verifies: {e}"));
+        for (j, mut job) in std::mem::take(&mut self.jobs).into_iter().enumerate() {
+            if job.state().is_final() {
+                job.release();
+                loaded.jobs[j] = job;
+            }
+        }
         loaded.trace = std::mem::take(&mut self.trace);
         *self = loaded;
     }

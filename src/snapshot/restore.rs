@@ -33,6 +33,10 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     // D32: ids given out; the ones `jobs` does not list were released at a restart.
     let nj = match s.job_ids_issued {
         None => s.jobs.len(),
+        // A placeholder for a left-out id is owned by user 0, which must exist.
+        Some(n) if n as usize > s.jobs.len() && nu == 0 => {
+            return Err("job_ids_issued leaves ids out but there is no user".into())
+        }
         Some(n) if n as usize >= s.jobs.len() => n as usize,
         Some(n) => {
             return Err(format!(
@@ -367,9 +371,13 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     let running_bg = s
         .transfers
         .iter()
-        .any(|t| !s.jobs[t.job as usize].priority.is_foreground());
+        .filter_map(|t| find_job(&s.jobs, t.job))
+        .any(|j| !j.priority.is_foreground());
     for &id in &s.queue {
-        let job = &s.jobs[id as usize];
+        // Every queued id names a listed job (checked above).
+        let Some(job) = find_job(&s.jobs, id) else {
+            continue;
+        };
         if !s.users[job.owner as usize].logged_on || schedule_pending {
             continue;
         }
