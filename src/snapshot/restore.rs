@@ -155,7 +155,7 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     for (i, t) in s.transfers.iter().enumerate() {
         let at = |what: &str| format!("transfers[{i}] (job {}): {what}", t.job);
         let Some(job) = find_job(&s.jobs, t.job) else {
-            return Err(at("unknown or released job"));
+            return Err(at("unknown job (or one the snapshot leaves out)"));
         };
         if transfer_of.insert(t.job, t).is_some() {
             return Err(at("a second transfer for the same job"));
@@ -211,7 +211,7 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     let mut in_queue = BTreeSet::new();
     for (i, &id) in s.queue.iter().enumerate() {
         let Some(job) = find_job(&s.jobs, id) else {
-            return Err(format!("queue[{i}]: unknown or released job {id}"));
+            return Err(format!("queue[{i}]: unknown job {id}"));
         };
         if job.state != JobState::Queued {
             return Err(format!("queue[{i}]: job {id} is {}, not QUEUED", job.state));
@@ -345,7 +345,7 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     for (i, c) in s.callbacks.iter().enumerate() {
         let at = |what: &str| format!("callbacks[{i}] (job {}): {what}", c.job);
         if find_job(&s.jobs, c.job).is_none() {
-            return Err(at("unknown or released job"));
+            return Err(at("unknown job (or one the snapshot leaves out)"));
         }
         let Some(app) = s.apps.get(c.app as usize) else {
             return Err(at(&format!("unknown application {}", c.app)));
