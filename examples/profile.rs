@@ -13,6 +13,7 @@
 //! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
 //! lifecycles of `benches/lifecycle.rs`; `foreground N` runs N FOREGROUND jobs of different sizes at
 //! once (a scheduler pass after each finish); `restart N` restarts the service with N QUEUED jobs;
+//! `restart-final N K` cancels N jobs and then restarts the service K times;
 //! `scenarios K` parses and runs every shipped fixture K times, a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
 
@@ -28,6 +29,7 @@ fn main() {
         "storm-urls" => storm(n, tracing, true),
         "foreground" => foreground(n, tracing),
         "restart" => restart(n),
+        "restart-final" => restart_final(n, args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1)),
         "scenarios" => scenarios(n),
         "lifecycle" => lifecycle(n, tracing),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
@@ -121,6 +123,27 @@ fn restart(n: usize) {
     sim.restart_service();
     println!(
         "restart with {n} queued jobs: {:?} (wall clock, noisy)",
+        t.elapsed()
+    );
+}
+
+/// `restart-final N K`: N jobs created and cancelled, then K service restarts (D23: the first one
+/// releases the final jobs; the others round-trip only what is live).
+fn restart_final(n: usize, k: usize) {
+    const URL: &str = "https://example.test/a.bin";
+    let sim = Sim::new(World::new().remote(URL, Remote::sized(1_000)));
+    let app = sim.connect("r", sim.admin("admin")).unwrap();
+    for i in 0..n {
+        let job = app.create_job("cancelled", JobType::Download).unwrap();
+        job.add_file(URL, &format!("C:\\dl\\{i:06}.bin")).unwrap();
+        job.cancel().unwrap();
+    }
+    let t = std::time::Instant::now();
+    for _ in 0..k {
+        sim.restart_service();
+    }
+    println!(
+        "{k} restarts with {n} cancelled jobs: {:?} (wall clock, noisy)",
         t.elapsed()
     );
 }

@@ -196,7 +196,7 @@ impl Service {
     /// EnumFiles: how many files the job has (the facade hands out one handle per file).
     pub fn file_count(&self, app: AppId, job: JobId) -> Result<u32, HResult> {
         let j = self.access(app, job)?;
-        Ok(self.jobs[j].files().len() as u32)
+        Ok(u32::try_from(self.jobs[j].files().len()).unwrap_or(u32::MAX))
     }
 
     /// IBackgroundCopyFile::GetRemoteName / GetLocalName / GetProgress for file `index`.

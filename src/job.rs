@@ -78,6 +78,15 @@ impl AppId {
     }
 }
 
+/// The largest byte count a job's progress reports (D21): one below [`BG_SIZE_UNKNOWN`], which means
+/// "unknown" and so can never be a sum.
+pub const MAX_KNOWN_BYTES: u64 = BG_SIZE_UNKNOWN - 1;
+
+/// D21: `a + b` for byte counts, saturating at [`MAX_KNOWN_BYTES`].
+fn saturating_bytes(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(MAX_KNOWN_BYTES)
+}
+
 /// `BG_JOB_PROGRESS` (spec §8.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct JobProgress {
@@ -200,6 +209,9 @@ pub(crate) struct Job {
     /// Boxed: only running jobs have one, and an idle job then pays 8 bytes instead of 48 (and the
     /// 16-byte alignment of its `u128`). Serialises exactly as the unboxed value.
     pub(crate) active: Option<Box<Active>>,
+    /// D23: a final job whose data the service let go at a restart; only its id stays reserved.
+    #[serde(default)]
+    released: bool,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -294,7 +306,47 @@ impl Job {
             slice_at: None,
             ready_key: None,
             active: None,
+            released: false,
         }
+    }
+
+    /// The place of a job id a snapshot leaves out (D23: the restart's own snapshot omits final jobs,
+    /// which the restart then puts back released). A file written by hand with such gaps gets a
+    /// CANCELLED job of user 0 with no data there.
+    pub(crate) fn released(id: JobId) -> Job {
+        let mut j = Job::new(
+            id,
+            UserId(0),
+            JobType::Download,
+            Box::default(),
+            SimTime::ZERO,
+        );
+        j.state = JobState::Cancelled;
+        j.released = true;
+        j
+    }
+
+    /// D23: the final job's strings are released (display name, description, file names: the heap
+    /// memory goes); everything fixed-size stays (state, owner, times, error record and count, file
+    /// sizes and progress), so the core's getters keep answering. Only a final job is released.
+    pub(crate) fn release(&mut self) {
+        debug_assert!(self.state.is_final(), "only final jobs are released");
+        if self.released {
+            return;
+        }
+        self.display_name = Box::default();
+        self.description = String::new();
+        for f in &mut self.files {
+            f.remote = Box::default();
+            f.local = Box::default();
+        }
+        self.files.shrink_to_fit();
+        self.released = true;
+    }
+
+    /// D23: released at a service restart (see [`Job::release`]).
+    pub fn is_released(&self) -> bool {
+        self.released
     }
 
     /// A job as a verified snapshot saved it (engine bookkeeping left empty for the loader to set).
@@ -326,6 +378,7 @@ impl Job {
             slice_at: None,
             ready_key: None,
             active: None,
+            released: false,
         }
     }
 
@@ -553,9 +606,13 @@ impl Job {
     }
 
     /// Progress, with `live` extra bytes on the file being transferred (§8.2).
+    ///
+    /// D21: the sums saturate at [`MAX_KNOWN_BYTES`] (one below BG_SIZE_UNKNOWN), so files of 2^63 bytes
+    /// and more never wrap (release) or panic (debug), and a known total never reads as unknown. The
+    /// file counts saturate at `u32::MAX` (ULONG in BG_JOB_PROGRESS).
     pub fn progress(&self, live: Option<(u32, u64)>) -> JobProgress {
         let mut p = JobProgress {
-            files_total: self.files.len() as u32,
+            files_total: u32::try_from(self.files.len()).unwrap_or(u32::MAX),
             ..JobProgress::default()
         };
         for (i, f) in self.files.iter().enumerate() {
@@ -563,16 +620,16 @@ impl Job {
                 Some((file, b)) if file as usize == i => b,
                 _ => f.bytes_transferred,
             };
-            p.bytes_transferred += bytes;
+            p.bytes_transferred = saturating_bytes(p.bytes_transferred, bytes);
             if p.bytes_total != BG_SIZE_UNKNOWN {
                 p.bytes_total = if f.bytes_total == BG_SIZE_UNKNOWN {
                     BG_SIZE_UNKNOWN
                 } else {
-                    p.bytes_total + f.bytes_total
+                    saturating_bytes(p.bytes_total, f.bytes_total)
                 };
             }
             if f.bytes_total != BG_SIZE_UNKNOWN && bytes >= f.bytes_total {
-                p.files_transferred += 1;
+                p.files_transferred = p.files_transferred.saturating_add(1);
             }
         }
         p

@@ -308,6 +308,11 @@ fn jobs(
     })
 }
 
+/// D22: deliveries dropped from `app`'s full log since the previous look (the count is reset).
+fn take_dropped(r: &Runner, app: crate::AppId) -> u64 {
+    r.sim.with_service_mut(|s| s.take_dropped_deliveries(app))
+}
+
 fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Outcome {
     let mut want: Vec<(NotifyEvent, JobId)> = Vec::with_capacity(are.len());
     for (event, alias) in are {
@@ -315,6 +320,7 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
     }
     let with_modifications = are.iter().any(|(e, _)| *e == NotifyEvent::JobModification);
     let mut got: Vec<(NotifyEvent, JobId)> = Vec::new();
+    let mut dropped = 0;
     if let Some(a) = r.apps.get(app) {
         for d in a
             .manager
@@ -326,6 +332,7 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
                 got.push((n.event, n.job));
             }
         }
+        dropped = take_dropped(r, a.manager.app());
     }
     let show = |v: &[(NotifyEvent, JobId)]| {
         let items: Vec<String> = v
@@ -335,6 +342,17 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
         format!("[{}]", items.join(", "))
     };
     let (expected, actual) = (show(&want), show(&got));
+    if dropped > 0 {
+        // D22: the log kept only the newest deliveries; comparing the rest would pass on lost data.
+        return Err(Fail {
+            expected,
+            actual: format!("{actual} and {dropped} older deliveries dropped"),
+            message: format!(
+                "{dropped} deliveries to {app:?} were dropped since the previous check (the log keeps the newest {} per application, D22); check notifications more often",
+                crate::Service::DELIVERY_LOG_CAP
+            ),
+        });
+    }
     same(want == got, &expected, &actual, || {
         format!(
             "the callbacks delivered to {app:?} since the previous check were {actual}, but the scenario expects {expected}{}",
@@ -496,6 +514,14 @@ pub(crate) fn observe(
                         .expect("no call is made from inside a callback here")
                 })
                 .unwrap_or_default();
+            let dropped = match r.apps.get(app) {
+                Some(a) => take_dropped(r, a.manager.app()),
+                None => 0,
+            };
+            if dropped > 0 {
+                // D22: deliveries were lost; a check of the rest would fail when replayed.
+                return Ok((None, HResult::E_UNEXPECTED));
+            }
             let are = delivered
                 .iter()
                 .map(|d| (d.notification.event, r.job_name(d.notification.job)))

@@ -166,15 +166,15 @@ impl<'n> Fields<'n> {
                 ),
             );
         };
-        for (i, (key, key_pos, _)) in members.iter().enumerate() {
+        if let Some((key, key_pos)) = first_duplicate(members) {
+            return Err(At {
+                ptr: format!("{ptr}/{}", pointer_token(key)),
+                pos: key_pos,
+                msg: format!("duplicate field {}", quote(key)),
+            });
+        }
+        for (key, key_pos, _) in members {
             let kptr = format!("{ptr}/{}", pointer_token(key));
-            if members[..i].iter().any(|(k, _, _)| k == key) {
-                return Err(At {
-                    ptr: kptr,
-                    pos: *key_pos,
-                    msg: format!("duplicate field {}", quote(key)),
-                });
-            }
             if !allowed.contains(&key.as_str()) {
                 return Err(At {
                     ptr: kptr,
@@ -494,16 +494,29 @@ fn map_members<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [(String, usize,
             ),
         );
     };
-    for (i, (key, key_pos, _)) in members.iter().enumerate() {
-        if members[..i].iter().any(|(k, _, _)| k == key) {
-            return Err(At {
-                ptr: format!("{ptr}/{}", pointer_token(key)),
-                pos: *key_pos,
-                msg: format!("duplicate key {}", quote(key)),
-            });
-        }
+    if let Some((key, key_pos)) = first_duplicate(members) {
+        return Err(At {
+            ptr: format!("{ptr}/{}", pointer_token(key)),
+            pos: key_pos,
+            msg: format!("duplicate key {}", quote(key)),
+        });
     }
     Ok(members)
+}
+
+/// The first member (in file order) whose key an earlier member already has, with its position.
+/// O(n log n): the members' indexes are sorted by key (stable, so among equal keys the file order stays)
+/// and each run of equal keys names its second member; the earliest of those in the file is reported,
+/// exactly the member the former pairwise scan stopped at.
+fn first_duplicate(members: &[(String, usize, Node)]) -> Option<(&str, usize)> {
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by(|&a, &b| members[a].0.cmp(&members[b].0));
+    order
+        .windows(2)
+        .filter(|w| members[w[0]].0 == members[w[1]].0)
+        .map(|w| w[1])
+        .min()
+        .map(|i| (members[i].0.as_str(), members[i].1))
 }
 
 fn remotes(n: &Node, ptr: &str) -> R<Vec<(String, Remote)>> {

@@ -15,13 +15,18 @@ pub(super) fn names(table: &[(&'static str, &[&str])]) -> Vec<&'static str> {
 
 /// What is known at the current point of the file.
 pub(crate) struct StepReader {
+    /// The world's users, in file order (for messages).
     users: Vec<String>,
+    /// The same names, for O(log n) look-ups.
+    user_set: BTreeSet<String>,
     /// Applications connected and not exited.
     pub(super) alive: BTreeSet<String>,
     /// Applications that ever connected.
     pub(super) known: BTreeSet<String>,
-    /// Job aliases, in binding order.
+    /// Job aliases, in binding order (for messages).
     jobs: Vec<String>,
+    /// The same aliases, for O(log n) look-ups.
+    job_set: BTreeSet<String>,
     /// Error aliases and the application holding each.
     pub(super) errors: BTreeMap<String, String>,
 }
@@ -29,12 +34,15 @@ pub(crate) struct StepReader {
 impl StepReader {
     pub fn new(world: &WorldSpec) -> StepReader {
         let app = BTreeSet::from([DEFAULT_APP.to_string()]);
+        let users: Vec<String> = world
+            .effective_users()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
         StepReader {
-            users: world
-                .effective_users()
-                .into_iter()
-                .map(|u| u.name)
-                .collect(),
+            user_set: users.iter().cloned().collect(),
+            users,
+            job_set: BTreeSet::new(),
             alive: app.clone(),
             known: app,
             jobs: Vec::new(),
@@ -147,7 +155,7 @@ impl StepReader {
 
     pub(super) fn user(&self, n: &Node, p: &str) -> R<String> {
         let name = string(n, p)?;
-        if !self.users.contains(&name) {
+        if !self.user_set.contains(&name) {
             return at(
                 n,
                 p,
@@ -169,7 +177,7 @@ impl StepReader {
 
     pub(super) fn job_alias(&self, n: &Node, p: &str) -> R<String> {
         let alias = string(n, p)?;
-        if !self.jobs.contains(&alias) {
+        if !self.job_set.contains(&alias) {
             return at(
                 n,
                 p,
@@ -188,7 +196,7 @@ impl StepReader {
         if alias.is_empty() {
             return at(n, p, "a job alias must not be empty");
         }
-        if self.jobs.contains(&alias) {
+        if self.job_set.contains(&alias) {
             return at(
                 n,
                 p,
@@ -198,6 +206,7 @@ impl StepReader {
                 ),
             );
         }
+        self.job_set.insert(alias.clone());
         self.jobs.push(alias.clone());
         Ok(alias)
     }

@@ -169,7 +169,7 @@ impl Service {
     /// re-delivery.
     fn delivered(&mut self, app: AppId, serial: u64, n: Notification, result: HResult) {
         if let Some(a) = self.apps.get_mut(app.index()) {
-            a.deliveries.push(Delivery {
+            a.log_delivery(Delivery {
                 notification: n,
                 result,
             });

@@ -127,6 +127,11 @@ impl Service {
     /// The BITS service restarts (D15): jobs, properties and error records persist; CONNECTING and
     /// TRANSFERRING jobs restart from QUEUED; callback registrations and every handle applications hold
     /// die (their calls fail with RPC_E_DISCONNECTED); the applications themselves keep running.
+    ///
+    /// D23: final jobs (ACKNOWLEDGED, CANCELLED) skip the snapshot round trip (they never change
+    /// again) and their strings are released here: no handle can read them afterwards (handles die
+    /// here; GetJob and EnumJobs never answer a final job, D9). Their ids, states, error records and
+    /// progress stay, so the restart's cost follows the live jobs and nothing observable moves.
     pub fn restart_service(&mut self) {
         // The service's state goes through the same save/load path as a snapshot on disk.
         self.reload_in_memory();
@@ -136,8 +141,11 @@ impl Service {
         }
         self.record(TraceKind::ServiceRestarted);
         for j in 0..self.jobs.len() {
-            // Every state takes the event (D15; final states stay, §1.3).
-            self.on_event(j, EngineEvent::ServiceRestart);
+            // Every state takes the event (D15; final states stay, §1.3). Released jobs (D23) are
+            // final and gone: nothing to tell them.
+            if !self.jobs[j].state().is_final() {
+                self.on_event(j, EngineEvent::ServiceRestart);
+            }
         }
     }
 }

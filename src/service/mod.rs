@@ -22,6 +22,10 @@ use crate::time::SimTime;
 use crate::trace::{Trace, TraceEvent, TraceKind};
 use crate::world::World;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Every user's SID starts with this; the last part is 1000 + the user's index.
+const SID_PREFIX: &str = "S-1-5-21-1004336348-1177238915-682003330-";
 
 /// A user account.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -37,7 +41,7 @@ pub struct User {
 impl User {
     /// The user's SID string, as GetOwner reports it (deterministic, from the account's index).
     pub fn sid_for(id: UserId) -> String {
-        format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1000 + id.0)
+        format!("{SID_PREFIX}{}", 1000 + u64::from(id.0))
     }
 }
 
@@ -50,8 +54,22 @@ pub struct App {
     pub user: UserId,
     /// False once it exited (D2).
     pub alive: bool,
-    /// Callback deliveries not yet taken by [`Service::take_deliveries`].
-    pub(crate) deliveries: Vec<Delivery>,
+    /// Callback deliveries not yet taken by [`Service::take_deliveries`], at most
+    /// [`Service::DELIVERY_LOG_CAP`] (D22).
+    pub(crate) deliveries: VecDeque<Delivery>,
+    /// Deliveries dropped from the full log since [`Service::take_dropped_deliveries`] last ran (D22).
+    pub(crate) dropped_deliveries: u64,
+}
+
+impl App {
+    /// D22: log one delivery; when the log is full the oldest entry is dropped and counted.
+    pub(crate) fn log_delivery(&mut self, d: Delivery) {
+        if self.deliveries.len() >= Service::DELIVERY_LOG_CAP {
+            self.deliveries.pop_front();
+            self.dropped_deliveries = self.dropped_deliveries.saturating_add(1);
+        }
+        self.deliveries.push_back(d);
+    }
 }
 
 /// Per-machine limits for non-administrators (D14, spec §6 "Quotas"). Configurable.
@@ -84,6 +102,8 @@ pub struct Service {
     pub(crate) limits: Limits,
     pub(crate) jobs: Vec<Job>,
     pub(crate) users: Vec<User>,
+    /// The users by name: `user_id` is O(log n) (rebuilt from `users` by the snapshot loader).
+    pub(crate) user_index: BTreeMap<String, UserId>,
     pub(crate) apps: Vec<App>,
     /// Non-final jobs per owner, and in all (quotas, D14).
     pub(crate) live_jobs_per_user: Vec<u32>,
@@ -111,6 +131,7 @@ impl Service {
             limits: Limits::default(),
             jobs: Vec::new(),
             users: Vec::new(),
+            user_index: BTreeMap::new(),
             apps: Vec::new(),
             live_jobs_per_user: Vec::new(),
             live_jobs: 0,
@@ -163,6 +184,11 @@ impl Service {
         self.jobs.iter().map(|j| j.id())
     }
 
+    /// D23: how many final jobs had their strings released at a service restart of this service.
+    pub fn released_job_count(&self) -> usize {
+        self.jobs.iter().filter(|j| j.is_released()).count()
+    }
+
     /// Turn trace recording on or off (on by default).
     pub fn set_tracing(&mut self, on: bool) {
         self.tracing = on;
@@ -199,21 +225,20 @@ impl Service {
         if let Some(id) = self.user_id(name) {
             return id;
         }
+        let id = UserId(self.users.len() as u32);
         self.users.push(User {
             name: name.to_string(),
             admin,
             logged_on,
         });
+        self.user_index.insert(name.to_string(), id);
         self.live_jobs_per_user.push(0);
-        UserId(self.users.len() as u32 - 1)
+        id
     }
 
-    /// The id of the user called `name`.
+    /// The id of the user called `name` (O(log n), by the name index).
     pub fn user_id(&self, name: &str) -> Option<UserId> {
-        self.users
-            .iter()
-            .position(|u| u.name == name)
-            .map(|i| UserId(i as u32))
+        self.user_index.get(name).copied()
     }
 
     /// The user with this id.
@@ -222,10 +247,12 @@ impl Service {
     }
 
     /// The user whose SID string (as GetOwner returns it) is `sid`.
+    /// Constant time: the SID's last part is 1000 + the user's index, and only the exact string
+    /// [`User::sid_for`] gives is accepted.
     pub fn user_by_sid(&self, sid: &str) -> Option<UserId> {
-        (0..self.users.len() as u32)
-            .map(UserId)
-            .find(|&u| User::sid_for(u) == sid)
+        let rid: u64 = sid.strip_prefix(SID_PREFIX)?.parse().ok()?;
+        let id = UserId(u32::try_from(rid.checked_sub(1000)?).ok()?);
+        (id.index() < self.users.len() && User::sid_for(id) == sid).then_some(id)
     }
 
     /// Start an application running as `user`.
@@ -238,7 +265,8 @@ impl Service {
             name: name.to_string(),
             user,
             alive: true,
-            deliveries: Vec::new(),
+            deliveries: VecDeque::new(),
+            dropped_deliveries: 0,
         });
         let app = AppId(self.apps.len() as u32 - 1);
         self.record(TraceKind::AppConnected { app, user });
@@ -270,12 +298,28 @@ impl Service {
 
     /// Take the callback deliveries made to `app`'s registrations since the last call (the pull
     /// interface, D11), in delivery order.
+    ///
+    /// D22: the log keeps the newest [`Service::DELIVERY_LOG_CAP`] deliveries per application; older
+    /// ones are dropped and counted ([`Service::take_dropped_deliveries`]).
     pub fn take_deliveries(&mut self, app: AppId) -> Vec<Delivery> {
         self.apps
             .get_mut(app.index())
-            .map(|a| std::mem::take(&mut a.deliveries))
+            .map(|a| Vec::from(std::mem::take(&mut a.deliveries)))
             .unwrap_or_default()
     }
+
+    /// D22: how many deliveries to `app` were dropped from its full log since the last call, and reset
+    /// the count. A reader that must see every delivery (the scenario `notifications` check) fails when
+    /// this is not 0.
+    pub fn take_dropped_deliveries(&mut self, app: AppId) -> u64 {
+        self.apps
+            .get_mut(app.index())
+            .map(|a| std::mem::take(&mut a.dropped_deliveries))
+            .unwrap_or(0)
+    }
+
+    /// D22: the most deliveries an application's log holds (the oldest are dropped beyond it).
+    pub const DELIVERY_LOG_CAP: usize = 4096;
 
     /// RPC_E_DISCONNECTED unless `app` is alive (D2).
     pub(crate) fn live_app(&self, app: AppId) -> Result<&App, HResult> {

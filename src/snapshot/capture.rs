@@ -81,8 +81,10 @@ fn job(j: &Job) -> JobV2 {
     }
 }
 
-/// The meaningful state of `s` in the v2 format.
-pub(crate) fn capture(s: &Service) -> SnapshotV2 {
+/// The meaningful state of `s` in the v2 format. With `release_final` (the restart's own snapshot,
+/// D23) the ACKNOWLEDGED and CANCELLED jobs are left out: the restart moves them over itself.
+pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
+    let kept = |j: &&Job| !(release_final && j.state().is_final());
     let w = &s.world;
     let world = WorldV2 {
         bandwidth: w.bandwidth,
@@ -185,6 +187,10 @@ pub(crate) fn capture(s: &Service) -> SnapshotV2 {
         .enumerate()
         .filter_map(|(j, r)| {
             let r = r.as_ref()?;
+            // A final job's registration can never be called again (§1.3); a released job has none.
+            if !kept(&&s.jobs[j]) {
+                return None;
+            }
             Some(CallbackV2 {
                 job: s.jobs[j].id().0,
                 app: r.app.0,
@@ -194,6 +200,7 @@ pub(crate) fn capture(s: &Service) -> SnapshotV2 {
         })
         .collect();
 
+    let jobs: Vec<JobV2> = s.jobs.iter().filter(kept).map(job).collect();
     SnapshotV2 {
         format: FORMAT.to_string(),
         version: VERSION,
@@ -238,9 +245,11 @@ pub(crate) fn capture(s: &Service) -> SnapshotV2 {
                         result: Hr(d.result),
                     })
                     .collect(),
+                dropped_deliveries: a.dropped_deliveries,
             })
             .collect(),
-        jobs: s.jobs.iter().map(job).collect(),
+        job_ids_issued: (jobs.len() != s.jobs.len()).then_some(s.jobs.len() as u32),
+        jobs,
         queue: queued.into_iter().map(|(_, id)| id).collect(),
         transfers,
         timers,

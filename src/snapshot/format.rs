@@ -56,8 +56,14 @@ pub(crate) struct SnapshotV2 {
     pub users: Vec<UserV2>,
     /// Applications; application n is the n-th entry.
     pub apps: Vec<AppV2>,
-    /// Every job ever created, final ones included; job n is the n-th entry.
+    /// Every job ever created, final ones included, by ascending id, except final jobs released at a
+    /// service restart (D23, see `job_ids_issued`).
     pub jobs: Vec<JobV2>,
+    /// D23: how many job ids were given out, when that is more than `jobs` holds: the ids below it that
+    /// `jobs` does not list belong to final jobs released at a service restart (reserved, never
+    /// reused). Left out when every job is listed (then `jobs` is listed by id, 0, 1, 2, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_ids_issued: Option<u32>,
     /// The QUEUED jobs in the order they entered the queue (first come, first served within a
     /// priority, D12). Whether a queued job waits for its owner to log on (D10) follows from the
     /// owner's `logged_on`.
@@ -185,8 +191,15 @@ pub(crate) struct AppV2 {
     pub user: u32,
     /// False once it exited (D2).
     pub alive: bool,
-    /// Deliveries not yet taken, oldest first.
+    /// Deliveries not yet taken, oldest first (at most `Service::DELIVERY_LOG_CAP`, D22).
     pub deliveries: Vec<DeliveryV2>,
+    /// Deliveries dropped from the full log and not yet reported (D22); left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_deliveries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One callback invocation (D11).

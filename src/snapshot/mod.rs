@@ -128,7 +128,7 @@ struct Header {
 impl Service {
     /// The service as snapshot JSON (the current format version).
     pub fn to_snapshot_json(&self) -> String {
-        serde_json::to_string(&capture::capture(self)).expect("a snapshot always serialises")
+        serde_json::to_string(&capture::capture(self, false)).expect("a snapshot always serialises")
     }
 
     /// A service from snapshot JSON of any supported version, verified; `origin` names the source in
@@ -193,10 +193,19 @@ impl Service {
     }
 
     /// Replace this service by a capture-and-restore round trip of itself (used by
-    /// `restart_service`). User callbacks are dropped; everything else is kept exactly.
+    /// `restart_service`). User callbacks are dropped and final jobs released (D23); everything else
+    /// is kept exactly.
     pub(crate) fn reload_in_memory(&mut self) {
-        let mut loaded = restore::restore(capture::capture(self))
+        // D23: final jobs never change again (§1.3): they skip the round trip and move over as they
+        // are, released, so a restart costs in proportion to the live jobs.
+        let mut loaded = restore::restore(capture::capture(self, true))
             .unwrap_or_else(|e| panic!("a snapshot of a running service verifies: {e}"));
+        for (j, mut job) in std::mem::take(&mut self.jobs).into_iter().enumerate() {
+            if job.state().is_final() {
+                job.release();
+                loaded.jobs[j] = job;
+            }
+        }
         loaded.trace = std::mem::take(&mut self.trace);
         *self = loaded;
     }
@@ -239,7 +248,7 @@ mod tests {
     #[test]
     fn capture_restore_capture_is_the_identity_and_keeps_sub_byte_progress() {
         let s = busy();
-        let snap = capture::capture(&s);
+        let snap = capture::capture(&s, false);
         assert_eq!(snap.transfers.len(), 2);
         assert!(
             snap.transfers.iter().all(|t| t.sub_byte > 0),
@@ -247,7 +256,7 @@ mod tests {
             snap.transfers
         );
         let back = restore::restore(snap.clone()).unwrap();
-        assert_eq!(capture::capture(&back), snap);
+        assert_eq!(capture::capture(&back, false), snap);
         assert_eq!(back.live_bytes(0), s.live_bytes(0));
         assert_eq!(back.next_event_time(), s.next_event_time());
     }

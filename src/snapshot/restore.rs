@@ -29,7 +29,22 @@ enum Kind {
 /// Everything a v2 snapshot must satisfy before it replaces a running service. `Err` names the
 /// place and the problem.
 pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
-    let (nj, nu) = (s.jobs.len(), s.users.len());
+    let nu = s.users.len();
+    // D23: ids given out; the ones `jobs` does not list were released at a restart.
+    let nj = match s.job_ids_issued {
+        None => s.jobs.len(),
+        // A placeholder for a left-out id is owned by user 0, which must exist.
+        Some(n) if n as usize > s.jobs.len() && nu == 0 => {
+            return Err("job_ids_issued leaves ids out but there is no user".into())
+        }
+        Some(n) if n as usize >= s.jobs.len() => n as usize,
+        Some(n) => {
+            return Err(format!(
+                "job_ids_issued is {n}, fewer than the {} jobs listed",
+                s.jobs.len()
+            ))
+        }
+    };
     let now = s.now;
     if s.engine_steps > MAX_COUNTER {
         return Err("engine_steps is beyond 2^53".into());
@@ -71,6 +86,13 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     for (i, a) in s.apps.iter().enumerate() {
         if a.user as usize >= nu {
             return Err(format!("apps[{i}]: runs as unknown user {}", a.user));
+        }
+        if a.deliveries.len() > Service::DELIVERY_LOG_CAP {
+            return Err(format!(
+                "apps[{i}]: {} deliveries, more than the log keeps ({}, D22)",
+                a.deliveries.len(),
+                Service::DELIVERY_LOG_CAP
+            ));
         }
         for d in &a.deliveries {
             if d.job as usize >= nj {
@@ -132,8 +154,8 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     let mut transfer_of: BTreeMap<u32, &TransferV2> = BTreeMap::new();
     for (i, t) in s.transfers.iter().enumerate() {
         let at = |what: &str| format!("transfers[{i}] (job {}): {what}", t.job);
-        let Some(job) = s.jobs.get(t.job as usize) else {
-            return Err(at("unknown job"));
+        let Some(job) = find_job(&s.jobs, t.job) else {
+            return Err(at("unknown job (or one the snapshot leaves out)"));
         };
         if transfer_of.insert(t.job, t).is_some() {
             return Err(at("a second transfer for the same job"));
@@ -188,7 +210,7 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     // ---- queue
     let mut in_queue = BTreeSet::new();
     for (i, &id) in s.queue.iter().enumerate() {
-        let Some(job) = s.jobs.get(id as usize) else {
+        let Some(job) = find_job(&s.jobs, id) else {
             return Err(format!("queue[{i}]: unknown job {id}"));
         };
         if job.state != JobState::Queued {
@@ -201,9 +223,15 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
 
     // ---- jobs
     for (i, job) in s.jobs.iter().enumerate() {
-        let at = |what: &str| format!("jobs[{i}] ({}): {what}", JobId(i as u32).guid());
-        if job.id as usize != i {
-            return Err(at("id does not match its position"));
+        let at = |what: &str| format!("jobs[{i}] ({}): {what}", JobId(job.id).guid());
+        // Listed by ascending id, every id given out (D23: gaps are released final jobs).
+        let after_previous = i == 0 || s.jobs[i - 1].id < job.id;
+        if job.id as usize >= nj || !after_previous {
+            return Err(at(if s.job_ids_issued.is_none() {
+                "id does not match its position"
+            } else {
+                "ids are not ascending below job_ids_issued"
+            }));
         }
         if job.owner as usize >= nu {
             return Err(at("owner is not a known user"));
@@ -292,7 +320,7 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
             (Kind::Slice, job.time_slice_due, "time_slice_due"),
         ] {
             if let Some(t) = due {
-                if !armed.contains(&(kind, i as u32, t)) {
+                if !armed.contains(&(kind, job.id, t)) {
                     return Err(at(&format!(
                         "{name} is {} ms but no such timer is pending",
                         t.as_millis()
@@ -300,13 +328,13 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
                 }
             }
         }
-        if job.state.is_running() != transfer_of.contains_key(&(i as u32)) {
+        if job.state.is_running() != transfer_of.contains_key(&job.id) {
             return Err(at(&format!(
                 "{} jobs have exactly one transfer under way, and only they",
                 job.state
             )));
         }
-        if (job.state == JobState::Queued) != in_queue.contains(&(i as u32)) {
+        if (job.state == JobState::Queued) != in_queue.contains(&job.id) {
             return Err(at("QUEUED jobs are in the queue, and only they"));
         }
     }
@@ -316,8 +344,8 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     let mut serials = BTreeSet::new();
     for (i, c) in s.callbacks.iter().enumerate() {
         let at = |what: &str| format!("callbacks[{i}] (job {}): {what}", c.job);
-        if c.job as usize >= nj {
-            return Err(at("unknown job"));
+        if find_job(&s.jobs, c.job).is_none() {
+            return Err(at("unknown job (or one the snapshot leaves out)"));
         }
         let Some(app) = s.apps.get(c.app as usize) else {
             return Err(at(&format!("unknown application {}", c.app)));
@@ -343,9 +371,13 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     let running_bg = s
         .transfers
         .iter()
-        .any(|t| !s.jobs[t.job as usize].priority.is_foreground());
+        .filter_map(|t| find_job(&s.jobs, t.job))
+        .any(|j| !j.priority.is_foreground());
     for &id in &s.queue {
-        let job = &s.jobs[id as usize];
+        // Every queued id names a listed job (checked above).
+        let Some(job) = find_job(&s.jobs, id) else {
+            continue;
+        };
         if !s.users[job.owner as usize].logged_on || schedule_pending {
             continue;
         }
@@ -474,6 +506,13 @@ fn job(j: JobV2) -> Job {
     job
 }
 
+/// The listed job with this id (`jobs` is by ascending id, verified).
+fn find_job(jobs: &[JobV2], id: u32) -> Option<&JobV2> {
+    jobs.binary_search_by_key(&id, |j| j.id)
+        .ok()
+        .map(|i| &jobs[i])
+}
+
 /// A service from a v2 snapshot, after [`verify`].
 pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
     verify(&s)?;
@@ -496,6 +535,12 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
             logged_on: u.logged_on,
         })
         .collect();
+    // The name index; the first user of a name wins, as `Service::user_id` always answered.
+    for (i, u) in svc.users.iter().enumerate() {
+        svc.user_index
+            .entry(u.name.clone())
+            .or_insert(UserId(i as u32));
+    }
     svc.apps = s
         .apps
         .into_iter()
@@ -517,9 +562,22 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                     result: d.result.0,
                 })
                 .collect(),
+            dropped_deliveries: a.dropped_deliveries,
         })
         .collect();
-    svc.jobs = s.jobs.into_iter().map(job).collect();
+    // By id; the ids `jobs` leaves out were released at a restart and keep their place (D23).
+    let issued = s.job_ids_issued.map_or(s.jobs.len(), |n| n as usize);
+    let mut jobs = Vec::with_capacity(issued);
+    for j in s.jobs {
+        while jobs.len() < j.id as usize {
+            jobs.push(Job::released(JobId(jobs.len() as u32)));
+        }
+        jobs.push(job(j));
+    }
+    while jobs.len() < issued {
+        jobs.push(Job::released(JobId(jobs.len() as u32)));
+    }
+    svc.jobs = jobs;
 
     // Derived counters (D14 quotas, idleness).
     svc.live_jobs_per_user = vec![0; svc.users.len()];

@@ -509,27 +509,35 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
         apps: s
             .apps
             .into_iter()
-            .map(|a| AppV2 {
-                name: a.name,
-                user: a.user,
-                alive: a.alive,
-                deliveries: a
-                    .deliveries
-                    .into_iter()
-                    .map(|d| DeliveryV2 {
-                        event: d.notification.event,
-                        job: d.notification.job,
-                        state: d.notification.state,
-                        error: d
-                            .notification
-                            .error
-                            .map(|(context, code)| ContextCodeV2 { context, code }),
-                        time: d.notification.time,
-                        result: d.result,
-                    })
-                    .collect(),
+            .map(|a| {
+                // D22: version 1 logs were unbounded; keep the newest entries and count the rest.
+                let cap = crate::Service::DELIVERY_LOG_CAP;
+                let dropped = a.deliveries.len().saturating_sub(cap);
+                AppV2 {
+                    name: a.name,
+                    user: a.user,
+                    alive: a.alive,
+                    dropped_deliveries: dropped as u64,
+                    deliveries: a
+                        .deliveries
+                        .into_iter()
+                        .skip(dropped)
+                        .map(|d| DeliveryV2 {
+                            event: d.notification.event,
+                            job: d.notification.job,
+                            state: d.notification.state,
+                            error: d
+                                .notification
+                                .error
+                                .map(|(context, code)| ContextCodeV2 { context, code }),
+                            time: d.notification.time,
+                            result: d.result,
+                        })
+                        .collect(),
+                }
             })
             .collect(),
+        job_ids_issued: None,
         jobs,
         queue: queue.into_iter().map(|(_, id)| id).collect(),
         transfers,
