@@ -7,7 +7,7 @@
 use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
 use super::draw::{UNKNOWN_URL, USER_NAMES};
 use super::harness::Harness;
-use super::replay::replay;
+use super::replay::replay_with;
 use super::strategies::{
     property_value, settable_properties, ADVANCE_SECS, BANDWIDTHS, HTTP_STATUSES, IDLE_BOUNDS,
     WIN32_CODES,
@@ -54,11 +54,12 @@ impl FuzzLimits {
         }
     }
 
-    /// Panics with what was exceeded if one step (from `events_before`) or the whole run of `h` went
-    /// over the bounds.
-    fn enforce(&self, h: &Harness, events_before: u64, step: usize) {
+    /// Panics with what was exceeded if step `step` or the whole run of `h` went over the bounds
+    /// (`last_events`: the engine events processed before the step; updated).
+    fn enforce(&self, h: &Harness, last_events: &mut u64, step: usize) {
         let used = FuzzLimits::used(h);
-        let in_step = used.max_events - events_before;
+        let in_step = used.max_events - *last_events;
+        *last_events = used.max_events;
         let over = |what: &str, n: u64, max: u64| {
             panic!("step {step} exceeded the fuzz bound on {what}: {n} > {max}")
         };
@@ -325,12 +326,12 @@ pub fn fuzz_ops(data: &[u8]) {
     }
     let limits = FuzzLimits::FUZZ;
     let mut h = Harness::new(&setup);
+    let mut events = FuzzLimits::used(&h).max_events;
     for (i, d) in draws.iter().enumerate() {
-        let before = FuzzLimits::used(&h).max_events;
         if let Err(failure) = h.step(d) {
             panic!("{failure}");
         }
-        limits.enforce(&h, before, i);
+        limits.enforce(&h, &mut events, i);
     }
 }
 
@@ -365,7 +366,7 @@ pub fn run_scenario(text: &str) -> ScenarioVerdict {
 
 /// The `scenario` fuzz target, for any runner `run` (normally [`run_scenario`]): raw bytes that
 /// are UTF-8 go to the runner as they are (any verdict is fine, a panic is not); the same bytes also
-/// decode to a run whose scenario file ([`replay`], written by [`Scenario::to_json`]) reads back as
+/// decode to a run whose scenario file ([`replay`](super::replay), written by [`Scenario::to_json`]) reads back as
 /// the same scenario, and which the runner must pass, since every step of it expects what the
 /// simulator answered.
 pub fn fuzz_scenario(data: &[u8], run: &dyn Fn(&str) -> ScenarioVerdict) {
@@ -373,7 +374,12 @@ pub fn fuzz_scenario(data: &[u8], run: &dyn Fn(&str) -> ScenarioVerdict) {
         let _ = run(text);
     }
     let (setup, draws) = decode_run(data);
-    let scenario = match replay(&setup, &draws) {
+    let limits = FuzzLimits::FUZZ;
+    let mut events = 0;
+    let bounded = replay_with(&setup, &draws, &mut |h, i| {
+        limits.enforce(h, &mut events, i)
+    });
+    let scenario = match bounded {
         Ok(sc) => sc,
         Err(refused) => {
             // The kit refuses what the loader refuses: the same world, written as a file, does not load.

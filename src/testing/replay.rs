@@ -24,10 +24,20 @@ use std::fmt;
 /// [`Setup::check_run`]) is refused with an error naming the place, instead of writing a file the
 /// loader would refuse.
 pub fn replay(setup: &Setup, draws: &[Draw]) -> Result<Scenario, SetupError> {
+    replay_with(setup, draws, &mut |_, _| {})
+}
+
+/// [`replay`], calling `after(harness, i)` after step `i` (the fuzz targets check their bounds there).
+pub(crate) fn replay_with(
+    setup: &Setup,
+    draws: &[Draw],
+    after: &mut dyn FnMut(&Harness, usize),
+) -> Result<Scenario, SetupError> {
     setup.check_run(draws)?;
     let mut h = Harness::unchecked(setup);
-    for d in draws {
+    for (i, d) in draws.iter().enumerate() {
         let _ = h.step(d);
+        after(&h, i);
     }
     Ok(render(&h, None))
 }

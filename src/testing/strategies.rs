@@ -158,6 +158,49 @@ pub fn setup() -> impl Strategy<Value = Setup> {
     (world_spec(), chaos()).prop_map(|(world, chaos)| Setup { world, chaos })
 }
 
+/// A [`setup`] with values at the edges of what a scenario file can state mixed in: remote sizes
+/// ([`EDGE_SIZES`](super::EDGE_SIZES), `u64::MAX` among them), HTTP statuses and Win32 errors
+/// either side of the loader's ranges, empty, duplicate and escaped user names. Some of these setups
+/// are refused by [`replay`](super::replay) (as the loader refuses them); the others must load and
+/// replay.
+pub fn edge_setup() -> impl Strategy<Value = Setup> {
+    use super::fuzz::{EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES};
+    let size = prop_oneof![Just(None), select(&EDGE_SIZES[..]).prop_map(Some)];
+    let fault = prop_oneof![
+        select(&EDGE_HTTP_STATUSES[..]).prop_map(Response::http),
+        select(&EDGE_WIN32_CODES[..]).prop_map(Response::win32),
+    ];
+    let name = prop_oneof![2 => Just(None), 1 => select(&EDGE_USER_NAMES[..]).prop_map(Some)];
+    (
+        setup(),
+        vec(prop_oneof![Just(None), size.prop_map(Some)], 0..3),
+        vec((0usize..4, fault, any::<bool>()), 0..2),
+        name,
+    )
+        .prop_map(|(mut setup, sizes, faults, name)| {
+            let w = &mut setup.world;
+            for (i, size) in sizes.into_iter().enumerate() {
+                if let (Some(size), Some((_, r))) = (size, w.remotes.get_mut(i)) {
+                    r.size = size;
+                }
+            }
+            for (i, fault, otherwise) in faults {
+                let n = w.remotes.len();
+                let r = &mut w.remotes[i % n].1;
+                if otherwise {
+                    r.otherwise = fault;
+                } else {
+                    r.responses.push_front(fault);
+                }
+            }
+            if let Some(name) = name {
+                let last = w.users.len() - 1;
+                w.users[last].name = name.to_string();
+            }
+            setup
+        })
+}
+
 /// The simulator's world of a [`setup`] (for tests that drive a [`Sim`](crate::Sim) with their
 /// own code).
 pub fn world() -> impl Strategy<Value = World> {
