@@ -77,7 +77,8 @@ fn the_ops_corpus_reaches_every_generated_step_kind() {
     let mut kinds = BTreeSet::new();
     for (_, data) in corpus("ops") {
         let (setup, draws) = decode_run(&data);
-        for step in bitsim::testing::replay(&setup, &draws).steps {
+        let steps = bitsim::testing::replay(&setup, &draws).map(|s| s.steps);
+        for step in steps.unwrap_or_default() {
             kinds.insert(match &step.action {
                 Action::Do(op) => format!("do {}", op.name()),
                 Action::Check(c) => format!("check {}", c.name()),
@@ -120,4 +121,50 @@ fn the_ops_corpus_reaches_every_generated_step_kind() {
         missing.is_empty(),
         "the corpus never reaches {missing:?} (reached {kinds:?})"
     );
+}
+
+/// The bounds of the fuzz targets (`FuzzLimits::FUZZ`) fail runaways, not ordinary inputs: every
+/// input of both corpora, run as the targets run it, stays under half of each bound. Prints what the
+/// corpus reaches (`cargo test --release --test fuzz_corpus -- --nocapture`).
+#[test]
+fn the_fuzz_bounds_leave_room_over_the_corpus() {
+    use bitsim::testing::{FuzzLimits, Harness};
+    let mut most = FuzzLimits {
+        max_events_per_step: 0,
+        max_events: 0,
+        max_trace: 0,
+        max_jobs: 0,
+    };
+    for target in ["ops", "scenario"] {
+        for (_, data) in corpus(target) {
+            let (setup, draws) = decode_run(&data);
+            if setup.check_run(&draws).is_err() {
+                continue;
+            }
+            let mut h = Harness::unchecked(&setup);
+            let mut last = FuzzLimits::used(&h).max_events;
+            for d in &draws {
+                let _ = h.step(d);
+                let used = FuzzLimits::used(&h);
+                most.max_events_per_step = most.max_events_per_step.max(used.max_events - last);
+                last = used.max_events;
+            }
+            let used = FuzzLimits::used(&h);
+            most.max_events = most.max_events.max(used.max_events);
+            most.max_trace = most.max_trace.max(used.max_trace);
+            most.max_jobs = most.max_jobs.max(used.max_jobs);
+        }
+    }
+    println!(
+        "the corpus reaches {most:?}; the bounds are {:?}",
+        FuzzLimits::FUZZ
+    );
+    let b = FuzzLimits::FUZZ;
+    assert!(
+        most.max_events_per_step * 2 <= b.max_events_per_step,
+        "{most:?}"
+    );
+    assert!(most.max_events * 2 <= b.max_events, "{most:?}");
+    assert!(most.max_trace * 2 <= b.max_trace, "{most:?}");
+    assert!(most.max_jobs * 2 <= b.max_jobs, "{most:?}");
 }

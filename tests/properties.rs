@@ -9,8 +9,8 @@
 
 use bitsim::scenario::{run, Action, Op, RunOptions, Scenario, StateMethod};
 use bitsim::testing::{
-    config, make, strategies, strategies::all_mutators, strategies::OpMix, Draw, Harness, Setup,
-    Violation,
+    config, make, replay, strategies, strategies::all_mutators, strategies::OpMix, Draw, Harness,
+    Setup, Violation,
 };
 use bitsim::HResult;
 use proptest::prelude::*;
@@ -366,6 +366,138 @@ proptest! {
         })?;
     }
 }
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    /// `replay` writes a file that loads and replays for every world it accepts, edge values
+    /// included (sizes up to u64::MAX - 1, HTTP 100 and 599, escaped user names), and refuses the
+    /// worlds the loader refuses (a size of BG_SIZE_UNKNOWN, HTTP 600, an empty or duplicate user
+    /// name, …) with an error naming the place: such a world, written as a file, does not load.
+    #[test]
+    fn replay_loads_and_replays_to_the_same_trace_for_edge_worlds(
+        setup in strategies::edge_setup(),
+        draws in strategies::draws(1..25),
+    ) {
+        match replay(&setup, &draws) {
+            Ok(scenario) => {
+                let text = scenario.to_json();
+                let back = Scenario::parse(&text, "edge.json")
+                    .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+                prop_assert_eq!(&back, &scenario);
+                let result = run(&back, "edge.json", &RunOptions { trace: true });
+                if !result.passed {
+                    return Err(TestCaseError::fail(format!("{:?}\n{text}", result.failure)));
+                }
+                let mut h = Harness::unchecked(&setup);
+                for d in &draws {
+                    let _ = h.step(d);
+                }
+                let replayed: Vec<String> = result.trace.into_iter().flat_map(|b| b.events).collect();
+                let ours: Vec<String> =
+                    h.trace_lines().into_iter().filter(|l| !l.contains(" chaos: ")).collect();
+                prop_assert_eq!(ours, replayed, "{}", text);
+            }
+            Err(refused) => {
+                prop_assert!(setup.check().is_err(), "only the world is edited here: {}", refused);
+                prop_assert!(refused.place.starts_with("world."), "{}", refused);
+                let sc = Scenario {
+                    name: "refused".into(),
+                    description: String::new(),
+                    world: setup.world.clone(),
+                    steps: vec![bitsim::scenario::Step {
+                        app: None,
+                        action: Action::Do(Op::Advance { seconds: 0 }),
+                    }],
+                };
+                let text = sc.to_json();
+                if let Ok(back) = Scenario::parse(&text, "refused.json") {
+                    prop_assert_ne!(back, sc, "refused ({}) but the loader reads it:\n{}", refused, text);
+                }
+            }
+        }
+    }
+}
+
+/// Generation is driven by the property table: over a few thousand generated job steps, every
+/// property of the table that has a setter is set, with at least three distinct values (values around
+/// its limits, D14), and `all_mutators` (the §1.3 refusals) sets every one of them too.
+#[test]
+fn every_settable_property_of_the_table_is_generated() {
+    use bitsim::{Prop, PropertyValue, PROPERTIES};
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::{BTreeMap, BTreeSet};
+    let settable: BTreeSet<Prop> = PROPERTIES
+        .iter()
+        .filter(|d| d.setter.is_some())
+        .map(|d| d.prop)
+        .collect();
+    assert!(settable.len() >= 6, "the table lists {settable:?}");
+    let mut runner = TestRunner::new(config(1));
+    let strategy = strategies::job_action(OpMix::default());
+    let mut seen: BTreeMap<Prop, BTreeSet<String>> = BTreeMap::new();
+    for _ in 0..4000 {
+        let action = strategy.new_tree(&mut runner).unwrap().current();
+        if let Action::Do(Op::Set { value, .. }) = action {
+            seen.entry(value.prop()).or_default().insert(value.show());
+        }
+    }
+    let generated: BTreeSet<Prop> = seen.keys().copied().collect();
+    assert_eq!(generated, settable, "values seen: {seen:?}");
+    for (prop, values) in &seen {
+        assert!(values.len() >= 3, "{prop:?} got only {values:?}");
+    }
+    let refused: BTreeSet<Prop> = all_mutators()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Do(Op::Set { value, .. }) => Some(PropertyValue::prop(&value)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, settable);
+}
+
+/// The values the kit sets straddle the D14 limits: for display names (256 UTF-16 units),
+/// descriptions (1,024), priorities and notify flags, some generated values are accepted and some
+/// refused with the row's error, on a live job.
+#[test]
+fn generated_property_values_straddle_the_validation_limits() {
+    use bitsim::{JobType, Prop, Sim, World};
+    let sim = Sim::new(World::new());
+    let alice = sim.add_user("alice", false, true);
+    let app = sim.connect("app", alice).unwrap();
+    let job = app.create_job("j", JobType::Download).unwrap();
+    for prop in strategies::settable_properties() {
+        let mut accepted = 0;
+        let mut refused = BTreeSet::new();
+        for pick in 0..=u8::MAX {
+            match job.set_property(&strategies::property_value(prop, pick)) {
+                Ok(()) => accepted += 1,
+                Err(h) => {
+                    refused.insert(h);
+                }
+            }
+        }
+        assert!(accepted > 0, "{prop:?}: no generated value accepted");
+        let allowed = prop.decl().errors;
+        assert!(
+            refused.iter().all(|h| allowed.contains(h)),
+            "{prop:?} refused with {refused:?}; its row declares {allowed:?}"
+        );
+        if matches!(
+            prop,
+            Prop::DisplayName | Prop::Description | Prop::Priority | Prop::NotifyFlags
+        ) {
+            assert!(
+                !refused.is_empty(),
+                "{prop:?}: no generated value over its D14 limit"
+            );
+        }
+    }
+}
+
+use std::collections::BTreeSet;
 
 fn last_enum(h: &Harness, want: Result<Vec<usize>, HResult>) -> Result<(), TestCaseError> {
     match h.last_listed() {

@@ -1,10 +1,17 @@
 //! Arbitrary bytes -> a setup and a sequence of scenario steps (`bitsim::testing::decode_run`), run by
-//! the harness with every invariant checked after every step. A broken invariant panics with the
-//! violation and a replay scenario.
+//! the harness with every invariant checked after every step, under the step and size bounds of
+//! `bitsim::testing::FuzzLimits::FUZZ` and a heap cap per input. A broken invariant or an exceeded
+//! bound panics with what went wrong (and a replay scenario for a broken invariant).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "memory_cap.rs"]
+mod memory_cap;
+
+#[global_allocator]
+static ALLOC: memory_cap::Counting = memory_cap::Counting;
+
 fuzz_target!(|data: &[u8]| {
-    bitsim::testing::fuzz_ops(data);
+    memory_cap::capped(|| bitsim::testing::fuzz_ops(data));
 });

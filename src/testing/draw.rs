@@ -9,7 +9,9 @@
 //! to a valid sequence (the fuzzer relies on this).
 
 use crate::scenario::{Action, Op, UserSpec, WorldSpec};
-use crate::world::{Chaos, World};
+use crate::world::{Chaos, Fault, Remote, Response, World};
+use crate::BG_SIZE_UNKNOWN;
+use std::fmt;
 
 /// The user names a generated world uses, in order.
 pub const USER_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
@@ -77,12 +79,129 @@ impl Setup {
         self
     }
 
+    /// Whether a scenario file can state this setup: the rules of the scenario loader
+    /// (`docs/scenario-format.md`), checked on the setup itself so that the kit refuses a world it could
+    /// not write as a file that loads. User names are non-empty and distinct; remote URLs and local
+    /// paths are distinct; no remote announces the size `BG_SIZE_UNKNOWN` (u64::MAX: leave the size
+    /// out for a server that sends no length); HTTP statuses are 100 to 599 and Win32 errors 1 to 65535.
+    pub fn check(&self) -> Result<(), SetupError> {
+        let w = &self.world;
+        for (i, u) in w.users.iter().enumerate() {
+            let place = format!("world.users[{i}]");
+            if u.name.is_empty() {
+                return Err(SetupError::new(place, "a user name must not be empty"));
+            }
+            if w.users[..i].iter().any(|v| v.name == u.name) {
+                return Err(SetupError::new(
+                    place,
+                    format!("duplicate user name {:?}: user names are distinct", u.name),
+                ));
+            }
+        }
+        for (i, (url, remote)) in w.remotes.iter().enumerate() {
+            let place = format!("world.remotes[{url:?}]");
+            if w.remotes[..i].iter().any(|(u, _)| u == url) {
+                return Err(SetupError::new(
+                    place,
+                    "duplicate remote URL: each URL is served once",
+                ));
+            }
+            check_remote(&place, remote)?;
+        }
+        for (i, (path, _)) in w.locals.iter().enumerate() {
+            if w.locals[..i].iter().any(|(p, _)| p == path) {
+                return Err(SetupError::new(
+                    format!("world.locals[{path:?}]"),
+                    "duplicate local path: each path is listed once",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Setup::check`] for the setup and the remotes the steps `draws` install (`set_remote`).
+    pub fn check_run(&self, draws: &[Draw]) -> Result<(), SetupError> {
+        self.check()?;
+        for (i, d) in draws.iter().enumerate() {
+            if let Action::Do(Op::SetRemote { url, remote }) = &d.action {
+                check_remote(&format!("step {i} (set_remote {url:?})"), remote)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The simulator's world (with the chaos).
     pub fn to_world(&self) -> World {
         let mut w = self.world.to_world();
         w.chaos = self.chaos.clone();
         w
     }
+}
+
+/// A setup (or a `set_remote` step) no scenario file can state: where, and what is expected there.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SetupError {
+    /// The place: `world.users[1]`, `world.remotes["https://…"]`, `step 3 (set_remote …)`.
+    pub place: String,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl SetupError {
+    fn new(place: String, message: impl Into<String>) -> SetupError {
+        SetupError {
+            place,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// The loader's rules for one remote: a size that is not `BG_SIZE_UNKNOWN`, statuses 100 to 599,
+/// Win32 errors 1 to 65535.
+fn check_remote(place: &str, remote: &Remote) -> Result<(), SetupError> {
+    if remote.size == Some(BG_SIZE_UNKNOWN) {
+        return Err(SetupError::new(
+            format!("{place}.size"),
+            "18446744073709551615 is BG_SIZE_UNKNOWN, not a size: use no size (None) for a server that sends no length",
+        ));
+    }
+    let responses = remote
+        .responses
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("{place}.responses[{i}]"), r));
+    for (at, r) in responses.chain([(format!("{place}.otherwise"), &remote.otherwise)]) {
+        match r {
+            Response::Fail {
+                fault: Fault::Http(s),
+                ..
+            } if !(100..=599).contains(s) => {
+                return Err(SetupError::new(
+                    at,
+                    format!("{s} is not an HTTP status code: expected 100 to 599"),
+                ))
+            }
+            Response::Fail {
+                fault: Fault::Win32(n),
+                ..
+            } if !(1..=0xFFFF).contains(n) => {
+                return Err(SetupError::new(
+                    at,
+                    format!("{n} is not a Win32 error number: expected 1 to 65535"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// One generated step before its names are chosen.

@@ -7,16 +7,93 @@
 use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
 use super::draw::{UNKNOWN_URL, USER_NAMES};
 use super::harness::Harness;
-use super::replay::replay;
+use super::replay::replay_with;
 use super::strategies::{
-    property_value, ADVANCE_SECS, BANDWIDTHS, HTTP_STATUSES, IDLE_BOUNDS, WIN32_CODES,
+    property_value, settable_properties, ADVANCE_SECS, BANDWIDTHS, HTTP_STATUSES, IDLE_BOUNDS,
+    WIN32_CODES,
 };
-use crate::scenario::{Action, Op, Scenario, StateMethod, UserSpec, WorldSpec};
+use crate::scenario::{Action, Op, Scenario, StateMethod, Step, UserSpec, WorldSpec};
 use crate::world::{Chaos, Network, Remote, Response};
 use crate::{HResult, JobType};
 
 /// The longest step sequence a fuzz input decodes to (keeps every execution fast).
 pub const MAX_FUZZ_OPS: usize = 64;
+
+/// What one fuzz input may cost: virtual work (engine events, per step and in all) and memory (trace
+/// events, jobs). An input that exceeds a bound fails the target like a broken invariant: a run that
+/// needs more is a runaway (an event loop that does not let time pass, a job or trace leak), not a
+/// slow input. The committed corpora reach 69,120 events in one step (a day of progress ticks),
+/// 138,123 events, 207,374 trace events and 51 jobs (`tests/fuzz_corpus.rs` measures and keeps the
+/// bounds at least twice that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuzzLimits {
+    /// Engine events one step may process (an `advance` of a day included).
+    pub max_events_per_step: u64,
+    /// Engine events the whole input may process.
+    pub max_events: u64,
+    /// Trace events the run may record.
+    pub max_trace: usize,
+    /// Jobs the run may create.
+    pub max_jobs: usize,
+}
+
+impl FuzzLimits {
+    /// The bounds of the fuzz targets and of `tests/fuzz_corpus.rs`.
+    pub const FUZZ: FuzzLimits = FuzzLimits {
+        max_events_per_step: 500_000,
+        max_events: 2_000_000,
+        max_trace: 2_000_000,
+        max_jobs: 2 * MAX_FUZZ_OPS,
+    };
+
+    /// What the run of `h` has used so far, as a `FuzzLimits` (for measuring the corpus).
+    pub fn used(h: &Harness) -> FuzzLimits {
+        FuzzLimits {
+            max_events_per_step: 0,
+            max_events: h.sim().with_service(|s| s.steps()),
+            max_trace: h.sim().with_service(|s| s.trace().len()),
+            max_jobs: h.sim().with_service(|s| s.job_count()),
+        }
+    }
+
+    /// Panics with what was exceeded if step `step` or the whole run of `h` went over the bounds
+    /// (`last_events`: the engine events processed before the step; updated).
+    fn enforce(&self, h: &Harness, last_events: &mut u64, step: usize) {
+        let used = FuzzLimits::used(h);
+        let in_step = used.max_events - *last_events;
+        *last_events = used.max_events;
+        let over = |what: &str, n: u64, max: u64| {
+            panic!("step {step} exceeded the fuzz bound on {what}: {n} > {max}")
+        };
+        if in_step > self.max_events_per_step {
+            over(
+                "engine events in one step",
+                in_step,
+                self.max_events_per_step,
+            );
+        }
+        if used.max_events > self.max_events {
+            over("engine events", used.max_events, self.max_events);
+        }
+        if used.max_trace > self.max_trace {
+            over("trace events", used.max_trace as u64, self.max_trace as u64);
+        }
+        if used.max_jobs > self.max_jobs {
+            over("jobs", used.max_jobs as u64, self.max_jobs as u64);
+        }
+    }
+}
+
+/// Remote sizes at the edges of what a scenario can state: the largest sizes (`u64::MAX` is
+/// `BG_SIZE_UNKNOWN`, which no file can give), either side of 2^53 (where JSON readers that use
+/// doubles lose integers), and tiny ones.
+pub const EDGE_SIZES: [u64; 6] = [u64::MAX, u64::MAX - 1, 1 << 53, (1 << 53) + 1, 1, 0];
+/// HTTP statuses at the edges of 100..=599 (the loader's range) and outside it.
+pub const EDGE_HTTP_STATUSES: [u16; 8] = [0, 99, 100, 199, 300, 599, 600, u16::MAX];
+/// Win32 error numbers at the edges of 1..=65535 and outside it.
+pub const EDGE_WIN32_CODES: [u32; 5] = [0, 1, 0xFFFF, 0x1_0000, u32::MAX];
+/// User names at the edges: empty, a duplicate of the first, and one with characters JSON escapes.
+pub const EDGE_USER_NAMES: [&str; 3] = ["", "alice", "Zoë \"q\" \\ \u{1F600}"];
 
 /// Reads bytes, giving zeros once the input is used up.
 struct Bytes<'a> {
@@ -45,10 +122,12 @@ impl Bytes<'_> {
 }
 
 fn response(b: &mut Bytes) -> Response {
-    let r = match b.u8() % 3 {
-        0 => return Response::Ok,
-        1 => Response::http(b.pick(&HTTP_STATUSES)),
-        _ => Response::win32(b.pick(&WIN32_CODES)),
+    let r = match b.u8() % 7 {
+        0 | 1 => return Response::Ok,
+        2 | 3 => Response::http(b.pick(&HTTP_STATUSES)),
+        4 | 5 => Response::win32(b.pick(&WIN32_CODES)),
+        _ if b.flag(2) => Response::http(b.pick(&EDGE_HTTP_STATUSES)),
+        _ => Response::win32(b.pick(&EDGE_WIN32_CODES)),
     };
     if b.flag(4) {
         r.after_bytes(u64::from(b.u8()) * 1000)
@@ -60,7 +139,8 @@ fn response(b: &mut Bytes) -> Response {
 fn remote(b: &mut Bytes) -> Remote {
     let size = match b.u8() % 10 {
         0 => None,
-        1 | 2 => Some(0),
+        1 => Some(0),
+        2 => Some(b.pick(&EDGE_SIZES)),
         n => Some(u64::from(n) * 100_000 + u64::from(b.u8()) * 1000),
     };
     let responses = (0..b.u8() % 4).map(|_| response(b)).collect();
@@ -81,8 +161,13 @@ fn setup(b: &mut Bytes) -> Setup {
     let users = (0..1 + usize::from(b.u8() % 3))
         .map(|i| {
             let flags = b.u8();
+            let name = if flags % 16 == 15 {
+                b.pick(&EDGE_USER_NAMES)
+            } else {
+                USER_NAMES[i]
+            };
             UserSpec {
-                name: USER_NAMES[i].to_string(),
+                name: name.to_string(),
                 admin: flags % 4 == 1,
                 logged_on: flags % 5 != 4,
             }
@@ -146,12 +231,12 @@ fn job_action(b: &mut Bytes) -> Action {
         9 => make::state(StateMethod::Suspend),
         10 => make::state(StateMethod::Cancel),
         11 => make::state(StateMethod::Complete),
-        12 => make::set(property_value("display_name", b.u8())),
-        13 => make::set(property_value("description", b.u8())),
-        14 => make::set(property_value("priority", b.u8())),
-        15 => make::set(property_value("notify_flags", b.u8())),
-        16 => make::set(property_value("minimum_retry_delay", b.u8())),
-        17 => make::set(property_value("no_progress_timeout", b.u8())),
+        12..=17 => {
+            // Any settable property of the table, with a value around its limits.
+            let props = settable_properties();
+            let prop = props[usize::from(b.u8()) % props.len()];
+            make::set(property_value(prop, b.u8()))
+        }
         18 => make::take_ownership(),
         19 | 20 => make::get_error(b.u8() % 2 == 0),
         21 => make::register_callback(if b.flag(3) {
@@ -231,15 +316,24 @@ pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
     (setup, draws)
 }
 
-/// The `ops` fuzz target: decode, run with every invariant checked after every step, and panic
-/// with the failure report (violation and replay scenario) on the first broken rule.
+/// The `ops` fuzz target: decode, run with every invariant checked after every step under the
+/// bounds of [`FuzzLimits::FUZZ`], and panic with the failure report (violation and replay scenario)
+/// on the first broken rule or exceeded bound. Setups no scenario file can state
+/// ([`Setup::check_run`]: the harness, like a file, names users and remotes) are left to the
+/// `scenario` target, which checks that they are refused.
 pub fn fuzz_ops(data: &[u8]) {
     let (setup, draws) = decode_run(data);
+    if setup.check_run(&draws).is_err() {
+        return;
+    }
+    let limits = FuzzLimits::FUZZ;
     let mut h = Harness::new(&setup);
-    for d in &draws {
+    let mut events = FuzzLimits::used(&h).max_events;
+    for (i, d) in draws.iter().enumerate() {
         if let Err(failure) = h.step(d) {
             panic!("{failure}");
         }
+        limits.enforce(&h, &mut events, i);
     }
 }
 
@@ -274,7 +368,7 @@ pub fn run_scenario(text: &str) -> ScenarioVerdict {
 
 /// The `scenario` fuzz target, for any runner `run` (normally [`run_scenario`]): raw bytes that
 /// are UTF-8 go to the runner as they are (any verdict is fine, a panic is not); the same bytes also
-/// decode to a run whose scenario file ([`replay`], written by [`Scenario::to_json`]) reads back as
+/// decode to a run whose scenario file ([`replay`](super::replay), written by [`Scenario::to_json`]) reads back as
 /// the same scenario, and which the runner must pass, since every step of it expects what the
 /// simulator answered.
 pub fn fuzz_scenario(data: &[u8], run: &dyn Fn(&str) -> ScenarioVerdict) {
@@ -282,7 +376,34 @@ pub fn fuzz_scenario(data: &[u8], run: &dyn Fn(&str) -> ScenarioVerdict) {
         let _ = run(text);
     }
     let (setup, draws) = decode_run(data);
-    let scenario = replay(&setup, &draws);
+    let limits = FuzzLimits::FUZZ;
+    let mut events = 0;
+    let bounded = replay_with(&setup, &draws, &mut |h, i| {
+        limits.enforce(h, &mut events, i)
+    });
+    let scenario = match bounded {
+        Ok(sc) => sc,
+        Err(refused) => {
+            // The kit refuses what the loader refuses: the same world, written as a file, does not load.
+            let sc = Scenario {
+                name: "refused".into(),
+                description: String::new(),
+                world: setup.world.clone(),
+                steps: vec![Step {
+                    app: None,
+                    action: Action::Do(Op::Advance { seconds: 0 }),
+                }],
+            };
+            let text = sc.to_json();
+            if let Ok(back) = Scenario::parse(&text, "refused.json") {
+                let steps_refused = setup.check().is_ok();
+                if !steps_refused && back == sc {
+                    panic!("the kit refused a world the loader accepts ({refused})\n{text}");
+                }
+            }
+            return;
+        }
+    };
     let text = scenario.to_json();
     match Scenario::parse(&text, "generated.json") {
         Ok(back) if back == scenario => {}

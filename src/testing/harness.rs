@@ -9,7 +9,11 @@ use super::replay::{render, Counterexample};
 use crate::scenario::checks::read;
 use crate::scenario::runner::Runner;
 use crate::scenario::{Action, Check, ErrorExpectation, Op, Scenario, Step, UserSpec};
-use crate::{AppId, CopyError, HResult, Job, JobId, JobState, JobType, Sim, SimDuration, UserId};
+use crate::{
+    AppId, CopyError, HResult, Job, JobId, JobState, JobType, Prop, PropertyValue, Sim,
+    SimDuration, UserId,
+};
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// An application the harness started.
@@ -112,6 +116,8 @@ pub struct Harness {
     records: Vec<Record>,
     aliases: usize,
     checking: bool,
+    /// A value of every property read so far (the `is` of a probe whose getter failed).
+    templates: BTreeMap<Prop, PropertyValue>,
 }
 
 impl Harness {
@@ -140,6 +146,7 @@ impl Harness {
             records: Vec::new(),
             aliases: 0,
             checking: true,
+            templates: BTreeMap::new(),
         }
     }
 
@@ -542,8 +549,9 @@ impl Harness {
     }
 
     /// Ask every handle what it sees (GetState, GetErrorCount, GetProgress, GetError: the checks of
-    /// the scenario vocabulary, read as the runner reads them), and every held error object whether
-    /// it still works.
+    /// the scenario vocabulary, read as the runner reads them; then every readable property of the
+    /// property table, through `Job::get_property`, so that a property added to the table is probed
+    /// without a change here), and every held error object whether it still works.
     fn probe(&mut self) {
         let at = self.trace_len();
         let probes = [
@@ -588,6 +596,40 @@ impl Harness {
                         handle_generation: slot.generation,
                         job: self.jobs[slot.job].id,
                         action,
+                        held: None,
+                        result,
+                    },
+                });
+            }
+            // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
+            // users' jobs) and changes nothing (D1), whatever the property.
+            for prop in Prop::all() {
+                let (is, result) = match slot.handle.get_property(prop) {
+                    Ok(v) => {
+                        self.templates.insert(prop, v.clone());
+                        (v, HResult::S_OK)
+                    }
+                    // A failed read states no value: any value of the property stands for it. Until
+                    // one was read, the failure has nothing to show it with (the checks above read
+                    // through the same handle and preconditions).
+                    Err(h) => match self.templates.get(&prop) {
+                        Some(t) => (t.clone(), h),
+                        None => continue,
+                    },
+                };
+                self.obs.push(Observed {
+                    before: at,
+                    after: self.trace_len(),
+                    step: None,
+                    seen: Seen::JobCall {
+                        app: app.id,
+                        handle: Some((app.name.clone(), slot.alias.clone())),
+                        handle_generation: slot.generation,
+                        job: self.jobs[slot.job].id,
+                        action: Action::Check(Check::Property {
+                            job: slot.alias.clone(),
+                            is,
+                        }),
                         held: None,
                         result,
                     },

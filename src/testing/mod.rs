@@ -72,10 +72,13 @@ pub mod strategies;
 mod selftest;
 
 pub use draw::{
-    local_names, local_path, make, remote_names, remote_url, Draw, Setup, DOWNLOAD_LOCALS,
-    INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
+    local_names, local_path, make, remote_names, remote_url, Draw, Setup, SetupError,
+    DOWNLOAD_LOCALS, INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
 };
-pub use fuzz::{decode_run, fuzz_ops, fuzz_scenario, run_scenario, ScenarioVerdict, MAX_FUZZ_OPS};
+pub use fuzz::{
+    decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
+    EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, MAX_FUZZ_OPS,
+};
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
 pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};

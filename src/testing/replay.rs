@@ -6,7 +6,7 @@
 //! Runs with chaos are replayed exactly without chaos: the answers chaos gave each remote are read
 //! back from the trace and written into the remotes' scripted `responses`.
 
-use super::draw::{Draw, Setup};
+use super::draw::{Draw, Setup, SetupError};
 use super::harness::Harness;
 use super::invariants::{Expect, Violation};
 use crate::scenario::{Action, Op, Scenario, Step};
@@ -16,13 +16,30 @@ use crate::HResult;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The scenario that replays `draws` from `setup`, each step expecting what it returned.
-pub fn replay(setup: &Setup, draws: &[Draw]) -> Scenario {
+/// The scenario that replays `draws` from `setup`, each step expecting what it returned: a file that
+/// loads (`Scenario::parse` of its `to_json` reads back as itself) and passes.
+///
+/// A setup or a `set_remote` step that no scenario file can state (an empty or duplicate user name,
+/// a remote size of `BG_SIZE_UNKNOWN`, an HTTP status outside 100..=599, …: the loader's rules,
+/// [`Setup::check_run`]) is refused with an error naming the place, instead of writing a file the
+/// loader would refuse.
+pub fn replay(setup: &Setup, draws: &[Draw]) -> Result<Scenario, SetupError> {
+    replay_with(setup, draws, &mut |_, _| {})
+}
+
+/// [`replay`], calling `after(harness, i)` after step `i` (the fuzz targets check their bounds there).
+pub(crate) fn replay_with(
+    setup: &Setup,
+    draws: &[Draw],
+    after: &mut dyn FnMut(&Harness, usize),
+) -> Result<Scenario, SetupError> {
+    setup.check_run(draws)?;
     let mut h = Harness::unchecked(setup);
-    for d in draws {
+    for (i, d) in draws.iter().enumerate() {
         let _ = h.step(d);
+        after(&h, i);
     }
-    render(&h, None)
+    Ok(render(&h, None))
 }
 
 /// A broken invariant with everything needed to reproduce it.

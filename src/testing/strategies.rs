@@ -22,7 +22,7 @@
 use super::draw::{
     local_names, local_path, make, remote_names, remote_url, Draw, Setup, UNKNOWN_URL, USER_NAMES,
 };
-use crate::properties::PropertyValue;
+use crate::properties::{Prop, PropertyValue, Scalar, ScalarKind};
 use crate::scenario::{Action, Op, StateMethod, UserSpec, WorldSpec};
 use crate::world::{Chaos, Network, Remote, Response};
 use crate::{HResult, JobType, World};
@@ -39,16 +39,37 @@ pub const WIN32_CODES: [u32; 4] = [12007, 12029, 12030, 12002];
 pub const ADVANCE_SECS: [u64; 11] = [0, 1, 2, 5, 30, 60, 599, 600, 601, 3600, 86_400];
 /// Bounds for run-until-idle, in seconds.
 pub const IDLE_BOUNDS: [u64; 3] = [60, 3600, 86_400];
-/// SetMinimumRetryDelay values: under the floor, the floor, and common ones.
-pub const RETRY_DELAYS: [u32; 6] = [0, 4, 5, 60, 600, 3600];
-/// SetNoProgressTimeout values: zero (T26), short, the default, the largest.
-pub const NO_PROGRESS_TIMEOUTS: [u32; 5] = [0, 30, 600, 1_209_600, u32::MAX];
-/// SetPriority values: the four valid ones and invalid ones (E_NOTIMPL).
+/// Numbers the kit gives number-valued properties (SetNotifyFlags, SetMinimumRetryDelay,
+/// SetNoProgressTimeout, …), around every limit of D3, D4, D11 and D14: zero, the 5 s retry floor and
+/// either side of it, the known notify-flag bits and the first unknown ones, either side of the
+/// 600 s default, the 14-day default, and the largest values.
+pub const PROPERTY_NUMBERS: [u32; 20] = [
+    0,
+    1,
+    3,
+    4,
+    5,
+    6,
+    8,
+    0xB,
+    0x3F,
+    0x40,
+    30,
+    60,
+    599,
+    600,
+    601,
+    3600,
+    1_209_600,
+    0xFFFF,
+    u32::MAX - 1,
+    u32::MAX,
+];
+/// SetPriority values: the four valid ones and invalid ones (E_NOTIMPL, D14).
 pub const PRIORITIES: [u32; 7] = [0, 1, 2, 3, 4, 7, u32::MAX];
-/// SetNotifyFlags values: valid combinations and unknown bits (E_NOTIMPL).
-pub const NOTIFY_FLAGS: [u32; 10] = [0, 1, 2, 3, 4, 8, 0xB, 0x3F, 0x40, 0xFFFF];
-/// SetDescription lengths: empty, short, the limit, one over.
-pub const DESCRIPTION_LENGTHS: [u16; 4] = [0, 3, 1024, 1025];
+/// Lengths of text-valued properties (SetDisplayName, SetDescription, …) in UTF-16 units, around the
+/// D14 limits (256 and 1,024): empty, short, either side of each limit.
+pub const TEXT_LENGTHS: [usize; 8] = [0, 6, 255, 256, 257, 1023, 1024, 1025];
 /// Bandwidths in bytes per second (0: nothing moves).
 pub const BANDWIDTHS: [u64; 4] = [0, 1_000, 100_000, 1_000_000];
 
@@ -135,6 +156,49 @@ pub fn world_spec() -> impl Strategy<Value = WorldSpec> {
 /// A setup: a world with up to three users, sometimes chaos.
 pub fn setup() -> impl Strategy<Value = Setup> {
     (world_spec(), chaos()).prop_map(|(world, chaos)| Setup { world, chaos })
+}
+
+/// A [`setup`] with values at the edges of what a scenario file can state mixed in: remote sizes
+/// ([`EDGE_SIZES`](super::EDGE_SIZES), `u64::MAX` among them), HTTP statuses and Win32 errors
+/// either side of the loader's ranges, empty, duplicate and escaped user names. Some of these setups
+/// are refused by [`replay`](super::replay) (as the loader refuses them); the others must load and
+/// replay.
+pub fn edge_setup() -> impl Strategy<Value = Setup> {
+    use super::fuzz::{EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES};
+    let size = prop_oneof![Just(None), select(&EDGE_SIZES[..]).prop_map(Some)];
+    let fault = prop_oneof![
+        select(&EDGE_HTTP_STATUSES[..]).prop_map(Response::http),
+        select(&EDGE_WIN32_CODES[..]).prop_map(Response::win32),
+    ];
+    let name = prop_oneof![2 => Just(None), 1 => select(&EDGE_USER_NAMES[..]).prop_map(Some)];
+    (
+        setup(),
+        vec(prop_oneof![Just(None), size.prop_map(Some)], 0..3),
+        vec((0usize..4, fault, any::<bool>()), 0..2),
+        name,
+    )
+        .prop_map(|(mut setup, sizes, faults, name)| {
+            let w = &mut setup.world;
+            for (i, size) in sizes.into_iter().enumerate() {
+                if let (Some(size), Some((_, r))) = (size, w.remotes.get_mut(i)) {
+                    r.size = size;
+                }
+            }
+            for (i, fault, otherwise) in faults {
+                let n = w.remotes.len();
+                let r = &mut w.remotes[i % n].1;
+                if otherwise {
+                    r.otherwise = fault;
+                } else {
+                    r.responses.push_front(fault);
+                }
+            }
+            if let Some(name) = name {
+                let last = w.users.len() - 1;
+                w.users[last].name = name.to_string();
+            }
+            setup
+        })
 }
 
 /// The simulator's world of a [`setup`] (for tests that drive a [`Sim`](crate::Sim) with their
@@ -255,38 +319,52 @@ fn local_name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The display names `set display_name` tries, weighted by repetition: valid ones, the empty one, and
-/// one over the 256-character limit (D14).
-fn display_names() -> [String; 8] {
-    let u = || "update".to_string();
-    let o = || "other".to_string();
-    [u(), u(), u(), u(), o(), o(), String::new(), "n".repeat(257)]
+/// The properties the kit sets: every property of the table ([`PROPERTIES`](crate::PROPERTIES)) with
+/// a setter, in table order. Nothing here names a property: a row added to the table is generated
+/// (and refused in final states, [`all_mutators`]) without a change to the kit.
+pub fn settable_properties() -> Vec<Prop> {
+    Prop::all().filter(|p| p.is_settable()).collect()
 }
 
-/// The value of `property` the kit's `set` steps use, chosen by `pick` (modulo) from the value
-/// tables above. The one place the kit makes property values: the strategies, the fuzz decoder and
-/// [`all_mutators`] all come through here.
-pub fn property_value(property: &str, pick: u8) -> PropertyValue {
+/// A text of `units` UTF-16 units. Odd picks put one character outside the Basic Multilingual Plane
+/// first (two UTF-16 units, one `char`), so limits counted in UTF-16 units (D14) are tried with
+/// strings whose `char` count is one less.
+fn text(units: usize, pick: u8) -> String {
+    if pick % 2 == 1 && units >= 2 {
+        let mut s = "\u{1F600}".to_string();
+        s.push_str(&"d".repeat(units - 2));
+        s
+    } else {
+        "d".repeat(units)
+    }
+}
+
+/// The value of `prop` the kit's `set` steps use, chosen by `pick` (modulo) from the table of the
+/// property's kind ([`Prop::scalar_kind`]): [`TEXT_LENGTHS`], [`PROPERTY_NUMBERS`] or
+/// [`PRIORITIES`] — values around each property's validation limits. The one place the kit makes
+/// property values: the strategies, the fuzz decoder and [`all_mutators`] all come through here.
+///
+/// # Panics
+/// If `prop` has no scenario scalar (such a property cannot be written in a scenario file: the
+/// property test over [`settable_properties`] reports it).
+pub fn property_value(prop: Prop, pick: u8) -> PropertyValue {
     fn at<T: Copy>(table: &[T], pick: u8) -> T {
         table[usize::from(pick) % table.len()]
     }
-    match property {
-        "display_name" => {
-            let names = display_names();
-            PropertyValue::DisplayName(names[usize::from(pick) % names.len()].clone())
-        }
-        "description" => {
-            PropertyValue::Description("d".repeat(usize::from(at(&DESCRIPTION_LENGTHS, pick))))
-        }
-        "priority" => PropertyValue::Priority(make::priority(at(&PRIORITIES, pick))),
-        "notify_flags" => PropertyValue::NotifyFlags(at(&NOTIFY_FLAGS, pick)),
-        "minimum_retry_delay" => PropertyValue::MinimumRetryDelay(at(&RETRY_DELAYS, pick)),
-        _ => PropertyValue::NoProgressTimeout(at(&NO_PROGRESS_TIMEOUTS, pick)),
-    }
+    let scalar = match prop.scalar_kind() {
+        Some(ScalarKind::Text) => Scalar::Text(text(at(&TEXT_LENGTHS, pick), pick / 8)),
+        Some(ScalarKind::Number) => Scalar::Number(at(&PROPERTY_NUMBERS, pick)),
+        Some(ScalarKind::Priority) => Scalar::Priority(make::priority(at(&PRIORITIES, pick))),
+        None => panic!("property {} has no scenario value", prop.name()),
+    };
+    PropertyValue::from_scalar(prop, scalar)
+        .unwrap_or_else(|| panic!("property {} takes no {:?}", prop.name(), prop.scalar_kind()))
 }
 
-/// Every mutator of a job, with valid arguments, in a fixed order (for "every mutator in a final
-/// state is refused", §1.3).
+/// Every mutator of a job, in a fixed order (for "every mutator in a final state is refused",
+/// §1.3): the methods with valid arguments, and every settable property of the table with the first
+/// and the last value of its kind's table (one valid, one out of range: in a final state both are
+/// refused with BG_E_INVALID_STATE, which is checked before the argument, `PropertyDecl::settable_in`).
 pub fn all_mutators() -> Vec<Action> {
     let local = |i: usize| super::draw::DOWNLOAD_LOCALS[i].to_string();
     let mut v = vec![
@@ -297,16 +375,9 @@ pub fn all_mutators() -> Vec<Action> {
         make::state(StateMethod::Cancel),
         make::state(StateMethod::Complete),
     ];
-    // Valid values: "update", 3 characters, HIGH, 0xB, 60 s, 600 s.
-    for (property, pick) in [
-        ("display_name", 0),
-        ("description", 1),
-        ("priority", 1),
-        ("notify_flags", 6),
-        ("minimum_retry_delay", 3),
-        ("no_progress_timeout", 2),
-    ] {
-        v.push(make::set(property_value(property, pick)));
+    for prop in settable_properties() {
+        v.push(make::set(property_value(prop, 0)));
+        v.push(make::set(property_value(prop, u8::MAX)));
     }
     v.push(make::take_ownership());
     v.push(make::register_callback(HResult::S_OK));
@@ -316,7 +387,8 @@ pub fn all_mutators() -> Vec<Action> {
 /// A job method or job check with its arguments (valid ones mostly, invalid ones sometimes).
 pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
     let answer = prop_oneof![3 => Just(HResult::S_OK), 1 => Just(HResult::E_FAIL)];
-    let set = |p: &'static str| any::<u8>().prop_map(move |i| make::set(property_value(p, i)));
+    let set = (select(settable_properties()), any::<u8>())
+        .prop_map(|(p, i)| make::set(property_value(p, i)));
     prop_oneof![
         8 => (remote_name(), local_name()).prop_map(|(r, l)| make::add_file(&r, &l)),
         2 => vec((remote_name(), local_name()), 0..3).prop_map(make::add_file_set),
@@ -324,12 +396,7 @@ pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
         3 => Just(make::state(StateMethod::Suspend)),
         2 => Just(make::state(StateMethod::Cancel)),
         3 => Just(make::state(StateMethod::Complete)),
-        1 => set("display_name"),
-        1 => set("description"),
-        2 => set("priority"),
-        1 => set("notify_flags"),
-        2 => set("minimum_retry_delay"),
-        2 => set("no_progress_timeout"),
+        9 => set,
         1 => Just(make::take_ownership()),
         2 => Just(make::get_error(false)),
         mix.hold_error.max(1) => Just(make::get_error(true)),

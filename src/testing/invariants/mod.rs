@@ -206,7 +206,7 @@ impl Checker {
         app: AppId,
         handle_generation: u32,
         job: JobId,
-        mutator: bool,
+        action: &Action,
         admins: &BTreeSet<UserId>,
     ) -> Option<HResult> {
         let h = &self.history;
@@ -220,7 +220,15 @@ impl Checker {
                 return Some(HResult::E_ACCESSDENIED);
             }
         }
-        if mutator && facts.state.is_final() {
+        // §1.3: a setter works only in the states its row of the property table declares
+        // (`PropertyDecl::settable_in`); every other mutator only in non-final states.
+        let refused = match action {
+            Action::Do(Op::Set { value, .. }) => {
+                !value.prop().decl().settable_in.contains(&facts.state)
+            }
+            a => a.is_mutator() && facts.state.is_final(),
+        };
+        if refused {
             return Some(HResult::BG_E_INVALID_STATE);
         }
         None
@@ -243,8 +251,7 @@ impl Checker {
                 held,
                 result,
             } => {
-                let pre =
-                    self.precondition(*app, *handle_generation, *job, action.is_mutator(), admins);
+                let pre = self.precondition(*app, *handle_generation, *job, action, admins);
                 let method = action.method().unwrap_or("?");
                 if let Some(code) = pre {
                     if *result != code {
