@@ -105,6 +105,8 @@ mod tests {
     use std::collections::BinaryHeap;
 
     proptest! {
+        #![proptest_config(crate::proptest_config::config(256))]
+
         /// Any interleaving of pushes and pops gives what `BinaryHeap<Reverse<_>>` gives.
         #[test]
         fn behaves_as_the_std_binary_heap(

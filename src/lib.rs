@@ -228,6 +228,8 @@ mod job;
 mod names;
 mod notify;
 mod properties;
+#[cfg(any(test, feature = "testing"))]
+mod proptest_config;
 mod record;
 pub mod scenario;
 mod service;

@@ -286,6 +286,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::proptest_config::config(256))]
+
         #[test]
         fn fast_name_checks_decide_as_the_reference(s in name()) {
             for t in [JobType::Download, JobType::Upload, JobType::UploadReply] {

@@ -365,6 +365,7 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
 /// owner's SID as `is`), or the HRESULT the getter failed with. `GetError` failing with
 /// BG_E_ERROR_INFORMATION_UNAVAILABLE reads as `none: true` (D1). Used by the observe mode and by the
 /// testing kit's probes of every handle.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
 pub(crate) fn read(job: &Job, c: &Check) -> Result<Check, HResult> {
     let alias = c_job(c);
     Ok(match c {
@@ -417,6 +418,7 @@ pub(crate) fn read(job: &Job, c: &Check) -> Result<Check, HResult> {
     })
 }
 
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
 fn c_job(c: &Check) -> String {
     match c {
         Check::State { job, .. }
@@ -431,6 +433,7 @@ fn c_job(c: &Check) -> String {
 
 /// A check in observe mode (see [`Runner::observe`]): the check with the values seen and the
 /// HRESULT of its call, or no check (`None`) when the getter failed with that HRESULT.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
 pub(crate) fn observe(
     r: &mut Runner,
     app: &str,
@@ -476,7 +479,7 @@ pub(crate) fn observe(
                 .as_ref()
                 .map(|v| v.iter().map(Job::id).collect::<Vec<_>>())
                 .map_err(|e| *e);
-            r.note(before, || crate::testing::Seen::EnumJobs {
+            r.note(before, || crate::scenario::observe::Seen::EnumJobs {
                 app: app_id,
                 generation,
                 all_users: *all_users,

@@ -54,6 +54,8 @@ pub(crate) mod checks;
 pub mod graph;
 mod json;
 mod load;
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub(crate) mod observe;
 mod ops;
 mod read_checks;
 mod report;

@@ -30,7 +30,7 @@ use super::steps::{property, StepReader};
 use super::types::{Action, PropertyValue, StateMethod, Step, DEFAULT_APP};
 use super::write::{self, Keys, Out};
 use crate::api::Job;
-use crate::testing::Seen;
+use crate::scenario::observe::Seen;
 use crate::world::{Network, Remote};
 use crate::{HResult, JobType};
 
@@ -126,6 +126,7 @@ macro_rules! operations {
             }
 
             /// The alias of the error object the operation binds, if it binds one.
+            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
             pub(crate) fn holds(&self) -> Option<&String> {
                 match self {
                     $(Op::$variant { $($holds,)? .. } => either!($($holds.as_ref())?; None),)*

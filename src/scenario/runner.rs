@@ -11,7 +11,7 @@ use super::checks;
 use super::types::{Action, Op, Scenario, Step, WorldSpec, DEFAULT_APP};
 use crate::api::{CopyError, Job, Manager, Sim};
 use crate::engine::DEFAULT_MAX_STEPS;
-use crate::testing::{Observed, Seen};
+use crate::scenario::observe::{Observed, Seen};
 use crate::world::{Chaos, World};
 use crate::{AppId, HResult, JobId, SimDuration, SimTime, UserId};
 use std::collections::BTreeMap;
@@ -86,6 +86,7 @@ pub(crate) struct AppRun {
 
 /// Where the last job method call went: the application, the job and the trace around the call.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
 pub(crate) struct Site {
     pub app: AppId,
     pub job: JobId,
@@ -361,6 +362,7 @@ impl Runner {
 
     /// The whole trace so far rendered as [`TraceBlock`] lines are (for the testing kit, which keeps
     /// the trace instead of taking it step by step).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
     pub(crate) fn render_all(&self) -> Vec<String> {
         let users: BTreeMap<UserId, String> =
             self.users.iter().map(|(n, id)| (*id, n.clone())).collect();
@@ -458,6 +460,7 @@ impl Runner {
     /// the values of a check — and the HRESULT of the step's BITS call (S_OK for a check that read
     /// its values). A check whose getter failed has no scenario form (checks carry no `expect`): its
     /// step is `None`. With [`Runner::log`] on, every call is logged for the invariant checker.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
     pub(crate) fn observe(&mut self, step: &Step) -> (Option<Step>, Option<HResult>) {
         let app = step.app_name().to_string();
         let (action, result) = match &step.action {
