@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
-//! the simulator decisions (`D1`…`D20`) are cited where they are implemented.
+//! the simulator decisions (`D1`…`D23`) are cited where they are implemented.
 //!
 //! ## Quick start
 //! ```
@@ -208,7 +208,7 @@
 //! retry of failed deliveries (D11); service restart (D15).
 //!
 //! ## What is not modelled
-//! Proxies and credentials (settings are stored, never used), byte ranges, peer caching, helper tokens,
+//! Proxies and credentials (GetProxySettings reads the defaults; there is no setter yet), byte ranges, peer caching, helper tokens,
 //! cost and battery policies, the MaxDownloadTime and JobInactivityTimeout policies (T22–T24),
 //! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
