@@ -168,6 +168,7 @@ impl Machine {
             let job = h.job(c.notification.job);
             let n = c.notification;
             self.delivering.set(Some(n.time));
+            let in_callback = Delivering(&self.delivering);
             let result = match (n.event, &c.error) {
                 (NotifyEvent::JobTransferred, _) => code.job_transferred(&job, &n),
                 (NotifyEvent::JobError, Some((record, epoch, generation))) => {
@@ -187,7 +188,7 @@ impl Machine {
                     code.job_modification(&job, &n)
                 }
             };
-            self.delivering.set(None);
+            drop(in_callback);
             self.service.borrow_mut().callout_answered(c, lent, result);
             *steps += 1;
         }
@@ -198,6 +199,16 @@ impl Machine {
     fn deliver_after_call(self: &Rc<Self>) {
         let mut steps = 0;
         let _ = self.deliver_pending(&mut steps, DEFAULT_MAX_STEPS);
+    }
+}
+
+/// Marks the machine as inside a callback (D19) until dropped, so that a callback that panics does not
+/// leave it marked: after the panic is caught, clock methods work again.
+struct Delivering<'a>(&'a Cell<Option<SimTime>>);
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        self.0.set(None);
     }
 }
 

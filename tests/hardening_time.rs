@@ -571,3 +571,22 @@ fn d19_a_scripted_answer_stays_inside_the_step_and_a_bare_service_queues_code_ca
     assert_eq!(delivered[0].notification.event, NotifyEvent::JobTransferred);
     assert!(!sim.with_service(|s| s.has_callouts()));
 }
+
+/// D19: a callback that panics does not leave the simulator believing it is inside a callback: once
+/// the panic is caught, the clock moves again.
+#[test]
+fn d19_after_a_callback_panics_the_clock_moves_again() {
+    let (sim, app) = alice(world_a(1_000, [], Response::Ok));
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file(A, LA).unwrap();
+    job.set_notify_interface(|_: &Notification| -> HResult { panic!("client bug") })
+        .unwrap();
+    job.resume().unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.advance_secs(60)));
+    assert!(caught.is_err(), "the callback's panic reaches the caller");
+    assert!(!sim.in_callback());
+    let before = sim.now();
+    assert_eq!(sim.try_advance(SimDuration::from_secs(10)), Ok(()));
+    assert_eq!(sim.now(), before + SimDuration::from_secs(10));
+    assert_eq!(state(&job), JobState::Transferred);
+}
