@@ -281,7 +281,8 @@ macro_rules! declare {
 }
 for_each_job_property!(declare);
 
-/// A property value as scenario files write it: a string, a number or a priority.
+/// A property value as scenario files write it: a string, a number, a priority, flags, a
+/// boolean, a 64-bit number or a GUID.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scalar {
     /// A JSON string.
@@ -290,7 +291,19 @@ pub enum Scalar {
     Number(u32),
     /// A priority name or a raw number.
     Priority(PriorityValue),
+    /// Flags (written as the contract's flags convention; compared as a number).
+    Flags(u32),
+    /// A JSON boolean.
+    Bool(bool),
+    /// A JSON number (u64).
+    Wide(u64),
+    /// A GUID (`{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`), as its 128-bit value.
+    Guid(u128),
 }
+
+/// The names a flags property takes in scenario files: each constant's name without its prefix,
+/// and its value (the contract's flags convention).
+pub type FlagNames = &'static [(&'static str, u32)];
 
 /// The kind of [`Scalar`] a property takes in scenario files.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -301,6 +314,14 @@ pub enum ScalarKind {
     Number,
     /// A priority name or a raw number.
     Priority,
+    /// Flags with these names.
+    Flags(FlagNames),
+    /// A boolean.
+    Bool,
+    /// A u64.
+    Wide,
+    /// A GUID.
+    Guid,
 }
 
 impl Prop {
@@ -416,6 +437,10 @@ impl PropertyValue {
             Some(Scalar::Text(s)) => quote(&s),
             Some(Scalar::Number(n)) => n.to_string(),
             Some(Scalar::Priority(p)) => p.to_string(),
+            Some(Scalar::Flags(n)) => format!("{n:#010X}").replacen("0X", "0x", 1),
+            Some(Scalar::Bool(b)) => b.to_string(),
+            Some(Scalar::Wide(n)) => n.to_string(),
+            Some(Scalar::Guid(g)) => show_guid(g),
             None => match self {
                 PropertyValue::State(s) => s.to_string(),
                 PropertyValue::Type(t) => t.to_string(),
@@ -434,6 +459,19 @@ fn quote(s: &str) -> String {
         out.insert(out.len() - 1, '…');
     }
     out
+}
+
+/// A GUID's text as BITS and scenario files write it: lowercase hex, braced.
+pub(crate) fn show_guid(v: u128) -> String {
+    let h = format!("{v:032x}");
+    format!(
+        "{{{}-{}-{}-{}-{}}}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A priority: a BG_JOB_PRIORITY name or any raw number (so that invalid values can be tried).

@@ -30,9 +30,22 @@ fn settable_properties_are_scalars_that_round_trip() {
             ScalarKind::Text => Scalar::Text("x".into()),
             ScalarKind::Number => Scalar::Number(7),
             ScalarKind::Priority => Scalar::Priority(PriorityValue::Raw(9)),
+            ScalarKind::Flags(_) => Scalar::Flags(0x8000_0001),
+            ScalarKind::Bool => Scalar::Bool(true),
+            ScalarKind::Wide => Scalar::Wide(1 << 40),
+            ScalarKind::Guid => Scalar::Guid(0x1234),
         };
         let v = PropertyValue::from_scalar(p, s.clone()).expect("the kind it declares");
         assert_eq!(v.prop(), p);
         assert_eq!(v.scalar(), Some(s));
     }
+}
+
+#[test]
+fn guids_show_as_braced_lowercase_hex() {
+    assert_eq!(
+        show_guid(0x6E1A_D6D4_0C3A_4B4E_9A55_2F1D_3C4B_5A69),
+        "{6e1ad6d4-0c3a-4b4e-9a55-2f1d3c4b5a69}"
+    );
+    assert_eq!(show_guid(0), "{00000000-0000-0000-0000-000000000000}");
 }

@@ -51,6 +51,7 @@
 //! Unknown fields are refused everywhere, each message listing the fields that are allowed there.
 
 pub(crate) mod checks;
+mod convention;
 pub mod graph;
 mod json;
 mod load;

@@ -2,7 +2,7 @@
 //! application, user, job alias and error alias it names exists at that point of the file.
 
 use super::json::{one_of, quote, Kind, Node};
-use super::load::{at, hresult, named, string, u32_field, Fields, R};
+use super::load::{at, boolean, hresult, integer, named, string, u32_field, Fields, R};
 use super::ops::OPS;
 use super::types::{PriorityValue, PropertyValue, Step, WorldSpec, DEFAULT_APP};
 use crate::properties::{Prop, Scalar, ScalarKind};
@@ -259,6 +259,10 @@ pub(super) fn property(f: &Fields, key: &str) -> R<PropertyValue> {
                 )
             }
         }),
+        Some(ScalarKind::Flags(names)) => Scalar::Flags(super::convention::flags(v, &p, prop.number_hint(), names)?),
+        Some(ScalarKind::Bool) => Scalar::Bool(boolean(v, &p)?),
+        Some(ScalarKind::Wide) => Scalar::Wide(integer(v, &p, u64::MAX, prop.number_hint())?),
+        Some(ScalarKind::Guid) => Scalar::Guid(super::convention::guid(v, &p)?),
         None => return at(v, &p, format!("property {name} has no value scenario files can write")),
     };
     match PropertyValue::from_scalar(prop, scalar) {

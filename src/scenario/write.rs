@@ -167,7 +167,12 @@ pub(super) fn prop(p: &PropertyValue) -> Out {
     match p.scalar() {
         Some(Scalar::Text(s)) => v(s),
         Some(Scalar::Priority(PriorityValue::Named(p))) => v(p.name()),
-        Some(Scalar::Priority(PriorityValue::Raw(n)) | Scalar::Number(n)) => v(n),
+        Some(Scalar::Priority(PriorityValue::Raw(n)) | Scalar::Number(n) | Scalar::Flags(n)) => {
+            v(n)
+        }
+        Some(Scalar::Bool(b)) => v(b),
+        Some(Scalar::Wide(n)) => v(n),
+        Some(Scalar::Guid(g)) => v(crate::properties::show_guid(g)),
         // Only settable properties are in scenario files, and they are all scalars.
         None => v(p.show()),
     }

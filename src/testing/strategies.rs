@@ -355,10 +355,35 @@ pub fn property_value(prop: Prop, pick: u8) -> PropertyValue {
         Some(ScalarKind::Text) => Scalar::Text(text(at(&TEXT_LENGTHS, pick), pick / 8)),
         Some(ScalarKind::Number) => Scalar::Number(at(&PROPERTY_NUMBERS, pick)),
         Some(ScalarKind::Priority) => Scalar::Priority(make::priority(at(&PRIORITIES, pick))),
+        Some(ScalarKind::Flags(names)) => Scalar::Flags(flags_value(names, pick)),
+        Some(ScalarKind::Bool) => Scalar::Bool(pick % 2 == 1),
+        Some(ScalarKind::Wide) => Scalar::Wide(at(&WIDE_NUMBERS, pick)),
+        Some(ScalarKind::Guid) => Scalar::Guid(at(&GUIDS, pick)),
         None => panic!("property {} has no scenario value", prop.name()),
     };
     PropertyValue::from_scalar(prop, scalar)
         .unwrap_or_else(|| panic!("property {} takes no {:?}", prop.name(), prop.scalar_kind()))
+}
+
+/// 64-bit property values the kit tries: zero, around the 32-bit limit, and the largest.
+pub const WIDE_NUMBERS: [u64; 5] = [0, 1, 1 << 32, u64::MAX - 1, u64::MAX];
+
+/// GUIDs the kit tries: GUID_NULL and two others.
+pub const GUIDS: [u128; 3] = [0, 0x6e1a_d6d4_0c3a_4b4e_9a55_2f1d_3c4b_5a69, u128::MAX];
+
+/// A flags value chosen by `pick`: no flag, each named value alone, every name OR-ed, every name
+/// with one undeclared bit beside it, and all bits (the last two exercise the setters' checks of
+/// unknown bits).
+fn flags_value(names: crate::properties::FlagNames, pick: u8) -> u32 {
+    let all = names.iter().fold(0, |a, (_, v)| a | v);
+    let spare = (0..32)
+        .map(|i| 1u32 << i)
+        .find(|b| all & b == 0)
+        .unwrap_or(0);
+    let mut choices: Vec<u32> = vec![0];
+    choices.extend(names.iter().map(|(_, v)| *v));
+    choices.extend([all, all | spare, u32::MAX]);
+    choices[usize::from(pick) % choices.len()]
 }
 
 /// Every mutator of a job, in a fixed order (for "every mutator in a final state is refused",
