@@ -709,7 +709,8 @@ macro_rules! facade_property_methods {
             value: $vty:ty,
             get: $get:ident -> $gty:ty, $api_get:ident, $com_get:literal, $to_value:expr,
             $(set: $set:ident($aty:ty), $api_set:ident, $com_set:literal, $to_arg:expr,
-            errors: [$($err:ident),*],)?
+            errors: [$($err:ident),*],
+            $(states: $states:expr,)?)?
             default: $default:literal,
             cite: $cite:literal,
         }
@@ -765,6 +766,28 @@ impl Job {
     /// Set any property (BG_E_READ_ONLY_PROPERTY for one without a setter).
     pub fn set_property(&self, value: &PropertyValue) -> Result<(), HResult> {
         self.h.write(|s, app| s.set_property(app, self.id, value))
+    }
+
+    /// IBackgroundCopyJob5::SetProperty with a raw BITS_JOB_PROPERTY_ID (`bits5_0.h`) and the
+    /// BITS_JOB_PROPERTY_VALUE member that id uses, as a number: Dword (COST_FLAGS 1,
+    /// MINIMUM_NOTIFICATION_INTERVAL_MS 9), CLsID (NOTIFICATION_CLSID 2, the GUID's 128 bits),
+    /// Enable as 0 or 1 (DYNAMIC_CONTENT 3, HIGH_PERFORMANCE 4, ON_DEMAND_MODE 10) or Uint64
+    /// (MAX_DOWNLOAD_SIZE 5). Each id behaves as its typed setter (`set_cost_flags`, …).
+    ///
+    /// Errors: BG_E_UNKNOWN_PROPERTY_ID for any other id; E_INVALIDARG for a value its member cannot
+    /// hold (D35); the typed setter's errors; the common ones of every handle method.
+    pub fn set_property_raw(&self, id: u32, value: u128) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_property_raw(app, self.id, id, value))
+    }
+
+    /// IBackgroundCopyJob5::GetProperty with a raw BITS_JOB_PROPERTY_ID: the value as
+    /// [`Job::set_property_raw`] takes it (Enable as 0 or 1).
+    ///
+    /// Errors: BG_E_UNKNOWN_PROPERTY_ID for an id not listed there; the common ones of every handle
+    /// method.
+    pub fn get_property_raw(&self, id: u32) -> Result<u128, HResult> {
+        self.h.read(|s, app| s.get_property_raw(app, self.id, id))
     }
 
     /// AddFile: one file, as [`Job::add_file_set`] with one element (non-final states, §2.0).

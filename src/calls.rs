@@ -244,9 +244,15 @@ impl Service {
 
     /// Resume: T2/T3 from SUSPENDED, T13 from TRANSIENT_ERROR, T14 from ERROR, no-op in action states (T28).
     pub fn resume(&mut self, app: AppId, job: JobId) -> Result<HResult, HResult> {
-        self.state_call(app, job, |jb| MethodCall::Resume {
+        let r = self.state_call(app, job, |jb| MethodCall::Resume {
             has_files: !jb.files().is_empty(),
-        })
+        })?;
+        // D33: Job5 properties settable only before the first Resume are read-only from now on.
+        let j = job.index();
+        if !self.jobs[j].options().resumed {
+            self.jobs[j].edit_options(|o| o.resumed = true);
+        }
+        Ok(r)
     }
 
     /// Cancel (T16).

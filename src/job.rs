@@ -8,6 +8,7 @@
 //! (`properties.rs`) calls; the engine's bookkeeping of armed timers and the running transfer is plain
 //! crate data.
 
+use crate::job_options::JobOptions;
 pub use crate::record::{ErrorRecord, Protocol};
 use crate::state::{JobState, JobType, NotifyFlags, Priority, ProxyUsage, BG_SIZE_UNKNOWN};
 use crate::time::{SimDuration, SimTime};
@@ -212,6 +213,9 @@ pub(crate) struct Job {
     /// D23: a final job whose data the service let go at a restart; only its id stays reserved.
     #[serde(default)]
     released: bool,
+    /// The Job3/Job4/Job5 data (§2.4, §2.5, §2.10): `None` while everything is at its default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    options: Option<Box<JobOptions>>,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -265,6 +269,7 @@ pub(crate) struct SavedJob {
     pub no_progress_since: Option<SimTime>,
     pub retry_attempt: bool,
     pub waiting_for_network: bool,
+    pub options: Option<Box<JobOptions>>,
 }
 
 impl Job {
@@ -307,6 +312,7 @@ impl Job {
             ready_key: None,
             active: None,
             released: false,
+            options: None,
         }
     }
 
@@ -379,6 +385,7 @@ impl Job {
             ready_key: None,
             active: None,
             released: false,
+            options: j.options,
         }
     }
 
@@ -603,6 +610,45 @@ impl Job {
     }
     pub fn set_no_progress_timeout_secs(&mut self, secs: u32) {
         self.no_progress_timeout = secs;
+    }
+
+    /// The Job3/Job4/Job5 data (the defaults when the job holds none).
+    pub(crate) fn options(&self) -> &JobOptions {
+        match &self.options {
+            Some(o) => o,
+            None => &JobOptions::DEFAULT,
+        }
+    }
+    /// Change the Job3/Job4/Job5 data; the block goes again when everything is back at its default.
+    pub(crate) fn edit_options(&mut self, edit: impl FnOnce(&mut JobOptions)) {
+        edit(self.options.get_or_insert_with(Box::default));
+        if self.options.as_deref() == Some(&JobOptions::DEFAULT) {
+            self.options = None;
+        }
+    }
+    /// The boxed block as a snapshot keeps it.
+    pub(crate) fn options_block(&self) -> Option<&JobOptions> {
+        self.options.as_deref()
+    }
+    /// Job5 DYNAMIC_CONTENT: the job may download content without a length or range support.
+    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
+    pub fn dynamic_content(&self) -> bool {
+        self.options().dynamic_content
+    }
+    /// Job5 HIGH_PERFORMANCE: the job writes straight to its local files.
+    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
+    pub fn high_performance(&self) -> bool {
+        self.options().high_performance
+    }
+    /// Job5 MAX_DOWNLOAD_SIZE: the bytes the job may download in total (0: no cap).
+    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
+    pub fn max_download_size(&self) -> u64 {
+        self.options().max_download_size
+    }
+    /// Job5 ON_DEMAND_MODE: files are transferred by requested ranges.
+    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
+    pub fn on_demand(&self) -> bool {
+        self.options().on_demand
     }
 
     /// Progress, with `live` extra bytes on the file being transferred (§8.2).

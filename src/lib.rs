@@ -225,6 +225,7 @@ mod engine;
 mod heap;
 mod hresult;
 mod job;
+mod job_options;
 mod names;
 mod notify;
 mod properties;

@@ -90,6 +90,36 @@ fn every_declared_property_reads_the_same_generically_and_typed() {
             Prop::Times => PropertyValue::Times(job.get_times().unwrap()),
             Prop::ErrorCount => PropertyValue::ErrorCount(job.get_error_count().unwrap()),
             Prop::ProxySettings => PropertyValue::ProxySettings(job.get_proxy_settings().unwrap()),
+            Prop::FileAclFlags => PropertyValue::FileAclFlags(job.get_file_acl_flags().unwrap()),
+            Prop::PeerCachingFlags => {
+                PropertyValue::PeerCachingFlags(job.get_peer_caching_flags().unwrap())
+            }
+            Prop::MaximumDownloadTime => {
+                PropertyValue::MaximumDownloadTime(job.get_maximum_download_time().unwrap())
+            }
+            Prop::OwnerIntegrityLevel => {
+                PropertyValue::OwnerIntegrityLevel(job.get_owner_integrity_level().unwrap())
+            }
+            Prop::OwnerElevationState => {
+                PropertyValue::OwnerElevationState(job.get_owner_elevation_state().unwrap())
+            }
+            Prop::CostFlags => PropertyValue::CostFlags(job.get_cost_flags().unwrap()),
+            Prop::NotificationClsid => {
+                PropertyValue::NotificationClsid(job.get_notification_clsid().unwrap())
+            }
+            Prop::DynamicContent => {
+                PropertyValue::DynamicContent(job.get_dynamic_content().unwrap())
+            }
+            Prop::HighPerformance => {
+                PropertyValue::HighPerformance(job.get_high_performance().unwrap())
+            }
+            Prop::MaxDownloadSize => {
+                PropertyValue::MaxDownloadSize(job.get_max_download_size().unwrap())
+            }
+            Prop::MinimumNotificationIntervalMs => PropertyValue::MinimumNotificationIntervalMs(
+                job.get_minimum_notification_interval_ms().unwrap(),
+            ),
+            Prop::OnDemandMode => PropertyValue::OnDemandMode(job.get_on_demand_mode().unwrap()),
         };
         assert_eq!(job.get_property(d.prop), Ok(typed), "{}", d.name);
     }

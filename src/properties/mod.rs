@@ -142,6 +142,131 @@ macro_rules! for_each_job_property {
                 default: "PRECONFIG, no lists",
                 cite: "§10 item 1",
             }
+            /// Job3 file ACL flags: BG_COPY_FILE_* bits copied with SMB files (§2.4; unknown bits give
+            /// E_INVALIDARG; not settable once the job is TRANSFERRED).
+            FileAclFlags {
+                name: "file_acl_flags",
+                value: u32,
+                get: file_acl_flags -> u32, get_file_acl_flags, "IBackgroundCopyJob3::GetFileACLFlags", |x: u32| x,
+                set: set_file_acl_flags(u32), set_file_acl_flags, "IBackgroundCopyJob3::SetFileACLFlags", |v: &u32| *v,
+                errors: [E_INVALIDARG],
+                states: BEFORE_TRANSFERRED,
+                default: "no flags",
+                cite: "§2.4, D32",
+            }
+            /// Job4 peer caching flags: BG_JOB_ENABLE_PEERCACHING_CLIENT 1, _SERVER 2,
+            /// BG_JOB_DISABLE_BRANCH_CACHE 4 (unknown bits give E_INVALIDARG, D32).
+            PeerCachingFlags {
+                name: "peer_caching_flags",
+                value: u32,
+                get: peer_caching_flags -> u32, get_peer_caching_flags, "IBackgroundCopyJob4::GetPeerCachingFlags", |x: u32| x,
+                set: set_peer_caching_flags(u32), set_peer_caching_flags, "IBackgroundCopyJob4::SetPeerCachingFlags", |v: &u32| *v,
+                errors: [E_INVALIDARG],
+                default: "no flags",
+                cite: "§2.5, D32",
+            }
+            /// Job4 MaxDownloadTime in seconds: the time the job may spend in CONNECTING and
+            /// TRANSFERRING before T23 sends it to ERROR with BG_E_MAXDOWNLOAD_TIMEOUT.
+            MaximumDownloadTime {
+                name: "maximum_download_time",
+                value: u32,
+                get: maximum_download_time -> u32, get_maximum_download_time, "IBackgroundCopyJob4::GetMaximumDownloadTime", |x: u32| x,
+                set: set_maximum_download_time(u32), set_maximum_download_time, "IBackgroundCopyJob4::SetMaximumDownloadTime", |v: &u32| *v,
+                errors: [],
+                default: "7776000",
+                cite: "§2.5, T23",
+            }
+            /// Job4 GetOwnerIntegrityLevel: the mandatory integrity RID of the owner's token
+            /// (world `users` `integrity`; D34).
+            OwnerIntegrityLevel {
+                name: "owner_integrity_level",
+                value: u32,
+                get: owner_integrity_level -> u32, get_owner_integrity_level, "IBackgroundCopyJob4::GetOwnerIntegrityLevel", |x: u32| x,
+                default: "MEDIUM (0x2000), HIGH (0x3000) for an elevated owner",
+                cite: "§2.5, D34",
+            }
+            /// Job4 GetOwnerElevationState: whether the owner's token is elevated (world `users`
+            /// `elevated`; D34).
+            OwnerElevationState {
+                name: "owner_elevation_state",
+                value: bool,
+                get: owner_elevation_state -> bool, get_owner_elevation_state, "IBackgroundCopyJob4::GetOwnerElevationState", |x: bool| x,
+                default: "the owner is an administrator",
+                cite: "§2.5, D34",
+            }
+            /// Job5 BITS_JOB_PROPERTY_ID_COST_FLAGS (1): the network costs the job may transfer on
+            /// (BITS_COST_STATE_* bits; unknown bits give E_INVALIDARG, D33).
+            CostFlags {
+                name: "cost_flags",
+                value: u32,
+                get: cost_flags -> u32, get_cost_flags, "IBackgroundCopyJob5::GetProperty(COST_FLAGS)", |x: u32| x,
+                set: set_cost_flags(u32), set_cost_flags, "IBackgroundCopyJob5::SetProperty(COST_FLAGS)", |v: &u32| *v,
+                errors: [E_INVALIDARG],
+                default: "the world's default_cost_flags (TRANSFER_STANDARD 0x80000067)",
+                cite: "§2.10, D33",
+            }
+            /// Job5 BITS_JOB_PROPERTY_NOTIFICATION_CLSID (2): the out-of-process COM class notified
+            /// (GUID_NULL: none).
+            NotificationClsid {
+                name: "notification_clsid",
+                value: u128,
+                get: notification_clsid -> u128, get_notification_clsid, "IBackgroundCopyJob5::GetProperty(NOTIFICATION_CLSID)", |x: u128| x,
+                set: set_notification_clsid(u128), set_notification_clsid, "IBackgroundCopyJob5::SetProperty(NOTIFICATION_CLSID)", |v: &u128| *v,
+                errors: [],
+                default: "GUID_NULL",
+                cite: "§5.2, D33",
+            }
+            /// Job5 BITS_JOB_PROPERTY_DYNAMIC_CONTENT (3): downloads only, before the first Resume.
+            DynamicContent {
+                name: "dynamic_content",
+                value: bool,
+                get: dynamic_content -> bool, get_dynamic_content, "IBackgroundCopyJob5::GetProperty(DYNAMIC_CONTENT)", |x: bool| x,
+                set: set_dynamic_content(bool), set_dynamic_content, "IBackgroundCopyJob5::SetProperty(DYNAMIC_CONTENT)", |v: &bool| *v,
+                errors: [BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, E_INVALIDARG],
+                default: "FALSE",
+                cite: "§2.10, D33",
+            }
+            /// Job5 BITS_JOB_PROPERTY_HIGH_PERFORMANCE (4): downloads only, before the first AddFile.
+            HighPerformance {
+                name: "high_performance",
+                value: bool,
+                get: high_performance -> bool, get_high_performance, "IBackgroundCopyJob5::GetProperty(HIGH_PERFORMANCE)", |x: bool| x,
+                set: set_high_performance(bool), set_high_performance, "IBackgroundCopyJob5::SetProperty(HIGH_PERFORMANCE)", |v: &bool| *v,
+                errors: [BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE],
+                default: "FALSE",
+                cite: "§2.10, D33",
+            }
+            /// Job5 BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE (5): bytes the job may download in total
+            /// (0: no cap); downloads only, before the first Resume.
+            MaxDownloadSize {
+                name: "max_download_size",
+                value: u64,
+                get: max_download_size -> u64, get_max_download_size, "IBackgroundCopyJob5::GetProperty(MAX_DOWNLOAD_SIZE)", |x: u64| x,
+                set: set_max_download_size(u64), set_max_download_size, "IBackgroundCopyJob5::SetProperty(MAX_DOWNLOAD_SIZE)", |v: &u64| *v,
+                errors: [BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, BG_E_READ_ONLY_PROPERTY_AFTER_RESUME],
+                default: "0 (no cap)",
+                cite: "§2.10, D33",
+            }
+            /// Job5 BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS (9).
+            MinimumNotificationIntervalMs {
+                name: "minimum_notification_interval_ms",
+                value: u32,
+                get: minimum_notification_interval_ms -> u32, get_minimum_notification_interval_ms, "IBackgroundCopyJob5::GetProperty(MINIMUM_NOTIFICATION_INTERVAL_MS)", |x: u32| x,
+                set: set_minimum_notification_interval_ms(u32), set_minimum_notification_interval_ms, "IBackgroundCopyJob5::SetProperty(MINIMUM_NOTIFICATION_INTERVAL_MS)", |v: &u32| *v,
+                errors: [],
+                default: "500",
+                cite: "§2.10, D33",
+            }
+            /// Job5 BITS_JOB_PROPERTY_ON_DEMAND_MODE (10): downloads only, not with dynamic content.
+            OnDemandMode {
+                name: "on_demand_mode",
+                value: bool,
+                get: on_demand_mode -> bool, get_on_demand_mode, "IBackgroundCopyJob5::GetProperty(ON_DEMAND_MODE)", |x: bool| x,
+                set: set_on_demand_mode(bool), set_on_demand_mode, "IBackgroundCopyJob5::SetProperty(ON_DEMAND_MODE)", |v: &bool| *v,
+                errors: [BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, E_INVALIDARG],
+                default: "FALSE",
+                cite: "§2.10, D33",
+            }
         }
     };
 }
@@ -181,6 +306,16 @@ const NON_FINAL: &[JobState] = &[
     JobState::Transferred,
 ];
 
+/// §2.4: SetFileACLFlags works only before the job reaches TRANSFERRED (and never in a final state).
+const BEFORE_TRANSFERRED: &[JobState] = &[
+    JobState::Queued,
+    JobState::Connecting,
+    JobState::Transferring,
+    JobState::Suspended,
+    JobState::Error,
+    JobState::TransientError,
+];
+
 /// The setter of a row, if it has one.
 const fn first(setters: &[&'static str]) -> Option<&'static str> {
     match setters {
@@ -198,6 +333,15 @@ const fn settable_in(setters: &[&'static str]) -> &'static [JobState] {
     }
 }
 
+/// A row's own `states:` when it gives them (a setter allowed in fewer states than every non-final
+/// one), else `all`.
+const fn states_or(all: &'static [JobState], own: &[&'static [JobState]]) -> &'static [JobState] {
+    match own {
+        [s, ..] => s,
+        [] => all,
+    }
+}
+
 macro_rules! declare {
     ($(
         $(#[$doc:meta])*
@@ -206,7 +350,8 @@ macro_rules! declare {
             value: $vty:ty,
             get: $get:ident -> $gty:ty, $api_get:ident, $com_get:literal, $to_value:expr,
             $(set: $set:ident($aty:ty), $api_set:ident, $com_set:literal, $to_arg:expr,
-            errors: [$($err:ident),*],)?
+            errors: [$($err:ident),*],
+            $(states: $states:expr,)?)?
             default: $default:literal,
             cite: $cite:literal,
         }
@@ -230,7 +375,7 @@ macro_rules! declare {
                 name: $name,
                 getter: $com_get,
                 setter: first(&[ $($com_set)? ]),
-                settable_in: settable_in(&[ $($com_set)? ]),
+                settable_in: states_or(settable_in(&[ $($com_set)? ]), &[ $($($states)?)? ]),
                 errors: &[ $( $( HResult::$err, )* )? ],
                 default: $default,
                 cite: $cite,
@@ -280,6 +425,10 @@ macro_rules! declare {
     };
 }
 for_each_job_property!(declare);
+
+/// Read-only properties `check property` reads by name besides the settable ones (part 2 of the
+/// scenario contract).
+pub const CHECK_ONLY_NAMES: &[&str] = &["owner_integrity_level", "owner_elevation_state"];
 
 /// A property value as scenario files write it: a string, a number, a priority, flags, a
 /// boolean, a 64-bit number or a GUID.
@@ -355,6 +504,19 @@ impl Prop {
             | Prop::NoProgressTimeout
             | Prop::ErrorCount => Some(ScalarKind::Number),
             Prop::State | Prop::Type | Prop::Progress | Prop::Times | Prop::ProxySettings => None,
+            Prop::FileAclFlags => Some(ScalarKind::Flags(options::FILE_ACL_FLAG_NAMES)),
+            Prop::PeerCachingFlags => Some(ScalarKind::Flags(options::PEER_CACHING_FLAG_NAMES)),
+            Prop::CostFlags => Some(ScalarKind::Flags(options::COST_FLAG_NAMES)),
+            Prop::MaximumDownloadTime | Prop::MinimumNotificationIntervalMs => {
+                Some(ScalarKind::Number)
+            }
+            Prop::OwnerIntegrityLevel => Some(ScalarKind::Flags(options::INTEGRITY_NAMES)),
+            Prop::OwnerElevationState
+            | Prop::DynamicContent
+            | Prop::HighPerformance
+            | Prop::OnDemandMode => Some(ScalarKind::Bool),
+            Prop::NotificationClsid => Some(ScalarKind::Guid),
+            Prop::MaxDownloadSize => Some(ScalarKind::Wide),
         }
     }
 
@@ -365,6 +527,13 @@ impl Prop {
             Prop::MinimumRetryDelay => "a delay in seconds",
             Prop::NoProgressTimeout => "a timeout in seconds",
             Prop::Priority => "a raw priority value",
+            Prop::FileAclFlags => "file ACL flags",
+            Prop::PeerCachingFlags => "peer caching flags",
+            Prop::CostFlags => "cost flags",
+            Prop::MaximumDownloadTime => "a time in seconds",
+            Prop::MinimumNotificationIntervalMs => "an interval in milliseconds",
+            Prop::OwnerIntegrityLevel => "an integrity level",
+            Prop::MaxDownloadSize => "a size in bytes",
             _ => "a number",
         }
     }
@@ -382,6 +551,20 @@ impl PropertyValue {
             (Prop::MinimumRetryDelay, Scalar::Number(n)) => PropertyValue::MinimumRetryDelay(n),
             (Prop::NoProgressTimeout, Scalar::Number(n)) => PropertyValue::NoProgressTimeout(n),
             (Prop::ErrorCount, Scalar::Number(n)) => PropertyValue::ErrorCount(n),
+            (Prop::FileAclFlags, Scalar::Flags(n)) => PropertyValue::FileAclFlags(n),
+            (Prop::PeerCachingFlags, Scalar::Flags(n)) => PropertyValue::PeerCachingFlags(n),
+            (Prop::CostFlags, Scalar::Flags(n)) => PropertyValue::CostFlags(n),
+            (Prop::OwnerIntegrityLevel, Scalar::Flags(n)) => PropertyValue::OwnerIntegrityLevel(n),
+            (Prop::MaximumDownloadTime, Scalar::Number(n)) => PropertyValue::MaximumDownloadTime(n),
+            (Prop::MinimumNotificationIntervalMs, Scalar::Number(n)) => {
+                PropertyValue::MinimumNotificationIntervalMs(n)
+            }
+            (Prop::OwnerElevationState, Scalar::Bool(b)) => PropertyValue::OwnerElevationState(b),
+            (Prop::DynamicContent, Scalar::Bool(b)) => PropertyValue::DynamicContent(b),
+            (Prop::HighPerformance, Scalar::Bool(b)) => PropertyValue::HighPerformance(b),
+            (Prop::OnDemandMode, Scalar::Bool(b)) => PropertyValue::OnDemandMode(b),
+            (Prop::NotificationClsid, Scalar::Guid(g)) => PropertyValue::NotificationClsid(g),
+            (Prop::MaxDownloadSize, Scalar::Wide(n)) => PropertyValue::MaxDownloadSize(n),
             _ => return None,
         })
     }
@@ -396,7 +579,19 @@ impl PropertyValue {
             PropertyValue::NotifyFlags(n)
             | PropertyValue::MinimumRetryDelay(n)
             | PropertyValue::NoProgressTimeout(n)
-            | PropertyValue::ErrorCount(n) => Scalar::Number(*n),
+            | PropertyValue::ErrorCount(n)
+            | PropertyValue::MaximumDownloadTime(n)
+            | PropertyValue::MinimumNotificationIntervalMs(n) => Scalar::Number(*n),
+            PropertyValue::FileAclFlags(n)
+            | PropertyValue::PeerCachingFlags(n)
+            | PropertyValue::CostFlags(n)
+            | PropertyValue::OwnerIntegrityLevel(n) => Scalar::Flags(*n),
+            PropertyValue::OwnerElevationState(b)
+            | PropertyValue::DynamicContent(b)
+            | PropertyValue::HighPerformance(b)
+            | PropertyValue::OnDemandMode(b) => Scalar::Bool(*b),
+            PropertyValue::NotificationClsid(g) => Scalar::Guid(*g),
+            PropertyValue::MaxDownloadSize(n) => Scalar::Wide(*n),
             PropertyValue::State(_)
             | PropertyValue::Type(_)
             | PropertyValue::Progress(_)
@@ -517,6 +712,7 @@ pub struct ProxySettings {
 }
 
 mod behaviour;
+pub(crate) mod options;
 
 #[cfg(test)]
 mod tests;

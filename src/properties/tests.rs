@@ -17,9 +17,38 @@ fn every_property_is_declared_once_in_table_order() {
             "priority",
             "notify_flags",
             "minimum_retry_delay",
-            "no_progress_timeout"
+            "no_progress_timeout",
+            "file_acl_flags",
+            "peer_caching_flags",
+            "maximum_download_time",
+            "cost_flags",
+            "notification_clsid",
+            "dynamic_content",
+            "high_performance",
+            "max_download_size",
+            "minimum_notification_interval_ms",
+            "on_demand_mode"
         ]
     );
+}
+
+/// D32: SetFileACLFlags is refused from TRANSFERRED on (its row's states); every other new setter
+/// works in every non-final state.
+#[test]
+fn d32_file_acl_flags_are_not_settable_once_transferred() {
+    use crate::state::JobState;
+    assert!(!Prop::FileAclFlags
+        .decl()
+        .settable_in
+        .contains(&JobState::Transferred));
+    assert!(Prop::FileAclFlags
+        .decl()
+        .settable_in
+        .contains(&JobState::TransientError));
+    assert!(Prop::PeerCachingFlags
+        .decl()
+        .settable_in
+        .contains(&JobState::Transferred));
 }
 
 #[test]

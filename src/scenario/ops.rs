@@ -26,7 +26,7 @@
 use super::json::quote;
 use super::load::{array, at, hresult, named, network, remote, string, u64_field, Fields, R};
 use super::runner::{Fail, Runner};
-use super::steps::{property, StepReader};
+use super::steps::{property, raw_property_id, raw_property_value, StepReader};
 use super::types::{Action, PropertyValue, StateMethod, Step, DEFAULT_APP};
 use super::write::{self, Keys, Out};
 use crate::api::Job;
@@ -577,10 +577,20 @@ operations! {
         expect: expect,
         mutator: true,
         load(rd, f, kind, app) {
-            Op::Set {
-                job: rd.job(f, "job")?,
-                value: property(f, "value")?,
-                expect: StepReader::expect(f)?,
+            let job = rd.job(f, "job")?;
+            match raw_property_id(f)? {
+                // An integer property: IBackgroundCopyJob5::SetProperty by raw id (D35).
+                Some(id) => Op::SetRaw {
+                    job,
+                    id,
+                    value: raw_property_value(f, "value")?,
+                    expect: StepReader::expect(f)?,
+                },
+                None => Op::Set {
+                    job,
+                    value: property(f, "value")?,
+                    expect: StepReader::expect(f)?,
+                },
             }
         }
         write(o) {
@@ -592,6 +602,44 @@ operations! {
         describe { format!("do set {job} {} = {}", value.property(), value.show()) }
         run(r, app) {
             r.with_job(app, job, |j| unit(j.set_property(value))).map(Some)
+        }
+    }
+
+    /// IBackgroundCopyJob5::SetProperty by raw BITS_JOB_PROPERTY_ID: `set` with an integer
+    /// `property` (D35).
+    SetRaw {
+        /// The job.
+        job: String,
+        /// The BITS_JOB_PROPERTY_ID.
+        id: u32,
+        /// The value as a number (a CLSID as its 128 bits).
+        value: u128,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_property_raw": ["app", "job", "property", "value", "expect"] },
+        name: "set",
+        method: "IBackgroundCopyJob5::SetProperty",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            at::<Op>(
+                f.get("do").unwrap_or(f.node),
+                &f.ptr("do"),
+                "write IBackgroundCopyJob5::SetProperty by raw id as \"set\" with an integer \"property\"",
+            )?
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("property", *id);
+            o.put_out("value", write::raw(*value));
+            o.expect(*expect);
+        }
+        describe { format!("do set {job} #{id} = {value}") }
+        run(r, app) {
+            let (id, value) = (*id, *value);
+            r.with_job(app, job, |j| unit(j.set_property_raw(id, value))).map(Some)
         }
     }
 

@@ -5,7 +5,9 @@ use super::json::{quote, Kind, Node};
 use super::load::{
     array, at, boolean, hresult, integer, named, string, u32_field, u64_field, Fields, R,
 };
-use super::steps::{list, property, StepReader};
+use super::steps::{
+    list, property_name, property_value, raw_property_id, raw_property_value, StepReader,
+};
 use super::types::{
     Action, BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue, Step,
 };
@@ -29,7 +31,7 @@ const CHECKS: &[(&str, &[&str])] = &[
             "files_transferred",
         ],
     ),
-    ("property", &["app", "job", "property", "is"]),
+    ("property", &["app", "job", "property", "is", "expect"]),
     ("owner", &["app", "job", "is"]),
     ("jobs", &["app", "all_users", "count", "names", "expect"]),
     ("notifications", &["app", "are"]),
@@ -192,11 +194,46 @@ impl StepReader {
             }
             "property" => {
                 let job = self.job(&f, "job")?;
-                let is = property(&f, "is")?;
-                if let Some(why) = never_stored(&is) {
-                    return never(&f, "is", why);
+                let expect = StepReader::expect(&f)?;
+                if !expect.is_failure() && expect != HResult::S_OK {
+                    return never(
+                        &f,
+                        "expect",
+                        format!("{expect}: none of these getters returns a success code other than S_OK"),
+                    );
                 }
-                Check::Property { job, is }
+                if expect.is_failure() && f.has("is") {
+                    return at(
+                        f.get("is").unwrap_or(f.node),
+                        &f.ptr("is"),
+                        format!(
+                            "a getter that fails with {expect} returns no value: leave \"is\" out"
+                        ),
+                    );
+                }
+                if let Some(id) = raw_property_id(&f)? {
+                    let is = if expect.is_failure() {
+                        None
+                    } else {
+                        Some(raw_property_value(&f, "is")?)
+                    };
+                    Check::RawProperty {
+                        job,
+                        id,
+                        is,
+                        expect,
+                    }
+                } else if expect.is_failure() {
+                    let prop = property_name(&f, &checkable_names())?;
+                    Check::PropertyFails { job, prop, expect }
+                } else {
+                    let prop = property_name(&f, &checkable_names())?;
+                    let is = property_value(&f, "is", prop)?;
+                    if let Some(why) = never_stored(&is) {
+                        return never(&f, "is", why);
+                    }
+                    Check::Property { job, is }
+                }
             }
             "owner" => Check::Owner {
                 job: self.job(&f, "job")?,
@@ -237,6 +274,14 @@ impl StepReader {
             action: Action::Check(check),
         })
     }
+}
+
+/// The properties `check property` reads by name: the settable ones and the read-only getters of
+/// IBackgroundCopyJob4 (part 2).
+fn checkable_names() -> Vec<&'static str> {
+    let mut v = PropertyValue::NAMES.to_vec();
+    v.extend(crate::properties::CHECK_ONLY_NAMES);
+    v
 }
 
 /// Refuse a check that can never pass: `why` says what is impossible, at field `key`.

@@ -637,6 +637,18 @@ pub fn describe(step: &Step) -> String {
             C::Property { job, is } => {
                 format!("check property {job} {} is {}", is.property(), is.show())
             }
+            C::PropertyFails { job, prop, expect } => {
+                format!("check property {job} {} fails with {expect}", prop.name())
+            }
+            C::RawProperty {
+                job,
+                id,
+                is,
+                expect,
+            } => match is {
+                Some(n) => format!("check property {job} #{id} is {n}"),
+                None => format!("check property {job} #{id} returns {expect}"),
+            },
             C::Owner { job, is } => format!("check owner {job} is {is}"),
             C::Jobs { all_users, .. } => {
                 format!("check jobs{}", if *all_users { " (all users)" } else { "" })

@@ -228,12 +228,43 @@ impl StepReader {
 /// `property` plus its value under `key` (`value` for set, `is` for check property). The names and
 /// the kind of value each takes come from the property table (`crate::properties`).
 pub(super) fn property(f: &Fields, key: &str) -> R<PropertyValue> {
+    let prop = property_name(f, PropertyValue::NAMES)?;
+    property_value(f, key, prop)
+}
+
+/// The named `property` of a step, one of `names`.
+pub(super) fn property_name(f: &Fields, names: &[&'static str]) -> R<Prop> {
     let name = f.req_with("property", "the property name", |n, p| {
-        named(n, p, "property", PropertyValue::NAMES, |s| {
-            PropertyValue::NAMES.iter().find(|x| **x == s).copied()
+        named(n, p, "property", names, |s| {
+            names.iter().find(|x| **x == s).copied()
         })
     })?;
-    let prop = Prop::from_name(name).expect("the table declares every name in NAMES");
+    Ok(Prop::from_name(name).expect("the table declares every name in NAMES"))
+}
+
+/// An integer `property`: a raw BITS_JOB_PROPERTY_ID for IBackgroundCopyJob5 (D35).
+pub(super) fn raw_property_id(f: &Fields) -> R<Option<u32>> {
+    match f.get("property") {
+        Some(n) if matches!(n.kind, Kind::Num(_)) => {
+            u32_field("a BITS_JOB_PROPERTY_ID")(n, &f.ptr("property")).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The value of a raw Job5 property: an integer (0 to 2^64-1), or a GUID for a CLSID (D35).
+pub(super) fn raw_property_value(f: &Fields, key: &str) -> R<u128> {
+    let v = f.req(key, "the property's value (an integer or a GUID)")?;
+    let p = f.ptr(key);
+    match &v.kind {
+        Kind::Str(_) => super::convention::guid(v, &p),
+        _ => integer(v, &p, u64::MAX, "a property value").map(u128::from),
+    }
+}
+
+/// The value of property `prop` at `key`.
+pub(super) fn property_value(f: &Fields, key: &str, prop: Prop) -> R<PropertyValue> {
+    let name = prop.name();
     let v = f.req(key, "the property's value")?;
     let p = f.ptr(key);
     let scalar = match prop.scalar_kind() {

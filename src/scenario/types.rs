@@ -138,6 +138,8 @@ impl Action {
                 | Check::ErrorCount { job, .. }
                 | Check::Progress { job, .. }
                 | Check::Property { job, .. }
+                | Check::PropertyFails { job, .. }
+                | Check::RawProperty { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
             _ => None,
@@ -154,6 +156,8 @@ impl Action {
                 | Check::ErrorCount { job, .. }
                 | Check::Progress { job, .. }
                 | Check::Property { job, .. }
+                | Check::PropertyFails { job, .. }
+                | Check::RawProperty { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
             _ => None,
@@ -177,6 +181,8 @@ impl Action {
                 Check::ErrorCount { .. } => "GetErrorCount",
                 Check::Progress { .. } => "GetProgress",
                 Check::Property { is, .. } => is.getter(),
+                Check::PropertyFails { prop, .. } => prop.decl().getter,
+                Check::RawProperty { .. } => "IBackgroundCopyJob5::GetProperty",
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
                 Check::Notifications { .. } | Check::Time { .. } => return None,
@@ -265,6 +271,27 @@ pub enum Check {
         /// The property and its expected value.
         is: PropertyValue,
     },
+    /// A getter that must fail (`check property` with a failing `expect`; `is` left out).
+    PropertyFails {
+        /// The job.
+        job: String,
+        /// The property.
+        prop: crate::properties::Prop,
+        /// The failure the getter must return.
+        expect: HResult,
+    },
+    /// IBackgroundCopyJob5::GetProperty by raw BITS_JOB_PROPERTY_ID (`check property` with an
+    /// integer `property`, D35).
+    RawProperty {
+        /// The job.
+        job: String,
+        /// The BITS_JOB_PROPERTY_ID.
+        id: u32,
+        /// The value as a number (left out with a failing `expect`).
+        is: Option<u128>,
+        /// The HRESULT the getter must return.
+        expect: HResult,
+    },
     /// GetOwner.
     Owner {
         /// The job.
@@ -304,7 +331,9 @@ impl Check {
             Check::ErrorObject { .. } => "error_object",
             Check::ErrorCount { .. } => "error_count",
             Check::Progress { .. } => "progress",
-            Check::Property { .. } => "property",
+            Check::Property { .. } | Check::PropertyFails { .. } | Check::RawProperty { .. } => {
+                "property"
+            }
             Check::Owner { .. } => "owner",
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",

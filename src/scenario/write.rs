@@ -163,6 +163,14 @@ fn expect(f: &mut Vec<(&'static str, Out)>, h: HResult) {
     }
 }
 
+/// A raw Job5 property value (D35): an integer, or a GUID when it does not fit in 64 bits.
+pub(super) fn raw(n: u128) -> Out {
+    match u64::try_from(n) {
+        Ok(n) => v(n),
+        Err(_) => v(crate::properties::show_guid(n)),
+    }
+}
+
 pub(super) fn prop(p: &PropertyValue) -> Out {
     match p.scalar() {
         Some(Scalar::Text(s)) => v(s),
@@ -277,6 +285,26 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("job", v(job)));
             f.push(("property", v(is.property())));
             f.push(("is", prop(is)));
+        }
+        Check::PropertyFails { job, prop, expect } => {
+            f.push(("job", v(job)));
+            f.push(("property", v(prop.name())));
+            f.push(("expect", v(expect.to_string())));
+        }
+        Check::RawProperty {
+            job,
+            id,
+            is,
+            expect,
+        } => {
+            f.push(("job", v(job)));
+            f.push(("property", v(id)));
+            if let Some(n) = is {
+                f.push(("is", raw(*n)));
+            }
+            if *expect != HResult::S_OK {
+                f.push(("expect", v(expect.to_string())));
+            }
         }
         Check::Owner { job, is } => {
             f.push(("job", v(job)));

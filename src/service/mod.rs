@@ -36,9 +36,26 @@ pub struct User {
     pub admin: bool,
     /// Logged on interactively: the user's jobs transfer only then (D10).
     pub logged_on: bool,
+    /// The token's mandatory integrity RID (SECURITY_MANDATORY_*_RID); `None`: HIGH (0x3000) when
+    /// elevated, else MEDIUM (0x2000) (D34).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<u32>,
+    /// The token is elevated; `None`: as `admin` (D34).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevated: Option<bool>,
 }
 
 impl User {
+    /// GetOwnerElevationState of the user's jobs (D34).
+    pub fn elevated(&self) -> bool {
+        self.elevated.unwrap_or(self.admin)
+    }
+    /// GetOwnerIntegrityLevel of the user's jobs (D34).
+    pub fn integrity(&self) -> u32 {
+        self.integrity
+            .unwrap_or(if self.elevated() { 0x3000 } else { 0x2000 })
+    }
+
     /// The user's SID string, as GetOwner reports it (deterministic, from the account's index).
     pub fn sid_for(id: UserId) -> String {
         format!("{SID_PREFIX}{}", 1000 + u64::from(id.0))
@@ -230,6 +247,8 @@ impl Service {
             name: name.to_string(),
             admin,
             logged_on,
+            integrity: None,
+            elevated: None,
         });
         self.user_index.insert(name.to_string(), id);
         self.live_jobs_per_user.push(0);

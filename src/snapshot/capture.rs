@@ -78,6 +78,10 @@ fn job(j: &Job) -> JobV2 {
         no_progress_deadline: j.deadline_at,
         no_progress_timer_queued: j.deadline_queued,
         time_slice_due: j.slice_at,
+        options: j
+            .options_block()
+            .filter(|o| !o.is_default_but_resumed())
+            .cloned(),
     }
 }
 
@@ -221,6 +225,8 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                 name: u.name.clone(),
                 admin: u.admin,
                 logged_on: u.logged_on,
+                integrity: u.integrity,
+                elevated: u.elevated,
             })
             .collect(),
         apps: s

@@ -180,6 +180,12 @@ pub(crate) struct UserV2 {
     pub admin: bool,
     /// Logged on (D10).
     pub logged_on: bool,
+    /// The token's integrity RID when not the default of D34; left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<u32>,
+    /// The token's elevation when not the default of D34 (`admin`); left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elevated: Option<bool>,
 }
 
 /// An application and the callback deliveries it has not taken yet.
@@ -278,6 +284,11 @@ pub(crate) struct JobV2 {
     pub no_progress_timer_queued: Option<SimTime>,
     /// When the background time slice of a running job ends (T7).
     pub time_slice_due: Option<SimTime>,
+    /// The Job3/Job4/Job5 properties that differ from their defaults (§2.4, §2.5, §2.10); left out
+    /// when none does. Whether the job was ever resumed (D33) is not kept here unless the block is
+    /// written anyway: the loader re-derives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<crate::job_options::JobOptions>,
 }
 
 /// One file of a job.

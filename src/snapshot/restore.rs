@@ -498,7 +498,18 @@ fn job(j: JobV2) -> Job {
         no_progress_since: j.no_progress_since,
         retry_attempt: j.attempt_is_retry,
         waiting_for_network: j.waiting_for_network,
+        options: j.options.map(Box::new),
     });
+    // D33: a job that left SUSPENDED or ever moved, failed or finished has been resumed.
+    let resumed = job.state() != JobState::Suspended
+        || job.transfer_epoch() > 0
+        || job.error_count() > 0
+        || job.error().is_some()
+        || job.times().transfer_completion_time.is_some()
+        || job.files().iter().any(|f| f.bytes_transferred > 0);
+    if resumed && !job.options().resumed {
+        job.edit_options(|o| o.resumed = true);
+    }
     job.retry_at = j.retry_due;
     job.deadline_at = j.no_progress_deadline;
     job.deadline_queued = j.no_progress_timer_queued;
@@ -533,6 +544,8 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
             name: u.name,
             admin: u.admin,
             logged_on: u.logged_on,
+            integrity: u.integrity,
+            elevated: u.elevated,
         })
         .collect();
     // The name index; the first user of a name wins, as `Service::user_id` always answered.

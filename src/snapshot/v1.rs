@@ -481,6 +481,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             no_progress_deadline: j.deadline_at,
             no_progress_timer_queued: j.deadline_queued,
             time_slice_due: j.slice_at,
+            options: None,
         })
         .collect();
 
@@ -504,6 +505,8 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                 name: u.name,
                 admin: u.admin,
                 logged_on: u.logged_on,
+                integrity: None,
+                elevated: None,
             })
             .collect(),
         apps: s

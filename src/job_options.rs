@@ -1,0 +1,111 @@
+//! The per-job data of the Job3/Job4/Job5 rows of the property table (`crate::properties`), kept
+//! apart so that `job` can hold it without depending on the property table.
+
+use serde::{Deserialize, Serialize};
+
+/// The BG_COPY_FILE_* bits SetFileACLFlags accepts (§2.4).
+pub const FILE_ACL_FLAGS_KNOWN: u32 = 0xF;
+/// The peer caching bits SetPeerCachingFlags accepts (D32).
+pub const PEER_CACHING_FLAGS_KNOWN: u32 = 0x7;
+/// Every bit a cost flags value may hold: the eight cost states, IGNORE_CONGESTION and RESERVED (D33).
+pub const COST_FLAGS_KNOWN: u32 = 0xC000_00FF;
+/// BITS_JOB_TRANSFER_POLICY_STANDARD, the default of `default_cost_flags` (part 2 decision 3).
+pub const TRANSFER_STANDARD: u32 = 0x8000_0067;
+/// MaxDownloadTime's default: 7,776,000 s (90 days, §2.5).
+pub const MAXIMUM_DOWNLOAD_TIME: u32 = 7_776_000;
+/// MINIMUM_NOTIFICATION_INTERVAL_MS's default: 500 ms (§2.10).
+pub const MINIMUM_NOTIFICATION_INTERVAL_MS: u32 = 500;
+
+/// The Job3/Job4/Job5 data of one job. A job holds it boxed, and only while it differs from
+/// [`JobOptions::DEFAULT`] (memory: an idle job pays 8 bytes for it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JobOptions {
+    /// BG_COPY_FILE_* (§2.4).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub file_acl_flags: u32,
+    /// Peer caching flags (D32).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub peer_caching_flags: u32,
+    /// MaxDownloadTime in seconds (T23).
+    #[serde(default = "max_download_time_default")]
+    pub maximum_download_time: u32,
+    /// Cost flags (Job5 id 1).
+    #[serde(default = "cost_default")]
+    pub cost_flags: u32,
+    /// The notification CLSID (Job5 id 2); 0 is GUID_NULL.
+    #[serde(default, skip_serializing_if = "is_zero_u128")]
+    pub notification_clsid: u128,
+    /// Job5 id 3.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dynamic_content: bool,
+    /// Job5 id 4.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub high_performance: bool,
+    /// Job5 id 5 (0: no cap).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub max_download_size: u64,
+    /// Job5 id 9.
+    #[serde(default = "interval_default")]
+    pub minimum_notification_interval_ms: u32,
+    /// Job5 id 10.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub on_demand: bool,
+    /// The job has been resumed at least once (BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, D33).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub resumed: bool,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+fn is_zero_u128(n: &u128) -> bool {
+    *n == 0
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn max_download_time_default() -> u32 {
+    MAXIMUM_DOWNLOAD_TIME
+}
+fn cost_default() -> u32 {
+    TRANSFER_STANDARD
+}
+fn interval_default() -> u32 {
+    MINIMUM_NOTIFICATION_INTERVAL_MS
+}
+
+impl JobOptions {
+    /// The documented defaults of a new job.
+    pub const DEFAULT: JobOptions = JobOptions {
+        file_acl_flags: 0,
+        peer_caching_flags: 0,
+        maximum_download_time: MAXIMUM_DOWNLOAD_TIME,
+        cost_flags: TRANSFER_STANDARD,
+        notification_clsid: 0,
+        dynamic_content: false,
+        high_performance: false,
+        max_download_size: 0,
+        minimum_notification_interval_ms: MINIMUM_NOTIFICATION_INTERVAL_MS,
+        on_demand: false,
+        resumed: false,
+    };
+
+    /// Whether everything a snapshot must keep is at its default (`resumed` is not kept: a
+    /// restored job re-derives it, D33).
+    pub fn is_default_but_resumed(&self) -> bool {
+        JobOptions {
+            resumed: false,
+            ..self.clone()
+        } == JobOptions::DEFAULT
+    }
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions::DEFAULT
+    }
+}
