@@ -97,12 +97,30 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
         .find(|p| starts_with_ignore_ascii_case(remote, p))
         .map(|p| &remote[p.len()..]);
     if let Some(rest) = http {
-        return !rest.is_empty() && !rest.starts_with('/');
+        return !rest.is_empty() && !rest.starts_with('/') && segments_fit(rest, &['/']);
     }
-    // SMB: UNC path or file:// URL; never for upload-reply jobs (spec §7).
+    // SMB: UNC path, drive path or file:// URL; never for upload-reply jobs (spec §7).
     let smb = remote.starts_with("\\\\") && remote.len() > 2
-        || starts_with_ignore_ascii_case(remote, "file://") && remote.len() > 7;
-    smb && job_type != JobType::UploadReply
+        || starts_with_ignore_ascii_case(remote, "file://") && remote.len() > 7
+        || is_drive_path(remote);
+    smb && job_type != JobType::UploadReply && segments_fit(remote, &['/', '\\'])
+}
+
+/// `C:\…` or `C:/…` with something after the separator: an SMB remote name as a drive path (§2.6,
+/// BG_FILE_INFO).
+fn is_drive_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')
+}
+
+/// §2.6 (BG_FILE_INFO): every segment of a remote name (between separators) is at most MAX_PATH
+/// UTF-16 units, else E_INVALIDARG.
+fn segments_fit(s: &str, separators: &[char]) -> bool {
+    if s.len() <= MAX_LOCAL_NAME {
+        return true; // no segment can be longer than the whole
+    }
+    s.split(separators)
+        .all(|seg| wide_len(seg) <= MAX_LOCAL_NAME)
 }
 
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
@@ -168,6 +186,19 @@ mod tests {
             &format!("https://x.test/{}", "a".repeat(2200)),
             JobType::Download
         ));
+        // BG_FILE_INFO: a drive path is an SMB remote name (not for upload-reply, §7).
+        assert!(valid_remote("C:\\data\\a.bin", JobType::Download));
+        assert!(valid_remote("d:/data/a.bin", JobType::Upload));
+        assert!(!valid_remote("C:\\data\\a.bin", JobType::UploadReply));
+        assert!(!valid_remote("C:\\", JobType::Download));
+        // Each segment at most MAX_PATH (260) UTF-16 units.
+        let seg = |n: usize| format!("https://x.test/{}/b", "a".repeat(n));
+        assert!(valid_remote(&seg(260), JobType::Download));
+        assert!(!valid_remote(&seg(261), JobType::Download));
+        assert!(!valid_remote(
+            &format!("\\\\server\\share\\{}", "é".repeat(261)),
+            JobType::Download
+        ));
     }
 
     #[test]
@@ -209,12 +240,22 @@ mod tests {
                 .iter()
                 .find(|p| lower.starts_with(*p))
                 .map(|p| &remote[p.len()..]);
+            let fits = |s: &str, seps: &[char]| {
+                s.split(seps)
+                    .all(|seg| seg.encode_utf16().count() <= defaults::MAX_LOCAL_NAME)
+            };
             if let Some(rest) = http {
-                return !rest.is_empty() && !rest.starts_with('/');
+                return !rest.is_empty() && !rest.starts_with('/') && fits(rest, &['/']);
             }
+            let b = remote.as_bytes();
+            let drive = b.len() > 3
+                && b[0].is_ascii_alphabetic()
+                && b[1] == b':'
+                && (b[2] == b'\\' || b[2] == b'/');
             let smb = remote.starts_with("\\\\") && remote.len() > 2
-                || lower.starts_with("file://") && remote.len() > 7;
-            smb && job_type != JobType::UploadReply
+                || lower.starts_with("file://") && remote.len() > 7
+                || drive;
+            smb && job_type != JobType::UploadReply && fits(remote, &['/', '\\'])
         }
 
         pub fn valid_local(local: &str) -> bool {
