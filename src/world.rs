@@ -234,7 +234,14 @@ pub struct World {
     pub(crate) time_slice_secs: u64,
     /// Optional seeded random faults.
     pub(crate) chaos: Option<Chaos>,
+    /// The cost flags a new job starts with (Job5 COST_FLAGS, D33). Default TRANSFER_STANDARD.
+    pub(crate) default_cost_flags: u32,
+    /// JobInactivityTimeout in seconds (T22, D36). Default 7,776,000 (90 days).
+    pub(crate) inactivity_timeout_secs: u64,
 }
+
+/// JobInactivityTimeout's default: 90 days (T22, `W32 group-policies`).
+pub const INACTIVITY_TIMEOUT_SECS: u64 = 7_776_000;
 
 impl Default for World {
     fn default() -> World {
@@ -246,6 +253,8 @@ impl Default for World {
             classify: BTreeMap::new(),
             time_slice_secs: 600,
             chaos: None,
+            default_cost_flags: crate::job_options::TRANSFER_STANDARD,
+            inactivity_timeout_secs: INACTIVITY_TIMEOUT_SECS,
         }
     }
 }
@@ -303,6 +312,17 @@ impl World {
     /// taken as 1 (D20: a zero slice would rotate two jobs forever within one instant).
     pub fn time_slice_secs(mut self, secs: u64) -> World {
         self.time_slice_secs = secs.max(1);
+        self
+    }
+    /// Builder: the cost flags a new job starts with (Job5 COST_FLAGS; default TRANSFER_STANDARD
+    /// 0x80000067, D33). Bits outside 0xC00000FF are dropped.
+    pub fn default_cost_flags(mut self, flags: u32) -> World {
+        self.default_cost_flags = flags & crate::job_options::COST_FLAGS_KNOWN;
+        self
+    }
+    /// Builder: JobInactivityTimeout in seconds (T22; default 7,776,000, D36).
+    pub fn inactivity_timeout(mut self, secs: u64) -> World {
+        self.inactivity_timeout_secs = secs;
         self
     }
 

@@ -423,9 +423,46 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
         n,
         ptr,
         "the world",
-        &["users", "bandwidth", "network", "remotes", "locals"],
+        &[
+            "users",
+            "bandwidth",
+            "network",
+            "remotes",
+            "locals",
+            "default_cost_flags",
+            "inactivity_timeout",
+        ],
     )?;
-    let users = f.opt_with("users", users)?.unwrap_or_default();
+    let mut options = super::types::WorldOptions {
+        default_cost_flags: f.opt_with("default_cost_flags", |n, p| {
+            super::convention::flags(
+                n,
+                p,
+                "cost flags",
+                crate::properties::options::COST_FLAG_NAMES,
+            )
+            .and_then(|v| {
+                if v & !crate::job_options::COST_FLAGS_KNOWN != 0 {
+                    at(
+                        n,
+                        p,
+                        format!(
+                            "cost flags 0x{v:X} hold bits outside 0xC00000FF (the cost states, IGNORE_CONGESTION and RESERVED)"
+                        ),
+                    )
+                } else {
+                    Ok(v)
+                }
+            })
+        })?,
+        inactivity_timeout: f.opt_with(
+            "inactivity_timeout",
+            u64_field("a JobInactivityTimeout in seconds"),
+        )?,
+        user_tokens: Vec::new(),
+    };
+    let (users, tokens) = f.opt_with("users", users)?.unwrap_or_default();
+    options.user_tokens = tokens;
     let bandwidth = f.opt_with("bandwidth", u64_field("a bandwidth in bytes per second"))?;
     let network = f.opt_with("network", network)?;
     let remotes = f.opt_with("remotes", remotes)?.unwrap_or_default();
@@ -436,10 +473,15 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
         network,
         remotes,
         locals,
+        options,
     })
 }
 
-fn users(n: &Node, ptr: &str) -> R<Vec<UserSpec>> {
+/// The users, and those with a token given (name, `integrity`, `elevated`; D34).
+type UserTokens = Vec<(String, Option<u32>, Option<bool>)>;
+
+fn users(n: &Node, ptr: &str) -> R<(Vec<UserSpec>, UserTokens)> {
+    let mut tokens = UserTokens::new();
     let members = map_members(n, ptr, "the users (name → { admin, logged_on })")?;
     if members.is_empty() {
         return at(
@@ -458,14 +500,38 @@ fn users(n: &Node, ptr: &str) -> R<Vec<UserSpec>> {
                 msg: "a user name must not be empty".to_string(),
             });
         }
-        let u = Fields::new(value, &uptr, "a user", &["admin", "logged_on"])?;
+        let u = Fields::new(
+            value,
+            &uptr,
+            "a user",
+            &["admin", "logged_on", "integrity", "elevated"],
+        )?;
+        let integrity = u.opt_with("integrity", |n, p| match &n.kind {
+            super::json::Kind::Num(_) => u32_field("an integrity level")(n, p),
+            _ => named(
+                n,
+                p,
+                "integrity level",
+                &["LOW", "MEDIUM", "HIGH", "SYSTEM"],
+                |s| {
+                    crate::properties::options::INTEGRITY_NAMES
+                        .iter()
+                        .find(|(name, _)| *name == s)
+                        .map(|(_, v)| *v)
+                },
+            ),
+        })?;
+        let elevated = u.opt_with("elevated", boolean)?;
+        if integrity.is_some() || elevated.is_some() {
+            tokens.push((name.clone(), integrity, elevated));
+        }
         out.push(UserSpec {
             name: name.clone(),
             admin: u.opt_with("admin", boolean)?.unwrap_or(false),
             logged_on: u.opt_with("logged_on", boolean)?.unwrap_or(true),
         });
     }
-    Ok(out)
+    Ok((out, tokens))
 }
 
 pub(crate) fn network(n: &Node, ptr: &str) -> R<Network> {

@@ -75,5 +75,5 @@ pub use runner::{
 };
 pub use types::{
     Action, BytesTotal, Check, ErrorExpectation, Op, Scenario, StateMethod, Step, UserSpec,
-    WorldSpec, DEFAULT_APP, DEFAULT_USER,
+    WorldOptions, WorldSpec, DEFAULT_APP, DEFAULT_USER,
 };

@@ -203,6 +203,12 @@ impl WorldSpec {
         for (path, size) in &self.locals {
             world = world.local(path.clone(), *size);
         }
+        if let Some(c) = self.options.default_cost_flags {
+            world = world.default_cost_flags(c);
+        }
+        if let Some(t) = self.options.inactivity_timeout {
+            world = world.inactivity_timeout(t);
+        }
         world
     }
 }
@@ -222,6 +228,12 @@ impl Runner {
         let mut first = None;
         for u in w.effective_users() {
             let id = sim.add_user(&u.name, u.admin, u.logged_on);
+            if let Some((_, integrity, elevated)) =
+                w.options.user_tokens.iter().find(|t| t.0 == u.name)
+            {
+                let (integrity, elevated) = (*integrity, *elevated);
+                sim.with_service_mut(|s| s.set_user_token(id, integrity, elevated));
+            }
             first.get_or_insert(id);
             user_names.insert(id, u.name.clone());
             users.insert(u.name, id);

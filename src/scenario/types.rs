@@ -35,6 +35,20 @@ pub struct WorldSpec {
     pub remotes: Vec<(String, Remote)>,
     /// Local files for uploads (path, size), in file order.
     pub locals: Vec<(String, u64)>,
+    /// The part-2 world fields of the job options (`default_cost_flags`, `inactivity_timeout`, the
+    /// users' `integrity` and `elevated`).
+    pub options: WorldOptions,
+}
+
+/// The part-2 world fields of the job options (all optional; the defaults of D33, D34, T22).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct WorldOptions {
+    /// `default_cost_flags` (`None`: TRANSFER_STANDARD).
+    pub default_cost_flags: Option<u32>,
+    /// `inactivity_timeout` in seconds (`None`: 7,776,000).
+    pub inactivity_timeout: Option<u64>,
+    /// Users with a token given in the file: name, `integrity` and `elevated` (D34).
+    pub user_tokens: Vec<(String, Option<u32>, Option<bool>)>,
 }
 
 /// One entry of `users`.

@@ -82,6 +82,16 @@ fn scenario(sc: &Scenario) -> Out {
                 if !u.logged_on {
                     f.push(("logged_on", v(false)));
                 }
+                if let Some((_, integrity, elevated)) =
+                    w.options.user_tokens.iter().find(|t| t.0 == u.name)
+                {
+                    if let Some(i) = integrity {
+                        f.push(("integrity", v(i)));
+                    }
+                    if let Some(e) = elevated {
+                        f.push(("elevated", v(e)));
+                    }
+                }
                 (u.name.clone(), Out::Obj(f))
             })
             .collect();
@@ -108,6 +118,12 @@ fn scenario(sc: &Scenario) -> Out {
             .map(|(p, size)| (p.clone(), Out::Obj(vec![("size", v(size))])))
             .collect();
         world.push(("locals", Out::Map(l)));
+    }
+    if let Some(c) = w.options.default_cost_flags {
+        world.push(("default_cost_flags", v(c)));
+    }
+    if let Some(t) = w.options.inactivity_timeout {
+        world.push(("inactivity_timeout", v(t)));
     }
     if !world.is_empty() {
         o.push(("world", Out::Obj(world)));

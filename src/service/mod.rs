@@ -255,6 +255,15 @@ impl Service {
         id
     }
 
+    /// Set a user's token: its integrity RID and elevation (`None`: the defaults of D34), as
+    /// GetOwnerIntegrityLevel and GetOwnerElevationState report them for the user's jobs.
+    pub fn set_user_token(&mut self, user: UserId, integrity: Option<u32>, elevated: Option<bool>) {
+        if let Some(u) = self.users.get_mut(user.index()) {
+            u.integrity = integrity;
+            u.elevated = elevated;
+        }
+    }
+
     /// The id of the user called `name` (O(log n), by the name index).
     pub fn user_id(&self, name: &str) -> Option<UserId> {
         self.user_index.get(name).copied()

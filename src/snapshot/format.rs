@@ -107,6 +107,12 @@ pub(crate) struct WorldV2 {
     pub classify: Vec<ClassifyV2>,
     /// Seeded random faults and the generator's current state.
     pub chaos: Option<ChaosV2>,
+    /// The cost flags of new jobs (D33); left out at TRANSFER_STANDARD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_cost_flags: Option<u32>,
+    /// JobInactivityTimeout in seconds (T22); left out at 7,776,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_timeout_secs: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -445,6 +445,12 @@ fn world(w: WorldV2) -> World {
             })
             .collect(),
         time_slice_secs: w.time_slice_secs,
+        default_cost_flags: w
+            .default_cost_flags
+            .unwrap_or(crate::job_options::TRANSFER_STANDARD),
+        inactivity_timeout_secs: w
+            .inactivity_timeout_secs
+            .unwrap_or(crate::world::INACTIVITY_TIMEOUT_SECS),
         chaos: w.chaos.map(|c| Chaos {
             seed: c.seed,
             rate_ppm: c.rate_ppm,

@@ -400,6 +400,8 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             NetworkV1::Down => NetworkV2::Down,
         },
         time_slice_secs: w.time_slice_secs,
+        default_cost_flags: None,
+        inactivity_timeout_secs: None,
         remotes: w
             .remotes
             .into_iter()

@@ -198,6 +198,7 @@ fn setup(b: &mut Bytes) -> Setup {
             network,
             remotes,
             locals,
+            options: Default::default(),
         },
         chaos,
     }
