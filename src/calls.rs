@@ -87,6 +87,7 @@ impl Service {
             self.jobs[id.index()].edit_options(|o| o.cost_flags = cost);
         }
         self.registrations.push(None);
+        self.note_inactivity_deadline(id.index()); // T22
         self.live_jobs_per_user[user.index()] += 1;
         self.live_jobs += 1;
         self.record(TraceKind::Created { job: id });

@@ -189,6 +189,34 @@ pub(crate) struct Engine {
     /// the facade delivers them after releasing the service, at the same instant, before the next
     /// event (D11, D19). Not saved: code callbacks do not persist (D15).
     pub(crate) callouts: VecDeque<crate::notify::CallOut>,
+    /// T22's inactivity deadlines (D36). Not saved: rebuilt from the jobs' ModificationTime at load.
+    pub(crate) scavenge: Scavenge,
+}
+
+/// T22's inactivity deadlines, kept lazily (D36): until the first deadline falls due only the
+/// earliest is known (`next`, no memory per job); from then on `agenda` holds one lower bound per
+/// non-final job, checked against the job's ModificationTime when it falls due.
+#[derive(Debug, Default)]
+pub(crate) struct Scavenge {
+    pub(crate) next: Option<SimTime>,
+    pub(crate) agenda: Option<std::collections::BinaryHeap<std::cmp::Reverse<(SimTime, JobId)>>>,
+}
+
+impl Scavenge {
+    /// When the next check falls due.
+    pub(crate) fn due(&self) -> Option<SimTime> {
+        match &self.agenda {
+            Some(a) => a.peek().map(|r| r.0 .0),
+            None => self.next,
+        }
+    }
+    /// Job `id` is inactive from `due` on unless something happens to it.
+    pub(crate) fn note(&mut self, due: SimTime, id: JobId) {
+        match &mut self.agenda {
+            Some(a) => a.push(std::cmp::Reverse((due, id))),
+            None => self.next = Some(self.next.map_or(due, |n| n.min(due))),
+        }
+    }
 }
 
 impl Engine {

@@ -46,6 +46,12 @@ pub enum TraceKind {
         /// The error count after this error (D6).
         error_count: u32,
     },
+    /// T22: the service cancelled the job after JobInactivityTimeout without activity (its
+    /// `scenario-format.md` record `scavenged`).
+    Scavenged {
+        /// The job.
+        job: JobId,
+    },
     /// The error record was dropped because the job entered TRANSFERRING (D1).
     ErrorRecordDropped {
         /// The job.
@@ -191,7 +197,8 @@ impl TraceEvent {
             | TraceKind::FileDone { job, .. }
             | TraceKind::Notified { job, .. }
             | TraceKind::OwnerChanged { job, .. }
-            | TraceKind::EventRefused { job, .. } => Some(job),
+            | TraceKind::EventRefused { job, .. }
+            | TraceKind::Scavenged { job } => Some(job),
             TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::AppConnected { .. }
@@ -235,6 +242,12 @@ impl TraceEvent {
             }
             TraceKind::ErrorRecordDropped { job: j } => {
                 format!("{t} {} error record dropped (D1)", job(j))
+            }
+            TraceKind::Scavenged { job: j } => {
+                format!(
+                    "{t} {} scavenged: no activity for the inactivity timeout (T22)",
+                    job(j)
+                )
             }
             TraceKind::RetryArmed { job: j, at } => {
                 format!("{t} {} retry armed for {at} (D3)", job(j))
@@ -482,6 +495,7 @@ mod tests {
                 error_count: 0,
             },
             TraceKind::ErrorRecordDropped { job },
+            TraceKind::Scavenged { job },
             TraceKind::RetryArmed {
                 job,
                 at: SimTime::from_secs(600),

@@ -10,6 +10,7 @@
 mod enter;
 mod environment;
 mod run;
+mod scavenge;
 mod transfer;
 
 pub(crate) use run::IdleStep;

@@ -173,7 +173,12 @@ impl Service {
     fn next_due(&self) -> Option<SimTime> {
         let heap = self.engine.peek_event().map(|e| e.time);
         let flow = self.engine.flow.next_time(self.world.bandwidth);
-        match (heap, flow) {
+        let due = match (heap, flow) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // T22 (D36): the inactivity deadlines come after everything else due at the same instant.
+        match (due, self.engine.scavenge.due()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -195,6 +200,9 @@ impl Service {
             }
         }
         if self.engine.peek_event().is_none_or(|e| e.time > t) {
+            if self.engine.scavenge.due().is_some_and(|d| d <= t) {
+                self.scavenge_pass(t);
+            }
             return;
         }
         let Some(ev) = self.engine.pop_event() else {

@@ -680,5 +680,6 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         svc.engine.set_running(id, Some(priority));
         svc.jobs[id.index()].active = Some(Box::new(a));
     }
+    svc.rebuild_inactivity_deadlines(); // T22
     Ok(svc)
 }

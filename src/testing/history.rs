@@ -243,7 +243,8 @@ impl History {
             | TraceKind::ChaosSeed { .. }
             | TraceKind::StepLimit { .. }
             | TraceKind::ClockInCallback
-            | TraceKind::EventRefused { .. } => {}
+            | TraceKind::EventRefused { .. }
+            | TraceKind::Scavenged { .. } => {}
         }
         Ok(())
     }

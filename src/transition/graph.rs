@@ -90,6 +90,10 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
         event(EngineEvent::NetworkBack, "network back"),
         event(EngineEvent::OwnerLogoff, "owner logs off"),
         event(EngineEvent::ServiceRestart, "service restart"),
+        event(
+            EngineEvent::InactivityTimeout,
+            "inactivity timeout (service cancels)",
+        ),
     ]);
     v
 }

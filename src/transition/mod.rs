@@ -93,6 +93,8 @@ pub enum EngineEvent {
     OwnerLogoff,
     /// The BITS service restarted (D15).
     ServiceRestart,
+    /// No activity for JobInactivityTimeout (T22, D36): the service cancels the job.
+    InactivityTimeout,
 }
 
 /// An engine event without its data: what the trace records of a refused event.
@@ -110,6 +112,7 @@ pub enum EventKind {
     NetworkBack,
     OwnerLogoff,
     ServiceRestart,
+    InactivityTimeout,
 }
 
 impl EventKind {
@@ -127,6 +130,7 @@ impl EventKind {
             EventKind::NetworkBack => "network back",
             EventKind::OwnerLogoff => "owner logs off",
             EventKind::ServiceRestart => "service restart",
+            EventKind::InactivityTimeout => "inactivity timeout",
         }
     }
 }
@@ -146,6 +150,7 @@ impl EngineEvent {
             EngineEvent::NetworkBack => EventKind::NetworkBack,
             EngineEvent::OwnerLogoff => EventKind::OwnerLogoff,
             EngineEvent::ServiceRestart => EventKind::ServiceRestart,
+            EngineEvent::InactivityTimeout => EventKind::InactivityTimeout,
         }
     }
 }
@@ -207,11 +212,12 @@ pub enum Rule {
     /// §2.2: the call is accepted and leaves the state where it is (AddFile outside TRANSFERRED, Resume
     /// in TRANSFERRED, environment changes that do not concern the job in this state).
     Unchanged,
+    T22,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 29] = [
+    pub const ALL: [Rule; 30] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -241,6 +247,7 @@ impl Rule {
         Rule::D15,
         Rule::FinalAbsorbing,
         Rule::Unchanged,
+        Rule::T22,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -275,6 +282,7 @@ impl Rule {
             Rule::D15 => "D15",
             Rule::FinalAbsorbing => "§1.3",
             Rule::Unchanged => "§2.2",
+            Rule::T22 => "T22",
         }
     }
 }
@@ -449,6 +457,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkLost | E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => {
                 stay(S::Suspended, Rule::Unchanged)
             }
+            E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::SchedulerTurn
             | E::Connected
             | E::Failure(..)
@@ -470,6 +479,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
                 report,
             ) => failure(f, report, Rule::T18),
             E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => stay(S::Queued, Rule::Unchanged),
+            E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::Connected
             | E::Failure(
                 Failure::Transient
@@ -493,6 +503,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::OwnerLogoff => to(S::Queued, Rule::D10),
             E::ServiceRestart => to(S::Queued, Rule::D15),
             E::NetworkBack => stay(S::Connecting, Rule::Unchanged),
+            E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::SchedulerTurn | E::AllFilesDone | E::RetryTimer | E::NoProgressTimeout => {
                 return None
             }
@@ -509,6 +520,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::OwnerLogoff => to(S::Queued, Rule::T20),
             E::ServiceRestart => to(S::Queued, Rule::D15),
             E::NetworkBack => stay(S::Transferring, Rule::Unchanged),
+            E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout => return None,
         },
 
@@ -521,6 +533,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkLost | E::OwnerLogoff | E::ServiceRestart => {
                 stay(S::TransientError, Rule::Unchanged)
             }
+            E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::SchedulerTurn
             | E::Connected
             | E::Failure(..)
@@ -533,6 +546,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkLost | E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => {
                 stay(state, Rule::Unchanged)
             }
+            E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::SchedulerTurn
             | E::Connected
             | E::Failure(..)
@@ -547,7 +561,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkLost | E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => {
                 stay(state, Rule::FinalAbsorbing)
             }
-            E::SchedulerTurn
+            E::InactivityTimeout
+            | E::SchedulerTurn
             | E::Connected
             | E::Failure(..)
             | E::AllFilesDone
