@@ -781,6 +781,21 @@ impl Job {
             .write(|s, app| s.set_property_raw(app, self.id, id, value))
     }
 
+    /// IBackgroundCopyJob3::ReplaceRemotePrefix: every file whose remote name starts with
+    /// `old_prefix` (case-sensitive) gets `new_prefix` instead; `Ok(S_FALSE)` when none matched.
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED; E_NOTIMPL for upload and upload-reply
+    /// jobs; E_INVALIDARG for an empty prefix or a resulting name §2.6 refuses (nothing changes);
+    /// the common ones of every handle method.
+    pub fn replace_remote_prefix(
+        &self,
+        old_prefix: &str,
+        new_prefix: &str,
+    ) -> Result<HResult, HResult> {
+        self.h
+            .write(|s, app| s.replace_remote_prefix(app, self.id, old_prefix, new_prefix))
+    }
+
     /// IBackgroundCopyJob5::GetProperty with a raw BITS_JOB_PROPERTY_ID: the value as
     /// [`Job::set_property_raw`] takes it (Enable as 0 or 1).
     ///

@@ -52,6 +52,13 @@ pub enum TraceKind {
         /// The job.
         job: JobId,
     },
+    /// A file's remote name changed (ReplaceRemotePrefix, §2.4; the record `remote_name_changed`).
+    RemoteNameChanged {
+        /// The job.
+        job: JobId,
+        /// The file index.
+        file: u32,
+    },
     /// The error record was dropped because the job entered TRANSFERRING (D1).
     ErrorRecordDropped {
         /// The job.
@@ -198,7 +205,8 @@ impl TraceEvent {
             | TraceKind::Notified { job, .. }
             | TraceKind::OwnerChanged { job, .. }
             | TraceKind::EventRefused { job, .. }
-            | TraceKind::Scavenged { job } => Some(job),
+            | TraceKind::Scavenged { job }
+            | TraceKind::RemoteNameChanged { job, .. } => Some(job),
             TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::AppConnected { .. }
@@ -242,6 +250,9 @@ impl TraceEvent {
             }
             TraceKind::ErrorRecordDropped { job: j } => {
                 format!("{t} {} error record dropped (D1)", job(j))
+            }
+            TraceKind::RemoteNameChanged { job: j, file } => {
+                format!("{t} {} file {file} remote name changed (§2.4)", job(j))
             }
             TraceKind::Scavenged { job: j } => {
                 format!(
@@ -496,6 +507,7 @@ mod tests {
             },
             TraceKind::ErrorRecordDropped { job },
             TraceKind::Scavenged { job },
+            TraceKind::RemoteNameChanged { job, file: 2 },
             TraceKind::RetryArmed {
                 job,
                 at: SimTime::from_secs(600),

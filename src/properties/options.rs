@@ -416,3 +416,53 @@ fn before_resume(j: &Job) -> Result<(), HResult> {
         Ok(())
     }
 }
+
+impl Service {
+    /// IBackgroundCopyJob3::ReplaceRemotePrefix (§2.4, D37): every file whose remote name starts with
+    /// `old_prefix` (case-sensitive, no conversion) gets `new_prefix` instead. S_FALSE when no file
+    /// matched. Errors, in this order: the common ones and BG_E_INVALID_STATE in a final state;
+    /// E_NOTIMPL for upload and upload-reply jobs; E_INVALIDARG for an empty prefix or when a
+    /// resulting name is not a valid remote name (§2.6, 2,200 characters at most) — then no file
+    /// changes.
+    pub fn replace_remote_prefix(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        old_prefix: &str,
+        new_prefix: &str,
+    ) -> Result<HResult, HResult> {
+        let j = self.access(app, job)?;
+        let jb = &self.jobs[j];
+        if jb.state().is_final() {
+            return Err(HResult::BG_E_INVALID_STATE);
+        }
+        if jb.job_type() != JobType::Download {
+            return Err(HResult::E_NOTIMPL);
+        }
+        if old_prefix.is_empty() || new_prefix.is_empty() {
+            return Err(HResult::E_INVALIDARG);
+        }
+        let mut changes: Vec<(usize, String)> = Vec::new();
+        for (i, f) in jb.files().iter().enumerate() {
+            if let Some(rest) = f.remote.strip_prefix(old_prefix) {
+                let name = format!("{new_prefix}{rest}");
+                if !crate::names::valid_remote(&name, jb.job_type()) {
+                    return Err(HResult::E_INVALIDARG);
+                }
+                changes.push((i, name));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(HResult::S_FALSE);
+        }
+        for (i, name) in changes {
+            self.jobs[j].files_mut()[i].remote = name.into();
+            self.record(crate::trace::TraceKind::RemoteNameChanged {
+                job,
+                file: i as u32,
+            });
+        }
+        self.modified(j);
+        Ok(HResult::S_OK)
+    }
+}

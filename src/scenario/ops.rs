@@ -643,6 +643,46 @@ operations! {
         }
     }
 
+    /// IBackgroundCopyJob3::ReplaceRemotePrefix (§2.4, D37).
+    ReplaceRemotePrefix {
+        /// The job.
+        job: String,
+        /// The prefix replaced.
+        old_prefix: String,
+        /// Its replacement.
+        new_prefix: String,
+        /// The HRESULT expected (S_FALSE: no file matched).
+        expect: HResult,
+    } => {
+        json: { "replace_remote_prefix": ["app", "job", "old_prefix", "new_prefix", "expect"] },
+        method: "IBackgroundCopyJob3::ReplaceRemotePrefix",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::ReplaceRemotePrefix {
+                job: rd.job(f, "job")?,
+                old_prefix: f.req_with("old_prefix", "the prefix to replace", string)?,
+                new_prefix: f.req_with("new_prefix", "its replacement", string)?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("old_prefix", old_prefix);
+            o.put("new_prefix", new_prefix);
+            o.expect(*expect);
+        }
+        describe { format!("do replace_remote_prefix {job} {} -> {}", quote(old_prefix), quote(new_prefix)) }
+        run(r, app) {
+            r.with_job(app, job, |j| {
+                j.replace_remote_prefix(old_prefix, new_prefix)
+                    .unwrap_or_else(|e| e)
+            })
+            .map(Some)
+        }
+    }
+
     /// TakeOwnership.
     TakeOwnership {
         /// The job.

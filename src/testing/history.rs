@@ -244,7 +244,8 @@ impl History {
             | TraceKind::StepLimit { .. }
             | TraceKind::ClockInCallback
             | TraceKind::EventRefused { .. }
-            | TraceKind::Scavenged { .. } => {}
+            | TraceKind::Scavenged { .. }
+            | TraceKind::RemoteNameChanged { .. } => {}
         }
         Ok(())
     }
