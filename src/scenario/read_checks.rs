@@ -33,6 +33,16 @@ const CHECKS: &[(&str, &[&str])] = &[
     ),
     ("property", &["app", "job", "property", "is", "expect"]),
     ("owner", &["app", "job", "is"]),
+    (
+        "times",
+        &[
+            "app",
+            "job",
+            "creation",
+            "modification",
+            "transfer_completion",
+        ],
+    ),
     ("jobs", &["app", "all_users", "count", "names", "expect"]),
     ("notifications", &["app", "are"]),
     ("time", &["seconds"]),
@@ -233,6 +243,30 @@ impl StepReader {
                         return never(&f, "is", why);
                     }
                     Check::Property { job, is }
+                }
+            }
+            "times" => {
+                let job = self.job(&f, "job")?;
+                let keys = ["creation", "modification", "transfer_completion"];
+                if !keys.iter().any(|k| f.has(k)) {
+                    return at(
+                        node,
+                        ptr,
+                        "a times check names at least one of creation, modification, transfer_completion",
+                    );
+                }
+                let time = |n: &Node, p: &str| -> R<Option<u64>> {
+                    match &n.kind {
+                        Kind::Str(s) if s == "UNKNOWN" => Ok(None),
+                        _ => u64_field("virtual seconds since the start, or \"UNKNOWN\"")(n, p)
+                            .map(Some),
+                    }
+                };
+                Check::Times {
+                    job,
+                    creation: f.opt_with("creation", time)?,
+                    modification: f.opt_with("modification", time)?,
+                    transfer_completion: f.opt_with("transfer_completion", time)?,
                 }
             }
             "owner" => Check::Owner {

@@ -662,6 +662,7 @@ pub fn describe(step: &Step) -> String {
                 None => format!("check property {job} #{id} returns {expect}"),
             },
             C::Owner { job, is } => format!("check owner {job} is {is}"),
+            C::Times { job, .. } => format!("check times {job}"),
             C::Jobs { all_users, .. } => {
                 format!("check jobs{}", if *all_users { " (all users)" } else { "" })
             }

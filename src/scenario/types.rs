@@ -154,6 +154,7 @@ impl Action {
                 | Check::Property { job, .. }
                 | Check::PropertyFails { job, .. }
                 | Check::RawProperty { job, .. }
+                | Check::Times { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
             _ => None,
@@ -172,6 +173,7 @@ impl Action {
                 | Check::Property { job, .. }
                 | Check::PropertyFails { job, .. }
                 | Check::RawProperty { job, .. }
+                | Check::Times { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
             _ => None,
@@ -197,6 +199,7 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::PropertyFails { prop, .. } => prop.decl().getter,
                 Check::RawProperty { .. } => "IBackgroundCopyJob5::GetProperty",
+                Check::Times { .. } => "GetTimes",
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
                 Check::Notifications { .. } | Check::Time { .. } => return None,
@@ -306,6 +309,18 @@ pub enum Check {
         /// The HRESULT the getter must return.
         expect: HResult,
     },
+    /// GetTimes (part 2 `check times`): each given time in whole virtual seconds since the start,
+    /// `None` for UNKNOWN (a zero FILETIME, D13).
+    Times {
+        /// The job.
+        job: String,
+        /// CreationTime.
+        creation: Option<Option<u64>>,
+        /// ModificationTime.
+        modification: Option<Option<u64>>,
+        /// TransferCompletionTime.
+        transfer_completion: Option<Option<u64>>,
+    },
     /// GetOwner.
     Owner {
         /// The job.
@@ -349,6 +364,7 @@ impl Check {
                 "property"
             }
             Check::Owner { .. } => "owner",
+            Check::Times { .. } => "times",
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",

@@ -302,6 +302,25 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("property", v(is.property())));
             f.push(("is", prop(is)));
         }
+        Check::Times {
+            job,
+            creation,
+            modification,
+            transfer_completion,
+        } => {
+            f.push(("job", v(job)));
+            for (key, t) in [
+                ("creation", creation),
+                ("modification", modification),
+                ("transfer_completion", transfer_completion),
+            ] {
+                match t {
+                    Some(Some(s)) => f.push((key, v(s))),
+                    Some(None) => f.push((key, v("UNKNOWN"))),
+                    None => {}
+                }
+            }
+        }
         Check::PropertyFails { job, prop, expect } => {
             f.push(("job", v(job)));
             f.push(("property", v(prop.name())));
