@@ -222,6 +222,7 @@
 mod api;
 mod calls;
 mod engine;
+mod enumerate;
 mod heap;
 mod hresult;
 mod job;
@@ -245,6 +246,7 @@ mod world;
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
+pub use enumerate::{FileEnum, JobEnum};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
