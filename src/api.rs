@@ -515,7 +515,10 @@ pub(crate) struct Handle {
 }
 
 impl Handle {
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&Service, AppId) -> Result<R, HResult>) -> Result<R, HResult> {
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&Service, AppId) -> Result<R, HResult>,
+    ) -> Result<R, HResult> {
         let s = self
             .inner
             .service

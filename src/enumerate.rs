@@ -188,7 +188,12 @@ impl FileEnum {
     ) -> Result<(Vec<File>, HResult), HResult> {
         self.live()?;
         let (start, n, hr) = self.cursor.next(celt, fetched_given)?;
-        Ok(((start..start + n).map(|i| self.h.file(self.job, i)).collect(), hr))
+        Ok((
+            (start..start + n)
+                .map(|i| self.h.file(self.job, i))
+                .collect(),
+            hr,
+        ))
     }
 
     /// Skip(celt): S_OK, or S_FALSE when fewer than `celt` files were left.
