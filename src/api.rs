@@ -594,6 +594,13 @@ impl Manager {
         self.h.app
     }
 
+    /// The machine this manager's application runs on (another reference to the same [`Sim`]).
+    pub fn sim(&self) -> Sim {
+        Sim {
+            inner: self.h.inner.clone(),
+        }
+    }
+
     /// A new manager object for the same application (CoCreateInstance again): what an application does
     /// after a service restart made its old handles fail with RPC_E_DISCONNECTED (D15).
     ///
