@@ -18,14 +18,16 @@ pub enum TimePolicy {
     /// Time moves only when the test moves it (`Sim::advance`, `run_until_idle`). Right for tests
     /// that drive the clock themselves; an unmodified polling loop spins forever.
     Manual,
-    /// Every poll (GetState, GetProgress, GetTimes, GetError, GetErrorCount, EnumJobs/Next, file
-    /// GetProgress) first runs the simulator to its next scheduled event, if any. A polling loop sees
-    /// every state the job passes through and reaches the end in as many polls as there are
-    /// events; no real time passes. The default.
+    /// A poll (IBackgroundCopyJob::GetState or GetProgress) of a job the service is working on
+    /// (QUEUED, CONNECTING, TRANSFERRING, TRANSIENT_ERROR) first runs the simulator to its next
+    /// scheduled event. A polling loop sees every state the job passes through and reaches the end
+    /// in as many polls as there are events, with no real waiting. A job in any other state only
+    /// changes when the client acts, so polling it does not move the clock. The default.
     RunToNextEventOnPoll,
-    /// Every poll first advances virtual time by this step (events in between happen in order). A
-    /// loop's iteration count then maps to virtual time (a 1 s step and a loop that sleeps 1 s
-    /// agree), at the cost of many polls for long waits (a 600 s retry delay is 600 polls).
+    /// A poll (as above) of a job the service is working on first advances virtual time by this
+    /// step (events in between happen in order). A loop's iteration count then maps to virtual time
+    /// (a 1 s step and a loop that sleeps 1 s agree), at the cost of many polls for long waits (a
+    /// 600 s retry delay is 600 polls of 1 s).
     AdvanceOnPoll(SimDuration),
 }
 
@@ -90,9 +92,18 @@ pub(crate) fn current() -> Option<std::rc::Rc<Attached>> {
 }
 
 impl Attached {
-    /// Apply the time policy before a poll (never inside a callback: there the clock stands still, D19).
-    pub(crate) fn poll(&self) {
+    /// Apply the time policy before a poll of `job` (never inside a callback: there the clock
+    /// stands still, D19).
+    pub(crate) fn poll(&self, job: &bitsim::Job) {
+        use bitsim::JobState as S;
         if self.sim.in_callback() {
+            return;
+        }
+        let working = matches!(
+            job.get_state(),
+            Ok(S::Queued | S::Connecting | S::Transferring | S::TransientError)
+        );
+        if !working {
             return;
         }
         match self.policy.get() {
@@ -177,11 +188,14 @@ where
     let Some(at) = current() else {
         return Err(REGDB_E_CLASSNOTREG.into());
     };
-    let unknown = crate::objects::manager(at);
-    unknown.cast()
+    crate::objects::manager(at)?.cast()
 }
 
-static ALLOCATIONS: Mutex<BTreeMap<usize, Box<[u16]>>> = Mutex::new(BTreeMap::new());
+/// Every string handed out and not freed yet: its address → (the thread it was handed out on, the
+/// units).
+#[allow(clippy::type_complexity)]
+static ALLOCATIONS: Mutex<BTreeMap<usize, (std::thread::ThreadId, Box<[u16]>)>> =
+    Mutex::new(BTreeMap::new());
 
 /// A copy of `s` as a NUL-terminated string the caller frees with [`CoTaskMemFree`].
 pub(crate) fn alloc_string(s: &str) -> crate::core::PWSTR {
@@ -190,7 +204,7 @@ pub(crate) fn alloc_string(s: &str) -> crate::core::PWSTR {
     ALLOCATIONS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(p as usize, b);
+        .insert(p as usize, (std::thread::current().id(), b));
     crate::core::PWSTR(p)
 }
 
@@ -208,8 +222,15 @@ pub unsafe fn CoTaskMemFree(pv: Option<*const core::ffi::c_void>) {
     }
 }
 
-/// How many strings this crate handed out that were not freed with [`CoTaskMemFree`] yet (all
-/// threads): a test asserts that a client freed every string it was given.
+/// How many strings this crate handed out on this thread that were not freed with
+/// [`CoTaskMemFree`] yet (by any thread): a test asserts that a client freed every string it was
+/// given (tests running in parallel on other threads do not disturb the count).
 pub fn live_allocations() -> usize {
-    ALLOCATIONS.lock().unwrap_or_else(|e| e.into_inner()).len()
+    let me = std::thread::current().id();
+    ALLOCATIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter(|(t, _)| *t == me)
+        .count()
 }

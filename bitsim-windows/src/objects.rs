@@ -101,10 +101,14 @@ fn job_id_of(g: &GUID) -> Option<bitsim::JobId> {
 #[implement(IBackgroundCopyManager)]
 struct Manager {
     at: Rc<Attached>,
+    /// This object's connection: made at CoCreateInstance, so a manager made after a service
+    /// restart works while older ones fail with RPC_E_DISCONNECTED (D15).
+    m: bitsim::Manager,
 }
 
-pub(crate) fn manager(at: Rc<Attached>) -> crate::core::IUnknown {
-    Manager { at }.into()
+pub(crate) fn manager(at: Rc<Attached>) -> Result<crate::core::IUnknown> {
+    let m = at.manager.reconnect().map_err(err)?;
+    Ok(Manager { at, m }.into())
 }
 
 impl IBackgroundCopyManager_Impl for Manager_Impl {
@@ -120,7 +124,7 @@ impl IBackgroundCopyManager_Impl for Manager_Impl {
         }
         let name = string(displayname)?;
         let t = bitsim::JobType::from_value(r#type.0 as u32).ok_or_else(|| hr(E_INVALIDARG))?;
-        let job = self.at.manager.create_job(&name, t).map_err(err)?;
+        let job = self.m.create_job(&name, t).map_err(err)?;
         // SAFETY: checked non-null; the caller passes a GUID to fill.
         unsafe { pjobid.write(job_guid(job.id())) };
         ppjob.write(Some(job_object(&self.at, job)))
@@ -133,13 +137,12 @@ impl IBackgroundCopyManager_Impl for Manager_Impl {
         // SAFETY: checked non-null; the caller passes a GUID.
         let g = unsafe { *jobid };
         let id = job_id_of(&g).ok_or_else(|| err(HResult::BG_E_NOT_FOUND))?;
-        let job = self.at.manager.get_job(id).map_err(err)?;
+        let job = self.m.get_job(id).map_err(err)?;
         Ok(job_object(&self.at, job))
     }
 
     fn EnumJobs(&self, dwflags: u32) -> Result<IEnumBackgroundCopyJobs> {
-        self.at.poll();
-        let e = self.at.manager.job_enum(dwflags).map_err(err)?;
+        let e = self.m.job_enum(dwflags).map_err(err)?;
         Ok(JobEnum {
             at: self.at.clone(),
             e: RefCell::new(e),
@@ -149,8 +152,7 @@ impl IBackgroundCopyManager_Impl for Manager_Impl {
 
     fn GetErrorDescription(&self, hresult: HRESULT, languageid: u32) -> Result<PWSTR> {
         let text = self
-            .at
-            .manager
+            .m
             .get_error_description(HResult::from_u32(hresult.0 as u32), languageid)
             .map_err(err)?;
         Ok(alloc_string(&text))
@@ -282,7 +284,7 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
         if pval.is_null() {
             return Err(hr(E_INVALIDARG));
         }
-        self.at.poll();
+        self.at.poll(&self.job);
         let p = self.job.get_progress().map_err(err)?;
         // SAFETY: checked non-null; the caller passes a BG_JOB_PROGRESS to fill.
         unsafe {
@@ -299,7 +301,6 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
         if pval.is_null() {
             return Err(hr(E_INVALIDARG));
         }
-        self.at.poll();
         let t = self.job.get_times().map_err(err)?;
         // SAFETY: checked non-null; the caller passes a BG_JOB_TIMES to fill.
         unsafe {
@@ -312,14 +313,13 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
         Ok(())
     }
     fn GetState(&self) -> Result<BG_JOB_STATE> {
-        self.at.poll();
+        self.at.poll(&self.job);
         self.job
             .get_state()
             .map(|s| BG_JOB_STATE(s.value() as i32))
             .map_err(err)
     }
     fn GetError(&self) -> Result<IBackgroundCopyError> {
-        self.at.poll();
         let e = self.job.get_error().map_err(err)?;
         Ok(CopyError {
             at: self.at.clone(),
@@ -408,7 +408,6 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
         self.job.get_no_progress_timeout().map_err(err)
     }
     fn GetErrorCount(&self) -> Result<u32> {
-        self.at.poll();
         self.job.get_error_count().map_err(err)
     }
     fn SetProxySettings(&self, _: BG_JOB_PROXY_USAGE, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
@@ -584,16 +583,11 @@ impl IBackgroundCopyJobHttpOptions3_Impl for Job_Impl {
 
 #[implement(IBackgroundCopyFile6)]
 struct File {
-    at: Rc<Attached>,
     file: bitsim::File,
 }
 
-fn file_object(at: &Rc<Attached>, file: bitsim::File) -> IBackgroundCopyFile {
-    let f: IBackgroundCopyFile6 = File {
-        at: at.clone(),
-        file,
-    }
-    .into();
+fn file_object(_: &Rc<Attached>, file: bitsim::File) -> IBackgroundCopyFile {
+    let f: IBackgroundCopyFile6 = File { file }.into();
     f.into()
 }
 
@@ -614,7 +608,6 @@ impl IBackgroundCopyFile_Impl for File_Impl {
         if pval.is_null() {
             return Err(hr(E_INVALIDARG));
         }
-        self.at.poll();
         let p = self.file.get_progress().map_err(err)?;
         // SAFETY: checked non-null; the caller passes a BG_FILE_PROGRESS to fill.
         unsafe {
@@ -762,7 +755,6 @@ impl IEnumBackgroundCopyJobs_Impl for JobEnum_Impl {
         rgelt: *mut Option<IBackgroundCopyJob>,
         pceltfetched: *mut u32,
     ) -> Result<()> {
-        self.at.poll();
         let mut e = self.e.borrow_mut();
         next_into(
             celt,
