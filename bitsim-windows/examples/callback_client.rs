@@ -81,7 +81,7 @@ fn client() -> Result<()> {
 const E_POINTER_VALUE: HRESULT = HRESULT(0x8000_4003_u32 as i32);
 
 #[cfg(not(windows))]
-fn main() -> Result<()> {
+pub fn main() -> Result<()> {
     use bitsim::{Remote, Sim, World};
     let sim = Sim::new(World::new().remote("https://www.rust-lang.org/", Remote::sized(18_000)));
     let app = sim

@@ -18,7 +18,10 @@ use win::Win32::System::Com::*;
 const LANG_EN_US: u32 = (0x01 << 10) | 0x09;
 
 /// The first job of this user whose display name is `name`.
-unsafe fn find_job(manager: &IBackgroundCopyManager, name: &str) -> Result<Option<IBackgroundCopyJob>> {
+unsafe fn find_job(
+    manager: &IBackgroundCopyManager,
+    name: &str,
+) -> Result<Option<IBackgroundCopyJob>> {
     unsafe {
         let jobs = manager.EnumJobs(0)?;
         loop {
@@ -28,7 +31,9 @@ unsafe fn find_job(manager: &IBackgroundCopyManager, name: &str) -> Result<Optio
             if fetched == 0 {
                 return Ok(None);
             }
-            let Some(job) = one[0].take() else { return Ok(None) };
+            let Some(job) = one[0].take() else {
+                return Ok(None);
+            };
             let display = job.GetDisplayName()?;
             let same = display.to_string().map(|s| s == name).unwrap_or(false);
             CoTaskMemFree(Some(display.0 as _));
@@ -48,7 +53,12 @@ pub fn client(url_ok: PCWSTR, url_bad: PCWSTR) -> Result<BG_JOB_STATE> {
             CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_LOCAL_SERVER)?;
         let mut id = GUID::zeroed();
         let mut created = None;
-        manager.CreateJob(w!("nightly update"), BG_JOB_TYPE_DOWNLOAD, &mut id, &mut created)?;
+        manager.CreateJob(
+            w!("nightly update"),
+            BG_JOB_TYPE_DOWNLOAD,
+            &mut id,
+            &mut created,
+        )?;
         let created = created.ok_or_else(|| Error::from(HRESULT(0x8000_4003_u32 as i32)))?;
         created.AddFile(url_ok, w!("C:\\Updates\\a.bin"))?;
         created.AddFile(url_bad, w!("C:\\Updates\\b.bin"))?;
@@ -56,14 +66,19 @@ pub fn client(url_ok: PCWSTR, url_bad: PCWSTR) -> Result<BG_JOB_STATE> {
         drop(created);
 
         // Later (another run of the program): find the job by name and watch it.
-        let job = find_job(&manager, "nightly update")?.ok_or_else(|| Error::from(HRESULT(0x8020_0001_u32 as i32)))?;
+        let job = find_job(&manager, "nightly update")?
+            .ok_or_else(|| Error::from(HRESULT(0x8020_0001_u32 as i32)))?;
         loop {
             let state = job.GetState()?;
             let mut progress = BG_JOB_PROGRESS::default();
             job.GetProgress(&mut progress)?;
             println!(
                 "state {:?}: {} of {} bytes, {} of {} files",
-                state, progress.BytesTransferred, progress.BytesTotal, progress.FilesTransferred, progress.FilesTotal
+                state,
+                progress.BytesTransferred,
+                progress.BytesTotal,
+                progress.FilesTransferred,
+                progress.FilesTotal
             );
             if state == BG_JOB_STATE_TRANSFERRED {
                 job.Complete()?;
@@ -75,7 +90,12 @@ pub fn client(url_ok: PCWSTR, url_bad: PCWSTR) -> Result<BG_JOB_STATE> {
                 let mut code = HRESULT(0);
                 error.GetError(&mut context, &mut code)?;
                 let text = error.GetErrorDescription(LANG_EN_US)?;
-                println!("error {:#010X} in context {:?}: {}", code.0, context, text.display());
+                println!(
+                    "error {:#010X} in context {:?}: {}",
+                    code.0,
+                    context,
+                    text.display()
+                );
                 CoTaskMemFree(Some(text.0 as _));
                 if state == BG_JOB_STATE_ERROR {
                     job.Cancel()?;
@@ -98,14 +118,27 @@ fn main() -> Result<()> {
                 Remote::sized(5_000).with_responses([Response::http(503), Response::http(404)]),
             ),
     );
-    let app = sim.connect("updater", sim.user("alice")).expect("a user of the world");
+    let app = sim
+        .connect("updater", sim.user("alice"))
+        .expect("a user of the world");
     let _attached = bitsim_windows::attach(&app);
-    let end = client(w!("https://updates.test/a.bin"), w!("https://updates.test/b.bin"))?;
-    println!("final state {end:?} at {}; strings not freed: {}", sim.now(), bitsim_windows::live_allocations());
+    let end = client(
+        w!("https://updates.test/a.bin"),
+        w!("https://updates.test/b.bin"),
+    )?;
+    println!(
+        "final state {end:?} at {}; strings not freed: {}",
+        sim.now(),
+        bitsim_windows::live_allocations()
+    );
     Ok(())
 }
 
 #[cfg(windows)]
 fn main() -> Result<()> {
-    client(w!("https://www.rust-lang.org/"), w!("https://www.rust-lang.org/missing")).map(|_| ())
+    client(
+        w!("https://www.rust-lang.org/"),
+        w!("https://www.rust-lang.org/missing"),
+    )
+    .map(|_| ())
 }
