@@ -40,7 +40,7 @@
 //! ## The public surface
 //! Every item has one path. At the crate root:
 //! * the simulator and its handles, named after the COM interfaces: [`Sim`], [`Manager`], [`Job`],
-//!   [`File`], [`CopyError`] (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
+//!   [`File`], [`CopyError`], the enumerator objects [`JobEnum`] and [`FileEnum`] (D46) (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
 //!   it returns, in which states, under which row), and [`NotifyFlagsArg`];
 //! * values: [`HResult`] (every code the real one; a [`std::error::Error`]), [`JobState`], [`JobType`],
 //!   [`Priority`], [`ErrorContext`], [`NotifyFlags`], [`ProxyUsage`], [`ProxySettings`],

@@ -468,3 +468,30 @@ macro_rules! h {
         &*OUTPUT
     }};
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn w_encodes_utf8_literals_as_nul_terminated_utf16() {
+        let p = crate::w!("aé€😀");
+        // SAFETY: `w!` makes a static NUL-terminated string.
+        let units = unsafe { p.as_wide() };
+        assert_eq!(units, "aé€😀".encode_utf16().collect::<Vec<_>>());
+        assert_eq!(unsafe { p.to_string() }.unwrap(), "aé€😀");
+        assert_eq!(unsafe { crate::w!("").len() }, 0);
+    }
+
+    #[test]
+    fn hstring_and_bstr_round_trip() {
+        let h = crate::h!("hello");
+        assert_eq!(h.to_string(), "hello");
+        assert_eq!(HSTRING::from_wide(h.as_wide()), *h);
+        let b = BSTR::from("wörld");
+        assert_eq!(b.len(), 5);
+        assert_eq!(b.clone().to_string(), "wörld");
+        assert!(BSTR::new().is_empty());
+        assert_eq!(std::mem::size_of::<BSTR>(), std::mem::size_of::<usize>());
+    }
+}
