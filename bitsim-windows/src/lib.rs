@@ -26,9 +26,10 @@
 //! "Run your windows-rs BITS code on Linux".
 
 #![allow(clippy::missing_safety_doc)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[path = "bindings.rs"]
-#[allow(missing_docs, unsafe_op_in_unsafe_fn, clippy::all)]
+#[allow(missing_docs, unsafe_op_in_unsafe_fn, clippy::all, clippy::undocumented_unsafe_blocks)]
 #[rustfmt::skip]
 mod bindings;
 #[allow(non_snake_case)]
