@@ -1352,4 +1352,41 @@ mod tests {
         }
         assert!(checked > 300, "{checked}");
     }
+
+    /// D46: enumerator steps name a bound alias held by the step's application, and `enum_next`
+    /// refuses counts and results that can never come back.
+    #[test]
+    fn enumerator_steps_are_validated_with_clear_messages() {
+        let case = |steps: &str| {
+            let text = format!(
+                r#"{{"name": "x", "description": "d", "world": {{"users": {{"alice": {{}}}}}}, "steps": [
+                    {{"do": "connect", "app": "b", "user": "alice"}},
+                    {{"do": "create_job", "name": "a", "bind": "a"}},
+                    {{"do": "enum_jobs", "bind_enum": "e"}},
+                    {steps}]}}"#
+            );
+            Scenario::parse(&text, "t.json")
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(case(r#"{"do": "enum_next", "enum": "e", "count": 1, "fetched": 1}"#).is_ok());
+        let e = case(r#"{"do": "enum_next", "enum": "zz", "count": 1, "fetched": 1}"#).unwrap_err();
+        assert!(e.contains("unknown enumerator alias \"zz\""), "{e}");
+        let e = case(r#"{"do": "enum_reset", "app": "b", "enum": "e"}"#).unwrap_err();
+        assert!(e.contains("held by application"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 0, "fetched": 0}"#).unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 1, "fetched": 2}"#).unwrap_err();
+        assert!(e.contains("never returns more"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 2, "fetched": 1}"#).unwrap_err();
+        assert!(e.contains("S_FALSE"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 1, "fetched": 1, "names": []}"#)
+            .unwrap_err();
+        assert!(e.contains("\"names\" lists 0"), "{e}");
+        let e = case(r#"{"do": "enum_clone", "enum": "e", "bind_enum": "e"}"#).unwrap_err();
+        assert!(e.contains("already bound"), "{e}");
+        let e = case(r#"{"check": "enum_count", "enum": "e", "is": 1, "expect": "E_FAIL"}"#)
+            .unwrap_err();
+        assert!(e.contains("cannot be checked"), "{e}");
+    }
 }
