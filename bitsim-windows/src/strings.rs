@@ -479,7 +479,9 @@ mod tests {
         // SAFETY: `w!` makes a static NUL-terminated string.
         let units = unsafe { p.as_wide() };
         assert_eq!(units, "aé€😀".encode_utf16().collect::<Vec<_>>());
+        // SAFETY: as above.
         assert_eq!(unsafe { p.to_string() }.unwrap(), "aé€😀");
+        // SAFETY: as above.
         assert_eq!(unsafe { crate::w!("").len() }, 0);
     }
 
