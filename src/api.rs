@@ -508,14 +508,17 @@ impl Sim {
 
 /// What every handle carries: the machine, the application, the service generation.
 #[derive(Clone)]
-struct Handle {
+pub(crate) struct Handle {
     inner: Shared,
     app: AppId,
     generation: u32,
 }
 
 impl Handle {
-    fn read<R>(&self, f: impl FnOnce(&Service, AppId) -> Result<R, HResult>) -> Result<R, HResult> {
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&Service, AppId) -> Result<R, HResult>,
+    ) -> Result<R, HResult> {
         let s = self
             .inner
             .service
@@ -551,11 +554,25 @@ impl Handle {
         r
     }
 
-    fn job(&self, id: JobId) -> Job {
+    pub(crate) fn job(&self, id: JobId) -> Job {
         Job {
             h: self.clone(),
             id,
         }
+    }
+
+    /// A handle to file `index` of job `job` (for the file enumerator).
+    pub(crate) fn file(&self, job: JobId, index: u32) -> File {
+        File {
+            h: self.clone(),
+            job,
+            index,
+        }
+    }
+
+    /// The application the handle acts for.
+    pub(crate) fn app(&self) -> AppId {
+        self.app
     }
 }
 
@@ -575,6 +592,13 @@ impl Manager {
     /// The application this manager belongs to.
     pub fn app(&self) -> AppId {
         self.h.app
+    }
+
+    /// The machine this manager's application runs on (another reference to the same [`Sim`]).
+    pub fn sim(&self) -> Sim {
+        Sim {
+            inner: self.h.inner.clone(),
+        }
     }
 
     /// A new manager object for the same application (CoCreateInstance again): what an application does
@@ -631,6 +655,15 @@ impl Manager {
         self.h
             .read(|s, app| s.enum_jobs(app, flags))
             .map(|ids| ids.into_iter().map(|id| self.h.job(id)).collect())
+    }
+
+    /// EnumJobs, as the IEnumBackgroundCopyJobs object: a snapshot of the set [`Manager::enum_jobs`]
+    /// lists, read with Next / Skip / Reset / Clone / GetCount (D46).
+    ///
+    /// Errors: as [`Manager::enum_jobs`].
+    pub fn job_enum(&self, flags: u32) -> Result<crate::JobEnum, HResult> {
+        let ids = self.h.read(|s, app| s.enum_jobs(app, flags))?;
+        Ok(crate::enumerate::JobEnum::new(self.h.clone(), ids))
     }
 
     /// GetErrorDescription: the message text of `code` in language `language` (a LANGID; English and
@@ -796,6 +829,15 @@ impl Job {
                 index,
             })
             .collect())
+    }
+
+    /// EnumFiles, as the IEnumBackgroundCopyFiles object: a snapshot of the job's files at this call,
+    /// in the order added, read with Next / Skip / Reset / Clone / GetCount (D46).
+    ///
+    /// Errors: only the common ones of every handle method.
+    pub fn file_enum(&self) -> Result<crate::FileEnum, HResult> {
+        let n = self.h.read(|s, app| s.file_count(app, self.id))?;
+        Ok(crate::enumerate::FileEnum::new(self.h.clone(), self.id, n))
     }
 
     /// Suspend (T15): any non-final state goes to SUSPENDED; `Ok(S_OK)`, also when already suspended.

@@ -40,7 +40,7 @@
 //! ## The public surface
 //! Every item has one path. At the crate root:
 //! * the simulator and its handles, named after the COM interfaces: [`Sim`], [`Manager`], [`Job`],
-//!   [`File`], [`CopyError`] (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
+//!   [`File`], [`CopyError`], the enumerator objects [`JobEnum`] and [`FileEnum`] (D46) (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
 //!   it returns, in which states, under which row), and [`NotifyFlagsArg`];
 //! * values: [`HResult`] (every code the real one; a [`std::error::Error`]), [`JobState`], [`JobType`],
 //!   [`Priority`], [`ErrorContext`], [`NotifyFlags`], [`ProxyUsage`], [`ProxySettings`],
@@ -222,6 +222,7 @@
 mod api;
 mod calls;
 mod engine;
+mod enumerate;
 mod heap;
 mod hresult;
 mod job;
@@ -245,6 +246,7 @@ mod world;
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
+pub use enumerate::{FileEnum, JobEnum};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};

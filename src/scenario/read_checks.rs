@@ -34,6 +34,7 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("jobs", &["app", "all_users", "count", "names", "expect"]),
     ("notifications", &["app", "are"]),
     ("time", &["seconds"]),
+    ("enum_count", &["app", "enum", "is", "expect"]),
 ];
 
 impl StepReader {
@@ -203,6 +204,34 @@ impl StepReader {
                 is: f.req_with("is", "the owner's user name", |n, p| self.user(n, p))?,
             },
             "jobs" => jobs(&f)?,
+            "enum_count" => {
+                let enumerator = super::ops::held_enum(self, &f, app.as_deref())?;
+                let expect = f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK);
+                if !expect.is_failure() && expect != HResult::S_OK {
+                    return never(
+                        &f,
+                        "expect",
+                        format!("GetCount succeeds only with S_OK, not {expect}"),
+                    );
+                }
+                let is = if expect.is_failure() {
+                    if let Some(n) = f.get("is") {
+                        return at(
+                            n,
+                            &f.ptr("is"),
+                            format!("\"is\" cannot be checked when GetCount is expected to fail with {expect}"),
+                        );
+                    }
+                    None
+                } else {
+                    Some(f.req_with("is", "the number of elements", u32_field("a count"))?)
+                };
+                Check::EnumCount {
+                    enumerator,
+                    is,
+                    expect,
+                }
+            }
             "notifications" => {
                 let n = f.req("are", "the list of expected deliveries")?;
                 let p = f.ptr("are");

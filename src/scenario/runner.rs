@@ -104,6 +104,8 @@ pub(crate) struct Runner {
     pub jobs: BTreeMap<String, Option<JobId>>,
     /// Error alias → object (`None` when the get_error call failed).
     pub errors: BTreeMap<String, Option<CopyError>>,
+    /// Enumerator alias → object (`None` when the binding call failed; D46).
+    pub enums: BTreeMap<String, Option<super::ops::HeldEnum>>,
     /// The first alias of each job, for messages and traces.
     pub job_names: BTreeMap<JobId, String>,
     /// With the testing kit: every BITS call made, as its invariant checker reads it.
@@ -232,6 +234,7 @@ impl Runner {
             apps: BTreeMap::new(),
             jobs: BTreeMap::new(),
             errors: BTreeMap::new(),
+            enums: BTreeMap::new(),
             job_names: BTreeMap::new(),
             user_names,
             app_names: BTreeMap::new(),
@@ -643,6 +646,7 @@ pub fn describe(step: &Step) -> String {
             }
             C::Notifications { .. } => "check notifications".to_string(),
             C::Time { seconds } => format!("check time is {seconds}s"),
+            C::EnumCount { enumerator, .. } => format!("check enum_count {enumerator}"),
         },
     };
     match &step.app {

@@ -179,6 +179,7 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
+                Check::EnumCount { .. } => "GetCount",
                 Check::Notifications { .. } | Check::Time { .. } => return None,
             },
         })
@@ -293,6 +294,15 @@ pub enum Check {
         /// Seconds since the start.
         seconds: u64,
     },
+    /// GetCount of a held enumerator (D46).
+    EnumCount {
+        /// The `bind_enum` alias.
+        enumerator: String,
+        /// The count (absent when a failure is expected).
+        is: Option<u32>,
+        /// The HRESULT GetCount returns.
+        expect: HResult,
+    },
 }
 
 impl Check {
@@ -309,6 +319,7 @@ impl Check {
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",
+            Check::EnumCount { .. } => "enum_count",
         }
     }
 }

@@ -307,6 +307,17 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("are", v(items)));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
+        Check::EnumCount {
+            enumerator,
+            is,
+            expect: e,
+        } => {
+            f.push(("enum", v(enumerator)));
+            if let Some(n) = is {
+                f.push(("is", v(n)));
+            }
+            expect(f, *e);
+        }
     }
 }
 
