@@ -221,6 +221,7 @@
 // the two public modules `scenario` (the JSON scenario runner) and `testing` (the test kit).
 mod api;
 mod calls;
+mod content;
 mod engine;
 mod heap;
 mod hresult;
@@ -244,6 +245,7 @@ mod world;
 
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
+pub use content::{Body, Sha256};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
@@ -259,7 +261,7 @@ pub use state::{
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
-pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
+pub use trace::{RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind};
 pub use transition::{EventKind, Rule};
 pub use world::{
     default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,

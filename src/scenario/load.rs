@@ -547,9 +547,81 @@ fn locals(n: &Node, ptr: &str) -> R<Vec<(String, u64)>> {
         .collect()
 }
 
-/// A remote: `size`, `responses`, `otherwise`.
+/// A body: exactly one of `text`, `base64` or `pattern` (with a required `length`).
+pub(crate) fn body(n: &Node, ptr: &str) -> R<crate::content::Body> {
+    use crate::content::{base64_decode, Body};
+    let f = Fields::new(
+        n,
+        ptr,
+        "a body ({ text } or { base64 } or { pattern, length })",
+        &["text", "base64", "pattern", "length"],
+    )?;
+    let given: Vec<&str> = ["text", "base64", "pattern"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
+    if given.len() != 1 {
+        return at(
+            n,
+            ptr,
+            format!(
+                "a body has exactly one of \"text\", \"base64\" or \"pattern\", this one has {}",
+                if given.is_empty() { "none".to_string() } else { given.join(" and ") }
+            ),
+        );
+    }
+    if given[0] != "pattern" && f.has("length") {
+        return at(
+            f.get("length").unwrap_or(n),
+            &f.ptr("length"),
+            "\"length\" goes only with \"pattern\" (a text or base64 body has the length of its bytes)",
+        );
+    }
+    match given[0] {
+        "text" => Ok(Body::text(&f.req_with("text", "", string)?)),
+        "base64" => f.req_with("base64", "", |n, p| {
+            let s = string(n, p)?;
+            match base64_decode(&s) {
+                Some(b) => Ok(Body::Bytes(b)),
+                None => at(n, p, "not valid base64 (RFC 4648, standard alphabet, padded with '=')"),
+            }
+        }),
+        _ => {
+            let seed = f.req_with("pattern", "", u64_field("a pattern seed (0 to 2^64-1)"))?;
+            let length = f.req_with(
+                "length",
+                "the pattern's length in bytes",
+                u64_field("a length in bytes"),
+            )?;
+            if length == crate::BG_SIZE_UNKNOWN {
+                return at(
+                    f.get("length").unwrap_or(n),
+                    &f.ptr("length"),
+                    "18446744073709551615 is BG_SIZE_UNKNOWN, not a length (D21)",
+                );
+            }
+            Ok(Body::pattern(seed, length))
+        }
+    }
+}
+
+/// A remote: `size`, `responses`, `otherwise`, and the body fields `content`, `modified`,
+/// `accept_ranges`, `headers`.
 pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
-    let f = Fields::new(n, ptr, "a remote", &["size", "responses", "otherwise"])?;
+    let f = Fields::new(
+        n,
+        ptr,
+        "a remote",
+        &[
+            "size",
+            "responses",
+            "otherwise",
+            "content",
+            "modified",
+            "accept_ranges",
+            "headers",
+        ],
+    )?;
     let size = f.opt_with("size", |n, p| {
         let v = integer(n, p, u64::MAX, "a size in bytes")?;
         if v == crate::BG_SIZE_UNKNOWN {
@@ -573,10 +645,42 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
         }
     };
     let otherwise = f.opt_with("otherwise", response)?.unwrap_or_default();
+    let content = f.opt_with("content", body)?;
+    if let (Some(c), Some(sz)) = (&content, size) {
+        if c.len() != sz {
+            return at(
+                f.get("size").unwrap_or(n),
+                &f.ptr("size"),
+                format!(
+                    "size {sz} differs from the content's length {}: give one or make them equal",
+                    c.len()
+                ),
+            );
+        }
+    }
+    let modified = f
+        .opt_with("modified", u64_field("a time in virtual seconds"))?
+        .unwrap_or(0);
+    let accept_ranges = f.opt_with("accept_ranges", boolean)?.unwrap_or(true);
+    let headers = match f.get("headers") {
+        None => Vec::new(),
+        Some(list) => {
+            let hptr = f.ptr("headers");
+            array(list, &hptr, "the response header lines")?
+                .iter()
+                .enumerate()
+                .map(|(i, h)| string(h, &format!("{hptr}/{i}")))
+                .collect::<R<Vec<_>>>()?
+        }
+    };
     Ok(Remote {
         size,
         responses,
         otherwise,
+        content,
+        modified,
+        accept_ranges,
+        headers,
     })
 }
 

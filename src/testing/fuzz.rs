@@ -154,6 +154,7 @@ fn remote(b: &mut Bytes) -> Remote {
         size,
         responses,
         otherwise,
+        ..Remote::default()
     }
 }
 

@@ -237,6 +237,8 @@ impl History {
             | TraceKind::Attempt { .. }
             | TraceKind::AttemptCut { .. }
             | TraceKind::FileDone { .. }
+            | TraceKind::Restarted { .. }
+            | TraceKind::TempFile { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged

@@ -108,6 +108,7 @@ pub fn remote() -> impl Strategy<Value = Remote> {
         size,
         responses: responses.into(),
         otherwise,
+        ..Remote::default()
     })
 }
 
