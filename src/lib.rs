@@ -232,6 +232,7 @@ mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;
 mod record;
+mod sandbox;
 pub mod scenario;
 mod service;
 mod snapshot;

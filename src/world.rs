@@ -285,6 +285,17 @@ pub struct World {
     pub(crate) time_slice_secs: u64,
     /// Optional seeded random faults.
     pub(crate) chaos: Option<Chaos>,
+    /// The bodies of local files that have one (`locals` with `content`); others hold `size` bytes of
+    /// the pattern seeded with the FNV-1a-64 hash of their path (D40).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) local_content: BTreeMap<String, Body>,
+    /// The sandbox folder files are materialised in (`None`: nothing touches the host file system).
+    /// Host state: not part of snapshots.
+    #[serde(skip)]
+    pub(crate) sandbox: Option<std::path::PathBuf>,
+    /// The bytes transfers may write into the sandbox before its disk is full (`None`: no limit).
+    #[serde(skip)]
+    pub(crate) sandbox_capacity: Option<u64>,
 }
 
 impl Default for World {
@@ -297,6 +308,9 @@ impl Default for World {
             classify: BTreeMap::new(),
             time_slice_secs: 600,
             chaos: None,
+            local_content: BTreeMap::new(),
+            sandbox: None,
+            sandbox_capacity: None,
         }
     }
 }
@@ -327,6 +341,39 @@ impl World {
     pub fn local(mut self, path: impl Into<String>, size: u64) -> World {
         self.locals.insert(path.into(), Local { size });
         self
+    }
+    /// Builder: add a local file with its content (its size is the body's length).
+    pub fn local_with(mut self, path: impl Into<String>, body: Body) -> World {
+        let path = path.into();
+        self.locals.insert(path.clone(), Local { size: body.len() });
+        self.local_content.insert(path, body);
+        self
+    }
+    /// Builder: materialise files in the host folder `path` (scenario contract part 2, "Materialised
+    /// files"): local names map into it, downloads write their temporary and local files there, uploads
+    /// read from there. Nothing is ever written outside it (D41). Without a sandbox nothing touches the
+    /// host file system.
+    pub fn sandbox(mut self, path: impl Into<std::path::PathBuf>) -> World {
+        self.sandbox = Some(path.into());
+        self
+    }
+    /// Builder: the sandbox's disk holds only `bytes` more bytes of transferred data; a write past that
+    /// fails as a full disk does (ERROR_DISK_FULL, context LOCAL_FILE, D41).
+    pub fn sandbox_capacity(mut self, bytes: u64) -> World {
+        self.sandbox_capacity = Some(bytes);
+        self
+    }
+    /// The sandbox folder, if any.
+    pub fn sandbox_path(&self) -> Option<&std::path::Path> {
+        self.sandbox.as_deref()
+    }
+    /// The body of the local file at `path`: its content, or `size` bytes of the path-seeded pattern.
+    pub fn local_body(&self, path: &str) -> Option<Body> {
+        let l = self.locals.get(path)?;
+        Some(match self.local_content.get(path) {
+            Some(b) => b.clone(),
+            None => Body::default_for(path, l.size),
+        })
     }
     /// Builder: set the shared bandwidth in bytes per virtual second (D12; default 1,000,000).
     pub fn bandwidth(mut self, bytes_per_sec: u64) -> World {
@@ -447,6 +494,8 @@ pub fn default_classification(code: HResult) -> (Class, ErrorContext) {
     match code {
         HResult::S_OK => (Class::Success, C::None),
         HResult::E_ACCESSDENIED | HResult::ERROR_DISK_FULL => (Class::Fatal, C::LocalFile),
+        // ERROR_INVALID_NAME: a local name that cannot name a file in the sandbox (D41).
+        c if c == crate::sandbox::ERROR_INVALID_NAME => (Class::Fatal, C::LocalFile),
         HResult::ERROR_FILE_NOT_FOUND | HResult::ERROR_PATH_NOT_FOUND => {
             (Class::Fatal, C::RemoteFile)
         }

@@ -111,6 +111,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
             })
             .collect(),
         locals: w.locals.iter().map(|(p, l)| (p.clone(), l.size)).collect(),
+        local_content: w.local_content.clone(),
         classify: w
             .classify
             .iter()

@@ -107,6 +107,9 @@ pub(crate) struct WorldV2 {
     pub classify: Vec<ClassifyV2>,
     /// Seeded random faults and the generator's current state.
     pub chaos: Option<ChaosV2>,
+    /// The bodies of local files that have one; left out when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_content: BTreeMap<String, crate::content::Body>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

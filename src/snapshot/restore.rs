@@ -449,6 +449,9 @@ fn world(w: WorldV2) -> World {
             })
             .collect(),
         time_slice_secs: w.time_slice_secs,
+        local_content: w.local_content,
+        sandbox: None,
+        sandbox_capacity: None,
         chaos: w.chaos.map(|c| Chaos {
             seed: c.seed,
             rate_ppm: c.rate_ppm,
