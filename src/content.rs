@@ -364,7 +364,10 @@ mod tests {
         let long = Body::pattern(42, 1000);
         let all = long.slice(0, 1000);
         for off in [0u64, 1, 7, 8, 9, 333, 995] {
-            assert_eq!(long.slice(off, 13), all[off as usize..(off as usize + 13).min(1000)]);
+            assert_eq!(
+                long.slice(off, 13),
+                all[off as usize..(off as usize + 13).min(1000)]
+            );
         }
         assert_eq!(long.slice(999, 10).len(), 1);
         assert_eq!(long.slice(1000, 10).len(), 0);

@@ -158,12 +158,18 @@ impl FileData {
         if t == self.seen_modified() {
             return;
         }
-        self.extra.get_or_insert_with(Default::default).seen_modified = t;
+        self.extra
+            .get_or_insert_with(Default::default)
+            .seen_modified = t;
         self.shrink_extra();
     }
     /// Drop the extra box when everything in it is back at its default.
     pub fn shrink_extra(&mut self) {
-        if self.extra.as_deref().is_some_and(|e| *e == Default::default()) {
+        if self
+            .extra
+            .as_deref()
+            .is_some_and(|e| *e == Default::default())
+        {
             self.extra = None;
         }
     }

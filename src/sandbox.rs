@@ -15,7 +15,7 @@ use crate::hresult::HResult;
 use crate::job::JobId;
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// HRESULT_FROM_WIN32(ERROR_INVALID_NAME): a local name that cannot name a file.
@@ -101,10 +101,12 @@ fn check_segment(seg: &str) -> Result<(), HResult> {
     }
     let stem = seg.split('.').next().unwrap_or("").trim_end_matches(' ');
     let upper = stem.to_ascii_uppercase();
-    let device = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$")
-        || (upper.len() == 4
-            && (upper.starts_with("COM") || upper.starts_with("LPT"))
-            && matches!(upper.as_bytes()[3], b'1'..=b'9'));
+    let device = matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || (upper.len() == 4
+        && (upper.starts_with("COM") || upper.starts_with("LPT"))
+        && matches!(upper.as_bytes()[3], b'1'..=b'9'));
     if device {
         return Err(ERROR_INVALID_NAME);
     }
@@ -114,11 +116,11 @@ fn check_segment(seg: &str) -> Result<(), HResult> {
 /// The BITS error for a host I/O error on a local file (D41).
 pub(crate) fn io_error(e: &io::Error) -> HResult {
     match e.raw_os_error() {
-        Some(28) => HResult::ERROR_DISK_FULL,                // ENOSPC
+        Some(28) => HResult::ERROR_DISK_FULL, // ENOSPC
         Some(1) | Some(13) | Some(30) => HResult::E_ACCESSDENIED, // EPERM, EACCES, EROFS
-        Some(40) => HResult::E_ACCESSDENIED,                 // ELOOP: a link met on the way
-        Some(17) | Some(21) => HResult::E_ACCESSDENIED,      // EEXIST, EISDIR: a folder in the way
-        Some(20) => HResult::ERROR_PATH_NOT_FOUND,           // ENOTDIR: a file where a folder is
+        Some(40) => HResult::E_ACCESSDENIED,  // ELOOP: a link met on the way
+        Some(17) | Some(21) => HResult::E_ACCESSDENIED, // EEXIST, EISDIR: a folder in the way
+        Some(20) => HResult::ERROR_PATH_NOT_FOUND, // ENOTDIR: a file where a folder is
         _ => match e.kind() {
             io::ErrorKind::NotFound => HResult::ERROR_PATH_NOT_FOUND,
             io::ErrorKind::PermissionDenied => HResult::E_ACCESSDENIED,
@@ -137,11 +139,6 @@ impl Sandbox {
             capacity: None,
             written: 0,
         }
-    }
-
-    /// The root folder.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// The host path of a Windows local name, its folders checked (no link on the way).
@@ -175,7 +172,9 @@ impl Sandbox {
         let parent = p.parent().ok_or(ERROR_INVALID_NAME)?;
         fs::create_dir_all(parent).map_err(|e| io_error(&e))?;
         // A link planted after the check above would have been met by create_dir_all; check again.
-        let rel = parent.strip_prefix(&self.root).map_err(|_| ERROR_INVALID_NAME)?;
+        let rel = parent
+            .strip_prefix(&self.root)
+            .map_err(|_| ERROR_INVALID_NAME)?;
         let mut q = self.root.clone();
         for c in rel.components() {
             q.push(c);
@@ -260,9 +259,7 @@ impl Sandbox {
         let mut off = from;
         while off < to {
             let mut want = usize::try_from((to - off).min(CHUNK as u64)).unwrap_or(CHUNK);
-            let room = self
-                .capacity
-                .map(|cap| cap.saturating_sub(self.written));
+            let room = self.capacity.map(|cap| cap.saturating_sub(self.written));
             if let Some(room) = room {
                 want = want.min(usize::try_from(room).unwrap_or(usize::MAX));
                 if want == 0 {
@@ -355,23 +352,6 @@ impl Sandbox {
             Ok(m) if m.is_file() => Ok(m.len()),
             _ => Err(HResult::ERROR_FILE_NOT_FOUND),
         }
-    }
-
-    /// SHA-256 and length of a host file, streamed.
-    pub fn digest(p: &Path) -> io::Result<([u8; 32], u64)> {
-        let mut f = fs::File::open(p)?;
-        let mut h = crate::content::Sha256::new();
-        let mut buf = vec![0u8; CHUNK];
-        let mut len = 0u64;
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-            len += n as u64;
-        }
-        Ok((h.finish(), len))
     }
 }
 

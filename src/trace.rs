@@ -174,6 +174,8 @@ pub enum TraceKind {
         /// Why.
         reason: RestartReason,
     },
+    /// A local file changed (`set_local`).
+    LocalChanged,
     /// A file's temporary file in the sandbox was created, renamed, truncated or deleted (D40).
     TempFile {
         /// The job.
@@ -266,6 +268,7 @@ impl TraceEvent {
             | TraceKind::AppExited { .. }
             | TraceKind::ServiceRestarted
             | TraceKind::RemoteChanged
+            | TraceKind::LocalChanged
             | TraceKind::ChaosSeed { .. }
             | TraceKind::StepLimit { .. }
             | TraceKind::ClockInCallback => None,
@@ -388,6 +391,7 @@ impl TraceEvent {
                 event.name()
             ),
             TraceKind::RemoteChanged => format!("{t} remote changed"),
+            TraceKind::LocalChanged => format!("{t} local_changed"),
             TraceKind::ChaosSeed { seed, rate_ppm } => {
                 format!("{t} chaos: seed {seed}, {rate_ppm} faults per million attempts")
             }

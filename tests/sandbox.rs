@@ -91,14 +91,22 @@ fn download_into_sandbox_matches_the_remote_sha256() {
 fn text_content_lands_exactly_and_complete_replaces_an_existing_file() {
     let dir = TempDir::new("text");
     fs::create_dir_all(dir.0.join("C/dl")).unwrap();
-    fs::write(dir.0.join("C/dl/a.txt"), b"old contents, longer than the new").unwrap();
+    fs::write(
+        dir.0.join("C/dl/a.txt"),
+        b"old contents, longer than the new",
+    )
+    .unwrap();
     let world = World::new()
-        .remote("https://example.test/a.txt", Remote::with_content(Body::text("hello")))
+        .remote(
+            "https://example.test/a.txt",
+            Remote::with_content(Body::text("hello")),
+        )
         .sandbox(&dir.0);
     let sim = Sim::new(world);
     let app = sim.connect("app", sim.user("u")).unwrap();
     let job = app.create_job("a", JobType::Download).unwrap();
-    job.add_file("https://example.test/a.txt", "C:\\dl\\a.txt").unwrap();
+    job.add_file("https://example.test/a.txt", "C:\\dl\\a.txt")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(job.complete().unwrap(), HResult::S_OK);
@@ -125,8 +133,10 @@ fn cancel_deletes_the_temporary_file_and_partial_complete_keeps_only_finished_fi
     assert!(tree(&dir.0).is_empty());
 
     let job = app.create_job("p", JobType::Download).unwrap();
-    job.add_file("https://example.test/a", "\\\\host\\share\\a").unwrap();
-    job.add_file("https://example.test/b", "\\\\host\\share\\b").unwrap();
+    job.add_file("https://example.test/a", "\\\\host\\share\\a")
+        .unwrap();
+    job.add_file("https://example.test/b", "\\\\host\\share\\b")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(3);
     assert_eq!(job.complete().unwrap(), HResult::BG_S_PARTIAL_COMPLETE);
@@ -152,7 +162,8 @@ fn names_never_escape_the_sandbox() {
     assert!(root.join("C/x.bin").is_file());
     // A DOS device name cannot be a file: ERROR_INVALID_NAME, context LOCAL_FILE, fatal.
     let job = app.create_job("device", JobType::Download).unwrap();
-    job.add_file("https://example.test/a", "C:\\dl\\NUL.txt").unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\NUL.txt")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(job.get_state().unwrap(), JobState::Error);
@@ -166,7 +177,8 @@ fn names_never_escape_the_sandbox() {
     fs::create_dir_all(root.join("C")).unwrap();
     std::os::unix::fs::symlink(&outside, root.join("C/link")).unwrap();
     let job = app.create_job("link", JobType::Download).unwrap();
-    job.add_file("https://example.test/a", "C:\\link\\x.bin").unwrap();
+    job.add_file("https://example.test/a", "C:\\link\\x.bin")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(job.get_state().unwrap(), JobState::Error);
@@ -177,7 +189,8 @@ fn names_never_escape_the_sandbox() {
     assert!(tree(&outside).is_empty());
     // Alternate separators are separators: C:/dl/y.bin is C:\dl\y.bin.
     let job = app.create_job("slash", JobType::Download).unwrap();
-    job.add_file("https://example.test/a", "C:/dl/y.bin").unwrap();
+    job.add_file("https://example.test/a", "C:/dl/y.bin")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(job.complete().unwrap(), HResult::S_OK);
@@ -196,7 +209,8 @@ fn a_folder_in_the_way_is_access_denied() {
     let sim = Sim::new(world);
     let app = sim.connect("app", sim.user("u")).unwrap();
     let job = app.create_job("blocked", JobType::Download).unwrap();
-    job.add_file("https://example.test/a", "C:\\dl\\a.bin").unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\a.bin")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(job.get_state().unwrap(), JobState::Error);
@@ -218,14 +232,16 @@ fn uploads_read_the_sandbox_file() {
     fs::write(&f, b"abc").unwrap();
     let app = sim.connect("app", sim.user("u")).unwrap();
     let job = app.create_job("up", JobType::Upload).unwrap();
-    job.add_file("https://example.test/up", "C:\\up\\r.bin").unwrap();
+    job.add_file("https://example.test/up", "C:\\up\\r.bin")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(job.get_state().unwrap(), JobState::Transferred);
     assert_eq!(job.get_progress().unwrap().bytes_total, 3);
     // A missing file: ERROR_FILE_NOT_FOUND, LOCAL_FILE.
     let job = app.create_job("missing", JobType::Upload).unwrap();
-    job.add_file("https://example.test/up", "C:\\up\\none.bin").unwrap();
+    job.add_file("https://example.test/up", "C:\\up\\none.bin")
+        .unwrap();
     job.resume().unwrap();
     sim.advance_secs(1);
     assert_eq!(
@@ -271,4 +287,69 @@ fn a_full_disk_is_error_disk_full_in_local_file_context() {
     assert_eq!(p.bytes_transferred, 100_000);
     let tmp = dir.0.join(&tree(&dir.0)[0]);
     assert_eq!(fs::metadata(tmp).unwrap().len(), p.bytes_transferred);
+}
+
+const SANDBOXED: &str = r#"{
+  "name": "kept sandbox",
+  "description": "D40: a download materialised in the sandbox.",
+  "world": { "sandbox": SANDBOX, "remotes": { "https://example.test/a": { "content": { "text": "abc" }, "size": 3 } } },
+  "steps": [
+    { "do": "create_job", "name": "a", "bind": "j" },
+    { "do": "add_file", "job": "j", "remote": "https://example.test/a", "local": "C:\\dl\\a.txt" },
+    { "do": "resume", "job": "j" },
+    { "do": "advance", "seconds": 1 },
+    { "do": "complete", "job": "j" },
+    { "check": "local_file", "path": "C:\\dl\\a.txt", "text": "abc" }
+  ]
+}"#;
+
+#[test]
+fn a_sandbox_folder_given_by_path_must_be_empty_and_is_kept() {
+    use bitsim::scenario::{run_paths, RunOptions, Scenario};
+    let dir = TempDir::new("bypath");
+    let file = dir.0.join("s.json");
+    fs::write(&file, SANDBOXED.replace("SANDBOX", "\"box\"")).unwrap();
+    // Absent: created, used, kept.
+    let batch = run_paths(std::slice::from_ref(&file), &RunOptions::default());
+    assert_eq!(batch.exit_code(), 0, "{}", batch.summary());
+    assert_eq!(fs::read(dir.0.join("box/C/dl/a.txt")).unwrap(), b"abc");
+    // Now not empty: the file is refused (exit 2) with its place.
+    let err = Scenario::load(&file).unwrap_err();
+    assert!(err.message.contains("not empty"), "{}", err.message);
+    assert_eq!(err.pointer.as_deref(), Some("/world/sandbox"));
+    let batch = run_paths(std::slice::from_ref(&file), &RunOptions::default());
+    assert_eq!(batch.exit_code(), 2);
+}
+
+#[test]
+fn keep_sandbox_puts_fresh_sandboxes_under_the_scenario_name() {
+    use bitsim::scenario::{run_paths, run_paths_keeping, RunOptions};
+    let dir = TempDir::new("keep");
+    let file = dir.0.join("s.json");
+    fs::write(&file, SANDBOXED.replace("SANDBOX", "true")).unwrap();
+    let keep = dir.0.join("kept");
+    let batch = run_paths_keeping(
+        std::slice::from_ref(&file),
+        &RunOptions::default(),
+        None,
+        &keep,
+    );
+    assert_eq!(batch.exit_code(), 0, "{}", batch.summary());
+    assert_eq!(
+        fs::read(keep.join("kept_sandbox/C/dl/a.txt")).unwrap(),
+        b"abc"
+    );
+    // Without it the fresh folder is gone afterwards: nothing new appears next to the file.
+    let before = tree(&dir.0);
+    let batch = run_paths(std::slice::from_ref(&file), &RunOptions::default());
+    assert_eq!(batch.exit_code(), 0, "{}", batch.summary());
+    assert_eq!(tree(&dir.0), before);
+}
+
+#[test]
+fn local_checks_without_a_sandbox_are_refused_at_load() {
+    let text = SANDBOXED.replace("\"sandbox\": SANDBOX, ", "");
+    let err = bitsim::scenario::Scenario::parse(&text, "x.json").unwrap_err();
+    assert_eq!(err.pointer.as_deref(), Some("/steps/5"));
+    assert!(err.message.contains("sandbox"), "{}", err.message);
 }

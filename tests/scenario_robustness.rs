@@ -108,6 +108,7 @@ fn random_scenarios_never_panic() {
             ),
         ],
         locals: vec![("C:\\up\\f.bin".into(), 3000)],
+        ..WorldSpec::default()
     };
     let jobs = ["j0", "j1", "j2"];
     let apps = ["app", "app1", "app2"];

@@ -107,6 +107,12 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             expect,
         } => jobs(r, app, *all_users, *count, names.as_deref(), *expect),
         Check::Notifications { are } => notifications(r, app, are),
+        Check::LocalFile {
+            target,
+            exists,
+            body,
+        } => super::file_checks::local_file(r, app, target, *exists, body),
+        Check::LocalDir { dir, names } => super::file_checks::local_dir(r, dir, names),
         Check::Time { seconds } => {
             let now = r.now();
             let elapsed = now.saturating_since(crate::SimTime::ZERO);
@@ -534,6 +540,11 @@ pub(crate) fn observe(
         Check::Time { .. } => Ok(Check::Time {
             seconds: r.now().as_secs(),
         }),
+        // The sandbox checks read the host, not a BITS getter: observed as they are.
+        Check::LocalFile { .. } | Check::LocalDir { .. } => {
+            check(r, app, c)?;
+            Ok(c.clone())
+        }
     };
     Ok(match seen {
         Ok(c) => (Some(c), HResult::S_OK),

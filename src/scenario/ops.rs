@@ -833,6 +833,36 @@ operations! {
             Ok(None)
         }
     }
+
+    /// A local file changes (in the sandbox too).
+    SetLocal {
+        /// Its Windows path.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// Its body (`None`: `size` bytes of the path-seeded pattern).
+        content: Option<crate::Body>,
+    } => {
+        json: { "set_local": ["path", "local"] },
+        load(rd, f, kind, app) {
+            let path = f.req_with("path", "the local file's Windows path", string)?;
+            let (size, content) = f.req_with("local", "the local file, as in the world", super::load::local)?;
+            Op::SetLocal { path, size, content }
+        }
+        write(o) {
+            o.put("path", path);
+            let mut l = vec![("size", write::v(size))];
+            if let Some(b) = content {
+                l.push(("content", write::body(b)));
+            }
+            o.put_out("local", Out::Obj(l));
+        }
+        describe { format!("do set_local {path}") }
+        run(r, app) {
+            r.sim.with_service_mut(|s| s.set_local_file(path, *size, content.clone()));
+            Ok(None)
+        }
+    }
 }
 
 /// The `files` of `add_file_set`: `{ "remote", "local" }` objects, in order (an empty array is valid:

@@ -35,6 +35,63 @@ pub struct WorldSpec {
     pub remotes: Vec<(String, Remote)>,
     /// Local files for uploads (path, size), in file order.
     pub locals: Vec<(String, u64)>,
+    /// The bodies of the locals that give `content`, in file order.
+    pub local_content: Vec<(String, crate::Body)>,
+    /// Where files are materialised (`None`: nowhere, nothing touches the host file system).
+    pub sandbox: Option<SandboxSpec>,
+}
+
+/// World `sandbox`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SandboxSpec {
+    /// `true`: a fresh folder per run, removed afterwards unless `--keep-sandbox`.
+    Fresh,
+    /// A folder (resolved against the scenario file's folder), empty when loaded; it is kept.
+    Dir(std::path::PathBuf),
+}
+
+/// Which sandbox file a `local_file` check reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalTarget {
+    /// A Windows local name.
+    Path(String),
+    /// File `file` of a job (its local name, or its temporary file).
+    File {
+        /// The job alias.
+        job: String,
+        /// The file index.
+        file: u32,
+        /// Its temporary file instead of its local name.
+        temporary: bool,
+    },
+}
+
+/// What a body check compares (any subset).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BodyCheck {
+    /// Length in bytes.
+    pub size: Option<u64>,
+    /// SHA-256, 64 lowercase hex digits.
+    pub sha256: Option<String>,
+    /// Exact UTF-8 text.
+    pub text: Option<String>,
+    /// The same bytes as another body.
+    pub same_as: Option<SameAs>,
+}
+
+/// `same_as` of a body check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SameAs {
+    /// A remote's current body, or those ranges of it concatenated in order (`u64::MAX` length:
+    /// to the end).
+    Remote {
+        /// Its URL.
+        url: String,
+        /// `[offset, length]` pairs.
+        ranges: Option<Vec<(u64, u64)>>,
+    },
+    /// A world local's body.
+    Local(String),
 }
 
 /// One entry of `users`.
@@ -179,7 +236,10 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
-                Check::Notifications { .. } | Check::Time { .. } => return None,
+                Check::Notifications { .. }
+                | Check::Time { .. }
+                | Check::LocalFile { .. }
+                | Check::LocalDir { .. } => return None,
             },
         })
     }
@@ -293,6 +353,22 @@ pub enum Check {
         /// Seconds since the start.
         seconds: u64,
     },
+    /// A sandbox file.
+    LocalFile {
+        /// Which file.
+        target: LocalTarget,
+        /// Whether it exists.
+        exists: Option<bool>,
+        /// What it holds.
+        body: BodyCheck,
+    },
+    /// The entries directly in a sandbox folder.
+    LocalDir {
+        /// The folder's Windows name.
+        dir: String,
+        /// The entry names, sorted.
+        names: Vec<String>,
+    },
 }
 
 impl Check {
@@ -309,6 +385,8 @@ impl Check {
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",
+            Check::LocalFile { .. } => "local_file",
+            Check::LocalDir { .. } => "local_dir",
         }
     }
 }

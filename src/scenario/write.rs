@@ -105,9 +105,22 @@ fn scenario(sc: &Scenario) -> Out {
         let l = w
             .locals
             .iter()
-            .map(|(p, size)| (p.clone(), Out::Obj(vec![("size", v(size))])))
+            .map(|(p, size)| {
+                let mut o = vec![("size", v(size))];
+                if let Some((_, b)) = w.local_content.iter().find(|(q, _)| q == p) {
+                    o.push(("content", body(b)));
+                }
+                (p.clone(), Out::Obj(o))
+            })
             .collect();
         world.push(("locals", Out::Map(l)));
+    }
+    match &w.sandbox {
+        None => {}
+        Some(super::types::SandboxSpec::Fresh) => world.push(("sandbox", v(true))),
+        Some(super::types::SandboxSpec::Dir(d)) => {
+            world.push(("sandbox", v(d.display().to_string())))
+        }
     }
     if !world.is_empty() {
         o.push(("world", Out::Obj(world)));
@@ -328,7 +341,70 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("are", v(items)));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
+        Check::LocalFile {
+            target,
+            exists,
+            body,
+        } => {
+            match target {
+                super::types::LocalTarget::Path(p) => f.push(("path", v(p))),
+                super::types::LocalTarget::File {
+                    job,
+                    file,
+                    temporary,
+                } => {
+                    f.push(("job", v(job)));
+                    f.push(("file", v(file)));
+                    if *temporary {
+                        f.push(("temporary", v(true)));
+                    }
+                }
+            }
+            if let Some(e) = exists {
+                f.push(("exists", v(e)));
+            }
+            body_check(f, body);
+        }
+        Check::LocalDir { dir, names } => {
+            f.push(("dir", v(dir)));
+            f.push(("names", v(names)));
+        }
     }
+}
+
+/// The fields of a body check, defaults left out.
+pub(super) fn body_check(f: &mut Vec<(&'static str, Out)>, b: &super::types::BodyCheck) {
+    use super::types::SameAs;
+    if let Some(n) = b.size {
+        f.push(("size", v(n)));
+    }
+    if let Some(h) = &b.sha256 {
+        f.push(("sha256", v(h)));
+    }
+    if let Some(t) = &b.text {
+        f.push(("text", v(t)));
+    }
+    match &b.same_as {
+        None => {}
+        Some(SameAs::Local(p)) => f.push(("same_as", Out::Obj(vec![("local", v(p))]))),
+        Some(SameAs::Remote { url, ranges }) => {
+            let mut o = vec![("remote", v(url))];
+            if let Some(rs) = ranges {
+                o.push(("ranges", ranges_out(rs)));
+            }
+            f.push(("same_as", Out::Obj(o)));
+        }
+    }
+}
+
+/// Ranges as `[offset, length]` pairs, `"TO_EOF"` for a length to the end.
+pub(super) fn ranges_out(rs: &[(u64, u64)]) -> Out {
+    let one = |n: u64| if n == u64::MAX { v("TO_EOF") } else { v(n) };
+    Out::Arr(
+        rs.iter()
+            .map(|&(o, n)| Out::Arr(vec![one(o), one(n)]))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -28,7 +28,34 @@ impl Service {
         self.sandbox = Some(Box::new(sb));
     }
 
-    /// A world local changed (`set_local`): the sandbox file too.
+    /// Write every running download's bytes so far into its temporary file, so that the sandbox
+    /// holds exactly the bytes transferred up to now (read by `check local_file`).
+    pub fn flush_sandbox(&mut self) {
+        if self.sandbox.is_none() {
+            return;
+        }
+        for j in 0..self.jobs.len() {
+            if self.jobs[j].active.is_some() {
+                self.settle(j);
+            }
+        }
+    }
+
+    /// A local file changes (`set_local`): its size and body, and the sandbox file too. Recorded
+    /// in the trace as `local_changed`.
+    pub fn set_local_file(&mut self, path: &str, size: u64, content: Option<Body>) {
+        self.world
+            .locals
+            .insert(path.to_string(), crate::world::Local { size });
+        match content {
+            Some(b) => self.world.local_content.insert(path.to_string(), b),
+            None => self.world.local_content.remove(path),
+        };
+        self.record(TraceKind::LocalChanged);
+        self.materialise_local(path);
+    }
+
+    /// A world local changed: the sandbox file too.
     pub(crate) fn materialise_local(&mut self, path: &str) {
         let body = self.world.local_body(path);
         if let (Some(sb), Some(body)) = (self.sandbox.as_deref_mut(), body) {
@@ -94,7 +121,8 @@ impl Service {
             return;
         };
         let job = &self.jobs[j];
-        if !job.job_type().is_upload() && sb.truncate_temp(&job.files()[f].local, job.id(), f as u32)
+        if !job.job_type().is_upload()
+            && sb.truncate_temp(&job.files()[f].local, job.id(), f as u32)
         {
             let id = job.id();
             self.record(TraceKind::TempFile {

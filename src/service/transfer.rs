@@ -114,17 +114,17 @@ impl Service {
                         return;
                     }
                     None => match self.world.locals.get(&*file.local) {
-                    Some(l) => Some(l.size),
-                    None => {
-                        // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.
-                        self.fail(
-                            j,
-                            HResult::ERROR_FILE_NOT_FOUND,
-                            Some(ErrorContext::LocalFile),
-                            f as u32,
-                        );
-                        return;
-                    }
+                        Some(l) => Some(l.size),
+                        None => {
+                            // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.
+                            self.fail(
+                                j,
+                                HResult::ERROR_FILE_NOT_FOUND,
+                                Some(ErrorContext::LocalFile),
+                                f as u32,
+                            );
+                            return;
+                        }
                     },
                 }
             } else {

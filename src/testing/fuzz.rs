@@ -199,6 +199,7 @@ fn setup(b: &mut Bytes) -> Setup {
             network,
             remotes,
             locals,
+            ..WorldSpec::default()
         },
         chaos,
     }

@@ -146,6 +146,7 @@ pub fn world_spec_with(
                 .enumerate()
                 .map(|(i, size)| (local_path(i), size))
                 .collect(),
+            ..WorldSpec::default()
         })
 }
 
