@@ -9,6 +9,7 @@
 
 mod enter;
 mod environment;
+mod job5_effects;
 mod materialise;
 mod run;
 mod transfer;

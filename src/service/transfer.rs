@@ -172,6 +172,7 @@ impl Service {
                     return;
                 }
             };
+            let dynamic = !upload && self.dynamic_content(j);
             let restart = {
                 let file: &mut FileData = &mut self.jobs[j].files_mut()[f];
                 let mut restart = None;
@@ -184,6 +185,9 @@ impl Service {
                 } else if !upload && !attempt.accept_ranges && file.bytes_transferred > 0 {
                     // D39: the server answers a Range request with the whole body: start over.
                     restart = Some(RestartReason::NoRangeSupport);
+                } else if dynamic {
+                    // Job5 DYNAMIC_CONTENT: the content may differ per request, so no resume.
+                    restart = Some(RestartReason::DynamicContent);
                 }
                 let restart = restart.filter(|_| file.bytes_transferred > 0);
                 if restart.is_some() {
