@@ -28,6 +28,13 @@ pub(crate) struct FileExtra {
     /// The remote's Last-Modified time when the bytes so far were transferred (D38).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub seen_modified: u64,
+    /// IBackgroundCopyFile3::SetValidationState(TRUE) was called.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub validated: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u64) -> bool {

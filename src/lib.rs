@@ -223,6 +223,7 @@ mod api;
 mod calls;
 mod content;
 mod engine;
+mod file_calls;
 mod heap;
 mod hresult;
 mod job;

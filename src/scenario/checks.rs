@@ -113,6 +113,13 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             body,
         } => super::file_checks::local_file(r, app, target, *exists, body),
         Check::LocalDir { dir, names } => super::file_checks::local_dir(r, dir, names),
+        Check::FileProperty {
+            job,
+            file,
+            property,
+            is,
+            expect,
+        } => super::file_checks::file_property(r, app, job, *file, property, is.as_ref(), *expect),
         Check::Time { seconds } => {
             let now = r.now();
             let elapsed = now.saturating_since(crate::SimTime::ZERO);
@@ -541,7 +548,7 @@ pub(crate) fn observe(
             seconds: r.now().as_secs(),
         }),
         // The sandbox checks read the host, not a BITS getter: observed as they are.
-        Check::LocalFile { .. } | Check::LocalDir { .. } => {
+        Check::LocalFile { .. } | Check::LocalDir { .. } | Check::FileProperty { .. } => {
             check(r, app, c)?;
             Ok(c.clone())
         }

@@ -2,7 +2,7 @@
 //! Files are read in chunks: a check of a 1 GB file does not hold it in memory.
 
 use super::runner::{Fail, Outcome, Runner};
-use super::types::{BodyCheck, LocalTarget, SameAs};
+use super::types::{BodyCheck, BytesTotal, FileValue, LocalTarget, SameAs};
 use crate::content::{hex, Body, Sha256};
 use crate::sandbox::Sandbox;
 use std::io::Read;
@@ -308,4 +308,117 @@ pub(crate) fn local_dir(r: &mut Runner, dir: &str, names: &[String]) -> Outcome 
         ));
     }
     Ok(())
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn like(pattern: &str, s: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == s;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !s.starts_with(first) || s.len() < first.len() + last.len() || !s.ends_with(last) {
+        return false;
+    }
+    let mut rest = &s[first.len()..s.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `check file_property`: the getter's HRESULT and value.
+pub(crate) fn file_property(
+    r: &mut Runner,
+    app: &str,
+    job: &str,
+    file: u32,
+    property: &str,
+    is: Option<&FileValue>,
+    expect: crate::HResult,
+) -> Outcome {
+    use crate::HResult;
+    let idx = file as usize;
+    let prop = property.to_string();
+    let got = r.call(app, job, |j| {
+        let files = j.enum_files()?;
+        let Some(f) = files.get(idx) else {
+            return Ok(None);
+        };
+        Ok::<_, HResult>(Some(match prop.as_str() {
+            "remote_name" => f.get_remote_name().map(FileValue::RemoteName),
+            "local_name" => f.get_local_name().map(FileValue::LocalName),
+            "temporary_name" => f
+                .get_temporary_name()
+                .map(|name| FileValue::TemporaryName { name, like: false }),
+            "validation_state" => f.get_validation_state().map(FileValue::ValidationState),
+            "from_peer" => f.is_downloaded_from_peer().map(FileValue::FromPeer),
+            _ => f.get_progress().map(|p| FileValue::Progress {
+                bytes_total: Some(if p.bytes_total == crate::BG_SIZE_UNKNOWN {
+                    BytesTotal::Unknown
+                } else {
+                    BytesTotal::Bytes(p.bytes_total)
+                }),
+                bytes_transferred: Some(p.bytes_transferred),
+                completed: Some(p.completed),
+            }),
+        }))
+    })?;
+    let result = match got {
+        Ok(Ok(Some(v))) => v,
+        Ok(Ok(None)) => {
+            return Err(fail(
+                format!("file {idx} of {job}"),
+                "no such file",
+                format!("{job} has no file {idx} (files are numbered from 0 in the order added)"),
+            ))
+        }
+        Ok(Err(h)) | Err(h) => Err(h),
+    };
+    let code = result.as_ref().err().copied().unwrap_or(HResult::S_OK);
+    if code != expect {
+        return Err(fail(
+            expect.to_string(),
+            code.to_string(),
+            format!("the {property} getter of file {idx} of {job} returned {code}, but the scenario expects {expect}"),
+        ));
+    }
+    let (Ok(actual), Some(want)) = (result, is) else {
+        return Ok(());
+    };
+    let ok = match (want, &actual) {
+        (
+            FileValue::TemporaryName { name, like: true },
+            FileValue::TemporaryName { name: got, .. },
+        ) => super::file_checks::like(name, got),
+        (
+            FileValue::Progress {
+                bytes_total,
+                bytes_transferred,
+                completed,
+            },
+            FileValue::Progress {
+                bytes_total: t,
+                bytes_transferred: b,
+                completed: c,
+            },
+        ) => {
+            (bytes_total.is_none() || bytes_total == t)
+                && (bytes_transferred.is_none() || bytes_transferred == b)
+                && (completed.is_none() || completed == c)
+        }
+        _ => want == &actual,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(
+            format!("{want:?}"),
+            format!("{actual:?}"),
+            format!("the {property} of file {idx} of {job} is {actual:?}, but the scenario expects {want:?}"),
+        ))
+    }
 }

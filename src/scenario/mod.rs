@@ -78,4 +78,4 @@ pub use types::{
     Action, BytesTotal, Check, ErrorExpectation, Op, Scenario, StateMethod, Step, UserSpec,
     WorldSpec, DEFAULT_APP, DEFAULT_USER,
 };
-pub use types::{BodyCheck, LocalTarget, SameAs, SandboxSpec};
+pub use types::{BodyCheck, FileSet, FileValue, LocalTarget, SameAs, SandboxSpec};

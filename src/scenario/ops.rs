@@ -834,6 +834,84 @@ operations! {
         }
     }
 
+    /// A file setter (IBackgroundCopyFile2::SetRemoteName, IBackgroundCopyFile3::SetValidationState).
+    SetFile {
+        /// The job.
+        job: String,
+        /// The file index (in the order added).
+        file: u32,
+        /// The property and its value.
+        value: FileSet,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_file": ["app", "job", "file", "property", "value", "expect"] },
+        method: "IBackgroundCopyFile::Set*",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            let property = f.req_with("property", "a file property", string)?;
+            let value = match property.as_str() {
+                "remote_name" => FileSet::RemoteName(f.req_with("value", "the new remote name", string)?),
+                "validation_state" => FileSet::ValidationState(f.req_with("value", "true or false", super::load::boolean)?),
+                other => {
+                    return at(
+                        f.get("property").unwrap_or(f.node),
+                        &f.ptr("property"),
+                        format!(
+                            "{} is not a file property set_file can set; expected \"remote_name\" or \"validation_state\"",
+                            quote(other)
+                        ),
+                    )
+                }
+            };
+            Op::SetFile {
+                job: rd.job(f, "job")?,
+                file: f.req_with("file", "the file's index in its job", super::load::u32_field("a file index"))?,
+                value,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("file", file);
+            match value {
+                FileSet::RemoteName(n) => {
+                    o.put("property", "remote_name");
+                    o.put("value", n);
+                }
+                FileSet::ValidationState(b) => {
+                    o.put("property", "validation_state");
+                    o.put("value", b);
+                }
+            }
+            o.expect(*expect);
+        }
+        describe { format!("do set_file {job} file {file} {}", value.name()) }
+        run(r, app) {
+            let i = *file as usize;
+            let got = r.call(app, job, |j| {
+                let files = j.enum_files()?;
+                let Some(f) = files.get(i) else { return Ok(None) };
+                Ok::<_, HResult>(Some(unit(match value {
+                    FileSet::RemoteName(n) => f.set_remote_name(n),
+                    FileSet::ValidationState(b) => f.set_validation_state(*b),
+                })))
+            })?;
+            match got {
+                Ok(Ok(Some(h))) => Ok(Some((h, String::new()))),
+                Ok(Ok(None)) => Err(Fail {
+                    expected: format!("file {i} of {job}"),
+                    actual: "no such file".to_string(),
+                    message: format!("{job} has no file {i} (files are numbered from 0 in the order added)"),
+                }),
+                Ok(Err(h)) => Ok(Some((h, " (EnumFiles failed)".to_string()))),
+                Err(h) => Ok(Some((h, format!(" (application {app:?} could not obtain a handle to {job:?}: GetJob returned {h})")))),
+            }
+        }
+    }
+
     /// A local file changes (in the sandbox too).
     SetLocal {
         /// Its Windows path.
@@ -861,6 +939,24 @@ operations! {
         run(r, app) {
             r.sim.with_service_mut(|s| s.set_local_file(path, *size, content.clone()));
             Ok(None)
+        }
+    }
+}
+
+/// What `set_file` sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileSet {
+    /// IBackgroundCopyFile2::SetRemoteName.
+    RemoteName(String),
+    /// IBackgroundCopyFile3::SetValidationState.
+    ValidationState(bool),
+}
+
+impl FileSet {
+    fn name(&self) -> &'static str {
+        match self {
+            FileSet::RemoteName(_) => "remote_name",
+            FileSet::ValidationState(_) => "validation_state",
         }
     }
 }

@@ -7,7 +7,7 @@ use super::load::{
 };
 use super::steps::{list, property, StepReader};
 use super::types::{
-    Action, BodyCheck, BytesTotal, Check, ErrorExpectation, LocalTarget, PriorityValue,
+    Action, BodyCheck, BytesTotal, Check, ErrorExpectation, FileValue, LocalTarget, PriorityValue,
     PropertyValue, SameAs, Step,
 };
 use crate::job::defaults;
@@ -50,7 +50,51 @@ const CHECKS: &[(&str, &[&str])] = &[
         ],
     ),
     ("local_dir", &["dir", "names"]),
+    (
+        "file_property",
+        &["app", "job", "file", "property", "is", "expect"],
+    ),
 ];
+
+/// The `is` of `check file_property` for `property`.
+fn file_value(property: &str, n: &Node, p: &str) -> R<FileValue> {
+    Ok(match property {
+        "remote_name" => FileValue::RemoteName(string(n, p)?),
+        "local_name" => FileValue::LocalName(string(n, p)?),
+        "validation_state" => FileValue::ValidationState(boolean(n, p)?),
+        "from_peer" => FileValue::FromPeer(boolean(n, p)?),
+        "temporary_name" => match &n.kind {
+            Kind::Str(s) => FileValue::TemporaryName {
+                name: s.clone(),
+                like: false,
+            },
+            _ => {
+                let f = Fields::new(n, p, "a name or { like }", &["like"])?;
+                FileValue::TemporaryName {
+                    name: f.req_with(
+                        "like",
+                        "a pattern (* matches any run of characters)",
+                        string,
+                    )?,
+                    like: true,
+                }
+            }
+        },
+        _ => {
+            let f = Fields::new(
+                n,
+                p,
+                "file progress ({ bytes_total, bytes_transferred, completed })",
+                &["bytes_total", "bytes_transferred", "completed"],
+            )?;
+            FileValue::Progress {
+                bytes_total: f.opt_with("bytes_total", bytes_total)?,
+                bytes_transferred: f.opt_with("bytes_transferred", u64_field("a byte count"))?,
+                completed: f.opt_with("completed", boolean)?,
+            }
+        }
+    })
+}
 
 /// The body-check fields of `f` (`size`, `sha256`, `text`, `same_as`).
 pub(super) fn body_check(f: &Fields) -> R<BodyCheck> {
@@ -329,6 +373,56 @@ impl StepReader {
                     target,
                     exists,
                     body,
+                }
+            }
+            "file_property" => {
+                let job = self.job(&f, "job")?;
+                let file = f.req_with(
+                    "file",
+                    "the file's index in its job",
+                    u32_field("a file index"),
+                )?;
+                let property = f.req_with("property", "a file property", |n, p| {
+                    let s = string(n, p)?;
+                    const KNOWN: [&str; 6] = [
+                        "remote_name",
+                        "local_name",
+                        "progress",
+                        "temporary_name",
+                        "validation_state",
+                        "from_peer",
+                    ];
+                    if !KNOWN.contains(&s.as_str()) {
+                        return at(
+                            n,
+                            p,
+                            format!(
+                                "unknown file property {}; expected one of {}",
+                                quote(&s),
+                                KNOWN.join(", ")
+                            ),
+                        );
+                    }
+                    Ok(s)
+                })?;
+                let expect = f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK);
+                let is = f.opt_with("is", |n, p| file_value(&property, n, p))?;
+                if expect.is_failure() && is.is_some() {
+                    return at(node, ptr, "a getter that fails returns no value: leave \"is\" out with a failing \"expect\"");
+                }
+                if !expect.is_failure() && is.is_none() {
+                    return at(
+                        node,
+                        ptr,
+                        "check \"file_property\" needs \"is\" (or a failing \"expect\")",
+                    );
+                }
+                Check::FileProperty {
+                    job,
+                    file,
+                    property,
+                    is,
+                    expect,
                 }
             }
             "local_dir" => Check::LocalDir {

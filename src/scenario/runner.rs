@@ -759,6 +759,12 @@ pub fn describe(step: &Step) -> String {
                 ),
             },
             C::LocalDir { dir, .. } => format!("check local_dir {dir}"),
+            C::FileProperty {
+                job,
+                file,
+                property,
+                ..
+            } => format!("check file_property {job} file {file} {property}"),
         },
     };
     match &step.app {

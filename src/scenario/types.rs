@@ -4,6 +4,7 @@
 //! name. The types serialise back to the same format ([`Scenario::to_json`]), so tools such as a fuzzer
 //! can write replay files that the runner reads.
 
+pub use super::ops::FileSet;
 pub use super::ops::Op;
 use crate::world::{Network, Remote};
 use crate::{ErrorContext, HResult, JobState, NotifyEvent};
@@ -48,6 +49,49 @@ pub enum SandboxSpec {
     Fresh,
     /// A folder (resolved against the scenario file's folder), empty when loaded; it is kept.
     Dir(std::path::PathBuf),
+}
+
+/// What `check file_property` expects of a file getter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileValue {
+    /// GetRemoteName.
+    RemoteName(String),
+    /// GetLocalName.
+    LocalName(String),
+    /// GetProgress (any subset).
+    Progress {
+        /// BytesTotal.
+        bytes_total: Option<BytesTotal>,
+        /// BytesTransferred.
+        bytes_transferred: Option<u64>,
+        /// Completed.
+        completed: Option<bool>,
+    },
+    /// File3::GetTemporaryName: the exact name, or a `like` pattern (`*` matches any run).
+    TemporaryName {
+        /// The name or pattern.
+        name: String,
+        /// `name` is a `like` pattern.
+        like: bool,
+    },
+    /// File3::GetValidationState.
+    ValidationState(bool),
+    /// File3::IsDownloadedFromPeer.
+    FromPeer(bool),
+}
+
+impl FileValue {
+    /// The property's name in scenario files.
+    pub fn property(&self) -> &'static str {
+        match self {
+            FileValue::RemoteName(_) => "remote_name",
+            FileValue::LocalName(_) => "local_name",
+            FileValue::Progress { .. } => "progress",
+            FileValue::TemporaryName { .. } => "temporary_name",
+            FileValue::ValidationState(_) => "validation_state",
+            FileValue::FromPeer(_) => "from_peer",
+        }
+    }
 }
 
 /// Which sandbox file a `local_file` check reads.
@@ -236,6 +280,7 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
+                Check::FileProperty { .. } => "IBackgroundCopyFile::Get*",
                 Check::Notifications { .. }
                 | Check::Time { .. }
                 | Check::LocalFile { .. }
@@ -353,6 +398,19 @@ pub enum Check {
         /// Seconds since the start.
         seconds: u64,
     },
+    /// A file getter (IBackgroundCopyFile, File2, File3).
+    FileProperty {
+        /// The job.
+        job: String,
+        /// The file index.
+        file: u32,
+        /// The property's name.
+        property: String,
+        /// The value expected (absent with a failing `expect`).
+        is: Option<FileValue>,
+        /// The HRESULT the getter returns.
+        expect: HResult,
+    },
     /// A sandbox file.
     LocalFile {
         /// Which file.
@@ -385,6 +443,7 @@ impl Check {
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",
+            Check::FileProperty { .. } => "file_property",
             Check::LocalFile { .. } => "local_file",
             Check::LocalDir { .. } => "local_dir",
         }

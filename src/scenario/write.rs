@@ -365,6 +365,51 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             }
             body_check(f, body);
         }
+        Check::FileProperty {
+            job,
+            file,
+            property,
+            is,
+            expect: e,
+        } => {
+            use super::types::FileValue as V;
+            f.push(("job", v(job)));
+            f.push(("file", v(file)));
+            f.push(("property", v(property)));
+            match is {
+                None => {}
+                Some(V::RemoteName(s) | V::LocalName(s)) => f.push(("is", v(s))),
+                Some(V::ValidationState(b) | V::FromPeer(b)) => f.push(("is", v(b))),
+                Some(V::TemporaryName { name, like }) => f.push((
+                    "is",
+                    if *like {
+                        Out::Obj(vec![("like", v(name))])
+                    } else {
+                        v(name)
+                    },
+                )),
+                Some(V::Progress {
+                    bytes_total,
+                    bytes_transferred,
+                    completed,
+                }) => {
+                    let mut o = Vec::new();
+                    match bytes_total {
+                        Some(BytesTotal::Bytes(n)) => o.push(("bytes_total", v(n))),
+                        Some(BytesTotal::Unknown) => o.push(("bytes_total", v("UNKNOWN"))),
+                        None => {}
+                    }
+                    if let Some(n) = bytes_transferred {
+                        o.push(("bytes_transferred", v(n)));
+                    }
+                    if let Some(c) = completed {
+                        o.push(("completed", v(c)));
+                    }
+                    f.push(("is", Out::Obj(o)));
+                }
+            }
+            expect(f, *e);
+        }
         Check::LocalDir { dir, names } => {
             f.push(("dir", v(dir)));
             f.push(("names", v(names)));
