@@ -799,14 +799,14 @@ operations! {
     SetRemote {
         /// The URL.
         url: String,
-        /// The new behaviour.
-        remote: Remote,
+        /// The new behaviour (boxed: most steps are smaller).
+        remote: Box<Remote>,
     } => {
         json: { "set_remote": ["url", "remote"] },
         load(rd, f, kind, app) {
             Op::SetRemote {
                 url: f.req_with("url", "the remote's URL", string)?,
-                remote: f.req_with("remote", "the remote, as in the world", remote)?,
+                remote: Box::new(f.req_with("remote", "the remote, as in the world", remote)?),
             }
         }
         write(o) {
@@ -815,7 +815,7 @@ operations! {
         }
         describe { format!("do set_remote {url}") }
         run(r, app) {
-            r.sim.set_remote(url, remote.clone());
+            r.sim.set_remote(url, (**remote).clone());
             Ok(None)
         }
     }

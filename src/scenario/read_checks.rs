@@ -370,9 +370,9 @@ impl StepReader {
                     return at(node, ptr, "a file expected not to exist has no body to check: this check can never pass");
                 }
                 Check::LocalFile {
-                    target,
+                    target: Box::new(target),
                     exists,
-                    body,
+                    body: Box::new(body),
                 }
             }
             "file_property" => {

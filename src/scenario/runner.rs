@@ -307,6 +307,7 @@ impl WorldSpec {
 
 impl Runner {
     /// A machine for `w` (with `chaos`, for the testing kit), the default application connected.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
     pub(crate) fn start(w: &WorldSpec, chaos: Option<Chaos>) -> Runner {
         Runner::start_in(w, chaos, None)
     }
@@ -747,7 +748,7 @@ pub fn describe(step: &Step) -> String {
             }
             C::Notifications { .. } => "check notifications".to_string(),
             C::Time { seconds } => format!("check time is {seconds}s"),
-            C::LocalFile { target, .. } => match target {
+            C::LocalFile { target, .. } => match &**target {
                 super::types::LocalTarget::Path(p) => format!("check local_file {p}"),
                 super::types::LocalTarget::File {
                     job,

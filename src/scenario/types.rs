@@ -413,12 +413,12 @@ pub enum Check {
     },
     /// A sandbox file.
     LocalFile {
-        /// Which file.
-        target: LocalTarget,
+        /// Which file (boxed: most steps are smaller).
+        target: Box<LocalTarget>,
         /// Whether it exists.
         exists: Option<bool>,
-        /// What it holds.
-        body: BodyCheck,
+        /// What it holds (boxed: most steps are smaller).
+        body: Box<BodyCheck>,
     },
     /// The entries directly in a sandbox folder.
     LocalDir {

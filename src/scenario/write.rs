@@ -346,7 +346,7 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             exists,
             body,
         } => {
-            match target {
+            match &**target {
                 super::types::LocalTarget::Path(p) => f.push(("path", v(p))),
                 super::types::LocalTarget::File {
                     job,

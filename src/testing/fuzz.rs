@@ -299,7 +299,7 @@ fn draw(b: &mut Bytes) -> Draw {
             let url = urls[usize::from(b.u8() % 5)].clone();
             Draw::env(Op::SetRemote {
                 url,
-                remote: remote(b),
+                remote: Box::new(remote(b)),
             })
         }
         30 => Draw::env(Op::RestartService),
