@@ -353,3 +353,70 @@ fn local_checks_without_a_sandbox_are_refused_at_load() {
     assert_eq!(err.pointer.as_deref(), Some("/steps/5"));
     assert!(err.message.contains("sandbox"), "{}", err.message);
 }
+
+#[test]
+fn bodies_that_cannot_be_are_refused_with_their_place() {
+    let scenario = |remote: &str| {
+        format!(
+            r#"{{ "name": "n", "description": "d", "world": {{ "remotes": {{ "https://x.test/a": {remote} }} }}, "steps": [] }}"#
+        )
+    };
+    for (remote, pointer, says) in [
+        (
+            r#"{ "size": 4, "content": { "text": "hello" } }"#,
+            "/world/remotes/https:~1~1x.test~1a/size",
+            "differs",
+        ),
+        (
+            r#"{ "content": { "base64": "AB==" } }"#,
+            "/world/remotes/https:~1~1x.test~1a/content/base64",
+            "base64",
+        ),
+        (
+            r#"{ "content": { "pattern": 1 } }"#,
+            "/world/remotes/https:~1~1x.test~1a/content",
+            "length",
+        ),
+        (
+            r#"{ "content": { "text": "a", "pattern": 1, "length": 1 } }"#,
+            "/world/remotes/https:~1~1x.test~1a/content",
+            "exactly one",
+        ),
+    ] {
+        let err = bitsim::scenario::Scenario::parse(&scenario(remote), "x.json").unwrap_err();
+        assert_eq!(
+            err.pointer.as_deref(),
+            Some(pointer),
+            "{remote}: {}",
+            err.message
+        );
+        assert!(err.message.contains(says), "{remote}: {}", err.message);
+    }
+}
+
+#[test]
+fn d38_survives_a_service_restart() {
+    // The time stamp the bytes so far came with is persisted: a remote changed across a restart still
+    // restarts the file at 0.
+    let url = "https://example.test/a";
+    let world = World::new()
+        .remote(url, Remote::sized(8000).modified_at(50))
+        .bandwidth(1000);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("a", JobType::Download).unwrap();
+    job.add_file(url, "C:\\dl\\a").unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    job.suspend().unwrap();
+    assert_eq!(job.get_progress().unwrap().bytes_transferred, 3000);
+    sim.restart_service();
+    sim.set_remote(url, Remote::sized(8000).modified_at(60));
+    let app = app.reconnect().unwrap();
+    let job = app.get_job(job.id()).unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(0);
+    assert_eq!(job.get_progress().unwrap().bytes_transferred, 0);
+    sim.advance_secs(8);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+}
