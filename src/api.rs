@@ -992,6 +992,35 @@ impl File {
     pub fn get_progress(&self) -> Result<FileProgress, HResult> {
         self.info().map(|i| i.progress)
     }
+    /// IBackgroundCopyFile2::SetRemoteName: E_NOTIMPL for upload types, E_INVALIDARG for a bad name,
+    /// BG_E_INVALID_STATE in a final state (§2.6). The file continues at its offset unless the new
+    /// remote differs in size or time stamp (D38) or ignores ranges (D39).
+    pub fn set_remote_name(&self, remote: &str) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_remote_name(app, self.job, self.index, remote))
+    }
+    /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the temporary file,
+    /// `BIT<hex>.tmp` beside the local file (D40).
+    pub fn get_temporary_name(&self) -> Result<String, HResult> {
+        self.h
+            .read(|s, app| s.temporary_name(app, self.job, self.index))
+    }
+    /// IBackgroundCopyFile3::GetValidationState (FALSE by default).
+    pub fn get_validation_state(&self) -> Result<bool, HResult> {
+        self.h
+            .read(|s, app| s.validation_state(app, self.job, self.index))
+    }
+    /// IBackgroundCopyFile3::SetValidationState: E_PENDING (0x8000000A) until the file finished
+    /// transferring; TRUE marks it valid; FALSE is not built (E_NOTIMPL, nothing changes).
+    pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))
+    }
+    /// IBackgroundCopyFile3::IsDownloadedFromPeer (FALSE: no peers are simulated yet).
+    pub fn is_downloaded_from_peer(&self) -> Result<bool, HResult> {
+        self.h
+            .read(|s, app| s.downloaded_from_peer(app, self.job, self.index))
+    }
 }
 
 /// IBackgroundCopyError: usable until the job enters TRANSFERRING (then

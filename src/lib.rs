@@ -221,8 +221,10 @@
 // the two public modules `scenario` (the JSON scenario runner) and `testing` (the test kit).
 mod api;
 mod calls;
+mod content;
 mod engine;
 mod enumerate;
+mod file_calls;
 mod heap;
 mod hresult;
 mod job;
@@ -232,6 +234,7 @@ mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;
 mod record;
+mod sandbox;
 pub mod scenario;
 mod service;
 mod snapshot;
@@ -245,6 +248,7 @@ mod world;
 
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
+pub use content::{Body, Sha256};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use enumerate::{FileEnum, JobEnum};
 pub use hresult::{HResult, ParseHResultError};
@@ -261,7 +265,7 @@ pub use state::{
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
-pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
+pub use trace::{RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind};
 pub use transition::{EventKind, Rule};
 pub use world::{
     default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,

@@ -125,6 +125,19 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
                 format!("GetCount of {enumerator} returned {actual}, but the scenario expects {expected}")
             })
         }
+        Check::LocalFile {
+            target,
+            exists,
+            body,
+        } => super::file_checks::local_file(r, app, target, *exists, body),
+        Check::LocalDir { dir, names } => super::file_checks::local_dir(r, dir, names),
+        Check::FileProperty {
+            job,
+            file,
+            property,
+            is,
+            expect,
+        } => super::file_checks::file_property(r, app, job, *file, property, is.as_ref(), *expect),
         Check::Time { seconds } => {
             let now = r.now();
             let elapsed = now.saturating_since(crate::SimTime::ZERO);
@@ -577,6 +590,11 @@ pub(crate) fn observe(
                 is,
                 expect,
             })
+        }
+        // The sandbox checks read the host, not a BITS getter: observed as they are.
+        Check::LocalFile { .. } | Check::LocalDir { .. } | Check::FileProperty { .. } => {
+            check(r, app, c)?;
+            Ok(c.clone())
         }
     };
     Ok(match seen {

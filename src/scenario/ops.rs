@@ -799,14 +799,14 @@ operations! {
     SetRemote {
         /// The URL.
         url: String,
-        /// The new behaviour.
-        remote: Remote,
+        /// The new behaviour (boxed: most steps are smaller).
+        remote: Box<Remote>,
     } => {
         json: { "set_remote": ["url", "remote"] },
         load(rd, f, kind, app) {
             Op::SetRemote {
                 url: f.req_with("url", "the remote's URL", string)?,
-                remote: f.req_with("remote", "the remote, as in the world", remote)?,
+                remote: Box::new(f.req_with("remote", "the remote, as in the world", remote)?),
             }
         }
         write(o) {
@@ -815,7 +815,7 @@ operations! {
         }
         describe { format!("do set_remote {url}") }
         run(r, app) {
-            r.sim.set_remote(url, remote.clone());
+            r.sim.set_remote(url, (**remote).clone());
             Ok(None)
         }
     }
@@ -1110,6 +1110,132 @@ operations! {
             };
             r.enums.insert(bind_enum.clone(), held);
             Ok(Some((actual, String::new())))
+        }
+    }
+
+    /// A file setter (IBackgroundCopyFile2::SetRemoteName, IBackgroundCopyFile3::SetValidationState).
+    SetFile {
+        /// The job.
+        job: String,
+        /// The file index (in the order added).
+        file: u32,
+        /// The property and its value.
+        value: FileSet,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_file": ["app", "job", "file", "property", "value", "expect"] },
+        method: "IBackgroundCopyFile::Set*",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            let property = f.req_with("property", "a file property", string)?;
+            let value = match property.as_str() {
+                "remote_name" => FileSet::RemoteName(f.req_with("value", "the new remote name", string)?),
+                "validation_state" => FileSet::ValidationState(f.req_with("value", "true or false", super::load::boolean)?),
+                other => {
+                    return at(
+                        f.get("property").unwrap_or(f.node),
+                        &f.ptr("property"),
+                        format!(
+                            "{} is not a file property set_file can set; expected \"remote_name\" or \"validation_state\"",
+                            quote(other)
+                        ),
+                    )
+                }
+            };
+            Op::SetFile {
+                job: rd.job(f, "job")?,
+                file: f.req_with("file", "the file's index in its job", super::load::u32_field("a file index"))?,
+                value,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("file", file);
+            match value {
+                FileSet::RemoteName(n) => {
+                    o.put("property", "remote_name");
+                    o.put("value", n);
+                }
+                FileSet::ValidationState(b) => {
+                    o.put("property", "validation_state");
+                    o.put("value", b);
+                }
+            }
+            o.expect(*expect);
+        }
+        describe { format!("do set_file {job} file {file} {}", value.name()) }
+        run(r, app) {
+            let i = *file as usize;
+            let got = r.call(app, job, |j| {
+                let files = j.enum_files()?;
+                let Some(f) = files.get(i) else { return Ok(None) };
+                Ok::<_, HResult>(Some(unit(match value {
+                    FileSet::RemoteName(n) => f.set_remote_name(n),
+                    FileSet::ValidationState(b) => f.set_validation_state(*b),
+                })))
+            })?;
+            match got {
+                Ok(Ok(Some(h))) => Ok(Some((h, String::new()))),
+                Ok(Ok(None)) => Err(Fail {
+                    expected: format!("file {i} of {job}"),
+                    actual: "no such file".to_string(),
+                    message: format!("{job} has no file {i} (files are numbered from 0 in the order added)"),
+                }),
+                Ok(Err(h)) => Ok(Some((h, " (EnumFiles failed)".to_string()))),
+                Err(h) => Ok(Some((h, format!(" (application {app:?} could not obtain a handle to {job:?}: GetJob returned {h})")))),
+            }
+        }
+    }
+
+    /// A local file changes (in the sandbox too).
+    SetLocal {
+        /// Its Windows path.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// Its body (`None`: `size` bytes of the path-seeded pattern).
+        content: Option<crate::Body>,
+    } => {
+        json: { "set_local": ["path", "local"] },
+        load(rd, f, kind, app) {
+            let path = f.req_with("path", "the local file's Windows path", string)?;
+            let (size, content) = f.req_with("local", "the local file, as in the world", super::load::local)?;
+            Op::SetLocal { path, size, content }
+        }
+        write(o) {
+            o.put("path", path);
+            let mut l = vec![("size", write::v(size))];
+            if let Some(b) = content {
+                l.push(("content", write::body(b)));
+            }
+            o.put_out("local", Out::Obj(l));
+        }
+        describe { format!("do set_local {path}") }
+        run(r, app) {
+            r.sim.with_service_mut(|s| s.set_local_file(path, *size, content.clone()));
+            Ok(None)
+        }
+    }
+}
+
+/// What `set_file` sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileSet {
+    /// IBackgroundCopyFile2::SetRemoteName.
+    RemoteName(String),
+    /// IBackgroundCopyFile3::SetValidationState.
+    ValidationState(bool),
+}
+
+impl FileSet {
+    fn name(&self) -> &'static str {
+        match self {
+            FileSet::RemoteName(_) => "remote_name",
+            FileSet::ValidationState(_) => "validation_state",
         }
     }
 }

@@ -154,6 +154,7 @@ fn remote(b: &mut Bytes) -> Remote {
         size,
         responses,
         otherwise,
+        ..Remote::default()
     }
 }
 
@@ -198,6 +199,7 @@ fn setup(b: &mut Bytes) -> Setup {
             network,
             remotes,
             locals,
+            ..WorldSpec::default()
         },
         chaos,
     }
@@ -297,7 +299,7 @@ fn draw(b: &mut Bytes) -> Draw {
             let url = urls[usize::from(b.u8() % 5)].clone();
             Draw::env(Op::SetRemote {
                 url,
-                remote: remote(b),
+                remote: Box::new(remote(b)),
             })
         }
         30 => Draw::env(Op::RestartService),
