@@ -508,14 +508,17 @@ impl Sim {
 
 /// What every handle carries: the machine, the application, the service generation.
 #[derive(Clone)]
-struct Handle {
+pub(crate) struct Handle {
     inner: Shared,
     app: AppId,
     generation: u32,
 }
 
 impl Handle {
-    fn read<R>(&self, f: impl FnOnce(&Service, AppId) -> Result<R, HResult>) -> Result<R, HResult> {
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&Service, AppId) -> Result<R, HResult>,
+    ) -> Result<R, HResult> {
         let s = self
             .inner
             .service
@@ -551,11 +554,25 @@ impl Handle {
         r
     }
 
-    fn job(&self, id: JobId) -> Job {
+    pub(crate) fn job(&self, id: JobId) -> Job {
         Job {
             h: self.clone(),
             id,
         }
+    }
+
+    /// A handle to file `index` of job `job` (for the file enumerator).
+    pub(crate) fn file(&self, job: JobId, index: u32) -> File {
+        File {
+            h: self.clone(),
+            job,
+            index,
+        }
+    }
+
+    /// The application the handle acts for.
+    pub(crate) fn app(&self) -> AppId {
+        self.app
     }
 }
 
@@ -575,6 +592,13 @@ impl Manager {
     /// The application this manager belongs to.
     pub fn app(&self) -> AppId {
         self.h.app
+    }
+
+    /// The machine this manager's application runs on (another reference to the same [`Sim`]).
+    pub fn sim(&self) -> Sim {
+        Sim {
+            inner: self.h.inner.clone(),
+        }
     }
 
     /// A new manager object for the same application (CoCreateInstance again): what an application does
@@ -631,6 +655,15 @@ impl Manager {
         self.h
             .read(|s, app| s.enum_jobs(app, flags))
             .map(|ids| ids.into_iter().map(|id| self.h.job(id)).collect())
+    }
+
+    /// EnumJobs, as the IEnumBackgroundCopyJobs object: a snapshot of the set [`Manager::enum_jobs`]
+    /// lists, read with Next / Skip / Reset / Clone / GetCount (D46).
+    ///
+    /// Errors: as [`Manager::enum_jobs`].
+    pub fn job_enum(&self, flags: u32) -> Result<crate::JobEnum, HResult> {
+        let ids = self.h.read(|s, app| s.enum_jobs(app, flags))?;
+        Ok(crate::enumerate::JobEnum::new(self.h.clone(), ids))
     }
 
     /// GetErrorDescription: the message text of `code` in language `language` (a LANGID; English and
@@ -836,6 +869,15 @@ impl Job {
             .collect())
     }
 
+    /// EnumFiles, as the IEnumBackgroundCopyFiles object: a snapshot of the job's files at this call,
+    /// in the order added, read with Next / Skip / Reset / Clone / GetCount (D46).
+    ///
+    /// Errors: only the common ones of every handle method.
+    pub fn file_enum(&self) -> Result<crate::FileEnum, HResult> {
+        let n = self.h.read(|s, app| s.file_count(app, self.id))?;
+        Ok(crate::enumerate::FileEnum::new(self.h.clone(), self.id, n))
+    }
+
     /// Suspend (T15): any non-final state goes to SUSPENDED; `Ok(S_OK)`, also when already suspended.
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
@@ -987,6 +1029,35 @@ impl File {
     /// GetProgress of this file, live to the current instant (any state; only the common errors; §8.2).
     pub fn get_progress(&self) -> Result<FileProgress, HResult> {
         self.info().map(|i| i.progress)
+    }
+    /// IBackgroundCopyFile2::SetRemoteName: E_NOTIMPL for upload types, E_INVALIDARG for a bad name,
+    /// BG_E_INVALID_STATE in a final state (§2.6). The file continues at its offset unless the new
+    /// remote differs in size or time stamp (D38) or ignores ranges (D39).
+    pub fn set_remote_name(&self, remote: &str) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_remote_name(app, self.job, self.index, remote))
+    }
+    /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the temporary file,
+    /// `BIT<hex>.tmp` beside the local file (D40).
+    pub fn get_temporary_name(&self) -> Result<String, HResult> {
+        self.h
+            .read(|s, app| s.temporary_name(app, self.job, self.index))
+    }
+    /// IBackgroundCopyFile3::GetValidationState (FALSE by default).
+    pub fn get_validation_state(&self) -> Result<bool, HResult> {
+        self.h
+            .read(|s, app| s.validation_state(app, self.job, self.index))
+    }
+    /// IBackgroundCopyFile3::SetValidationState: E_PENDING (0x8000000A) until the file finished
+    /// transferring; TRUE marks it valid; FALSE is not built (E_NOTIMPL, nothing changes).
+    pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))
+    }
+    /// IBackgroundCopyFile3::IsDownloadedFromPeer (FALSE: no peers are simulated yet).
+    pub fn is_downloaded_from_peer(&self) -> Result<bool, HResult> {
+        self.h
+            .read(|s, app| s.downloaded_from_peer(app, self.job, self.index))
     }
 }
 

@@ -134,6 +134,9 @@ pub(crate) struct FileData {
     pub bytes_transferred: u64,
     /// Set by Complete for kept files (download) or when uploaded (upload).
     pub completed: bool,
+    /// Everything else about the file (part 2: what the remote looked like, ranges, validation, ...);
+    /// `None` while all of it is at its default, so a plain file costs one pointer.
+    pub extra: Option<Box<crate::content::FileExtra>>,
 }
 
 impl FileData {
@@ -144,6 +147,31 @@ impl FileData {
             bytes_total: BG_SIZE_UNKNOWN,
             bytes_transferred: 0,
             completed: false,
+            extra: None,
+        }
+    }
+    /// The Last-Modified time the file's bytes so far came with (D38; 0 by default).
+    pub fn seen_modified(&self) -> u64 {
+        self.extra.as_ref().map_or(0, |e| e.seen_modified)
+    }
+    /// Record the Last-Modified time of the bytes being transferred (D38).
+    pub fn set_seen_modified(&mut self, t: u64) {
+        if t == self.seen_modified() {
+            return;
+        }
+        self.extra
+            .get_or_insert_with(Default::default)
+            .seen_modified = t;
+        self.shrink_extra();
+    }
+    /// Drop the extra box when everything in it is back at its default.
+    pub fn shrink_extra(&mut self) {
+        if self
+            .extra
+            .as_deref()
+            .is_some_and(|e| *e == Default::default())
+        {
+            self.extra = None;
         }
     }
     /// Every byte moved (and the size known).

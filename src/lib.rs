@@ -40,7 +40,7 @@
 //! ## The public surface
 //! Every item has one path. At the crate root:
 //! * the simulator and its handles, named after the COM interfaces: [`Sim`], [`Manager`], [`Job`],
-//!   [`File`], [`CopyError`] (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
+//!   [`File`], [`CopyError`], the enumerator objects [`JobEnum`] and [`FileEnum`] (D46) (every method returns `Result<T, HResult>`, and its docs list the HRESULTs
 //!   it returns, in which states, under which row), and [`NotifyFlagsArg`];
 //! * values: [`HResult`] (every code the real one; a [`std::error::Error`]), [`JobState`], [`JobType`],
 //!   [`Priority`], [`ErrorContext`], [`NotifyFlags`], [`ProxyUsage`], [`ProxySettings`],
@@ -221,7 +221,10 @@
 // the two public modules `scenario` (the JSON scenario runner) and `testing` (the test kit).
 mod api;
 mod calls;
+mod content;
 mod engine;
+mod enumerate;
+mod file_calls;
 mod heap;
 mod hresult;
 mod job;
@@ -232,6 +235,7 @@ mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;
 mod record;
+mod sandbox;
 pub mod scenario;
 mod service;
 mod snapshot;
@@ -245,7 +249,9 @@ mod world;
 
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
+pub use content::{Body, Sha256};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
+pub use enumerate::{FileEnum, JobEnum};
 pub use hresult::{HResult, ParseHResultError};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
@@ -260,7 +266,7 @@ pub use state::{
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
-pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
+pub use trace::{RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind};
 pub use transition::{EventKind, Rule};
 pub use world::{
     default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,

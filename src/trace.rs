@@ -178,6 +178,74 @@ pub enum TraceKind {
     },
     /// A clock method was called from inside a callback and refused: the clock did not move (D19).
     ClockInCallback,
+    /// A partly transferred file restarted at byte 0 (D38, D39).
+    Restarted {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// Why.
+        reason: RestartReason,
+    },
+    /// A local file changed (`set_local`).
+    LocalChanged,
+    /// A file's temporary file in the sandbox was created, renamed, truncated or deleted (D40).
+    TempFile {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// What happened to it.
+        action: TempAction,
+    },
+}
+
+/// Why a file restarted at byte 0.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
+pub enum RestartReason {
+    /// The server ignores Range requests, so a resumed file starts over (D39).
+    NoRangeSupport,
+    /// The remote's size or Last-Modified time changed (D38).
+    RemoteChanged,
+    /// The job downloads dynamic content (Job5 DYNAMIC_CONTENT).
+    DynamicContent,
+    /// The application rejected the content (File3 SetValidationState FALSE).
+    Validation,
+}
+
+impl fmt::Display for RestartReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RestartReason::NoRangeSupport => "no range support",
+            RestartReason::RemoteChanged => "remote changed",
+            RestartReason::DynamicContent => "dynamic content",
+            RestartReason::Validation => "validation",
+        })
+    }
+}
+
+/// What happened to a temporary file (sandbox).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
+pub enum TempAction {
+    /// Created at its first transferred byte.
+    Created,
+    /// Renamed to the file's local name by Complete.
+    Renamed,
+    /// Emptied (the file restarted at 0).
+    Truncated,
+    /// Deleted (Cancel, Complete of a partial file).
+    Deleted,
+}
+
+impl fmt::Display for TempAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TempAction::Created => "created",
+            TempAction::Renamed => "renamed to its local name",
+            TempAction::Truncated => "truncated",
+            TempAction::Deleted => "deleted",
+        })
+    }
 }
 
 /// A trace record: when and what.
@@ -202,6 +270,8 @@ impl TraceEvent {
             | TraceKind::Attempt { job, .. }
             | TraceKind::AttemptCut { job, .. }
             | TraceKind::FileDone { job, .. }
+            | TraceKind::Restarted { job, .. }
+            | TraceKind::TempFile { job, .. }
             | TraceKind::Notified { job, .. }
             | TraceKind::OwnerChanged { job, .. }
             | TraceKind::EventRefused { job, .. }
@@ -213,6 +283,7 @@ impl TraceEvent {
             | TraceKind::AppExited { .. }
             | TraceKind::ServiceRestarted
             | TraceKind::RemoteChanged
+            | TraceKind::LocalChanged
             | TraceKind::ChaosSeed { .. }
             | TraceKind::StepLimit { .. }
             | TraceKind::ClockInCallback => None,
@@ -294,6 +365,16 @@ impl TraceEvent {
                 file,
                 bytes,
             } => format!("{t} {} file {file} done ({bytes} bytes)", job(j)),
+            TraceKind::Restarted {
+                job: j,
+                file,
+                reason,
+            } => format!("{t} {} restarted file {file} at byte 0: {reason}", job(j)),
+            TraceKind::TempFile {
+                job: j,
+                file,
+                action,
+            } => format!("{t} {} temp_file of file {file} {action}", job(j)),
             TraceKind::Notified {
                 app: a,
                 job: j,
@@ -334,6 +415,7 @@ impl TraceEvent {
                 event.name()
             ),
             TraceKind::RemoteChanged => format!("{t} remote changed"),
+            TraceKind::LocalChanged => format!("{t} local_changed"),
             TraceKind::ChaosSeed { seed, rate_ppm } => {
                 format!("{t} chaos: seed {seed}, {rate_ppm} faults per million attempts")
             }

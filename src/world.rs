@@ -6,6 +6,7 @@
 //! ERROR_WINHTTP_NAME_NOT_RESOLVED (0x80072EE7). Chaos runs draw extra faults from a seeded generator whose
 //! seed is part of the world, so any run can be replayed.
 
+use crate::content::Body;
 use crate::{ErrorContext, HResult};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -82,7 +83,7 @@ impl Response {
 }
 
 /// A server-side file.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Remote {
     /// The download size; `None` means the server sends no length (BG_E_MISSING_FILE_SIZE, fatal).
     pub size: Option<u64>,
@@ -90,6 +91,30 @@ pub struct Remote {
     pub responses: VecDeque<Response>,
     /// The answer once `responses` is used up.
     pub otherwise: Response,
+    /// The body; `None`: `size` bytes of the pattern seeded with the FNV-1a-64 hash of the URL
+    /// (scenario contract part 2, decision 2).
+    pub content: Option<Body>,
+    /// The Last-Modified time in virtual seconds (default 0). BITS compares it and the size to notice
+    /// a changed file (D38).
+    pub modified: u64,
+    /// Whether the server honours Range requests (default true; D39).
+    pub accept_ranges: bool,
+    /// Response header lines sent with every successful answer (File5 HTTP_RESPONSE_HEADERS).
+    pub headers: Vec<String>,
+}
+
+impl Default for Remote {
+    fn default() -> Remote {
+        Remote {
+            size: None,
+            responses: VecDeque::new(),
+            otherwise: Response::Ok,
+            content: None,
+            modified: 0,
+            accept_ranges: true,
+            headers: Vec::new(),
+        }
+    }
 }
 
 impl Remote {
@@ -109,6 +134,32 @@ impl Remote {
     pub fn otherwise(mut self, r: Response) -> Remote {
         self.otherwise = r;
         self
+    }
+    /// A remote serving `body` (its size is the body's length).
+    pub fn with_content(body: Body) -> Remote {
+        Remote {
+            size: Some(body.len()),
+            content: Some(body),
+            ..Remote::default()
+        }
+    }
+    /// Set the Last-Modified time (virtual seconds).
+    pub fn modified_at(mut self, secs: u64) -> Remote {
+        self.modified = secs;
+        self
+    }
+    /// Make the server ignore Range requests (D39).
+    pub fn without_ranges(mut self) -> Remote {
+        self.accept_ranges = false;
+        self
+    }
+    /// The body it serves for `url`: its `content`, else `size` bytes of the URL-seeded pattern, else
+    /// nothing.
+    pub fn body(&self, url: &str) -> Body {
+        match &self.content {
+            Some(b) => b.clone(),
+            None => Body::default_for(url, self.size.unwrap_or(0)),
+        }
     }
 }
 
@@ -238,6 +289,17 @@ pub struct World {
     pub(crate) default_cost_flags: u32,
     /// JobInactivityTimeout in seconds (T22, D36). Default 7,776,000 (90 days).
     pub(crate) inactivity_timeout_secs: u64,
+    /// The bodies of local files that have one (`locals` with `content`); others hold `size` bytes of
+    /// the pattern seeded with the FNV-1a-64 hash of their path (D40).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) local_content: BTreeMap<String, Body>,
+    /// The sandbox folder files are materialised in (`None`: nothing touches the host file system).
+    /// Host state: not part of snapshots.
+    #[serde(skip)]
+    pub(crate) sandbox: Option<std::path::PathBuf>,
+    /// The bytes transfers may write into the sandbox before its disk is full (`None`: no limit).
+    #[serde(skip)]
+    pub(crate) sandbox_capacity: Option<u64>,
 }
 
 /// JobInactivityTimeout's default: 90 days (T22, `W32 group-policies`).
@@ -255,6 +317,9 @@ impl Default for World {
             chaos: None,
             default_cost_flags: crate::job_options::TRANSFER_STANDARD,
             inactivity_timeout_secs: INACTIVITY_TIMEOUT_SECS,
+            local_content: BTreeMap::new(),
+            sandbox: None,
+            sandbox_capacity: None,
         }
     }
 }
@@ -265,6 +330,10 @@ pub(crate) struct Attempt {
     pub response: Response,
     /// The remote's size (downloads) as the server announces it.
     pub size: Option<u64>,
+    /// The remote's Last-Modified time (D38).
+    pub modified: u64,
+    /// Whether the server honours Range requests (D39).
+    pub accept_ranges: bool,
 }
 
 impl World {
@@ -281,6 +350,39 @@ impl World {
     pub fn local(mut self, path: impl Into<String>, size: u64) -> World {
         self.locals.insert(path.into(), Local { size });
         self
+    }
+    /// Builder: add a local file with its content (its size is the body's length).
+    pub fn local_with(mut self, path: impl Into<String>, body: Body) -> World {
+        let path = path.into();
+        self.locals.insert(path.clone(), Local { size: body.len() });
+        self.local_content.insert(path, body);
+        self
+    }
+    /// Builder: materialise files in the host folder `path` (scenario contract part 2, "Materialised
+    /// files"): local names map into it, downloads write their temporary and local files there, uploads
+    /// read from there. Nothing is ever written outside it (D41). Without a sandbox nothing touches the
+    /// host file system.
+    pub fn sandbox(mut self, path: impl Into<std::path::PathBuf>) -> World {
+        self.sandbox = Some(path.into());
+        self
+    }
+    /// Builder: the sandbox's disk holds only `bytes` more bytes of transferred data; a write past that
+    /// fails as a full disk does (ERROR_DISK_FULL, context LOCAL_FILE, D41).
+    pub fn sandbox_capacity(mut self, bytes: u64) -> World {
+        self.sandbox_capacity = Some(bytes);
+        self
+    }
+    /// The sandbox folder, if any.
+    pub fn sandbox_path(&self) -> Option<&std::path::Path> {
+        self.sandbox.as_deref()
+    }
+    /// The body of the local file at `path`: its content, or `size` bytes of the path-seeded pattern.
+    pub fn local_body(&self, path: &str) -> Option<Body> {
+        let l = self.locals.get(path)?;
+        Some(match self.local_content.get(path) {
+            Some(b) => b.clone(),
+            None => Body::default_for(path, l.size),
+        })
     }
     /// Builder: set the shared bandwidth in bytes per virtual second (D12; default 1,000,000).
     pub fn bandwidth(mut self, bytes_per_sec: u64) -> World {
@@ -357,18 +459,23 @@ impl World {
 
     /// One connection attempt to `url`: consumes a scripted response (spec scenario-format, World).
     pub(crate) fn attempt(&mut self, url: &str) -> Attempt {
-        let (response, size) = match self.remotes.get_mut(url) {
-            None => (Response::win32(12007), None), // ERROR_WINHTTP_NAME_NOT_RESOLVED
+        let (response, size, modified, accept_ranges) = match self.remotes.get_mut(url) {
+            None => (Response::win32(12007), None, 0, true), // ERROR_WINHTTP_NAME_NOT_RESOLVED
             Some(remote) => {
                 let r = remote.responses.pop_front().unwrap_or(remote.otherwise);
-                (r, remote.size)
+                (r, remote.size, remote.modified, remote.accept_ranges)
             }
         };
         let response = match &mut self.chaos {
             Some(chaos) => chaos.perturb(response, size),
             None => response,
         };
-        Attempt { response, size }
+        Attempt {
+            response,
+            size,
+            modified,
+            accept_ranges,
+        }
     }
 
     /// D5: classify an error code, honouring this world's overrides. Returns the class and the error
@@ -407,6 +514,8 @@ pub fn default_classification(code: HResult) -> (Class, ErrorContext) {
     match code {
         HResult::S_OK => (Class::Success, C::None),
         HResult::E_ACCESSDENIED | HResult::ERROR_DISK_FULL => (Class::Fatal, C::LocalFile),
+        // ERROR_INVALID_NAME: a local name that cannot name a file in the sandbox (D41).
+        c if c == crate::sandbox::ERROR_INVALID_NAME => (Class::Fatal, C::LocalFile),
         HResult::ERROR_FILE_NOT_FOUND | HResult::ERROR_PATH_NOT_FOUND => {
             (Class::Fatal, C::RemoteFile)
         }

@@ -109,6 +109,7 @@ fn random_scenarios_never_panic() {
         ],
         locals: vec![("C:\\up\\f.bin".into(), 3000)],
         options: Default::default(),
+        ..WorldSpec::default()
     };
     let jobs = ["j0", "j1", "j2"];
     let apps = ["app", "app1", "app2"];
@@ -194,7 +195,9 @@ fn random_scenarios_never_panic() {
                 }),
                 16 => Action::Do(Op::SetRemote {
                     url: rng.pick(&urls).to_string(),
-                    remote: Remote::sized(rng.below(3000)).with_responses([*rng.pick(&responses)]),
+                    remote: Box::new(
+                        Remote::sized(rng.below(3000)).with_responses([*rng.pick(&responses)]),
+                    ),
                 }),
                 17 => Action::Do(Op::RestartService),
                 18 => match rng.below(4) {

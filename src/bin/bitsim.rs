@@ -3,7 +3,9 @@
 //! A thin shell over [`bitsim::scenario`]: the logic lives in the library so that tests and fuzzers
 //! call it directly.
 
-use bitsim::scenario::{graph, run_paths, run_paths_traced, RunOptions, DEFAULT_TRACE_LIMIT};
+use bitsim::scenario::{
+    graph, run_paths, run_paths_keeping, run_paths_traced, RunOptions, DEFAULT_TRACE_LIMIT,
+};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,6 +34,10 @@ enum Command {
         /// With --trace: at most this many event lines per scenario (0: no limit).
         #[arg(long, value_name = "LINES", default_value_t = DEFAULT_TRACE_LIMIT, requires = "trace")]
         trace_limit: usize,
+        /// Materialise the files of `"sandbox": true` scenarios in DIR/<scenario name>/ and keep
+        /// them there (without it each run gets a fresh folder, removed afterwards).
+        #[arg(long, value_name = "DIR")]
+        keep_sandbox: Option<PathBuf>,
         /// Scenario files, or folders (every regular *.json file below them, sorted by path; a file
         /// reached twice runs once).
         #[arg(required = true, value_name = "PATH")]
@@ -61,18 +67,31 @@ fn main() -> ExitCode {
             json,
             trace,
             trace_limit,
+            keep_sandbox,
             paths,
         } => {
+            let opts = RunOptions::default();
             // The trace is written while the scenarios run, never held whole.
-            let batch = match (trace, json) {
-                (false, _) => run_paths(&paths, &RunOptions::default()),
-                (true, false) => {
+            let batch = match (trace, json, keep_sandbox.as_deref()) {
+                (false, _, None) => run_paths(&paths, &opts),
+                (false, _, Some(keep)) => run_paths_keeping(&paths, &opts, None, keep),
+                (true, false, keep) => {
                     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    run_paths_traced(&paths, &mut out, trace_limit)
+                    match keep {
+                        None => run_paths_traced(&paths, &mut out, trace_limit),
+                        Some(k) => {
+                            run_paths_keeping(&paths, &opts, Some((&mut out, trace_limit)), k)
+                        }
+                    }
                 }
-                (true, true) => {
+                (true, true, keep) => {
                     let mut err = std::io::BufWriter::new(std::io::stderr().lock());
-                    run_paths_traced(&paths, &mut err, trace_limit)
+                    match keep {
+                        None => run_paths_traced(&paths, &mut err, trace_limit),
+                        Some(k) => {
+                            run_paths_keeping(&paths, &opts, Some((&mut err, trace_limit)), k)
+                        }
+                    }
                 }
             };
             eprint!("{}", batch.errors());

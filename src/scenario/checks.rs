@@ -193,6 +193,37 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             expect,
         } => jobs(r, app, *all_users, *count, names.as_deref(), *expect),
         Check::Notifications { are } => notifications(r, app, are),
+        Check::EnumCount {
+            enumerator,
+            is,
+            expect,
+        } => {
+            let got = enum_count(r, enumerator)?;
+            let (ok, actual) = match got {
+                Ok(n) => (Some(n) == *is && expect.is_success(), n.to_string()),
+                Err(h) => (*expect == h, h.to_string()),
+            };
+            let expected = match is {
+                Some(n) => n.to_string(),
+                None => expect.to_string(),
+            };
+            same(ok, &expected, &actual, || {
+                format!("GetCount of {enumerator} returned {actual}, but the scenario expects {expected}")
+            })
+        }
+        Check::LocalFile {
+            target,
+            exists,
+            body,
+        } => super::file_checks::local_file(r, app, target, *exists, body),
+        Check::LocalDir { dir, names } => super::file_checks::local_dir(r, dir, names),
+        Check::FileProperty {
+            job,
+            file,
+            property,
+            is,
+            expect,
+        } => super::file_checks::file_property(r, app, job, *file, property, is.as_ref(), *expect),
         Check::Time { seconds } => {
             let now = r.now();
             let elapsed = now.saturating_since(crate::SimTime::ZERO);
@@ -203,6 +234,21 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
                 format!("the virtual clock reads {elapsed}, but the scenario expects {seconds}s")
             })
         }
+    }
+}
+
+/// GetCount of a held enumerator (D46).
+fn enum_count(r: &Runner, enumerator: &str) -> Result<Result<u32, HResult>, Fail> {
+    match r.enums.get(enumerator) {
+        Some(Some(super::ops::HeldEnum::Jobs(e))) => Ok(e.get_count()),
+        Some(Some(super::ops::HeldEnum::Files(e))) => Ok(e.get_count()),
+        _ => Err(Fail {
+            expected: format!("enumerator {enumerator:?}"),
+            actual: "no enumerator".to_string(),
+            message: format!(
+                "enumerator alias {enumerator:?} holds no enumerator: the step that binds it failed"
+            ),
+        }),
     }
 }
 
@@ -647,6 +693,22 @@ pub(crate) fn observe(
         Check::Time { .. } => Ok(Check::Time {
             seconds: r.now().as_secs(),
         }),
+        Check::EnumCount { enumerator, .. } => {
+            let (is, expect) = match enum_count(r, enumerator)? {
+                Ok(n) => (Some(n), HResult::S_OK),
+                Err(h) => (None, h),
+            };
+            Ok(Check::EnumCount {
+                enumerator: enumerator.clone(),
+                is,
+                expect,
+            })
+        }
+        // The sandbox checks read the host, not a BITS getter: observed as they are.
+        Check::LocalFile { .. } | Check::LocalDir { .. } | Check::FileProperty { .. } => {
+            check(r, app, c)?;
+            Ok(c.clone())
+        }
     };
     Ok(match seen {
         Ok(c) => (Some(c), HResult::S_OK),

@@ -4,7 +4,7 @@
 
 use super::json::{self, escape_text, line_col, number, one_of, pointer_token, quote, Kind, Node};
 use super::steps::StepReader;
-use super::types::{Action, Check, Op, Scenario, UserSpec, WorldSpec};
+use super::types::{Action, Check, Op, SandboxSpec, Scenario, UserSpec, WorldSpec};
 use crate::world::{Fault, Network, Remote, Response};
 use crate::HResult;
 use std::collections::VecDeque;
@@ -102,7 +102,8 @@ impl Scenario {
             },
             pointer: e.pointer,
         })?;
-        scenario(&root).map_err(|e| {
+        let base = Path::new(file).parent().unwrap_or(Path::new(""));
+        scenario(&root, base).map_err(|e| {
             let (line, column) = line_col(text, e.pos);
             InvalidScenario {
                 file: file.to_string(),
@@ -360,7 +361,7 @@ pub(crate) fn array<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [Node]> {
 
 // ---------------------------------------------------------------------- the file
 
-fn scenario(root: &Node) -> R<Scenario> {
+fn scenario(root: &Node, base: &Path) -> R<Scenario> {
     let f = Fields::new(
         root,
         "",
@@ -373,7 +374,9 @@ fn scenario(root: &Node) -> R<Scenario> {
         "a string saying what the scenario proves",
         string,
     )?;
-    let world = f.opt_with("world", world)?.unwrap_or_default();
+    let world = f
+        .opt_with("world", |n, p| world(n, p, base))?
+        .unwrap_or_default();
     let steps_node = f.req("steps", "the array of steps")?;
     let items = array(steps_node, &f.ptr("steps"), "the steps")?;
     let mut reader = StepReader::new(&world);
@@ -384,6 +387,15 @@ fn scenario(root: &Node) -> R<Scenario> {
     for (i, item) in items.iter().enumerate() {
         let ptr = format!("/steps/{i}");
         let step = reader.step(item, &ptr)?;
+        if let Action::Check(Check::LocalFile { .. } | Check::LocalDir { .. }) = &step.action {
+            if world.sandbox.is_none() {
+                return at(
+                    item,
+                    &ptr,
+                    "this check reads the sandbox: give the world a \"sandbox\" (true or a folder)",
+                );
+            }
+        }
         match &step.action {
             Action::Do(Op::Advance { seconds }) => {
                 // Only while the sum fits the clock's milliseconds; past that, stop checking.
@@ -418,7 +430,7 @@ fn scenario(root: &Node) -> R<Scenario> {
     })
 }
 
-fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
+fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
     let f = Fields::new(
         n,
         ptr,
@@ -431,6 +443,7 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
             "locals",
             "default_cost_flags",
             "inactivity_timeout",
+            "sandbox",
         ],
     )?;
     let mut options = super::types::WorldOptions {
@@ -466,7 +479,16 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
     let bandwidth = f.opt_with("bandwidth", u64_field("a bandwidth in bytes per second"))?;
     let network = f.opt_with("network", network)?;
     let remotes = f.opt_with("remotes", remotes)?.unwrap_or_default();
-    let locals = f.opt_with("locals", locals)?.unwrap_or_default();
+    let all_locals = f.opt_with("locals", locals)?.unwrap_or_default();
+    let sandbox = f.opt_with("sandbox", |n, p| sandbox(n, p, base))?.flatten();
+    let mut locals = Vec::with_capacity(all_locals.len());
+    let mut local_content = Vec::new();
+    for (path, size, content) in all_locals {
+        if let Some(c) = content {
+            local_content.push((path.clone(), c));
+        }
+        locals.push((path, size));
+    }
     Ok(WorldSpec {
         users,
         bandwidth,
@@ -474,7 +496,66 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
         remotes,
         locals,
         options,
+        local_content,
+        sandbox,
     })
+}
+
+/// World `sandbox`: `true` (a fresh folder), `false` (none), or a folder relative to the scenario
+/// file's folder, which must be empty if it exists.
+fn sandbox(n: &Node, ptr: &str, base: &Path) -> R<Option<SandboxSpec>> {
+    match &n.kind {
+        Kind::Bool(true) => Ok(Some(SandboxSpec::Fresh)),
+        Kind::Bool(false) => Ok(None),
+        Kind::Str(s) => {
+            let rel = Path::new(s);
+            if s.is_empty() || rel.is_absolute() {
+                return at(
+                    n,
+                    ptr,
+                    format!(
+                        "the sandbox folder {} must be a non-empty path relative to the scenario file's folder",
+                        quote(s)
+                    ),
+                );
+            }
+            let dir = base.join(rel);
+            match std::fs::read_dir(&dir) {
+                Ok(mut entries) => {
+                    if entries.next().is_some() {
+                        return at(
+                            n,
+                            ptr,
+                            format!(
+                                "the sandbox folder {} is not empty: a sandbox given by path must be empty (or absent) when the scenario starts",
+                                quote(&dir.display().to_string())
+                            ),
+                        );
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return at(
+                        n,
+                        ptr,
+                        format!(
+                            "the sandbox folder {} cannot be read: {e}",
+                            quote(&dir.display().to_string())
+                        ),
+                    )
+                }
+            }
+            Ok(Some(SandboxSpec::Dir(dir)))
+        }
+        other => at(
+            n,
+            ptr,
+            format!(
+                "expected true, false or a folder path relative to the scenario file, found {}",
+                other.describe()
+            ),
+        ),
+    }
 }
 
 /// The users, and those with a token given (name, `integrity`, `elevated`; D34).
@@ -597,25 +678,126 @@ fn remotes(n: &Node, ptr: &str) -> R<Vec<(String, Remote)>> {
         .collect()
 }
 
-fn locals(n: &Node, ptr: &str) -> R<Vec<(String, u64)>> {
-    map_members(n, ptr, "the local files (path → { size })")?
+type LocalSpec = (String, u64, Option<crate::content::Body>);
+
+/// A local file: `{ size, content }` (`size` required, equal to the content's length).
+pub(crate) fn local(v: &Node, lptr: &str) -> R<(u64, Option<crate::content::Body>)> {
+    let f = Fields::new(v, lptr, "a local file", &["size", "content"])?;
+    let size = f.req_with(
+        "size",
+        "the file size in bytes",
+        u64_field("a size in bytes"),
+    )?;
+    let content = f.opt_with("content", body)?;
+    if let Some(c) = &content {
+        if c.len() != size {
+            return at(
+                f.get("size").unwrap_or(v),
+                &f.ptr("size"),
+                format!(
+                    "size {size} differs from the content's length {}: they must be equal",
+                    c.len()
+                ),
+            );
+        }
+    }
+    Ok((size, content))
+}
+
+fn locals(n: &Node, ptr: &str) -> R<Vec<LocalSpec>> {
+    map_members(n, ptr, "the local files (path → { size, content })")?
         .iter()
         .map(|(path, _, v)| {
             let lptr = format!("{ptr}/{}", pointer_token(path));
-            let f = Fields::new(v, &lptr, "a local file", &["size"])?;
-            let size = f.req_with(
-                "size",
-                "the file size in bytes",
-                u64_field("a size in bytes"),
-            )?;
-            Ok((path.clone(), size))
+            let (size, content) = local(v, &lptr)?;
+            Ok((path.clone(), size, content))
         })
         .collect()
 }
 
-/// A remote: `size`, `responses`, `otherwise`.
+/// A body: exactly one of `text`, `base64` or `pattern` (with a required `length`).
+pub(crate) fn body(n: &Node, ptr: &str) -> R<crate::content::Body> {
+    use crate::content::{base64_decode, Body};
+    let f = Fields::new(
+        n,
+        ptr,
+        "a body ({ text } or { base64 } or { pattern, length })",
+        &["text", "base64", "pattern", "length"],
+    )?;
+    let given: Vec<&str> = ["text", "base64", "pattern"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
+    if given.len() != 1 {
+        return at(
+            n,
+            ptr,
+            format!(
+                "a body has exactly one of \"text\", \"base64\" or \"pattern\", this one has {}",
+                if given.is_empty() {
+                    "none".to_string()
+                } else {
+                    given.join(" and ")
+                }
+            ),
+        );
+    }
+    if given[0] != "pattern" && f.has("length") {
+        return at(
+            f.get("length").unwrap_or(n),
+            &f.ptr("length"),
+            "\"length\" goes only with \"pattern\" (a text or base64 body has the length of its bytes)",
+        );
+    }
+    match given[0] {
+        "text" => Ok(Body::text(&f.req_with("text", "", string)?)),
+        "base64" => f.req_with("base64", "", |n, p| {
+            let s = string(n, p)?;
+            match base64_decode(&s) {
+                Some(b) => Ok(Body::Bytes(b)),
+                None => at(
+                    n,
+                    p,
+                    "not valid base64 (RFC 4648, standard alphabet, padded with '=')",
+                ),
+            }
+        }),
+        _ => {
+            let seed = f.req_with("pattern", "", u64_field("a pattern seed (0 to 2^64-1)"))?;
+            let length = f.req_with(
+                "length",
+                "the pattern's length in bytes",
+                u64_field("a length in bytes"),
+            )?;
+            if length == crate::BG_SIZE_UNKNOWN {
+                return at(
+                    f.get("length").unwrap_or(n),
+                    &f.ptr("length"),
+                    "18446744073709551615 is BG_SIZE_UNKNOWN, not a length (D21)",
+                );
+            }
+            Ok(Body::pattern(seed, length))
+        }
+    }
+}
+
+/// A remote: `size`, `responses`, `otherwise`, and the body fields `content`, `modified`,
+/// `accept_ranges`, `headers`.
 pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
-    let f = Fields::new(n, ptr, "a remote", &["size", "responses", "otherwise"])?;
+    let f = Fields::new(
+        n,
+        ptr,
+        "a remote",
+        &[
+            "size",
+            "responses",
+            "otherwise",
+            "content",
+            "modified",
+            "accept_ranges",
+            "headers",
+        ],
+    )?;
     let size = f.opt_with("size", |n, p| {
         let v = integer(n, p, u64::MAX, "a size in bytes")?;
         if v == crate::BG_SIZE_UNKNOWN {
@@ -639,10 +821,42 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
         }
     };
     let otherwise = f.opt_with("otherwise", response)?.unwrap_or_default();
+    let content = f.opt_with("content", body)?;
+    if let (Some(c), Some(sz)) = (&content, size) {
+        if c.len() != sz {
+            return at(
+                f.get("size").unwrap_or(n),
+                &f.ptr("size"),
+                format!(
+                    "size {sz} differs from the content's length {}: give one or make them equal",
+                    c.len()
+                ),
+            );
+        }
+    }
+    let modified = f
+        .opt_with("modified", u64_field("a time in virtual seconds"))?
+        .unwrap_or(0);
+    let accept_ranges = f.opt_with("accept_ranges", boolean)?.unwrap_or(true);
+    let headers = match f.get("headers") {
+        None => Vec::new(),
+        Some(list) => {
+            let hptr = f.ptr("headers");
+            array(list, &hptr, "the response header lines")?
+                .iter()
+                .enumerate()
+                .map(|(i, h)| string(h, &format!("{hptr}/{i}")))
+                .collect::<R<Vec<_>>>()?
+        }
+    };
     Ok(Remote {
         size,
         responses,
         otherwise,
+        content,
+        modified,
+        accept_ranges,
+        headers,
     })
 }
 

@@ -52,6 +52,7 @@
 
 pub(crate) mod checks;
 mod convention;
+mod file_checks;
 pub mod graph;
 mod json;
 mod load;
@@ -67,13 +68,15 @@ mod write;
 
 pub use load::{InvalidScenario, MAX_FILE_BYTES};
 pub use report::{
-    collect, run_paths, run_paths_traced, Batch, FailureReport, Inputs, InvalidReport, Report,
-    ScenarioReport, DEFAULT_TRACE_LIMIT,
+    collect, run_paths, run_paths_keeping, run_paths_traced, Batch, FailureReport, Inputs,
+    InvalidReport, Report, ScenarioReport, DEFAULT_TRACE_LIMIT,
 };
 pub use runner::{
-    describe, run, run_traced, RunOptions, ScenarioResult, StepFailure, TraceBlock, TraceSink,
+    describe, run, run_keeping, run_traced, run_traced_keeping, RunOptions, ScenarioResult,
+    StepFailure, TraceBlock, TraceSink,
 };
 pub use types::{
     Action, BytesTotal, Check, ErrorExpectation, Op, Scenario, StateMethod, Step, UserSpec,
     WorldOptions, WorldSpec, DEFAULT_APP, DEFAULT_USER,
 };
+pub use types::{BodyCheck, FileSet, FileValue, LocalTarget, SameAs, SandboxSpec};

@@ -887,14 +887,14 @@ operations! {
     SetRemote {
         /// The URL.
         url: String,
-        /// The new behaviour.
-        remote: Remote,
+        /// The new behaviour (boxed: most steps are smaller).
+        remote: Box<Remote>,
     } => {
         json: { "set_remote": ["url", "remote"] },
         load(rd, f, kind, app) {
             Op::SetRemote {
                 url: f.req_with("url", "the remote's URL", string)?,
-                remote: f.req_with("remote", "the remote, as in the world", remote)?,
+                remote: Box::new(f.req_with("remote", "the remote, as in the world", remote)?),
             }
         }
         write(o) {
@@ -903,7 +903,7 @@ operations! {
         }
         describe { format!("do set_remote {url}") }
         run(r, app) {
-            r.sim.set_remote(url, remote.clone());
+            r.sim.set_remote(url, (**remote).clone());
             Ok(None)
         }
     }
@@ -919,6 +919,411 @@ operations! {
         run(r, app) {
             r.restart();
             Ok(None)
+        }
+    }
+    /// IBackgroundCopyManager::EnumJobs, keeping the enumerator object (D46).
+    EnumJobs {
+        /// BG_JOB_ENUM_ALL_USERS.
+        all_users: bool,
+        /// The alias the enumerator gets (held by the step's application).
+        bind_enum: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "enum_jobs": ["app", "all_users", "bind_enum", "expect"] },
+        method: "EnumJobs",
+        expect: expect,
+        load(rd, f, kind, app) {
+            let all_users = f.opt_with("all_users", super::load::boolean)?.unwrap_or(false);
+            let expect = StepReader::expect(f)?;
+            let holder = app.clone().unwrap_or_else(|| DEFAULT_APP.to_string());
+            let bind_enum = new_enum_alias(rd, f, holder, true)?;
+            Op::EnumJobs { all_users, bind_enum, expect }
+        }
+        write(o) {
+            if *all_users {
+                o.put("all_users", true);
+            }
+            o.put("bind_enum", bind_enum);
+            o.expect(*expect);
+        }
+        describe { format!("do enum_jobs as {bind_enum}") }
+        run(r, app) {
+            let flags = if *all_users { crate::BG_JOB_ENUM_ALL_USERS } else { 0 };
+            let made = r.manager(app)?.job_enum(flags);
+            let (held, actual) = match made {
+                Ok(e) => (Some(HeldEnum::Jobs(e)), HResult::S_OK),
+                Err(h) => (None, h),
+            };
+            r.enums.insert(bind_enum.clone(), held);
+            Ok(Some((actual, String::new())))
+        }
+    }
+
+    /// IBackgroundCopyJob::EnumFiles, keeping the enumerator object (D46).
+    EnumFiles {
+        /// The job.
+        job: String,
+        /// The alias the enumerator gets (held by the step's application).
+        bind_enum: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "enum_files": ["app", "job", "bind_enum", "expect"] },
+        method: "EnumFiles",
+        job: job,
+        expect: expect,
+        load(rd, f, kind, app) {
+            let job = rd.job(f, "job")?;
+            let expect = StepReader::expect(f)?;
+            let holder = app.clone().unwrap_or_else(|| DEFAULT_APP.to_string());
+            let bind_enum = new_enum_alias(rd, f, holder, false)?;
+            Op::EnumFiles { job, bind_enum, expect }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("bind_enum", bind_enum);
+            o.expect(*expect);
+        }
+        describe { format!("do enum_files {job} as {bind_enum}") }
+        run(r, app) {
+            let mut held = None;
+            let (actual, note) = r.with_job(app, job, |j| match j.file_enum() {
+                Ok(e) => {
+                    held = Some(HeldEnum::Files(e));
+                    HResult::S_OK
+                }
+                Err(h) => h,
+            })?;
+            r.enums.insert(bind_enum.clone(), held);
+            Ok(Some((actual, note)))
+        }
+    }
+
+    /// Next on a held enumerator (D46).
+    EnumNext {
+        /// The `bind_enum` alias.
+        enumerator: String,
+        /// celt (at least 1).
+        count: u32,
+        /// How many come back (absent when a failure is expected).
+        fetched: Option<u32>,
+        /// The display names (job enumerators, compared sorted) or local names (file enumerators,
+        /// in order) of what came back.
+        names: Option<Vec<String>>,
+        /// The HRESULT expected: S_OK when `fetched` is `count`, S_FALSE when fewer.
+        expect: HResult,
+    } => {
+        json: { "enum_next": ["app", "enum", "count", "fetched", "names", "expect"] },
+        method: "Next",
+        expect: expect,
+        load(rd, f, kind, app) {
+            let enumerator = held_enum(rd, f, app.as_deref())?;
+            let count = f.req_with("count", "celt, at least 1", super::load::u32_field("a count"))?;
+            if count == 0 {
+                let n = f.req("count", "celt")?;
+                return at(n, &f.ptr("count"), "\"count\" (celt) must be at least 1");
+            }
+            let expect = StepReader::expect(f)?;
+            let (fetched, names) = fetched_and_names(f, count, expect)?;
+            Op::EnumNext { enumerator, count, fetched, names, expect }
+        }
+        write(o) {
+            o.put("enum", enumerator);
+            o.put("count", count);
+            if let Some(n) = fetched {
+                o.put("fetched", n);
+            }
+            if let Some(n) = names {
+                o.put("names", n);
+            }
+            o.expect(*expect);
+        }
+        describe { format!("do enum_next {enumerator} {count}") }
+        run(r, app) {
+            let Some(Some(held)) = r.enums.get_mut(enumerator) else {
+                return no_enum(enumerator);
+            };
+            let got: Result<(Vec<String>, bool), HResult> = match held {
+                HeldEnum::Jobs(e) => e.next(*count).map(|(v, hr)| {
+                    let mut n: Vec<String> = v
+                        .iter()
+                        .map(|j| j.get_display_name().unwrap_or_else(|h| format!("<{h}>")))
+                        .collect();
+                    n.sort();
+                    (n, hr == HResult::S_OK)
+                }),
+                HeldEnum::Files(e) => e.next(*count).map(|(v, hr)| {
+                    let n = v
+                        .iter()
+                        .map(|f| f.get_local_name().unwrap_or_else(|h| format!("<{h}>")))
+                        .collect();
+                    (n, hr == HResult::S_OK)
+                }),
+            };
+            let (got, all) = match got {
+                Ok(x) => x,
+                Err(h) => return Ok(Some((h, String::new()))),
+            };
+            let actual = if all { HResult::S_OK } else { HResult::S_FALSE };
+            if let Some(want) = fetched {
+                if got.len() != *want as usize {
+                    return Err(Fail {
+                        expected: format!("{want} fetched"),
+                        actual: format!("{} fetched", got.len()),
+                        message: format!(
+                            "Next({count}) on {enumerator} returned {} elements, but the scenario expects {want}",
+                            got.len()
+                        ),
+                    });
+                }
+            }
+            if let Some(want) = names {
+                let mut want = want.clone();
+                if matches!(r.enums.get(enumerator), Some(Some(HeldEnum::Jobs(_)))) {
+                    want.sort();
+                }
+                if want != got {
+                    return Err(Fail {
+                        expected: format!("{want:?}"),
+                        actual: format!("{got:?}"),
+                        message: format!("Next({count}) on {enumerator} returned other elements than the scenario expects"),
+                    });
+                }
+            }
+            Ok(Some((actual, String::new())))
+        }
+    }
+
+    /// Skip on a held enumerator (D46).
+    EnumSkip {
+        /// The `bind_enum` alias.
+        enumerator: String,
+        /// celt.
+        count: u32,
+        /// The HRESULT expected (S_FALSE when fewer were left).
+        expect: HResult,
+    } => {
+        json: { "enum_skip": ["app", "enum", "count", "expect"] },
+        method: "Skip",
+        expect: expect,
+        load(rd, f, kind, app) {
+            Op::EnumSkip {
+                enumerator: held_enum(rd, f, app.as_deref())?,
+                count: f.req_with("count", "celt", super::load::u32_field("a count"))?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("enum", enumerator);
+            o.put("count", count);
+            o.expect(*expect);
+        }
+        describe { format!("do enum_skip {enumerator} {count}") }
+        run(r, app) {
+            let hr = match r.enums.get_mut(enumerator) {
+                Some(Some(HeldEnum::Jobs(e))) => e.skip(*count),
+                Some(Some(HeldEnum::Files(e))) => e.skip(*count),
+                _ => return no_enum(enumerator),
+            };
+            Ok(Some((hr.unwrap_or_else(|e| e), String::new())))
+        }
+    }
+
+    /// Reset on a held enumerator (D46).
+    EnumReset {
+        /// The `bind_enum` alias.
+        enumerator: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "enum_reset": ["app", "enum", "expect"] },
+        method: "Reset",
+        expect: expect,
+        load(rd, f, kind, app) {
+            Op::EnumReset {
+                enumerator: held_enum(rd, f, app.as_deref())?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("enum", enumerator);
+            o.expect(*expect);
+        }
+        describe { format!("do enum_reset {enumerator}") }
+        run(r, app) {
+            let done = match r.enums.get_mut(enumerator) {
+                Some(Some(HeldEnum::Jobs(e))) => e.reset(),
+                Some(Some(HeldEnum::Files(e))) => e.reset(),
+                _ => return no_enum(enumerator),
+            };
+            Ok(Some((unit(done), String::new())))
+        }
+    }
+
+    /// Clone of a held enumerator (D46): a new alias held by the same application.
+    EnumClone {
+        /// The `bind_enum` alias cloned.
+        enumerator: String,
+        /// The alias the clone gets.
+        bind_enum: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "enum_clone": ["app", "enum", "bind_enum", "expect"] },
+        method: "Clone",
+        expect: expect,
+        load(rd, f, kind, app) {
+            let enumerator = held_enum(rd, f, app.as_deref())?;
+            let (holder, jobs) = rd.enums[&enumerator].clone();
+            let expect = StepReader::expect(f)?;
+            let bind_enum = new_enum_alias(rd, f, holder, jobs)?;
+            Op::EnumClone { enumerator, bind_enum, expect }
+        }
+        write(o) {
+            o.put("enum", enumerator);
+            o.put("bind_enum", bind_enum);
+            o.expect(*expect);
+        }
+        describe { format!("do enum_clone {enumerator} as {bind_enum}") }
+        run(r, app) {
+            let made = match r.enums.get(enumerator) {
+                Some(Some(HeldEnum::Jobs(e))) => e.clone_enum().map(HeldEnum::Jobs),
+                Some(Some(HeldEnum::Files(e))) => e.clone_enum().map(HeldEnum::Files),
+                _ => return no_enum(enumerator),
+            };
+            let (held, actual) = match made {
+                Ok(e) => (Some(e), HResult::S_OK),
+                Err(h) => (None, h),
+            };
+            r.enums.insert(bind_enum.clone(), held);
+            Ok(Some((actual, String::new())))
+        }
+    }
+
+    /// A file setter (IBackgroundCopyFile2::SetRemoteName, IBackgroundCopyFile3::SetValidationState).
+    SetFile {
+        /// The job.
+        job: String,
+        /// The file index (in the order added).
+        file: u32,
+        /// The property and its value.
+        value: FileSet,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_file": ["app", "job", "file", "property", "value", "expect"] },
+        method: "IBackgroundCopyFile::Set*",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            let property = f.req_with("property", "a file property", string)?;
+            let value = match property.as_str() {
+                "remote_name" => FileSet::RemoteName(f.req_with("value", "the new remote name", string)?),
+                "validation_state" => FileSet::ValidationState(f.req_with("value", "true or false", super::load::boolean)?),
+                other => {
+                    return at(
+                        f.get("property").unwrap_or(f.node),
+                        &f.ptr("property"),
+                        format!(
+                            "{} is not a file property set_file can set; expected \"remote_name\" or \"validation_state\"",
+                            quote(other)
+                        ),
+                    )
+                }
+            };
+            Op::SetFile {
+                job: rd.job(f, "job")?,
+                file: f.req_with("file", "the file's index in its job", super::load::u32_field("a file index"))?,
+                value,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("file", file);
+            match value {
+                FileSet::RemoteName(n) => {
+                    o.put("property", "remote_name");
+                    o.put("value", n);
+                }
+                FileSet::ValidationState(b) => {
+                    o.put("property", "validation_state");
+                    o.put("value", b);
+                }
+            }
+            o.expect(*expect);
+        }
+        describe { format!("do set_file {job} file {file} {}", value.name()) }
+        run(r, app) {
+            let i = *file as usize;
+            let got = r.call(app, job, |j| {
+                let files = j.enum_files()?;
+                let Some(f) = files.get(i) else { return Ok(None) };
+                Ok::<_, HResult>(Some(unit(match value {
+                    FileSet::RemoteName(n) => f.set_remote_name(n),
+                    FileSet::ValidationState(b) => f.set_validation_state(*b),
+                })))
+            })?;
+            match got {
+                Ok(Ok(Some(h))) => Ok(Some((h, String::new()))),
+                Ok(Ok(None)) => Err(Fail {
+                    expected: format!("file {i} of {job}"),
+                    actual: "no such file".to_string(),
+                    message: format!("{job} has no file {i} (files are numbered from 0 in the order added)"),
+                }),
+                Ok(Err(h)) => Ok(Some((h, " (EnumFiles failed)".to_string()))),
+                Err(h) => Ok(Some((h, format!(" (application {app:?} could not obtain a handle to {job:?}: GetJob returned {h})")))),
+            }
+        }
+    }
+
+    /// A local file changes (in the sandbox too).
+    SetLocal {
+        /// Its Windows path.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// Its body (`None`: `size` bytes of the path-seeded pattern).
+        content: Option<crate::Body>,
+    } => {
+        json: { "set_local": ["path", "local"] },
+        load(rd, f, kind, app) {
+            let path = f.req_with("path", "the local file's Windows path", string)?;
+            let (size, content) = f.req_with("local", "the local file, as in the world", super::load::local)?;
+            Op::SetLocal { path, size, content }
+        }
+        write(o) {
+            o.put("path", path);
+            let mut l = vec![("size", write::v(size))];
+            if let Some(b) = content {
+                l.push(("content", write::body(b)));
+            }
+            o.put_out("local", Out::Obj(l));
+        }
+        describe { format!("do set_local {path}") }
+        run(r, app) {
+            r.sim.with_service_mut(|s| s.set_local_file(path, *size, content.clone()));
+            Ok(None)
+        }
+    }
+}
+
+/// What `set_file` sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileSet {
+    /// IBackgroundCopyFile2::SetRemoteName.
+    RemoteName(String),
+    /// IBackgroundCopyFile3::SetValidationState.
+    ValidationState(bool),
+}
+
+impl FileSet {
+    fn name(&self) -> &'static str {
+        match self {
+            FileSet::RemoteName(_) => "remote_name",
+            FileSet::ValidationState(_) => "validation_state",
         }
     }
 }
@@ -937,6 +1342,150 @@ fn file_set(n: &super::json::Node, p: &str) -> R<Vec<(String, String)>> {
         ));
     }
     Ok(files)
+}
+
+/// An enumerator held by a scenario (D46): what `bind_enum` names.
+pub(crate) enum HeldEnum {
+    /// IEnumBackgroundCopyJobs.
+    Jobs(crate::JobEnum),
+    /// IEnumBackgroundCopyFiles.
+    Files(crate::FileEnum),
+}
+
+/// Read `bind_enum`: a new enumerator alias held by `holder` (`jobs`: a job enumerator).
+fn new_enum_alias(rd: &mut StepReader, f: &Fields, holder: String, jobs: bool) -> R<String> {
+    let n = f.req("bind_enum", "the alias the enumerator gets")?;
+    let p = f.ptr("bind_enum");
+    let alias = string(n, &p)?;
+    if alias.is_empty() {
+        return at(n, &p, "an enumerator alias must not be empty");
+    }
+    if rd.enums.contains_key(&alias) {
+        return at(
+            n,
+            &p,
+            format!(
+                "enumerator alias {} is already bound; choose a new name",
+                quote(&alias)
+            ),
+        );
+    }
+    rd.enums.insert(alias.clone(), (holder, jobs));
+    Ok(alias)
+}
+
+/// Read `enum`: an enumerator alias bound earlier, held by the step's application when it names one.
+pub(super) fn held_enum(rd: &StepReader, f: &Fields, app: Option<&str>) -> R<String> {
+    let n = f.req(
+        "enum",
+        "an enumerator alias bound by enum_jobs, enum_files or enum_clone",
+    )?;
+    let p = f.ptr("enum");
+    let alias = string(n, &p)?;
+    let Some((holder, _)) = rd.enums.get(&alias) else {
+        return at(
+            n,
+            &p,
+            format!(
+                "unknown enumerator alias {}; aliases bound so far: {}",
+                quote(&alias),
+                super::steps::list(rd.enums.keys())
+            ),
+        );
+    };
+    if let Some(a) = app {
+        if a != holder {
+            return at(
+                f.get("app").unwrap_or(n),
+                &f.ptr("app"),
+                format!(
+                    "enumerator {} is held by application {}, not {}",
+                    quote(&alias),
+                    quote(holder),
+                    quote(a)
+                ),
+            );
+        }
+    }
+    Ok(alias)
+}
+
+/// `fetched` and `names` of `enum_next`, checked against `count` and `expect`.
+fn fetched_and_names(
+    f: &Fields,
+    count: u32,
+    expect: HResult,
+) -> R<(Option<u32>, Option<Vec<String>>)> {
+    if expect.is_failure() {
+        for k in ["fetched", "names"] {
+            if let Some(n) = f.get(k) {
+                return at(
+                    n,
+                    &f.ptr(k),
+                    format!(
+                        "\"{k}\" cannot be checked when Next is expected to fail with {expect}"
+                    ),
+                );
+            }
+        }
+        return Ok((None, None));
+    }
+    let fetched = f.req_with(
+        "fetched",
+        "how many elements come back",
+        super::load::u32_field("a count"),
+    )?;
+    let n = f.req("fetched", "how many elements come back")?;
+    let p = f.ptr("fetched");
+    if fetched > count {
+        return at(n, &p, format!("Next({count}) never returns more than {count} elements ({fetched} given): this check can never pass"));
+    }
+    let want = if fetched == count {
+        HResult::S_OK
+    } else {
+        HResult::S_FALSE
+    };
+    if expect != want {
+        return at(
+            n,
+            &p,
+            format!("Next returns {want} when {fetched} of {count} come back, not {expect} (D46): this check can never pass"),
+        );
+    }
+    let names = match f.get("names") {
+        None => None,
+        Some(node) => {
+            let np = f.ptr("names");
+            let items = array(node, &np, "the names of the elements returned")?;
+            let mut v = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                v.push(string(item, &format!("{np}/{i}"))?);
+            }
+            if v.len() != fetched as usize {
+                return at(
+                    node,
+                    &np,
+                    format!(
+                        "\"names\" lists {} names but \"fetched\" is {fetched}: this check can never pass",
+                        v.len()
+                    ),
+                );
+            }
+            Some(v)
+        }
+    };
+    Ok((Some(fetched), names))
+}
+
+/// A step failure for an enumerator alias whose binding call failed.
+fn no_enum<T>(alias: &str) -> Result<T, Fail> {
+    Err(Fail {
+        expected: format!("enumerator {alias:?}"),
+        actual: "no enumerator".to_string(),
+        message: format!(
+            "enumerator alias {alias:?} holds no enumerator: the step that binds it failed"
+        ),
+    })
 }
 
 /// The HRESULT of a call that returns nothing else.
@@ -1016,5 +1565,42 @@ mod tests {
             }
         }
         assert!(checked > 300, "{checked}");
+    }
+
+    /// D46: enumerator steps name a bound alias held by the step's application, and `enum_next`
+    /// refuses counts and results that can never come back.
+    #[test]
+    fn enumerator_steps_are_validated_with_clear_messages() {
+        let case = |steps: &str| {
+            let text = format!(
+                r#"{{"name": "x", "description": "d", "world": {{"users": {{"alice": {{}}}}}}, "steps": [
+                    {{"do": "connect", "app": "b", "user": "alice"}},
+                    {{"do": "create_job", "name": "a", "bind": "a"}},
+                    {{"do": "enum_jobs", "bind_enum": "e"}},
+                    {steps}]}}"#
+            );
+            Scenario::parse(&text, "t.json")
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(case(r#"{"do": "enum_next", "enum": "e", "count": 1, "fetched": 1}"#).is_ok());
+        let e = case(r#"{"do": "enum_next", "enum": "zz", "count": 1, "fetched": 1}"#).unwrap_err();
+        assert!(e.contains("unknown enumerator alias \"zz\""), "{e}");
+        let e = case(r#"{"do": "enum_reset", "app": "b", "enum": "e"}"#).unwrap_err();
+        assert!(e.contains("held by application"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 0, "fetched": 0}"#).unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 1, "fetched": 2}"#).unwrap_err();
+        assert!(e.contains("never returns more"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 2, "fetched": 1}"#).unwrap_err();
+        assert!(e.contains("S_FALSE"), "{e}");
+        let e = case(r#"{"do": "enum_next", "enum": "e", "count": 1, "fetched": 1, "names": []}"#)
+            .unwrap_err();
+        assert!(e.contains("\"names\" lists 0"), "{e}");
+        let e = case(r#"{"do": "enum_clone", "enum": "e", "bind_enum": "e"}"#).unwrap_err();
+        assert!(e.contains("already bound"), "{e}");
+        let e = case(r#"{"check": "enum_count", "enum": "e", "is": 1, "expect": "E_FAIL"}"#)
+            .unwrap_err();
+        assert!(e.contains("cannot be checked"), "{e}");
     }
 }

@@ -9,7 +9,8 @@ use super::steps::{
     list, property_name, property_value, raw_property_id, raw_property_value, StepReader,
 };
 use super::types::{
-    Action, BytesTotal, Check, ErrorExpectation, PriorityValue, PropertyValue, Step,
+    Action, BodyCheck, BytesTotal, Check, ErrorExpectation, FileValue, LocalTarget, PriorityValue,
+    PropertyValue, SameAs, Step,
 };
 use crate::job::defaults;
 use crate::{ErrorContext, HResult, JobState, NotifyEvent, NotifyFlags};
@@ -46,7 +47,129 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("jobs", &["app", "all_users", "count", "names", "expect"]),
     ("notifications", &["app", "are"]),
     ("time", &["seconds"]),
+    ("enum_count", &["app", "enum", "is", "expect"]),
+    (
+        "local_file",
+        &[
+            "path",
+            "job",
+            "file",
+            "temporary",
+            "exists",
+            "size",
+            "sha256",
+            "text",
+            "same_as",
+        ],
+    ),
+    ("local_dir", &["dir", "names"]),
+    (
+        "file_property",
+        &["app", "job", "file", "property", "is", "expect"],
+    ),
 ];
+
+/// The `is` of `check file_property` for `property`.
+fn file_value(property: &str, n: &Node, p: &str) -> R<FileValue> {
+    Ok(match property {
+        "remote_name" => FileValue::RemoteName(string(n, p)?),
+        "local_name" => FileValue::LocalName(string(n, p)?),
+        "validation_state" => FileValue::ValidationState(boolean(n, p)?),
+        "from_peer" => FileValue::FromPeer(boolean(n, p)?),
+        "temporary_name" => match &n.kind {
+            Kind::Str(s) => FileValue::TemporaryName {
+                name: s.clone(),
+                like: false,
+            },
+            _ => {
+                let f = Fields::new(n, p, "a name or { like }", &["like"])?;
+                FileValue::TemporaryName {
+                    name: f.req_with(
+                        "like",
+                        "a pattern (* matches any run of characters)",
+                        string,
+                    )?,
+                    like: true,
+                }
+            }
+        },
+        _ => {
+            let f = Fields::new(
+                n,
+                p,
+                "file progress ({ bytes_total, bytes_transferred, completed })",
+                &["bytes_total", "bytes_transferred", "completed"],
+            )?;
+            FileValue::Progress {
+                bytes_total: f.opt_with("bytes_total", bytes_total)?,
+                bytes_transferred: f.opt_with("bytes_transferred", u64_field("a byte count"))?,
+                completed: f.opt_with("completed", boolean)?,
+            }
+        }
+    })
+}
+
+/// The body-check fields of `f` (`size`, `sha256`, `text`, `same_as`).
+pub(super) fn body_check(f: &Fields) -> R<BodyCheck> {
+    let sha256 = f.opt_with("sha256", |n, p| {
+        let s = string(n, p)?;
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return at(n, p, "a SHA-256 is 64 lowercase hex digits");
+        }
+        Ok(s)
+    })?;
+    let same_as = f.opt_with("same_as", |n, p| {
+        let s = Fields::new(
+            n,
+            p,
+            "a body to compare with ({ remote, ranges } or { local })",
+            &["remote", "ranges", "local"],
+        )?;
+        match (s.has("remote"), s.has("local")) {
+            (true, false) => Ok(SameAs::Remote {
+                url: s.req_with("remote", "", string)?,
+                ranges: s.opt_with("ranges", ranges)?,
+            }),
+            (false, true) if !s.has("ranges") => {
+                Ok(SameAs::Local(s.req_with("local", "", string)?))
+            }
+            (false, true) => at(n, p, "\"ranges\" goes only with \"remote\""),
+            _ => at(n, p, "same_as has exactly one of \"remote\" or \"local\""),
+        }
+    })?;
+    Ok(BodyCheck {
+        size: f.opt_with("size", u64_field("a size in bytes"))?,
+        sha256,
+        text: f.opt_with("text", string)?,
+        same_as,
+    })
+}
+
+/// Ranges: `[offset, length]` pairs, `length` possibly `"TO_EOF"` (stored as u64::MAX).
+pub(super) fn ranges(n: &Node, p: &str) -> R<Vec<(u64, u64)>> {
+    let items = array(n, p, "ranges: an array of [offset, length] pairs")?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{p}/{i}");
+        let pair = array(item, &ip, "a range: [offset, length]")?;
+        if pair.len() != 2 {
+            return at(item, &ip, "a range is a pair [offset, length]");
+        }
+        let num = |n: &Node, p: &str| -> R<u64> {
+            if let Kind::Str(s) = &n.kind {
+                if s == "TO_EOF" {
+                    return Ok(u64::MAX);
+                }
+            }
+            integer(n, p, u64::MAX, "an integer or \"TO_EOF\"")
+        };
+        out.push((
+            num(&pair[0], &format!("{ip}/0"))?,
+            num(&pair[1], &format!("{ip}/1"))?,
+        ));
+    }
+    Ok(out)
+}
 
 impl StepReader {
     // ------------------------------------------------------------------ checks
@@ -274,6 +397,34 @@ impl StepReader {
                 is: f.req_with("is", "the owner's user name", |n, p| self.user(n, p))?,
             },
             "jobs" => jobs(&f)?,
+            "enum_count" => {
+                let enumerator = super::ops::held_enum(self, &f, app.as_deref())?;
+                let expect = f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK);
+                if !expect.is_failure() && expect != HResult::S_OK {
+                    return never(
+                        &f,
+                        "expect",
+                        format!("GetCount succeeds only with S_OK, not {expect}"),
+                    );
+                }
+                let is = if expect.is_failure() {
+                    if let Some(n) = f.get("is") {
+                        return at(
+                            n,
+                            &f.ptr("is"),
+                            format!("\"is\" cannot be checked when GetCount is expected to fail with {expect}"),
+                        );
+                    }
+                    None
+                } else {
+                    Some(f.req_with("is", "the number of elements", u32_field("a count"))?)
+                };
+                Check::EnumCount {
+                    enumerator,
+                    is,
+                    expect,
+                }
+            }
             "notifications" => {
                 let n = f.req("are", "the list of expected deliveries")?;
                 let p = f.ptr("are");
@@ -295,6 +446,100 @@ impl StepReader {
                 }
                 Check::Notifications { are }
             }
+            "local_file" => {
+                let target = match (f.has("path"), f.has("job")) {
+                    (true, false) if !f.has("file") && !f.has("temporary") => {
+                        LocalTarget::Path(f.req_with("path", "", string)?)
+                    }
+                    (false, true) => LocalTarget::File {
+                        job: self.job(&f, "job")?,
+                        file: f.req_with("file", "the file's index in its job", u32_field("a file index"))?,
+                        temporary: f.opt_with("temporary", boolean)?.unwrap_or(false),
+                    },
+                    _ => {
+                        return at(
+                            node,
+                            ptr,
+                            "local_file names its file by \"path\", or by \"job\" and \"file\" (with optional \"temporary\"), not both",
+                        )
+                    }
+                };
+                let exists = f.opt_with("exists", boolean)?;
+                let body = body_check(&f)?;
+                if exists == Some(false) && body != BodyCheck::default() {
+                    return at(node, ptr, "a file expected not to exist has no body to check: this check can never pass");
+                }
+                Check::LocalFile {
+                    target: Box::new(target),
+                    exists,
+                    body: Box::new(body),
+                }
+            }
+            "file_property" => {
+                let job = self.job(&f, "job")?;
+                let file = f.req_with(
+                    "file",
+                    "the file's index in its job",
+                    u32_field("a file index"),
+                )?;
+                let property = f.req_with("property", "a file property", |n, p| {
+                    let s = string(n, p)?;
+                    const KNOWN: [&str; 6] = [
+                        "remote_name",
+                        "local_name",
+                        "progress",
+                        "temporary_name",
+                        "validation_state",
+                        "from_peer",
+                    ];
+                    if !KNOWN.contains(&s.as_str()) {
+                        return at(
+                            n,
+                            p,
+                            format!(
+                                "unknown file property {}; expected one of {}",
+                                quote(&s),
+                                KNOWN.join(", ")
+                            ),
+                        );
+                    }
+                    Ok(s)
+                })?;
+                let expect = f.opt_with("expect", hresult)?.unwrap_or(HResult::S_OK);
+                let is = f.opt_with("is", |n, p| file_value(&property, n, p))?;
+                if expect.is_failure() && is.is_some() {
+                    return at(node, ptr, "a getter that fails returns no value: leave \"is\" out with a failing \"expect\"");
+                }
+                if !expect.is_failure() && is.is_none() {
+                    return at(
+                        node,
+                        ptr,
+                        "check \"file_property\" needs \"is\" (or a failing \"expect\")",
+                    );
+                }
+                Check::FileProperty {
+                    job,
+                    file,
+                    property,
+                    is,
+                    expect,
+                }
+            }
+            "local_dir" => Check::LocalDir {
+                dir: f.req_with("dir", "the folder's Windows name", string)?,
+                names: f.req_with("names", "the sorted entry names", |n, p| {
+                    let items = array(n, p, "the sorted entry names")?;
+                    let names = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, it)| string(it, &format!("{p}/{i}")))
+                        .collect::<R<Vec<_>>>()?;
+                    if names.windows(2).any(|w| w[0] >= w[1]) {
+                        return at(n, p, "the names must be sorted and distinct");
+                    }
+                    Ok(names)
+                })?,
+            },
             _ => Check::Time {
                 seconds: f.req_with(
                     "seconds",

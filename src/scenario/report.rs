@@ -9,7 +9,7 @@
 
 use super::json::escape_text;
 use super::load::InvalidScenario;
-use super::runner::{run, run_traced, RunOptions, ScenarioResult, TraceSink};
+use super::runner::{run, RunOptions, ScenarioResult, TraceSink};
 use super::types::Scenario;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -281,6 +281,22 @@ pub fn run_paths(paths: &[PathBuf], opts: &RunOptions) -> Batch {
     run_all(paths, |sc, file| run(sc, file, opts))
 }
 
+/// [`run_paths`] (or, with a `trace_to` writer and limit, [`run_paths_traced`]) with
+/// `--keep-sandbox DIR`: sandboxes of `"sandbox": true` go to DIR/<scenario name>/ and stay.
+pub fn run_paths_keeping(
+    paths: &[PathBuf],
+    opts: &RunOptions,
+    trace_to: Option<(&mut dyn io::Write, usize)>,
+    keep_sandbox: &Path,
+) -> Batch {
+    match trace_to {
+        None => run_all(paths, |sc, file| {
+            super::runner::run_keeping(sc, file, opts, Some(keep_sandbox))
+        }),
+        Some((out, limit)) => traced(paths, out, limit, Some(keep_sandbox)),
+    }
+}
+
 /// The event lines `--trace` prints per scenario unless told otherwise (about 8 MB of text; a
 /// retry storm of a 600-byte file otherwise renders hundreds of megabytes).
 pub const DEFAULT_TRACE_LIMIT: usize = 100_000;
@@ -290,6 +306,15 @@ pub const DEFAULT_TRACE_LIMIT: usize = 100_000;
 /// limit); past it the scenario's remaining steps and events are counted in one closing line.
 /// Nothing of the trace is kept in memory. Write errors (a closed pipe) end the listing, not the run.
 pub fn run_paths_traced(paths: &[PathBuf], out: &mut dyn io::Write, limit: usize) -> Batch {
+    traced(paths, out, limit, None)
+}
+
+fn traced(
+    paths: &[PathBuf],
+    out: &mut dyn io::Write,
+    limit: usize,
+    keep_sandbox: Option<&Path>,
+) -> Batch {
     let mut listing = Listing {
         out,
         limit,
@@ -303,7 +328,7 @@ pub fn run_paths_traced(paths: &[PathBuf], out: &mut dyn io::Write, limit: usize
         listing.shown = 0;
         listing.hidden_events = 0;
         listing.hidden_steps = 0;
-        let r = run_traced(sc, file, &mut listing);
+        let r = super::runner::run_traced_keeping(sc, file, &mut listing, keep_sandbox);
         listing.close();
         r
     })

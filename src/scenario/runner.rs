@@ -104,6 +104,8 @@ pub(crate) struct Runner {
     pub jobs: BTreeMap<String, Option<JobId>>,
     /// Error alias → object (`None` when the get_error call failed).
     pub errors: BTreeMap<String, Option<CopyError>>,
+    /// Enumerator alias → object (`None` when the binding call failed; D46).
+    pub enums: BTreeMap<String, Option<super::ops::HeldEnum>>,
     /// The first alias of each job, for messages and traces.
     pub job_names: BTreeMap<JobId, String>,
     /// With the testing kit: every BITS call made, as its invariant checker reads it.
@@ -143,20 +145,115 @@ impl TraceSink for Vec<TraceBlock> {
 
 /// Run one scenario. Never panics on a valid [`Scenario`]; every problem is a step failure.
 pub fn run(sc: &Scenario, file: &str, opts: &RunOptions) -> ScenarioResult {
+    run_keeping(sc, file, opts, None)
+}
+
+/// [`run`] with `--keep-sandbox DIR`: a `"sandbox": true` scenario materialises its files in
+/// DIR/<scenario name>/ and they stay there (`None`: a fresh folder, removed afterwards).
+pub fn run_keeping(
+    sc: &Scenario,
+    file: &str,
+    opts: &RunOptions,
+    keep_sandbox: Option<&std::path::Path>,
+) -> ScenarioResult {
     let mut trace = Vec::new();
     let sink: Option<&mut dyn TraceSink> = if opts.trace { Some(&mut trace) } else { None };
-    let mut result = run_with(sc, file, sink);
+    let mut result = run_with(sc, file, sink, keep_sandbox);
     result.trace = trace;
     result
 }
 
 /// Run one scenario, giving its trace to `sink` step by step (the result's `trace` stays empty).
 pub fn run_traced(sc: &Scenario, file: &str, sink: &mut dyn TraceSink) -> ScenarioResult {
-    run_with(sc, file, Some(sink))
+    run_with(sc, file, Some(sink), None)
 }
 
-fn run_with(sc: &Scenario, file: &str, mut sink: Option<&mut dyn TraceSink>) -> ScenarioResult {
-    let mut r = Runner::new(sc);
+/// [`run_traced`] with `--keep-sandbox DIR`.
+pub fn run_traced_keeping(
+    sc: &Scenario,
+    file: &str,
+    sink: &mut dyn TraceSink,
+    keep_sandbox: Option<&std::path::Path>,
+) -> ScenarioResult {
+    run_with(sc, file, Some(sink), keep_sandbox)
+}
+
+/// The sandbox folder of one run; a fresh one is removed when the run ends.
+struct SandboxDir {
+    path: std::path::PathBuf,
+    remove: bool,
+}
+
+impl Drop for SandboxDir {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Where this run's files go: the scenario's folder, DIR/<name>/ with `--keep-sandbox`, or a fresh
+/// folder under the system's temporary folder.
+fn sandbox_dir(sc: &Scenario, keep: Option<&std::path::Path>) -> Option<SandboxDir> {
+    use super::types::SandboxSpec;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    match sc.world.sandbox.as_ref()? {
+        SandboxSpec::Dir(d) => Some(SandboxDir {
+            path: d.clone(),
+            remove: false,
+        }),
+        SandboxSpec::Fresh => Some(match keep {
+            Some(dir) => {
+                // The scenario's name, made a single safe folder name.
+                let name: String = sc
+                    .name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let name = if name.is_empty() || name.chars().all(|c| c == '.') {
+                    "_".to_string()
+                } else {
+                    name
+                };
+                let path = dir.join(name);
+                let _ = std::fs::remove_dir_all(&path);
+                SandboxDir {
+                    path,
+                    remove: false,
+                }
+            }
+            None => SandboxDir {
+                path: std::env::temp_dir().join(format!(
+                    "bitsim-sandbox-{}-{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                )),
+                remove: true,
+            },
+        }),
+    }
+}
+
+fn run_with(
+    sc: &Scenario,
+    file: &str,
+    mut sink: Option<&mut dyn TraceSink>,
+    keep_sandbox: Option<&std::path::Path>,
+) -> ScenarioResult {
+    let dir = sandbox_dir(sc, keep_sandbox);
+    if let Some(d) = &dir {
+        if d.remove {
+            let _ = std::fs::remove_dir_all(&d.path);
+        }
+    }
+    let mut r = Runner::start_in(&sc.world, None, dir.as_ref().map(|d| d.path.clone()));
     // Without a sink nothing reads the trace: the engine stops recording it.
     r.sim.with_service_mut(|s| s.set_tracing(sink.is_some()));
     r.collect_trace(&mut sink, || "setup".to_string());
@@ -209,19 +306,29 @@ impl WorldSpec {
         if let Some(t) = self.options.inactivity_timeout {
             world = world.inactivity_timeout(t);
         }
+        for (path, body) in &self.local_content {
+            world.local_content.insert(path.clone(), body.clone());
+        }
         world
     }
 }
 
 impl Runner {
-    fn new(sc: &Scenario) -> Runner {
-        Runner::start(&sc.world, None)
+    /// A machine for `w` (with `chaos`, for the testing kit), the default application connected.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
+    pub(crate) fn start(w: &WorldSpec, chaos: Option<Chaos>) -> Runner {
+        Runner::start_in(w, chaos, None)
     }
 
-    /// A machine for `w` (with `chaos`, for the testing kit), the default application connected.
-    pub(crate) fn start(w: &WorldSpec, chaos: Option<Chaos>) -> Runner {
+    /// [`Runner::start`] with files materialised in `sandbox`.
+    pub(crate) fn start_in(
+        w: &WorldSpec,
+        chaos: Option<Chaos>,
+        sandbox: Option<std::path::PathBuf>,
+    ) -> Runner {
         let mut world = w.to_world();
         world.chaos = chaos;
+        world.sandbox = sandbox;
         let sim = Sim::new(world);
         let mut users = BTreeMap::new();
         let mut user_names = BTreeMap::new();
@@ -244,6 +351,7 @@ impl Runner {
             apps: BTreeMap::new(),
             jobs: BTreeMap::new(),
             errors: BTreeMap::new(),
+            enums: BTreeMap::new(),
             job_names: BTreeMap::new(),
             user_names,
             app_names: BTreeMap::new(),
@@ -668,6 +776,25 @@ pub fn describe(step: &Step) -> String {
             }
             C::Notifications { .. } => "check notifications".to_string(),
             C::Time { seconds } => format!("check time is {seconds}s"),
+            C::EnumCount { enumerator, .. } => format!("check enum_count {enumerator}"),
+            C::LocalFile { target, .. } => match &**target {
+                super::types::LocalTarget::Path(p) => format!("check local_file {p}"),
+                super::types::LocalTarget::File {
+                    job,
+                    file,
+                    temporary,
+                } => format!(
+                    "check local_file {job} file {file}{}",
+                    if *temporary { " (temporary)" } else { "" }
+                ),
+            },
+            C::LocalDir { dir, .. } => format!("check local_dir {dir}"),
+            C::FileProperty {
+                job,
+                file,
+                property,
+                ..
+            } => format!("check file_property {job} file {file} {property}"),
         },
     };
     match &step.app {

@@ -29,6 +29,8 @@ pub(crate) struct StepReader {
     job_set: BTreeSet<String>,
     /// Error aliases and the application holding each.
     pub(super) errors: BTreeMap<String, String>,
+    /// Enumerator aliases: the application holding each, and whether it enumerates jobs (D46).
+    pub(super) enums: BTreeMap<String, (String, bool)>,
 }
 
 impl StepReader {
@@ -47,6 +49,7 @@ impl StepReader {
             known: app,
             jobs: Vec::new(),
             errors: BTreeMap::new(),
+            enums: BTreeMap::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! name. The types serialise back to the same format ([`Scenario::to_json`]), so tools such as a fuzzer
 //! can write replay files that the runner reads.
 
+pub use super::ops::FileSet;
 pub use super::ops::Op;
 use crate::world::{Network, Remote};
 use crate::{ErrorContext, HResult, JobState, NotifyEvent};
@@ -38,6 +39,10 @@ pub struct WorldSpec {
     /// The part-2 world fields of the job options (`default_cost_flags`, `inactivity_timeout`, the
     /// users' `integrity` and `elevated`).
     pub options: WorldOptions,
+    /// The bodies of the locals that give `content`, in file order.
+    pub local_content: Vec<(String, crate::Body)>,
+    /// Where files are materialised (`None`: nowhere, nothing touches the host file system).
+    pub sandbox: Option<SandboxSpec>,
 }
 
 /// The part-2 world fields of the job options (all optional; the defaults of D33, D34, T22).
@@ -49,6 +54,102 @@ pub struct WorldOptions {
     pub inactivity_timeout: Option<u64>,
     /// Users with a token given in the file: name, `integrity` and `elevated` (D34).
     pub user_tokens: Vec<(String, Option<u32>, Option<bool>)>,
+}
+
+/// World `sandbox`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SandboxSpec {
+    /// `true`: a fresh folder per run, removed afterwards unless `--keep-sandbox`.
+    Fresh,
+    /// A folder (resolved against the scenario file's folder), empty when loaded; it is kept.
+    Dir(std::path::PathBuf),
+}
+
+/// What `check file_property` expects of a file getter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileValue {
+    /// GetRemoteName.
+    RemoteName(String),
+    /// GetLocalName.
+    LocalName(String),
+    /// GetProgress (any subset).
+    Progress {
+        /// BytesTotal.
+        bytes_total: Option<BytesTotal>,
+        /// BytesTransferred.
+        bytes_transferred: Option<u64>,
+        /// Completed.
+        completed: Option<bool>,
+    },
+    /// File3::GetTemporaryName: the exact name, or a `like` pattern (`*` matches any run).
+    TemporaryName {
+        /// The name or pattern.
+        name: String,
+        /// `name` is a `like` pattern.
+        like: bool,
+    },
+    /// File3::GetValidationState.
+    ValidationState(bool),
+    /// File3::IsDownloadedFromPeer.
+    FromPeer(bool),
+}
+
+impl FileValue {
+    /// The property's name in scenario files.
+    pub fn property(&self) -> &'static str {
+        match self {
+            FileValue::RemoteName(_) => "remote_name",
+            FileValue::LocalName(_) => "local_name",
+            FileValue::Progress { .. } => "progress",
+            FileValue::TemporaryName { .. } => "temporary_name",
+            FileValue::ValidationState(_) => "validation_state",
+            FileValue::FromPeer(_) => "from_peer",
+        }
+    }
+}
+
+/// Which sandbox file a `local_file` check reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalTarget {
+    /// A Windows local name.
+    Path(String),
+    /// File `file` of a job (its local name, or its temporary file).
+    File {
+        /// The job alias.
+        job: String,
+        /// The file index.
+        file: u32,
+        /// Its temporary file instead of its local name.
+        temporary: bool,
+    },
+}
+
+/// What a body check compares (any subset).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BodyCheck {
+    /// Length in bytes.
+    pub size: Option<u64>,
+    /// SHA-256, 64 lowercase hex digits.
+    pub sha256: Option<String>,
+    /// Exact UTF-8 text.
+    pub text: Option<String>,
+    /// The same bytes as another body.
+    pub same_as: Option<SameAs>,
+}
+
+/// `same_as` of a body check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SameAs {
+    /// A remote's current body, or those ranges of it concatenated in order (`u64::MAX` length:
+    /// to the end).
+    Remote {
+        /// Its URL.
+        url: String,
+        /// `[offset, length]` pairs.
+        ranges: Option<Vec<(u64, u64)>>,
+    },
+    /// A world local's body.
+    Local(String),
 }
 
 /// One entry of `users`.
@@ -202,7 +303,12 @@ impl Action {
                 Check::Times { .. } => "GetTimes",
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
-                Check::Notifications { .. } | Check::Time { .. } => return None,
+                Check::EnumCount { .. } => "GetCount",
+                Check::FileProperty { .. } => "IBackgroundCopyFile::Get*",
+                Check::Notifications { .. }
+                | Check::Time { .. }
+                | Check::LocalFile { .. }
+                | Check::LocalDir { .. } => return None,
             },
         })
     }
@@ -349,6 +455,44 @@ pub enum Check {
         /// Seconds since the start.
         seconds: u64,
     },
+    /// GetCount of a held enumerator (D46).
+    EnumCount {
+        /// The `bind_enum` alias.
+        enumerator: String,
+        /// The count (absent when a failure is expected).
+        is: Option<u32>,
+        /// The HRESULT GetCount returns.
+        expect: HResult,
+    },
+    /// A file getter (IBackgroundCopyFile, File2, File3).
+    FileProperty {
+        /// The job.
+        job: String,
+        /// The file index.
+        file: u32,
+        /// The property's name.
+        property: String,
+        /// The value expected (absent with a failing `expect`).
+        is: Option<FileValue>,
+        /// The HRESULT the getter returns.
+        expect: HResult,
+    },
+    /// A sandbox file.
+    LocalFile {
+        /// Which file (boxed: most steps are smaller).
+        target: Box<LocalTarget>,
+        /// Whether it exists.
+        exists: Option<bool>,
+        /// What it holds (boxed: most steps are smaller).
+        body: Box<BodyCheck>,
+    },
+    /// The entries directly in a sandbox folder.
+    LocalDir {
+        /// The folder's Windows name.
+        dir: String,
+        /// The entry names, sorted.
+        names: Vec<String>,
+    },
 }
 
 impl Check {
@@ -368,6 +512,10 @@ impl Check {
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",
+            Check::EnumCount { .. } => "enum_count",
+            Check::FileProperty { .. } => "file_property",
+            Check::LocalFile { .. } => "local_file",
+            Check::LocalDir { .. } => "local_dir",
         }
     }
 }

@@ -115,7 +115,13 @@ fn scenario(sc: &Scenario) -> Out {
         let l = w
             .locals
             .iter()
-            .map(|(p, size)| (p.clone(), Out::Obj(vec![("size", v(size))])))
+            .map(|(p, size)| {
+                let mut o = vec![("size", v(size))];
+                if let Some((_, b)) = w.local_content.iter().find(|(q, _)| q == p) {
+                    o.push(("content", body(b)));
+                }
+                (p.clone(), Out::Obj(o))
+            })
             .collect();
         world.push(("locals", Out::Map(l)));
     }
@@ -124,6 +130,13 @@ fn scenario(sc: &Scenario) -> Out {
     }
     if let Some(t) = w.options.inactivity_timeout {
         world.push(("inactivity_timeout", v(t)));
+    }
+    match &w.sandbox {
+        None => {}
+        Some(super::types::SandboxSpec::Fresh) => world.push(("sandbox", v(true))),
+        Some(super::types::SandboxSpec::Dir(d)) => {
+            world.push(("sandbox", v(d.display().to_string())))
+        }
     }
     if !world.is_empty() {
         o.push(("world", Out::Obj(world)));
@@ -153,7 +166,33 @@ pub(super) fn remote(r: &Remote) -> Out {
     if r.otherwise != Response::Ok {
         f.push(("otherwise", response(&r.otherwise)));
     }
+    if let Some(c) = &r.content {
+        f.push(("content", body(c)));
+    }
+    if r.modified != 0 {
+        f.push(("modified", v(r.modified)));
+    }
+    if !r.accept_ranges {
+        f.push(("accept_ranges", v(false)));
+    }
+    if !r.headers.is_empty() {
+        f.push(("headers", v(&r.headers)));
+    }
     Out::Obj(f)
+}
+
+/// A body: `text` when its bytes are UTF-8, else `base64`; patterns as `pattern` + `length`.
+pub(super) fn body(b: &crate::content::Body) -> Out {
+    use crate::content::{base64_encode, Body};
+    match b {
+        Body::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(t) => Out::Obj(vec![("text", v(t))]),
+            Err(_) => Out::Obj(vec![("base64", v(base64_encode(bytes)))]),
+        },
+        Body::Pattern { seed, length } => {
+            Out::Obj(vec![("pattern", v(seed)), ("length", v(length))])
+        }
+    }
 }
 
 fn response(r: &Response) -> Out {
@@ -370,7 +409,126 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("are", v(items)));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
+        Check::EnumCount {
+            enumerator,
+            is,
+            expect: e,
+        } => {
+            f.push(("enum", v(enumerator)));
+            if let Some(n) = is {
+                f.push(("is", v(n)));
+            }
+            expect(f, *e);
+        }
+        Check::LocalFile {
+            target,
+            exists,
+            body,
+        } => {
+            match &**target {
+                super::types::LocalTarget::Path(p) => f.push(("path", v(p))),
+                super::types::LocalTarget::File {
+                    job,
+                    file,
+                    temporary,
+                } => {
+                    f.push(("job", v(job)));
+                    f.push(("file", v(file)));
+                    if *temporary {
+                        f.push(("temporary", v(true)));
+                    }
+                }
+            }
+            if let Some(e) = exists {
+                f.push(("exists", v(e)));
+            }
+            body_check(f, body);
+        }
+        Check::FileProperty {
+            job,
+            file,
+            property,
+            is,
+            expect: e,
+        } => {
+            use super::types::FileValue as V;
+            f.push(("job", v(job)));
+            f.push(("file", v(file)));
+            f.push(("property", v(property)));
+            match is {
+                None => {}
+                Some(V::RemoteName(s) | V::LocalName(s)) => f.push(("is", v(s))),
+                Some(V::ValidationState(b) | V::FromPeer(b)) => f.push(("is", v(b))),
+                Some(V::TemporaryName { name, like }) => f.push((
+                    "is",
+                    if *like {
+                        Out::Obj(vec![("like", v(name))])
+                    } else {
+                        v(name)
+                    },
+                )),
+                Some(V::Progress {
+                    bytes_total,
+                    bytes_transferred,
+                    completed,
+                }) => {
+                    let mut o = Vec::new();
+                    match bytes_total {
+                        Some(BytesTotal::Bytes(n)) => o.push(("bytes_total", v(n))),
+                        Some(BytesTotal::Unknown) => o.push(("bytes_total", v("UNKNOWN"))),
+                        None => {}
+                    }
+                    if let Some(n) = bytes_transferred {
+                        o.push(("bytes_transferred", v(n)));
+                    }
+                    if let Some(c) = completed {
+                        o.push(("completed", v(c)));
+                    }
+                    f.push(("is", Out::Obj(o)));
+                }
+            }
+            expect(f, *e);
+        }
+        Check::LocalDir { dir, names } => {
+            f.push(("dir", v(dir)));
+            f.push(("names", v(names)));
+        }
     }
+}
+
+/// The fields of a body check, defaults left out.
+pub(super) fn body_check(f: &mut Vec<(&'static str, Out)>, b: &super::types::BodyCheck) {
+    use super::types::SameAs;
+    if let Some(n) = b.size {
+        f.push(("size", v(n)));
+    }
+    if let Some(h) = &b.sha256 {
+        f.push(("sha256", v(h)));
+    }
+    if let Some(t) = &b.text {
+        f.push(("text", v(t)));
+    }
+    match &b.same_as {
+        None => {}
+        Some(SameAs::Local(p)) => f.push(("same_as", Out::Obj(vec![("local", v(p))]))),
+        Some(SameAs::Remote { url, ranges }) => {
+            let mut o = vec![("remote", v(url))];
+            if let Some(rs) = ranges {
+                o.push(("ranges", ranges_out(rs)));
+            }
+            f.push(("same_as", Out::Obj(o)));
+        }
+    }
+}
+
+/// Ranges as `[offset, length]` pairs, `"TO_EOF"` for a length to the end.
+pub(super) fn ranges_out(rs: &[(u64, u64)]) -> Out {
+    let one = |n: u64| if n == u64::MAX { v("TO_EOF") } else { v(n) };
+    Out::Arr(
+        rs.iter()
+            .map(|&(o, n)| Out::Arr(vec![one(o), one(n)]))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -99,6 +99,7 @@ impl Service {
         match t.to() {
             JobState::Queued => self.enqueue(j),
             JobState::Acknowledged | JobState::Cancelled => {
+                self.sandbox_final(j, t.to() == JobState::Acknowledged);
                 let owner = self.jobs[j].owner();
                 self.live_jobs = self.live_jobs.saturating_sub(1);
                 let per_user = &mut self.live_jobs_per_user[owner.index()];

@@ -9,6 +9,7 @@
 
 mod enter;
 mod environment;
+mod materialise;
 mod run;
 mod scavenge;
 mod transfer;
@@ -137,6 +138,8 @@ pub struct Service {
     // ---- trace ----
     pub(crate) tracing: bool,
     pub(crate) trace: Trace,
+    /// The sandbox files are materialised in, if the world has one (host state, kept across restarts).
+    pub(crate) sandbox: Option<Box<crate::sandbox::Sandbox>>,
 }
 
 impl Service {
@@ -159,7 +162,9 @@ impl Service {
             engine: Engine::default(),
             tracing: true,
             trace: Trace::new(),
+            sandbox: None,
         };
+        s.open_sandbox();
         if let Some((seed, rate_ppm)) = chaos {
             s.record(TraceKind::ChaosSeed { seed, rate_ppm });
         }

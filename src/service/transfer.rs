@@ -9,7 +9,7 @@ use crate::job::{Active, FileData};
 use crate::notify::NotifyEvent;
 use crate::record::ErrorReport;
 use crate::state::{ErrorContext, BG_SIZE_UNKNOWN};
-use crate::trace::TraceKind;
+use crate::trace::{RestartReason, TraceKind};
 use crate::transition::{self, EngineEvent, Failure};
 use crate::world::{Class, Fault, Response};
 
@@ -17,10 +17,15 @@ impl Service {
     /// A job left CONNECTING/TRANSFERRING: account its bytes and give up the slot.
     pub(crate) fn release_slot(&mut self, j: usize) {
         self.settle(j);
+        // A write error not reported by a failure dies with the transfer: the next one writes again.
+        let _ = self.take_local_error(j);
         let bw = self.world.bandwidth;
         let job = &mut self.jobs[j];
         let id = job.id();
         if let Some(a) = job.active.take() {
+            if let Some(sb) = self.sandbox.as_deref_mut() {
+                sb.close(id, a.file);
+            }
             self.engine.flow.sync(self.now, bw);
             self.engine.flow.points.remove(&(stop_point(&a), id));
             self.engine.spare_active.push(a);
@@ -46,12 +51,45 @@ impl Service {
         let now = self.now;
         let job = &mut self.jobs[j];
         let f = &mut job.files_mut()[file as usize];
-        let gained = bytes.saturating_sub(f.bytes_transferred);
-        f.bytes_transferred = bytes;
-        if gained > 0 {
-            job.progressed(now);
+        let before = f.bytes_transferred;
+        let gained = bytes.saturating_sub(before);
+        if gained == 0 {
+            f.bytes_transferred = bytes;
+            return 0;
         }
+        if let Err((code, reached)) = self.sandbox_write(j, file as usize, before, bytes) {
+            // D41: a failed write stops the transfer where the file's bytes end; the failure
+            // carries the local-file error.
+            let job = &mut self.jobs[j];
+            job.files_mut()[file as usize].bytes_transferred = reached;
+            if reached > before {
+                job.progressed(now);
+            }
+            self.local_write_failed(j, code, reached);
+            return reached - before;
+        }
+        let job = &mut self.jobs[j];
+        job.files_mut()[file as usize].bytes_transferred = bytes;
+        job.progressed(now);
         gained
+    }
+
+    /// A write into the sandbox failed: the running transfer stops at `have` bytes (what the file
+    /// holds) and fails now with `code`, context LOCAL_FILE (D41).
+    fn local_write_failed(&mut self, j: usize, code: HResult, have: u64) {
+        self.note_local_error(j, code);
+        let bw = self.world.bandwidth;
+        self.engine.flow.sync(self.now, bw);
+        let s_now = self.engine.flow.s;
+        let id = self.jobs[j].id();
+        if let Some(a) = self.jobs[j].active.as_deref_mut() {
+            self.engine.flow.points.remove(&(stop_point(a), id));
+            a.s_base = s_now;
+            a.bytes_base = have;
+            a.stop_at = have;
+            a.fail = Some(Fault::HResult(code));
+            self.engine.flow.points.insert((stop_point(a), id));
+        }
     }
 
     /// Connect for the job's next file (the job is CONNECTING, or TRANSFERRING between files). Files go
@@ -68,18 +106,26 @@ impl Service {
             let upload = self.jobs[j].job_type().is_upload();
             let file = &self.jobs[j].files()[f];
             let local_size = if upload {
-                match self.world.locals.get(&*file.local) {
-                    Some(l) => Some(l.size),
-                    None => {
-                        // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.
-                        self.fail(
-                            j,
-                            HResult::ERROR_FILE_NOT_FOUND,
-                            Some(ErrorContext::LocalFile),
-                            f as u32,
-                        );
+                match self.sandbox_local_len(&file.local) {
+                    Some(Ok(n)) => Some(n),
+                    Some(Err(code)) => {
+                        // The sandbox file uploads read: missing, or not readable (D41).
+                        self.fail(j, code, Self::LOCAL, f as u32);
                         return;
                     }
+                    None => match self.world.locals.get(&*file.local) {
+                        Some(l) => Some(l.size),
+                        None => {
+                            // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.
+                            self.fail(
+                                j,
+                                HResult::ERROR_FILE_NOT_FOUND,
+                                Some(ErrorContext::LocalFile),
+                                f as u32,
+                            );
+                            return;
+                        }
+                    },
                 }
             } else {
                 None
@@ -126,14 +172,41 @@ impl Service {
                     return;
                 }
             };
-            {
+            let dynamic = !upload && self.jobs[j].dynamic_content();
+            let restart = {
                 let file: &mut FileData = &mut self.jobs[j].files_mut()[f];
-                if file.bytes_total != BG_SIZE_UNKNOWN && file.bytes_total != size {
-                    // §8.2: a changed size restarts the file from zero.
+                let mut restart = None;
+                if file.bytes_total != BG_SIZE_UNKNOWN
+                    && (file.bytes_total != size
+                        || (!upload && file.seen_modified() != attempt.modified))
+                {
+                    // §8.2, D38: a changed size or Last-Modified time restarts the file from zero.
+                    restart = Some(RestartReason::RemoteChanged);
+                } else if !upload && !attempt.accept_ranges && file.bytes_transferred > 0 {
+                    // D39: the server answers a Range request with the whole body: start over.
+                    restart = Some(RestartReason::NoRangeSupport);
+                } else if dynamic {
+                    // Job5 DYNAMIC_CONTENT: the content may differ per request, so no resume.
+                    restart = Some(RestartReason::DynamicContent);
+                }
+                let restart = restart.filter(|_| file.bytes_transferred > 0);
+                if restart.is_some() {
                     file.bytes_transferred = 0;
                 }
                 file.bytes_total = size;
                 file.bytes_transferred = file.bytes_transferred.min(size);
+                if !upload {
+                    file.set_seen_modified(attempt.modified);
+                }
+                restart
+            };
+            if let Some(reason) = restart {
+                self.record(TraceKind::Restarted {
+                    job: id,
+                    file: f as u32,
+                    reason,
+                });
+                self.file_restarted(j, f);
             }
             self.on_event(j, EngineEvent::Connected); // T5 (no-op between files)
             let file = &self.jobs[j].files()[f];
@@ -146,6 +219,10 @@ impl Service {
                 continue;
             }
             let stop_at = fail_at.unwrap_or(size);
+            if let Err(code) = self.sandbox_connect(j, f, have) {
+                self.fail(j, code, Self::LOCAL, f as u32);
+                return;
+            }
             let bw = self.world.bandwidth;
             self.engine.flow.sync(self.now, bw);
             let a = Active {
@@ -170,12 +247,13 @@ impl Service {
 
     /// A running transfer reached its stop point: its file is done, or its scripted failure happens.
     pub(crate) fn transfer_point(&mut self, j: usize) {
+        let id = self.jobs[j].id();
+        self.settle(j);
+        // Read after settling: a failed sandbox write turns the stop into its failure (D41).
         let a = *self.jobs[j]
             .active
             .as_deref()
             .expect("a transfer point belongs to an active transfer");
-        let id = self.jobs[j].id();
-        self.settle(j);
         self.engine.flow.points.remove(&(stop_point(&a), id));
         if let Some(b) = self.jobs[j].active.take() {
             self.engine.spare_active.push(b);
@@ -191,6 +269,11 @@ impl Service {
                 self.connect_next_file(j);
             }
         }
+    }
+
+    /// A partly transferred file starts over at byte 0 (D38, D39): its temporary file is emptied.
+    fn file_restarted(&mut self, j: usize, f: usize) {
+        self.sandbox_truncate(j, f);
     }
 
     fn file_done(&mut self, j: usize, f: usize) {
@@ -221,6 +304,11 @@ impl Service {
         file: u32,
     ) {
         self.settle(j);
+        // A local-file error met while writing this transfer's bytes is what failed (D41).
+        let (code, context) = match self.take_local_error(j) {
+            Some(local) => (local, Self::LOCAL),
+            None => (code, context),
+        };
         let (class, ctx) = self.world.classify(code);
         let context = context.unwrap_or(ctx);
         let now = self.now;

@@ -54,6 +54,7 @@ fn job(j: &Job) -> JobV2 {
                 size: (f.bytes_total != BG_SIZE_UNKNOWN).then_some(f.bytes_total),
                 bytes_transferred: f.bytes_transferred,
                 completed: f.completed,
+                extra: f.extra.as_deref().cloned(),
             })
             .collect(),
         error: j.error().map(|e| ErrorRecordV2 {
@@ -110,11 +111,16 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                     size: r.size,
                     responses: r.responses.iter().copied().map(response).collect(),
                     otherwise: response(r.otherwise),
+                    content: r.content.clone(),
+                    modified: r.modified,
+                    accept_ranges: r.accept_ranges,
+                    headers: r.headers.clone(),
                 };
                 (url.clone(), remote)
             })
             .collect(),
         locals: w.locals.iter().map(|(p, l)| (p.clone(), l.size)).collect(),
+        local_content: w.local_content.clone(),
         classify: w
             .classify
             .iter()

@@ -113,6 +113,9 @@ pub(crate) struct WorldV2 {
     /// JobInactivityTimeout in seconds (T22); left out at 7,776,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactivity_timeout_secs: Option<u64>,
+    /// The bodies of local files that have one; left out when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_content: BTreeMap<String, crate::content::Body>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +135,26 @@ pub(crate) struct RemoteV2 {
     pub responses: Vec<ResponseV2>,
     /// The answer once `responses` is used up.
     pub otherwise: ResponseV2,
+    /// The body, when not the URL-seeded default; left out when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<crate::content::Body>,
+    /// Last-Modified in virtual seconds; left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub modified: u64,
+    /// Whether Range requests are honoured; left out when true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub accept_ranges: bool,
+    /// Response header lines; left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// One answer to a connection attempt: success (`fault` null) or a fault, at once or after
@@ -310,6 +333,9 @@ pub(crate) struct FileV2 {
     pub bytes_transferred: u64,
     /// Download: kept by Complete. Upload: uploaded.
     pub completed: bool,
+    /// The file's part-2 data; left out when at its defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<crate::content::FileExtra>,
 }
 
 /// An error record (D1).

@@ -188,6 +188,10 @@ impl Service {
         let mut loaded = Service::from_snapshot_json(&json, path)?;
         loaded.generation = loaded.generation.max(self.generation).wrapping_add(1);
         loaded.trace = std::mem::take(&mut self.trace);
+        // The sandbox is host state, not service state: it stays as it is.
+        loaded.world.sandbox = self.world.sandbox.take();
+        loaded.world.sandbox_capacity = self.world.sandbox_capacity;
+        loaded.sandbox = self.sandbox.take();
         *self = loaded;
         Ok(())
     }

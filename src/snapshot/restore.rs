@@ -423,6 +423,10 @@ fn world(w: WorldV2) -> World {
                     size: r.size,
                     responses: r.responses.into_iter().map(response).collect(),
                     otherwise: response(r.otherwise),
+                    content: r.content,
+                    modified: r.modified,
+                    accept_ranges: r.accept_ranges,
+                    headers: r.headers,
                 };
                 (url, remote)
             })
@@ -451,6 +455,9 @@ fn world(w: WorldV2) -> World {
         inactivity_timeout_secs: w
             .inactivity_timeout_secs
             .unwrap_or(crate::world::INACTIVITY_TIMEOUT_SECS),
+        local_content: w.local_content,
+        sandbox: None,
+        sandbox_capacity: None,
         chaos: w.chaos.map(|c| Chaos {
             seed: c.seed,
             rate_ppm: c.rate_ppm,
@@ -482,6 +489,7 @@ fn job(j: JobV2) -> Job {
                 bytes_total: f.size.unwrap_or(BG_SIZE_UNKNOWN),
                 bytes_transferred: f.bytes_transferred,
                 completed: f.completed,
+                extra: f.extra.map(Box::new),
             })
             .collect(),
         error: j.error.map(|e| ErrorRecord {

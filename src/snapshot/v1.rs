@@ -410,6 +410,10 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                     size: r.size,
                     responses: r.responses.into_iter().map(response).collect(),
                     otherwise: response(r.otherwise),
+                    content: None,
+                    modified: 0,
+                    accept_ranges: true,
+                    headers: Vec::new(),
                 };
                 (url, remote)
             })
@@ -427,6 +431,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                 },
             })
             .collect(),
+        local_content: BTreeMap::new(),
         chaos: w.chaos.map(|c| ChaosV2 {
             seed: c.seed,
             rate_ppm: c.rate_ppm,
@@ -459,6 +464,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                     size: (f.bytes_total != BG_SIZE_UNKNOWN).then_some(f.bytes_total),
                     bytes_transferred: f.bytes_transferred,
                     completed: f.completed,
+                    extra: None,
                 })
                 .collect(),
             error: j.error.map(|e| ErrorRecordV2 {

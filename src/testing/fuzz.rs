@@ -154,6 +154,7 @@ fn remote(b: &mut Bytes) -> Remote {
         size,
         responses,
         otherwise,
+        ..Remote::default()
     }
 }
 
@@ -199,6 +200,7 @@ fn setup(b: &mut Bytes) -> Setup {
             remotes,
             locals,
             options: Default::default(),
+            ..WorldSpec::default()
         },
         chaos,
     }
@@ -298,7 +300,7 @@ fn draw(b: &mut Bytes) -> Draw {
             let url = urls[usize::from(b.u8() % 5)].clone();
             Draw::env(Op::SetRemote {
                 url,
-                remote: remote(b),
+                remote: Box::new(remote(b)),
             })
         }
         30 => Draw::env(Op::RestartService),

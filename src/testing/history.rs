@@ -237,9 +237,12 @@ impl History {
             | TraceKind::Attempt { .. }
             | TraceKind::AttemptCut { .. }
             | TraceKind::FileDone { .. }
+            | TraceKind::Restarted { .. }
+            | TraceKind::TempFile { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged
+            | TraceKind::LocalChanged
             | TraceKind::ChaosSeed { .. }
             | TraceKind::StepLimit { .. }
             | TraceKind::ClockInCallback

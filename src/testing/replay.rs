@@ -175,7 +175,7 @@ pub(crate) fn render(h: &Harness, violation: Option<&Violation>) -> Scenario {
         let Some(step) = &rec.step else { continue };
         let mut step = step.clone();
         if let Action::Do(Op::SetRemote { url, remote }) = &mut step.action {
-            *remote = replayed(remote, answers.get(&(url.clone(), Def::Step(i))));
+            **remote = replayed(remote, answers.get(&(url.clone(), Def::Step(i))));
         }
         steps.push((i, step));
     }

@@ -108,6 +108,7 @@ pub fn remote() -> impl Strategy<Value = Remote> {
         size,
         responses: responses.into(),
         otherwise,
+        ..Remote::default()
     })
 }
 
@@ -146,6 +147,7 @@ pub fn world_spec_with(
                 .map(|(i, size)| (local_path(i), size))
                 .collect(),
             options: Default::default(),
+            ..WorldSpec::default()
         })
 }
 
@@ -475,7 +477,12 @@ pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
         (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(true))),
         (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(false))),
         (w(mix.world) / 2).max(1) => (select(urls), remote())
-            .prop_map(move |(url, remote)| env(Op::SetRemote { url, remote })),
+            .prop_map(move |(url, remote)| {
+                env(Op::SetRemote {
+                    url,
+                    remote: Box::new(remote),
+                })
+            }),
         w(mix.apps) => (0u8..3).prop_map(|user| Draw::call(0, user, make::connect())),
         w(mix.apps) => app.prop_map(|app| Draw::call(app, 0, Action::Do(Op::Exit))),
         w(mix.restart) => Just(env(Op::RestartService)),

@@ -1,0 +1,825 @@
+//! The COM objects: manager, jobs, files, error objects and enumerators, each backed by a bitsim
+//! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
+//!
+//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README); interfaces it does not
+//! model are not answered by QueryInterface (E_NOINTERFACE).
+
+use crate::com::{alloc_string, Attached};
+use crate::core::{implement, Interface, Ref, Result, BOOL, GUID, HRESULT, PCWSTR, PWSTR};
+use crate::Win32::Foundation::{E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, E_POINTER, FILETIME};
+use crate::Win32::Networking::BackgroundIntelligentTransferService::*;
+use bitsim::HResult;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Every CLSID of the BITS manager class (one per BITS version; all make the same object here).
+const MANAGER_CLASSES: [GUID; 10] = [
+    BackgroundCopyManager,
+    BackgroundCopyManager1_5,
+    BackgroundCopyManager2_0,
+    BackgroundCopyManager2_5,
+    BackgroundCopyManager3_0,
+    BackgroundCopyManager4_0,
+    BackgroundCopyManager5_0,
+    BackgroundCopyManager10_1,
+    BackgroundCopyManager10_2,
+    BackgroundCopyManager10_3,
+];
+
+pub(crate) fn is_manager_class(clsid: &GUID) -> bool {
+    MANAGER_CLASSES.contains(clsid)
+}
+
+fn err(h: HResult) -> crate::core::Error {
+    crate::core::Error::from_hresult(HRESULT(h.code() as i32))
+}
+
+fn hr(h: HRESULT) -> crate::core::Error {
+    crate::core::Error::from_hresult(h)
+}
+
+/// Ok for S_OK; another success code (S_FALSE, BG_S_PARTIAL_COMPLETE) travels as the `Err` of a
+/// `Result<()>`, which the generated vtable turns into that HRESULT (the caller's `.ok()` still
+/// sees success).
+fn code(h: HResult) -> Result<()> {
+    if h == HResult::S_OK {
+        Ok(())
+    } else {
+        Err(err(h))
+    }
+}
+
+fn string(p: &PCWSTR) -> Result<String> {
+    if p.is_null() {
+        return Err(hr(E_INVALIDARG));
+    }
+    // SAFETY: non-null; a caller of a BITS method passes a NUL-terminated string.
+    unsafe { p.to_string() }.map_err(|_| hr(E_INVALIDARG))
+}
+
+fn filetime(t: Option<bitsim::SimTime>) -> FILETIME {
+    // Virtual time from FILETIME 0 (D13): 1 ms is 10,000 units of 100 ns.
+    let v = t.map_or(0, |t| t.as_millis().saturating_mul(10_000));
+    FILETIME {
+        dwLowDateTime: v as u32,
+        dwHighDateTime: (v >> 32) as u32,
+    }
+}
+
+/// The GUID of a job: its bitsim id's GUID (one-to-one, stable across restarts).
+pub(crate) fn job_guid(id: bitsim::JobId) -> GUID {
+    let n = id.index() as u64 + 1;
+    GUID::from_values(
+        0xB175_B175,
+        0,
+        0x4000,
+        [
+            0x80,
+            0,
+            (n >> 40) as u8,
+            (n >> 32) as u8,
+            (n >> 24) as u8,
+            (n >> 16) as u8,
+            (n >> 8) as u8,
+            n as u8,
+        ],
+    )
+}
+
+fn job_id_of(g: &GUID) -> Option<bitsim::JobId> {
+    if g.data1 != 0xB175_B175 || g.data2 != 0 || g.data3 != 0x4000 || g.data4[..2] != [0x80, 0] {
+        return None;
+    }
+    let n = g.data4[2..]
+        .iter()
+        .fold(0u64, |n, b| (n << 8) | u64::from(*b));
+    bitsim::JobId::from_guid(&format!("{{B175B175-0000-4000-8000-{n:012X}}}"))
+}
+
+// ------------------------------------------------------------------ manager
+
+#[implement(IBackgroundCopyManager)]
+struct Manager {
+    at: Rc<Attached>,
+    /// This object's connection: made at CoCreateInstance, so a manager made after a service
+    /// restart works while older ones fail with RPC_E_DISCONNECTED (D15).
+    m: bitsim::Manager,
+}
+
+pub(crate) fn manager(at: Rc<Attached>) -> Result<crate::core::IUnknown> {
+    let m = at.manager.reconnect().map_err(err)?;
+    Ok(Manager { at, m }.into())
+}
+
+impl IBackgroundCopyManager_Impl for Manager_Impl {
+    fn CreateJob(
+        &self,
+        displayname: &PCWSTR,
+        r#type: BG_JOB_TYPE,
+        pjobid: *mut GUID,
+        ppjob: crate::core::OutRef<'_, IBackgroundCopyJob>,
+    ) -> Result<()> {
+        if pjobid.is_null() || ppjob.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let name = string(displayname)?;
+        let t = bitsim::JobType::from_value(r#type.0 as u32).ok_or_else(|| hr(E_INVALIDARG))?;
+        let job = self.m.create_job(&name, t).map_err(err)?;
+        // SAFETY: checked non-null; the caller passes a GUID to fill.
+        unsafe { pjobid.write(job_guid(job.id())) };
+        ppjob.write(Some(job_object(&self.at, job)))
+    }
+
+    fn GetJob(&self, jobid: *const GUID) -> Result<IBackgroundCopyJob> {
+        if jobid.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        // SAFETY: checked non-null; the caller passes a GUID.
+        let g = unsafe { *jobid };
+        let id = job_id_of(&g).ok_or_else(|| err(HResult::BG_E_NOT_FOUND))?;
+        let job = self.m.get_job(id).map_err(err)?;
+        Ok(job_object(&self.at, job))
+    }
+
+    fn EnumJobs(&self, dwflags: u32) -> Result<IEnumBackgroundCopyJobs> {
+        let e = self.m.job_enum(dwflags).map_err(err)?;
+        Ok(JobEnum {
+            at: self.at.clone(),
+            e: RefCell::new(e),
+        }
+        .into())
+    }
+
+    fn GetErrorDescription(&self, hresult: HRESULT, languageid: u32) -> Result<PWSTR> {
+        let text = self
+            .m
+            .get_error_description(HResult::from_u32(hresult.0 as u32), languageid)
+            .map_err(err)?;
+        Ok(alloc_string(&text))
+    }
+}
+
+// ------------------------------------------------------------------ jobs
+
+#[implement(IBackgroundCopyJob5, IBackgroundCopyJobHttpOptions3)]
+struct Job {
+    at: Rc<Attached>,
+    job: bitsim::Job,
+}
+
+fn job_object(at: &Rc<Attached>, job: bitsim::Job) -> IBackgroundCopyJob {
+    let j: IBackgroundCopyJob5 = Job {
+        at: at.clone(),
+        job,
+    }
+    .into();
+    j.into()
+}
+
+fn notimpl<T>() -> Result<T> {
+    Err(hr(E_NOTIMPL))
+}
+
+/// The application's callback object, called by bitsim's delivery (D19) with the job's and the
+/// error's interfaces.
+struct ComCallback {
+    at: Rc<Attached>,
+    cb: IBackgroundCopyCallback,
+}
+
+fn answer(r: Result<()>) -> HResult {
+    match r {
+        Ok(()) => HResult::S_OK,
+        Err(e) => HResult::from_u32(e.code().0 as u32),
+    }
+}
+
+impl bitsim::Callback for ComCallback {
+    fn job_transferred(&mut self, job: &bitsim::Job, _: &bitsim::Notification) -> HResult {
+        let j = job_object(&self.at, job.clone());
+        // SAFETY: a COM call on a live interface the application registered.
+        answer(unsafe { self.cb.JobTransferred(&j) })
+    }
+    fn job_error(
+        &mut self,
+        job: &bitsim::Job,
+        error: &bitsim::CopyError,
+        _: &bitsim::Notification,
+    ) -> HResult {
+        let j = job_object(&self.at, job.clone());
+        let e: IBackgroundCopyError = CopyError {
+            at: self.at.clone(),
+            e: error.clone(),
+        }
+        .into();
+        // SAFETY: as above.
+        answer(unsafe { self.cb.JobError(&j, &e) })
+    }
+    fn job_modification(&mut self, job: &bitsim::Job, _: &bitsim::Notification) -> HResult {
+        let j = job_object(&self.at, job.clone());
+        // SAFETY: as above.
+        answer(unsafe { self.cb.JobModification(&j, 0) })
+    }
+}
+
+impl IBackgroundCopyJob_Impl for Job_Impl {
+    fn AddFileSet(&self, cfilecount: u32, pfileset: *const BG_FILE_INFO) -> Result<()> {
+        if pfileset.is_null() && cfilecount > 0 {
+            return Err(hr(E_INVALIDARG));
+        }
+        let infos: &[BG_FILE_INFO] = if cfilecount == 0 {
+            &[]
+        } else {
+            // SAFETY: non-null; the caller passes `cfilecount` BG_FILE_INFO.
+            unsafe { std::slice::from_raw_parts(pfileset, cfilecount as usize) }
+        };
+        let mut owned = Vec::with_capacity(infos.len());
+        for i in infos {
+            owned.push((
+                string(&PCWSTR(i.RemoteName.0))?,
+                string(&PCWSTR(i.LocalName.0))?,
+            ));
+        }
+        let set: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(r, l)| (r.as_str(), l.as_str()))
+            .collect();
+        self.job.add_file_set(&set).map_err(err)
+    }
+    fn AddFile(&self, remoteurl: &PCWSTR, localname: &PCWSTR) -> Result<()> {
+        self.job
+            .add_file(&string(remoteurl)?, &string(localname)?)
+            .map_err(err)
+    }
+    fn EnumFiles(&self) -> Result<IEnumBackgroundCopyFiles> {
+        let e = self.job.file_enum().map_err(err)?;
+        Ok(FileEnum {
+            at: self.at.clone(),
+            e: RefCell::new(e),
+        }
+        .into())
+    }
+    fn Suspend(&self) -> Result<()> {
+        self.job.suspend().map_err(err).and_then(code)
+    }
+    fn Resume(&self) -> Result<()> {
+        self.job.resume().map_err(err).and_then(code)
+    }
+    fn Cancel(&self) -> Result<()> {
+        self.job.cancel().map_err(err).and_then(code)
+    }
+    fn Complete(&self) -> Result<()> {
+        self.job.complete().map_err(err).and_then(code)
+    }
+    fn GetId(&self) -> Result<GUID> {
+        self.job.get_id().map(job_guid).map_err(err)
+    }
+    fn GetType(&self) -> Result<BG_JOB_TYPE> {
+        self.job
+            .get_type()
+            .map(|t| BG_JOB_TYPE(t.value() as i32))
+            .map_err(err)
+    }
+    fn GetProgress(&self, pval: *mut BG_JOB_PROGRESS) -> Result<()> {
+        if pval.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        self.at.poll(&self.job);
+        let p = self.job.get_progress().map_err(err)?;
+        // SAFETY: checked non-null; the caller passes a BG_JOB_PROGRESS to fill.
+        unsafe {
+            pval.write(BG_JOB_PROGRESS {
+                BytesTotal: p.bytes_total,
+                BytesTransferred: p.bytes_transferred,
+                FilesTotal: p.files_total,
+                FilesTransferred: p.files_transferred,
+            })
+        };
+        Ok(())
+    }
+    fn GetTimes(&self, pval: *mut BG_JOB_TIMES) -> Result<()> {
+        if pval.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let t = self.job.get_times().map_err(err)?;
+        // SAFETY: checked non-null; the caller passes a BG_JOB_TIMES to fill.
+        unsafe {
+            pval.write(BG_JOB_TIMES {
+                CreationTime: filetime(Some(t.creation_time)),
+                ModificationTime: filetime(Some(t.modification_time)),
+                TransferCompletionTime: filetime(t.transfer_completion_time),
+            })
+        };
+        Ok(())
+    }
+    fn GetState(&self) -> Result<BG_JOB_STATE> {
+        self.at.poll(&self.job);
+        self.job
+            .get_state()
+            .map(|s| BG_JOB_STATE(s.value() as i32))
+            .map_err(err)
+    }
+    fn GetError(&self) -> Result<IBackgroundCopyError> {
+        let e = self.job.get_error().map_err(err)?;
+        Ok(CopyError {
+            at: self.at.clone(),
+            e,
+        }
+        .into())
+    }
+    fn GetOwner(&self) -> Result<PWSTR> {
+        self.job.get_owner().map(|s| alloc_string(&s)).map_err(err)
+    }
+    fn SetDisplayName(&self, val: &PCWSTR) -> Result<()> {
+        self.job.set_display_name(&string(val)?).map_err(err)
+    }
+    fn GetDisplayName(&self) -> Result<PWSTR> {
+        self.job
+            .get_display_name()
+            .map(|s| alloc_string(&s))
+            .map_err(err)
+    }
+    fn SetDescription(&self, val: &PCWSTR) -> Result<()> {
+        self.job.set_description(&string(val)?).map_err(err)
+    }
+    fn GetDescription(&self) -> Result<PWSTR> {
+        self.job
+            .get_description()
+            .map(|s| alloc_string(&s))
+            .map_err(err)
+    }
+    fn SetPriority(&self, val: BG_JOB_PRIORITY) -> Result<()> {
+        self.job.set_priority_raw(val.0 as u32).map_err(err)
+    }
+    fn GetPriority(&self) -> Result<BG_JOB_PRIORITY> {
+        self.job
+            .get_priority()
+            .map(|p| BG_JOB_PRIORITY(p.value() as i32))
+            .map_err(err)
+    }
+    fn SetNotifyFlags(&self, val: u32) -> Result<()> {
+        self.job.set_notify_flags_raw(val).map_err(err)
+    }
+    fn GetNotifyFlags(&self) -> Result<u32> {
+        self.job.get_notify_flags().map(|f| f.bits()).map_err(err)
+    }
+    fn SetNotifyInterface(&self, val: Ref<'_, crate::core::IUnknown>) -> Result<()> {
+        match val.as_ref() {
+            None => {
+                self.job.clear_notify_interface().map_err(err)?;
+                self.at.callbacks.borrow_mut().remove(&self.job.id());
+                Ok(())
+            }
+            Some(unknown) => {
+                let cb: IBackgroundCopyCallback = unknown.cast().map_err(|_| hr(E_NOINTERFACE))?;
+                self.job
+                    .set_notify_interface(ComCallback {
+                        at: self.at.clone(),
+                        cb,
+                    })
+                    .map_err(err)?;
+                self.at
+                    .callbacks
+                    .borrow_mut()
+                    .insert(self.job.id(), unknown.clone());
+                Ok(())
+            }
+        }
+    }
+    fn GetNotifyInterface(&self) -> Result<crate::core::IUnknown> {
+        if self.job.get_notify_interface().map_err(err)? {
+            if let Some(u) = self.at.callbacks.borrow().get(&self.job.id()) {
+                return Ok(u.clone());
+            }
+        }
+        // No registration (or one made through another application): S_OK with NULL.
+        Err(crate::core::Error::empty())
+    }
+    fn SetMinimumRetryDelay(&self, seconds: u32) -> Result<()> {
+        self.job.set_minimum_retry_delay(seconds).map_err(err)
+    }
+    fn GetMinimumRetryDelay(&self) -> Result<u32> {
+        self.job.get_minimum_retry_delay().map_err(err)
+    }
+    fn SetNoProgressTimeout(&self, seconds: u32) -> Result<()> {
+        self.job.set_no_progress_timeout(seconds).map_err(err)
+    }
+    fn GetNoProgressTimeout(&self) -> Result<u32> {
+        self.job.get_no_progress_timeout().map_err(err)
+    }
+    fn GetErrorCount(&self) -> Result<u32> {
+        self.job.get_error_count().map_err(err)
+    }
+    fn SetProxySettings(&self, _: BG_JOB_PROXY_USAGE, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn GetProxySettings(
+        &self,
+        pproxyusage: *mut BG_JOB_PROXY_USAGE,
+        pproxylist: *mut PWSTR,
+        pproxybypasslist: *mut PWSTR,
+    ) -> Result<()> {
+        if pproxyusage.is_null() || pproxylist.is_null() || pproxybypasslist.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let p = self.job.get_proxy_settings().map_err(err)?;
+        let s = |o: &Option<String>| o.as_deref().map_or(PWSTR::null(), alloc_string);
+        // SAFETY: checked non-null; the caller passes the three out-parameters.
+        unsafe {
+            pproxyusage.write(BG_JOB_PROXY_USAGE(p.usage as i32));
+            pproxylist.write(s(&p.proxy_list));
+            pproxybypasslist.write(s(&p.bypass_list));
+        }
+        Ok(())
+    }
+    fn TakeOwnership(&self) -> Result<()> {
+        self.job.take_ownership().map_err(err)
+    }
+}
+
+impl IBackgroundCopyJob2_Impl for Job_Impl {
+    fn SetNotifyCmdLine(&self, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn GetNotifyCmdLine(&self, _: *mut PWSTR, _: *mut PWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn GetReplyProgress(&self, _: *mut BG_JOB_REPLY_PROGRESS) -> Result<()> {
+        notimpl()
+    }
+    fn GetReplyData(&self, _: *mut *mut u8, _: *mut u64) -> Result<()> {
+        notimpl()
+    }
+    fn SetReplyFileName(&self, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn GetReplyFileName(&self) -> Result<PWSTR> {
+        notimpl()
+    }
+    fn SetCredentials(&self, _: *const BG_AUTH_CREDENTIALS) -> Result<()> {
+        notimpl()
+    }
+    fn RemoveCredentials(&self, _: BG_AUTH_TARGET, _: BG_AUTH_SCHEME) -> Result<()> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyJob3_Impl for Job_Impl {
+    fn ReplaceRemotePrefix(&self, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn AddFileWithRanges(
+        &self,
+        _: &PCWSTR,
+        _: &PCWSTR,
+        _: u32,
+        _: *const BG_FILE_RANGE,
+    ) -> Result<()> {
+        notimpl()
+    }
+    fn SetFileACLFlags(&self, _: u32) -> Result<()> {
+        notimpl()
+    }
+    fn GetFileACLFlags(&self) -> Result<u32> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyJob4_Impl for Job_Impl {
+    fn SetPeerCachingFlags(&self, _: u32) -> Result<()> {
+        notimpl()
+    }
+    fn GetPeerCachingFlags(&self) -> Result<u32> {
+        notimpl()
+    }
+    fn GetOwnerIntegrityLevel(&self) -> Result<u32> {
+        notimpl()
+    }
+    fn GetOwnerElevationState(&self) -> Result<BOOL> {
+        notimpl()
+    }
+    fn SetMaximumDownloadTime(&self, _: u32) -> Result<()> {
+        notimpl()
+    }
+    fn GetMaximumDownloadTime(&self) -> Result<u32> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyJob5_Impl for Job_Impl {
+    fn SetProperty(&self, _: BITS_JOB_PROPERTY_ID, _: &BITS_JOB_PROPERTY_VALUE) -> Result<()> {
+        notimpl()
+    }
+    fn GetProperty(&self, _: BITS_JOB_PROPERTY_ID) -> Result<BITS_JOB_PROPERTY_VALUE> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyJobHttpOptions_Impl for Job_Impl {
+    fn SetClientCertificateByID(
+        &self,
+        _: BG_CERT_STORE_LOCATION,
+        _: &PCWSTR,
+        _: *const u8,
+    ) -> Result<()> {
+        notimpl()
+    }
+    fn SetClientCertificateByName(
+        &self,
+        _: BG_CERT_STORE_LOCATION,
+        _: &PCWSTR,
+        _: &PCWSTR,
+    ) -> Result<()> {
+        notimpl()
+    }
+    fn RemoveClientCertificate(&self) -> Result<()> {
+        notimpl()
+    }
+    fn GetClientCertificate(
+        &self,
+        _: *mut BG_CERT_STORE_LOCATION,
+        _: *mut PWSTR,
+        _: *mut *mut u8,
+        _: *mut PWSTR,
+    ) -> Result<()> {
+        notimpl()
+    }
+    fn SetCustomHeaders(&self, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn GetCustomHeaders(&self) -> Result<PWSTR> {
+        notimpl()
+    }
+    fn SetSecurityFlags(&self, _: u32) -> Result<()> {
+        notimpl()
+    }
+    fn GetSecurityFlags(&self) -> Result<u32> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyJobHttpOptions2_Impl for Job_Impl {
+    fn SetHttpMethod(&self, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+    fn GetHttpMethod(&self) -> Result<PWSTR> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyJobHttpOptions3_Impl for Job_Impl {
+    fn SetServerCertificateValidationInterface(
+        &self,
+        _: Ref<'_, crate::core::IUnknown>,
+    ) -> Result<()> {
+        notimpl()
+    }
+    fn MakeCustomHeadersWriteOnly(&self) -> Result<()> {
+        notimpl()
+    }
+}
+
+// ------------------------------------------------------------------ files
+
+#[implement(IBackgroundCopyFile6)]
+struct File {
+    file: bitsim::File,
+}
+
+fn file_object(_: &Rc<Attached>, file: bitsim::File) -> IBackgroundCopyFile {
+    let f: IBackgroundCopyFile6 = File { file }.into();
+    f.into()
+}
+
+impl IBackgroundCopyFile_Impl for File_Impl {
+    fn GetRemoteName(&self) -> Result<PWSTR> {
+        self.file
+            .get_remote_name()
+            .map(|s| alloc_string(&s))
+            .map_err(err)
+    }
+    fn GetLocalName(&self) -> Result<PWSTR> {
+        self.file
+            .get_local_name()
+            .map(|s| alloc_string(&s))
+            .map_err(err)
+    }
+    fn GetProgress(&self, pval: *mut BG_FILE_PROGRESS) -> Result<()> {
+        if pval.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let p = self.file.get_progress().map_err(err)?;
+        // SAFETY: checked non-null; the caller passes a BG_FILE_PROGRESS to fill.
+        unsafe {
+            pval.write(BG_FILE_PROGRESS {
+                BytesTotal: p.bytes_total,
+                BytesTransferred: p.bytes_transferred,
+                Completed: BOOL::from(p.completed),
+            })
+        };
+        Ok(())
+    }
+}
+
+impl IBackgroundCopyFile2_Impl for File_Impl {
+    fn GetFileRanges(&self, _: *mut u32, _: *mut *mut BG_FILE_RANGE) -> Result<()> {
+        notimpl()
+    }
+    fn SetRemoteName(&self, _: &PCWSTR) -> Result<()> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyFile3_Impl for File_Impl {
+    fn GetTemporaryName(&self) -> Result<PWSTR> {
+        notimpl()
+    }
+    fn SetValidationState(&self, _: BOOL) -> Result<()> {
+        notimpl()
+    }
+    fn GetValidationState(&self) -> Result<BOOL> {
+        notimpl()
+    }
+    fn IsDownloadedFromPeer(&self) -> Result<BOOL> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyFile4_Impl for File_Impl {
+    fn GetPeerDownloadStats(&self, _: *mut u64, _: *mut u64) -> Result<()> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyFile5_Impl for File_Impl {
+    fn SetProperty(&self, _: BITS_FILE_PROPERTY_ID, _: &BITS_FILE_PROPERTY_VALUE) -> Result<()> {
+        notimpl()
+    }
+    fn GetProperty(&self, _: BITS_FILE_PROPERTY_ID) -> Result<BITS_FILE_PROPERTY_VALUE> {
+        notimpl()
+    }
+}
+
+impl IBackgroundCopyFile6_Impl for File_Impl {
+    fn UpdateDownloadPosition(&self, _: u64) -> Result<()> {
+        notimpl()
+    }
+    fn RequestFileRanges(&self, _: u32, _: *const BG_FILE_RANGE) -> Result<()> {
+        notimpl()
+    }
+    fn GetFilledFileRanges(&self, _: *mut u32, _: *mut *mut BG_FILE_RANGE) -> Result<()> {
+        notimpl()
+    }
+}
+
+// ------------------------------------------------------------------ error objects
+
+#[implement(IBackgroundCopyError)]
+struct CopyError {
+    at: Rc<Attached>,
+    e: bitsim::CopyError,
+}
+
+impl IBackgroundCopyError_Impl for CopyError_Impl {
+    fn GetError(&self, pcontext: *mut BG_ERROR_CONTEXT, pcode: *mut HRESULT) -> Result<()> {
+        if pcontext.is_null() || pcode.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let (context, code) = self.e.get_error().map_err(err)?;
+        // SAFETY: checked non-null; the caller passes both out-parameters.
+        unsafe {
+            pcontext.write(BG_ERROR_CONTEXT(context.value() as i32));
+            pcode.write(HRESULT(code.code() as i32));
+        }
+        Ok(())
+    }
+    fn GetFile(&self) -> Result<IBackgroundCopyFile> {
+        let f = self.e.get_file().map_err(err)?;
+        Ok(file_object(&self.at, f))
+    }
+    fn GetErrorDescription(&self, languageid: u32) -> Result<PWSTR> {
+        self.e
+            .get_error_description(languageid)
+            .map(|s| alloc_string(&s))
+            .map_err(err)
+    }
+    fn GetErrorContextDescription(&self, languageid: u32) -> Result<PWSTR> {
+        self.e
+            .get_error_context_description(languageid)
+            .map(|s| alloc_string(&s))
+            .map_err(err)
+    }
+    fn GetProtocol(&self) -> Result<PWSTR> {
+        self.e.get_protocol().map(alloc_string).map_err(err)
+    }
+}
+
+// ------------------------------------------------------------------ enumerators
+
+#[implement(IEnumBackgroundCopyJobs)]
+struct JobEnum {
+    at: Rc<Attached>,
+    e: RefCell<bitsim::JobEnum>,
+}
+
+/// Next's argument rules (D46): rgelt must not be NULL (E_POINTER), pceltFetched may be NULL only for
+/// celt 1 (E_INVALIDARG, from bitsim).
+fn next_into<T, I: Interface>(
+    celt: u32,
+    rgelt: *mut Option<I>,
+    pceltfetched: *mut u32,
+    next: impl FnOnce(u32, bool) -> std::result::Result<(Vec<T>, HResult), HResult>,
+    make: impl Fn(T) -> I,
+) -> Result<()> {
+    if rgelt.is_null() && celt > 0 {
+        return Err(hr(E_POINTER));
+    }
+    let (items, h) = next(celt, !pceltfetched.is_null()).map_err(err)?;
+    let n = items.len();
+    for (i, item) in items.into_iter().enumerate() {
+        // SAFETY: the caller passes room for `celt` elements and `i < n <= celt`; the slots are
+        // out-parameters (not yet holding interfaces), so they are written without dropping.
+        unsafe { rgelt.add(i).write(Some(make(item))) };
+    }
+    if !pceltfetched.is_null() {
+        // SAFETY: checked non-null.
+        unsafe { pceltfetched.write(n as u32) };
+    }
+    code(h)
+}
+
+impl IEnumBackgroundCopyJobs_Impl for JobEnum_Impl {
+    fn Next(
+        &self,
+        celt: u32,
+        rgelt: *mut Option<IBackgroundCopyJob>,
+        pceltfetched: *mut u32,
+    ) -> Result<()> {
+        let mut e = self.e.borrow_mut();
+        next_into(
+            celt,
+            rgelt,
+            pceltfetched,
+            |c, f| e.next_with(c, f),
+            |j| job_object(&self.at, j),
+        )
+    }
+    fn Skip(&self, celt: u32) -> Result<()> {
+        self.e.borrow_mut().skip(celt).map_err(err).and_then(code)
+    }
+    fn Reset(&self) -> Result<()> {
+        self.e.borrow_mut().reset().map_err(err)
+    }
+    fn Clone(&self) -> Result<IEnumBackgroundCopyJobs> {
+        let e = self.e.borrow().clone_enum().map_err(err)?;
+        Ok(JobEnum {
+            at: self.at.clone(),
+            e: RefCell::new(e),
+        }
+        .into())
+    }
+    fn GetCount(&self) -> Result<u32> {
+        self.e.borrow().get_count().map_err(err)
+    }
+}
+
+#[implement(IEnumBackgroundCopyFiles)]
+struct FileEnum {
+    at: Rc<Attached>,
+    e: RefCell<bitsim::FileEnum>,
+}
+
+impl IEnumBackgroundCopyFiles_Impl for FileEnum_Impl {
+    fn Next(
+        &self,
+        celt: u32,
+        rgelt: *mut Option<IBackgroundCopyFile>,
+        pceltfetched: *mut u32,
+    ) -> Result<()> {
+        let mut e = self.e.borrow_mut();
+        next_into(
+            celt,
+            rgelt,
+            pceltfetched,
+            |c, f| e.next_with(c, f),
+            |x| file_object(&self.at, x),
+        )
+    }
+    fn Skip(&self, celt: u32) -> Result<()> {
+        self.e.borrow_mut().skip(celt).map_err(err).and_then(code)
+    }
+    fn Reset(&self) -> Result<()> {
+        self.e.borrow_mut().reset().map_err(err)
+    }
+    fn Clone(&self) -> Result<IEnumBackgroundCopyFiles> {
+        let e = self.e.borrow().clone_enum().map_err(err)?;
+        Ok(FileEnum {
+            at: self.at.clone(),
+            e: RefCell::new(e),
+        }
+        .into())
+    }
+    fn GetCount(&self) -> Result<u32> {
+        self.e.borrow().get_count().map_err(err)
+    }
+}

@@ -1,0 +1,441 @@
+//! The COM surface against the simulator: activation, the two acceptance clients, QueryInterface,
+//! E_NOTIMPL, enumerators, GUIDs, strings, and the shape of every generated interface.
+//! (On Windows the examples use the real `windows` crate and BITS, so these tests are not built there.)
+#![cfg(not(windows))]
+
+use bitsim::{JobType, Remote, Response, Sim, World};
+use bitsim_windows::core::*;
+use bitsim_windows::Win32::Foundation::*;
+use bitsim_windows::Win32::Networking::BackgroundIntelligentTransferService::*;
+use bitsim_windows::Win32::System::Com::*;
+use bitsim_windows::{attach, live_allocations, TimePolicy};
+
+#[allow(dead_code)]
+#[path = "../examples/callback_client.rs"]
+mod callback_client;
+
+#[allow(dead_code)]
+#[path = "../examples/polling_client.rs"]
+mod polling_client;
+
+fn sim() -> Sim {
+    Sim::new(
+        World::new()
+            .remote("https://x.test/a", Remote::sized(1000))
+            .remote(
+                "https://x.test/404",
+                Remote::sized(10).with_responses([Response::http(404)]),
+            ),
+    )
+}
+
+fn manager() -> IBackgroundCopyManager {
+    unsafe {
+        let _ = CoInitializeEx(None, COINIT_MULTITHREADED);
+        CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_LOCAL_SERVER).unwrap()
+    }
+}
+
+fn create(m: &IBackgroundCopyManager, name: PCWSTR) -> (GUID, IBackgroundCopyJob) {
+    let mut id = GUID::zeroed();
+    let mut job = None;
+    unsafe {
+        m.CreateJob(name, BG_JOB_TYPE_DOWNLOAD, &mut id, &mut job)
+            .unwrap()
+    };
+    (id, job.unwrap())
+}
+
+/// Acceptance 1: the sample-style callback client runs to the end.
+#[test]
+fn callback_client_runs_to_the_end() {
+    callback_client::main().unwrap();
+}
+
+/// Acceptance 2: the polling client finds its job with EnumJobs + Next, reads the error, and frees
+/// every string it was given.
+#[test]
+fn polling_client_runs_to_the_end_and_frees_every_string() {
+    let sim = Sim::new(
+        World::new()
+            .remote("https://u.test/a", Remote::sized(100_000))
+            .remote(
+                "https://u.test/b",
+                Remote::sized(10).with_responses([Response::http(503), Response::http(404)]),
+            ),
+    );
+    let app = sim.connect("updater", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let end = polling_client::client(w!("https://u.test/a"), w!("https://u.test/b")).unwrap();
+    assert_eq!(end, BG_JOB_STATE_ERROR);
+    assert_eq!(live_allocations(), 0);
+    // The job was cancelled by the client.
+    assert!(app.enum_jobs(0).unwrap().is_empty());
+}
+
+#[test]
+fn co_create_instance_needs_com_a_bits_class_and_an_attachment() {
+    let r: Result<IBackgroundCopyManager> =
+        unsafe { CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_LOCAL_SERVER) };
+    assert_eq!(r.unwrap_err().code(), CO_E_NOTINITIALIZED);
+    assert_eq!(unsafe { CoInitializeEx(None, COINIT_MULTITHREADED) }, S_OK);
+    assert_eq!(
+        unsafe { CoInitializeEx(None, COINIT_MULTITHREADED) },
+        S_FALSE
+    );
+    assert_eq!(
+        unsafe { CoInitializeEx(None, COINIT_APARTMENTTHREADED) },
+        RPC_E_CHANGED_MODE
+    );
+    let r: Result<IBackgroundCopyManager> =
+        unsafe { CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_LOCAL_SERVER) };
+    assert_eq!(r.unwrap_err().code(), REGDB_E_CLASSNOTREG);
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    {
+        let _a = attach(&app);
+        let other: Result<IBackgroundCopyManager> =
+            unsafe { CoCreateInstance(&GUID::from_u128(1), None, CLSCTX_LOCAL_SERVER) };
+        assert_eq!(other.unwrap_err().code(), REGDB_E_CLASSNOTREG);
+        let inproc: Result<IBackgroundCopyManager> =
+            unsafe { CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_INPROC_SERVER) };
+        assert_eq!(inproc.unwrap_err().code(), REGDB_E_CLASSNOTREG);
+        let v10: Result<IBackgroundCopyManager> =
+            unsafe { CoCreateInstance(&BackgroundCopyManager10_3, None, CLSCTX_LOCAL_SERVER) };
+        assert!(v10.is_ok());
+        let not_a_manager: Result<IBackgroundCopyJob> =
+            unsafe { CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_LOCAL_SERVER) };
+        assert_eq!(not_a_manager.unwrap_err().code(), E_NOINTERFACE);
+    }
+    let after: Result<IBackgroundCopyManager> =
+        unsafe { CoCreateInstance(&BackgroundCopyManager, None, CLSCTX_LOCAL_SERVER) };
+    assert_eq!(after.unwrap_err().code(), REGDB_E_CLASSNOTREG);
+    unsafe { CoUninitialize() };
+    unsafe { CoUninitialize() };
+}
+
+#[test]
+fn job_guids_map_one_to_one_and_survive_restart() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let m = manager();
+    let (id1, j1) = create(&m, w!("one"));
+    let (id2, _) = create(&m, w!("two"));
+    assert_ne!(id1, id2);
+    assert_eq!(unsafe { j1.GetId() }.unwrap(), id1);
+    let again = unsafe { m.GetJob(&id1) }.unwrap();
+    let name = unsafe { again.GetDisplayName() }.unwrap();
+    assert_eq!(unsafe { name.to_string() }.unwrap(), "one");
+    unsafe { CoTaskMemFree(Some(name.0 as _)) };
+    let unknown = unsafe { m.GetJob(&GUID::from_u128(0x1234)) };
+    assert_eq!(unknown.unwrap_err().code().0, BG_E_NOT_FOUND);
+    sim.restart_service();
+    // Old objects are disconnected (D15); a new manager finds the job by the same GUID.
+    assert_eq!(
+        unsafe { j1.GetState() }.unwrap_err().code(),
+        RPC_E_DISCONNECTED
+    );
+    let m2 = manager();
+    let j = unsafe { m2.GetJob(&id1) }.unwrap();
+    assert_eq!(unsafe { j.GetId() }.unwrap(), id1);
+    assert_eq!(live_allocations(), 0);
+}
+
+#[test]
+fn query_interface_covers_job1_to_5_and_http_options_1_to_3() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("j"));
+    assert!(job.cast::<IBackgroundCopyJob2>().is_ok());
+    assert!(job.cast::<IBackgroundCopyJob3>().is_ok());
+    assert!(job.cast::<IBackgroundCopyJob4>().is_ok());
+    let j5 = job.cast::<IBackgroundCopyJob5>().unwrap();
+    assert!(job.cast::<IBackgroundCopyJobHttpOptions>().is_ok());
+    assert!(job.cast::<IBackgroundCopyJobHttpOptions2>().is_ok());
+    let h3 = job.cast::<IBackgroundCopyJobHttpOptions3>().unwrap();
+    assert_eq!(
+        job.cast::<IBitsTokenOptions>().unwrap_err().code(),
+        E_NOINTERFACE
+    );
+    assert_eq!(
+        job.cast::<IBackgroundCopyFile>().unwrap_err().code(),
+        E_NOINTERFACE
+    );
+    // Not modelled yet: E_NOTIMPL.
+    let j2 = job.cast::<IBackgroundCopyJob2>().unwrap();
+    assert_eq!(
+        unsafe { j2.SetNotifyCmdLine(w!("a.exe"), PCWSTR::null()) }
+            .unwrap_err()
+            .code(),
+        E_NOTIMPL
+    );
+    assert_eq!(
+        unsafe { j5.GetProperty(BITS_JOB_PROPERTY_ID_COST_FLAGS) }
+            .err()
+            .map(|e| e.code()),
+        Some(E_NOTIMPL)
+    );
+    assert_eq!(
+        unsafe { h3.MakeCustomHeadersWriteOnly() }
+            .unwrap_err()
+            .code(),
+        E_NOTIMPL
+    );
+}
+
+#[test]
+fn enumerators_next_skip_reset_clone_count_and_s_false() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let m = manager();
+    let (_, job) = create(&m, w!("a"));
+    create(&m, w!("b"));
+    unsafe {
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\1"))
+            .unwrap();
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\2"))
+            .unwrap();
+        let e = m.EnumJobs(0).unwrap();
+        assert_eq!(e.GetCount().unwrap(), 2);
+        let mut three: [Option<IBackgroundCopyJob>; 3] = [None, None, None];
+        let mut fetched = 0;
+        let hr = (Interface::vtable(&e).Next)(
+            Interface::as_raw(&e),
+            3,
+            three.as_mut_ptr() as _,
+            &mut fetched,
+        );
+        assert_eq!((hr, fetched), (S_FALSE, 2));
+        assert!(three[2].is_none());
+        // pceltFetched NULL is allowed only for celt 1 (D46); rgelt NULL is E_POINTER.
+        e.Reset().unwrap();
+        let hr = (Interface::vtable(&e).Next)(
+            Interface::as_raw(&e),
+            2,
+            three.as_mut_ptr() as _,
+            std::ptr::null_mut(),
+        );
+        assert_eq!(hr, E_INVALIDARG);
+        let hr = (Interface::vtable(&e).Next)(
+            Interface::as_raw(&e),
+            1,
+            std::ptr::null_mut(),
+            &mut fetched,
+        );
+        assert_eq!(hr, E_POINTER);
+        let hr = (Interface::vtable(&e).Skip)(Interface::as_raw(&e), 5);
+        assert_eq!(hr, S_FALSE);
+        e.Reset().unwrap();
+        e.Skip(1).unwrap();
+        let c = e.Clone().unwrap();
+        let mut one = [None];
+        c.Next(&mut one, &mut fetched).unwrap();
+        assert_eq!(fetched, 1);
+        let name = one[0].as_ref().unwrap().GetDisplayName().unwrap();
+        assert_eq!(name.to_string().unwrap(), "b");
+        CoTaskMemFree(Some(name.0 as _));
+        let files = job.EnumFiles().unwrap();
+        assert_eq!(files.GetCount().unwrap(), 2);
+        let mut two = [None, None];
+        files.Next(&mut two, &mut fetched).unwrap();
+        let local = two[1].as_ref().unwrap().GetLocalName().unwrap();
+        assert_eq!(local.to_string().unwrap(), "C:\\dl\\2");
+        CoTaskMemFree(Some(local.0 as _));
+    }
+    assert_eq!(live_allocations(), 0);
+}
+
+#[test]
+fn null_out_parameters_give_e_invalidarg() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let m = manager();
+    let (_, job) = create(&m, w!("a"));
+    unsafe {
+        let hr =
+            (Interface::vtable(&job).GetProgress)(Interface::as_raw(&job), std::ptr::null_mut());
+        assert_eq!(hr, E_INVALIDARG);
+        let hr = (Interface::vtable(&job).GetTimes)(Interface::as_raw(&job), std::ptr::null_mut());
+        assert_eq!(hr, E_INVALIDARG);
+        let mut job_out = std::ptr::null_mut();
+        let hr = (Interface::vtable(&m).CreateJob)(
+            Interface::as_raw(&m),
+            w!("x"),
+            BG_JOB_TYPE_DOWNLOAD,
+            std::ptr::null_mut(),
+            &mut job_out,
+        );
+        assert_eq!(hr, E_INVALIDARG);
+    }
+}
+
+#[test]
+fn time_policy_manual_and_advance_on_poll() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let a = attach(&app);
+    a.set_time_policy(TimePolicy::Manual);
+    let (_, job) = create(&manager(), w!("a"));
+    unsafe {
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\a"))
+            .unwrap();
+        job.Resume().unwrap();
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_QUEUED);
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_QUEUED);
+        a.set_time_policy(TimePolicy::AdvanceOnPoll(bitsim::SimDuration::from_secs(1)));
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_TRANSFERRED);
+        assert_eq!(sim.now().as_secs(), 1);
+        // A job nobody is working on does not move the clock.
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_TRANSFERRED);
+        assert_eq!(sim.now().as_secs(), 1);
+    }
+}
+
+/// JobError delivers the error interface; the callback may read and act from inside (D19).
+#[test]
+fn job_error_callback_reads_the_error_and_cancels() {
+    use std::cell::RefCell;
+    thread_local!(static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) });
+    #[implement(IBackgroundCopyCallback)]
+    struct Cb;
+    impl IBackgroundCopyCallback_Impl for Cb_Impl {
+        fn JobTransferred(&self, _: Ref<IBackgroundCopyJob>) -> Result<()> {
+            Ok(())
+        }
+        fn JobError(
+            &self,
+            job: Ref<IBackgroundCopyJob>,
+            error: Ref<IBackgroundCopyError>,
+        ) -> Result<()> {
+            let (job, error) = (job.ok()?, error.ok()?);
+            unsafe {
+                let mut ctx = BG_ERROR_CONTEXT::default();
+                let mut code = HRESULT(0);
+                error.GetError(&mut ctx, &mut code)?;
+                let file = error.GetFile()?;
+                let remote = file.GetRemoteName()?;
+                SEEN.with(|s| {
+                    s.borrow_mut()
+                        .push(format!("{:?} {:#X} {}", ctx, code.0, remote.display()))
+                });
+                CoTaskMemFree(Some(remote.0 as _));
+                job.Cancel()
+            }
+        }
+        fn JobModification(&self, _: Ref<IBackgroundCopyJob>, _: u32) -> Result<()> {
+            Ok(())
+        }
+    }
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("a"));
+    unsafe {
+        job.AddFile(w!("https://x.test/404"), w!("C:\\dl\\a"))
+            .unwrap();
+        let cb: IBackgroundCopyCallback = Cb.into();
+        job.SetNotifyInterface(&cb).unwrap();
+        assert_eq!(
+            job.GetNotifyInterface().unwrap(),
+            cb.cast::<IUnknown>().unwrap()
+        );
+        job.SetNotifyFlags(BG_NOTIFY_JOB_ERROR).unwrap();
+        job.Resume().unwrap();
+        sim.run_until_idle().unwrap();
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_CANCELLED);
+    }
+    SEEN.with(|s| {
+        assert_eq!(
+            *s.borrow(),
+            ["BG_ERROR_CONTEXT(5) 0x80190194 https://x.test/404"]
+        )
+    });
+    assert_eq!(live_allocations(), 0);
+    let _ = JobType::Download;
+}
+
+/// Every interface of the windows 0.62 BITS module has every method of its SDK page: the vtable of
+/// each holds IUnknown's 3 slots plus the methods of the interface and of its bases, in order.
+#[test]
+fn every_bits_interface_has_every_method() {
+    const P: usize = std::mem::size_of::<usize>();
+    macro_rules! slots {
+        ($($vtbl:ty => $n:expr),* $(,)?) => {
+            $(assert_eq!(std::mem::size_of::<$vtbl>() / P, 3 + $n, stringify!($vtbl));)*
+        };
+    }
+    // Method counts from the SDK pages of bits.h, bits1_5.h, bits2_0.h, bits2_5.h, bits3_0.h,
+    // bits4_0.h, bits5_0.h, bits10_1.h, bits10_2.h, bits10_3.h and qmgr.h.
+    slots! {
+        IBackgroundCopyManager_Vtbl => 4,
+        IBackgroundCopyJob_Vtbl => 32,
+        IBackgroundCopyJob2_Vtbl => 32 + 8,
+        IBackgroundCopyJob3_Vtbl => 40 + 4,
+        IBackgroundCopyJob4_Vtbl => 44 + 6,
+        IBackgroundCopyJob5_Vtbl => 50 + 2,
+        IBackgroundCopyJobHttpOptions_Vtbl => 8,
+        IBackgroundCopyJobHttpOptions2_Vtbl => 8 + 2,
+        IBackgroundCopyJobHttpOptions3_Vtbl => 10 + 2,
+        IBackgroundCopyFile_Vtbl => 3,
+        IBackgroundCopyFile2_Vtbl => 3 + 2,
+        IBackgroundCopyFile3_Vtbl => 5 + 4,
+        IBackgroundCopyFile4_Vtbl => 9 + 1,
+        IBackgroundCopyFile5_Vtbl => 10 + 2,
+        IBackgroundCopyFile6_Vtbl => 12 + 3,
+        IBackgroundCopyError_Vtbl => 5,
+        IEnumBackgroundCopyJobs_Vtbl => 5,
+        IEnumBackgroundCopyFiles_Vtbl => 5,
+        IBackgroundCopyCallback_Vtbl => 3,
+        IBackgroundCopyCallback2_Vtbl => 3 + 1,
+        IBackgroundCopyCallback3_Vtbl => 4 + 1,
+        AsyncIBackgroundCopyCallback_Vtbl => 6,
+        IBackgroundCopyServerCertificateValidationCallback_Vtbl => 1,
+        IBitsTokenOptions_Vtbl => 5,
+        IBitsPeerCacheAdministration_Vtbl => 14,
+        IBitsPeerCacheRecord_Vtbl => 7,
+        IBitsPeer_Vtbl => 3,
+        IEnumBitsPeerCacheRecords_Vtbl => 5,
+        IEnumBitsPeers_Vtbl => 5,
+        IBackgroundCopyQMgr_Vtbl => 3,
+        IBackgroundCopyGroup_Vtbl => 15,
+        IBackgroundCopyJob1_Vtbl => 8,
+        IEnumBackgroundCopyGroups_Vtbl => 5,
+        IEnumBackgroundCopyJobs1_Vtbl => 5,
+        IBITSExtensionSetupFactory_Vtbl => 4 + 1, // IDispatch is its base
+        IBITSExtensionSetup_Vtbl => 4 + 4,
+    }
+    // And the signatures client code calls, as the windows crate spells them.
+    let _: unsafe fn(&IBackgroundCopyJob) -> Result<BG_JOB_STATE> = IBackgroundCopyJob::GetState;
+    let _: unsafe fn(&IBackgroundCopyJob, *mut BG_JOB_PROGRESS) -> Result<()> =
+        IBackgroundCopyJob::GetProgress;
+    let _: unsafe fn(&IBackgroundCopyJob) -> Result<IBackgroundCopyError> =
+        IBackgroundCopyJob::GetError;
+    let _: unsafe fn(&IBackgroundCopyJob) -> Result<PWSTR> = IBackgroundCopyJob::GetDisplayName;
+    let _: unsafe fn(&IBackgroundCopyJob, PCWSTR, PCWSTR) -> Result<()> =
+        IBackgroundCopyJob::AddFile::<PCWSTR, PCWSTR>;
+    let _: unsafe fn(&IBackgroundCopyJob, u32) -> Result<()> = IBackgroundCopyJob::SetNotifyFlags;
+    let _: unsafe fn(&IBackgroundCopyError, *mut BG_ERROR_CONTEXT, *mut HRESULT) -> Result<()> =
+        IBackgroundCopyError::GetError;
+    let _: unsafe fn(&IBackgroundCopyError, u32) -> Result<PWSTR> =
+        IBackgroundCopyError::GetErrorDescription;
+    let _: unsafe fn(
+        &IBackgroundCopyManager,
+        PCWSTR,
+        BG_JOB_TYPE,
+        *mut GUID,
+        *mut Option<IBackgroundCopyJob>,
+    ) -> Result<()> = IBackgroundCopyManager::CreateJob::<PCWSTR>;
+    let _: unsafe fn(&IBackgroundCopyManager, u32) -> Result<IEnumBackgroundCopyJobs> =
+        IBackgroundCopyManager::EnumJobs;
+    let _: unsafe fn(
+        &IEnumBackgroundCopyJobs,
+        &mut [Option<IBackgroundCopyJob>],
+        *mut u32,
+    ) -> Result<()> = IEnumBackgroundCopyJobs::Next;
+    let _: unsafe fn(Option<*const core::ffi::c_void>) = CoTaskMemFree;
+    let _: unsafe fn(Option<*const core::ffi::c_void>, COINIT) -> HRESULT = CoInitializeEx;
+}

@@ -1,0 +1,111 @@
+//! File methods of IBackgroundCopyFile2 and IBackgroundCopyFile3 (scenario contract part 2, file
+//! properties): SetRemoteName, GetTemporaryName, Get/SetValidationState, IsDownloadedFromPeer.
+
+use crate::hresult::HResult;
+use crate::job::{AppId, JobId};
+use crate::names::valid_remote;
+use crate::sandbox::Sandbox;
+use crate::service::Service;
+
+/// E_PENDING (0x8000000A): SetValidationState before the file finished transferring.
+pub(crate) const E_PENDING: HResult = HResult::from_u32(0x8000_000A);
+
+impl Service {
+    fn file_index(&self, j: usize, index: u32) -> Result<usize, HResult> {
+        if (index as usize) < self.jobs[j].files().len() {
+            Ok(index as usize)
+        } else {
+            Err(HResult::BG_E_FILE_NOT_FOUND)
+        }
+    }
+
+    /// IBackgroundCopyFile2::SetRemoteName (§2.6): E_NOTIMPL for upload types, E_INVALIDARG for a bad
+    /// name, BG_E_INVALID_STATE in a final state. The file continues at its offset unless the new
+    /// remote's size or time stamp differ (D38) or it ignores ranges (D39); a finished file is not
+    /// downloaded again. ModificationTime moves (§2.0).
+    pub fn set_remote_name(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+        remote: &str,
+    ) -> Result<(), HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        let jb = &self.jobs[j];
+        if jb.job_type().is_upload() {
+            return Err(HResult::E_NOTIMPL);
+        }
+        if jb.state().is_final() {
+            return Err(HResult::BG_E_INVALID_STATE);
+        }
+        if !valid_remote(remote, jb.job_type()) {
+            return Err(HResult::E_INVALIDARG);
+        }
+        self.jobs[j].files_mut()[f].remote = remote.into();
+        self.modified(j);
+        Ok(())
+    }
+
+    /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the file's temporary file,
+    /// `BIT<hex>.tmp` in the local file's folder (D40).
+    pub fn temporary_name(&self, app: AppId, job: JobId, index: u32) -> Result<String, HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        let jb = &self.jobs[j];
+        Ok(Sandbox::temp_name(&jb.files()[f].local, jb.id(), index))
+    }
+
+    /// IBackgroundCopyFile3::GetValidationState: FALSE until the application validates the file
+    /// (§2.10).
+    pub fn validation_state(&self, app: AppId, job: JobId, index: u32) -> Result<bool, HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        Ok(self.jobs[j].files()[f]
+            .extra
+            .as_ref()
+            .is_some_and(|e| e.validated))
+    }
+
+    /// IBackgroundCopyFile3::SetValidationState: E_PENDING until the file finished transferring
+    /// (`SDK bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate`). TRUE marks it valid.
+    /// FALSE (content rejected, which sends the job to ERROR with BG_E_VALIDATION_FAILED) is not
+    /// built: it returns E_NOTIMPL and changes nothing.
+    pub fn set_validation_state(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+        valid: bool,
+    ) -> Result<(), HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        if self.jobs[j].state().is_final() {
+            return Err(HResult::BG_E_INVALID_STATE);
+        }
+        let file = &self.jobs[j].files()[f];
+        if !file.is_done() || self.live_bytes(j).is_some_and(|(a, _)| a == index) {
+            return Err(E_PENDING);
+        }
+        if !valid {
+            return Err(HResult::E_NOTIMPL);
+        }
+        self.jobs[j].files_mut()[f]
+            .extra
+            .get_or_insert_with(Default::default)
+            .validated = true;
+        Ok(())
+    }
+
+    /// IBackgroundCopyFile3::IsDownloadedFromPeer: FALSE (the simulator has no peers yet).
+    pub fn downloaded_from_peer(
+        &self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+    ) -> Result<bool, HResult> {
+        let j = self.access(app, job)?;
+        self.file_index(j, index)?;
+        Ok(false)
+    }
+}

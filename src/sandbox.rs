@@ -1,0 +1,400 @@
+//! Materialised files (scenario contract part 2, "Materialised files"): with a sandbox folder, local
+//! names map into it (`C:\dl\a.bin` → `SANDBOX/C/dl/a.bin`, `\\host\share\x` → `SANDBOX/UNC/host/share/x`),
+//! downloads write their bytes into a temporary `BIT<hex>.tmp` beside the local file as they move, Complete
+//! renames them, Cancel and restarts delete or truncate them, and uploads read the sandbox file.
+//!
+//! Safety (D41): nothing is ever written outside the sandbox. A name is resolved as Windows resolves a
+//! full path (both separators, `.` dropped, `..` never above the drive or the UNC share, trailing dots and
+//! spaces cut); a segment that names a DOS device or holds a reserved character cannot be a file there
+//! (ERROR_INVALID_NAME), and a symbolic link met on the way (planted inside the sandbox) is refused
+//! (E_ACCESSDENIED). Host I/O errors become the BITS error for them (disk full, access denied), never a
+//! panic. Data is streamed in chunks: memory does not grow with file size.
+
+use crate::content::Body;
+use crate::hresult::HResult;
+use crate::job::JobId;
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// HRESULT_FROM_WIN32(ERROR_INVALID_NAME): a local name that cannot name a file.
+pub(crate) const ERROR_INVALID_NAME: HResult = HResult::from_win32(123);
+
+/// Bytes moved per write or read: memory stays flat whatever the file size.
+const CHUNK: usize = 64 * 1024;
+
+/// The sandbox of a running service.
+#[derive(Debug)]
+pub(crate) struct Sandbox {
+    root: PathBuf,
+    /// The body each running download reads from, fixed at its connection (a connection already moving
+    /// bytes keeps the old body).
+    open: BTreeMap<(JobId, u32), Body>,
+    /// A local-file error met while writing, reported by the transfer that caused it.
+    pub pending: BTreeMap<JobId, HResult>,
+    /// Test hook: the disk holds at most this many bytes written by transfers (simulated disk full).
+    pub capacity: Option<u64>,
+    written: u64,
+}
+
+/// One resolved local name: its segments below the sandbox root (drive or `UNC/host/share` first).
+fn segments(local: &str) -> Result<Vec<String>, HResult> {
+    let b = local.as_bytes();
+    let (mut out, rest, keep): (Vec<String>, Vec<&str>, usize) =
+        if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+            (
+                vec![(b[0] as char).to_string()],
+                local[2..].split(['\\', '/']).collect(),
+                1,
+            )
+        } else if local.starts_with("\\\\") || local.starts_with("//") {
+            let mut parts = local[2..].split(['\\', '/']).filter(|s| !s.is_empty());
+            let host = parts.next().ok_or(ERROR_INVALID_NAME)?;
+            let share = parts.next().ok_or(ERROR_INVALID_NAME)?;
+            if matches!(host, "." | "..") || matches!(share, "." | "..") {
+                return Err(ERROR_INVALID_NAME);
+            }
+            (
+                vec!["UNC".to_string(), host.to_string(), share.to_string()],
+                parts.collect(),
+                3,
+            )
+        } else {
+            return Err(ERROR_INVALID_NAME);
+        };
+    for seg in out.iter().skip(1) {
+        check_segment(seg)?;
+    }
+    for seg in rest {
+        // Windows cuts trailing dots and spaces of a segment ("a.." is "a"), after `.`/`..` are taken.
+        match seg {
+            "" | "." => continue,
+            ".." => {
+                if out.len() > keep {
+                    out.pop();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let cut = seg.trim_end_matches(['.', ' ']);
+        if cut.is_empty() {
+            continue;
+        }
+        check_segment(cut)?;
+        out.push(cut.to_string());
+    }
+    if out.len() == keep {
+        return Err(ERROR_INVALID_NAME); // a drive or share root is not a file
+    }
+    Ok(out)
+}
+
+/// A segment that can be a file name on Windows: no reserved or control characters, not a DOS device.
+fn check_segment(seg: &str) -> Result<(), HResult> {
+    if seg
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
+    {
+        return Err(ERROR_INVALID_NAME);
+    }
+    let stem = seg.split('.').next().unwrap_or("").trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let device = matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || (upper.len() == 4
+        && (upper.starts_with("COM") || upper.starts_with("LPT"))
+        && matches!(upper.as_bytes()[3], b'1'..=b'9'));
+    if device {
+        return Err(ERROR_INVALID_NAME);
+    }
+    Ok(())
+}
+
+/// The BITS error for a host I/O error on a local file (D41).
+pub(crate) fn io_error(e: &io::Error) -> HResult {
+    match e.raw_os_error() {
+        Some(28) => HResult::ERROR_DISK_FULL, // ENOSPC
+        Some(1) | Some(13) | Some(30) => HResult::E_ACCESSDENIED, // EPERM, EACCES, EROFS
+        Some(40) => HResult::E_ACCESSDENIED,  // ELOOP: a link met on the way
+        Some(17) | Some(21) => HResult::E_ACCESSDENIED, // EEXIST, EISDIR: a folder in the way
+        Some(20) => HResult::ERROR_PATH_NOT_FOUND, // ENOTDIR: a file where a folder is
+        _ => match e.kind() {
+            io::ErrorKind::NotFound => HResult::ERROR_PATH_NOT_FOUND,
+            io::ErrorKind::PermissionDenied => HResult::E_ACCESSDENIED,
+            _ => HResult::from_win32(29), // ERROR_WRITE_FAULT
+        },
+    }
+}
+
+impl Sandbox {
+    /// A sandbox rooted at `root` (created with the first file written there).
+    pub fn new(root: PathBuf) -> Sandbox {
+        Sandbox {
+            root,
+            open: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            capacity: None,
+            written: 0,
+        }
+    }
+
+    /// The host path of a Windows local name, its folders checked (no link on the way).
+    pub fn path(&self, local: &str) -> Result<PathBuf, HResult> {
+        let segs = segments(local)?;
+        let mut p = self.root.clone();
+        for s in &segs {
+            p.push(s);
+            if let Ok(m) = fs::symlink_metadata(&p) {
+                if m.file_type().is_symlink() {
+                    return Err(HResult::E_ACCESSDENIED);
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// The host path of a folder given by a Windows name (`C:\dl`), for `local_dir`.
+    pub fn dir_path(&self, dir: &str) -> Result<PathBuf, HResult> {
+        let trimmed = dir.trim_end_matches(['\\', '/']);
+        if trimmed.len() == 2 && trimmed.as_bytes()[1] == b':' {
+            let mut p = self.root.clone();
+            p.push(&trimmed[..1]);
+            return Ok(p);
+        }
+        self.path(trimmed)
+    }
+
+    /// Create the parent folders of `p` (inside the root), refusing links.
+    fn make_parents(&self, p: &Path) -> Result<(), HResult> {
+        let parent = p.parent().ok_or(ERROR_INVALID_NAME)?;
+        fs::create_dir_all(parent).map_err(|e| io_error(&e))?;
+        // A link planted after the check above would have been met by create_dir_all; check again.
+        let rel = parent
+            .strip_prefix(&self.root)
+            .map_err(|_| ERROR_INVALID_NAME)?;
+        let mut q = self.root.clone();
+        for c in rel.components() {
+            q.push(c);
+            let m = fs::symlink_metadata(&q).map_err(|e| io_error(&e))?;
+            if m.file_type().is_symlink() || !m.is_dir() {
+                return Err(HResult::E_ACCESSDENIED);
+            }
+        }
+        Ok(())
+    }
+
+    /// The Windows name of file `file` of job `job`'s temporary file: `BIT<hex>.tmp` in the local file's
+    /// folder (D40).
+    pub fn temp_name(local: &str, job: JobId, file: u32) -> String {
+        let folder = match local.rfind(['\\', '/']) {
+            Some(i) => &local[..i],
+            None => "",
+        };
+        format!(
+            "{folder}\\BIT{:X}.tmp",
+            (u64::from(job.0) << 32) | u64::from(file)
+        )
+    }
+
+    /// Start (or resume) writing a download's temporary file at `have` bytes, from `body`. Returns
+    /// whether the file was created now.
+    pub fn open_temp(
+        &mut self,
+        local: &str,
+        job: JobId,
+        file: u32,
+        have: u64,
+        body: Body,
+    ) -> Result<bool, HResult> {
+        let p = self.path(&Self::temp_name(local, job, file))?;
+        self.path(local)?; // the local name itself must be a file name too
+        self.make_parents(&p)?;
+        let created = match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() || !m.is_file() => {
+                return Err(HResult::E_ACCESSDENIED)
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(|e| io_error(&e))?;
+        f.set_len(have).map_err(|e| io_error(&e))?;
+        self.open.insert((job, file), body);
+        Ok(created)
+    }
+
+    /// Write bytes `from..to` of the running download's body into its temporary file. Err: the
+    /// local-file error and the offset the file's bytes reach.
+    pub fn write(
+        &mut self,
+        local: &str,
+        job: JobId,
+        file: u32,
+        from: u64,
+        to: u64,
+    ) -> Result<(), (HResult, u64)> {
+        if to <= from {
+            return Ok(());
+        }
+        let Some(body) = self.open.get(&(job, file)) else {
+            return Ok(());
+        };
+        let p = self
+            .path(&Self::temp_name(local, job, file))
+            .map_err(|e| (e, from))?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .map_err(|e| (io_error(&e), from))?;
+        f.seek(SeekFrom::Start(from))
+            .map_err(|e| (io_error(&e), from))?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut off = from;
+        while off < to {
+            let mut want = usize::try_from((to - off).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let room = self.capacity.map(|cap| cap.saturating_sub(self.written));
+            if let Some(room) = room {
+                want = want.min(usize::try_from(room).unwrap_or(usize::MAX));
+                if want == 0 {
+                    return Err((HResult::ERROR_DISK_FULL, off));
+                }
+            }
+            let n = body.read_at(off, &mut buf[..want]);
+            if n == 0 {
+                break;
+            }
+            f.write_all(&buf[..n]).map_err(|e| (io_error(&e), off))?;
+            self.written = self.written.saturating_add(n as u64);
+            off += n as u64;
+        }
+        Ok(())
+    }
+
+    /// The download stopped moving bytes (the body is no longer needed).
+    pub fn close(&mut self, job: JobId, file: u32) {
+        self.open.remove(&(job, file));
+    }
+
+    /// Empty the temporary file (a restart at 0). Returns whether there was one.
+    pub fn truncate_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
+        match self.path(&Self::temp_name(local, job, file)) {
+            Ok(p) if p.is_file() => OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .and_then(|f| f.set_len(0))
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Delete the temporary file. Returns whether there was one.
+    pub fn delete_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
+        self.open.remove(&(job, file));
+        match self.path(&Self::temp_name(local, job, file)) {
+            Ok(p) if p.is_file() => fs::remove_file(&p).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Rename the temporary file to the local name, replacing a file there. Returns whether it was
+    /// renamed.
+    pub fn rename_temp(&mut self, local: &str, job: JobId, file: u32) -> Result<bool, HResult> {
+        self.open.remove(&(job, file));
+        let from = self.path(&Self::temp_name(local, job, file))?;
+        if !from.is_file() {
+            return Ok(false);
+        }
+        let to = self.path(local)?;
+        if let Ok(m) = fs::symlink_metadata(&to) {
+            if m.is_dir() {
+                return Err(HResult::E_ACCESSDENIED);
+            }
+        }
+        fs::rename(&from, &to).map_err(|e| io_error(&e))?;
+        Ok(true)
+    }
+
+    /// Write a whole local file (world `locals`, `set_local`), streamed.
+    pub fn write_local(&mut self, local: &str, body: &Body) -> Result<(), HResult> {
+        let p = self.path(local)?;
+        self.make_parents(&p)?;
+        if let Ok(m) = fs::symlink_metadata(&p) {
+            if m.file_type().is_symlink() || m.is_dir() {
+                return Err(HResult::E_ACCESSDENIED);
+            }
+        }
+        let mut f = fs::File::create(&p).map_err(|e| io_error(&e))?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut off = 0;
+        loop {
+            let n = body.read_at(off, &mut buf);
+            if n == 0 {
+                break;
+            }
+            f.write_all(&buf[..n]).map_err(|e| io_error(&e))?;
+            off += n as u64;
+        }
+        Ok(())
+    }
+
+    /// The size of a local file, or ERROR_FILE_NOT_FOUND.
+    pub fn local_len(&self, local: &str) -> Result<u64, HResult> {
+        let p = self.path(local)?;
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => Err(HResult::E_ACCESSDENIED),
+            Ok(m) if m.is_file() => Ok(m.len()),
+            _ => Err(HResult::ERROR_FILE_NOT_FOUND),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(s: &str) -> Result<String, HResult> {
+        segments(s).map(|v| v.join("/"))
+    }
+
+    #[test]
+    fn d41_names_map_by_drive_and_unc_and_never_climb_out() {
+        assert_eq!(segs("C:\\dl\\a.bin").unwrap(), "C/dl/a.bin");
+        assert_eq!(segs("c:/dl/A.bin").unwrap(), "c/dl/A.bin");
+        assert_eq!(segs("\\\\host\\share\\x").unwrap(), "UNC/host/share/x");
+        assert_eq!(segs("C:\\a\\..\\..\\..\\etc\\x").unwrap(), "C/etc/x");
+        assert_eq!(segs("\\\\h\\s\\..\\..\\x").unwrap(), "UNC/h/s/x");
+        assert_eq!(segs("C:\\a\\.\\b\\\\c").unwrap(), "C/a/b/c");
+        assert_eq!(segs("C:\\a\\b. . ").unwrap(), "C/a/b");
+        for bad in [
+            "C:\\dl\\CON",
+            "C:\\dl\\nul.txt",
+            "C:\\dl\\com1",
+            "C:\\lpt9.log\\x",
+            "C:\\dl\\a|b",
+            "C:\\dl\\a\u{1}",
+            "C:\\",
+            "C:\\a\\..",
+            "relative\\x",
+            "\\\\host",
+        ] {
+            assert_eq!(segs(bad), Err(ERROR_INVALID_NAME), "{bad:?}");
+        }
+        assert!(segs("C:\\dl\\console.txt").is_ok());
+        assert!(segs("C:\\dl\\com10").is_ok());
+    }
+
+    #[test]
+    fn d40_temp_names_sit_beside_the_local_file() {
+        assert_eq!(
+            Sandbox::temp_name("C:\\dl\\a.bin", JobId(1), 2),
+            "C:\\dl\\BIT100000002.tmp"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! The service's side of the sandbox (scenario contract part 2, "Materialised files"; D40, D41):
+//! temporary files created, written, truncated, renamed and deleted as transfers and state changes
+//! happen. Without a sandbox every function here does nothing.
+
+use super::Service;
+use crate::content::Body;
+use crate::hresult::HResult;
+use crate::sandbox::Sandbox;
+use crate::state::ErrorContext;
+use crate::trace::{TempAction, TraceKind};
+
+impl Service {
+    /// Open the world's sandbox and write the world's local files into it (before step 0).
+    pub(crate) fn open_sandbox(&mut self) {
+        let Some(root) = self.world.sandbox.clone() else {
+            return;
+        };
+        let mut sb = Sandbox::new(root);
+        let locals: Vec<String> = self.world.locals.keys().cloned().collect();
+        for path in locals {
+            if let Some(body) = self.world.local_body(&path) {
+                // A local that cannot be written is simply absent: the upload that reads it fails
+                // with the error for it (ERROR_FILE_NOT_FOUND or the name's own).
+                let _ = sb.write_local(&path, &body);
+            }
+        }
+        sb.capacity = self.world.sandbox_capacity;
+        self.sandbox = Some(Box::new(sb));
+    }
+
+    /// Write every running download's bytes so far into its temporary file, so that the sandbox
+    /// holds exactly the bytes transferred up to now (read by `check local_file`).
+    pub fn flush_sandbox(&mut self) {
+        if self.sandbox.is_none() {
+            return;
+        }
+        for j in 0..self.jobs.len() {
+            if self.jobs[j].active.is_some() {
+                self.settle(j);
+            }
+        }
+    }
+
+    /// A local file changes (`set_local`): its size and body, and the sandbox file too. Recorded
+    /// in the trace as `local_changed`.
+    pub fn set_local_file(&mut self, path: &str, size: u64, content: Option<Body>) {
+        self.world
+            .locals
+            .insert(path.to_string(), crate::world::Local { size });
+        match content {
+            Some(b) => self.world.local_content.insert(path.to_string(), b),
+            None => self.world.local_content.remove(path),
+        };
+        self.record(TraceKind::LocalChanged);
+        self.materialise_local(path);
+    }
+
+    /// A world local changed: the sandbox file too.
+    pub(crate) fn materialise_local(&mut self, path: &str) {
+        let body = self.world.local_body(path);
+        if let (Some(sb), Some(body)) = (self.sandbox.as_deref_mut(), body) {
+            let _ = sb.write_local(path, &body);
+        }
+    }
+
+    /// The body a download of `url` reads at this connection.
+    fn remote_body(&self, url: &str) -> Body {
+        match self.world.remotes.get(url) {
+            Some(r) => r.body(url),
+            None => Body::Bytes(Vec::new()),
+        }
+    }
+
+    /// A download connection that will move bytes from `have` on: open its temporary file. Err: the
+    /// local-file error to fail with.
+    pub(crate) fn sandbox_connect(&mut self, j: usize, f: usize, have: u64) -> Result<(), HResult> {
+        if self.sandbox.is_none() || self.jobs[j].job_type().is_upload() {
+            return Ok(());
+        }
+        let id = self.jobs[j].id();
+        let body = self.remote_body(&self.jobs[j].files()[f].remote);
+        let local = self.jobs[j].files()[f].local.clone();
+        let sb = self.sandbox.as_deref_mut().expect("checked above");
+        let created = sb.open_temp(&local, id, f as u32, have, body)?;
+        if created {
+            self.record(TraceKind::TempFile {
+                job: id,
+                file: f as u32,
+                action: TempAction::Created,
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes `from..to` of a running download moved: write them. Err: the local-file error.
+    pub(crate) fn sandbox_write(
+        &mut self,
+        j: usize,
+        f: usize,
+        from: u64,
+        to: u64,
+    ) -> Result<(), (HResult, u64)> {
+        let Some(sb) = self.sandbox.as_deref_mut() else {
+            return Ok(());
+        };
+        let job = &self.jobs[j];
+        if job.job_type().is_upload() {
+            return Ok(());
+        }
+        sb.write(&job.files()[f].local, job.id(), f as u32, from, to)
+    }
+
+    /// The size of an upload's local file in the sandbox (`None`: no sandbox, use the world's).
+    pub(crate) fn sandbox_local_len(&self, local: &str) -> Option<Result<u64, HResult>> {
+        self.sandbox.as_deref().map(|sb| sb.local_len(local))
+    }
+
+    /// A file restarted at 0: empty its temporary file.
+    pub(crate) fn sandbox_truncate(&mut self, j: usize, f: usize) {
+        let Some(sb) = self.sandbox.as_deref_mut() else {
+            return;
+        };
+        let job = &self.jobs[j];
+        if !job.job_type().is_upload()
+            && sb.truncate_temp(&job.files()[f].local, job.id(), f as u32)
+        {
+            let id = job.id();
+            self.record(TraceKind::TempFile {
+                job: id,
+                file: f as u32,
+                action: TempAction::Truncated,
+            });
+        }
+    }
+
+    /// A local-file error met by a write, to be reported by the failure it causes (context
+    /// LOCAL_FILE), if any.
+    pub(crate) fn take_local_error(&mut self, j: usize) -> Option<HResult> {
+        let id = self.jobs[j].id();
+        self.sandbox.as_deref_mut()?.pending.remove(&id)
+    }
+
+    /// Remember a local-file error of job `j` for the failure it causes.
+    pub(crate) fn note_local_error(&mut self, j: usize, code: HResult) {
+        let id = self.jobs[j].id();
+        if let Some(sb) = self.sandbox.as_deref_mut() {
+            sb.pending.insert(id, code);
+        }
+    }
+
+    /// The job became ACKNOWLEDGED (`completed`) or CANCELLED: Complete renames each fully transferred
+    /// file's temporary file to its local name (replacing a file there) and deletes the others; Cancel
+    /// deletes them all.
+    pub(crate) fn sandbox_final(&mut self, j: usize, completed: bool) {
+        let Some(sb) = self.sandbox.as_deref_mut() else {
+            return;
+        };
+        let job = &self.jobs[j];
+        if job.job_type().is_upload() {
+            return;
+        }
+        let id = job.id();
+        let mut records = Vec::new();
+        for (f, file) in job.files().iter().enumerate() {
+            let f32 = f as u32;
+            if completed && file.is_done() {
+                match sb.rename_temp(&file.local, id, f32) {
+                    Ok(true) => records.push((f32, TempAction::Renamed)),
+                    Ok(false) if file.bytes_total == 0 => {
+                        // An empty file moves no byte and has no temporary file: it is created empty.
+                        let _ = sb.write_local(&file.local, &Body::Bytes(Vec::new()));
+                    }
+                    Ok(false) | Err(_) => {}
+                }
+            } else if sb.delete_temp(&file.local, id, f32) {
+                records.push((f32, TempAction::Deleted));
+            }
+        }
+        for (file, action) in records {
+            self.record(TraceKind::TempFile {
+                job: id,
+                file,
+                action,
+            });
+        }
+    }
+
+    /// The error context a local-file error carries.
+    pub(crate) const LOCAL: Option<ErrorContext> = Some(ErrorContext::LocalFile);
+}

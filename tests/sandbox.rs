@@ -1,0 +1,422 @@
+//! Materialised files (scenario contract part 2; D40, D41): downloads land in a sandbox folder, byte for
+//! byte, through a temporary file; nothing is written outside the sandbox; host errors become BITS errors.
+
+use bitsim::{
+    Body, ErrorContext, HResult, JobState, JobType, Remote, Response, Sha256, Sim, World,
+};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A fresh, empty folder under the target directory (removed when dropped).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let base = std::env::var_os("CARGO_TARGET_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let p = base.join(format!("bitsim-sandbox-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sha_file(p: &Path) -> [u8; 32] {
+    Sha256::digest(&fs::read(p).unwrap())
+}
+
+/// Every file below `root`, as paths relative to it, sorted.
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if root.exists() {
+        walk(root, root, &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn download_into_sandbox_matches_the_remote_sha256() {
+    let dir = TempDir::new("e2e");
+    let url = "https://example.test/big.bin";
+    let size = 3 * 1024 * 1024 + 5;
+    let world = World::new()
+        .remote(
+            url,
+            Remote::sized(size).with_responses([Response::win32(12030).after_bytes(1_000_003)]),
+        )
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("big", JobType::Download).unwrap();
+    job.add_file(url, "C:\\dl\\sub\\big.bin").unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(2);
+    // Cut after 1,000,003 bytes: the temporary file holds exactly those bytes.
+    assert_eq!(job.get_state().unwrap(), JobState::TransientError);
+    let files = tree(&dir.0);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("C/dl/sub/BIT") && files[0].ends_with(".tmp"));
+    let tmp = dir.0.join(&files[0]);
+    assert_eq!(fs::metadata(&tmp).unwrap().len(), 1_000_003);
+    sim.advance_secs(600 + 10);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    assert_eq!(fs::metadata(&tmp).unwrap().len(), size);
+    assert!(!dir.0.join("C/dl/sub/big.bin").exists());
+    assert_eq!(job.complete().unwrap(), HResult::S_OK);
+    // Complete renamed it: only the local file is left, and it is the remote's body.
+    assert_eq!(tree(&dir.0), vec!["C/dl/sub/big.bin".to_string()]);
+    let want = Body::default_for(url, size).sha256();
+    assert_eq!(sha_file(&dir.0.join("C/dl/sub/big.bin")), want);
+}
+
+#[test]
+fn text_content_lands_exactly_and_complete_replaces_an_existing_file() {
+    let dir = TempDir::new("text");
+    fs::create_dir_all(dir.0.join("C/dl")).unwrap();
+    fs::write(
+        dir.0.join("C/dl/a.txt"),
+        b"old contents, longer than the new",
+    )
+    .unwrap();
+    let world = World::new()
+        .remote(
+            "https://example.test/a.txt",
+            Remote::with_content(Body::text("hello")),
+        )
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("a", JobType::Download).unwrap();
+    job.add_file("https://example.test/a.txt", "C:\\dl\\a.txt")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.complete().unwrap(), HResult::S_OK);
+    assert_eq!(fs::read(dir.0.join("C/dl/a.txt")).unwrap(), b"hello");
+    assert_eq!(tree(&dir.0), vec!["C/dl/a.txt".to_string()]);
+}
+
+#[test]
+fn cancel_deletes_the_temporary_file_and_partial_complete_keeps_only_finished_files() {
+    let dir = TempDir::new("cancel");
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(1000))
+        .remote("https://example.test/b", Remote::sized(1_000_000_000))
+        .bandwidth(1000)
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("c", JobType::Download).unwrap();
+    job.add_file("https://example.test/b", "C:\\dl\\b").unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    assert_eq!(tree(&dir.0).len(), 1);
+    job.cancel().unwrap();
+    assert!(tree(&dir.0).is_empty());
+
+    let job = app.create_job("p", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "\\\\host\\share\\a")
+        .unwrap();
+    job.add_file("https://example.test/b", "\\\\host\\share\\b")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    assert_eq!(job.complete().unwrap(), HResult::BG_S_PARTIAL_COMPLETE);
+    assert_eq!(tree(&dir.0), vec!["UNC/host/share/a".to_string()]);
+}
+
+#[test]
+fn names_never_escape_the_sandbox() {
+    let outer = TempDir::new("escape");
+    let root = outer.0.join("box");
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(10))
+        .sandbox(&root);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    // `..` stops at the drive: the file lands in the sandbox's C folder.
+    let job = app.create_job("dots", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\a\\..\\..\\..\\..\\x.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.complete().unwrap(), HResult::S_OK);
+    assert!(root.join("C/x.bin").is_file());
+    // A DOS device name cannot be a file: ERROR_INVALID_NAME, context LOCAL_FILE, fatal.
+    let job = app.create_job("device", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\NUL.txt")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::from_u32(0x8007_007B))
+    );
+    // A link planted inside the sandbox, pointing outside: refused, nothing written outside.
+    let outside = outer.0.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::create_dir_all(root.join("C")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("C/link")).unwrap();
+    let job = app.create_job("link", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\link\\x.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::E_ACCESSDENIED)
+    );
+    assert!(tree(&outside).is_empty());
+    // Alternate separators are separators: C:/dl/y.bin is C:\dl\y.bin.
+    let job = app.create_job("slash", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:/dl/y.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.complete().unwrap(), HResult::S_OK);
+    assert!(root.join("C/dl/y.bin").is_file());
+}
+
+#[test]
+fn a_folder_in_the_way_is_access_denied() {
+    let dir = TempDir::new("blocked");
+    // A plain file where a folder should be: the temporary file cannot be created.
+    fs::create_dir_all(dir.0.join("C")).unwrap();
+    fs::write(dir.0.join("C/dl"), b"not a folder").unwrap();
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(10))
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("blocked", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\a.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    let (ctx, _) = job.get_error().unwrap().get_error().unwrap();
+    assert_eq!(ctx, ErrorContext::LocalFile);
+}
+
+#[test]
+fn uploads_read_the_sandbox_file() {
+    let dir = TempDir::new("upload");
+    let world = World::new()
+        .remote("https://example.test/up", Remote::default())
+        .local_with("C:\\up\\r.bin", Body::pattern(7, 5000))
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let f = dir.0.join("C/up/r.bin");
+    assert_eq!(fs::read(&f).unwrap(), Body::pattern(7, 5000).slice(0, 5000));
+    // Client code changes the file before the upload starts: the upload reads its size from there.
+    fs::write(&f, b"abc").unwrap();
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("up", JobType::Upload).unwrap();
+    job.add_file("https://example.test/up", "C:\\up\\r.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    assert_eq!(job.get_progress().unwrap().bytes_total, 3);
+    // A missing file: ERROR_FILE_NOT_FOUND, LOCAL_FILE.
+    let job = app.create_job("missing", JobType::Upload).unwrap();
+    job.add_file("https://example.test/up", "C:\\up\\none.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::ERROR_FILE_NOT_FOUND)
+    );
+}
+
+#[test]
+fn without_a_sandbox_nothing_touches_the_host() {
+    let dir = TempDir::new("none");
+    let sim = Sim::new(World::new().remote("https://example.test/a", Remote::sized(10)));
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("a", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\a").unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.complete().unwrap(), HResult::S_OK);
+    assert!(tree(&dir.0).is_empty());
+}
+
+#[test]
+fn a_full_disk_is_error_disk_full_in_local_file_context() {
+    let dir = TempDir::new("full");
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(200_000))
+        .bandwidth(100_000)
+        .sandbox(&dir.0)
+        .sandbox_capacity(100_000);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("full", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\a").unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::ERROR_DISK_FULL)
+    );
+    // The progress stops where the written bytes end.
+    let p = job.get_progress().unwrap();
+    assert_eq!(p.bytes_transferred, 100_000);
+    let tmp = dir.0.join(&tree(&dir.0)[0]);
+    assert_eq!(fs::metadata(tmp).unwrap().len(), p.bytes_transferred);
+}
+
+const SANDBOXED: &str = r#"{
+  "name": "kept sandbox",
+  "description": "D40: a download materialised in the sandbox.",
+  "world": { "sandbox": SANDBOX, "remotes": { "https://example.test/a": { "content": { "text": "abc" }, "size": 3 } } },
+  "steps": [
+    { "do": "create_job", "name": "a", "bind": "j" },
+    { "do": "add_file", "job": "j", "remote": "https://example.test/a", "local": "C:\\dl\\a.txt" },
+    { "do": "resume", "job": "j" },
+    { "do": "advance", "seconds": 1 },
+    { "do": "complete", "job": "j" },
+    { "check": "local_file", "path": "C:\\dl\\a.txt", "text": "abc" }
+  ]
+}"#;
+
+#[test]
+fn a_sandbox_folder_given_by_path_must_be_empty_and_is_kept() {
+    use bitsim::scenario::{run_paths, RunOptions, Scenario};
+    let dir = TempDir::new("bypath");
+    let file = dir.0.join("s.json");
+    fs::write(&file, SANDBOXED.replace("SANDBOX", "\"box\"")).unwrap();
+    // Absent: created, used, kept.
+    let batch = run_paths(std::slice::from_ref(&file), &RunOptions::default());
+    assert_eq!(batch.exit_code(), 0, "{}", batch.summary());
+    assert_eq!(fs::read(dir.0.join("box/C/dl/a.txt")).unwrap(), b"abc");
+    // Now not empty: the file is refused (exit 2) with its place.
+    let err = Scenario::load(&file).unwrap_err();
+    assert!(err.message.contains("not empty"), "{}", err.message);
+    assert_eq!(err.pointer.as_deref(), Some("/world/sandbox"));
+    let batch = run_paths(std::slice::from_ref(&file), &RunOptions::default());
+    assert_eq!(batch.exit_code(), 2);
+}
+
+#[test]
+fn keep_sandbox_puts_fresh_sandboxes_under_the_scenario_name() {
+    use bitsim::scenario::{run_paths, run_paths_keeping, RunOptions};
+    let dir = TempDir::new("keep");
+    let file = dir.0.join("s.json");
+    fs::write(&file, SANDBOXED.replace("SANDBOX", "true")).unwrap();
+    let keep = dir.0.join("kept");
+    let batch = run_paths_keeping(
+        std::slice::from_ref(&file),
+        &RunOptions::default(),
+        None,
+        &keep,
+    );
+    assert_eq!(batch.exit_code(), 0, "{}", batch.summary());
+    assert_eq!(
+        fs::read(keep.join("kept_sandbox/C/dl/a.txt")).unwrap(),
+        b"abc"
+    );
+    // Without it the fresh folder is gone afterwards: nothing new appears next to the file.
+    let before = tree(&dir.0);
+    let batch = run_paths(std::slice::from_ref(&file), &RunOptions::default());
+    assert_eq!(batch.exit_code(), 0, "{}", batch.summary());
+    assert_eq!(tree(&dir.0), before);
+}
+
+#[test]
+fn local_checks_without_a_sandbox_are_refused_at_load() {
+    let text = SANDBOXED.replace("\"sandbox\": SANDBOX, ", "");
+    let err = bitsim::scenario::Scenario::parse(&text, "x.json").unwrap_err();
+    assert_eq!(err.pointer.as_deref(), Some("/steps/5"));
+    assert!(err.message.contains("sandbox"), "{}", err.message);
+}
+
+#[test]
+fn bodies_that_cannot_be_are_refused_with_their_place() {
+    let scenario = |remote: &str| {
+        format!(
+            r#"{{ "name": "n", "description": "d", "world": {{ "remotes": {{ "https://x.test/a": {remote} }} }}, "steps": [] }}"#
+        )
+    };
+    for (remote, pointer, says) in [
+        (
+            r#"{ "size": 4, "content": { "text": "hello" } }"#,
+            "/world/remotes/https:~1~1x.test~1a/size",
+            "differs",
+        ),
+        (
+            r#"{ "content": { "base64": "AB==" } }"#,
+            "/world/remotes/https:~1~1x.test~1a/content/base64",
+            "base64",
+        ),
+        (
+            r#"{ "content": { "pattern": 1 } }"#,
+            "/world/remotes/https:~1~1x.test~1a/content",
+            "length",
+        ),
+        (
+            r#"{ "content": { "text": "a", "pattern": 1, "length": 1 } }"#,
+            "/world/remotes/https:~1~1x.test~1a/content",
+            "exactly one",
+        ),
+    ] {
+        let err = bitsim::scenario::Scenario::parse(&scenario(remote), "x.json").unwrap_err();
+        assert_eq!(
+            err.pointer.as_deref(),
+            Some(pointer),
+            "{remote}: {}",
+            err.message
+        );
+        assert!(err.message.contains(says), "{remote}: {}", err.message);
+    }
+}
+
+#[test]
+fn d38_survives_a_service_restart() {
+    // The time stamp the bytes so far came with is persisted: a remote changed across a restart still
+    // restarts the file at 0.
+    let url = "https://example.test/a";
+    let world = World::new()
+        .remote(url, Remote::sized(8000).modified_at(50))
+        .bandwidth(1000);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("a", JobType::Download).unwrap();
+    job.add_file(url, "C:\\dl\\a").unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    job.suspend().unwrap();
+    assert_eq!(job.get_progress().unwrap().bytes_transferred, 3000);
+    sim.restart_service();
+    sim.set_remote(url, Remote::sized(8000).modified_at(60));
+    let app = app.reconnect().unwrap();
+    let job = app.get_job(job.id()).unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(0);
+    assert_eq!(job.get_progress().unwrap().bytes_transferred, 0);
+    sim.advance_secs(8);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+}
