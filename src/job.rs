@@ -212,6 +212,10 @@ pub(crate) struct Job {
     /// D23: a final job whose data the service let go at a restart; only its id stays reserved.
     #[serde(default)]
     released: bool,
+    /// The HTTP settings (proxy lists, credentials, HttpOptions): `None` while all are at their
+    /// defaults, so an idle job pays one pointer for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    http: Option<Box<crate::properties::HttpSettings>>,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -265,6 +269,7 @@ pub(crate) struct SavedJob {
     pub no_progress_since: Option<SimTime>,
     pub retry_attempt: bool,
     pub waiting_for_network: bool,
+    pub http: Option<Box<crate::properties::HttpSettings>>,
 }
 
 impl Job {
@@ -307,6 +312,7 @@ impl Job {
             ready_key: None,
             active: None,
             released: false,
+            http: None,
         }
     }
 
@@ -341,6 +347,7 @@ impl Job {
             f.local = Box::default();
         }
         self.files.shrink_to_fit();
+        self.http = None;
         self.released = true;
     }
 
@@ -379,6 +386,7 @@ impl Job {
             ready_key: None,
             active: None,
             released: false,
+            http: j.http,
         }
     }
 
@@ -581,6 +589,23 @@ impl Job {
     }
     pub fn files_mut(&mut self) -> &mut Vec<FileData> {
         &mut self.files
+    }
+    /// The HTTP settings (defaults when `None`).
+    pub fn http(&self) -> Option<&crate::properties::HttpSettings> {
+        self.http.as_deref()
+    }
+    /// The HTTP settings to change (boxed on first use); call [`Job::http_settle`] after.
+    pub fn http_mut(&mut self) -> &mut crate::properties::HttpSettings {
+        self.http.get_or_insert_with(Box::default)
+    }
+    /// Drop the HTTP settings' box when they are back at their defaults.
+    pub fn http_settle(&mut self) {
+        if self.http.as_deref().is_some_and(|h| h.is_default()) {
+            self.http = None;
+        }
+    }
+    pub fn set_proxy_usage(&mut self, usage: ProxyUsage) {
+        self.proxy_usage = usage;
     }
     /// TakeOwnership (D9).
     pub fn set_owner(&mut self, owner: UserId) {

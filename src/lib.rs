@@ -250,7 +250,8 @@ pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
-    PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, Scalar, ScalarKind, PROPERTIES,
+    AuthScheme, AuthTarget, Credentials, PriorityValue, Prop, PropertyDecl, PropertyValue,
+    ProxySettings, ProxyValue, Scalar, ScalarKind, PROPERTIES,
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;

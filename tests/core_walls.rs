@@ -89,7 +89,15 @@ fn every_declared_property_reads_the_same_generically_and_typed() {
             Prop::Progress => PropertyValue::Progress(job.get_progress().unwrap()),
             Prop::Times => PropertyValue::Times(job.get_times().unwrap()),
             Prop::ErrorCount => PropertyValue::ErrorCount(job.get_error_count().unwrap()),
-            Prop::ProxySettings => PropertyValue::ProxySettings(job.get_proxy_settings().unwrap()),
+            Prop::ProxySettings => {
+                PropertyValue::ProxySettings(job.get_proxy_settings().unwrap().into())
+            }
+            Prop::UseStoredCredentials => {
+                PropertyValue::UseStoredCredentials(job.get_use_stored_credentials().unwrap())
+            }
+            Prop::CustomHeaders => PropertyValue::CustomHeaders(job.get_custom_headers().unwrap()),
+            Prop::SecurityFlags => PropertyValue::SecurityFlags(job.get_security_flags().unwrap()),
+            Prop::HttpMethod => PropertyValue::HttpMethod(job.get_http_method().unwrap()),
         };
         assert_eq!(job.get_property(d.prop), Ok(typed), "{}", d.name);
     }

@@ -17,7 +17,12 @@ fn every_property_is_declared_once_in_table_order() {
             "priority",
             "notify_flags",
             "minimum_retry_delay",
-            "no_progress_timeout"
+            "no_progress_timeout",
+            "proxy_settings",
+            "use_stored_credentials",
+            "custom_headers",
+            "security_flags",
+            "http_method"
         ]
     );
 }
@@ -34,6 +39,12 @@ fn settable_properties_are_scalars_that_round_trip() {
             ScalarKind::Bool => Scalar::Bool(true),
             ScalarKind::Wide => Scalar::Wide(1 << 40),
             ScalarKind::Guid => Scalar::Guid(0x1234),
+            ScalarKind::Proxy => Scalar::Proxy(ProxyValue {
+                usage: 2,
+                list: Some("p:1".into()),
+                bypass: None,
+            }),
+            ScalarKind::OptText => Scalar::OptText(None),
         };
         let v = PropertyValue::from_scalar(p, s.clone()).expect("the kind it declares");
         assert_eq!(v.prop(), p);

@@ -107,6 +107,38 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             expect,
         } => jobs(r, app, *all_users, *count, names.as_deref(), *expect),
         Check::Notifications { are } => notifications(r, app, are),
+        Check::Credentials {
+            job,
+            target,
+            scheme,
+            present,
+            user,
+        } => {
+            let id = r.job_id(job)?;
+            let held = r
+                .sim
+                .with_service(|s| s.held_credentials(id, *target, *scheme));
+            let show = |h: &Option<Option<String>>| match h {
+                None => "none".to_string(),
+                Some(None) => "present (NULL user: the caller's logon)".to_string(),
+                Some(Some(u)) => format!("present (user {u:?})"),
+            };
+            let ok = held.is_some() == *present
+                && user.as_ref().is_none_or(|u| held.as_ref() == Some(u));
+            let expected = match user {
+                Some(u) => show(&Some(u.clone())),
+                None if *present => "present".to_string(),
+                None => "none".to_string(),
+            };
+            same(ok, &expected, show(&held), || {
+                format!(
+                    "{job} holds {} credentials for {} {}, but the scenario expects {expected}",
+                    show(&held),
+                    target.name(),
+                    scheme.name()
+                )
+            })
+        }
         Check::Time { seconds } => {
             let now = r.now();
             let elapsed = now.saturating_since(crate::SimTime::ZERO);
@@ -534,6 +566,24 @@ pub(crate) fn observe(
         Check::Time { .. } => Ok(Check::Time {
             seconds: r.now().as_secs(),
         }),
+        Check::Credentials {
+            job,
+            target,
+            scheme,
+            ..
+        } => {
+            let id = r.job_id(job)?;
+            let held = r
+                .sim
+                .with_service(|s| s.held_credentials(id, *target, *scheme));
+            Ok(Check::Credentials {
+                job: job.clone(),
+                target: *target,
+                scheme: *scheme,
+                present: held.is_some(),
+                user: held,
+            })
+        }
     };
     Ok(match seen {
         Ok(c) => (Some(c), HResult::S_OK),

@@ -26,7 +26,7 @@
 use super::json::quote;
 use super::load::{array, at, hresult, named, network, remote, string, u64_field, Fields, R};
 use super::runner::{Fail, Runner};
-use super::steps::{property, StepReader};
+use super::steps::{opt_string, property, StepReader};
 use super::types::{Action, PropertyValue, StateMethod, Step, DEFAULT_APP};
 use super::write::{self, Keys, Out};
 use crate::api::Job;
@@ -832,6 +832,186 @@ operations! {
             r.restart();
             Ok(None)
         }
+    }
+
+    /// IBackgroundCopyJob2::SetCredentials (§2.3, D25).
+    SetCredentials {
+        /// The job.
+        job: String,
+        /// BG_AUTH_TARGET and BG_AUTH_SCHEME (raw, so that invalid values can be tried), user
+        /// name and password.
+        credentials: crate::Credentials,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_credentials": ["app", "job", "target", "scheme", "user", "password", "expect"] },
+        method: "SetCredentials",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::SetCredentials {
+                job: rd.job(f, "job")?,
+                credentials: crate::Credentials {
+                    target: f.req_with("target", "SERVER, PROXY or an integer", auth_target)?,
+                    scheme: f.req_with(
+                        "scheme",
+                        "BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT or an integer",
+                        auth_scheme,
+                    )?,
+                    user: f.req_with("user", "the user name (a string or null)", opt_string)?,
+                    password: f.req_with("password", "the password (a string or null)", opt_string)?,
+                },
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put_out("target", auth_out(credentials.target, true));
+            o.put_out("scheme", auth_out(credentials.scheme, false));
+            o.put("user", &credentials.user);
+            o.put("password", &credentials.password);
+            o.expect(*expect);
+        }
+        describe {
+            format!(
+                "do set_credentials {job} {} {}",
+                auth_name(credentials.target, true),
+                auth_name(credentials.scheme, false)
+            )
+        }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.set_credentials(credentials))).map(Some)
+        }
+    }
+
+    /// IBackgroundCopyJob2::RemoveCredentials (§2.3: S_FALSE when none were held).
+    RemoveCredentials {
+        /// The job.
+        job: String,
+        /// BG_AUTH_TARGET (raw).
+        target: u32,
+        /// BG_AUTH_SCHEME (raw).
+        scheme: u32,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "remove_credentials": ["app", "job", "target", "scheme", "expect"] },
+        method: "RemoveCredentials",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::RemoveCredentials {
+                job: rd.job(f, "job")?,
+                target: f.req_with("target", "SERVER, PROXY or an integer", auth_target)?,
+                scheme: f.req_with(
+                    "scheme",
+                    "BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT or an integer",
+                    auth_scheme,
+                )?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put_out("target", auth_out(*target, true));
+            o.put_out("scheme", auth_out(*scheme, false));
+            o.expect(*expect);
+        }
+        describe {
+            format!(
+                "do remove_credentials {job} {} {}",
+                auth_name(*target, true),
+                auth_name(*scheme, false)
+            )
+        }
+        run(r, app) {
+            r.with_job(app, job, |j| j.remove_credentials(*target, *scheme).unwrap_or_else(|e| e))
+                .map(Some)
+        }
+    }
+
+    /// IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly (D28).
+    MakeCustomHeadersWriteOnly {
+        /// The job.
+        job: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "make_custom_headers_write_only": ["app", "job", "expect"] },
+        method: "MakeCustomHeadersWriteOnly",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::MakeCustomHeadersWriteOnly {
+                job: rd.job(f, "job")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.expect(*expect);
+        }
+        describe { format!("do make_custom_headers_write_only {job}") }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.make_custom_headers_write_only())).map(Some)
+        }
+    }
+}
+
+/// A BG_AUTH_TARGET: `SERVER`, `PROXY` or a raw integer.
+pub(super) fn auth_target(n: &super::json::Node, p: &str) -> R<u32> {
+    auth_value(n, p, "authentication target", &["SERVER", "PROXY"], |s| {
+        crate::AuthTarget::from_name(s).map(crate::AuthTarget::value)
+    })
+}
+
+/// A BG_AUTH_SCHEME: `BASIC` … `PASSPORT` or a raw integer.
+pub(super) fn auth_scheme(n: &super::json::Node, p: &str) -> R<u32> {
+    auth_value(
+        n,
+        p,
+        "authentication scheme",
+        &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+        |s| crate::AuthScheme::from_name(s).map(crate::AuthScheme::value),
+    )
+}
+
+fn auth_value(
+    n: &super::json::Node,
+    p: &str,
+    what: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<u32>,
+) -> R<u32> {
+    match &n.kind {
+        super::json::Kind::Num(_) => super::load::u32_field("a raw integer")(n, p),
+        _ => named(n, p, what, names, parse),
+    }
+}
+
+/// A target (`target`) or scheme as its name when it has one.
+pub(super) fn auth_name(v: u32, target: bool) -> String {
+    let name = if target {
+        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
+    } else {
+        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
+    };
+    name.map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// The same, for writing a scenario back.
+pub(super) fn auth_out(v: u32, target: bool) -> Out {
+    let name = if target {
+        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
+    } else {
+        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
+    };
+    match name {
+        Some(n) => write::v(n),
+        None => write::v(v),
     }
 }
 

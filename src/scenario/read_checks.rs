@@ -34,6 +34,10 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("jobs", &["app", "all_users", "count", "names", "expect"]),
     ("notifications", &["app", "are"]),
     ("time", &["seconds"]),
+    (
+        "credentials",
+        &["job", "target", "scheme", "present", "user"],
+    ),
 ];
 
 impl StepReader {
@@ -224,6 +228,43 @@ impl StepReader {
                 }
                 Check::Notifications { are }
             }
+            "credentials" => Check::Credentials {
+                job: self.job(&f, "job")?,
+                target: f.req_with("target", "SERVER or PROXY", |n, p| {
+                    named(
+                        n,
+                        p,
+                        "authentication target",
+                        &["SERVER", "PROXY"],
+                        crate::AuthTarget::from_name,
+                    )
+                })?,
+                scheme: f.req_with("scheme", "an authentication scheme", |n, p| {
+                    named(
+                        n,
+                        p,
+                        "authentication scheme",
+                        &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+                        crate::AuthScheme::from_name,
+                    )
+                })?,
+                present: f.req_with("present", "true or false", super::load::boolean)?,
+                user: match f.get("user") {
+                    None => None,
+                    Some(n) => {
+                        if f.get("present")
+                            .is_some_and(|p| matches!(p.kind, Kind::Bool(false)))
+                        {
+                            return at(
+                                n,
+                                &f.ptr("user"),
+                                "a user name is checked only with \"present\": true",
+                            );
+                        }
+                        Some(super::steps::opt_string(n, &f.ptr("user"))?)
+                    }
+                },
+            },
             _ => Check::Time {
                 seconds: f.req_with(
                     "seconds",

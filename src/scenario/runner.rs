@@ -643,6 +643,18 @@ pub fn describe(step: &Step) -> String {
             }
             C::Notifications { .. } => "check notifications".to_string(),
             C::Time { seconds } => format!("check time is {seconds}s"),
+            C::Credentials {
+                job,
+                target,
+                scheme,
+                present,
+                ..
+            } => format!(
+                "check credentials {job} {} {} {}",
+                target.name(),
+                scheme.name(),
+                if *present { "present" } else { "absent" }
+            ),
         },
     };
     match &step.app {

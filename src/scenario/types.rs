@@ -179,7 +179,9 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
-                Check::Notifications { .. } | Check::Time { .. } => return None,
+                Check::Notifications { .. } | Check::Time { .. } | Check::Credentials { .. } => {
+                    return None
+                }
             },
         })
     }
@@ -293,6 +295,20 @@ pub enum Check {
         /// Seconds since the start.
         seconds: u64,
     },
+    /// Whether a job holds credentials for a (target, scheme) pair (simulator inspection: BITS has
+    /// no getter, §2.3).
+    Credentials {
+        /// The job.
+        job: String,
+        /// BG_AUTH_TARGET.
+        target: crate::AuthTarget,
+        /// BG_AUTH_SCHEME.
+        scheme: crate::AuthScheme,
+        /// Whether credentials are held.
+        present: bool,
+        /// The user name they carry (`Some(None)`: NULL, the caller's logon), when checked.
+        user: Option<Option<String>>,
+    },
 }
 
 impl Check {
@@ -309,6 +325,7 @@ impl Check {
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",
+            Check::Credentials { .. } => "credentials",
         }
     }
 }

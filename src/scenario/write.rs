@@ -173,6 +173,21 @@ pub(super) fn prop(p: &PropertyValue) -> Out {
         Some(Scalar::Bool(b)) => v(b),
         Some(Scalar::Wide(n)) => v(n),
         Some(Scalar::Guid(g)) => v(crate::properties::show_guid(g)),
+        Some(Scalar::Proxy(p)) => {
+            let usage = match p.usage {
+                0 => v("PRECONFIG"),
+                1 => v("NO_PROXY"),
+                2 => v("OVERRIDE"),
+                3 => v("AUTODETECT"),
+                n => v(n),
+            };
+            Out::Obj(vec![
+                ("usage", usage),
+                ("list", v(&p.list)),
+                ("bypass", v(&p.bypass)),
+            ])
+        }
+        Some(Scalar::OptText(t)) => v(t),
         // Only settable properties are in scenario files, and they are all scalars.
         None => v(p.show()),
     }
@@ -307,6 +322,21 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("are", v(items)));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
+        Check::Credentials {
+            job,
+            target,
+            scheme,
+            present,
+            user,
+        } => {
+            f.push(("job", v(job)));
+            f.push(("target", v(target.name())));
+            f.push(("scheme", v(scheme.name())));
+            f.push(("present", v(present)));
+            if let Some(u) = user {
+                f.push(("user", v(u)));
+            }
+        }
     }
 }
 

@@ -221,7 +221,11 @@ impl Service {
         file: u32,
     ) {
         self.settle(j);
-        let (class, ctx) = self.world.classify(code);
+        let (mut class, ctx) = self.world.classify(code);
+        if class == Class::Transient && self.custom_method(j) {
+            // D29: with a custom HTTP method an error that would be transient is fatal.
+            class = Class::Fatal;
+        }
         let context = context.unwrap_or(ctx);
         let now = self.now;
         let job = &mut self.jobs[j];

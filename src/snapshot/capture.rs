@@ -78,6 +78,7 @@ fn job(j: &Job) -> JobV2 {
         no_progress_deadline: j.deadline_at,
         no_progress_timer_queued: j.deadline_queued,
         time_slice_due: j.slice_at,
+        http: j.http().cloned(),
     }
 }
 

@@ -278,6 +278,9 @@ pub(crate) struct JobV2 {
     pub no_progress_timer_queued: Option<SimTime>,
     /// When the background time slice of a running job ends (T7).
     pub time_slice_due: Option<SimTime>,
+    /// The HTTP settings (proxy lists, credentials, HttpOptions); left out at their defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<crate::properties::HttpSettings>,
 }
 
 /// One file of a job.

@@ -465,6 +465,7 @@ fn job(j: JobV2) -> Job {
         priority: j.priority,
         notify_flags: NotifyFlags(j.notify_flags),
         proxy_usage: j.proxy_usage,
+        http: j.http.filter(|h| !h.is_default()).map(Box::new),
         retry_delay: j.minimum_retry_delay_secs,
         no_progress_timeout: j.no_progress_timeout_secs,
         files: j

@@ -481,6 +481,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             no_progress_deadline: j.deadline_at,
             no_progress_timer_queued: j.deadline_queued,
             time_slice_due: j.slice_at,
+            http: None,
         })
         .collect();
 

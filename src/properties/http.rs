@@ -1,0 +1,592 @@
+//! The HTTP settings of a job — proxy lists (SetProxySettings), credentials (Job2::SetCredentials),
+//! Job5 USE_STORED_CREDENTIALS and the HttpOptions (custom headers, security flags, HTTP method) —
+//! kept behind one box per job (`None` while every one is at its default), with the typed getters
+//! and setters of their rows in the property table and the credential methods.
+//!
+//! Rules: `docs/bits-semantics.md` §2.2 (SetProxySettings), §2.3 (SetCredentials), §2.10 and
+//! decisions D24–D31.
+
+use super::{Prop, ProxySettings};
+use crate::hresult::HResult;
+use crate::job::{AppId, JobId};
+use crate::service::Service;
+use crate::state::{JobState, Priority, ProxyUsage};
+use serde::{Deserialize, Serialize};
+
+/// SetProxySettings: each list at most 4,000 characters, terminator excluded (D24).
+pub const MAX_PROXY_LIST: usize = 4_000;
+/// BG_BASIC_CREDENTIALS: a user name of at most 300 characters (§2.3).
+pub const MAX_USER_NAME: usize = 300;
+/// BG_BASIC_CREDENTIALS: a password of at most 65,536 characters (§2.3, the structure page).
+pub const MAX_PASSWORD: usize = 65_536;
+/// SetCustomHeaders: 16,384 characters with the terminator, so 16,383 without (§2.10).
+pub const MAX_CUSTOM_HEADERS: usize = 16_383;
+
+/// BG_SSL_ENABLE_CRL_CHECK.
+pub const SSL_ENABLE_CRL_CHECK: u32 = 0x0001;
+/// BG_SSL_IGNORE_CERT_CN_INVALID.
+pub const SSL_IGNORE_CERT_CN_INVALID: u32 = 0x0002;
+/// BG_SSL_IGNORE_CERT_DATE_INVALID.
+pub const SSL_IGNORE_CERT_DATE_INVALID: u32 = 0x0004;
+/// BG_SSL_IGNORE_UNKNOWN_CA.
+pub const SSL_IGNORE_UNKNOWN_CA: u32 = 0x0008;
+/// BG_SSL_IGNORE_CERT_WRONG_USAGE.
+pub const SSL_IGNORE_CERT_WRONG_USAGE: u32 = 0x0010;
+/// BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT.
+pub const REDIRECT_POLICY_ALLOW_REPORT: u32 = 0x0100;
+/// BG_HTTP_REDIRECT_POLICY_DISALLOW.
+pub const REDIRECT_POLICY_DISALLOW: u32 = 0x0200;
+/// BG_HTTP_REDIRECT_POLICY_MASK.
+pub const REDIRECT_POLICY_MASK: u32 = 0x0700;
+/// BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP.
+pub const REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP: u32 = 0x0800;
+
+/// The names `security_flags` takes in scenario files (SetSecurityFlags page).
+pub const SECURITY_FLAG_NAMES: super::FlagNames = &[
+    ("ENABLE_CRL_CHECK", SSL_ENABLE_CRL_CHECK),
+    ("IGNORE_CERT_CN_INVALID", SSL_IGNORE_CERT_CN_INVALID),
+    ("IGNORE_CERT_DATE_INVALID", SSL_IGNORE_CERT_DATE_INVALID),
+    ("IGNORE_UNKNOWN_CA", SSL_IGNORE_UNKNOWN_CA),
+    ("IGNORE_CERT_WRONG_USAGE", SSL_IGNORE_CERT_WRONG_USAGE),
+    ("ALLOW_SILENT", 0),
+    ("ALLOW_REPORT", REDIRECT_POLICY_ALLOW_REPORT),
+    ("DISALLOW", REDIRECT_POLICY_DISALLOW),
+    ("ALLOW_HTTPS_TO_HTTP", REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP),
+];
+
+/// The names `use_stored_credentials` takes (BG_AUTH_TARGET).
+pub const AUTH_TARGET_NAMES: super::FlagNames = &[("SERVER", 1), ("PROXY", 2)];
+
+/// `BG_AUTH_TARGET`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum AuthTarget {
+    /// BG_AUTH_TARGET_SERVER (1).
+    #[serde(rename = "SERVER")]
+    Server = 1,
+    /// BG_AUTH_TARGET_PROXY (2).
+    #[serde(rename = "PROXY")]
+    Proxy = 2,
+}
+
+impl AuthTarget {
+    /// Both targets.
+    pub const ALL: [AuthTarget; 2] = [AuthTarget::Server, AuthTarget::Proxy];
+    /// The raw value.
+    pub const fn value(self) -> u32 {
+        self as u32
+    }
+    /// The target of a raw value.
+    pub fn from_value(v: u32) -> Option<AuthTarget> {
+        Self::ALL.into_iter().find(|t| t.value() == v)
+    }
+    /// The name without its prefix.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AuthTarget::Server => "SERVER",
+            AuthTarget::Proxy => "PROXY",
+        }
+    }
+    /// The target called `name`.
+    pub fn from_name(name: &str) -> Option<AuthTarget> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// `BG_AUTH_SCHEME`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum AuthScheme {
+    /// BG_AUTH_SCHEME_BASIC (1).
+    #[serde(rename = "BASIC")]
+    Basic = 1,
+    /// BG_AUTH_SCHEME_DIGEST (2).
+    #[serde(rename = "DIGEST")]
+    Digest = 2,
+    /// BG_AUTH_SCHEME_NTLM (3).
+    #[serde(rename = "NTLM")]
+    Ntlm = 3,
+    /// BG_AUTH_SCHEME_NEGOTIATE (4).
+    #[serde(rename = "NEGOTIATE")]
+    Negotiate = 4,
+    /// BG_AUTH_SCHEME_PASSPORT (5).
+    #[serde(rename = "PASSPORT")]
+    Passport = 5,
+}
+
+impl AuthScheme {
+    /// Every scheme, by value.
+    pub const ALL: [AuthScheme; 5] = [
+        AuthScheme::Basic,
+        AuthScheme::Digest,
+        AuthScheme::Ntlm,
+        AuthScheme::Negotiate,
+        AuthScheme::Passport,
+    ];
+    /// The order a request prefers among credentials that would all be accepted (D27, WinHTTP's
+    /// order): NEGOTIATE, NTLM, PASSPORT, DIGEST, BASIC.
+    pub const PREFERENCE: [AuthScheme; 5] = [
+        AuthScheme::Negotiate,
+        AuthScheme::Ntlm,
+        AuthScheme::Passport,
+        AuthScheme::Digest,
+        AuthScheme::Basic,
+    ];
+    /// The raw value.
+    pub const fn value(self) -> u32 {
+        self as u32
+    }
+    /// The scheme of a raw value.
+    pub fn from_value(v: u32) -> Option<AuthScheme> {
+        Self::ALL.into_iter().find(|t| t.value() == v)
+    }
+    /// The name without its prefix.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AuthScheme::Basic => "BASIC",
+            AuthScheme::Digest => "DIGEST",
+            AuthScheme::Ntlm => "NTLM",
+            AuthScheme::Negotiate => "NEGOTIATE",
+            AuthScheme::Passport => "PASSPORT",
+        }
+    }
+    /// The scheme called `name`.
+    pub fn from_name(name: &str) -> Option<AuthScheme> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+    /// NTLM and Negotiate take NULL/NULL as the caller's logon (implicit) credentials (§2.3).
+    pub const fn allows_implicit(self) -> bool {
+        matches!(self, AuthScheme::Ntlm | AuthScheme::Negotiate)
+    }
+}
+
+/// The argument of IBackgroundCopyJob2::SetCredentials (BG_AUTH_CREDENTIALS with its
+/// BG_BASIC_CREDENTIALS), with raw target and scheme numbers so that invalid ones can be tried.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Credentials {
+    /// BG_AUTH_TARGET (1 SERVER, 2 PROXY).
+    pub target: u32,
+    /// BG_AUTH_SCHEME (1 BASIC … 5 PASSPORT).
+    pub scheme: u32,
+    /// The user name (`None`: NULL).
+    pub user: Option<String>,
+    /// The password (`None`: NULL).
+    pub password: Option<String>,
+}
+
+/// Credentials a job holds for one (target, scheme) pair.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoredCredential {
+    pub target: AuthTarget,
+    pub scheme: AuthScheme,
+    /// `None` with `password` `None`: the caller's logon (NTLM, Negotiate).
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl StoredCredential {
+    /// The caller's logon credentials (NULL user and password).
+    pub fn is_implicit(&self) -> bool {
+        self.user.is_none() && self.password.is_none()
+    }
+}
+
+/// GetProxySettings / SetProxySettings as scenario files write them: the usage as a raw number (so
+/// that values outside BG_JOB_PROXY_USAGE can be tried), the two lists (`None`: NULL).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ProxyValue {
+    /// BG_JOB_PROXY_USAGE (0 PRECONFIG, 1 NO_PROXY, 2 OVERRIDE, 3 AUTODETECT).
+    pub usage: u32,
+    /// The proxy list.
+    pub list: Option<String>,
+    /// The bypass list.
+    pub bypass: Option<String>,
+}
+
+impl ProxyValue {
+    /// The arguments of SetProxySettings.
+    pub fn args(&self) -> (u32, Option<&str>, Option<&str>) {
+        (self.usage, self.list.as_deref(), self.bypass.as_deref())
+    }
+}
+
+impl From<ProxySettings> for ProxyValue {
+    fn from(p: ProxySettings) -> ProxyValue {
+        ProxyValue {
+            usage: p.usage as u32,
+            list: p.proxy_list,
+            bypass: p.bypass_list,
+        }
+    }
+}
+
+/// Every HTTP setting of a job besides the proxy usage (which stays inline): the data behind the
+/// job's one `Option<Box<HttpSettings>>`.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HttpSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_bypass: Option<String>,
+    /// One entry per (target, scheme), sorted by them (§2.3: the same pair replaces).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<StoredCredential>,
+    /// Job5 USE_STORED_CREDENTIALS: the BG_AUTH_TARGET allowed the owner's stored credentials (0:
+    /// none, D26).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub use_stored_credentials: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_headers: Option<String>,
+    /// HttpOptions3::MakeCustomHeadersWriteOnly was called.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub headers_write_only: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub security_flags: u32,
+    /// HttpOptions2::SetHttpMethod with a method other than the job type's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_method: Option<String>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+impl HttpSettings {
+    /// Everything at its default (the job's box can go).
+    pub fn is_default(&self) -> bool {
+        *self == HttpSettings::default()
+    }
+
+    /// The credentials held for (target, scheme).
+    pub fn credential(&self, target: AuthTarget, scheme: AuthScheme) -> Option<&StoredCredential> {
+        self.credentials
+            .iter()
+            .find(|c| c.target == target && c.scheme == scheme)
+    }
+}
+
+/// The length in UTF-16 units, as Windows counts string lengths.
+fn units(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// The default HTTP method of a job type (§2.10: GET for downloads, BITS_POST for uploads).
+pub(crate) fn default_method(upload: bool) -> &'static str {
+    if upload {
+        "BITS_POST"
+    } else {
+        "GET"
+    }
+}
+
+impl Service {
+    /// A job index whose credentials the caller may change: alive (D2), allowed (D9), not final
+    /// (§1.3, D25).
+    fn changeable(&self, app: AppId, job: JobId) -> Result<usize, HResult> {
+        let j = self.access(app, job)?;
+        if self.jobs[j].state().is_final() {
+            return Err(HResult::BG_E_INVALID_STATE);
+        }
+        Ok(j)
+    }
+
+    /// Change the job's HTTP settings, drop their box when back at the defaults, and count it as a
+    /// modification (§8.2, D11).
+    fn change_http(&mut self, j: usize, f: impl FnOnce(&mut HttpSettings)) {
+        f(self.jobs[j].http_mut());
+        self.jobs[j].http_settle();
+        self.modified(j);
+    }
+
+    // ------------------------------------------------------------------ proxy
+
+    /// GetProxySettings (PRECONFIG, no lists, by default).
+    pub fn proxy_settings(&self, app: AppId, job: JobId) -> Result<ProxySettings, HResult> {
+        self.access(app, job).map(|j| {
+            let h = self.jobs[j].http();
+            ProxySettings {
+                usage: self.jobs[j].proxy_usage(),
+                proxy_list: h.and_then(|h| h.proxy_list.clone()),
+                bypass_list: h.and_then(|h| h.proxy_bypass.clone()),
+            }
+        })
+    }
+
+    /// SetProxySettings (§2.2, D24): E_NOTIMPL for a usage outside BG_JOB_PROXY_USAGE; with OVERRIDE
+    /// a NULL list is E_INVALIDARG; with any other usage both lists must be NULL (E_INVALIDARG);
+    /// BG_E_PROXY_LIST_TOO_LARGE / BG_E_PROXY_BYPASS_LIST_TOO_LARGE past 4,000 characters. The
+    /// content is checked only when a transfer uses it (BG_E_INVALID_PROXY_INFO, D25).
+    pub fn set_proxy_settings(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        (usage, list, bypass): (u32, Option<&str>, Option<&str>),
+    ) -> Result<(), HResult> {
+        let j = self.settable(app, job, Prop::ProxySettings)?;
+        let usage = match usage {
+            0 => ProxyUsage::Preconfig,
+            1 => ProxyUsage::NoProxy,
+            2 => ProxyUsage::Override,
+            3 => ProxyUsage::Autodetect,
+            _ => return Err(HResult::E_NOTIMPL),
+        };
+        if usage == ProxyUsage::Override {
+            if list.is_none() {
+                return Err(HResult::E_INVALIDARG);
+            }
+        } else if list.is_some() || bypass.is_some() {
+            return Err(HResult::E_INVALIDARG);
+        }
+        if list.is_some_and(|l| units(l) > MAX_PROXY_LIST) {
+            return Err(HResult::BG_E_PROXY_LIST_TOO_LARGE);
+        }
+        if bypass.is_some_and(|b| units(b) > MAX_PROXY_LIST) {
+            return Err(HResult::BG_E_PROXY_BYPASS_LIST_TOO_LARGE);
+        }
+        self.jobs[j].set_proxy_usage(usage);
+        self.change_http(j, |h| {
+            h.proxy_list = list.map(str::to_string);
+            h.proxy_bypass = bypass.map(str::to_string);
+        });
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ credentials
+
+    /// IBackgroundCopyJob2::SetCredentials (§2.3, D25): BG_E_INVALID_AUTH_TARGET,
+    /// BG_E_INVALID_AUTH_SCHEME, BG_E_USERNAME_TOO_LARGE (over 300 characters),
+    /// BG_E_PASSWORD_TOO_LARGE (over 65,536), E_INVALIDARG for a NULL user name or password with
+    /// a scheme other than NTLM and Negotiate (for those, both NULL is the caller's logon). The same
+    /// (target, scheme) replaces what was there. Non-final states only (D25).
+    pub fn set_credentials(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        c: &Credentials,
+    ) -> Result<(), HResult> {
+        let j = self.changeable(app, job)?;
+        let target = AuthTarget::from_value(c.target).ok_or(HResult::BG_E_INVALID_AUTH_TARGET)?;
+        let scheme = AuthScheme::from_value(c.scheme).ok_or(HResult::BG_E_INVALID_AUTH_SCHEME)?;
+        if c.user.as_deref().is_some_and(|u| units(u) > MAX_USER_NAME) {
+            return Err(HResult::BG_E_USERNAME_TOO_LARGE);
+        }
+        if c.password
+            .as_deref()
+            .is_some_and(|p| units(p) > MAX_PASSWORD)
+        {
+            return Err(HResult::BG_E_PASSWORD_TOO_LARGE);
+        }
+        let implicit = c.user.is_none() && c.password.is_none();
+        if (c.user.is_none() || c.password.is_none()) && !(implicit && scheme.allows_implicit()) {
+            return Err(HResult::E_INVALIDARG);
+        }
+        let stored = StoredCredential {
+            target,
+            scheme,
+            user: c.user.clone(),
+            password: c.password.clone(),
+        };
+        self.change_http(j, |h| {
+            let key = (target, scheme);
+            match h
+                .credentials
+                .binary_search_by_key(&key, |c| (c.target, c.scheme))
+            {
+                Ok(i) => h.credentials[i] = stored,
+                Err(i) => h.credentials.insert(i, stored),
+            }
+        });
+        Ok(())
+    }
+
+    /// IBackgroundCopyJob2::RemoveCredentials (§2.3): `Ok(false)` is S_FALSE (nothing held for that
+    /// pair); BG_E_INVALID_AUTH_TARGET / BG_E_INVALID_AUTH_SCHEME for unknown values (D25).
+    pub fn remove_credentials(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        target: u32,
+        scheme: u32,
+    ) -> Result<bool, HResult> {
+        let j = self.changeable(app, job)?;
+        let target = AuthTarget::from_value(target).ok_or(HResult::BG_E_INVALID_AUTH_TARGET)?;
+        let scheme = AuthScheme::from_value(scheme).ok_or(HResult::BG_E_INVALID_AUTH_SCHEME)?;
+        if self.jobs[j]
+            .http()
+            .and_then(|h| h.credential(target, scheme))
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.change_http(j, |h| {
+            h.credentials
+                .retain(|c| (c.target, c.scheme) != (target, scheme))
+        });
+        Ok(true)
+    }
+
+    /// Simulator inspection (BITS has no getter): whether job `job` holds credentials for
+    /// (target, scheme), and then their user name (`None`: the caller's logon).
+    pub fn held_credentials(
+        &self,
+        job: JobId,
+        target: AuthTarget,
+        scheme: AuthScheme,
+    ) -> Option<Option<String>> {
+        let h = self.jobs.get(job.index())?.http()?;
+        h.credential(target, scheme).map(|c| c.user.clone())
+    }
+
+    /// Job5 GetProperty(USE_STORED_CREDENTIALS): 0 until set (D26).
+    pub fn use_stored_credentials(&self, app: AppId, job: JobId) -> Result<u32, HResult> {
+        self.access(app, job)
+            .map(|j| self.jobs[j].http().map_or(0, |h| h.use_stored_credentials))
+    }
+
+    /// Job5 SetProperty(USE_STORED_CREDENTIALS): only BG_AUTH_TARGET_PROXY is supported
+    /// (BITS_JOB_PROPERTY_ID page); any other value is BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED (D26).
+    pub fn set_use_stored_credentials(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        target: u32,
+    ) -> Result<(), HResult> {
+        let j = self.settable(app, job, Prop::UseStoredCredentials)?;
+        if target != AuthTarget::Proxy.value() {
+            return Err(HResult::BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED);
+        }
+        self.change_http(j, |h| h.use_stored_credentials = target);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ HttpOptions
+
+    /// HttpOptions::GetCustomHeaders: `None` (S_FALSE, NULL) when none are set; E_ACCESSDENIED after
+    /// MakeCustomHeadersWriteOnly (§2.10).
+    pub fn custom_headers(&self, app: AppId, job: JobId) -> Result<Option<String>, HResult> {
+        let j = self.access(app, job)?;
+        let h = self.jobs[j].http();
+        if h.is_some_and(|h| h.headers_write_only) {
+            return Err(HResult::E_ACCESSDENIED);
+        }
+        Ok(h.and_then(|h| h.custom_headers.clone()))
+    }
+
+    /// HttpOptions::SetCustomHeaders: NULL removes them; BG_E_STRING_TOO_LONG past 16,383 characters
+    /// (§2.10). Sent with every request of the job.
+    pub fn set_custom_headers(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        headers: Option<&str>,
+    ) -> Result<(), HResult> {
+        let j = self.settable(app, job, Prop::CustomHeaders)?;
+        if headers.is_some_and(|s| units(s) > MAX_CUSTOM_HEADERS) {
+            return Err(HResult::BG_E_STRING_TOO_LONG);
+        }
+        self.change_http(j, |h| h.custom_headers = headers.map(str::to_string));
+        Ok(())
+    }
+
+    /// HttpOptions3::MakeCustomHeadersWriteOnly: from now on GetCustomHeaders answers E_ACCESSDENIED
+    /// (D28); the headers are still sent. Non-final states.
+    pub fn make_custom_headers_write_only(
+        &mut self,
+        app: AppId,
+        job: JobId,
+    ) -> Result<(), HResult> {
+        let j = self.changeable(app, job)?;
+        self.change_http(j, |h| h.headers_write_only = true);
+        Ok(())
+    }
+
+    /// HttpOptions::GetSecurityFlags (0 by default).
+    pub fn security_flags(&self, app: AppId, job: JobId) -> Result<u32, HResult> {
+        self.access(app, job)
+            .map(|j| self.jobs[j].http().map_or(0, |h| h.security_flags))
+    }
+
+    /// HttpOptions::SetSecurityFlags: E_NOTIMPL for a bit outside the BG_SSL_* and
+    /// BG_HTTP_REDIRECT_POLICY_* values, a redirect policy other than ALLOW_SILENT, ALLOW_REPORT and
+    /// DISALLOW, or ALLOW_HTTPS_TO_HTTP with DISALLOW (SetSecurityFlags page, D28).
+    pub fn set_security_flags(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        flags: u32,
+    ) -> Result<(), HResult> {
+        let j = self.settable(app, job, Prop::SecurityFlags)?;
+        let known = SECURITY_FLAG_NAMES.iter().fold(0, |a, (_, v)| a | v) | REDIRECT_POLICY_MASK;
+        let policy = flags & REDIRECT_POLICY_MASK;
+        if flags & !known != 0
+            || !matches!(
+                policy,
+                0 | REDIRECT_POLICY_ALLOW_REPORT | REDIRECT_POLICY_DISALLOW
+            )
+            || (policy == REDIRECT_POLICY_DISALLOW
+                && flags & REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP != 0)
+        {
+            return Err(HResult::E_NOTIMPL);
+        }
+        self.change_http(j, |h| h.security_flags = flags);
+        Ok(())
+    }
+
+    /// HttpOptions2::GetHttpMethod: GET for downloads, BITS_POST for uploads unless set (§2.10).
+    pub fn http_method(&self, app: AppId, job: JobId) -> Result<String, HResult> {
+        self.access(app, job).map(|j| {
+            let job = &self.jobs[j];
+            match job.http().and_then(|h| h.http_method.as_deref()) {
+                Some(m) => m.to_string(),
+                None => default_method(job.job_type().is_upload()).to_string(),
+            }
+        })
+    }
+
+    /// HttpOptions2::SetHttpMethod (§2.10, D29): the job type's default method changes nothing;
+    /// another method makes the job FOREGROUND and locks its priority. Only before the first
+    /// Resume: a job that is not SUSPENDED, or has moved bytes or failed, answers
+    /// BG_E_READ_ONLY_PROPERTY_AFTER_RESUME; an empty method is E_INVALIDARG.
+    pub fn set_http_method(&mut self, app: AppId, job: JobId, method: &str) -> Result<(), HResult> {
+        let j = self.settable(app, job, Prop::HttpMethod)?;
+        if method.is_empty() {
+            return Err(HResult::E_INVALIDARG);
+        }
+        let upload = self.jobs[j].job_type().is_upload();
+        if method == default_method(upload) {
+            return Ok(());
+        }
+        let job_data = &self.jobs[j];
+        if job_data.state() != JobState::Suspended
+            || job_data.error_count() > 0
+            || job_data.times().transfer_completion_time.is_some()
+        {
+            return Err(HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME);
+        }
+        self.jobs[j].set_priority(Priority::Foreground);
+        self.change_http(j, |h| h.http_method = Some(method.to_string()));
+        Ok(())
+    }
+
+    /// TakeOwnership (§2.2): the credentials and custom headers of the old owner go (and the
+    /// write-only lock with the headers).
+    pub(crate) fn drop_owner_secrets(&mut self, j: usize) {
+        if self.jobs[j].http().is_some() {
+            let h = self.jobs[j].http_mut();
+            h.credentials.clear();
+            h.custom_headers = None;
+            h.headers_write_only = false;
+            self.jobs[j].http_settle();
+        }
+    }
+
+    /// Whether the job uses a custom HTTP method (D29: SetPriority answers
+    /// BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, transient errors are fatal).
+    pub(crate) fn custom_method(&self, j: usize) -> bool {
+        self.jobs[j].http().is_some_and(|h| h.http_method.is_some())
+    }
+}
