@@ -260,10 +260,11 @@ pub use state::{
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
-pub use trace::{Trace, TraceEvent, TraceIter, TraceKind};
+pub use trace::{RedirectOutcome, Trace, TraceEvent, TraceIter, TraceKind, TraceText};
 pub use transition::{EventKind, Rule};
 pub use world::{
-    default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,
+    default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Remote,
+    RemoteHttp, Request, Requests, Response, ServerCertificate, World,
 };
 
 /// The README's examples, compiled and run as doctests.

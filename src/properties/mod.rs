@@ -595,7 +595,7 @@ pub struct ProxySettings {
 }
 
 mod behaviour;
-mod http;
+pub(crate) mod http;
 
 pub(crate) use http::HttpSettings;
 pub use http::{AuthScheme, AuthTarget, Credentials, ProxyValue};

@@ -423,8 +423,27 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
         n,
         ptr,
         "the world",
-        &["users", "bandwidth", "network", "remotes", "locals"],
+        &[
+            "users",
+            "bandwidth",
+            "network",
+            "remotes",
+            "locals",
+            "system_proxy",
+            "proxies",
+        ],
     )?;
+    let system_proxy = f.opt_with("system_proxy", super::http::proxy_name)?;
+    let proxies = match f.get("proxies") {
+        None => Vec::new(),
+        Some(n) => {
+            let p = f.ptr("proxies");
+            super::http::proxies(
+                map_members(n, &p, "the proxies (name → { valid, auth })")?,
+                &p,
+            )?
+        }
+    };
     let users = f.opt_with("users", users)?.unwrap_or_default();
     let bandwidth = f.opt_with("bandwidth", u64_field("a bandwidth in bytes per second"))?;
     let network = f.opt_with("network", network)?;
@@ -436,6 +455,8 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
         network,
         remotes,
         locals,
+        system_proxy,
+        proxies,
     })
 }
 
@@ -549,7 +570,22 @@ fn locals(n: &Node, ptr: &str) -> R<Vec<(String, u64)>> {
 
 /// A remote: `size`, `responses`, `otherwise`.
 pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
-    let f = Fields::new(n, ptr, "a remote", &["size", "responses", "otherwise"])?;
+    let f = Fields::new(
+        n,
+        ptr,
+        "a remote",
+        &[
+            "size",
+            "responses",
+            "otherwise",
+            "auth",
+            "required_headers",
+            "headers_missing",
+            "certificate",
+            "client_certificate",
+        ],
+    )?;
+    let mut remote = Remote::default();
     let size = f.opt_with("size", |n, p| {
         let v = integer(n, p, u64::MAX, "a size in bytes")?;
         if v == crate::BG_SIZE_UNKNOWN {
@@ -568,16 +604,31 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
             array(list, &rptr, "the responses")?
                 .iter()
                 .enumerate()
-                .map(|(i, r)| response(r, &format!("{rptr}/{i}")))
+                .map(|(i, r)| {
+                    let p = format!("{rptr}/{i}");
+                    match super::http::redirect(r, &p, &mut remote)? {
+                        Some(x) => Ok(x),
+                        None => response(r, &p),
+                    }
+                })
                 .collect::<R<VecDeque<_>>>()?
         }
     };
-    let otherwise = f.opt_with("otherwise", response)?.unwrap_or_default();
-    Ok(Remote {
-        size,
-        responses,
-        otherwise,
-    })
+    let otherwise = match f.get("otherwise") {
+        None => Response::Ok,
+        Some(o) => {
+            let p = f.ptr("otherwise");
+            match super::http::redirect(o, &p, &mut remote)? {
+                Some(x) => x,
+                None => response(o, &p)?,
+            }
+        }
+    };
+    super::http::remote_fields(&f, &mut remote)?;
+    remote.size = size;
+    remote.responses = responses;
+    remote.otherwise = otherwise;
+    Ok(remote)
 }
 
 /// `"ok"` or `{ http | win32 | hresult, after_bytes? }`.

@@ -53,6 +53,7 @@
 pub(crate) mod checks;
 mod convention;
 pub mod graph;
+mod http;
 mod json;
 mod load;
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -74,6 +75,6 @@ pub use runner::{
     describe, run, run_traced, RunOptions, ScenarioResult, StepFailure, TraceBlock, TraceSink,
 };
 pub use types::{
-    Action, BytesTotal, Check, ErrorExpectation, Op, Scenario, StateMethod, Step, UserSpec,
-    WorldSpec, DEFAULT_APP, DEFAULT_USER,
+    Action, BytesTotal, Check, ErrorExpectation, LastRequest, Op, Scenario, StateMethod, Step,
+    UserSpec, WorldSpec, DEFAULT_APP, DEFAULT_USER,
 };

@@ -38,6 +38,7 @@ const CHECKS: &[(&str, &[&str])] = &[
         "credentials",
         &["job", "target", "scheme", "present", "user"],
     ),
+    ("requests", &["url", "count", "last"]),
 ];
 
 impl StepReader {
@@ -265,6 +266,11 @@ impl StepReader {
                     }
                 },
             },
+            "requests" => Check::Requests {
+                url: f.req_with("url", "the URL", super::load::string)?,
+                count: f.opt_with("count", u64_field("a number of requests"))?,
+                last: f.opt_with("last", last_request)?,
+            },
             _ => Check::Time {
                 seconds: f.req_with(
                     "seconds",
@@ -415,4 +421,66 @@ fn bytes_total(n: &Node, p: &str) -> R<BytesTotal> {
         ),
         _ => integer(n, p, u64::MAX, "a byte count or \"UNKNOWN\"").map(BytesTotal::Bytes),
     }
+}
+
+/// `last` of `check requests`: `{ "method", "from", "headers", "credentials": { "target", "scheme" }
+/// or null }`, any subset.
+fn last_request(n: &Node, p: &str) -> R<super::types::LastRequest> {
+    let f = Fields::new(
+        n,
+        p,
+        "the latest request ({ method, from, headers, credentials })",
+        &["method", "from", "headers", "credentials"],
+    )?;
+    let headers = match f.get("headers") {
+        None => None,
+        Some(h) => {
+            let hp = f.ptr("headers");
+            Some(
+                super::load::array(h, &hp, "an array of header lines")?
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| super::load::string(x, &format!("{hp}/{i}")))
+                    .collect::<R<Vec<_>>>()?,
+            )
+        }
+    };
+    let credentials = match f.get("credentials") {
+        None => None,
+        Some(c) if matches!(c.kind, Kind::Null) => Some(None),
+        Some(c) => {
+            let cp = f.ptr("credentials");
+            let cf = Fields::new(
+                c,
+                &cp,
+                "credentials ({ target, scheme }) or null",
+                &["target", "scheme"],
+            )?;
+            let target = cf.req_with("target", "SERVER or PROXY", |n, p| {
+                named(
+                    n,
+                    p,
+                    "authentication target",
+                    &["SERVER", "PROXY"],
+                    crate::AuthTarget::from_name,
+                )
+            })?;
+            let scheme = cf.req_with("scheme", "an authentication scheme", |n, p| {
+                named(
+                    n,
+                    p,
+                    "authentication scheme",
+                    &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+                    crate::AuthScheme::from_name,
+                )
+            })?;
+            Some(Some((target, scheme)))
+        }
+    };
+    Ok(super::types::LastRequest {
+        method: f.opt_with("method", super::load::string)?,
+        from: f.opt_with("from", u64_field("a byte offset"))?,
+        headers,
+        credentials,
+    })
 }

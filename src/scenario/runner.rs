@@ -203,6 +203,12 @@ impl WorldSpec {
         for (path, size) in &self.locals {
             world = world.local(path.clone(), *size);
         }
+        if let Some(p) = &self.system_proxy {
+            world = world.system_proxy(p.clone());
+        }
+        for (name, p) in &self.proxies {
+            world = world.proxy(name.clone(), p.clone());
+        }
         world
     }
 }
@@ -643,6 +649,7 @@ pub fn describe(step: &Step) -> String {
             }
             C::Notifications { .. } => "check notifications".to_string(),
             C::Time { seconds } => format!("check time is {seconds}s"),
+            C::Requests { url, .. } => format!("check requests {url}"),
             C::Credentials {
                 job,
                 target,

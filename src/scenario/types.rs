@@ -35,6 +35,10 @@ pub struct WorldSpec {
     pub remotes: Vec<(String, Remote)>,
     /// Local files for uploads (path, size), in file order.
     pub locals: Vec<(String, u64)>,
+    /// The proxy PRECONFIG and AUTODETECT jobs use (`None`: direct).
+    pub system_proxy: Option<String>,
+    /// Proxies by name, in file order.
+    pub proxies: Vec<(String, crate::world::Proxy)>,
 }
 
 /// One entry of `users`.
@@ -179,9 +183,10 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
-                Check::Notifications { .. } | Check::Time { .. } | Check::Credentials { .. } => {
-                    return None
-                }
+                Check::Notifications { .. }
+                | Check::Time { .. }
+                | Check::Credentials { .. }
+                | Check::Requests { .. } => return None,
             },
         })
     }
@@ -309,6 +314,28 @@ pub enum Check {
         /// The user name they carry (`Some(None)`: NULL, the caller's logon), when checked.
         user: Option<Option<String>>,
     },
+    /// What a URL received (the server's record).
+    Requests {
+        /// The URL.
+        url: String,
+        /// How many requests (when checked).
+        count: Option<u64>,
+        /// What the latest one must show (when checked).
+        last: Option<LastRequest>,
+    },
+}
+
+/// `last` of `check requests`: each field compared when given.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LastRequest {
+    /// The method.
+    pub method: Option<String>,
+    /// The start offset.
+    pub from: Option<u64>,
+    /// Header lines that must each appear.
+    pub headers: Option<Vec<String>>,
+    /// The credentials it carried (`Some(None)`: none).
+    pub credentials: Option<Option<(crate::AuthTarget, crate::AuthScheme)>>,
 }
 
 impl Check {
@@ -326,6 +353,7 @@ impl Check {
             Check::Notifications { .. } => "notifications",
             Check::Time { .. } => "time",
             Check::Credentials { .. } => "credentials",
+            Check::Requests { .. } => "requests",
         }
     }
 }

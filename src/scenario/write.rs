@@ -109,6 +109,7 @@ fn scenario(sc: &Scenario) -> Out {
             .collect();
         world.push(("locals", Out::Map(l)));
     }
+    super::http::write_world(w, &mut world);
     if !world.is_empty() {
         o.push(("world", Out::Obj(world)));
     }
@@ -128,6 +129,7 @@ pub(super) fn remote(r: &Remote) -> Out {
     if let Some(size) = r.size {
         f.push(("size", v(size)));
     }
+    let response = |x: &Response| response(x, r);
     if !r.responses.is_empty() {
         f.push((
             "responses",
@@ -137,12 +139,22 @@ pub(super) fn remote(r: &Remote) -> Out {
     if r.otherwise != Response::Ok {
         f.push(("otherwise", response(&r.otherwise)));
     }
+    if let Some(h) = &r.http {
+        super::http::write_remote_http(h, &mut f, response);
+    }
     Out::Obj(f)
 }
 
-fn response(r: &Response) -> Out {
+pub(super) fn response(r: &Response, remote: &Remote) -> Out {
     match r {
         Response::Ok => v("ok"),
+        Response::Redirect { status, to } => Out::Obj(vec![
+            (
+                "redirect",
+                v(remote.redirect_target(*to).unwrap_or_default()),
+            ),
+            ("http", v(status)),
+        ]),
         Response::Fail { fault, after_bytes } => {
             let mut f = vec![match fault {
                 Fault::Http(n) => ("http", v(n)),
@@ -322,6 +334,36 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             f.push(("are", v(items)));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
+        Check::Requests { url, count, last } => {
+            f.push(("url", v(url)));
+            if let Some(c) = count {
+                f.push(("count", v(c)));
+            }
+            if let Some(l) = last {
+                let mut o = Vec::new();
+                if let Some(m) = &l.method {
+                    o.push(("method", v(m)));
+                }
+                if let Some(x) = l.from {
+                    o.push(("from", v(x)));
+                }
+                if let Some(h) = &l.headers {
+                    o.push(("headers", v(h)));
+                }
+                if let Some(c) = &l.credentials {
+                    o.push((
+                        "credentials",
+                        match c {
+                            None => v(()),
+                            Some((t, s)) => {
+                                Out::Obj(vec![("target", v(t.name())), ("scheme", v(s.name()))])
+                            }
+                        },
+                    ));
+                }
+                f.push(("last", Out::Obj(o)));
+            }
+        }
         Check::Credentials {
             job,
             target,

@@ -9,6 +9,7 @@
 
 mod enter;
 mod environment;
+mod http;
 mod run;
 mod transfer;
 

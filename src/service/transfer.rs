@@ -85,9 +85,14 @@ impl Service {
                 None
             };
             // Borrow the URL in place (the world and the jobs are disjoint fields): no copy per attempt.
-            let attempt = self.world.attempt(&self.jobs[j].files()[f].remote);
+            let attempt = self.http_attempt(j, f);
             let (fault, after_bytes) = match attempt.response {
                 Response::Ok => (None, None),
+                // The gates resolve every redirect (service/http.rs); none reaches here.
+                Response::Redirect { .. } => (
+                    Some(Fault::HResult(HResult::ERROR_WINHTTP_REDIRECT_FAILED)),
+                    None,
+                ),
                 Response::Fail { fault, after_bytes } => {
                     if self.world.classify(fault.code()).0 == Class::Success {
                         (None, None)

@@ -107,6 +107,9 @@ pub(crate) struct WorldV2 {
     pub classify: Vec<ClassifyV2>,
     /// Seeded random faults and the generator's current state.
     pub chaos: Option<ChaosV2>,
+    /// Proxies and what servers received (left out when empty).
+    #[serde(default, skip_serializing_if = "crate::world::HttpWorld::is_empty")]
+    pub http: crate::world::HttpWorld,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +129,9 @@ pub(crate) struct RemoteV2 {
     pub responses: Vec<ResponseV2>,
     /// The answer once `responses` is used up.
     pub otherwise: ResponseV2,
+    /// The HTTP gates and redirect targets (left out for a plain server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<crate::world::RemoteHttp>,
 }
 
 /// One answer to a connection attempt: success (`fault` null) or a fault, at once or after
@@ -135,6 +141,9 @@ pub(crate) struct RemoteV2 {
 pub(crate) struct ResponseV2 {
     pub fault: Option<FaultV2>,
     pub after_bytes: Option<u64>,
+    /// A redirect: (status, index of the target in the remote's `http.redirects`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<(u16, u16)>,
 }
 
 /// A fault: `{"http": 503}`, `{"win32": 12030}` or `{"hresult": "0x80070005"}`.

@@ -188,6 +188,8 @@ impl Service {
         let mut loaded = Service::from_snapshot_json(&json, path)?;
         loaded.generation = loaded.generation.max(self.generation).wrapping_add(1);
         loaded.trace = std::mem::take(&mut self.trace);
+        // What servers received is theirs, not the service's: it outlives the restart.
+        loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
         *self = loaded;
         Ok(())
     }

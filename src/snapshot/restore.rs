@@ -399,6 +399,9 @@ fn fault(f: FaultV2) -> Fault {
 }
 
 fn response(r: ResponseV2) -> Response {
+    if let Some((status, to)) = r.redirect {
+        return Response::Redirect { status, to };
+    }
     match r.fault {
         None => Response::Ok,
         Some(f) => Response::Fail {
@@ -423,6 +426,7 @@ fn world(w: WorldV2) -> World {
                     size: r.size,
                     responses: r.responses.into_iter().map(response).collect(),
                     otherwise: response(r.otherwise),
+                    http: r.http.map(Box::new),
                 };
                 (url, remote)
             })
@@ -450,6 +454,7 @@ fn world(w: WorldV2) -> World {
             rate_ppm: c.rate_ppm,
             state: c.state,
         }),
+        http: w.http,
     }
 }
 

@@ -154,6 +154,7 @@ fn remote(b: &mut Bytes) -> Remote {
         size,
         responses,
         otherwise,
+        http: None,
     }
 }
 
@@ -198,6 +199,8 @@ fn setup(b: &mut Bytes) -> Setup {
             network,
             remotes,
             locals,
+            system_proxy: None,
+            proxies: Vec::new(),
         },
         chaos,
     }

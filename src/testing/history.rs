@@ -243,6 +243,10 @@ impl History {
             | TraceKind::ChaosSeed { .. }
             | TraceKind::StepLimit { .. }
             | TraceKind::ClockInCallback
+            | TraceKind::Proxy { .. }
+            | TraceKind::Challenged { .. }
+            | TraceKind::Redirected { .. }
+            | TraceKind::RemoteNameChanged { .. }
             | TraceKind::EventRefused { .. } => {}
         }
         Ok(())

@@ -105,6 +105,7 @@ pub fn remote() -> impl Strategy<Value = Remote> {
         1 => Just(Response::win32(12029)),
     ];
     (size, vec(response(), 0..4), otherwise).prop_map(|(size, responses, otherwise)| Remote {
+        http: None,
         size,
         responses: responses.into(),
         otherwise,
@@ -132,6 +133,8 @@ pub fn world_spec_with(
         prop_oneof![9 => Just(Network::Up), 1 => Just(Network::Down)],
     )
         .prop_map(|(users, remotes, locals, bandwidth, network)| WorldSpec {
+            system_proxy: None,
+            proxies: Vec::new(),
             users,
             bandwidth: Some(bandwidth),
             network: Some(network),
