@@ -190,6 +190,19 @@ fn log_into(
 }
 
 impl Service {
+    /// What `url` received so far: how many requests and the latest (simulator inspection; the
+    /// scenario check `requests`). A 401/407 challenge and the request answering it are two (a
+    /// proxy's 407 counts for the URL the request was addressed to); attempts stopped by an unknown
+    /// or invalid proxy, a server or client certificate, or an unknown URL never reach it (D27).
+    pub fn requests_received(&self, url: &str) -> crate::world::Requests {
+        self.world
+            .http
+            .requests
+            .get(url)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Which way an attempt of job `j` to `url` goes (D27).
     fn route(&self, j: usize, url: &str) -> Route {
         let job = &self.jobs[j];

@@ -209,6 +209,7 @@ impl Service {
             }
         }
         loaded.trace = std::mem::take(&mut self.trace);
+        loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
         *self = loaded;
     }
 }
