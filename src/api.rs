@@ -23,9 +23,10 @@
 
 use crate::calls::{ErrorObject, FileInfo};
 use crate::engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
+use crate::http::Credentials;
 use crate::job::{FileProgress, JobProgress, JobTimes};
 use crate::notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
-use crate::properties::{Credentials, Prop, PropertyValue, ProxySettings};
+use crate::properties::{Prop, PropertyValue, ProxySettings};
 use crate::service::IdleStep;
 use crate::trace::TraceEvent;
 use crate::world::{Network, Remote};

@@ -215,7 +215,7 @@ pub(crate) struct Job {
     /// The HTTP settings (proxy lists, credentials, HttpOptions): `None` while all are at their
     /// defaults, so an idle job pays one pointer for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    http: Option<Box<crate::properties::HttpSettings>>,
+    http: Option<Box<crate::http::HttpSettings>>,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -269,7 +269,7 @@ pub(crate) struct SavedJob {
     pub no_progress_since: Option<SimTime>,
     pub retry_attempt: bool,
     pub waiting_for_network: bool,
-    pub http: Option<Box<crate::properties::HttpSettings>>,
+    pub http: Option<Box<crate::http::HttpSettings>>,
 }
 
 impl Job {
@@ -591,11 +591,11 @@ impl Job {
         &mut self.files
     }
     /// The HTTP settings (defaults when `None`).
-    pub fn http(&self) -> Option<&crate::properties::HttpSettings> {
+    pub fn http(&self) -> Option<&crate::http::HttpSettings> {
         self.http.as_deref()
     }
     /// The HTTP settings to change (boxed on first use); call [`Job::http_settle`] after.
-    pub fn http_mut(&mut self) -> &mut crate::properties::HttpSettings {
+    pub fn http_mut(&mut self) -> &mut crate::http::HttpSettings {
         self.http.get_or_insert_with(Box::default)
     }
     /// Drop the HTTP settings' box when they are back at their defaults.

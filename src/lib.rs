@@ -224,6 +224,7 @@ mod calls;
 mod engine;
 mod heap;
 mod hresult;
+mod http;
 mod job;
 mod names;
 mod notify;
@@ -246,12 +247,13 @@ pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
+pub use http::{AuthScheme, AuthTarget, Credentials};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
-    AuthScheme, AuthTarget, Credentials, PriorityValue, Prop, PropertyDecl, PropertyValue,
-    ProxySettings, ProxyValue, Scalar, ScalarKind, PROPERTIES,
+    PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, ProxyValue, Scalar,
+    ScalarKind, PROPERTIES,
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;

@@ -240,6 +240,7 @@ fn module_imports() -> BTreeMap<String, BTreeSet<String>> {
         "calls",
         "engine",
         "heap",
+        "http",
         "job",
         "names",
         "notify",

@@ -597,8 +597,7 @@ pub struct ProxySettings {
 mod behaviour;
 pub(crate) mod http;
 
-pub(crate) use http::HttpSettings;
-pub use http::{AuthScheme, AuthTarget, Credentials, ProxyValue};
+pub use http::ProxyValue;
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@
 
 use super::Service;
 use crate::hresult::HResult;
-use crate::properties::http::{
+use crate::http::{
     default_method, REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP, REDIRECT_POLICY_ALLOW_REPORT,
     REDIRECT_POLICY_DISALLOW, REDIRECT_POLICY_MASK, SSL_ENABLE_CRL_CHECK,
     SSL_IGNORE_CERT_CN_INVALID, SSL_IGNORE_CERT_DATE_INVALID, SSL_IGNORE_CERT_WRONG_USAGE,

@@ -289,7 +289,7 @@ pub(crate) struct JobV2 {
     pub time_slice_due: Option<SimTime>,
     /// The HTTP settings (proxy lists, credentials, HttpOptions); left out at their defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http: Option<crate::properties::HttpSettings>,
+    pub http: Option<crate::http::HttpSettings>,
 }
 
 /// One file of a job.
