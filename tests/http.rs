@@ -96,3 +96,110 @@ fn http_settings_survive_restart_and_snapshot_and_credentials_stay_unreadable() 
     assert_eq!(job.make_custom_headers_write_only(), Ok(()));
     assert_eq!(job.get_custom_headers(), Err(HResult::E_ACCESSDENIED));
 }
+
+/// Bad input in the HTTP parts of a scenario is refused at load with its place (exit 2 on the
+/// command line), never run and never a panic.
+#[test]
+fn bad_http_input_is_refused_with_its_pointer() {
+    let bad = |world: &str, steps: &str, pointer: &str, words: &str| {
+        let text =
+            format!(r#"{{"name": "n", "description": "d", "world": {world}, "steps": [{steps}]}}"#);
+        let e = bitsim::scenario::Scenario::parse(&text, "h.json").unwrap_err();
+        assert_eq!(e.pointer.as_deref(), Some(pointer), "{e:?}");
+        assert!(e.message.contains(words), "{e:?}");
+        assert!(e.line.is_some() && e.column.is_some(), "{e:?}");
+    };
+    let job = r#"{"do": "create_job", "name": "j", "bind": "j"}"#;
+    bad(
+        r#"{"system_proxy": "a b"}"#,
+        "",
+        "/world/system_proxy",
+        "proxy name",
+    );
+    bad(
+        r#"{"proxies": {"p:1": {"valid": 1}}}"#,
+        "",
+        "/world/proxies/p:1/valid",
+        "",
+    );
+    bad(
+        r#"{"proxies": {"p:1": {"auth": {"schemes": []}}}}"#,
+        "",
+        "/world/proxies/p:1/auth/schemes",
+        "at least one",
+    );
+    bad(
+        r#"{"remotes": {"u": {"auth": {"schemes": ["KERBEROS"]}}}}"#,
+        "",
+        "/world/remotes/u/auth/schemes/0",
+        "KERBEROS",
+    );
+    bad(
+        r#"{"remotes": {"u": {"certificate": "EXPIRED"}}}"#,
+        "",
+        "/world/remotes/u/certificate",
+        "EXPIRED",
+    );
+    bad(
+        r#"{"remotes": {"u": {"required_headers": ["nocolon"]}}}"#,
+        "",
+        "/world/remotes/u/required_headers/0",
+        "header line",
+    );
+    bad(
+        r#"{"remotes": {"u": {"client_certificate": {"trusted": ["00"]}}}}"#,
+        "",
+        "/world/remotes/u/client_certificate/trusted/0",
+        "SHA-1",
+    );
+    bad(
+        r#"{"remotes": {"u": {"otherwise": {"redirect": "v", "http": 200}}}}"#,
+        "",
+        "/world/remotes/u/otherwise/http",
+        "redirect status",
+    );
+    bad(
+        r#"{"remotes": {"u": {"responses": [{"redirect": "v", "after_bytes": 3}]}}}"#,
+        "",
+        "/world/remotes/u/responses/0/after_bytes",
+        "after_bytes",
+    );
+    bad(
+        "{}",
+        &format!(
+            r#"{job}, {{"do": "set_credentials", "job": "j", "target": "WEB", "scheme": "BASIC", "user": "u", "password": "p"}}"#
+        ),
+        "/steps/1/target",
+        "WEB",
+    );
+    bad(
+        "{}",
+        &format!(
+            r#"{job}, {{"do": "set_credentials", "job": "j", "target": "SERVER", "scheme": "BASIC", "user": 1, "password": "p"}}"#
+        ),
+        "/steps/1/user",
+        "string or null",
+    );
+    bad(
+        "{}",
+        &format!(
+            r#"{job}, {{"do": "set", "job": "j", "property": "proxy_settings", "value": {{"usage": "SOMETIMES"}}}}"#
+        ),
+        "/steps/1/value/usage",
+        "SOMETIMES",
+    );
+    bad(
+        "{}",
+        &format!(
+            r#"{job}, {{"check": "credentials", "job": "j", "target": "SERVER", "scheme": "NTLM", "present": false, "user": "u"}}"#
+        ),
+        "/steps/1/user",
+        "present",
+    );
+    bad(
+        "{}",
+        r#"{"check": "requests", "url": "u", "last": {"credentials": {"target": "SERVER"}}}"#,
+        "/steps/0/last/credentials",
+        "scheme",
+    );
+}
