@@ -936,6 +936,46 @@ impl Job {
             })
     }
 
+    /// IBackgroundCopyJobHttpOptions::SetClientCertificateByName (`CertificateBy::Subject`) or
+    /// SetClientCertificateByID (`CertificateBy::Sha1`): the job presents that certificate of the
+    /// world's store to servers that ask for one (D31).
+    ///
+    /// Errors: E_NOTIMPL (location outside BG_CERT_STORE_LOCATION), BG_E_STRING_TOO_LONG (store or
+    /// subject over 255 characters), E_INVALIDARG (empty subject), ERROR_FILE_NOT_FOUND (no such
+    /// store), CRYPT_E_NOT_FOUND (no matching certificate), BG_E_INVALID_STATE in ACKNOWLEDGED and
+    /// CANCELLED.
+    pub fn set_client_certificate(
+        &self,
+        location: u32,
+        store: &str,
+        by: crate::properties::CertificateBy<'_>,
+    ) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_client_certificate(app, self.id, location, store, by))
+    }
+
+    /// IBackgroundCopyJobHttpOptions::RemoveClientCertificate: `Ok(S_FALSE)` when the job has none.
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
+    pub fn remove_client_certificate(&self) -> Result<HResult, HResult> {
+        self.h
+            .write(|s, app| s.remove_client_certificate(app, self.id))
+            .map(|removed| {
+                if removed {
+                    HResult::S_OK
+                } else {
+                    HResult::S_FALSE
+                }
+            })
+    }
+
+    /// IBackgroundCopyJobHttpOptions::GetClientCertificate (any state).
+    ///
+    /// Errors: RPC_X_BAD_STUB_DATA when the job has no client certificate.
+    pub fn get_client_certificate(&self) -> Result<crate::ClientCertificate, HResult> {
+        self.h.read(|s, app| s.client_certificate(app, self.id))
+    }
+
     /// IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly: GetCustomHeaders answers
     /// E_ACCESSDENIED from now on; the headers are still sent (D28).
     ///

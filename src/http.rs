@@ -209,6 +209,9 @@ pub(crate) struct HttpSettings {
     /// HttpOptions2::SetHttpMethod with a method other than the job type's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_method: Option<String>,
+    /// SetClientCertificateByName / ByID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -240,4 +243,36 @@ pub(crate) fn default_method(upload: bool) -> &'static str {
     } else {
         "GET"
     }
+}
+
+/// BG_CERT_STORE_LOCATION names without their prefix, by value (0 CURRENT_USER … 7
+/// LOCAL_MACHINE_ENTERPRISE).
+pub const CERT_STORE_LOCATIONS: [&str; 8] = [
+    "CURRENT_USER",
+    "LOCAL_MACHINE",
+    "CURRENT_SERVICE",
+    "SERVICES",
+    "USERS",
+    "CURRENT_USER_GROUP_POLICY",
+    "LOCAL_MACHINE_GROUP_POLICY",
+    "LOCAL_MACHINE_ENTERPRISE",
+];
+
+/// SetClientCertificateByName: the store and subject names are limited to 255 characters (256
+/// with the terminator).
+pub const MAX_CERT_NAME: usize = 255;
+
+/// A client certificate: one of the world's `certificates`, or the one a job uses
+/// (IBackgroundCopyJobHttpOptions::GetClientCertificate).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertificate {
+    /// BG_CERT_STORE_LOCATION (0 CURRENT_USER … 7).
+    pub location: u32,
+    /// The store name (`MY`, `CA`, `ROOT`, `SPC` or an application's).
+    pub store: String,
+    /// The subject, RDNs in BITS order.
+    pub subject: String,
+    /// The SHA-1 hash: 40 lowercase hex digits.
+    pub sha1: String,
 }

@@ -247,13 +247,13 @@ pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use hresult::{HResult, ParseHResultError};
-pub use http::{AuthScheme, AuthTarget, Credentials};
+pub use http::{AuthScheme, AuthTarget, ClientCertificate, Credentials};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
-    PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, ProxyValue, Scalar,
-    ScalarKind, PROPERTIES,
+    CertificateBy, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, ProxyValue,
+    Scalar, ScalarKind, PROPERTIES,
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;

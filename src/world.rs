@@ -256,6 +256,9 @@ pub struct HttpWorld {
     /// Proxies by name (`host:port`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub proxies: BTreeMap<String, Proxy>,
+    /// The machine's client certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<crate::ClientCertificate>,
     /// Requests received, by URL: the servers' own record, not BITS state, so snapshots leave it
     /// out and a service restart keeps it.
     #[serde(skip)]
@@ -266,6 +269,10 @@ impl HttpWorld {
     /// No proxy set (what servers received does not count).
     pub fn is_empty(&self) -> bool {
         self.system_proxy.is_none() && self.proxies.is_empty()
+    }
+    /// Nothing a snapshot keeps (proxies and certificates).
+    pub fn nothing_to_save(&self) -> bool {
+        self.is_empty() && self.certificates.is_empty()
     }
 }
 
@@ -522,6 +529,11 @@ impl World {
     /// Builder: a proxy (scenario `proxies`).
     pub fn proxy(mut self, name: impl Into<String>, proxy: Proxy) -> World {
         self.http.proxies.insert(name.into(), proxy);
+        self
+    }
+    /// Builder: a client certificate of the machine (scenario `certificates`).
+    pub fn certificate(mut self, c: crate::ClientCertificate) -> World {
+        self.http.certificates.push(c);
         self
     }
     /// The proxies and what servers received.

@@ -110,6 +110,7 @@ fn random_scenarios_never_panic() {
         locals: vec![("C:\\up\\f.bin".into(), 3000)],
         system_proxy: None,
         proxies: Vec::new(),
+        certificates: Vec::new(),
     };
     let jobs = ["j0", "j1", "j2"];
     let apps = ["app", "app1", "app2"];

@@ -47,6 +47,15 @@ fn units(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
+/// How SetClientCertificate* names the certificate.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CertificateBy<'a> {
+    /// ByName: a subject (substring search).
+    Subject(&'a str),
+    /// ByID: the SHA-1 hash (40 hex digits).
+    Sha1(&'a str),
+}
+
 impl Service {
     /// A job index whose credentials the caller may change: alive (D2), allowed (D9), not final
     /// (§1.3, D25).
@@ -336,6 +345,76 @@ impl Service {
         Ok(())
     }
 
+    /// HttpOptions::SetClientCertificateByName / ByID (D31): after the state, E_NOTIMPL for a
+    /// location outside BG_CERT_STORE_LOCATION, BG_E_STRING_TOO_LONG for a store name or subject over
+    /// 255 characters, E_INVALIDARG for an empty subject, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) when
+    /// no certificate of the world is in that store, CRYPT_E_NOT_FOUND when none of them matches (by
+    /// subject: the first whose subject contains `subject`; by ID: the SHA-1 hash, 40 hex digits).
+    pub fn set_client_certificate(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        location: u32,
+        store: &str,
+        by: CertificateBy<'_>,
+    ) -> Result<(), HResult> {
+        let j = self.changeable(app, job)?;
+        if location as usize >= CERT_STORE_LOCATIONS.len() {
+            return Err(HResult::E_NOTIMPL);
+        }
+        let subject_len = match by {
+            CertificateBy::Subject(s) => units(s),
+            CertificateBy::Sha1(_) => 0,
+        };
+        if units(store) > MAX_CERT_NAME || subject_len > MAX_CERT_NAME {
+            return Err(HResult::BG_E_STRING_TOO_LONG);
+        }
+        if matches!(by, CertificateBy::Subject("")) {
+            return Err(HResult::E_INVALIDARG);
+        }
+        let mut in_store = self
+            .world
+            .http
+            .certificates
+            .iter()
+            .filter(|c| c.location == location && c.store.eq_ignore_ascii_case(store))
+            .peekable();
+        if in_store.peek().is_none() {
+            return Err(HResult::ERROR_FILE_NOT_FOUND);
+        }
+        let found = in_store
+            .find(|c| match by {
+                CertificateBy::Subject(s) => c.subject.contains(s),
+                CertificateBy::Sha1(h) => c.sha1.eq_ignore_ascii_case(h),
+            })
+            .cloned()
+            .ok_or(HResult::CRYPT_E_NOT_FOUND)?;
+        self.change_http(j, |h| h.client_certificate = Some(found));
+        Ok(())
+    }
+
+    /// HttpOptions::RemoveClientCertificate: `Ok(false)` is S_FALSE (the job has none).
+    pub fn remove_client_certificate(&mut self, app: AppId, job: JobId) -> Result<bool, HResult> {
+        let j = self.changeable(app, job)?;
+        if self.jobs[j]
+            .http()
+            .is_none_or(|h| h.client_certificate.is_none())
+        {
+            return Ok(false);
+        }
+        self.change_http(j, |h| h.client_certificate = None);
+        Ok(true)
+    }
+
+    /// HttpOptions::GetClientCertificate: RPC_X_BAD_STUB_DATA when the job has none (§2.10).
+    pub fn client_certificate(&self, app: AppId, job: JobId) -> Result<ClientCertificate, HResult> {
+        let j = self.access(app, job)?;
+        self.jobs[j]
+            .http()
+            .and_then(|h| h.client_certificate.clone())
+            .ok_or(HResult::RPC_X_BAD_STUB_DATA)
+    }
+
     /// TakeOwnership (§2.2): the credentials and custom headers of the old owner go (and the
     /// write-only lock with the headers).
     pub(crate) fn drop_owner_secrets(&mut self, j: usize) {
@@ -343,6 +422,7 @@ impl Service {
             let h = self.jobs[j].http_mut();
             h.credentials.clear();
             h.custom_headers = None;
+            h.client_certificate = None;
             h.headers_write_only = false;
             self.jobs[j].http_settle();
         }

@@ -597,7 +597,7 @@ pub struct ProxySettings {
 mod behaviour;
 pub(crate) mod http;
 
-pub use http::ProxyValue;
+pub use http::{CertificateBy, ProxyValue};
 
 #[cfg(test)]
 mod tests;

@@ -286,7 +286,7 @@ pub(super) fn write_remote_http(
     }
 }
 
-/// Put the world's `system_proxy` and `proxies` back.
+/// Put the world's `system_proxy`, `proxies` and `certificates` back.
 pub(super) fn write_world(w: &super::types::WorldSpec, world: &mut Vec<(&'static str, Out)>) {
     if let Some(p) = &w.system_proxy {
         world.push(("system_proxy", v(p)));
@@ -308,4 +308,84 @@ pub(super) fn write_world(w: &super::types::WorldSpec, world: &mut Vec<(&'static
             .collect();
         world.push(("proxies", Out::Map(m)));
     }
+    if !w.certificates.is_empty() {
+        let l = w
+            .certificates
+            .iter()
+            .map(|c| {
+                Out::Obj(vec![
+                    (
+                        "location",
+                        match crate::http::CERT_STORE_LOCATIONS.get(c.location as usize) {
+                            Some(n) => v(n),
+                            None => v(c.location),
+                        },
+                    ),
+                    ("store", v(&c.store)),
+                    ("subject", v(&c.subject)),
+                    ("sha1", v(&c.sha1)),
+                ])
+            })
+            .collect();
+        world.push(("certificates", Out::Arr(l)));
+    }
+}
+
+/// A BG_CERT_STORE_LOCATION: a name without its prefix or a raw integer.
+pub(super) fn location(n: &Node, p: &str) -> R<u32> {
+    match &n.kind {
+        Kind::Num(_) => super::load::u32_field("a raw BG_CERT_STORE_LOCATION value")(n, p),
+        _ => named(
+            n,
+            p,
+            "certificate store location",
+            &crate::http::CERT_STORE_LOCATIONS,
+            |s| {
+                crate::http::CERT_STORE_LOCATIONS
+                    .iter()
+                    .position(|x| *x == s)
+                    .map(|i| i as u32)
+            },
+        ),
+    }
+}
+
+/// `certificates`: `[{ "location", "store", "subject", "sha1" }]`, all required.
+pub(super) fn certificates(n: &Node, p: &str) -> R<Vec<crate::ClientCertificate>> {
+    let items = array(
+        n,
+        p,
+        "an array of certificates ({ location, store, subject, sha1 })",
+    )?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{p}/{i}");
+        let f = Fields::new(
+            item,
+            &ip,
+            "a certificate ({ location, store, subject, sha1 })",
+            &["location", "store", "subject", "sha1"],
+        )?;
+        let c = crate::ClientCertificate {
+            location: f.req_with("location", "a certificate store location", |n, p| {
+                let v = location(n, p)?;
+                if v as usize >= crate::http::CERT_STORE_LOCATIONS.len() {
+                    return at(
+                        n,
+                        p,
+                        format!("{v} is not a BG_CERT_STORE_LOCATION (0 to 7)"),
+                    );
+                }
+                Ok(v)
+            })?,
+            store: f.req_with("store", "the store name", string)?,
+            subject: f.req_with("subject", "the subject", string)?,
+            sha1: f.req_with("sha1", "the SHA-1 hash", sha1)?,
+        };
+        if c.store.is_empty() || c.subject.is_empty() {
+            return at(item, &ip, "a certificate needs a store name and a subject");
+        }
+        out.push(c);
+    }
+    Ok(out)
 }

@@ -431,8 +431,13 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
             "locals",
             "system_proxy",
             "proxies",
+            "certificates",
         ],
     )?;
+    let certificates = match f.get("certificates") {
+        None => Vec::new(),
+        Some(n) => super::http::certificates(n, &f.ptr("certificates"))?,
+    };
     let system_proxy = f.opt_with("system_proxy", super::http::proxy_name)?;
     let proxies = match f.get("proxies") {
         None => Vec::new(),
@@ -457,6 +462,7 @@ fn world(n: &Node, ptr: &str) -> R<WorldSpec> {
         locals,
         system_proxy,
         proxies,
+        certificates,
     })
 }
 

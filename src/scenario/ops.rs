@@ -959,6 +959,102 @@ operations! {
             r.with_job(app, job, |j| unit(j.make_custom_headers_write_only())).map(Some)
         }
     }
+
+    /// HttpOptions::SetClientCertificateByName (`subject`) / SetClientCertificateByID (`sha1`), D31.
+    SetClientCertificate {
+        /// The job.
+        job: String,
+        /// BG_CERT_STORE_LOCATION (raw, so that invalid values can be tried).
+        location: u32,
+        /// The store name.
+        store: String,
+        /// `(true, subject)` or `(false, sha1)`.
+        by: (bool, String),
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_client_certificate": ["app", "job", "location", "store", "subject", "sha1", "expect"] },
+        name: "set_client_certificate",
+        method: if by.0 { "SetClientCertificateByName" } else { "SetClientCertificateByID" },
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            let job = rd.job(f, "job")?;
+            let location = f.req_with(
+                "location",
+                "a certificate store location (a name or an integer)",
+                super::http::location,
+            )?;
+            let store = f.req_with("store", "the store name", string)?;
+            let by = match (f.get("subject"), f.get("sha1")) {
+                (Some(_), None) => (true, f.req_with("subject", "the subject", string)?),
+                (None, Some(_)) => (false, f.req_with("sha1", "the SHA-1 hash", super::http::sha1)?),
+                _ => {
+                    return at(
+                        f.get("sha1").or(f.get("subject")).unwrap_or(f.req("job", "")?),
+                        &f.ptr(if f.has("sha1") { "sha1" } else { "subject" }),
+                        "set_client_certificate takes exactly one of \"subject\" and \"sha1\"",
+                    )
+                }
+            };
+            Op::SetClientCertificate {
+                job,
+                location,
+                store,
+                by,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            match crate::http::CERT_STORE_LOCATIONS.get(*location as usize) {
+                Some(n) => o.put("location", n),
+                None => o.put("location", location),
+            }
+            o.put("store", store);
+            o.put(if by.0 { "subject" } else { "sha1" }, &by.1);
+            o.expect(*expect);
+        }
+        describe { format!("do set_client_certificate {job} {store} {}", quote(&by.1)) }
+        run(r, app) {
+            let how = if by.0 {
+                crate::CertificateBy::Subject(&by.1)
+            } else {
+                crate::CertificateBy::Sha1(&by.1)
+            };
+            r.with_job(app, job, |j| unit(j.set_client_certificate(*location, store, how)))
+                .map(Some)
+        }
+    }
+
+    /// HttpOptions::RemoveClientCertificate (S_FALSE when the job has none).
+    RemoveClientCertificate {
+        /// The job.
+        job: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "remove_client_certificate": ["app", "job", "expect"] },
+        method: "RemoveClientCertificate",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::RemoveClientCertificate {
+                job: rd.job(f, "job")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.expect(*expect);
+        }
+        describe { format!("do remove_client_certificate {job}") }
+        run(r, app) {
+            r.with_job(app, job, |j| j.remove_client_certificate().unwrap_or_else(|e| e)).map(Some)
+        }
+    }
 }
 
 /// A BG_AUTH_TARGET: `SERVER`, `PROXY` or a raw integer.

@@ -209,6 +209,9 @@ impl WorldSpec {
         for (name, p) in &self.proxies {
             world = world.proxy(name.clone(), p.clone());
         }
+        for c in &self.certificates {
+            world = world.certificate(c.clone());
+        }
         world
     }
 }

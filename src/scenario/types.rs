@@ -39,6 +39,8 @@ pub struct WorldSpec {
     pub system_proxy: Option<String>,
     /// Proxies by name, in file order.
     pub proxies: Vec<(String, crate::world::Proxy)>,
+    /// The machine's client certificates, in file order.
+    pub certificates: Vec<crate::ClientCertificate>,
 }
 
 /// One entry of `users`.

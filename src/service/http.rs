@@ -394,10 +394,20 @@ impl Service {
                         return fail(code);
                     }
                 }
-                // 4. The client certificate: the job cannot present one (the HttpOptions
-                // certificate methods are not built), so a server that asks for one refuses.
-                if g.client_certificate.is_some() {
-                    return fail(HResult::ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED);
+                // 4. The client certificate (SetClientCertificateByName page): none presented is
+                // ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED; one the server does not trust gets 403.
+                if let Some(trusted) = &g.client_certificate {
+                    match self.jobs[j]
+                        .http()
+                        .and_then(|h| h.client_certificate.as_ref())
+                    {
+                        None => return fail(HResult::ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED),
+                        Some(c) if !trusted.iter().any(|t| t.eq_ignore_ascii_case(&c.sha1)) => {
+                            self.log_request(j, f, &url, proxy_sent);
+                            return fail(HResult::http(403));
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
             // 5. auth (401).

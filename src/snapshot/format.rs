@@ -108,7 +108,10 @@ pub(crate) struct WorldV2 {
     /// Seeded random faults and the generator's current state.
     pub chaos: Option<ChaosV2>,
     /// Proxies and what servers received (left out when empty).
-    #[serde(default, skip_serializing_if = "crate::world::HttpWorld::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "crate::world::HttpWorld::nothing_to_save"
+    )]
     pub http: crate::world::HttpWorld,
 }
 

@@ -201,6 +201,7 @@ fn setup(b: &mut Bytes) -> Setup {
             locals,
             system_proxy: None,
             proxies: Vec::new(),
+            certificates: Vec::new(),
         },
         chaos,
     }

@@ -135,6 +135,7 @@ pub fn world_spec_with(
         .prop_map(|(users, remotes, locals, bandwidth, network)| WorldSpec {
             system_proxy: None,
             proxies: Vec::new(),
+            certificates: Vec::new(),
             users,
             bandwidth: Some(bandwidth),
             network: Some(network),
