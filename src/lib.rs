@@ -208,7 +208,7 @@
 //! retry of failed deliveries (D11); service restart (D15).
 //!
 //! ## What is not modelled
-//! Client certificates (a server asking for one refuses every job), byte ranges, peer caching, helper tokens,
+//! Byte ranges, peer caching, helper tokens,
 //! cost and battery policies, the MaxDownloadTime and JobInactivityTimeout policies (T22–T24),
 //! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.

@@ -203,3 +203,42 @@ fn bad_http_input_is_refused_with_its_pointer() {
         "scheme",
     );
 }
+
+#[test]
+fn client_certificate_is_readable_and_take_ownership_removes_it_with_the_credentials() {
+    let sim = Sim::new(World::new().certificate(ClientCertificate {
+        location: 0,
+        store: "MY".into(),
+        subject: "Example Client".into(),
+        sha1: "00112233445566778899aabbccddeeff00112233".into(),
+    }));
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let job = app.create_job("j", JobType::Download).unwrap();
+    assert_eq!(
+        job.get_client_certificate(),
+        Err(HResult::RPC_X_BAD_STUB_DATA)
+    );
+    job.set_client_certificate(0, "MY", CertificateBy::Subject("Client"))
+        .unwrap();
+    assert_eq!(
+        job.get_client_certificate().unwrap().subject,
+        "Example Client"
+    );
+    job.set_credentials(&Credentials {
+        target: 1,
+        scheme: 4,
+        user: None,
+        password: None,
+    })
+    .unwrap();
+    let root = sim.connect("adm", sim.admin("root")).unwrap();
+    let job = root.get_job(job.id()).unwrap();
+    job.take_ownership().unwrap();
+    assert_eq!(
+        job.get_client_certificate(),
+        Err(HResult::RPC_X_BAD_STUB_DATA)
+    );
+    let held = sim
+        .with_service(|s| s.held_credentials(job.id(), AuthTarget::Server, AuthScheme::Negotiate));
+    assert_eq!(held, None);
+}
