@@ -23,6 +23,7 @@
 
 use crate::calls::{ErrorObject, FileInfo};
 use crate::engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
+use crate::http::Credentials;
 use crate::job::{FileProgress, JobProgress, JobTimes};
 use crate::notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 use crate::properties::{Prop, PropertyValue, ProxySettings};
@@ -978,6 +979,90 @@ impl Job {
     /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
         self.h.write(|s, app| s.take_ownership(app, self.id))
+    }
+}
+
+/// The HTTP methods of a job that are not property rows: credentials (IBackgroundCopyJob2) and
+/// the custom-header lock (IBackgroundCopyJobHttpOptions3). The HTTP properties themselves
+/// (proxy settings, custom headers, security flags, HTTP method, USE_STORED_CREDENTIALS) are
+/// rows of the property table, with their typed methods above.
+impl Job {
+    /// IBackgroundCopyJob2::SetCredentials: credentials for one (target, scheme) pair, replacing
+    /// what the job held for that pair (§2.3, D25). They are never readable back.
+    ///
+    /// Errors: BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME, BG_E_USERNAME_TOO_LARGE (over
+    /// 300 characters), BG_E_PASSWORD_TOO_LARGE (over 65,536), E_INVALIDARG (a NULL user name or
+    /// password, except both NULL with NTLM or NEGOTIATE: the caller's logon), BG_E_INVALID_STATE in
+    /// ACKNOWLEDGED and CANCELLED.
+    pub fn set_credentials(&self, credentials: &Credentials) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_credentials(app, self.id, credentials))
+    }
+
+    /// IBackgroundCopyJob2::RemoveCredentials: `Ok(S_OK)` when credentials for the pair were
+    /// removed, `Ok(S_FALSE)` when the job held none (§2.3).
+    ///
+    /// Errors: BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME, BG_E_INVALID_STATE in
+    /// ACKNOWLEDGED and CANCELLED.
+    pub fn remove_credentials(&self, target: u32, scheme: u32) -> Result<HResult, HResult> {
+        self.h
+            .write(|s, app| s.remove_credentials(app, self.id, target, scheme))
+            .map(|removed| {
+                if removed {
+                    HResult::S_OK
+                } else {
+                    HResult::S_FALSE
+                }
+            })
+    }
+
+    /// IBackgroundCopyJobHttpOptions::SetClientCertificateByName (`CertificateBy::Subject`) or
+    /// SetClientCertificateByID (`CertificateBy::Sha1`): the job presents that certificate of the
+    /// world's store to servers that ask for one (D31).
+    ///
+    /// Errors: E_NOTIMPL (location outside BG_CERT_STORE_LOCATION), BG_E_STRING_TOO_LONG (store or
+    /// subject over 255 characters), E_INVALIDARG (empty subject), ERROR_FILE_NOT_FOUND (no such
+    /// store), CRYPT_E_NOT_FOUND (no matching certificate), BG_E_INVALID_STATE in ACKNOWLEDGED and
+    /// CANCELLED.
+    pub fn set_client_certificate(
+        &self,
+        location: u32,
+        store: &str,
+        by: crate::properties::CertificateBy<'_>,
+    ) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_client_certificate(app, self.id, location, store, by))
+    }
+
+    /// IBackgroundCopyJobHttpOptions::RemoveClientCertificate: `Ok(S_FALSE)` when the job has none.
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
+    pub fn remove_client_certificate(&self) -> Result<HResult, HResult> {
+        self.h
+            .write(|s, app| s.remove_client_certificate(app, self.id))
+            .map(|removed| {
+                if removed {
+                    HResult::S_OK
+                } else {
+                    HResult::S_FALSE
+                }
+            })
+    }
+
+    /// IBackgroundCopyJobHttpOptions::GetClientCertificate (any state).
+    ///
+    /// Errors: RPC_X_BAD_STUB_DATA when the job has no client certificate.
+    pub fn get_client_certificate(&self) -> Result<crate::ClientCertificate, HResult> {
+        self.h.read(|s, app| s.client_certificate(app, self.id))
+    }
+
+    /// IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly: GetCustomHeaders answers
+    /// E_ACCESSDENIED from now on; the headers are still sent (D28).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
+    pub fn make_custom_headers_write_only(&self) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.make_custom_headers_write_only(app, self.id))
     }
 }
 

@@ -374,6 +374,7 @@ impl Service {
         self.live_jobs_per_user[old.index()] -= 1;
         self.live_jobs_per_user[caller.index()] += 1;
         self.jobs[j].set_owner(caller);
+        self.drop_owner_secrets(j);
         self.record(TraceKind::OwnerChanged { job, user: caller });
         match self.jobs[j].state() {
             JobState::Queued => self.requeue(j),

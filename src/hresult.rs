@@ -59,6 +59,7 @@ hresults! {
     BG_S_PROXY_CHANGED = 0x0020_002A, "The proxy server in use has changed.";
     BG_S_OVERRIDDEN_BY_POLICY = 0x0020_0055, "The setting was stored, but a Group Policy takes precedence over it.";
     // ---- generic COM / RPC ----
+    E_PENDING = 0x8000_000A, "The data needed to finish the operation is not available yet.";
     E_NOTIMPL = 0x8000_4001, "The operation is not implemented for these arguments or this job type.";
     E_NOINTERFACE = 0x8000_4002, "The object does not support the requested interface.";
     E_POINTER = 0x8000_4003, "A required pointer argument was null.";
@@ -77,13 +78,24 @@ hresults! {
     ERROR_MR_MID_NOT_FOUND = 0x8007_013D, "No message text exists for this code.";
     ERROR_CAN_NOT_COMPLETE = 0x8007_03EB, "The operation could not be finished.";
     ERROR_NOT_LOGGED_ON = 0x8007_04DD, "The operation needs a user who is logged on.";
+    RPC_X_NULL_REF_POINTER = 0x8007_06F4, "A null pointer was passed where a reference was required.";
+    RPC_X_BAD_STUB_DATA = 0x8007_06F7, "The data passed to the remote call was not valid.";
     ERROR_RESOURCE_LANG_NOT_FOUND = 0x8007_0717, "No text is available in the requested language.";
     ERROR_WINHTTP_TIMEOUT = 0x8007_2EE2, "The network request timed out.";
     ERROR_WINHTTP_NAME_NOT_RESOLVED = 0x8007_2EE7, "The server name could not be resolved to an address.";
     ERROR_WINHTTP_CANNOT_CONNECT = 0x8007_2EFD, "No connection to the server could be made.";
     ERROR_WINHTTP_CONNECTION_ERROR = 0x8007_2EFE, "The connection to the server was reset or ended abnormally.";
+    ERROR_WINHTTP_SECURE_CERT_DATE_INVALID = 0x8007_2F05, "The server certificate has expired or is not yet valid.";
+    ERROR_WINHTTP_SECURE_CERT_CN_INVALID = 0x8007_2F06, "The server certificate's name does not match the host.";
     ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED = 0x8007_2F0C, "The server asks for a client certificate and none was supplied.";
+    ERROR_WINHTTP_SECURE_INVALID_CA = 0x8007_2F0D, "The server certificate was issued by an authority that is not trusted.";
+    ERROR_WINHTTP_SECURE_CERT_REV_FAILED = 0x8007_2F19, "The revocation status of the server certificate could not be checked.";
     ERROR_WINHTTP_INVALID_SERVER_RESPONSE = 0x8007_2F78, "The server sent a response that could not be understood.";
+    ERROR_WINHTTP_REDIRECT_FAILED = 0x8007_2F7C, "A redirection could not be followed.";
+    ERROR_WINHTTP_SECURE_CERT_REVOKED = 0x8007_2F8A, "The server certificate has been revoked.";
+    ERROR_WINHTTP_SECURE_CERT_WRONG_USAGE = 0x8007_2F93, "The server certificate is not meant for server authentication.";
+    // ---- cryptography ----
+    CRYPT_E_NOT_FOUND = 0x8009_2004, "No certificate matches the one asked for.";
     // ---- HTTP status codes (FACILITY_HTTP, 0x80190000 + status) ----
     BG_E_HTTP_ERROR_100 = 0x8019_0064, "The server told the client to go on sending the request (HTTP 100).";
     BG_E_HTTP_ERROR_101 = 0x8019_0065, "The server is switching protocols (HTTP 101).";
@@ -454,6 +466,11 @@ mod tests {
         ("S_OK", 0x0), ("S_FALSE", 0x1), ("BG_S_ERROR_CONTEXT_NONE", 0x00200006),
         ("BG_S_PARTIAL_COMPLETE", 0x00200017), ("BG_S_UNABLE_TO_DELETE_FILES", 0x0020001A),
         ("BG_S_PROXY_CHANGED", 0x0020002A), ("BG_S_OVERRIDDEN_BY_POLICY", 0x00200055), ("E_NOTIMPL", 0x80004001),
+        ("E_PENDING", 0x8000000A), ("RPC_X_NULL_REF_POINTER", 0x800706F4), ("RPC_X_BAD_STUB_DATA", 0x800706F7),
+        ("CRYPT_E_NOT_FOUND", 0x80092004), ("ERROR_WINHTTP_SECURE_CERT_DATE_INVALID", 0x80072F05),
+        ("ERROR_WINHTTP_SECURE_CERT_CN_INVALID", 0x80072F06), ("ERROR_WINHTTP_SECURE_INVALID_CA", 0x80072F0D),
+        ("ERROR_WINHTTP_SECURE_CERT_REV_FAILED", 0x80072F19), ("ERROR_WINHTTP_REDIRECT_FAILED", 0x80072F7C),
+        ("ERROR_WINHTTP_SECURE_CERT_REVOKED", 0x80072F8A), ("ERROR_WINHTTP_SECURE_CERT_WRONG_USAGE", 0x80072F93),
         ("E_NOINTERFACE", 0x80004002), ("E_POINTER", 0x80004003), ("E_FAIL", 0x80004005),
         ("E_UNEXPECTED", 0x8000FFFF), ("RPC_E_DISCONNECTED", 0x80010108),
         ("RPC_E_CANTCALLOUT_ININPUTSYNCCALL", 0x8001010D), ("ERROR_FILE_NOT_FOUND", 0x80070002),

@@ -244,6 +244,10 @@ pub(crate) struct Job {
     /// The Job3/Job4/Job5 data (§2.4, §2.5, §2.10): `None` while everything is at its default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     options: Option<Box<JobOptions>>,
+    /// The HTTP settings (proxy lists, credentials, HttpOptions): `None` while all are at their
+    /// defaults, so an idle job pays one pointer for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    http: Option<Box<crate::http::HttpSettings>>,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -298,6 +302,7 @@ pub(crate) struct SavedJob {
     pub retry_attempt: bool,
     pub waiting_for_network: bool,
     pub options: Option<Box<JobOptions>>,
+    pub http: Option<Box<crate::http::HttpSettings>>,
 }
 
 impl Job {
@@ -341,6 +346,7 @@ impl Job {
             active: None,
             released: false,
             options: None,
+            http: None,
         }
     }
 
@@ -375,6 +381,7 @@ impl Job {
             f.local = Box::default();
         }
         self.files.shrink_to_fit();
+        self.http = None;
         self.released = true;
     }
 
@@ -414,6 +421,7 @@ impl Job {
             active: None,
             released: false,
             options: j.options,
+            http: j.http,
         }
     }
 
@@ -616,6 +624,23 @@ impl Job {
     }
     pub fn files_mut(&mut self) -> &mut Vec<FileData> {
         &mut self.files
+    }
+    /// The HTTP settings (defaults when `None`).
+    pub fn http(&self) -> Option<&crate::http::HttpSettings> {
+        self.http.as_deref()
+    }
+    /// The HTTP settings to change (boxed on first use); call [`Job::http_settle`] after.
+    pub fn http_mut(&mut self) -> &mut crate::http::HttpSettings {
+        self.http.get_or_insert_with(Box::default)
+    }
+    /// Drop the HTTP settings' box when they are back at their defaults.
+    pub fn http_settle(&mut self) {
+        if self.http.as_deref().is_some_and(|h| h.is_default()) {
+            self.http = None;
+        }
+    }
+    pub fn set_proxy_usage(&mut self, usage: ProxyUsage) {
+        self.proxy_usage = usage;
     }
     /// TakeOwnership (D9).
     pub fn set_owner(&mut self, owner: UserId) {

@@ -208,7 +208,7 @@
 //! retry of failed deliveries (D11); service restart (D15).
 //!
 //! ## What is not modelled
-//! Proxies and credentials (GetProxySettings reads the defaults; there is no setter yet), byte ranges, peer caching, helper tokens,
+//! Byte ranges, peer caching, helper tokens,
 //! cost and battery policies, the MaxDownloadTime and JobInactivityTimeout policies (T22–T24),
 //! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
@@ -227,6 +227,7 @@ mod enumerate;
 mod file_calls;
 mod heap;
 mod hresult;
+mod http;
 mod job;
 mod job_options;
 mod names;
@@ -253,11 +254,13 @@ pub use content::{Body, Sha256};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use enumerate::{FileEnum, JobEnum};
 pub use hresult::{HResult, ParseHResultError};
+pub use http::{AuthScheme, AuthTarget, ClientCertificate, Credentials};
 pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
-    PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, Scalar, ScalarKind, PROPERTIES,
+    CertificateBy, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, ProxyValue,
+    Scalar, ScalarKind, PROPERTIES,
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
@@ -266,10 +269,13 @@ pub use state::{
     BG_SIZE_UNKNOWN,
 };
 pub use time::{SimDuration, SimTime};
-pub use trace::{RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind};
+pub use trace::{
+    RedirectOutcome, RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind, TraceText,
+};
 pub use transition::{EventKind, Rule};
 pub use world::{
-    default_classification, Chaos, Class, Fault, Local, Network, Remote, Response, World,
+    default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Remote,
+    RemoteHttp, Request, Requests, Response, ServerCertificate, World,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -52,13 +52,6 @@ pub enum TraceKind {
         /// The job.
         job: JobId,
     },
-    /// A file's remote name changed (ReplaceRemotePrefix, §2.4; the record `remote_name_changed`).
-    RemoteNameChanged {
-        /// The job.
-        job: JobId,
-        /// The file index.
-        file: u32,
-    },
     /// The error record was dropped because the job entered TRANSFERRING (D1).
     ErrorRecordDropped {
         /// The job.
@@ -198,6 +191,53 @@ pub enum TraceKind {
         /// What happened to it.
         action: TempAction,
     },
+    /// An attempt went through a proxy (`bypassed` false), or bypassed the job's proxy (D27).
+    Proxy {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// The proxy's name (`host:port`).
+        proxy: TraceText,
+        /// The URL's host matched a bypass entry: the request went direct.
+        bypassed: bool,
+    },
+    /// A 401 or 407 was answered, and which credentials the request that answered it sent (D27).
+    Challenged {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// 401 (server) or 407 (proxy).
+        status: u16,
+        /// The credentials sent in answer (`None`: none matched, the attempt fails).
+        sent: Option<(crate::AuthTarget, crate::AuthScheme)>,
+    },
+    /// An attempt was redirected (D30).
+    Redirected {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// The 3xx status.
+        status: u16,
+        /// The URL that answered with the redirect.
+        from: TraceText,
+        /// Where it points.
+        to: TraceText,
+        /// What the job did: followed (ALLOW_SILENT), reported (ALLOW_REPORT) or refused.
+        outcome: RedirectOutcome,
+    },
+    /// A file's remote name changed: redirect policy ALLOW_REPORT or DISALLOW (D30), or
+    /// ReplaceRemotePrefix (§2.4, D37).
+    RemoteNameChanged {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// The new remote name.
+        to: TraceText,
+    },
 }
 
 /// Why a file restarted at byte 0.
@@ -224,6 +264,28 @@ impl fmt::Display for RestartReason {
     }
 }
 
+
+/// What a job did with a redirect (SetSecurityFlags' redirect policy, D30).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum RedirectOutcome {
+    /// Followed without telling (ALLOW_SILENT).
+    Followed,
+    /// Followed; the remote name becomes the final URL (ALLOW_REPORT).
+    Reported,
+    /// Not followed (DISALLOW, HTTPS to HTTP without ALLOW_HTTPS_TO_HTTP, or more than 10 hops).
+    Refused,
+}
+
+impl fmt::Display for RedirectOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RedirectOutcome::Followed => "followed",
+            RedirectOutcome::Reported => "reported",
+            RedirectOutcome::Refused => "refused",
+        })
+    }
+}
+
 /// What happened to a temporary file (sandbox).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
 pub enum TempAction {
@@ -245,6 +307,77 @@ impl fmt::Display for TempAction {
             TempAction::Truncated => "truncated",
             TempAction::Deleted => "deleted",
         })
+    }
+}
+
+/// A string in a trace record (a URL, a proxy name), kept `Copy` like the records: each distinct
+/// text is stored once for the life of the process (texts come from worlds and job settings, so
+/// there are few of them).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TraceText(u32);
+
+/// The texts of [`TraceText`]: each distinct one once, by number, and the numbers by text.
+fn trace_texts() -> std::sync::MutexGuard<
+    'static,
+    (
+        Vec<&'static str>,
+        std::collections::BTreeMap<&'static str, u32>,
+    ),
+> {
+    use std::sync::{Mutex, OnceLock};
+    type Texts = (
+        Vec<&'static str>,
+        std::collections::BTreeMap<&'static str, u32>,
+    );
+    static TEXTS: OnceLock<Mutex<Texts>> = OnceLock::new();
+    TEXTS
+        .get_or_init(|| Mutex::new((Vec::new(), std::collections::BTreeMap::new())))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl TraceText {
+    /// The text for `s` (stored on first use).
+    pub fn new(s: &str) -> TraceText {
+        let mut t = trace_texts();
+        if let Some(&n) = t.1.get(s) {
+            return TraceText(n);
+        }
+        let text: &'static str = Box::leak(s.to_string().into_boxed_str());
+        let n = u32::try_from(t.0.len()).unwrap_or(u32::MAX);
+        t.0.push(text);
+        t.1.insert(text, n);
+        TraceText(n)
+    }
+
+    /// The text.
+    pub fn as_str(self) -> &'static str {
+        trace_texts().0.get(self.0 as usize).copied().unwrap_or("")
+    }
+}
+
+impl fmt::Debug for TraceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for TraceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for TraceText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TraceText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(TraceText::new(&s))
     }
 }
 
@@ -276,6 +409,9 @@ impl TraceEvent {
             | TraceKind::OwnerChanged { job, .. }
             | TraceKind::EventRefused { job, .. }
             | TraceKind::Scavenged { job }
+            | TraceKind::Proxy { job, .. }
+            | TraceKind::Challenged { job, .. }
+            | TraceKind::Redirected { job, .. }
             | TraceKind::RemoteNameChanged { job, .. } => Some(job),
             TraceKind::Network { .. }
             | TraceKind::Logon { .. }
@@ -321,9 +457,6 @@ impl TraceEvent {
             }
             TraceKind::ErrorRecordDropped { job: j } => {
                 format!("{t} {} error record dropped (D1)", job(j))
-            }
-            TraceKind::RemoteNameChanged { job: j, file } => {
-                format!("{t} {} file {file} remote name changed (§2.4)", job(j))
             }
             TraceKind::Scavenged { job: j } => {
                 format!(
@@ -424,6 +557,49 @@ impl TraceEvent {
             }
             TraceKind::ClockInCallback => {
                 format!("{t} clock method refused: called from inside a callback (D19)")
+            }
+            TraceKind::Proxy {
+                job: j,
+                file,
+                proxy,
+                bypassed,
+            } => {
+                if bypassed {
+                    format!("{t} {} file {file} proxy: {proxy} bypassed (D27)", job(j))
+                } else {
+                    format!("{t} {} file {file} proxy: through {proxy} (D27)", job(j))
+                }
+            }
+            TraceKind::Challenged {
+                job: j,
+                file,
+                status,
+                sent,
+            } => match sent {
+                Some((target, scheme)) => format!(
+                    "{t} {} file {file} challenged: {status}, sent {} {} credentials (D27)",
+                    job(j),
+                    target.name(),
+                    scheme.name()
+                ),
+                None => format!(
+                    "{t} {} file {file} challenged: {status}, no credentials to send (D27)",
+                    job(j)
+                ),
+            },
+            TraceKind::Redirected {
+                job: j,
+                file,
+                status,
+                from,
+                to,
+                outcome,
+            } => format!(
+                "{t} {} file {file} redirected: {status} {from} -> {to} {outcome} (D30)",
+                job(j)
+            ),
+            TraceKind::RemoteNameChanged { job: j, file, to } => {
+                format!("{t} {} file {file} remote_name_changed: {to}", job(j))
             }
         }
     }
@@ -589,7 +765,6 @@ mod tests {
             },
             TraceKind::ErrorRecordDropped { job },
             TraceKind::Scavenged { job },
-            TraceKind::RemoteNameChanged { job, file: 2 },
             TraceKind::RetryArmed {
                 job,
                 at: SimTime::from_secs(600),
@@ -644,6 +819,31 @@ mod tests {
             },
             TraceKind::StepLimit { steps: u64::MAX },
             TraceKind::ClockInCallback,
+            TraceKind::Proxy {
+                job,
+                file: 0,
+                proxy: TraceText::new("proxy.test:8080"),
+                bypassed: true,
+            },
+            TraceKind::Challenged {
+                job,
+                file: 0,
+                status: 407,
+                sent: Some((crate::AuthTarget::Proxy, crate::AuthScheme::Ntlm)),
+            },
+            TraceKind::Redirected {
+                job,
+                file: 0,
+                status: 301,
+                from: TraceText::new("https://a.test/"),
+                to: TraceText::new("https://b.test/"),
+                outcome: RedirectOutcome::Reported,
+            },
+            TraceKind::RemoteNameChanged {
+                job,
+                file: 0,
+                to: TraceText::new("https://b.test/"),
+            },
         ]
     }
 

@@ -46,6 +46,14 @@ pub enum Response {
         /// Fail only after this many bytes of the attempt moved (`None`: at connection).
         after_bytes: Option<u64>,
     },
+    /// A 3xx redirect to the URL numbered `to` in the remote's [`RemoteHttp::redirects`] (made with
+    /// [`Remote::redirect`]); what the job does with it follows its redirect policy (D30).
+    Redirect {
+        /// 301, 302, 303, 307 or 308.
+        status: u16,
+        /// Index of the target URL in the remote's redirect list.
+        to: u16,
+    },
 }
 
 impl Response {
@@ -74,6 +82,7 @@ impl Response {
     pub const fn after_bytes(self, n: u64) -> Response {
         match self {
             Response::Ok => Response::Ok,
+            Response::Redirect { .. } => self,
             Response::Fail { fault, .. } => Response::Fail {
                 fault,
                 after_bytes: Some(n),
@@ -101,6 +110,10 @@ pub struct Remote {
     pub accept_ranges: bool,
     /// Response header lines sent with every successful answer (File5 HTTP_RESPONSE_HEADERS).
     pub headers: Vec<String>,
+    /// The server's HTTP gates (authentication, required headers, certificates) and redirect
+    /// targets; `None` for a plain server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Box<RemoteHttp>>,
 }
 
 impl Default for Remote {
@@ -113,7 +126,180 @@ impl Default for Remote {
             modified: 0,
             accept_ranges: true,
             headers: Vec::new(),
+            http: None,
         }
+    }
+
+}
+
+/// `auth` of a remote or a proxy: the schemes it challenges with and the credentials it accepts
+/// (scenario-format part 2, D27).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Auth {
+    /// The schemes offered (at least one).
+    pub schemes: Vec<crate::AuthScheme>,
+    /// The user name accepted (`None`: any).
+    pub user: Option<String>,
+    /// The password accepted (`None`: any).
+    pub password: Option<String>,
+    /// NTLM / Negotiate credentials with NULL user and password (the caller's logon) are accepted.
+    pub implicit: bool,
+}
+
+/// The state of a server certificate (`certificate` of a remote).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub enum ServerCertificate {
+    /// No problem.
+    #[default]
+    #[serde(rename = "VALID")]
+    Valid,
+    /// The name does not match the host (ERROR_WINHTTP_SECURE_CERT_CN_INVALID).
+    #[serde(rename = "CN_INVALID")]
+    CnInvalid,
+    /// Expired or not yet valid (ERROR_WINHTTP_SECURE_CERT_DATE_INVALID).
+    #[serde(rename = "DATE_INVALID")]
+    DateInvalid,
+    /// Issued by an unknown authority (ERROR_WINHTTP_SECURE_INVALID_CA).
+    #[serde(rename = "UNKNOWN_CA")]
+    UnknownCa,
+    /// Not meant for server authentication (ERROR_WINHTTP_SECURE_CERT_WRONG_USAGE).
+    #[serde(rename = "WRONG_USAGE")]
+    WrongUsage,
+    /// Revoked; noticed only with ENABLE_CRL_CHECK (ERROR_WINHTTP_SECURE_CERT_REVOKED).
+    #[serde(rename = "REVOKED")]
+    Revoked,
+    /// The revocation list cannot be had; matters only with ENABLE_CRL_CHECK
+    /// (ERROR_WINHTTP_SECURE_CERT_REV_FAILED).
+    #[serde(rename = "REVOCATION_OFFLINE")]
+    RevocationOffline,
+}
+
+impl ServerCertificate {
+    /// Every state, with its scenario name.
+    pub const ALL: [(&'static str, ServerCertificate); 7] = [
+        ("VALID", ServerCertificate::Valid),
+        ("CN_INVALID", ServerCertificate::CnInvalid),
+        ("DATE_INVALID", ServerCertificate::DateInvalid),
+        ("UNKNOWN_CA", ServerCertificate::UnknownCa),
+        ("WRONG_USAGE", ServerCertificate::WrongUsage),
+        ("REVOKED", ServerCertificate::Revoked),
+        ("REVOCATION_OFFLINE", ServerCertificate::RevocationOffline),
+    ];
+
+    /// The scenario name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("VALID", |(n, _)| n)
+    }
+}
+
+/// What a remote adds over a plain server: HTTP gates met by every connection attempt before its
+/// script, in the order of part 2 of the scenario contract, and redirect targets.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct RemoteHttp {
+    /// 401 until a request carries matching SERVER credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    /// Header lines (`Name: value`, name case-insensitive) the job's custom headers must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_headers: Vec<String>,
+    /// The answer when a required header is missing (default HTTP 403).
+    #[serde(default = "forbidden")]
+    pub headers_missing: Response,
+    /// The server certificate (https only).
+    #[serde(default)]
+    pub certificate: ServerCertificate,
+    /// `client_certificate.trusted`: the SHA-1 hashes (40 lowercase hex digits) accepted; `None`:
+    /// no client certificate asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<Vec<String>>,
+    /// The targets of this remote's [`Response::Redirect`] answers, by number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
+}
+
+fn forbidden() -> Response {
+    Response::http(403)
+}
+
+impl RemoteHttp {
+    /// No gate, no redirect target.
+    pub fn new() -> RemoteHttp {
+        RemoteHttp {
+            headers_missing: forbidden(),
+            ..RemoteHttp::default()
+        }
+    }
+}
+
+/// A proxy of the world (`proxies`): reachable, and maybe asking for credentials (407).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Proxy {
+    /// `false`: BITS finds the proxy information invalid at run time (BG_E_INVALID_PROXY_INFO).
+    pub valid: bool,
+    /// 407 until a request carries matching PROXY credentials.
+    pub auth: Option<Auth>,
+}
+
+impl Default for Proxy {
+    fn default() -> Proxy {
+        Proxy {
+            valid: true,
+            auth: None,
+        }
+    }
+}
+
+/// What a URL received (`check requests`): how many requests, and the latest.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Requests {
+    /// Requests received (a challenge and the request answering it count as two).
+    pub count: u64,
+    /// The latest one.
+    pub last: Option<Request>,
+}
+
+/// One HTTP request a server received.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// The method (GET, BITS_POST, or the job's custom method).
+    pub method: std::borrow::Cow<'static, str>,
+    /// The start offset asked for.
+    pub from: u64,
+    /// The job's custom header lines sent with it.
+    pub headers: Vec<String>,
+    /// The credentials it carried (the server's if any, else the proxy's).
+    pub credentials: Option<(crate::AuthTarget, crate::AuthScheme)>,
+}
+
+/// The HTTP parts of a world: proxies and what servers received.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct HttpWorld {
+    /// The proxy PRECONFIG and AUTODETECT jobs use (`None`: direct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_proxy: Option<String>,
+    /// Proxies by name (`host:port`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub proxies: BTreeMap<String, Proxy>,
+    /// The machine's client certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<crate::ClientCertificate>,
+    /// Requests received, by URL: the servers' own record, not BITS state, so snapshots leave it
+    /// out and a service restart keeps it.
+    #[serde(skip)]
+    pub requests: BTreeMap<String, Requests>,
+}
+
+impl HttpWorld {
+    /// No proxy set (what servers received does not count).
+    pub fn is_empty(&self) -> bool {
+        self.system_proxy.is_none() && self.proxies.is_empty()
+    }
+    /// Nothing a snapshot keeps (proxies and certificates).
+    pub fn nothing_to_save(&self) -> bool {
+        self.is_empty() && self.certificates.is_empty()
     }
 }
 
@@ -160,6 +346,34 @@ impl Remote {
             Some(b) => b.clone(),
             None => Body::default_for(url, self.size.unwrap_or(0)),
         }
+    }
+    /// The HTTP gates and redirect targets, added on first use.
+    pub fn http_mut(&mut self) -> &mut RemoteHttp {
+        self.http.get_or_insert_with(|| Box::new(RemoteHttp::new()))
+    }
+    /// A redirect answer (`status` 3xx) to `url`: the URL is added to this remote's redirect
+    /// targets; put the answer in `responses` or `otherwise`.
+    pub fn redirect(&mut self, status: u16, url: &str) -> Response {
+        let h = self.http_mut();
+        let to = match h.redirects.iter().position(|u| u == url) {
+            Some(i) => i,
+            None => {
+                h.redirects.push(url.to_string());
+                h.redirects.len() - 1
+            }
+        };
+        Response::Redirect {
+            status,
+            to: u16::try_from(to).unwrap_or(u16::MAX),
+        }
+    }
+    /// The URL a redirect answer of this remote points to.
+    pub fn redirect_target(&self, to: u16) -> Option<&str> {
+        self.http
+            .as_ref()?
+            .redirects
+            .get(usize::from(to))
+            .map(String::as_str)
     }
 }
 
@@ -300,6 +514,8 @@ pub struct World {
     /// The bytes transfers may write into the sandbox before its disk is full (`None`: no limit).
     #[serde(skip)]
     pub(crate) sandbox_capacity: Option<u64>,
+    /// Proxies and what servers received (part 2).
+    pub(crate) http: HttpWorld,
 }
 
 /// JobInactivityTimeout's default: 90 days (T22, `W32 group-policies`).
@@ -320,6 +536,7 @@ impl Default for World {
             local_content: BTreeMap::new(),
             sandbox: None,
             sandbox_capacity: None,
+            http: HttpWorld::default(),
         }
     }
 }
@@ -428,6 +645,26 @@ impl World {
         self
     }
 
+    /// Builder: the proxy PRECONFIG and AUTODETECT jobs use (scenario `system_proxy`).
+    pub fn system_proxy(mut self, name: impl Into<String>) -> World {
+        self.http.system_proxy = Some(name.into());
+        self
+    }
+    /// Builder: a proxy (scenario `proxies`).
+    pub fn proxy(mut self, name: impl Into<String>, proxy: Proxy) -> World {
+        self.http.proxies.insert(name.into(), proxy);
+        self
+    }
+    /// Builder: a client certificate of the machine (scenario `certificates`).
+    pub fn certificate(mut self, c: crate::ClientCertificate) -> World {
+        self.http.certificates.push(c);
+        self
+    }
+    /// The proxies and what servers received.
+    pub fn http(&self) -> &HttpWorld {
+        &self.http
+    }
+
     /// The servers, by URL.
     pub fn remotes(&self) -> &BTreeMap<String, Remote> {
         &self.remotes
@@ -533,6 +770,13 @@ pub fn default_classification(code: HResult) -> (Class, ErrorContext) {
             (Class::Fatal, C::LocalFile)
         }
         HResult::BG_E_DESTINATION_LOCKED => (Class::Transient, C::LocalFile),
+        // D30: a revoked certificate or a failed revocation check is fatal (SetSecurityFlags
+        // page), and so is a redirect BITS will not follow (a refused HTTPS-to-HTTP downgrade, a
+        // chain past 10 hops) or DISALLOW's HRESULT_FROM_WIN32 of the 3xx status.
+        HResult::ERROR_WINHTTP_SECURE_CERT_REVOKED
+        | HResult::ERROR_WINHTTP_SECURE_CERT_REV_FAILED
+        | HResult::ERROR_WINHTTP_REDIRECT_FAILED => (Class::Fatal, C::RemoteFile),
+        _ if (0x8007_012C..=0x8007_0134).contains(&code.code()) => (Class::Fatal, C::RemoteFile),
         HResult::BG_E_NETWORK_DISCONNECTED => (Class::Transient, C::GeneralTransport),
         _ if code.is_success() => (Class::Success, C::None),
         // WinHTTP name-not-resolved, cannot-connect, timeout, connection-error, invalid server response,

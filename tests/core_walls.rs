@@ -89,7 +89,6 @@ fn every_declared_property_reads_the_same_generically_and_typed() {
             Prop::Progress => PropertyValue::Progress(job.get_progress().unwrap()),
             Prop::Times => PropertyValue::Times(job.get_times().unwrap()),
             Prop::ErrorCount => PropertyValue::ErrorCount(job.get_error_count().unwrap()),
-            Prop::ProxySettings => PropertyValue::ProxySettings(job.get_proxy_settings().unwrap()),
             Prop::FileAclFlags => PropertyValue::FileAclFlags(job.get_file_acl_flags().unwrap()),
             Prop::PeerCachingFlags => {
                 PropertyValue::PeerCachingFlags(job.get_peer_caching_flags().unwrap())
@@ -120,6 +119,15 @@ fn every_declared_property_reads_the_same_generically_and_typed() {
                 job.get_minimum_notification_interval_ms().unwrap(),
             ),
             Prop::OnDemandMode => PropertyValue::OnDemandMode(job.get_on_demand_mode().unwrap()),
+            Prop::ProxySettings => {
+                PropertyValue::ProxySettings(job.get_proxy_settings().unwrap().into())
+            }
+            Prop::UseStoredCredentials => {
+                PropertyValue::UseStoredCredentials(job.get_use_stored_credentials().unwrap())
+            }
+            Prop::CustomHeaders => PropertyValue::CustomHeaders(job.get_custom_headers().unwrap()),
+            Prop::SecurityFlags => PropertyValue::SecurityFlags(job.get_security_flags().unwrap()),
+            Prop::HttpMethod => PropertyValue::HttpMethod(job.get_http_method().unwrap()),
         };
         assert_eq!(job.get_property(d.prop), Ok(typed), "{}", d.name);
     }
@@ -262,6 +270,7 @@ fn module_imports() -> BTreeMap<String, BTreeSet<String>> {
         "calls",
         "engine",
         "heap",
+        "http",
         "job",
         "names",
         "notify",

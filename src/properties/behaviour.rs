@@ -1,7 +1,7 @@
 //! The behaviour of each row of the property table: the typed getters and setters it names, with
 //! their validation (D14) and side effects (queues D12, timers D3/D4, ModificationTime §8.2, D11).
 
-use super::{Prop, ProxySettings};
+use super::Prop;
 use crate::hresult::HResult;
 use crate::job::{defaults, AppId, JobId, JobProgress, JobTimes};
 use crate::names;
@@ -87,15 +87,6 @@ impl Service {
         self.access(app, job).map(|j| self.jobs[j].error_count())
     }
 
-    /// GetProxySettings (PRECONFIG, no lists, by default).
-    pub fn proxy_settings(&self, app: AppId, job: JobId) -> Result<ProxySettings, HResult> {
-        self.access(app, job).map(|j| ProxySettings {
-            usage: self.jobs[j].proxy_usage(),
-            proxy_list: None,
-            bypass_list: None,
-        })
-    }
-
     // ------------------------------------------------------------------ setters
 
     /// SetDisplayName: E_INVALIDARG past 256 characters (D14).
@@ -126,6 +117,10 @@ impl Service {
     pub fn set_priority(&mut self, app: AppId, job: JobId, value: u32) -> Result<(), HResult> {
         let j = self.settable(app, job, Prop::Priority)?;
         let p = Priority::from_value(value).ok_or(HResult::E_NOTIMPL)?;
+        if self.custom_method(j) {
+            // D29: a custom HTTP method locks the priority at FOREGROUND (SetHttpMethod page).
+            return Err(HResult::BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD);
+        }
         if self.jobs[j].priority() != p {
             let state = self.jobs[j].state();
             if state == JobState::Queued {

@@ -134,13 +134,56 @@ macro_rules! for_each_job_property {
                 default: "0",
                 cite: "D6",
             }
-            /// The proxy settings (stored, never used).
+            /// The proxy settings: usage and lists (§2.2, D24; used by the proxy gate, D25).
             ProxySettings {
                 name: "proxy_settings",
-                value: ProxySettings,
-                get: proxy_settings -> ProxySettings, get_proxy_settings, "GetProxySettings", |x: ProxySettings| x,
+                value: ProxyValue,
+                get: proxy_settings -> ProxySettings, get_proxy_settings, "GetProxySettings", ProxyValue::from,
+                set: set_proxy_settings((u32, Option<&str>, Option<&str>)), set_proxy_settings, "SetProxySettings", ProxyValue::args,
+                errors: [E_NOTIMPL, E_INVALIDARG, BG_E_PROXY_LIST_TOO_LARGE, BG_E_PROXY_BYPASS_LIST_TOO_LARGE],
                 default: "PRECONFIG, no lists",
-                cite: "§10 item 1",
+                cite: "§2.2, §10 item 1, D24",
+            }
+            /// Job5 USE_STORED_CREDENTIALS (id 7): the BG_AUTH_TARGET that may use the owner's stored
+            /// credentials; only PROXY is supported (D26).
+            UseStoredCredentials {
+                name: "use_stored_credentials",
+                value: u32,
+                get: use_stored_credentials -> u32, get_use_stored_credentials, "IBackgroundCopyJob5::GetProperty(BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS)", |x: u32| x,
+                set: set_use_stored_credentials(u32), set_use_stored_credentials, "IBackgroundCopyJob5::SetProperty(BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS)", |v: &u32| *v,
+                errors: [BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED],
+                default: "0 (no target)",
+                cite: "§2.10, D26",
+            }
+            /// HttpOptions custom headers (§2.10, D28): `None` when none are set.
+            CustomHeaders {
+                name: "custom_headers",
+                value: Option<String>,
+                get: custom_headers -> Option<String>, get_custom_headers, "IBackgroundCopyJobHttpOptions::GetCustomHeaders", |x: Option<String>| x,
+                set: set_custom_headers(Option<&str>), set_custom_headers, "IBackgroundCopyJobHttpOptions::SetCustomHeaders", Option::as_deref,
+                errors: [BG_E_STRING_TOO_LONG],
+                default: "none (GetCustomHeaders: S_FALSE, NULL)",
+                cite: "§2.10, D28",
+            }
+            /// HttpOptions security flags: certificate checks and the redirect policy (§2.10, D28).
+            SecurityFlags {
+                name: "security_flags",
+                value: u32,
+                get: security_flags -> u32, get_security_flags, "IBackgroundCopyJobHttpOptions::GetSecurityFlags", |x: u32| x,
+                set: set_security_flags(u32), set_security_flags, "IBackgroundCopyJobHttpOptions::SetSecurityFlags", |v: &u32| *v,
+                errors: [E_NOTIMPL],
+                default: "0 (CRL not checked, no certificate error ignored, redirects ALLOW_SILENT)",
+                cite: "§2.10, D28",
+            }
+            /// HttpOptions2 HTTP method (§2.10, D29).
+            HttpMethod {
+                name: "http_method",
+                value: String,
+                get: http_method -> String, get_http_method, "IBackgroundCopyJobHttpOptions2::GetHttpMethod", |x: String| x,
+                set: set_http_method(&str), set_http_method, "IBackgroundCopyJobHttpOptions2::SetHttpMethod", String::as_str,
+                errors: [E_INVALIDARG, BG_E_READ_ONLY_PROPERTY_AFTER_RESUME],
+                default: "GET (downloads), BITS_POST (uploads)",
+                cite: "§2.10, D29",
             }
             /// Job3 file ACL flags: BG_COPY_FILE_* bits copied with SMB files (§2.4; unknown bits give
             /// E_INVALIDARG; not settable once the job is TRANSFERRED).
@@ -448,6 +491,10 @@ pub enum Scalar {
     Wide(u64),
     /// A GUID (`{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`), as its 128-bit value.
     Guid(u128),
+    /// Proxy settings (`{ "usage", "list", "bypass" }`).
+    Proxy(ProxyValue),
+    /// A JSON string or null.
+    OptText(Option<String>),
 }
 
 /// The names a flags property takes in scenario files: each constant's name without its prefix,
@@ -471,6 +518,10 @@ pub enum ScalarKind {
     Wide,
     /// A GUID.
     Guid,
+    /// Proxy settings.
+    Proxy,
+    /// A string or null.
+    OptText,
 }
 
 impl Prop {
@@ -497,13 +548,19 @@ impl Prop {
     /// The scalar a scenario file gives for this property (`None`: not a scalar, not in scenarios).
     pub fn scalar_kind(self) -> Option<ScalarKind> {
         match self {
-            Prop::DisplayName | Prop::Description | Prop::Owner => Some(ScalarKind::Text),
+            Prop::DisplayName | Prop::Description | Prop::Owner | Prop::HttpMethod => {
+                Some(ScalarKind::Text)
+            }
+            Prop::ProxySettings => Some(ScalarKind::Proxy),
+            Prop::UseStoredCredentials => Some(ScalarKind::Flags(http::AUTH_TARGET_NAMES)),
+            Prop::SecurityFlags => Some(ScalarKind::Flags(http::SECURITY_FLAG_NAMES)),
+            Prop::CustomHeaders => Some(ScalarKind::OptText),
             Prop::Priority => Some(ScalarKind::Priority),
             Prop::NotifyFlags
             | Prop::MinimumRetryDelay
             | Prop::NoProgressTimeout
             | Prop::ErrorCount => Some(ScalarKind::Number),
-            Prop::State | Prop::Type | Prop::Progress | Prop::Times | Prop::ProxySettings => None,
+            Prop::State | Prop::Type | Prop::Progress | Prop::Times => None,
             Prop::FileAclFlags => Some(ScalarKind::Flags(options::FILE_ACL_FLAG_NAMES)),
             Prop::PeerCachingFlags => Some(ScalarKind::Flags(options::PEER_CACHING_FLAG_NAMES)),
             Prop::CostFlags => Some(ScalarKind::Flags(options::COST_FLAG_NAMES)),
@@ -534,6 +591,8 @@ impl Prop {
             Prop::MinimumNotificationIntervalMs => "an interval in milliseconds",
             Prop::OwnerIntegrityLevel => "an integrity level",
             Prop::MaxDownloadSize => "a size in bytes",
+            Prop::UseStoredCredentials => "a BG_AUTH_TARGET (SERVER, PROXY or an integer)",
+            Prop::SecurityFlags => "security flags",
             _ => "a number",
         }
     }
@@ -565,6 +624,13 @@ impl PropertyValue {
             (Prop::OnDemandMode, Scalar::Bool(b)) => PropertyValue::OnDemandMode(b),
             (Prop::NotificationClsid, Scalar::Guid(g)) => PropertyValue::NotificationClsid(g),
             (Prop::MaxDownloadSize, Scalar::Wide(n)) => PropertyValue::MaxDownloadSize(n),
+            (Prop::HttpMethod, Scalar::Text(t)) => PropertyValue::HttpMethod(t),
+            (Prop::ProxySettings, Scalar::Proxy(p)) => PropertyValue::ProxySettings(p),
+            (Prop::UseStoredCredentials, Scalar::Flags(n)) => {
+                PropertyValue::UseStoredCredentials(n)
+            }
+            (Prop::SecurityFlags, Scalar::Flags(n)) => PropertyValue::SecurityFlags(n),
+            (Prop::CustomHeaders, Scalar::OptText(t)) => PropertyValue::CustomHeaders(t),
             _ => return None,
         })
     }
@@ -574,7 +640,13 @@ impl PropertyValue {
         Some(match self {
             PropertyValue::DisplayName(t)
             | PropertyValue::Description(t)
-            | PropertyValue::Owner(t) => Scalar::Text(t.clone()),
+            | PropertyValue::Owner(t)
+            | PropertyValue::HttpMethod(t) => Scalar::Text(t.clone()),
+            PropertyValue::ProxySettings(p) => Scalar::Proxy(p.clone()),
+            PropertyValue::UseStoredCredentials(n) | PropertyValue::SecurityFlags(n) => {
+                Scalar::Flags(*n)
+            }
+            PropertyValue::CustomHeaders(t) => Scalar::OptText(t.clone()),
             PropertyValue::Priority(p) => Scalar::Priority(*p),
             PropertyValue::NotifyFlags(n)
             | PropertyValue::MinimumRetryDelay(n)
@@ -595,8 +667,7 @@ impl PropertyValue {
             PropertyValue::State(_)
             | PropertyValue::Type(_)
             | PropertyValue::Progress(_)
-            | PropertyValue::Times(_)
-            | PropertyValue::ProxySettings(_) => return None,
+            | PropertyValue::Times(_) => return None,
         })
     }
 
@@ -636,6 +707,13 @@ impl PropertyValue {
             Some(Scalar::Bool(b)) => b.to_string(),
             Some(Scalar::Wide(n)) => n.to_string(),
             Some(Scalar::Guid(g)) => show_guid(g),
+            Some(Scalar::Proxy(p)) => format!(
+                "{{usage {}, list {}, bypass {}}}",
+                p.usage,
+                p.list.as_deref().map_or("null".to_string(), quote),
+                p.bypass.as_deref().map_or("null".to_string(), quote)
+            ),
+            Some(Scalar::OptText(t)) => t.as_deref().map_or("null".to_string(), quote),
             None => match self {
                 PropertyValue::State(s) => s.to_string(),
                 PropertyValue::Type(t) => t.to_string(),
@@ -713,6 +791,9 @@ pub struct ProxySettings {
 
 mod behaviour;
 pub(crate) mod options;
+pub(crate) mod http;
+
+pub use http::{CertificateBy, ProxyValue};
 
 #[cfg(test)]
 mod tests;

@@ -68,7 +68,7 @@ pub mod ids {
     pub const HIGH_PERFORMANCE: u32 = 4;
     /// BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE.
     pub const MAX_DOWNLOAD_SIZE: u32 = 5;
-    /// BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS (HttpOptions work; not a row of this module).
+    /// BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS (its row and rules are in `properties::http`, D26).
     pub const USE_STORED_CREDENTIALS: u32 = 7;
     /// BITS_JOB_PROPERTY_MINIMUM_NOTIFICATION_INTERVAL_MS.
     pub const MINIMUM_NOTIFICATION_INTERVAL_MS: u32 = 9;
@@ -362,8 +362,7 @@ impl Service {
                 self.set_minimum_notification_interval_ms(app, job, dword()?)
             }
             ids::ON_DEMAND_MODE => self.set_on_demand_mode(app, job, enable()?),
-            // The HTTP options' row; until it is mapped here the id reads as unknown.
-            ids::USE_STORED_CREDENTIALS => Err(HResult::BG_E_UNKNOWN_PROPERTY_ID),
+            ids::USE_STORED_CREDENTIALS => self.set_use_stored_credentials(app, job, dword()?),
             _ => Err(HResult::BG_E_UNKNOWN_PROPERTY_ID),
         }
     }
@@ -385,6 +384,7 @@ impl Service {
             ids::MAX_DOWNLOAD_SIZE => o.max_download_size.into(),
             ids::MINIMUM_NOTIFICATION_INTERVAL_MS => o.minimum_notification_interval_ms.into(),
             ids::ON_DEMAND_MODE => o.on_demand.into(),
+            ids::USE_STORED_CREDENTIALS => self.use_stored_credentials(app, job)?.into(),
             _ => return Err(HResult::BG_E_UNKNOWN_PROPERTY_ID),
         })
     }
@@ -456,10 +456,12 @@ impl Service {
             return Ok(HResult::S_FALSE);
         }
         for (i, name) in changes {
+            let to = crate::trace::TraceText::new(&name);
             self.jobs[j].files_mut()[i].remote = name.into();
             self.record(crate::trace::TraceKind::RemoteNameChanged {
                 job,
                 file: i as u32,
+                to,
             });
         }
         self.modified(j);

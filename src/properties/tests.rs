@@ -27,7 +27,12 @@ fn every_property_is_declared_once_in_table_order() {
             "high_performance",
             "max_download_size",
             "minimum_notification_interval_ms",
-            "on_demand_mode"
+            "on_demand_mode",
+            "proxy_settings",
+            "use_stored_credentials",
+            "custom_headers",
+            "security_flags",
+            "http_method"
         ]
     );
 }
@@ -63,6 +68,12 @@ fn settable_properties_are_scalars_that_round_trip() {
             ScalarKind::Bool => Scalar::Bool(true),
             ScalarKind::Wide => Scalar::Wide(1 << 40),
             ScalarKind::Guid => Scalar::Guid(0x1234),
+            ScalarKind::Proxy => Scalar::Proxy(ProxyValue {
+                usage: 2,
+                list: Some("p:1".into()),
+                bypass: None,
+            }),
+            ScalarKind::OptText => Scalar::OptText(None),
         };
         let v = PropertyValue::from_scalar(p, s.clone()).expect("the kind it declares");
         assert_eq!(v.prop(), p);

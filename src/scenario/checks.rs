@@ -224,6 +224,39 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             is,
             expect,
         } => super::file_checks::file_property(r, app, job, *file, property, is.as_ref(), *expect),
+        Check::Requests { url, count, last } => requests(r, url, *count, last.as_ref()),
+        Check::Credentials {
+            job,
+            target,
+            scheme,
+            present,
+            user,
+        } => {
+            let id = r.job_id(job)?;
+            let held = r
+                .sim
+                .with_service(|s| s.held_credentials(id, *target, *scheme));
+            let show = |h: &Option<Option<String>>| match h {
+                None => "none".to_string(),
+                Some(None) => "present (NULL user: the caller's logon)".to_string(),
+                Some(Some(u)) => format!("present (user {u:?})"),
+            };
+            let ok = held.is_some() == *present
+                && user.as_ref().is_none_or(|u| held.as_ref() == Some(u));
+            let expected = match user {
+                Some(u) => show(&Some(u.clone())),
+                None if *present => "present".to_string(),
+                None => "none".to_string(),
+            };
+            same(ok, &expected, show(&held), || {
+                format!(
+                    "{job} holds {} credentials for {} {}, but the scenario expects {expected}",
+                    show(&held),
+                    target.name(),
+                    scheme.name()
+                )
+            })
+        }
         Check::Time { seconds } => {
             let now = r.now();
             let elapsed = now.saturating_since(crate::SimTime::ZERO);
@@ -709,9 +742,122 @@ pub(crate) fn observe(
             check(r, app, c)?;
             Ok(c.clone())
         }
+        Check::Requests { url, .. } => {
+            let seen = r
+                .sim
+                .with_service(|s| s.world.http.requests.get(url).cloned())
+                .unwrap_or_default();
+            Ok(Check::Requests {
+                url: url.clone(),
+                count: Some(seen.count),
+                last: seen.last.map(|l| super::types::LastRequest {
+                    method: Some(l.method.into_owned()),
+                    from: Some(l.from),
+                    headers: Some(l.headers),
+                    credentials: Some(l.credentials),
+                }),
+            })
+        }
+        Check::Credentials {
+            job,
+            target,
+            scheme,
+            ..
+        } => {
+            let id = r.job_id(job)?;
+            let held = r
+                .sim
+                .with_service(|s| s.held_credentials(id, *target, *scheme));
+            Ok(Check::Credentials {
+                job: job.clone(),
+                target: *target,
+                scheme: *scheme,
+                present: held.is_some(),
+                user: held,
+            })
+        }
     };
     Ok(match seen {
         Ok(c) => (Some(c), HResult::S_OK),
         Err(h) => (None, h),
     })
+}
+
+/// `check requests`: what `url` received (the server's record, D27).
+fn requests(
+    r: &mut Runner,
+    url: &str,
+    count: Option<u64>,
+    last: Option<&super::types::LastRequest>,
+) -> Outcome {
+    let seen = r
+        .sim
+        .with_service(|s| s.world.http.requests.get(url).cloned())
+        .unwrap_or_default();
+    if let Some(c) = count {
+        same(seen.count == c, c, seen.count, || {
+            format!(
+                "{url} received {} requests, but the scenario expects {c}",
+                seen.count
+            )
+        })?;
+    }
+    let Some(want) = last else {
+        return Ok(());
+    };
+    let Some(got) = &seen.last else {
+        return same(false, "a request", "none", || {
+            format!("{url} received no request, but the scenario checks the latest one")
+        });
+    };
+    if let Some(m) = &want.method {
+        same(*m == got.method, m, &got.method, || {
+            format!(
+                "the latest request to {url} used {}, but the scenario expects {m}",
+                got.method
+            )
+        })?;
+    }
+    if let Some(x) = want.from {
+        same(x == got.from, x, got.from, || {
+            format!(
+                "the latest request to {url} started at byte {}, but the scenario expects {x}",
+                got.from
+            )
+        })?;
+    }
+    if let Some(lines) = &want.headers {
+        let split = |l: &str| {
+            l.split_once(':')
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        };
+        for line in lines {
+            let ok = got
+                .headers
+                .iter()
+                .any(|h| split(h).is_some() && split(h) == split(line));
+            same(ok, line, got.headers.join(" | "), || {
+                format!("the latest request to {url} did not carry the header {line:?}")
+            })?;
+        }
+    }
+    if let Some(c) = &want.credentials {
+        let show = |c: &Option<(crate::AuthTarget, crate::AuthScheme)>| match c {
+            None => "no credentials".to_string(),
+            Some((t, s)) => format!("{} {}", t.name(), s.name()),
+        };
+        same(
+            *c == got.credentials,
+            show(c),
+            show(&got.credentials),
+            || {
+                format!(
+                    "the latest request to {url} carried {}, but the scenario expects {}",
+                    show(&got.credentials),
+                    show(c)
+                )
+            },
+        )?;
+    }
+    Ok(())
 }

@@ -444,6 +444,9 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
             "default_cost_flags",
             "inactivity_timeout",
             "sandbox",
+            "system_proxy",
+            "proxies",
+            "certificates",
         ],
     )?;
     let mut options = super::types::WorldOptions {
@@ -476,6 +479,21 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
     };
     let (users, tokens) = f.opt_with("users", users)?.unwrap_or_default();
     options.user_tokens = tokens;
+    let certificates = match f.get("certificates") {
+        None => Vec::new(),
+        Some(n) => super::http::certificates(n, &f.ptr("certificates"))?,
+    };
+    let system_proxy = f.opt_with("system_proxy", super::http::proxy_name)?;
+    let proxies = match f.get("proxies") {
+        None => Vec::new(),
+        Some(n) => {
+            let p = f.ptr("proxies");
+            super::http::proxies(
+                map_members(n, &p, "the proxies (name → { valid, auth })")?,
+                &p,
+            )?
+        }
+    };
     let bandwidth = f.opt_with("bandwidth", u64_field("a bandwidth in bytes per second"))?;
     let network = f.opt_with("network", network)?;
     let remotes = f.opt_with("remotes", remotes)?.unwrap_or_default();
@@ -498,6 +516,9 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
         options,
         local_content,
         sandbox,
+        system_proxy,
+        proxies,
+        certificates,
     })
 }
 
@@ -796,8 +817,14 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
             "modified",
             "accept_ranges",
             "headers",
+            "auth",
+            "required_headers",
+            "headers_missing",
+            "certificate",
+            "client_certificate",
         ],
     )?;
+    let mut remote = Remote::default();
     let size = f.opt_with("size", |n, p| {
         let v = integer(n, p, u64::MAX, "a size in bytes")?;
         if v == crate::BG_SIZE_UNKNOWN {
@@ -816,11 +843,30 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
             array(list, &rptr, "the responses")?
                 .iter()
                 .enumerate()
-                .map(|(i, r)| response(r, &format!("{rptr}/{i}")))
+                .map(|(i, r)| {
+                    let p = format!("{rptr}/{i}");
+                    match super::http::redirect(r, &p, &mut remote)? {
+                        Some(x) => Ok(x),
+                        None => response(r, &p),
+                    }
+                })
                 .collect::<R<VecDeque<_>>>()?
         }
     };
-    let otherwise = f.opt_with("otherwise", response)?.unwrap_or_default();
+    let otherwise = match f.get("otherwise") {
+        None => Response::Ok,
+        Some(o) => {
+            let p = f.ptr("otherwise");
+            match super::http::redirect(o, &p, &mut remote)? {
+                Some(x) => x,
+                None => response(o, &p)?,
+            }
+        }
+    };
+    super::http::remote_fields(&f, &mut remote)?;
+    remote.size = size;
+    remote.responses = responses;
+    remote.otherwise = otherwise;
     let content = f.opt_with("content", body)?;
     if let (Some(c), Some(sz)) = (&content, size) {
         if c.len() != sz {
@@ -849,15 +895,11 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
                 .collect::<R<Vec<_>>>()?
         }
     };
-    Ok(Remote {
-        size,
-        responses,
-        otherwise,
-        content,
-        modified,
-        accept_ranges,
-        headers,
-    })
+    remote.content = content;
+    remote.modified = modified;
+    remote.accept_ranges = accept_ranges;
+    remote.headers = headers;
+    Ok(remote)
 }
 
 /// `"ok"` or `{ http | win32 | hresult, after_bytes? }`.

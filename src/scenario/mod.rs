@@ -54,6 +54,7 @@ pub(crate) mod checks;
 mod convention;
 mod file_checks;
 pub mod graph;
+mod http;
 mod json;
 mod load;
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -76,7 +77,7 @@ pub use runner::{
     StepFailure, TraceBlock, TraceSink,
 };
 pub use types::{
-    Action, BytesTotal, Check, ErrorExpectation, Op, Scenario, StateMethod, Step, UserSpec,
-    WorldOptions, WorldSpec, DEFAULT_APP, DEFAULT_USER,
+    Action, BytesTotal, Check, ErrorExpectation, LastRequest, Op, Scenario, StateMethod, Step,
+    UserSpec, WorldOptions, WorldSpec, DEFAULT_APP, DEFAULT_USER,
 };
 pub use types::{BodyCheck, FileSet, FileValue, LocalTarget, SameAs, SandboxSpec};

@@ -26,7 +26,7 @@
 use super::json::quote;
 use super::load::{array, at, hresult, named, network, remote, string, u64_field, Fields, R};
 use super::runner::{Fail, Runner};
-use super::steps::{property, raw_property_id, raw_property_value, StepReader};
+use super::steps::{opt_string, property, raw_property_id, raw_property_value, StepReader};
 use super::types::{Action, PropertyValue, StateMethod, Step, DEFAULT_APP};
 use super::write::{self, Keys, Out};
 use crate::api::Job;
@@ -1308,6 +1308,228 @@ operations! {
             Ok(None)
         }
     }
+
+    /// IBackgroundCopyJob2::SetCredentials (§2.3, D25).
+    SetCredentials {
+        /// The job.
+        job: String,
+        /// BG_AUTH_TARGET and BG_AUTH_SCHEME (raw, so that invalid values can be tried), user
+        /// name and password.
+        credentials: crate::Credentials,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_credentials": ["app", "job", "target", "scheme", "user", "password", "expect"] },
+        method: "SetCredentials",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::SetCredentials {
+                job: rd.job(f, "job")?,
+                credentials: crate::Credentials {
+                    target: f.req_with("target", "SERVER, PROXY or an integer", auth_target)?,
+                    scheme: f.req_with(
+                        "scheme",
+                        "BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT or an integer",
+                        auth_scheme,
+                    )?,
+                    user: f.req_with("user", "the user name (a string or null)", opt_string)?,
+                    password: f.req_with("password", "the password (a string or null)", opt_string)?,
+                },
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put_out("target", auth_out(credentials.target, true));
+            o.put_out("scheme", auth_out(credentials.scheme, false));
+            o.put("user", &credentials.user);
+            o.put("password", &credentials.password);
+            o.expect(*expect);
+        }
+        describe {
+            format!(
+                "do set_credentials {job} {} {}",
+                auth_name(credentials.target, true),
+                auth_name(credentials.scheme, false)
+            )
+        }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.set_credentials(credentials))).map(Some)
+        }
+    }
+
+    /// IBackgroundCopyJob2::RemoveCredentials (§2.3: S_FALSE when none were held).
+    RemoveCredentials {
+        /// The job.
+        job: String,
+        /// BG_AUTH_TARGET (raw).
+        target: u32,
+        /// BG_AUTH_SCHEME (raw).
+        scheme: u32,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "remove_credentials": ["app", "job", "target", "scheme", "expect"] },
+        method: "RemoveCredentials",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::RemoveCredentials {
+                job: rd.job(f, "job")?,
+                target: f.req_with("target", "SERVER, PROXY or an integer", auth_target)?,
+                scheme: f.req_with(
+                    "scheme",
+                    "BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT or an integer",
+                    auth_scheme,
+                )?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put_out("target", auth_out(*target, true));
+            o.put_out("scheme", auth_out(*scheme, false));
+            o.expect(*expect);
+        }
+        describe {
+            format!(
+                "do remove_credentials {job} {} {}",
+                auth_name(*target, true),
+                auth_name(*scheme, false)
+            )
+        }
+        run(r, app) {
+            r.with_job(app, job, |j| j.remove_credentials(*target, *scheme).unwrap_or_else(|e| e))
+                .map(Some)
+        }
+    }
+
+    /// IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly (D28).
+    MakeCustomHeadersWriteOnly {
+        /// The job.
+        job: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "make_custom_headers_write_only": ["app", "job", "expect"] },
+        method: "MakeCustomHeadersWriteOnly",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::MakeCustomHeadersWriteOnly {
+                job: rd.job(f, "job")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.expect(*expect);
+        }
+        describe { format!("do make_custom_headers_write_only {job}") }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.make_custom_headers_write_only())).map(Some)
+        }
+    }
+
+    /// HttpOptions::SetClientCertificateByName (`subject`) / SetClientCertificateByID (`sha1`), D31.
+    SetClientCertificate {
+        /// The job.
+        job: String,
+        /// BG_CERT_STORE_LOCATION (raw, so that invalid values can be tried).
+        location: u32,
+        /// The store name.
+        store: String,
+        /// `(true, subject)` or `(false, sha1)`.
+        by: (bool, String),
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "set_client_certificate": ["app", "job", "location", "store", "subject", "sha1", "expect"] },
+        name: "set_client_certificate",
+        method: if by.0 { "SetClientCertificateByName" } else { "SetClientCertificateByID" },
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            let job = rd.job(f, "job")?;
+            let location = f.req_with(
+                "location",
+                "a certificate store location (a name or an integer)",
+                super::http::location,
+            )?;
+            let store = f.req_with("store", "the store name", string)?;
+            let by = match (f.get("subject"), f.get("sha1")) {
+                (Some(_), None) => (true, f.req_with("subject", "the subject", string)?),
+                (None, Some(_)) => (false, f.req_with("sha1", "the SHA-1 hash", super::http::sha1)?),
+                _ => {
+                    return at(
+                        f.get("sha1").or(f.get("subject")).unwrap_or(f.req("job", "")?),
+                        &f.ptr(if f.has("sha1") { "sha1" } else { "subject" }),
+                        "set_client_certificate takes exactly one of \"subject\" and \"sha1\"",
+                    )
+                }
+            };
+            Op::SetClientCertificate {
+                job,
+                location,
+                store,
+                by,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            match crate::http::CERT_STORE_LOCATIONS.get(*location as usize) {
+                Some(n) => o.put("location", n),
+                None => o.put("location", location),
+            }
+            o.put("store", store);
+            o.put(if by.0 { "subject" } else { "sha1" }, &by.1);
+            o.expect(*expect);
+        }
+        describe { format!("do set_client_certificate {job} {store} {}", quote(&by.1)) }
+        run(r, app) {
+            let how = if by.0 {
+                crate::CertificateBy::Subject(&by.1)
+            } else {
+                crate::CertificateBy::Sha1(&by.1)
+            };
+            r.with_job(app, job, |j| unit(j.set_client_certificate(*location, store, how)))
+                .map(Some)
+        }
+    }
+
+    /// HttpOptions::RemoveClientCertificate (S_FALSE when the job has none).
+    RemoveClientCertificate {
+        /// The job.
+        job: String,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "remove_client_certificate": ["app", "job", "expect"] },
+        method: "RemoveClientCertificate",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::RemoveClientCertificate {
+                job: rd.job(f, "job")?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.expect(*expect);
+        }
+        describe { format!("do remove_client_certificate {job}") }
+        run(r, app) {
+            r.with_job(app, job, |j| j.remove_client_certificate().unwrap_or_else(|e| e)).map(Some)
+        }
+    }
 }
 
 /// What `set_file` sets.
@@ -1602,5 +1824,59 @@ mod tests {
         let e = case(r#"{"check": "enum_count", "enum": "e", "is": 1, "expect": "E_FAIL"}"#)
             .unwrap_err();
         assert!(e.contains("cannot be checked"), "{e}");
+    }
+}
+
+/// A BG_AUTH_TARGET: `SERVER`, `PROXY` or a raw integer.
+pub(super) fn auth_target(n: &super::json::Node, p: &str) -> R<u32> {
+    auth_value(n, p, "authentication target", &["SERVER", "PROXY"], |s| {
+        crate::AuthTarget::from_name(s).map(crate::AuthTarget::value)
+    })
+}
+
+/// A BG_AUTH_SCHEME: `BASIC` … `PASSPORT` or a raw integer.
+pub(super) fn auth_scheme(n: &super::json::Node, p: &str) -> R<u32> {
+    auth_value(
+        n,
+        p,
+        "authentication scheme",
+        &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+        |s| crate::AuthScheme::from_name(s).map(crate::AuthScheme::value),
+    )
+}
+
+fn auth_value(
+    n: &super::json::Node,
+    p: &str,
+    what: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<u32>,
+) -> R<u32> {
+    match &n.kind {
+        super::json::Kind::Num(_) => super::load::u32_field("a raw integer")(n, p),
+        _ => named(n, p, what, names, parse),
+    }
+}
+
+/// A target (`target`) or scheme as its name when it has one.
+pub(super) fn auth_name(v: u32, target: bool) -> String {
+    let name = if target {
+        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
+    } else {
+        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
+    };
+    name.map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// The same, for writing a scenario back.
+pub(super) fn auth_out(v: u32, target: bool) -> Out {
+    let name = if target {
+        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
+    } else {
+        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
+    };
+    match name {
+        Some(n) => write::v(n),
+        None => write::v(v),
     }
 }

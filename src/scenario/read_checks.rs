@@ -67,6 +67,11 @@ const CHECKS: &[(&str, &[&str])] = &[
         "file_property",
         &["app", "job", "file", "property", "is", "expect"],
     ),
+    (
+        "credentials",
+        &["job", "target", "scheme", "present", "user"],
+    ),
+    ("requests", &["url", "count", "last"]),
 ];
 
 /// The `is` of `check file_property` for `property`.
@@ -540,6 +545,48 @@ impl StepReader {
                     Ok(names)
                 })?,
             },
+            "credentials" => Check::Credentials {
+                job: self.job(&f, "job")?,
+                target: f.req_with("target", "SERVER or PROXY", |n, p| {
+                    named(
+                        n,
+                        p,
+                        "authentication target",
+                        &["SERVER", "PROXY"],
+                        crate::AuthTarget::from_name,
+                    )
+                })?,
+                scheme: f.req_with("scheme", "an authentication scheme", |n, p| {
+                    named(
+                        n,
+                        p,
+                        "authentication scheme",
+                        &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+                        crate::AuthScheme::from_name,
+                    )
+                })?,
+                present: f.req_with("present", "true or false", super::load::boolean)?,
+                user: match f.get("user") {
+                    None => None,
+                    Some(n) => {
+                        if f.get("present")
+                            .is_some_and(|p| matches!(p.kind, Kind::Bool(false)))
+                        {
+                            return at(
+                                n,
+                                &f.ptr("user"),
+                                "a user name is checked only with \"present\": true",
+                            );
+                        }
+                        Some(super::steps::opt_string(n, &f.ptr("user"))?)
+                    }
+                },
+            },
+            "requests" => Check::Requests {
+                url: f.req_with("url", "the URL", super::load::string)?,
+                count: f.opt_with("count", u64_field("a number of requests"))?,
+                last: f.opt_with("last", last_request)?,
+            },
             _ => Check::Time {
                 seconds: f.req_with(
                     "seconds",
@@ -698,4 +745,66 @@ fn bytes_total(n: &Node, p: &str) -> R<BytesTotal> {
         ),
         _ => integer(n, p, u64::MAX, "a byte count or \"UNKNOWN\"").map(BytesTotal::Bytes),
     }
+}
+
+/// `last` of `check requests`: `{ "method", "from", "headers", "credentials": { "target", "scheme" }
+/// or null }`, any subset.
+fn last_request(n: &Node, p: &str) -> R<super::types::LastRequest> {
+    let f = Fields::new(
+        n,
+        p,
+        "the latest request ({ method, from, headers, credentials })",
+        &["method", "from", "headers", "credentials"],
+    )?;
+    let headers = match f.get("headers") {
+        None => None,
+        Some(h) => {
+            let hp = f.ptr("headers");
+            Some(
+                super::load::array(h, &hp, "an array of header lines")?
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| super::load::string(x, &format!("{hp}/{i}")))
+                    .collect::<R<Vec<_>>>()?,
+            )
+        }
+    };
+    let credentials = match f.get("credentials") {
+        None => None,
+        Some(c) if matches!(c.kind, Kind::Null) => Some(None),
+        Some(c) => {
+            let cp = f.ptr("credentials");
+            let cf = Fields::new(
+                c,
+                &cp,
+                "credentials ({ target, scheme }) or null",
+                &["target", "scheme"],
+            )?;
+            let target = cf.req_with("target", "SERVER or PROXY", |n, p| {
+                named(
+                    n,
+                    p,
+                    "authentication target",
+                    &["SERVER", "PROXY"],
+                    crate::AuthTarget::from_name,
+                )
+            })?;
+            let scheme = cf.req_with("scheme", "an authentication scheme", |n, p| {
+                named(
+                    n,
+                    p,
+                    "authentication scheme",
+                    &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+                    crate::AuthScheme::from_name,
+                )
+            })?;
+            Some(Some((target, scheme)))
+        }
+    };
+    Ok(super::types::LastRequest {
+        method: f.opt_with("method", super::load::string)?,
+        from: f.opt_with("from", u64_field("a byte offset"))?,
+        headers,
+        credentials,
+    })
 }

@@ -309,6 +309,15 @@ impl WorldSpec {
         for (path, body) in &self.local_content {
             world.local_content.insert(path.clone(), body.clone());
         }
+        if let Some(p) = &self.system_proxy {
+            world = world.system_proxy(p.clone());
+        }
+        for (name, p) in &self.proxies {
+            world = world.proxy(name.clone(), p.clone());
+        }
+        for c in &self.certificates {
+            world = world.certificate(c.clone());
+        }
         world
     }
 }
@@ -795,6 +804,19 @@ pub fn describe(step: &Step) -> String {
                 property,
                 ..
             } => format!("check file_property {job} file {file} {property}"),
+            C::Requests { url, .. } => format!("check requests {url}"),
+            C::Credentials {
+                job,
+                target,
+                scheme,
+                present,
+                ..
+            } => format!(
+                "check credentials {job} {} {} {}",
+                target.name(),
+                scheme.name(),
+                if *present { "present" } else { "absent" }
+            ),
         },
     };
     match &step.app {

@@ -297,6 +297,8 @@ pub(super) fn property_value(f: &Fields, key: &str, prop: Prop) -> R<PropertyVal
         Some(ScalarKind::Bool) => Scalar::Bool(boolean(v, &p)?),
         Some(ScalarKind::Wide) => Scalar::Wide(integer(v, &p, u64::MAX, prop.number_hint())?),
         Some(ScalarKind::Guid) => Scalar::Guid(super::convention::guid(v, &p)?),
+        Some(ScalarKind::Proxy) => Scalar::Proxy(proxy_value(v, &p)?),
+        Some(ScalarKind::OptText) => Scalar::OptText(opt_string(v, &p)?),
         None => return at(v, &p, format!("property {name} has no value scenario files can write")),
     };
     match PropertyValue::from_scalar(prop, scalar) {
@@ -307,6 +309,39 @@ pub(super) fn property_value(f: &Fields, key: &str, prop: Prop) -> R<PropertyVal
             format!("property {name} does not take this kind of value"),
         ),
     }
+}
+
+/// A string or null.
+pub(super) fn opt_string(n: &Node, p: &str) -> R<Option<String>> {
+    match &n.kind {
+        Kind::Null => Ok(None),
+        Kind::Str(s) => Ok(Some(s.clone())),
+        k => at(
+            n,
+            p,
+            format!("expected a string or null, found {}", k.describe()),
+        ),
+    }
+}
+
+/// `proxy_settings`: `{ "usage": PRECONFIG | NO_PROXY | OVERRIDE | AUTODETECT | integer, "list",
+/// "bypass" }` (each list a string or null, absent: null).
+fn proxy_value(n: &Node, p: &str) -> R<crate::ProxyValue> {
+    const USAGES: [&str; 4] = ["PRECONFIG", "NO_PROXY", "OVERRIDE", "AUTODETECT"];
+    let f = Fields::new(n, p, "proxy settings", &["usage", "list", "bypass"])?;
+    let u = f.req("usage", "a proxy usage")?;
+    let up = f.ptr("usage");
+    let usage = match &u.kind {
+        Kind::Num(_) => u32_field("a raw BG_JOB_PROXY_USAGE value")(u, &up)?,
+        _ => named(u, &up, "proxy usage", &USAGES, |s| {
+            USAGES.iter().position(|x| *x == s).map(|i| i as u32)
+        })?,
+    };
+    Ok(crate::ProxyValue {
+        usage,
+        list: f.opt_with("list", opt_string)?.flatten(),
+        bypass: f.opt_with("bypass", opt_string)?.flatten(),
+    })
 }
 
 pub(super) fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {

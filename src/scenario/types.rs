@@ -43,6 +43,12 @@ pub struct WorldSpec {
     pub local_content: Vec<(String, crate::Body)>,
     /// Where files are materialised (`None`: nowhere, nothing touches the host file system).
     pub sandbox: Option<SandboxSpec>,
+    /// The proxy PRECONFIG and AUTODETECT jobs use (`None`: direct).
+    pub system_proxy: Option<String>,
+    /// Proxies by name, in file order.
+    pub proxies: Vec<(String, crate::world::Proxy)>,
+    /// The machine's client certificates, in file order.
+    pub certificates: Vec<crate::ClientCertificate>,
 }
 
 /// The part-2 world fields of the job options (all optional; the defaults of D33, D34, T22).
@@ -308,7 +314,9 @@ impl Action {
                 Check::Notifications { .. }
                 | Check::Time { .. }
                 | Check::LocalFile { .. }
-                | Check::LocalDir { .. } => return None,
+                | Check::LocalDir { .. }
+                | Check::Credentials { .. }
+                | Check::Requests { .. } => return None,
             },
         })
     }
@@ -493,6 +501,42 @@ pub enum Check {
         /// The entry names, sorted.
         names: Vec<String>,
     },
+    /// Whether a job holds credentials for a (target, scheme) pair (simulator inspection: BITS has
+    /// no getter, §2.3).
+    Credentials {
+        /// The job.
+        job: String,
+        /// BG_AUTH_TARGET.
+        target: crate::AuthTarget,
+        /// BG_AUTH_SCHEME.
+        scheme: crate::AuthScheme,
+        /// Whether credentials are held.
+        present: bool,
+        /// The user name they carry (`Some(None)`: NULL, the caller's logon), when checked.
+        user: Option<Option<String>>,
+    },
+    /// What a URL received (the server's record).
+    Requests {
+        /// The URL.
+        url: String,
+        /// How many requests (when checked).
+        count: Option<u64>,
+        /// What the latest one must show (when checked).
+        last: Option<LastRequest>,
+    },
+}
+
+/// `last` of `check requests`: each field compared when given.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct LastRequest {
+    /// The method.
+    pub method: Option<String>,
+    /// The start offset.
+    pub from: Option<u64>,
+    /// Header lines that must each appear.
+    pub headers: Option<Vec<String>>,
+    /// The credentials it carried (`Some(None)`: none).
+    pub credentials: Option<Option<(crate::AuthTarget, crate::AuthScheme)>>,
 }
 
 impl Check {
@@ -516,6 +560,8 @@ impl Check {
             Check::FileProperty { .. } => "file_property",
             Check::LocalFile { .. } => "local_file",
             Check::LocalDir { .. } => "local_dir",
+            Check::Credentials { .. } => "credentials",
+            Check::Requests { .. } => "requests",
         }
     }
 }

@@ -138,6 +138,7 @@ fn scenario(sc: &Scenario) -> Out {
             world.push(("sandbox", v(d.display().to_string())))
         }
     }
+    super::http::write_world(w, &mut world);
     if !world.is_empty() {
         o.push(("world", Out::Obj(world)));
     }
@@ -157,6 +158,7 @@ pub(super) fn remote(r: &Remote) -> Out {
     if let Some(size) = r.size {
         f.push(("size", v(size)));
     }
+    let response = |x: &Response| response(x, r);
     if !r.responses.is_empty() {
         f.push((
             "responses",
@@ -178,6 +180,9 @@ pub(super) fn remote(r: &Remote) -> Out {
     if !r.headers.is_empty() {
         f.push(("headers", v(&r.headers)));
     }
+    if let Some(h) = &r.http {
+        super::http::write_remote_http(h, &mut f, response);
+    }
     Out::Obj(f)
 }
 
@@ -195,9 +200,16 @@ pub(super) fn body(b: &crate::content::Body) -> Out {
     }
 }
 
-fn response(r: &Response) -> Out {
+pub(super) fn response(r: &Response, remote: &Remote) -> Out {
     match r {
         Response::Ok => v("ok"),
+        Response::Redirect { status, to } => Out::Obj(vec![
+            (
+                "redirect",
+                v(remote.redirect_target(*to).unwrap_or_default()),
+            ),
+            ("http", v(status)),
+        ]),
         Response::Fail { fault, after_bytes } => {
             let mut f = vec![match fault {
                 Fault::Http(n) => ("http", v(n)),
@@ -236,6 +248,21 @@ pub(super) fn prop(p: &PropertyValue) -> Out {
         Some(Scalar::Bool(b)) => v(b),
         Some(Scalar::Wide(n)) => v(n),
         Some(Scalar::Guid(g)) => v(crate::properties::show_guid(g)),
+        Some(Scalar::Proxy(p)) => {
+            let usage = match p.usage {
+                0 => v("PRECONFIG"),
+                1 => v("NO_PROXY"),
+                2 => v("OVERRIDE"),
+                3 => v("AUTODETECT"),
+                n => v(n),
+            };
+            Out::Obj(vec![
+                ("usage", usage),
+                ("list", v(&p.list)),
+                ("bypass", v(&p.bypass)),
+            ])
+        }
+        Some(Scalar::OptText(t)) => v(t),
         // Only settable properties are in scenario files, and they are all scalars.
         None => v(p.show()),
     }
@@ -492,6 +519,51 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
         Check::LocalDir { dir, names } => {
             f.push(("dir", v(dir)));
             f.push(("names", v(names)));
+        }
+        Check::Requests { url, count, last } => {
+            f.push(("url", v(url)));
+            if let Some(c) = count {
+                f.push(("count", v(c)));
+            }
+            if let Some(l) = last {
+                let mut o = Vec::new();
+                if let Some(m) = &l.method {
+                    o.push(("method", v(m)));
+                }
+                if let Some(x) = l.from {
+                    o.push(("from", v(x)));
+                }
+                if let Some(h) = &l.headers {
+                    o.push(("headers", v(h)));
+                }
+                if let Some(c) = &l.credentials {
+                    o.push((
+                        "credentials",
+                        match c {
+                            None => v(()),
+                            Some((t, s)) => {
+                                Out::Obj(vec![("target", v(t.name())), ("scheme", v(s.name()))])
+                            }
+                        },
+                    ));
+                }
+                f.push(("last", Out::Obj(o)));
+            }
+        }
+        Check::Credentials {
+            job,
+            target,
+            scheme,
+            present,
+            user,
+        } => {
+            f.push(("job", v(job)));
+            f.push(("target", v(target.name())));
+            f.push(("scheme", v(scheme.name())));
+            f.push(("present", v(present)));
+            if let Some(u) = user {
+                f.push(("user", v(u)));
+            }
         }
     }
 }

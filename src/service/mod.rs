@@ -10,6 +10,7 @@
 mod enter;
 mod environment;
 mod materialise;
+mod http;
 mod run;
 mod scavenge;
 mod transfer;

@@ -131,9 +131,14 @@ impl Service {
                 None
             };
             // Borrow the URL in place (the world and the jobs are disjoint fields): no copy per attempt.
-            let attempt = self.world.attempt(&self.jobs[j].files()[f].remote);
+            let attempt = self.http_attempt(j, f);
             let (fault, after_bytes) = match attempt.response {
                 Response::Ok => (None, None),
+                // The gates resolve every redirect (service/http.rs); none reaches here.
+                Response::Redirect { .. } => (
+                    Some(Fault::HResult(HResult::ERROR_WINHTTP_REDIRECT_FAILED)),
+                    None,
+                ),
                 Response::Fail { fault, after_bytes } => {
                     if self.world.classify(fault.code()).0 == Class::Success {
                         (None, None)
@@ -309,7 +314,11 @@ impl Service {
             Some(local) => (local, Self::LOCAL),
             None => (code, context),
         };
-        let (class, ctx) = self.world.classify(code);
+        let (mut class, ctx) = self.world.classify(code);
+        if class == Class::Transient && self.custom_method(j) {
+            // D29: with a custom HTTP method an error that would be transient is fatal.
+            class = Class::Fatal;
+        }
         let context = context.unwrap_or(ctx);
         let now = self.now;
         let job = &mut self.jobs[j];

@@ -20,6 +20,12 @@ fn response(r: Response) -> ResponseV2 {
         Response::Ok => ResponseV2 {
             fault: None,
             after_bytes: None,
+            redirect: None,
+        },
+        Response::Redirect { status, to } => ResponseV2 {
+            fault: None,
+            after_bytes: None,
+            redirect: Some((status, to)),
         },
         Response::Fail {
             fault: f,
@@ -27,6 +33,7 @@ fn response(r: Response) -> ResponseV2 {
         } => ResponseV2 {
             fault: Some(fault(f)),
             after_bytes,
+            redirect: None,
         },
     }
 }
@@ -83,6 +90,7 @@ fn job(j: &Job) -> JobV2 {
             .options_block()
             .filter(|o| !o.is_default_but_resumed())
             .cloned(),
+        http: j.http().cloned(),
     }
 }
 
@@ -115,6 +123,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                     modified: r.modified,
                     accept_ranges: r.accept_ranges,
                     headers: r.headers.clone(),
+                    http: r.http.as_deref().cloned(),
                 };
                 (url.clone(), remote)
             })
@@ -138,6 +147,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
             rate_ppm: c.rate_ppm,
             state: c.state,
         }),
+        http: w.http.clone(),
     };
 
     // The queue in enqueue order: every QUEUED job carries its enqueue sequence number (parked ones

@@ -116,6 +116,12 @@ pub(crate) struct WorldV2 {
     /// The bodies of local files that have one; left out when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub local_content: BTreeMap<String, crate::content::Body>,
+    /// Proxies and what servers received (left out when empty).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::world::HttpWorld::nothing_to_save"
+    )]
+    pub http: crate::world::HttpWorld,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +153,9 @@ pub(crate) struct RemoteV2 {
     /// Response header lines; left out when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
+    /// The HTTP gates and redirect targets (left out for a plain server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<crate::world::RemoteHttp>,
 }
 
 fn yes() -> bool {
@@ -164,6 +173,9 @@ fn is_true(b: &bool) -> bool {
 pub(crate) struct ResponseV2 {
     pub fault: Option<FaultV2>,
     pub after_bytes: Option<u64>,
+    /// A redirect: (status, index of the target in the remote's `http.redirects`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<(u16, u16)>,
 }
 
 /// A fault: `{"http": 503}`, `{"win32": 12030}` or `{"hresult": "0x80070005"}`.
@@ -318,6 +330,9 @@ pub(crate) struct JobV2 {
     /// written anyway: the loader re-derives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<crate::job_options::JobOptions>,
+    /// The HTTP settings (proxy lists, credentials, HttpOptions); left out at their defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<crate::http::HttpSettings>,
 }
 
 /// One file of a job.

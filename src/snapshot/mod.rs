@@ -192,6 +192,8 @@ impl Service {
         loaded.world.sandbox = self.world.sandbox.take();
         loaded.world.sandbox_capacity = self.world.sandbox_capacity;
         loaded.sandbox = self.sandbox.take();
+        // What servers received is theirs, not the service's: it outlives the restart.
+        loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
         *self = loaded;
         Ok(())
     }
@@ -211,6 +213,7 @@ impl Service {
             }
         }
         loaded.trace = std::mem::take(&mut self.trace);
+        loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
         *self = loaded;
     }
 }

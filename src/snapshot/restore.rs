@@ -399,6 +399,9 @@ fn fault(f: FaultV2) -> Fault {
 }
 
 fn response(r: ResponseV2) -> Response {
+    if let Some((status, to)) = r.redirect {
+        return Response::Redirect { status, to };
+    }
     match r.fault {
         None => Response::Ok,
         Some(f) => Response::Fail {
@@ -427,6 +430,7 @@ fn world(w: WorldV2) -> World {
                     modified: r.modified,
                     accept_ranges: r.accept_ranges,
                     headers: r.headers,
+                    http: r.http.map(Box::new),
                 };
                 (url, remote)
             })
@@ -463,6 +467,7 @@ fn world(w: WorldV2) -> World {
             rate_ppm: c.rate_ppm,
             state: c.state,
         }),
+        http: w.http,
     }
 }
 
@@ -478,6 +483,7 @@ fn job(j: JobV2) -> Job {
         priority: j.priority,
         notify_flags: NotifyFlags(j.notify_flags),
         proxy_usage: j.proxy_usage,
+        http: j.http.filter(|h| !h.is_default()).map(Box::new),
         retry_delay: j.minimum_retry_delay_secs,
         no_progress_timeout: j.no_progress_timeout_secs,
         files: j

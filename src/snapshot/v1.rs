@@ -255,6 +255,7 @@ fn fault(f: FaultV1) -> FaultV2 {
 fn response(r: ResponseV1) -> ResponseV2 {
     match r {
         ResponseV1::Ok => ResponseV2 {
+            redirect: None,
             fault: None,
             after_bytes: None,
         },
@@ -262,6 +263,7 @@ fn response(r: ResponseV1) -> ResponseV2 {
             fault: f,
             after_bytes,
         } => ResponseV2 {
+            redirect: None,
             fault: Some(fault(f)),
             after_bytes,
         },
@@ -394,6 +396,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
 
     let w = s.world;
     let world = WorldV2 {
+        http: Default::default(),
         bandwidth: w.bandwidth,
         network: match w.network {
             NetworkV1::Up => NetworkV2::Up,
@@ -407,6 +410,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             .into_iter()
             .map(|(url, r)| {
                 let remote = RemoteV2 {
+                    http: None,
                     size: r.size,
                     responses: r.responses.into_iter().map(response).collect(),
                     otherwise: response(r.otherwise),
@@ -490,6 +494,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             no_progress_timer_queued: j.deadline_queued,
             time_slice_due: j.slice_at,
             options: None,
+            http: None,
         })
         .collect();
 

@@ -248,6 +248,9 @@ impl History {
             | TraceKind::ClockInCallback
             | TraceKind::EventRefused { .. }
             | TraceKind::Scavenged { .. }
+            | TraceKind::Proxy { .. }
+            | TraceKind::Challenged { .. }
+            | TraceKind::Redirected { .. }
             | TraceKind::RemoteNameChanged { .. } => {}
         }
         Ok(())

@@ -105,6 +105,7 @@ pub fn remote() -> impl Strategy<Value = Remote> {
         1 => Just(Response::win32(12029)),
     ];
     (size, vec(response(), 0..4), otherwise).prop_map(|(size, responses, otherwise)| Remote {
+        http: None,
         size,
         responses: responses.into(),
         otherwise,
@@ -133,6 +134,9 @@ pub fn world_spec_with(
         prop_oneof![9 => Just(Network::Up), 1 => Just(Network::Down)],
     )
         .prop_map(|(users, remotes, locals, bandwidth, network)| WorldSpec {
+            system_proxy: None,
+            proxies: Vec::new(),
+            certificates: Vec::new(),
             users,
             bandwidth: Some(bandwidth),
             network: Some(network),
@@ -362,10 +366,36 @@ pub fn property_value(prop: Prop, pick: u8) -> PropertyValue {
         Some(ScalarKind::Bool) => Scalar::Bool(pick % 2 == 1),
         Some(ScalarKind::Wide) => Scalar::Wide(at(&WIDE_NUMBERS, pick)),
         Some(ScalarKind::Guid) => Scalar::Guid(at(&GUIDS, pick)),
+        Some(ScalarKind::Proxy) => Scalar::Proxy(proxy_value(pick)),
+        Some(ScalarKind::OptText) => Scalar::OptText(match pick % 3 {
+            0 => None,
+            1 => Some("X-Key: k1\r\n".to_string()),
+            _ => Some(text(at(&TEXT_LENGTHS, pick), pick / 8)),
+        }),
         None => panic!("property {} has no scenario value", prop.name()),
     };
     PropertyValue::from_scalar(prop, scalar)
         .unwrap_or_else(|| panic!("property {} takes no {:?}", prop.name(), prop.scalar_kind()))
+}
+
+/// Proxy settings the kit tries (SetProxySettings, D24): each usage with and without lists, an
+/// unknown usage, and an over-long list.
+fn proxy_value(pick: u8) -> crate::ProxyValue {
+    let list = |s: &str| Some(s.to_string());
+    let (usage, l, b) = match pick % 7 {
+        0 => (0, None, None),
+        1 => (1, None, None),
+        2 => (2, list("proxy.test:8080"), list("<local>")),
+        3 => (3, None, None),
+        4 => (2, None, None),
+        5 => (1, list("proxy.test:8080"), None),
+        _ => (7, None, None),
+    };
+    crate::ProxyValue {
+        usage,
+        list: l,
+        bypass: b,
+    }
 }
 
 /// 64-bit property values the kit tries: zero, around the 32-bit limit, and the largest.
