@@ -212,6 +212,11 @@ pub(crate) struct Job {
     /// D23: a final job whose data the service let go at a restart; only its id stays reserved.
     #[serde(default)]
     released: bool,
+    /// `files[..done_prefix]` are all done (a file never becomes undone: sizes change only on the
+    /// file being connected), so [`Job::next_file`] starts there: O(1) amortised per file instead of
+    /// a scan from the first file. A hint kept by [`Job::file_finished`]; not saved (0 after a load).
+    #[serde(skip)]
+    done_prefix: u32,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -307,6 +312,7 @@ impl Job {
             ready_key: None,
             active: None,
             released: false,
+            done_prefix: 0,
         }
     }
 
@@ -379,6 +385,7 @@ impl Job {
             ready_key: None,
             active: None,
             released: false,
+            done_prefix: 0,
         }
     }
 
@@ -556,12 +563,29 @@ impl Job {
 
     /// The first file not yet fully moved.
     pub fn next_file(&self) -> Option<usize> {
-        self.files.iter().position(|f| !f.is_done())
+        let start = self.done_prefix as usize;
+        debug_assert!(
+            self.files[..start].iter().all(FileData::is_done),
+            "a file before the done prefix became undone"
+        );
+        self.files[start..]
+            .iter()
+            .position(|f| !f.is_done())
+            .map(|i| start + i)
     }
 
     /// Every file fully moved (vacuously true for no files).
     pub fn all_files_done(&self) -> bool {
-        self.files.iter().all(FileData::is_done)
+        self.next_file().is_none()
+    }
+
+    /// A file was fully moved: the done prefix grows past every done file at its end.
+    pub fn file_finished(&mut self) {
+        let mut p = self.done_prefix as usize;
+        while self.files.get(p).is_some_and(FileData::is_done) {
+            p += 1;
+        }
+        self.done_prefix = u32::try_from(p).unwrap_or(u32::MAX);
     }
 
     // ------------------------------------------------------------------ writing (not the state)

@@ -108,7 +108,34 @@ pub(crate) fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Escape one reference token of a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`).
 pub(crate) fn pointer_token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+    let mut out = String::with_capacity(key.len());
+    push_pointer_token(&mut out, key);
+    out
+}
+
+/// Append `/` and the escaped `key` to the JSON pointer `out` (RFC 6901), allocating nothing when
+/// `out` has room. The loader builds a pointer for every field it converts, so this stays cheap.
+pub(crate) fn push_pointer_token(out: &mut String, key: &str) {
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
+        out.push_str(key);
+        return;
+    }
+    for c in key.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `ptr` + `/` + the escaped `key`: the pointer of member `key` of the object at `ptr`.
+pub(crate) fn child_pointer(ptr: &str, key: &str) -> String {
+    let mut out = String::with_capacity(ptr.len() + 1 + key.len());
+    out.push_str(ptr);
+    out.push('/');
+    push_pointer_token(&mut out, key);
+    out
 }
 
 /// The 1-based line and column (in characters) of byte offset `pos` in `text`.

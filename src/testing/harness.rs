@@ -118,6 +118,42 @@ pub struct Harness {
     checking: bool,
     /// A value of every property read so far (the `is` of a probe whose getter failed).
     templates: BTreeMap<Prop, PropertyValue>,
+    /// What the last probe of each handle slot read, and at which trace position (see
+    /// [`Harness::probe`]).
+    probed: Vec<Probed>,
+}
+
+/// What one handle's probes read at trace position `at` (`None`: not stored at that probe).
+#[derive(Clone, Debug, Default)]
+struct Probed {
+    at: usize,
+    checks: [Option<(Check, HResult)>; 4],
+    props: Vec<Option<(PropertyValue, HResult)>>,
+}
+
+/// `slot` holds exactly `(value, result)` read at the same trace position: the observation would
+/// repeat one already stored and checked. Otherwise `slot` takes the new reading.
+fn repeats<T: PartialEq + Clone>(
+    slot: &mut Option<(T, HResult)>,
+    same_position: bool,
+    value: &T,
+    result: HResult,
+) -> bool {
+    if same_position {
+        if let Some((v, r)) = slot {
+            if *r == result && v == value {
+                return true;
+            }
+        }
+    }
+    match slot {
+        Some((v, r)) => {
+            v.clone_from(value);
+            *r = result;
+        }
+        None => *slot = Some((value.clone(), result)),
+    }
+    false
 }
 
 impl Harness {
@@ -147,6 +183,7 @@ impl Harness {
             aliases: 0,
             checking: true,
             templates: BTreeMap::new(),
+            probed: Vec::new(),
         }
     }
 
@@ -242,7 +279,10 @@ impl Harness {
     pub fn history(&self) -> &super::History {
         self.checker.history()
     }
-    /// Every observation so far.
+    /// Every observation so far. A probe (see [`Harness::step`]) that reads exactly what the same
+    /// handle's previous probe read, at the same trace position, is stored (and checked) once: the
+    /// checker's verdict on an observation depends only on the observation and the history up to its
+    /// trace position, so the repeat would be checked against the same facts with the same result.
     pub fn observations(&self) -> &Observations {
         &self.obs
     }
@@ -575,38 +615,54 @@ impl Harness {
                 expect: ErrorExpectation::None,
             },
         ];
-        for slot in &self.handles {
+        if self.probed.len() < self.handles.len() {
+            self.probed.resize_with(self.handles.len(), Probed::default);
+        }
+        for (slot, probed) in self.handles.iter().zip(&mut self.probed) {
             let app = &self.apps[slot.app];
-            for probe in &probes {
-                let (action, result) = match read(&slot.handle, probe) {
+            // Readings repeat the handle's previous probe only at the same trace position (the
+            // history the checker compares them with is then the same).
+            let same_position = probed.at == at;
+            probed.at = at;
+            let observed = |action: Action, after: usize, result: HResult| Observed {
+                before: at,
+                after,
+                step: None,
+                seen: Seen::JobCall {
+                    app: app.id,
+                    handle: Some((app.name.clone(), slot.alias.clone())),
+                    handle_generation: slot.generation,
+                    job: self.jobs[slot.job].id,
+                    action,
+                    held: None,
+                    result,
+                },
+            };
+            for (probe, last) in probes.iter().zip(&mut probed.checks) {
+                let (check, result) = match read(&slot.handle, probe) {
                     Ok(c) => (c, HResult::S_OK),
                     Err(h) => (probe.clone(), h),
                 };
-                let mut action = Action::Check(action);
-                if let Some(j) = action.job_mut() {
-                    *j = slot.alias.clone();
+                if repeats(last, same_position, &check, result) {
+                    continue;
                 }
-                self.obs.push(Observed {
-                    before: at,
-                    after: at,
-                    step: None,
-                    seen: Seen::JobCall {
-                        app: app.id,
-                        handle: Some((app.name.clone(), slot.alias.clone())),
-                        handle_generation: slot.generation,
-                        job: self.jobs[slot.job].id,
-                        action,
-                        held: None,
-                        result,
-                    },
-                });
+                let mut action = Action::Check(check);
+                if let Some(j) = action.job_mut() {
+                    j.clone_from(&slot.alias);
+                }
+                self.obs.push(observed(action, at, result));
             }
             // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
             // users' jobs) and changes nothing (D1), whatever the property.
-            for prop in Prop::all() {
+            for (k, prop) in Prop::all().enumerate() {
                 let (is, result) = match slot.handle.get_property(prop) {
                     Ok(v) => {
-                        self.templates.insert(prop, v.clone());
+                        match self.templates.get_mut(&prop) {
+                            Some(t) => t.clone_from(&v),
+                            None => {
+                                self.templates.insert(prop, v.clone());
+                            }
+                        }
                         (v, HResult::S_OK)
                     }
                     // A failed read states no value: any value of the property stands for it. Until
@@ -617,23 +673,24 @@ impl Harness {
                         None => continue,
                     },
                 };
-                self.obs.push(Observed {
-                    before: at,
-                    after: self.trace_len(),
-                    step: None,
-                    seen: Seen::JobCall {
-                        app: app.id,
-                        handle: Some((app.name.clone(), slot.alias.clone())),
-                        handle_generation: slot.generation,
-                        job: self.jobs[slot.job].id,
-                        action: Action::Check(Check::Property {
-                            job: slot.alias.clone(),
-                            is,
-                        }),
-                        held: None,
-                        result,
-                    },
+                let after = self.runner.trace_len();
+                if probed.props.len() <= k {
+                    probed.props.resize(k + 1, None);
+                }
+                // A getter that changed the machine is always stored (the checker reports it).
+                if repeats(
+                    &mut probed.props[k],
+                    same_position && after == at,
+                    &is,
+                    result,
+                ) {
+                    continue;
+                }
+                let action = Action::Check(Check::Property {
+                    job: slot.alias.clone(),
+                    is,
                 });
+                self.obs.push(observed(action, after, result));
             }
         }
         for held in &self.held {
