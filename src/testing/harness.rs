@@ -123,37 +123,96 @@ pub struct Harness {
     probed: Vec<Probed>,
 }
 
-/// What one handle's probes read at trace position `at` (`None`: not stored at that probe).
+/// One handle's probes as last stored: per probe, the observation (its `before` and `after` moved
+/// to the latest probe) and whether the latest probe read the same and still needs checking.
 #[derive(Clone, Debug, Default)]
 struct Probed {
     at: usize,
-    checks: [Option<(Check, HResult)>; 4],
-    props: Vec<Option<(PropertyValue, HResult)>>,
+    checks: [Option<(Observed, bool)>; 4],
+    props: Vec<Option<(Observed, bool)>>,
 }
 
-/// `slot` holds exactly `(value, result)` read at the same trace position: the observation would
-/// repeat one already stored and checked. Otherwise `slot` takes the new reading.
-fn repeats<T: PartialEq + Clone>(
-    slot: &mut Option<(T, HResult)>,
+/// The check of a `Seen::JobCall` observation.
+fn check_of(o: &mut Observed) -> Option<(&mut Check, &mut HResult)> {
+    match &mut o.seen {
+        Seen::JobCall {
+            action: Action::Check(c),
+            result,
+            ..
+        } => Some((c, result)),
+        _ => None,
+    }
+}
+
+/// Take a probe's reading `(check, result)` (its `job` empty) at trace positions `at..after` into
+/// its stored observation `slot`. Returns the observation to store when the reading differs from
+/// the stored one (or there was none: `new` builds it); when it is the same, the stored observation
+/// is moved to the new position and marked for checking there, unless the position is the same as
+/// well (`same_position`: the checker would compare the same reading with the same history).
+fn take_reading(
+    slot: &mut Option<(Observed, bool)>,
+    generation: u32,
     same_position: bool,
-    value: &T,
-    result: HResult,
-) -> bool {
-    if same_position {
-        if let Some((v, r)) = slot {
-            if *r == result && v == value {
-                return true;
-            }
+    (mut check, result): (Check, HResult),
+    (at, after): (usize, usize),
+    new: impl FnOnce(Check, HResult) -> Observed,
+) -> Option<Observed> {
+    // A handle obtained again after a restart (D15) observes afresh.
+    if let Some((
+        Observed {
+            seen: Seen::JobCall {
+                handle_generation, ..
+            },
+            ..
+        },
+        _,
+    )) = slot
+    {
+        if *handle_generation != generation {
+            *slot = None;
         }
     }
-    match slot {
-        Some((v, r)) => {
-            v.clone_from(value);
-            *r = result;
-        }
-        None => *slot = Some((value.clone(), result)),
+    let Some((stored, recheck)) = slot else {
+        let o = new(check, result);
+        *slot = Some((o.clone(), false));
+        return Some(o);
+    };
+    let (c, r) = check_of(stored).expect("a probe observes a check");
+    // Compare and replace without copying the alias: move it into the reading.
+    let alias = std::mem::take(c.job_mut_check());
+    let same = *r == result && *c == check;
+    *check.job_mut_check() = alias;
+    *recheck = false;
+    if !same {
+        *c = check;
+        *r = result;
     }
-    false
+    let moved = stored.before != at || stored.after != after;
+    stored.before = at;
+    stored.after = after;
+    if same {
+        *recheck = !(same_position && !moved);
+        return None;
+    }
+    Some(stored.clone())
+}
+
+trait CheckJob {
+    fn job_mut_check(&mut self) -> &mut String;
+}
+
+impl CheckJob for Check {
+    fn job_mut_check(&mut self) -> &mut String {
+        match self {
+            Check::State { job, .. }
+            | Check::Error { job, .. }
+            | Check::ErrorCount { job, .. }
+            | Check::Progress { job, .. }
+            | Check::Property { job, .. }
+            | Check::Owner { job, .. } => job,
+            other => unreachable!("not a job check: {other:?}"),
+        }
+    }
 }
 
 impl Harness {
@@ -241,7 +300,17 @@ impl Harness {
         if !self.checking {
             return Ok(());
         }
-        let r = self.checker.check(&self.runner.sim, &self.obs);
+        // Probes that read what they read before are checked at the new position without being
+        // stored again.
+        let again = self.probed.iter().flat_map(|p| {
+            p.checks
+                .iter()
+                .chain(&p.props)
+                .flatten()
+                .filter(|(_, recheck)| *recheck)
+                .map(|(o, _)| o)
+        });
+        let r = self.checker.check_with(&self.runner.sim, &self.obs, again);
         r.map_err(|mut v| {
             v.step = v.step.or(Some(index));
             self.fail(v)
@@ -279,10 +348,11 @@ impl Harness {
     pub fn history(&self) -> &super::History {
         self.checker.history()
     }
-    /// Every observation so far. A probe (see [`Harness::step`]) that reads exactly what the same
-    /// handle's previous probe read, at the same trace position, is stored (and checked) once: the
-    /// checker's verdict on an observation depends only on the observation and the history up to its
-    /// trace position, so the repeat would be checked against the same facts with the same result.
+    /// Every observation so far, except repeated probes: a probe (see [`Harness::step`]) that reads
+    /// exactly what the same handle's previous probe of that getter read is stored once. It is still
+    /// checked after every step at its new trace position (unless that position is also the same:
+    /// the checker's verdict on an observation depends only on the observation and the history up
+    /// to its position, so that repeat would be checked against the same facts).
     pub fn observations(&self) -> &Observations {
         &self.obs
     }
@@ -620,37 +690,41 @@ impl Harness {
         }
         for (slot, probed) in self.handles.iter().zip(&mut self.probed) {
             let app = &self.apps[slot.app];
-            // Readings repeat the handle's previous probe only at the same trace position (the
-            // history the checker compares them with is then the same).
+            // A reading repeats the handle's previous probe only at the same trace position (the
+            // history the checker compares it with is then the same).
             let same_position = probed.at == at;
             probed.at = at;
-            let observed = |action: Action, after: usize, result: HResult| Observed {
-                before: at,
-                after,
-                step: None,
-                seen: Seen::JobCall {
-                    app: app.id,
-                    handle: Some((app.name.clone(), slot.alias.clone())),
-                    handle_generation: slot.generation,
-                    job: self.jobs[slot.job].id,
-                    action,
-                    held: None,
-                    result,
-                },
+            let job = self.jobs[slot.job].id;
+            let observed = |before: usize, after: usize| {
+                move |mut check: Check, result: HResult| {
+                    check.job_mut_check().clone_from(&slot.alias);
+                    Observed {
+                        before,
+                        after,
+                        step: None,
+                        seen: Seen::JobCall {
+                            app: app.id,
+                            handle: Some((app.name.clone(), slot.alias.clone())),
+                            handle_generation: slot.generation,
+                            job,
+                            action: Action::Check(check),
+                            held: None,
+                            result,
+                        },
+                    }
+                }
             };
             for (probe, last) in probes.iter().zip(&mut probed.checks) {
-                let (check, result) = match read(&slot.handle, probe) {
+                let reading = match read(&slot.handle, probe) {
                     Ok(c) => (c, HResult::S_OK),
                     Err(h) => (probe.clone(), h),
                 };
-                if repeats(last, same_position, &check, result) {
-                    continue;
+                let new = observed(at, at);
+                if let Some(o) =
+                    take_reading(last, slot.generation, same_position, reading, (at, at), new)
+                {
+                    self.obs.push(o);
                 }
-                let mut action = Action::Check(check);
-                if let Some(j) = action.job_mut() {
-                    j.clone_from(&slot.alias);
-                }
-                self.obs.push(observed(action, at, result));
             }
             // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
             // users' jobs) and changes nothing (D1), whatever the property.
@@ -677,20 +751,25 @@ impl Harness {
                 if probed.props.len() <= k {
                     probed.props.resize(k + 1, None);
                 }
-                // A getter that changed the machine is always stored (the checker reports it).
-                if repeats(
-                    &mut probed.props[k],
-                    same_position && after == at,
-                    &is,
+                let reading = (
+                    Check::Property {
+                        job: String::new(),
+                        is,
+                    },
                     result,
+                );
+                let new = observed(at, after);
+                let last = &mut probed.props[k];
+                if let Some(o) = take_reading(
+                    last,
+                    slot.generation,
+                    same_position,
+                    reading,
+                    (at, after),
+                    new,
                 ) {
-                    continue;
+                    self.obs.push(o);
                 }
-                let action = Action::Check(Check::Property {
-                    job: slot.alias.clone(),
-                    is,
-                });
-                self.obs.push(observed(action, after, result));
             }
         }
         for held in &self.held {
