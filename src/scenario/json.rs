@@ -322,18 +322,29 @@ impl Reader<'_> {
     fn string(&mut self) -> Result<String, usize> {
         let start = self.i;
         self.i += 1; // opening quote
+                     // Plain: no escape and no control character, so the text between the quotes is the value.
+        let mut plain = true;
         loop {
             match self.peek() {
                 Some(b'"') => {
                     self.i += 1;
                     break;
                 }
-                Some(b'\\') => self.i += 2,
-                Some(_) => self.i += 1,
+                Some(b'\\') => {
+                    plain = false;
+                    self.i += 2;
+                }
+                Some(b) => {
+                    plain &= b >= 0x20;
+                    self.i += 1;
+                }
                 None => return Err(start),
             }
         }
         let raw = self.text.get(start..self.i).ok_or(start)?;
+        if plain {
+            return Ok(raw[1..raw.len() - 1].to_string());
+        }
         serde_json::from_str::<String>(raw).map_err(|_| start)
     }
 
@@ -406,6 +417,26 @@ pub(crate) fn one_of(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_without_escapes_read_as_serde_json_reads_them() {
+        for raw in [
+            "\"\"",
+            "\"plain\"",
+            "\"Zo\u{eb} \u{1F600} C:/x\"",
+            "\"a\\\"b\"",
+            "\"tab\\tnew\\n\"",
+            "\"bad\u{1}control\"",
+        ] {
+            let ours = parse(raw).map(|n| n.kind);
+            let theirs = serde_json::from_str::<String>(raw);
+            match (ours, theirs) {
+                (Ok(Kind::Str(a)), Ok(b)) => assert_eq!(a, b, "{raw:?}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{raw:?}: {a:?} vs {b:?}"),
+            }
+        }
+    }
 
     #[test]
     fn keeps_order_positions_and_raw_numbers() {
