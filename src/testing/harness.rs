@@ -191,7 +191,7 @@ fn take_reading(
     stored.before = at;
     stored.after = after;
     if same {
-        *recheck = !(same_position && !moved);
+        *recheck = !same_position || moved;
         return None;
     }
     Some(stored.clone())
