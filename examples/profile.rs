@@ -14,6 +14,8 @@
 //! lifecycles of `benches/lifecycle.rs`; `foreground N` runs N FOREGROUND jobs of different sizes at
 //! once (a scheduler pass after each finish); `restart N` restarts the service with N QUEUED jobs;
 //! `restart-final N K` cancels N jobs and then restarts the service K times;
+//! `files N` runs one administrator's job of N one-byte files from `resume` to TRANSFERRED (the
+//! engine looks for the next file after each one);
 //! `fuzz-ops K` / `fuzz-scenario K` run the body of that fuzz target (`bitsim::testing::fuzz_ops` /
 //! `fuzz_scenario`) over every input of `fuzz/corpus/<target>/` K times and report executions per second
 //! (the figure libFuzzer prints as `exec/s`, without libFuzzer's own work);
@@ -35,6 +37,7 @@ fn main() {
         "restart-final" => restart_final(n, args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1)),
         "scenarios" => scenarios(n),
         "lifecycle" => lifecycle(n, tracing),
+        "files" => files(n),
         "fuzz-ops" => fuzz_corpus("ops", n),
         "fuzz-scenario" => fuzz_corpus("scenario", n),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
@@ -276,4 +279,26 @@ fn cpu_secs() -> f64 {
             Some((utime + stime) / 100.0)
         })
         .unwrap_or(0.0)
+}
+
+/// `files N`: one administrator's job with N one-byte files, from `resume` to TRANSFERRED.
+fn files(n: usize) {
+    let url = |i: usize| format!("https://cdn.example.test/f/{i:06}.bin");
+    let mut w = World::new();
+    for i in 0..n {
+        w = w.remote(url(i), Remote::sized(1));
+    }
+    let sim = Sim::new(w);
+    let app = sim.connect("files", sim.admin("admin")).unwrap();
+    let job = app.create_job("many files", JobType::Download).unwrap();
+    for i in 0..n {
+        job.add_file(&url(i), &format!("C:\\dl\\{i:06}.bin"))
+            .unwrap();
+    }
+    job.resume().unwrap();
+    let t = std::time::Instant::now();
+    run(&sim);
+    let took = t.elapsed();
+    assert_eq!(job.get_state(), Ok(JobState::Transferred));
+    println!("files {n}: resume to TRANSFERRED in {took:?} (wall clock, noisy)");
 }
