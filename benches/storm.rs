@@ -28,6 +28,8 @@ use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion, SamplingMode
 use std::time::Duration;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+/// The traced storm also runs at a million jobs (`storm/1000000`: about 1 GB of jobs and trace).
+const STORM_SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
 /// 1,000 bytes at the default 1,000,000 bytes/s: 1 ms of virtual time per transfer.
 const FILE_SIZE: u64 = 1_000;
 const SHARED_URL: &str = "https://cdn.example.test/files/storm.bin";
@@ -120,11 +122,11 @@ fn dry_run(remotes: Remotes, n: usize) -> u64 {
     events
 }
 
-fn group(c: &mut Criterion, name: &str, remotes: Remotes, tracing: bool) {
+fn group(c: &mut Criterion, name: &str, remotes: Remotes, tracing: bool, sizes: &[usize]) {
     let mut g = c.benchmark_group(name);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
-    for n in SIZES {
+    for &n in sizes {
         g.throughput(Throughput::Elements(dry_run(remotes, n)));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
             b.iter_batched(
@@ -138,9 +140,9 @@ fn group(c: &mut Criterion, name: &str, remotes: Remotes, tracing: bool) {
 }
 
 fn benches(c: &mut Criterion) {
-    group(c, "storm", Remotes::Shared, true);
-    group(c, "storm_notrace", Remotes::Shared, false);
-    group(c, "storm_urls", Remotes::PerJob, true);
+    group(c, "storm", Remotes::Shared, true, &STORM_SIZES);
+    group(c, "storm_notrace", Remotes::Shared, false, &SIZES);
+    group(c, "storm_urls", Remotes::PerJob, true, &SIZES);
 
     let mut g = c.benchmark_group("storm_setup");
     g.sampling_mode(SamplingMode::Flat);

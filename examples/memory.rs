@@ -1,5 +1,5 @@
-//! Bytes allocated per idle job: `create_job` + `add_file` (one file), left SUSPENDED, for 1,000 and
-//! 100,000 jobs, measured by a counting global allocator.
+//! Bytes allocated per idle job: `create_job` + `add_file` (one file), left SUSPENDED, for 1,000,
+//! 100,000 and 1,000,000 jobs, measured by a counting global allocator.
 //!
 //! Run: `cargo run --release --example memory`.
 //!
@@ -90,7 +90,7 @@ fn main() {
         "jobs", "tracing", "live bytes/job", "beyond strings", "allocs/job"
     );
     for tracing in [true, false] {
-        for n in [1_000, 100_000] {
+        for n in [1_000, 100_000, 1_000_000] {
             let (live, calls) = measure(n, tracing);
             println!(
                 "{n:>8} {:>8} {live:>16.1} {:>16.1} {calls:>16.2}",

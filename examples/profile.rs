@@ -14,6 +14,11 @@
 //! lifecycles of `benches/lifecycle.rs`; `foreground N` runs N FOREGROUND jobs of different sizes at
 //! once (a scheduler pass after each finish); `restart N` restarts the service with N QUEUED jobs;
 //! `restart-final N K` cancels N jobs and then restarts the service K times;
+//! `files N` runs one administrator's job of N one-byte files from `resume` to TRANSFERRED (the
+//! engine looks for the next file after each one);
+//! `fuzz-ops K` / `fuzz-scenario K` run the body of that fuzz target (`bitsim::testing::fuzz_ops` /
+//! `fuzz_scenario`) over every input of `fuzz/corpus/<target>/` K times and report executions per second
+//! (the figure libFuzzer prints as `exec/s`, without libFuzzer's own work);
 //! `scenarios K` parses and runs every shipped fixture K times, a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
 
@@ -32,6 +37,9 @@ fn main() {
         "restart-final" => restart_final(n, args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1)),
         "scenarios" => scenarios(n),
         "lifecycle" => lifecycle(n, tracing),
+        "files" => files(n),
+        "fuzz-ops" => fuzz_corpus("ops", n),
+        "fuzz-scenario" => fuzz_corpus("scenario", n),
         other => panic!("unknown workload {other:?}: storm N | lifecycle K [notrace]"),
     }
 }
@@ -216,4 +224,81 @@ fn lifecycle(k: usize, tracing: bool) {
         debug_assert_eq!(job.get_state(), Ok(JobState::Acknowledged));
     }
     println!("lifecycle {k}");
+}
+
+/// `fuzz-ops K` / `fuzz-scenario K`: the fuzz target's body over its committed corpus, K passes.
+fn fuzz_corpus(target: &str, k: usize) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let inputs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let cpu = cpu_secs();
+    let t = std::time::Instant::now();
+    let mut slowest = (std::time::Duration::ZERO, 0);
+    for _ in 0..k {
+        for (i, data) in inputs.iter().enumerate() {
+            let one = std::time::Instant::now();
+            match target {
+                "ops" => bitsim::testing::fuzz_ops(data),
+                _ => bitsim::testing::fuzz_scenario(data, &bitsim::testing::run_scenario),
+            }
+            let took = one.elapsed();
+            if took > slowest.0 {
+                slowest = (took, i);
+            }
+        }
+    }
+    let took = t.elapsed();
+    let cpu = cpu_secs() - cpu;
+    let execs = k * inputs.len();
+    println!(
+        "fuzz {target}: {execs} executions in {:.2} s wall = {:.0} exec/s; {cpu:.2} s CPU (user+sys) = {:.0} exec/s; slowest {:?} ({})",
+        took.as_secs_f64(),
+        execs as f64 / took.as_secs_f64(),
+        execs as f64 / cpu,
+        slowest.0,
+        files[slowest.1].display()
+    );
+}
+
+/// CPU time (user + system) of this process so far, in seconds (Linux; 0 elsewhere). On a shared
+/// machine the wall clock also counts the time other processes held the cores.
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let mut f = s[s.rfind(')')? + 2..].split(' ');
+            let utime: f64 = f.nth(11)?.parse().ok()?;
+            let stime: f64 = f.next()?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// `files N`: one administrator's job with N one-byte files, from `resume` to TRANSFERRED.
+fn files(n: usize) {
+    let url = |i: usize| format!("https://cdn.example.test/f/{i:06}.bin");
+    let mut w = World::new();
+    for i in 0..n {
+        w = w.remote(url(i), Remote::sized(1));
+    }
+    let sim = Sim::new(w);
+    let app = sim.connect("files", sim.admin("admin")).unwrap();
+    let job = app.create_job("many files", JobType::Download).unwrap();
+    for i in 0..n {
+        job.add_file(&url(i), &format!("C:\\dl\\{i:06}.bin"))
+            .unwrap();
+    }
+    job.resume().unwrap();
+    let t = std::time::Instant::now();
+    run(&sim);
+    let took = t.elapsed();
+    assert_eq!(job.get_state(), Ok(JobState::Transferred));
+    println!("files {n}: resume to TRANSFERRED in {took:?} (wall clock, noisy)");
 }

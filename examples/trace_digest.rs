@@ -166,7 +166,8 @@ fn demoted() -> String {
     jobs[3].set_priority(Priority::Normal).unwrap();
     jobs[1].set_priority(Priority::High).unwrap();
     sim.advance_secs(2_000);
-    sim.trace().iter().map(|e| format!("{e}\n")).collect()
+    let lines = sim.trace().iter().map(|e| format!("{e}\n")).collect();
+    lines
 }
 
 fn main() {

@@ -497,13 +497,19 @@ impl Sim {
         self.with(|s| s.restart_service())
     }
 
-    /// The trace so far (inside a callback too).
+    /// The trace so far (inside a callback too), borrowed in place: no copy of the events. The
+    /// borrow reads like a slice (`iter`, `len`, indexing); `.to_vec()` keeps a copy.
     ///
     /// # Panics
-    /// Inside a closure given to `with_service_mut`.
+    /// Inside a closure given to `with_service_mut`. While the returned borrow is alive, a call that
+    /// changes the machine (a method of a handle, the clock) panics as a reentrant call does: drop
+    /// it first.
     #[track_caller]
-    pub fn trace(&self) -> Vec<TraceEvent> {
-        self.with_service(|s| s.trace().to_vec())
+    pub fn trace(&self) -> std::cell::Ref<'_, [TraceEvent]> {
+        let Ok(s) = self.inner.service.try_borrow() else {
+            panic!("{REENTRANT}");
+        };
+        std::cell::Ref::map(s, |s| s.trace().as_slice())
     }
 }
 

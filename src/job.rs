@@ -248,6 +248,11 @@ pub(crate) struct Job {
     /// defaults, so an idle job pays one pointer for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     http: Option<Box<crate::http::HttpSettings>>,
+    /// `files[..done_prefix]` are all done (a file never becomes undone: sizes change only on the
+    /// file being connected), so [`Job::next_file`] starts there: O(1) amortised per file instead of
+    /// a scan from the first file. A hint kept by [`Job::file_finished`]; not saved (0 after a load).
+    #[serde(skip)]
+    done_prefix: u32,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -347,6 +352,7 @@ impl Job {
             released: false,
             options: None,
             http: None,
+            done_prefix: 0,
         }
     }
 
@@ -422,6 +428,7 @@ impl Job {
             released: false,
             options: j.options,
             http: j.http,
+            done_prefix: 0,
         }
     }
 
@@ -599,12 +606,29 @@ impl Job {
 
     /// The first file not yet fully moved.
     pub fn next_file(&self) -> Option<usize> {
-        self.files.iter().position(|f| !f.is_done())
+        let start = self.done_prefix as usize;
+        debug_assert!(
+            start == 0 || self.files[start - 1].is_done(),
+            "a file before the done prefix became undone"
+        );
+        self.files[start..]
+            .iter()
+            .position(|f| !f.is_done())
+            .map(|i| start + i)
     }
 
     /// Every file fully moved (vacuously true for no files).
     pub fn all_files_done(&self) -> bool {
-        self.files.iter().all(FileData::is_done)
+        self.next_file().is_none()
+    }
+
+    /// A file was fully moved: the done prefix grows past every done file at its end.
+    pub fn file_finished(&mut self) {
+        let mut p = self.done_prefix as usize;
+        while self.files.get(p).is_some_and(FileData::is_done) {
+            p += 1;
+        }
+        self.done_prefix = u32::try_from(p).unwrap_or(u32::MAX);
     }
 
     // ------------------------------------------------------------------ writing (not the state)

@@ -219,7 +219,7 @@ fn client_failure(h: &Harness, rule: &str, message: String) -> TestCaseError {
 /// The client property: it completes only jobs it saw TRANSFERRED (the trace's ACKNOWLEDGED entries
 /// all come from TRANSFERRED).
 fn completes_only_transferred(h: &Harness) -> Result<(), TestCaseError> {
-    for e in h.sim().trace() {
+    for e in h.sim().trace().iter() {
         if let TraceKind::State {
             to: JobState::Acknowledged,
             from,

@@ -277,7 +277,7 @@ fn d19_a_callback_completes_the_job_on_job_transferred_and_it_ends_acknowledged(
     let t = job.get_times().unwrap().transfer_completion_time.unwrap();
     let tail: Vec<TraceKind> = sim
         .trace()
-        .into_iter()
+        .iter()
         .filter(|e| e.job() == Some(job.id()) && e.time == t)
         .map(|e| e.kind)
         .skip_while(|k| {

@@ -108,7 +108,34 @@ pub(crate) fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Escape one reference token of a JSON pointer (RFC 6901: `~` → `~0`, `/` → `~1`).
 pub(crate) fn pointer_token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+    let mut out = String::with_capacity(key.len());
+    push_pointer_token(&mut out, key);
+    out
+}
+
+/// Append `/` and the escaped `key` to the JSON pointer `out` (RFC 6901), allocating nothing when
+/// `out` has room. The loader builds a pointer for every field it converts, so this stays cheap.
+pub(crate) fn push_pointer_token(out: &mut String, key: &str) {
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
+        out.push_str(key);
+        return;
+    }
+    for c in key.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `ptr` + `/` + the escaped `key`: the pointer of member `key` of the object at `ptr`.
+pub(crate) fn child_pointer(ptr: &str, key: &str) -> String {
+    let mut out = String::with_capacity(ptr.len() + 1 + key.len());
+    out.push_str(ptr);
+    out.push('/');
+    push_pointer_token(&mut out, key);
+    out
 }
 
 /// The 1-based line and column (in characters) of byte offset `pos` in `text`.
@@ -295,18 +322,29 @@ impl Reader<'_> {
     fn string(&mut self) -> Result<String, usize> {
         let start = self.i;
         self.i += 1; // opening quote
+                     // Plain: no escape and no control character, so the text between the quotes is the value.
+        let mut plain = true;
         loop {
             match self.peek() {
                 Some(b'"') => {
                     self.i += 1;
                     break;
                 }
-                Some(b'\\') => self.i += 2,
-                Some(_) => self.i += 1,
+                Some(b'\\') => {
+                    plain = false;
+                    self.i += 2;
+                }
+                Some(b) => {
+                    plain &= b >= 0x20;
+                    self.i += 1;
+                }
                 None => return Err(start),
             }
         }
         let raw = self.text.get(start..self.i).ok_or(start)?;
+        if plain {
+            return Ok(raw[1..raw.len() - 1].to_string());
+        }
         serde_json::from_str::<String>(raw).map_err(|_| start)
     }
 
@@ -379,6 +417,26 @@ pub(crate) fn one_of(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_without_escapes_read_as_serde_json_reads_them() {
+        for raw in [
+            "\"\"",
+            "\"plain\"",
+            "\"Zo\u{eb} \u{1F600} C:/x\"",
+            "\"a\\\"b\"",
+            "\"tab\\tnew\\n\"",
+            "\"bad\u{1}control\"",
+        ] {
+            let ours = parse(raw).map(|n| n.kind);
+            let theirs = serde_json::from_str::<String>(raw);
+            match (ours, theirs) {
+                (Ok(Kind::Str(a)), Ok(b)) => assert_eq!(a, b, "{raw:?}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{raw:?}: {a:?} vs {b:?}"),
+            }
+        }
+    }
 
     #[test]
     fn keeps_order_positions_and_raw_numbers() {

@@ -2,7 +2,7 @@
 //! and meaning (every object's fields, types, ranges, names, aliases), each error with its JSON pointer
 //! and the line and column it points at. Nothing runs before the whole file is known to be valid.
 
-use super::json::{self, escape_text, line_col, number, one_of, pointer_token, quote, Kind, Node};
+use super::json::{self, child_pointer, escape_text, line_col, number, one_of, quote, Kind, Node};
 use super::steps::StepReader;
 use super::types::{Action, Check, Op, SandboxSpec, Scenario, UserSpec, WorldSpec};
 use crate::world::{Fault, Network, Remote, Response};
@@ -169,16 +169,16 @@ impl<'n> Fields<'n> {
         };
         if let Some((key, key_pos)) = first_duplicate(members) {
             return Err(At {
-                ptr: format!("{ptr}/{}", pointer_token(key)),
+                ptr: child_pointer(ptr, key),
                 pos: key_pos,
                 msg: format!("duplicate field {}", quote(key)),
             });
         }
         for (key, key_pos, _) in members {
-            let kptr = format!("{ptr}/{}", pointer_token(key));
+            // The member's pointer is built only for the error.
             if !allowed.contains(&key.as_str()) {
                 return Err(At {
-                    ptr: kptr,
+                    ptr: child_pointer(ptr, key),
                     pos: *key_pos,
                     msg: format!(
                         "unknown field {} in {what}; expected {}",
@@ -204,7 +204,7 @@ impl<'n> Fields<'n> {
     }
 
     pub fn ptr(&self, key: &str) -> String {
-        format!("{}/{}", self.ptr, pointer_token(key))
+        child_pointer(&self.ptr, key)
     }
 
     pub fn req(&self, key: &str, what: &str) -> R<&'n Node> {
@@ -594,7 +594,7 @@ fn users(n: &Node, ptr: &str) -> R<(Vec<UserSpec>, UserTokens)> {
     }
     let mut out: Vec<UserSpec> = Vec::new();
     for (name, key_pos, value) in members {
-        let uptr = format!("{ptr}/{}", pointer_token(name));
+        let uptr = child_pointer(ptr, name);
         if name.is_empty() {
             return Err(At {
                 ptr: uptr,
@@ -664,7 +664,7 @@ fn map_members<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [(String, usize,
     };
     if let Some((key, key_pos)) = first_duplicate(members) {
         return Err(At {
-            ptr: format!("{ptr}/{}", pointer_token(key)),
+            ptr: child_pointer(ptr, key),
             pos: key_pos,
             msg: format!("duplicate key {}", quote(key)),
         });
@@ -690,12 +690,7 @@ fn first_duplicate(members: &[(String, usize, Node)]) -> Option<(&str, usize)> {
 fn remotes(n: &Node, ptr: &str) -> R<Vec<(String, Remote)>> {
     map_members(n, ptr, "the remotes (URL → remote)")?
         .iter()
-        .map(|(url, _, v)| {
-            Ok((
-                url.clone(),
-                remote(v, &format!("{ptr}/{}", pointer_token(url)))?,
-            ))
-        })
+        .map(|(url, _, v)| Ok((url.clone(), remote(v, &child_pointer(ptr, url))?)))
         .collect()
 }
 
@@ -729,7 +724,7 @@ fn locals(n: &Node, ptr: &str) -> R<Vec<LocalSpec>> {
     map_members(n, ptr, "the local files (path → { size, content })")?
         .iter()
         .map(|(path, _, v)| {
-            let lptr = format!("{ptr}/{}", pointer_token(path));
+            let lptr = child_pointer(ptr, path);
             let (size, content) = local(v, &lptr)?;
             Ok((path.clone(), size, content))
         })

@@ -291,6 +291,7 @@ impl Service {
             file.completed = true; // §8.2: an upload file is complete once uploaded
         }
         let bytes = file.bytes_total;
+        job.file_finished();
         self.record(TraceKind::FileDone {
             job: id,
             file: f as u32,

@@ -118,6 +118,101 @@ pub struct Harness {
     checking: bool,
     /// A value of every property read so far (the `is` of a probe whose getter failed).
     templates: BTreeMap<Prop, PropertyValue>,
+    /// What the last probe of each handle slot read, and at which trace position (see
+    /// [`Harness::probe`]).
+    probed: Vec<Probed>,
+}
+
+/// One handle's probes as last stored: per probe, the observation (its `before` and `after` moved
+/// to the latest probe) and whether the latest probe read the same and still needs checking.
+#[derive(Clone, Debug, Default)]
+struct Probed {
+    at: usize,
+    checks: [Option<(Observed, bool)>; 4],
+    props: Vec<Option<(Observed, bool)>>,
+}
+
+/// The check of a `Seen::JobCall` observation.
+fn check_of(o: &mut Observed) -> Option<(&mut Check, &mut HResult)> {
+    match &mut o.seen {
+        Seen::JobCall {
+            action: Action::Check(c),
+            result,
+            ..
+        } => Some((c, result)),
+        _ => None,
+    }
+}
+
+/// Take a probe's reading `(check, result)` (its `job` empty) at trace positions `at..after` into
+/// its stored observation `slot`. Returns the observation to store when the reading differs from
+/// the stored one (or there was none: `new` builds it); when it is the same, the stored observation
+/// is moved to the new position and marked for checking there, unless the position is the same as
+/// well (`same_position`: the checker would compare the same reading with the same history).
+fn take_reading(
+    slot: &mut Option<(Observed, bool)>,
+    generation: u32,
+    same_position: bool,
+    (mut check, result): (Check, HResult),
+    (at, after): (usize, usize),
+    new: impl FnOnce(Check, HResult) -> Observed,
+) -> Option<Observed> {
+    // A handle obtained again after a restart (D15) observes afresh.
+    if let Some((
+        Observed {
+            seen: Seen::JobCall {
+                handle_generation, ..
+            },
+            ..
+        },
+        _,
+    )) = slot
+    {
+        if *handle_generation != generation {
+            *slot = None;
+        }
+    }
+    let Some((stored, recheck)) = slot else {
+        let o = new(check, result);
+        *slot = Some((o.clone(), false));
+        return Some(o);
+    };
+    let (c, r) = check_of(stored).expect("a probe observes a check");
+    // Compare and replace without copying the alias: move it into the reading.
+    let alias = std::mem::take(c.job_mut_check());
+    let same = *r == result && *c == check;
+    *check.job_mut_check() = alias;
+    *recheck = false;
+    if !same {
+        *c = check;
+        *r = result;
+    }
+    let moved = stored.before != at || stored.after != after;
+    stored.before = at;
+    stored.after = after;
+    if same {
+        *recheck = !same_position || moved;
+        return None;
+    }
+    Some(stored.clone())
+}
+
+trait CheckJob {
+    fn job_mut_check(&mut self) -> &mut String;
+}
+
+impl CheckJob for Check {
+    fn job_mut_check(&mut self) -> &mut String {
+        match self {
+            Check::State { job, .. }
+            | Check::Error { job, .. }
+            | Check::ErrorCount { job, .. }
+            | Check::Progress { job, .. }
+            | Check::Property { job, .. }
+            | Check::Owner { job, .. } => job,
+            other => unreachable!("not a job check: {other:?}"),
+        }
+    }
 }
 
 impl Harness {
@@ -147,6 +242,7 @@ impl Harness {
             aliases: 0,
             checking: true,
             templates: BTreeMap::new(),
+            probed: Vec::new(),
         }
     }
 
@@ -204,7 +300,17 @@ impl Harness {
         if !self.checking {
             return Ok(());
         }
-        let r = self.checker.check(&self.runner.sim, &self.obs);
+        // Probes that read what they read before are checked at the new position without being
+        // stored again.
+        let again = self.probed.iter().flat_map(|p| {
+            p.checks
+                .iter()
+                .chain(&p.props)
+                .flatten()
+                .filter(|(_, recheck)| *recheck)
+                .map(|(o, _)| o)
+        });
+        let r = self.checker.check_with(&self.runner.sim, &self.obs, again);
         r.map_err(|mut v| {
             v.step = v.step.or(Some(index));
             self.fail(v)
@@ -242,7 +348,11 @@ impl Harness {
     pub fn history(&self) -> &super::History {
         self.checker.history()
     }
-    /// Every observation so far.
+    /// Every observation so far, except repeated probes: a probe (see [`Harness::step`]) that reads
+    /// exactly what the same handle's previous probe of that getter read is stored once. It is still
+    /// checked after every step at its new trace position (unless that position is also the same:
+    /// the checker's verdict on an observation depends only on the observation and the history up
+    /// to its position, so that repeat would be checked against the same facts).
     pub fn observations(&self) -> &Observations {
         &self.obs
     }
@@ -575,38 +685,58 @@ impl Harness {
                 expect: ErrorExpectation::None,
             },
         ];
-        for slot in &self.handles {
+        if self.probed.len() < self.handles.len() {
+            self.probed.resize_with(self.handles.len(), Probed::default);
+        }
+        for (slot, probed) in self.handles.iter().zip(&mut self.probed) {
             let app = &self.apps[slot.app];
-            for probe in &probes {
-                let (action, result) = match read(&slot.handle, probe) {
+            // A reading repeats the handle's previous probe only at the same trace position (the
+            // history the checker compares it with is then the same).
+            let same_position = probed.at == at;
+            probed.at = at;
+            let job = self.jobs[slot.job].id;
+            let observed = |before: usize, after: usize| {
+                move |mut check: Check, result: HResult| {
+                    check.job_mut_check().clone_from(&slot.alias);
+                    Observed {
+                        before,
+                        after,
+                        step: None,
+                        seen: Seen::JobCall {
+                            app: app.id,
+                            handle: Some((app.name.clone(), slot.alias.clone())),
+                            handle_generation: slot.generation,
+                            job,
+                            action: Action::Check(check),
+                            held: None,
+                            result,
+                        },
+                    }
+                }
+            };
+            for (probe, last) in probes.iter().zip(&mut probed.checks) {
+                let reading = match read(&slot.handle, probe) {
                     Ok(c) => (c, HResult::S_OK),
                     Err(h) => (probe.clone(), h),
                 };
-                let mut action = Action::Check(action);
-                if let Some(j) = action.job_mut() {
-                    *j = slot.alias.clone();
+                let new = observed(at, at);
+                if let Some(o) =
+                    take_reading(last, slot.generation, same_position, reading, (at, at), new)
+                {
+                    self.obs.push(o);
                 }
-                self.obs.push(Observed {
-                    before: at,
-                    after: at,
-                    step: None,
-                    seen: Seen::JobCall {
-                        app: app.id,
-                        handle: Some((app.name.clone(), slot.alias.clone())),
-                        handle_generation: slot.generation,
-                        job: self.jobs[slot.job].id,
-                        action,
-                        held: None,
-                        result,
-                    },
-                });
             }
             // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
             // users' jobs) and changes nothing (D1), whatever the property.
-            for prop in Prop::all() {
+            for (k, prop) in Prop::all().enumerate() {
                 let (is, result) = match slot.handle.get_property(prop) {
                     Ok(v) => {
-                        self.templates.insert(prop, v.clone());
+                        match self.templates.get_mut(&prop) {
+                            Some(t) => t.clone_from(&v),
+                            None => {
+                                self.templates.insert(prop, v.clone());
+                            }
+                        }
                         (v, HResult::S_OK)
                     }
                     // A failed read states no value: any value of the property stands for it. Until
@@ -617,23 +747,29 @@ impl Harness {
                         None => continue,
                     },
                 };
-                self.obs.push(Observed {
-                    before: at,
-                    after: self.trace_len(),
-                    step: None,
-                    seen: Seen::JobCall {
-                        app: app.id,
-                        handle: Some((app.name.clone(), slot.alias.clone())),
-                        handle_generation: slot.generation,
-                        job: self.jobs[slot.job].id,
-                        action: Action::Check(Check::Property {
-                            job: slot.alias.clone(),
-                            is,
-                        }),
-                        held: None,
-                        result,
+                let after = self.runner.trace_len();
+                if probed.props.len() <= k {
+                    probed.props.resize(k + 1, None);
+                }
+                let reading = (
+                    Check::Property {
+                        job: String::new(),
+                        is,
                     },
-                });
+                    result,
+                );
+                let new = observed(at, after);
+                let last = &mut probed.props[k];
+                if let Some(o) = take_reading(
+                    last,
+                    slot.generation,
+                    same_position,
+                    reading,
+                    (at, after),
+                    new,
+                ) {
+                    self.obs.push(o);
+                }
             }
         }
         for held in &self.held {

@@ -72,6 +72,18 @@ impl Checker {
 
     /// Check everything new since the last call: trace events and observations, in order.
     pub fn check(&mut self, sim: &Sim, obs: &Observations) -> Result<(), Violation> {
+        self.check_with(sim, obs, [])
+    }
+
+    /// [`Checker::check`], then `again`: observations kept outside `obs` (a probe that read the same
+    /// as before, checked at its new trace position without being stored twice), each no earlier
+    /// in the trace than the last of `obs`.
+    pub fn check_with<'o>(
+        &mut self,
+        sim: &Sim,
+        obs: &Observations,
+        again: impl IntoIterator<Item = &'o Observed>,
+    ) -> Result<(), Violation> {
         let admins: BTreeSet<UserId> = sim.with_service(|s| {
             (0..)
                 .map(UserId)
@@ -86,6 +98,13 @@ impl Checker {
             while self.next_obs < obs.items.len() {
                 let o = &obs.items[self.next_obs];
                 self.next_obs += 1;
+                self.history
+                    .advance_to(trace, o.before)
+                    .map_err(|v| v.at(o.step))?;
+                self.observation(o, trace, &admins)
+                    .map_err(|v| v.at(o.step))?;
+            }
+            for o in again {
                 self.history
                     .advance_to(trace, o.before)
                     .map_err(|v| v.at(o.step))?;
