@@ -264,7 +264,6 @@ impl fmt::Display for RestartReason {
     }
 }
 
-
 /// What a job did with a redirect (SetSecurityFlags' redirect policy, D30).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum RedirectOutcome {

@@ -129,7 +129,6 @@ impl Default for Remote {
             http: None,
         }
     }
-
 }
 
 /// `auth` of a remote or a proxy: the schemes it challenges with and the credentials it accepts

@@ -790,8 +790,8 @@ pub struct ProxySettings {
 }
 
 mod behaviour;
-pub(crate) mod options;
 pub(crate) mod http;
+pub(crate) mod options;
 
 pub use http::{CertificateBy, ProxyValue};
 

@@ -1715,6 +1715,60 @@ fn unit(r: Result<(), HResult>) -> HResult {
     r.err().unwrap_or(HResult::S_OK)
 }
 
+/// A BG_AUTH_TARGET: `SERVER`, `PROXY` or a raw integer.
+pub(super) fn auth_target(n: &super::json::Node, p: &str) -> R<u32> {
+    auth_value(n, p, "authentication target", &["SERVER", "PROXY"], |s| {
+        crate::AuthTarget::from_name(s).map(crate::AuthTarget::value)
+    })
+}
+
+/// A BG_AUTH_SCHEME: `BASIC` … `PASSPORT` or a raw integer.
+pub(super) fn auth_scheme(n: &super::json::Node, p: &str) -> R<u32> {
+    auth_value(
+        n,
+        p,
+        "authentication scheme",
+        &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
+        |s| crate::AuthScheme::from_name(s).map(crate::AuthScheme::value),
+    )
+}
+
+fn auth_value(
+    n: &super::json::Node,
+    p: &str,
+    what: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<u32>,
+) -> R<u32> {
+    match &n.kind {
+        super::json::Kind::Num(_) => super::load::u32_field("a raw integer")(n, p),
+        _ => named(n, p, what, names, parse),
+    }
+}
+
+/// A target (`target`) or scheme as its name when it has one.
+pub(super) fn auth_name(v: u32, target: bool) -> String {
+    let name = if target {
+        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
+    } else {
+        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
+    };
+    name.map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// The same, for writing a scenario back.
+pub(super) fn auth_out(v: u32, target: bool) -> Out {
+    let name = if target {
+        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
+    } else {
+        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
+    };
+    match name {
+        Some(n) => write::v(n),
+        None => write::v(v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::OPS;
@@ -1824,59 +1878,5 @@ mod tests {
         let e = case(r#"{"check": "enum_count", "enum": "e", "is": 1, "expect": "E_FAIL"}"#)
             .unwrap_err();
         assert!(e.contains("cannot be checked"), "{e}");
-    }
-}
-
-/// A BG_AUTH_TARGET: `SERVER`, `PROXY` or a raw integer.
-pub(super) fn auth_target(n: &super::json::Node, p: &str) -> R<u32> {
-    auth_value(n, p, "authentication target", &["SERVER", "PROXY"], |s| {
-        crate::AuthTarget::from_name(s).map(crate::AuthTarget::value)
-    })
-}
-
-/// A BG_AUTH_SCHEME: `BASIC` … `PASSPORT` or a raw integer.
-pub(super) fn auth_scheme(n: &super::json::Node, p: &str) -> R<u32> {
-    auth_value(
-        n,
-        p,
-        "authentication scheme",
-        &["BASIC", "DIGEST", "NTLM", "NEGOTIATE", "PASSPORT"],
-        |s| crate::AuthScheme::from_name(s).map(crate::AuthScheme::value),
-    )
-}
-
-fn auth_value(
-    n: &super::json::Node,
-    p: &str,
-    what: &str,
-    names: &[&str],
-    parse: impl Fn(&str) -> Option<u32>,
-) -> R<u32> {
-    match &n.kind {
-        super::json::Kind::Num(_) => super::load::u32_field("a raw integer")(n, p),
-        _ => named(n, p, what, names, parse),
-    }
-}
-
-/// A target (`target`) or scheme as its name when it has one.
-pub(super) fn auth_name(v: u32, target: bool) -> String {
-    let name = if target {
-        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
-    } else {
-        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
-    };
-    name.map_or_else(|| v.to_string(), str::to_string)
-}
-
-/// The same, for writing a scenario back.
-pub(super) fn auth_out(v: u32, target: bool) -> Out {
-    let name = if target {
-        crate::AuthTarget::from_value(v).map(crate::AuthTarget::name)
-    } else {
-        crate::AuthScheme::from_value(v).map(crate::AuthScheme::name)
-    };
-    match name {
-        Some(n) => write::v(n),
-        None => write::v(v),
     }
 }

@@ -9,8 +9,8 @@
 
 mod enter;
 mod environment;
-mod materialise;
 mod http;
+mod materialise;
 mod run;
 mod scavenge;
 mod transfer;
