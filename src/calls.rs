@@ -255,9 +255,7 @@ impl Service {
         })?;
         // D33: Job5 properties settable only before the first Resume are read-only from now on.
         let j = job.index();
-        if !self.jobs[j].options().resumed {
-            self.jobs[j].edit_options(|o| o.resumed = true);
-        }
+        self.jobs[j].mark_resumed();
         Ok(r)
     }
 

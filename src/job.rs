@@ -253,6 +253,11 @@ pub(crate) struct Job {
     /// a scan from the first file. A hint kept by [`Job::file_finished`]; not saved (0 after a load).
     #[serde(skip)]
     done_prefix: u32,
+    /// D33: the job has been resumed at least once (Job5 properties read-only after Resume). Kept
+    /// inline (it fits in padding) so that Resume allocates nothing; saved only where it cannot be
+    /// inferred ([`Job::looks_resumed`]).
+    #[serde(skip)]
+    resumed: bool,
 }
 
 /// Spec §10 item 1 and §2.2: the defaults of a new job.
@@ -353,6 +358,7 @@ impl Job {
             options: None,
             http: None,
             done_prefix: 0,
+            resumed: false,
         }
     }
 
@@ -429,6 +435,7 @@ impl Job {
             options: j.options,
             http: j.http,
             done_prefix: 0,
+            resumed: false,
         }
     }
 
@@ -702,6 +709,24 @@ impl Job {
         if self.options.as_deref() == Some(&JobOptions::DEFAULT) {
             self.options = None;
         }
+    }
+    /// D33: whether the job has been resumed at least once.
+    pub(crate) fn resumed(&self) -> bool {
+        self.resumed
+    }
+    /// D33: a successful Resume.
+    pub(crate) fn mark_resumed(&mut self) {
+        self.resumed = true;
+    }
+    /// D33: what a snapshot shows of a resumed job: it left SUSPENDED, or ever moved, failed or
+    /// finished. A snapshot saves `resumed` only for a job where this says otherwise.
+    pub(crate) fn looks_resumed(&self) -> bool {
+        self.state() != JobState::Suspended
+            || self.transfer_epoch() > 0
+            || self.error_count() > 0
+            || self.error().is_some()
+            || self.times().transfer_completion_time.is_some()
+            || self.files().iter().any(|f| f.bytes_transferred > 0)
     }
     /// The boxed block as a snapshot keeps it.
     pub(crate) fn options_block(&self) -> Option<&JobOptions> {

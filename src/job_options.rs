@@ -51,9 +51,6 @@ pub(crate) struct JobOptions {
     /// Job5 id 10.
     #[serde(default, skip_serializing_if = "is_false")]
     pub on_demand: bool,
-    /// The job has been resumed at least once (BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, D33).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub resumed: bool,
 }
 
 fn is_zero_u32(n: &u32) -> bool {
@@ -91,17 +88,7 @@ impl JobOptions {
         max_download_size: 0,
         minimum_notification_interval_ms: MINIMUM_NOTIFICATION_INTERVAL_MS,
         on_demand: false,
-        resumed: false,
     };
-
-    /// Whether everything a snapshot must keep is at its default (`resumed` is not kept: a
-    /// restored job re-derives it, D33).
-    pub fn is_default_but_resumed(&self) -> bool {
-        JobOptions {
-            resumed: false,
-            ..self.clone()
-        } == JobOptions::DEFAULT
-    }
 }
 
 impl Default for JobOptions {

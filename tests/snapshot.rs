@@ -1035,3 +1035,42 @@ proptest! {
         load_or_refuse(&json, "prop");
     }
 }
+
+/// D33: "resumed" survives a snapshot even where nothing else shows it (Resume then Suspend before
+/// any progress), and is not written where the state already shows it.
+#[test]
+fn d33_resumed_survives_a_snapshot_where_nothing_else_shows_it() {
+    let world = World::new().remote(A, Remote::sized(1_000));
+    let mut s = Service::new(world);
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let quiet = s.create_job(a, "quiet", JobType::Download).unwrap();
+    s.add_file(a, quiet, A, "C:\\q").unwrap();
+    s.resume(a, quiet).unwrap();
+    s.suspend(a, quiet).unwrap();
+    let fresh = s.create_job(a, "fresh", JobType::Download).unwrap();
+    s.add_file(a, fresh, A, "C:\\f").unwrap();
+    let queued = s.create_job(a, "queued", JobType::Download).unwrap();
+    s.add_file(a, queued, A, "C:\\g").unwrap();
+    s.resume(a, queued).unwrap();
+    assert_eq!(
+        s.set_dynamic_content(a, quiet, true),
+        Err(HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME)
+    );
+    let json = s.to_snapshot_json();
+    assert_eq!(
+        json.matches("\"resumed\"").count(),
+        1,
+        "only the quiet job needs the flag written: {json}"
+    );
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.set_dynamic_content(a, quiet, true),
+        Err(HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME)
+    );
+    assert_eq!(
+        loaded.set_dynamic_content(a, queued, true),
+        Err(HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME)
+    );
+    assert_eq!(loaded.set_dynamic_content(a, fresh, true), Ok(()));
+}

@@ -410,7 +410,7 @@ fn download_only(j: &Job) -> Result<(), HResult> {
 
 /// BG_E_READ_ONLY_PROPERTY_AFTER_RESUME once the job has been resumed (D33).
 fn before_resume(j: &Job) -> Result<(), HResult> {
-    if j.options().resumed {
+    if j.resumed() {
         Err(HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME)
     } else {
         Ok(())

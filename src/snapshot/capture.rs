@@ -86,10 +86,8 @@ fn job(j: &Job) -> JobV2 {
         no_progress_deadline: j.deadline_at,
         no_progress_timer_queued: j.deadline_queued,
         time_slice_due: j.slice_at,
-        options: j
-            .options_block()
-            .filter(|o| !o.is_default_but_resumed())
-            .cloned(),
+        options: j.options_block().cloned(),
+        resumed: j.resumed() && !j.looks_resumed(),
         http: j.http().cloned(),
     }
 }

@@ -326,10 +326,13 @@ pub(crate) struct JobV2 {
     /// When the background time slice of a running job ends (T7).
     pub time_slice_due: Option<SimTime>,
     /// The Job3/Job4/Job5 properties that differ from their defaults (§2.4, §2.5, §2.10); left out
-    /// when none does. Whether the job was ever resumed (D33) is not kept here unless the block is
-    /// written anyway: the loader re-derives it.
+    /// when none does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<crate::job_options::JobOptions>,
+    /// D33: the job was resumed though nothing else shows it (a Resume then a Suspend before any
+    /// progress); left out when false. Elsewhere the loader infers it from state and history.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
     /// The HTTP settings (proxy lists, credentials, HttpOptions); left out at their defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<crate::http::HttpSettings>,

@@ -520,15 +520,10 @@ fn job(j: JobV2) -> Job {
         waiting_for_network: j.waiting_for_network,
         options: j.options.map(Box::new),
     });
-    // D33: a job that left SUSPENDED or ever moved, failed or finished has been resumed.
-    let resumed = job.state() != JobState::Suspended
-        || job.transfer_epoch() > 0
-        || job.error_count() > 0
-        || job.error().is_some()
-        || job.times().transfer_completion_time.is_some()
-        || job.files().iter().any(|f| f.bytes_transferred > 0);
-    if resumed && !job.options().resumed {
-        job.edit_options(|o| o.resumed = true);
+    // D33: a job that left SUSPENDED or ever moved, failed or finished has been resumed; the file
+    // says so of any other.
+    if j.resumed || job.looks_resumed() {
+        job.mark_resumed();
     }
     job.retry_at = j.retry_due;
     job.deadline_at = j.no_progress_deadline;

@@ -494,6 +494,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             no_progress_timer_queued: j.deadline_queued,
             time_slice_due: j.slice_at,
             options: None,
+            resumed: false,
             http: None,
         })
         .collect();
