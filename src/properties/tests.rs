@@ -18,6 +18,11 @@ fn every_property_is_declared_once_in_table_order() {
             "notify_flags",
             "minimum_retry_delay",
             "no_progress_timeout",
+            "proxy_settings",
+            "use_stored_credentials",
+            "custom_headers",
+            "security_flags",
+            "http_method",
             "file_acl_flags",
             "peer_caching_flags",
             "maximum_download_time",
@@ -27,12 +32,7 @@ fn every_property_is_declared_once_in_table_order() {
             "high_performance",
             "max_download_size",
             "minimum_notification_interval_ms",
-            "on_demand_mode",
-            "proxy_settings",
-            "use_stored_credentials",
-            "custom_headers",
-            "security_flags",
-            "http_method"
+            "on_demand_mode"
         ]
     );
 }
