@@ -1,8 +1,11 @@
 //! The COM objects: manager, jobs, files, error objects and enumerators, each backed by a bitsim
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
-//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README); interfaces it does not
-//! model are not answered by QueryInterface (E_NOINTERFACE).
+//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's notify command
+//! line and reply methods, Job3::AddFileWithRanges, HttpOptions3::SetServerCertificateValidationInterface,
+//! File2::GetFileRanges and File4–File6. Every other method of Job..Job5, HttpOptions 1–3, File2 and
+//! File3 calls the facade method of the same COM name. Interfaces bitsim does not model are not
+//! answered by QueryInterface (E_NOINTERFACE).
 
 use crate::com::{alloc_bytes, alloc_string, Attached};
 use crate::core::{implement, Interface, Ref, Result, BOOL, GUID, HRESULT, PCWSTR, PWSTR};
