@@ -745,3 +745,80 @@ fn every_bits_interface_has_every_method() {
     let _: unsafe fn(Option<*const core::ffi::c_void>) = CoTaskMemFree;
     let _: unsafe fn(Option<*const core::ffi::c_void>, COINIT) -> HRESULT = CoInitializeEx;
 }
+
+/// HttpOptions client certificate through COM: ByID takes the 20-byte SHA-1 hash, ByName a subject;
+/// GetClientCertificate hands out the store, the hash blob and the subject, each freed with
+/// CoTaskMemFree; NULL out-parameters give E_INVALIDARG.
+#[test]
+fn client_certificate_by_id_and_by_name_through_com() {
+    let hash: [u8; 20] = std::array::from_fn(|i| (i as u8) * 13 + 1);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let sim = Sim::new(World::new().certificate(bitsim::ClientCertificate {
+        location: 0,
+        store: "MY".into(),
+        subject: "CN=client, O=Test".into(),
+        sha1: hex,
+    }));
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("j"));
+    let h = job.cast::<IBackgroundCopyJobHttpOptions>().unwrap();
+    unsafe {
+        h.SetClientCertificateByID(BG_CERT_STORE_LOCATION_CURRENT_USER, w!("MY"), &hash)
+            .unwrap();
+        let (mut loc, mut store, mut blob, mut subject) = (
+            BG_CERT_STORE_LOCATION(7),
+            PWSTR::null(),
+            std::ptr::null_mut(),
+            PWSTR::null(),
+        );
+        h.GetClientCertificate(&mut loc, &mut store, &mut blob, &mut subject)
+            .unwrap();
+        assert_eq!(loc, BG_CERT_STORE_LOCATION_CURRENT_USER);
+        assert_eq!(store.to_string().unwrap(), "MY");
+        assert_eq!(subject.to_string().unwrap(), "CN=client, O=Test");
+        assert_eq!(std::slice::from_raw_parts(blob, 20), &hash);
+        assert_eq!(live_allocations(), 3);
+        CoTaskMemFree(Some(store.0 as _));
+        CoTaskMemFree(Some(blob as _));
+        CoTaskMemFree(Some(subject.0 as _));
+        let hr = (Interface::vtable(&h).GetClientCertificate)(
+            Interface::as_raw(&h),
+            &mut loc,
+            std::ptr::null_mut(),
+            &mut blob,
+            &mut subject,
+        );
+        assert_eq!(hr, E_INVALIDARG);
+        // Removing it: S_OK, then S_FALSE.
+        assert_eq!(
+            (Interface::vtable(&h).RemoveClientCertificate)(Interface::as_raw(&h)),
+            S_OK
+        );
+        assert_eq!(
+            (Interface::vtable(&h).RemoveClientCertificate)(Interface::as_raw(&h)),
+            S_FALSE
+        );
+        // By name: a subject that matches nothing is CRYPT_E_NOT_FOUND; one that matches works.
+        assert_eq!(
+            h.SetClientCertificateByName(
+                BG_CERT_STORE_LOCATION_CURRENT_USER,
+                w!("MY"),
+                w!("CN=nobody")
+            )
+            .unwrap_err()
+            .code(),
+            HRESULT(0x80092004_u32 as i32)
+        );
+        h.SetClientCertificateByName(BG_CERT_STORE_LOCATION_CURRENT_USER, w!("MY"), w!("client"))
+            .unwrap();
+        assert_eq!(
+            app.enum_jobs(0).unwrap()[0]
+                .get_client_certificate()
+                .unwrap()
+                .subject,
+            "CN=client, O=Test"
+        );
+    }
+    assert_eq!(live_allocations(), 0);
+}
