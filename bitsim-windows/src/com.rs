@@ -208,6 +208,19 @@ pub(crate) fn alloc_string(s: &str) -> crate::core::PWSTR {
     crate::core::PWSTR(p)
 }
 
+/// A copy of `bytes` the caller frees with [`CoTaskMemFree`] (counted by [`live_allocations`]).
+pub(crate) fn alloc_bytes(bytes: &[u8]) -> *mut u8 {
+    let mut b: Box<[u16]> = vec![0u16; bytes.len().div_ceil(2).max(1)].into_boxed_slice();
+    let p = b.as_mut_ptr().cast::<u8>();
+    // SAFETY: the buffer holds at least `bytes.len()` bytes and does not overlap `bytes`.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+    ALLOCATIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(p as usize, (std::thread::current().id(), b));
+    p
+}
+
 /// CoTaskMemFree: frees a string a BITS method returned (null is ignored; so is a pointer this
 /// crate did not hand out).
 ///

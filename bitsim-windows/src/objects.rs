@@ -1,12 +1,17 @@
 //! The COM objects: manager, jobs, files, error objects and enumerators, each backed by a bitsim
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
-//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README); interfaces it does not
-//! model are not answered by QueryInterface (E_NOINTERFACE).
+//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's notify command
+//! line and reply methods, Job3::AddFileWithRanges, HttpOptions3::SetServerCertificateValidationInterface,
+//! File2::GetFileRanges and File4–File6. Every other method of Job..Job5, HttpOptions 1–3, File2 and
+//! File3 calls the facade method of the same COM name. Interfaces bitsim does not model are not
+//! answered by QueryInterface (E_NOINTERFACE).
 
-use crate::com::{alloc_string, Attached};
+use crate::com::{alloc_bytes, alloc_string, Attached};
 use crate::core::{implement, Interface, Ref, Result, BOOL, GUID, HRESULT, PCWSTR, PWSTR};
-use crate::Win32::Foundation::{E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, E_POINTER, FILETIME};
+use crate::Win32::Foundation::{
+    E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, E_POINTER, FILETIME, S_FALSE,
+};
 use crate::Win32::Networking::BackgroundIntelligentTransferService::*;
 use bitsim::HResult;
 use std::cell::RefCell;
@@ -55,6 +60,15 @@ fn string(p: &PCWSTR) -> Result<String> {
     }
     // SAFETY: non-null; a caller of a BITS method passes a NUL-terminated string.
     unsafe { p.to_string() }.map_err(|_| hr(E_INVALIDARG))
+}
+
+/// An optional string argument: NULL is `None`.
+fn opt_string(p: &PCWSTR) -> Result<Option<String>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        string(p).map(Some)
+    }
 }
 
 fn filetime(t: Option<bitsim::SimTime>) -> FILETIME {
@@ -410,8 +424,17 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
     fn GetErrorCount(&self) -> Result<u32> {
         self.job.get_error_count().map_err(err)
     }
-    fn SetProxySettings(&self, _: BG_JOB_PROXY_USAGE, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn SetProxySettings(
+        &self,
+        proxyusage: BG_JOB_PROXY_USAGE,
+        proxylist: &PCWSTR,
+        proxybypasslist: &PCWSTR,
+    ) -> Result<()> {
+        let list = opt_string(proxylist)?;
+        let bypass = opt_string(proxybypasslist)?;
+        self.job
+            .set_proxy_settings((proxyusage.0 as u32, list.as_deref(), bypass.as_deref()))
+            .map_err(err)
     }
     fn GetProxySettings(
         &self,
@@ -456,17 +479,38 @@ impl IBackgroundCopyJob2_Impl for Job_Impl {
     fn GetReplyFileName(&self) -> Result<PWSTR> {
         notimpl()
     }
-    fn SetCredentials(&self, _: *const BG_AUTH_CREDENTIALS) -> Result<()> {
-        notimpl()
+    fn SetCredentials(&self, credentials: *const BG_AUTH_CREDENTIALS) -> Result<()> {
+        if credentials.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        // SAFETY: checked non-null; the caller passes a BG_AUTH_CREDENTIALS whose union holds
+        // its only member, Basic (user name and password, each possibly NULL).
+        let (c, basic) = unsafe { (&*credentials, (*credentials).Credentials.Basic) };
+        let user = opt_string(&PCWSTR(basic.UserName.0))?;
+        let password = opt_string(&PCWSTR(basic.Password.0))?;
+        self.job
+            .set_credentials(&bitsim::Credentials {
+                target: c.Target.0 as u32,
+                scheme: c.Scheme.0 as u32,
+                user,
+                password,
+            })
+            .map_err(err)
     }
-    fn RemoveCredentials(&self, _: BG_AUTH_TARGET, _: BG_AUTH_SCHEME) -> Result<()> {
-        notimpl()
+    fn RemoveCredentials(&self, target: BG_AUTH_TARGET, scheme: BG_AUTH_SCHEME) -> Result<()> {
+        self.job
+            .remove_credentials(target.0 as u32, scheme.0 as u32)
+            .map_err(err)
+            .and_then(code)
     }
 }
 
 impl IBackgroundCopyJob3_Impl for Job_Impl {
-    fn ReplaceRemotePrefix(&self, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn ReplaceRemotePrefix(&self, oldprefix: &PCWSTR, newprefix: &PCWSTR) -> Result<()> {
+        self.job
+            .replace_remote_prefix(&string(oldprefix)?, &string(newprefix)?)
+            .map_err(err)
+            .and_then(code)
     }
     fn AddFileWithRanges(
         &self,
@@ -477,93 +521,214 @@ impl IBackgroundCopyJob3_Impl for Job_Impl {
     ) -> Result<()> {
         notimpl()
     }
-    fn SetFileACLFlags(&self, _: u32) -> Result<()> {
-        notimpl()
+    fn SetFileACLFlags(&self, flags: u32) -> Result<()> {
+        self.job.set_file_acl_flags(flags).map_err(err)
     }
     fn GetFileACLFlags(&self) -> Result<u32> {
-        notimpl()
+        self.job.get_file_acl_flags().map_err(err)
     }
 }
 
 impl IBackgroundCopyJob4_Impl for Job_Impl {
-    fn SetPeerCachingFlags(&self, _: u32) -> Result<()> {
-        notimpl()
+    fn SetPeerCachingFlags(&self, flags: u32) -> Result<()> {
+        self.job.set_peer_caching_flags(flags).map_err(err)
     }
     fn GetPeerCachingFlags(&self) -> Result<u32> {
-        notimpl()
+        self.job.get_peer_caching_flags().map_err(err)
     }
     fn GetOwnerIntegrityLevel(&self) -> Result<u32> {
-        notimpl()
+        self.job.get_owner_integrity_level().map_err(err)
     }
     fn GetOwnerElevationState(&self) -> Result<BOOL> {
-        notimpl()
+        self.job
+            .get_owner_elevation_state()
+            .map(BOOL::from)
+            .map_err(err)
     }
-    fn SetMaximumDownloadTime(&self, _: u32) -> Result<()> {
-        notimpl()
+    fn SetMaximumDownloadTime(&self, seconds: u32) -> Result<()> {
+        self.job.set_maximum_download_time(seconds).map_err(err)
     }
     fn GetMaximumDownloadTime(&self) -> Result<u32> {
-        notimpl()
+        self.job.get_maximum_download_time().map_err(err)
     }
 }
 
 impl IBackgroundCopyJob5_Impl for Job_Impl {
-    fn SetProperty(&self, _: BITS_JOB_PROPERTY_ID, _: &BITS_JOB_PROPERTY_VALUE) -> Result<()> {
-        notimpl()
+    fn SetProperty(
+        &self,
+        propertyid: BITS_JOB_PROPERTY_ID,
+        propertyvalue: &BITS_JOB_PROPERTY_VALUE,
+    ) -> Result<()> {
+        let id = propertyid.0 as u32;
+        // SAFETY: each id reads the union member bits5_0.h gives it; an unknown id reads nothing.
+        let raw: u128 = unsafe {
+            match JobPropertyMember::of(id) {
+                Some(JobPropertyMember::Dword) => u128::from(propertyvalue.Dword),
+                Some(JobPropertyMember::ClsId) => propertyvalue.ClsID.to_u128(),
+                // Any nonzero BOOL is TRUE.
+                Some(JobPropertyMember::Enable) => u128::from(propertyvalue.Enable.as_bool()),
+                Some(JobPropertyMember::Uint64) => u128::from(propertyvalue.Uint64),
+                Some(JobPropertyMember::Target) => u128::from(propertyvalue.Target.0 as u32),
+                None => return Err(err(HResult::BG_E_UNKNOWN_PROPERTY_ID)),
+            }
+        };
+        self.job.set_property_raw(id, raw).map_err(err)
     }
-    fn GetProperty(&self, _: BITS_JOB_PROPERTY_ID) -> Result<BITS_JOB_PROPERTY_VALUE> {
-        notimpl()
+    fn GetProperty(&self, propertyid: BITS_JOB_PROPERTY_ID) -> Result<BITS_JOB_PROPERTY_VALUE> {
+        let id = propertyid.0 as u32;
+        let raw = self.job.get_property_raw(id).map_err(err)?;
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        match JobPropertyMember::of(id) {
+            Some(JobPropertyMember::Dword) => v.Dword = raw as u32,
+            Some(JobPropertyMember::ClsId) => v.ClsID = GUID::from_u128(raw),
+            Some(JobPropertyMember::Enable) => v.Enable = BOOL::from(raw != 0),
+            Some(JobPropertyMember::Uint64) => v.Uint64 = raw as u64,
+            Some(JobPropertyMember::Target) => v.Target = BG_AUTH_TARGET(raw as i32),
+            None => return Err(err(HResult::BG_E_UNKNOWN_PROPERTY_ID)),
+        }
+        Ok(v)
     }
+}
+
+/// The BITS_JOB_PROPERTY_VALUE member each BITS_JOB_PROPERTY_ID uses (`bits5_0.h`).
+enum JobPropertyMember {
+    Dword,
+    ClsId,
+    Enable,
+    Uint64,
+    Target,
+}
+
+impl JobPropertyMember {
+    fn of(id: u32) -> Option<JobPropertyMember> {
+        Some(match id {
+            // COST_FLAGS, MINIMUM_NOTIFICATION_INTERVAL_MS
+            1 | 9 => JobPropertyMember::Dword,
+            // NOTIFICATION_CLSID
+            2 => JobPropertyMember::ClsId,
+            // DYNAMIC_CONTENT, HIGH_PERFORMANCE, ON_DEMAND_MODE
+            3 | 4 | 10 => JobPropertyMember::Enable,
+            // MAX_DOWNLOAD_SIZE
+            5 => JobPropertyMember::Uint64,
+            // USE_STORED_CREDENTIALS
+            7 => JobPropertyMember::Target,
+            _ => return None,
+        })
+    }
+}
+
+/// The 40 lowercase hex digits of a 20-byte SHA-1 hash, and back.
+fn sha1_hex(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha1_bytes(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() != 40 || !hex.is_ascii() {
+        return None;
+    }
+    (0..20)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 impl IBackgroundCopyJobHttpOptions_Impl for Job_Impl {
     fn SetClientCertificateByID(
         &self,
-        _: BG_CERT_STORE_LOCATION,
-        _: &PCWSTR,
-        _: *const u8,
+        storelocation: BG_CERT_STORE_LOCATION,
+        storename: &PCWSTR,
+        pcerthashblob: *const u8,
     ) -> Result<()> {
-        notimpl()
+        let store = string(storename)?;
+        if pcerthashblob.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        // SAFETY: checked non-null; the caller passes the 20-byte SHA-1 hash.
+        let hash = unsafe { std::slice::from_raw_parts(pcerthashblob, 20) };
+        let hex = sha1_hex(hash);
+        self.job
+            .set_client_certificate(
+                storelocation.0 as u32,
+                &store,
+                bitsim::CertificateBy::Sha1(&hex),
+            )
+            .map_err(err)
     }
     fn SetClientCertificateByName(
         &self,
-        _: BG_CERT_STORE_LOCATION,
-        _: &PCWSTR,
-        _: &PCWSTR,
+        storelocation: BG_CERT_STORE_LOCATION,
+        storename: &PCWSTR,
+        subjectname: &PCWSTR,
     ) -> Result<()> {
-        notimpl()
+        let store = string(storename)?;
+        let subject = string(subjectname)?;
+        self.job
+            .set_client_certificate(
+                storelocation.0 as u32,
+                &store,
+                bitsim::CertificateBy::Subject(&subject),
+            )
+            .map_err(err)
     }
     fn RemoveClientCertificate(&self) -> Result<()> {
-        notimpl()
+        self.job
+            .remove_client_certificate()
+            .map_err(err)
+            .and_then(code)
     }
     fn GetClientCertificate(
         &self,
-        _: *mut BG_CERT_STORE_LOCATION,
-        _: *mut PWSTR,
-        _: *mut *mut u8,
-        _: *mut PWSTR,
+        pstorelocation: *mut BG_CERT_STORE_LOCATION,
+        pstorename: *mut PWSTR,
+        ppcerthashblob: *mut *mut u8,
+        psubjectname: *mut PWSTR,
     ) -> Result<()> {
-        notimpl()
+        if pstorelocation.is_null()
+            || pstorename.is_null()
+            || ppcerthashblob.is_null()
+            || psubjectname.is_null()
+        {
+            return Err(hr(E_INVALIDARG));
+        }
+        let c = self.job.get_client_certificate().map_err(err)?;
+        let hash = sha1_bytes(&c.sha1).unwrap_or_else(|| vec![0; 20]);
+        // SAFETY: checked non-null; the caller passes the four out-parameters.
+        unsafe {
+            pstorelocation.write(BG_CERT_STORE_LOCATION(c.location as i32));
+            pstorename.write(alloc_string(&c.store));
+            ppcerthashblob.write(alloc_bytes(&hash));
+            psubjectname.write(alloc_string(&c.subject));
+        }
+        Ok(())
     }
-    fn SetCustomHeaders(&self, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn SetCustomHeaders(&self, requestheaders: &PCWSTR) -> Result<()> {
+        // NULL (or an empty string) removes the headers; the core decides what empty means.
+        let h = opt_string(requestheaders)?;
+        self.job.set_custom_headers(h.as_deref()).map_err(err)
     }
     fn GetCustomHeaders(&self) -> Result<PWSTR> {
-        notimpl()
+        match self.job.get_custom_headers().map_err(err)? {
+            Some(h) => Ok(alloc_string(&h)),
+            // No headers: S_FALSE with NULL (the caller's out-parameter stays NULL).
+            None => Err(hr(S_FALSE)),
+        }
     }
-    fn SetSecurityFlags(&self, _: u32) -> Result<()> {
-        notimpl()
+    fn SetSecurityFlags(&self, flags: u32) -> Result<()> {
+        self.job.set_security_flags(flags).map_err(err)
     }
     fn GetSecurityFlags(&self) -> Result<u32> {
-        notimpl()
+        self.job.get_security_flags().map_err(err)
     }
 }
 
 impl IBackgroundCopyJobHttpOptions2_Impl for Job_Impl {
-    fn SetHttpMethod(&self, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn SetHttpMethod(&self, method: &PCWSTR) -> Result<()> {
+        self.job.set_http_method(&string(method)?).map_err(err)
     }
     fn GetHttpMethod(&self) -> Result<PWSTR> {
-        notimpl()
+        self.job
+            .get_http_method()
+            .map(|s| alloc_string(&s))
+            .map_err(err)
     }
 }
 
@@ -575,7 +740,7 @@ impl IBackgroundCopyJobHttpOptions3_Impl for Job_Impl {
         notimpl()
     }
     fn MakeCustomHeadersWriteOnly(&self) -> Result<()> {
-        notimpl()
+        self.job.make_custom_headers_write_only().map_err(err)
     }
 }
 
@@ -625,23 +790,32 @@ impl IBackgroundCopyFile2_Impl for File_Impl {
     fn GetFileRanges(&self, _: *mut u32, _: *mut *mut BG_FILE_RANGE) -> Result<()> {
         notimpl()
     }
-    fn SetRemoteName(&self, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn SetRemoteName(&self, val: &PCWSTR) -> Result<()> {
+        self.file.set_remote_name(&string(val)?).map_err(err)
     }
 }
 
 impl IBackgroundCopyFile3_Impl for File_Impl {
     fn GetTemporaryName(&self) -> Result<PWSTR> {
-        notimpl()
+        self.file
+            .get_temporary_name()
+            .map(|s| alloc_string(&s))
+            .map_err(err)
     }
-    fn SetValidationState(&self, _: BOOL) -> Result<()> {
-        notimpl()
+    fn SetValidationState(&self, state: BOOL) -> Result<()> {
+        self.file.set_validation_state(state.as_bool()).map_err(err)
     }
     fn GetValidationState(&self) -> Result<BOOL> {
-        notimpl()
+        self.file
+            .get_validation_state()
+            .map(BOOL::from)
+            .map_err(err)
     }
     fn IsDownloadedFromPeer(&self) -> Result<BOOL> {
-        notimpl()
+        self.file
+            .is_downloaded_from_peer()
+            .map(BOOL::from)
+            .map_err(err)
     }
 }
 

@@ -172,17 +172,323 @@ fn query_interface_covers_job1_to_5_and_http_options_1_to_3() {
         E_NOTIMPL
     );
     assert_eq!(
-        unsafe { j5.GetProperty(BITS_JOB_PROPERTY_ID_COST_FLAGS) }
-            .err()
-            .map(|e| e.code()),
-        Some(E_NOTIMPL)
+        unsafe { j2.GetReplyFileName() }.unwrap_err().code(),
+        E_NOTIMPL
     );
     assert_eq!(
-        unsafe { h3.MakeCustomHeadersWriteOnly() }
+        unsafe { h3.SetServerCertificateValidationInterface(None) }
             .unwrap_err()
             .code(),
         E_NOTIMPL
     );
+    // Wired: answered by the core.
+    assert_eq!(
+        unsafe { j5.GetProperty(BITS_JOB_PROPERTY_ID_COST_FLAGS) }
+            .map(|v| unsafe { v.Dword })
+            .ok(),
+        Some(app.enum_jobs(0).unwrap()[0].get_cost_flags().unwrap())
+    );
+    unsafe { h3.MakeCustomHeadersWriteOnly() }.unwrap();
+}
+
+fn hresult(h: bitsim::HResult) -> HRESULT {
+    HRESULT(h.code() as i32)
+}
+
+/// Job4 and Job5 through COM: values round-trip, read-only-after-resume and unknown ids fail with
+/// the BITS codes, and GetProperty agrees with the facade.
+#[test]
+fn job4_and_job5_properties_round_trip_through_com() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("j"));
+    let facade = app.enum_jobs(0).unwrap().remove(0);
+    let j4 = job.cast::<IBackgroundCopyJob4>().unwrap();
+    let j5 = job.cast::<IBackgroundCopyJob5>().unwrap();
+    unsafe {
+        j4.SetMaximumDownloadTime(3600).unwrap();
+        assert_eq!(j4.GetMaximumDownloadTime().unwrap(), 3600);
+        assert_eq!(facade.get_maximum_download_time().unwrap(), 3600);
+        j4.SetPeerCachingFlags(BG_JOB_ENABLE_PEERCACHING_CLIENT)
+            .unwrap();
+        assert_eq!(
+            j4.GetPeerCachingFlags().unwrap(),
+            BG_JOB_ENABLE_PEERCACHING_CLIENT
+        );
+        assert_eq!(
+            j4.SetPeerCachingFlags(0x100).unwrap_err().code(),
+            E_INVALIDARG
+        );
+        assert_eq!(
+            j4.GetOwnerIntegrityLevel().unwrap(),
+            facade.get_owner_integrity_level().unwrap()
+        );
+        assert_eq!(
+            j4.GetOwnerElevationState().unwrap().as_bool(),
+            facade.get_owner_elevation_state().unwrap()
+        );
+        let j3 = job.cast::<IBackgroundCopyJob3>().unwrap();
+        j3.SetFileACLFlags(BG_COPY_FILE_OWNER | BG_COPY_FILE_DACL)
+            .unwrap();
+        assert_eq!(
+            j3.GetFileACLFlags().unwrap(),
+            BG_COPY_FILE_OWNER | BG_COPY_FILE_DACL
+        );
+
+        // Job5: each member by its id.
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        v.Dword = 0x2;
+        j5.SetProperty(BITS_JOB_PROPERTY_ID_COST_FLAGS, v).unwrap();
+        assert_eq!(
+            j5.GetProperty(BITS_JOB_PROPERTY_ID_COST_FLAGS)
+                .unwrap()
+                .Dword,
+            0x2
+        );
+        assert_eq!(facade.get_cost_flags().unwrap(), 0x2);
+        let clsid = GUID::from_u128(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        v.ClsID = clsid;
+        j5.SetProperty(BITS_JOB_PROPERTY_NOTIFICATION_CLSID, v)
+            .unwrap();
+        assert_eq!(
+            j5.GetProperty(BITS_JOB_PROPERTY_NOTIFICATION_CLSID)
+                .unwrap()
+                .ClsID,
+            clsid
+        );
+        assert_eq!(facade.get_notification_clsid().unwrap(), clsid.to_u128());
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        v.Enable = BOOL(1);
+        j5.SetProperty(BITS_JOB_PROPERTY_HIGH_PERFORMANCE, v)
+            .unwrap();
+        assert!(j5
+            .GetProperty(BITS_JOB_PROPERTY_HIGH_PERFORMANCE)
+            .unwrap()
+            .Enable
+            .as_bool());
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        v.Uint64 = 5_000_000_000;
+        j5.SetProperty(BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, v)
+            .unwrap();
+        assert_eq!(
+            j5.GetProperty(BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE)
+                .unwrap()
+                .Uint64,
+            5_000_000_000
+        );
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        v.Target = BG_AUTH_TARGET_PROXY;
+        j5.SetProperty(BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS, v)
+            .unwrap();
+        assert_eq!(
+            j5.GetProperty(BITS_JOB_PROPERTY_USE_STORED_CREDENTIALS)
+                .unwrap()
+                .Target,
+            BG_AUTH_TARGET_PROXY
+        );
+        // Unknown ids, both ways.
+        assert_eq!(
+            j5.GetProperty(BITS_JOB_PROPERTY_ID(6))
+                .err()
+                .map(|e| e.code()),
+            Some(hresult(bitsim::HResult::BG_E_UNKNOWN_PROPERTY_ID))
+        );
+        assert_eq!(
+            j5.SetProperty(BITS_JOB_PROPERTY_ID(99), v)
+                .unwrap_err()
+                .code(),
+            hresult(bitsim::HResult::BG_E_UNKNOWN_PROPERTY_ID)
+        );
+        // MAX_DOWNLOAD_SIZE is read-only once the job was resumed.
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\a"))
+            .unwrap();
+        job.Resume().unwrap();
+        let mut v = BITS_JOB_PROPERTY_VALUE::default();
+        v.Uint64 = 1;
+        assert_eq!(
+            j5.SetProperty(BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE, v)
+                .unwrap_err()
+                .code(),
+            hresult(bitsim::HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME)
+        );
+        assert_eq!(facade.get_max_download_size().unwrap(), 5_000_000_000);
+    }
+    assert_eq!(live_allocations(), 0);
+}
+
+/// Proxy settings, credentials, HttpOptions 1-3 and ReplaceRemotePrefix through COM.
+#[test]
+fn proxy_credentials_and_http_options_through_com() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("j"));
+    let facade = app.enum_jobs(0).unwrap().remove(0);
+    let h = job.cast::<IBackgroundCopyJobHttpOptions>().unwrap();
+    let h2 = job.cast::<IBackgroundCopyJobHttpOptions2>().unwrap();
+    let h3 = job.cast::<IBackgroundCopyJobHttpOptions3>().unwrap();
+    let j2 = job.cast::<IBackgroundCopyJob2>().unwrap();
+    let j3 = job.cast::<IBackgroundCopyJob3>().unwrap();
+    unsafe {
+        // Proxy: OVERRIDE with a list, NULL bypass list.
+        job.SetProxySettings(BG_JOB_PROXY_USAGE_OVERRIDE, w!("proxy:80"), PCWSTR::null())
+            .unwrap();
+        let (mut usage, mut list, mut bypass) =
+            (BG_JOB_PROXY_USAGE::default(), PWSTR::null(), PWSTR::null());
+        job.GetProxySettings(&mut usage, &mut list, &mut bypass)
+            .unwrap();
+        assert_eq!(usage, BG_JOB_PROXY_USAGE_OVERRIDE);
+        assert_eq!(list.to_string().unwrap(), "proxy:80");
+        assert!(bypass.is_null());
+        CoTaskMemFree(Some(list.0 as _));
+
+        // Custom headers: none is S_FALSE with NULL; set, read, then write-only.
+        assert!(h.GetCustomHeaders().unwrap().is_null());
+        let hr = {
+            let mut p = PWSTR::null();
+            (Interface::vtable(&h).GetCustomHeaders)(Interface::as_raw(&h), &mut p)
+        };
+        assert_eq!(hr, S_FALSE);
+        h.SetCustomHeaders(w!("X-A: 1")).unwrap();
+        let got = h.GetCustomHeaders().unwrap();
+        assert_eq!(got.to_string().unwrap(), "X-A: 1");
+        CoTaskMemFree(Some(got.0 as _));
+        h3.MakeCustomHeadersWriteOnly().unwrap();
+        assert_eq!(h.GetCustomHeaders().unwrap_err().code(), E_ACCESSDENIED);
+
+        // Security flags and the HTTP method.
+        h.SetSecurityFlags(BG_SSL_IGNORE_CERT_CN_INVALID).unwrap();
+        assert_eq!(h.GetSecurityFlags().unwrap(), BG_SSL_IGNORE_CERT_CN_INVALID);
+        let m = h2.GetHttpMethod().unwrap();
+        assert_eq!(m.to_string().unwrap(), "GET");
+        CoTaskMemFree(Some(m.0 as _));
+        h2.SetHttpMethod(w!("POST")).unwrap();
+        assert_eq!(facade.get_http_method().unwrap(), "POST");
+
+        // Client certificate: none yet.
+        assert_eq!(
+            (Interface::vtable(&h).RemoveClientCertificate)(Interface::as_raw(&h)),
+            S_FALSE
+        );
+        let (mut loc, mut store, mut blob, mut subject) = (
+            BG_CERT_STORE_LOCATION::default(),
+            PWSTR::null(),
+            std::ptr::null_mut(),
+            PWSTR::null(),
+        );
+        assert_eq!(
+            h.GetClientCertificate(&mut loc, &mut store, &mut blob, &mut subject)
+                .unwrap_err()
+                .code(),
+            HRESULT(0x800706F7_u32 as i32)
+        );
+
+        // Credentials: set, then remove twice (S_OK, then S_FALSE).
+        let creds = BG_AUTH_CREDENTIALS {
+            Target: BG_AUTH_TARGET_SERVER,
+            Scheme: BG_AUTH_SCHEME_BASIC,
+            Credentials: BG_AUTH_CREDENTIALS_UNION {
+                Basic: BG_BASIC_CREDENTIALS {
+                    UserName: PWSTR(w!("bob").0 as _),
+                    Password: PWSTR(w!("pw").0 as _),
+                },
+            },
+        };
+        j2.SetCredentials(&creds).unwrap();
+        assert_eq!(
+            (Interface::vtable(&j2).RemoveCredentials)(
+                Interface::as_raw(&j2),
+                BG_AUTH_TARGET_SERVER,
+                BG_AUTH_SCHEME_BASIC
+            ),
+            S_OK
+        );
+        assert_eq!(
+            (Interface::vtable(&j2).RemoveCredentials)(
+                Interface::as_raw(&j2),
+                BG_AUTH_TARGET_SERVER,
+                BG_AUTH_SCHEME_BASIC
+            ),
+            S_FALSE
+        );
+        let hr = (Interface::vtable(&j2).SetCredentials)(Interface::as_raw(&j2), std::ptr::null());
+        assert_eq!(hr, E_INVALIDARG);
+
+        // ReplaceRemotePrefix: S_OK when a file matched, S_FALSE when none did.
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\a"))
+            .unwrap();
+        assert_eq!(
+            (Interface::vtable(&j3).ReplaceRemotePrefix)(
+                Interface::as_raw(&j3),
+                w!("https://x.test/"),
+                w!("https://y.test/")
+            ),
+            S_OK
+        );
+        assert_eq!(
+            (Interface::vtable(&j3).ReplaceRemotePrefix)(
+                Interface::as_raw(&j3),
+                w!("https://x.test/"),
+                w!("https://z.test/")
+            ),
+            S_FALSE
+        );
+        let files = facade.enum_files().unwrap();
+        assert_eq!(files[0].get_remote_name().unwrap(), "https://y.test/a");
+    }
+    assert_eq!(live_allocations(), 0);
+}
+
+/// File2/File3 through COM: SetRemoteName, the temporary name, the validation state (E_PENDING
+/// before the file finished, then BOOL(1)) and IsDownloadedFromPeer.
+#[test]
+fn file3_methods_through_com() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let a = attach(&app);
+    a.set_time_policy(TimePolicy::Manual);
+    let (_, job) = create(&manager(), w!("j"));
+    let facade = app.enum_jobs(0).unwrap().remove(0);
+    unsafe {
+        job.AddFile(w!("https://x.test/404"), w!("C:\\dl\\a"))
+            .unwrap();
+        let files = job.EnumFiles().unwrap();
+        let mut one = [None];
+        let mut fetched = 0;
+        files.Next(&mut one, &mut fetched).unwrap();
+        let f3 = one[0]
+            .as_ref()
+            .unwrap()
+            .cast::<IBackgroundCopyFile3>()
+            .unwrap();
+        f3.SetRemoteName(w!("https://x.test/a")).unwrap();
+        assert_eq!(
+            facade.enum_files().unwrap()[0].get_remote_name().unwrap(),
+            "https://x.test/a"
+        );
+        let t = f3.GetTemporaryName().unwrap();
+        assert_eq!(
+            t.to_string().unwrap(),
+            facade.enum_files().unwrap()[0]
+                .get_temporary_name()
+                .unwrap()
+        );
+        CoTaskMemFree(Some(t.0 as _));
+        assert!(!f3.GetValidationState().unwrap().as_bool());
+        assert_eq!(
+            f3.SetValidationState(true).unwrap_err().code(),
+            HRESULT(0x8000000A_u32 as i32)
+        );
+        assert!(!f3.IsDownloadedFromPeer().unwrap().as_bool());
+        job.Resume().unwrap();
+        sim.run_until_idle().unwrap();
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_TRANSFERRED);
+        f3.SetValidationState(true).unwrap();
+        assert!(f3.GetValidationState().unwrap().as_bool());
+    }
+    assert_eq!(live_allocations(), 0);
 }
 
 #[test]
@@ -438,4 +744,81 @@ fn every_bits_interface_has_every_method() {
     ) -> Result<()> = IEnumBackgroundCopyJobs::Next;
     let _: unsafe fn(Option<*const core::ffi::c_void>) = CoTaskMemFree;
     let _: unsafe fn(Option<*const core::ffi::c_void>, COINIT) -> HRESULT = CoInitializeEx;
+}
+
+/// HttpOptions client certificate through COM: ByID takes the 20-byte SHA-1 hash, ByName a subject;
+/// GetClientCertificate hands out the store, the hash blob and the subject, each freed with
+/// CoTaskMemFree; NULL out-parameters give E_INVALIDARG.
+#[test]
+fn client_certificate_by_id_and_by_name_through_com() {
+    let hash: [u8; 20] = std::array::from_fn(|i| (i as u8) * 13 + 1);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let sim = Sim::new(World::new().certificate(bitsim::ClientCertificate {
+        location: 0,
+        store: "MY".into(),
+        subject: "CN=client, O=Test".into(),
+        sha1: hex,
+    }));
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("j"));
+    let h = job.cast::<IBackgroundCopyJobHttpOptions>().unwrap();
+    unsafe {
+        h.SetClientCertificateByID(BG_CERT_STORE_LOCATION_CURRENT_USER, w!("MY"), &hash)
+            .unwrap();
+        let (mut loc, mut store, mut blob, mut subject) = (
+            BG_CERT_STORE_LOCATION(7),
+            PWSTR::null(),
+            std::ptr::null_mut(),
+            PWSTR::null(),
+        );
+        h.GetClientCertificate(&mut loc, &mut store, &mut blob, &mut subject)
+            .unwrap();
+        assert_eq!(loc, BG_CERT_STORE_LOCATION_CURRENT_USER);
+        assert_eq!(store.to_string().unwrap(), "MY");
+        assert_eq!(subject.to_string().unwrap(), "CN=client, O=Test");
+        assert_eq!(std::slice::from_raw_parts(blob, 20), &hash);
+        assert_eq!(live_allocations(), 3);
+        CoTaskMemFree(Some(store.0 as _));
+        CoTaskMemFree(Some(blob as _));
+        CoTaskMemFree(Some(subject.0 as _));
+        let hr = (Interface::vtable(&h).GetClientCertificate)(
+            Interface::as_raw(&h),
+            &mut loc,
+            std::ptr::null_mut(),
+            &mut blob,
+            &mut subject,
+        );
+        assert_eq!(hr, E_INVALIDARG);
+        // Removing it: S_OK, then S_FALSE.
+        assert_eq!(
+            (Interface::vtable(&h).RemoveClientCertificate)(Interface::as_raw(&h)),
+            S_OK
+        );
+        assert_eq!(
+            (Interface::vtable(&h).RemoveClientCertificate)(Interface::as_raw(&h)),
+            S_FALSE
+        );
+        // By name: a subject that matches nothing is CRYPT_E_NOT_FOUND; one that matches works.
+        assert_eq!(
+            h.SetClientCertificateByName(
+                BG_CERT_STORE_LOCATION_CURRENT_USER,
+                w!("MY"),
+                w!("CN=nobody")
+            )
+            .unwrap_err()
+            .code(),
+            HRESULT(0x80092004_u32 as i32)
+        );
+        h.SetClientCertificateByName(BG_CERT_STORE_LOCATION_CURRENT_USER, w!("MY"), w!("client"))
+            .unwrap();
+        assert_eq!(
+            app.enum_jobs(0).unwrap()[0]
+                .get_client_certificate()
+                .unwrap()
+                .subject,
+            "CN=client, O=Test"
+        );
+    }
+    assert_eq!(live_allocations(), 0);
 }
