@@ -687,7 +687,8 @@ impl IBackgroundCopyJobHttpOptions_Impl for Job_Impl {
             || ppcerthashblob.is_null()
             || psubjectname.is_null()
         {
-            return Err(hr(E_INVALIDARG));
+            // The GetClientCertificate page names RPC_X_NULL_REF_POINTER for a NULL parameter.
+            return Err(hr(HRESULT(HResult::RPC_X_NULL_REF_POINTER.as_i32())));
         }
         let c = self.job.get_client_certificate().map_err(err)?;
         let hash = sha1_bytes(&c.sha1).unwrap_or_else(|| vec![0; 20]);
