@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
-//! the simulator decisions (`D1`…`D23`) are cited where they are implemented.
+//! the simulator decisions (`D1`…`D48`) are cited where they are implemented.
 //!
 //! ## Quick start
 //! ```
