@@ -732,25 +732,10 @@ impl Job {
     pub(crate) fn options_block(&self) -> Option<&JobOptions> {
         self.options.as_deref()
     }
-    /// Job5 DYNAMIC_CONTENT: the job may download content without a length or range support.
-    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
+    /// Job5 DYNAMIC_CONTENT: an interrupted file restarts at byte 0 (its one file effect built so
+    /// far; HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE and ON_DEMAND_MODE are stored but have none yet).
     pub fn dynamic_content(&self) -> bool {
         self.options().dynamic_content
-    }
-    /// Job5 HIGH_PERFORMANCE: the job writes straight to its local files.
-    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
-    pub fn high_performance(&self) -> bool {
-        self.options().high_performance
-    }
-    /// Job5 MAX_DOWNLOAD_SIZE: the bytes the job may download in total (0: no cap).
-    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
-    pub fn max_download_size(&self) -> u64 {
-        self.options().max_download_size
-    }
-    /// Job5 ON_DEMAND_MODE: files are transferred by requested ranges.
-    #[allow(dead_code)] // read by the file transfer work (Job5 file effects)
-    pub fn on_demand(&self) -> bool {
-        self.options().on_demand
     }
 
     /// Progress, with `live` extra bytes on the file being transferred (§8.2).

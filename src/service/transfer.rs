@@ -191,7 +191,7 @@ impl Service {
                     // D39: the server answers a Range request with the whole body: start over.
                     restart = Some(RestartReason::NoRangeSupport);
                 } else if dynamic {
-                    // Job5 DYNAMIC_CONTENT: the content may differ per request, so no resume.
+                    // §2.11 DYNAMIC_CONTENT row: an interrupted download restarts at 0.
                     restart = Some(RestartReason::DynamicContent);
                 }
                 let restart = restart.filter(|_| file.bytes_transferred > 0);
