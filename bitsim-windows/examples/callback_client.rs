@@ -54,7 +54,7 @@ impl IBackgroundCopyCallback_Impl for Callback_Impl {
 }
 
 /// The client, as it would run on Windows.
-fn client() -> Result<()> {
+pub fn client() -> Result<()> {
     unsafe {
         CoInitializeEx(None, COINIT_MULTITHREADED).ok()?;
         let manager: IBackgroundCopyManager =

@@ -49,7 +49,34 @@ fn create(m: &IBackgroundCopyManager, name: PCWSTR) -> (GUID, IBackgroundCopyJob
 /// Acceptance 1: the sample-style callback client runs to the end.
 #[test]
 fn callback_client_runs_to_the_end() {
-    callback_client::main().unwrap();
+    let sim = Sim::new(World::new().remote("https://www.rust-lang.org/", Remote::sized(18_000)));
+    let app = sim.connect("sample", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    callback_client::client().unwrap();
+    // The JobTransferred callback called Complete: the job went TRANSFERRED -> ACKNOWLEDGED, after
+    // the 18,000 bytes took virtual time (1,000,000 B/s by default), and the client polled nothing
+    // after that.
+    let ends: Vec<(bitsim::JobState, bitsim::JobState)> = sim
+        .trace()
+        .iter()
+        .filter_map(|e| match e.kind {
+            bitsim::TraceKind::State { from, to, .. } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ends.last(),
+        Some(&(
+            bitsim::JobState::Transferred,
+            bitsim::JobState::Acknowledged
+        ))
+    );
+    assert!(
+        sim.now() >= bitsim::SimTime::from_millis(18),
+        "{}",
+        sim.now()
+    );
+    assert!(app.enum_jobs(0).unwrap().is_empty());
 }
 
 /// Acceptance 2: the polling client finds its job with EnumJobs + Next, reads the error, and frees
