@@ -256,6 +256,8 @@ impl Service {
         // D33: Job5 properties settable only before the first Resume are read-only from now on.
         let j = job.index();
         self.jobs[j].mark_resumed();
+        // T23: Resume resets the elapsed download time (SetMaximumDownloadTime page, D55).
+        self.max_download_reset(j);
         Ok(r)
     }
 

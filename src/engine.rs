@@ -191,6 +191,9 @@ pub(crate) struct Engine {
     pub(crate) callouts: VecDeque<crate::notify::CallOut>,
     /// T22's inactivity deadlines (D36). Not saved: rebuilt from the jobs' ModificationTime at load.
     pub(crate) scavenge: Scavenge,
+    /// T23's deadlines (D55): one per running job whose maximum download time ends before the end
+    /// of time, at the instant it is used up. Not saved: rebuilt from the running jobs at load.
+    pub(crate) max_download: BTreeSet<(SimTime, JobId)>,
 }
 
 /// T22's inactivity deadlines, kept lazily (D36): until the first deadline falls due only the

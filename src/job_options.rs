@@ -51,9 +51,20 @@ pub(crate) struct JobOptions {
     /// Job5 id 10.
     #[serde(default, skip_serializing_if = "is_false")]
     pub on_demand: bool,
+    /// T23 (D55): milliseconds spent in CONNECTING and TRANSFERRING since the last Resume, up to
+    /// the start of the current stay there (a running job adds the time since it entered its
+    /// state). Negative only for a job resumed while running: the part of the current stay before
+    /// that Resume, which does not count. Kept only in QUEUED, TRANSIENT_ERROR and the running
+    /// states (elsewhere a Resume must come first, and it resets the count), and left out of
+    /// snapshots at 0.
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub download_time_ms: i64,
 }
 
 fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+fn is_zero_i64(n: &i64) -> bool {
     *n == 0
 }
 fn is_zero_u64(n: &u64) -> bool {
@@ -88,6 +99,7 @@ impl JobOptions {
         max_download_size: 0,
         minimum_notification_interval_ms: MINIMUM_NOTIFICATION_INTERVAL_MS,
         on_demand: false,
+        download_time_ms: 0,
     };
 }
 

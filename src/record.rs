@@ -69,7 +69,8 @@ pub struct ErrorReport {
     pub file: Option<u32>,
     /// That file's protocol.
     pub protocol: Option<Protocol>,
-    /// The machine lost its network (T18): no error-count bump (D6) and no retry timer (D3).
+    /// A condition BITS waits out instead of retrying: the machine lost its network (T18) or the
+    /// network's cost blocks the job (T21a, D53). No error-count bump (D6) and no retry timer (D3).
     pub network_loss: bool,
 }
 
@@ -81,6 +82,27 @@ impl ErrorReport {
         file: None,
         protocol: None,
         network_loss: true,
+    };
+
+    /// T21a (D53): the network's cost is one the job's cost flags do not allow —
+    /// BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, GENERAL_QUEUE_MANAGER, no file; waited out like a
+    /// network loss.
+    pub const COST_BLOCKED: ErrorReport = ErrorReport {
+        context: ErrorContext::GeneralQueueManager,
+        code: HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY,
+        file: None,
+        protocol: None,
+        network_loss: true,
+    };
+
+    /// T23 (D55): the job used up its MaxDownloadTime — BG_E_MAXDOWNLOAD_TIMEOUT,
+    /// GENERAL_QUEUE_MANAGER, no file.
+    pub const MAX_DOWNLOAD_TIMEOUT: ErrorReport = ErrorReport {
+        context: ErrorContext::GeneralQueueManager,
+        code: HResult::BG_E_MAXDOWNLOAD_TIMEOUT,
+        file: None,
+        protocol: None,
+        network_loss: false,
     };
 
     /// A transfer error about file `file` whose remote name is `remote`.

@@ -238,6 +238,32 @@ pub enum TraceKind {
         /// The new remote name.
         to: TraceText,
     },
+    /// The network's cost changed (`network_cost`, D53).
+    NetworkCost {
+        /// The BITS_COST_STATE bits after the change.
+        cost: u32,
+    },
+    /// The network's cost blocks the job: it waits in TRANSIENT_ERROR (T21a, D53).
+    CostBlocked {
+        /// The job.
+        job: JobId,
+        /// The network's cost.
+        cost: u32,
+        /// The job's cost flags.
+        flags: u32,
+    },
+    /// The job no longer waits for the network's cost (T21b, D53).
+    CostCleared {
+        /// The job.
+        job: JobId,
+    },
+    /// The job used up its maximum download time and went to ERROR (T23, D55).
+    MaxDownloadTime {
+        /// The job.
+        job: JobId,
+        /// Its MaxDownloadTime in seconds.
+        seconds: u32,
+    },
 }
 
 /// Why a file restarted at byte 0.
@@ -411,8 +437,12 @@ impl TraceEvent {
             | TraceKind::Proxy { job, .. }
             | TraceKind::Challenged { job, .. }
             | TraceKind::Redirected { job, .. }
-            | TraceKind::RemoteNameChanged { job, .. } => Some(job),
-            TraceKind::Network { .. }
+            | TraceKind::RemoteNameChanged { job, .. }
+            | TraceKind::CostBlocked { job, .. }
+            | TraceKind::CostCleared { job }
+            | TraceKind::MaxDownloadTime { job, .. } => Some(job),
+            TraceKind::NetworkCost { .. }
+            | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::AppConnected { .. }
             | TraceKind::AppExited { .. }
@@ -600,6 +630,23 @@ impl TraceEvent {
             TraceKind::RemoteNameChanged { job: j, file, to } => {
                 format!("{t} {} file {file} remote_name_changed: {to}", job(j))
             }
+            TraceKind::NetworkCost { cost } => {
+                format!("{t} network_cost {} (D53)", crate::world::cost_state_names(cost))
+            }
+            TraceKind::CostBlocked {
+                job: j,
+                cost,
+                flags,
+            } => format!(
+                "{t} {} cost_blocked: network cost {} not allowed by cost flags {flags:#010x} (T21a)",
+                job(j),
+                crate::world::cost_state_names(cost)
+            ),
+            TraceKind::CostCleared { job: j } => format!("{t} {} cost_cleared (T21b)", job(j)),
+            TraceKind::MaxDownloadTime { job: j, seconds } => format!(
+                "{t} {} max_download_time: {seconds} s in CONNECTING and TRANSFERRING (T23)",
+                job(j)
+            ),
         }
     }
 }
@@ -843,6 +890,14 @@ mod tests {
                 file: 0,
                 to: TraceText::new("https://b.test/"),
             },
+            TraceKind::NetworkCost { cost: 0xC0 },
+            TraceKind::CostBlocked {
+                job,
+                cost: 0x40,
+                flags: 0x8000_0067,
+            },
+            TraceKind::CostCleared { job },
+            TraceKind::MaxDownloadTime { job, seconds: 10 },
         ]
     }
 

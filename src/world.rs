@@ -502,6 +502,9 @@ pub struct World {
     pub(crate) default_cost_flags: u32,
     /// JobInactivityTimeout in seconds (T22, D36). Default 7,776,000 (90 days).
     pub(crate) inactivity_timeout_secs: u64,
+    /// The network's BITS_COST_STATE bits (T21a, D53). Default UNRESTRICTED.
+    #[serde(default = "unrestricted", skip_serializing_if = "is_unrestricted")]
+    pub(crate) network_cost: u32,
     /// The bodies of local files that have one (`locals` with `content`); others hold `size` bytes of
     /// the pattern seeded with the FNV-1a-64 hash of their path (D40).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -515,6 +518,55 @@ pub struct World {
     pub(crate) sandbox_capacity: Option<u64>,
     /// Proxies and what servers received (part 2).
     pub(crate) http: HttpWorld,
+}
+
+/// BITS_COST_STATE_UNRESTRICTED: the network cost of a world that names none (D53).
+pub const COST_UNRESTRICTED: u32 = 0x1;
+/// The BITS_COST_STATE_* bits a network cost may hold (UNRESTRICTED 0x1 … USAGE_BASED 0x40, ROAMING
+/// 0x80).
+pub const COST_STATES_KNOWN: u32 = 0xFF;
+
+fn unrestricted() -> u32 {
+    COST_UNRESTRICTED
+}
+fn is_unrestricted(cost: &u32) -> bool {
+    *cost == COST_UNRESTRICTED
+}
+
+/// The names of the BITS_COST_STATE bits, in bit order (scenario `network_cost`, traces).
+pub const COST_STATE_NAMES: [(&str, u32); 8] = [
+    ("UNRESTRICTED", 0x1),
+    ("CAPPED_USAGE_UNKNOWN", 0x2),
+    ("BELOW_CAP", 0x4),
+    ("NEAR_CAP", 0x8),
+    ("OVERCAP_CHARGED", 0x10),
+    ("OVERCAP_THROTTLED", 0x20),
+    ("USAGE_BASED", 0x40),
+    ("ROAMING", 0x80),
+];
+
+/// A network cost as its names joined by `|` (bits without a name in hex; `0` for none).
+pub fn cost_state_names(cost: u32) -> String {
+    let mut parts: Vec<String> = COST_STATE_NAMES
+        .iter()
+        .filter(|(_, bit)| cost & bit != 0)
+        .map(|(name, _)| (*name).to_string())
+        .collect();
+    let rest = cost & !COST_STATES_KNOWN;
+    if rest != 0 {
+        parts.push(format!("{rest:#010x}"));
+    }
+    if parts.is_empty() {
+        "0".to_string()
+    } else {
+        parts.join("|")
+    }
+}
+
+/// D53: whether a job with `cost_flags` may transfer on a network of cost `cost`: every bit of the
+/// cost is set in the flags (part 2 decision 3).
+pub const fn cost_allows(cost_flags: u32, cost: u32) -> bool {
+    cost & !cost_flags & COST_STATES_KNOWN == 0
 }
 
 /// JobInactivityTimeout's default: 90 days (T22, `W32 group-policies`).
@@ -532,6 +584,7 @@ impl Default for World {
             chaos: None,
             default_cost_flags: crate::job_options::TRANSFER_STANDARD,
             inactivity_timeout_secs: INACTIVITY_TIMEOUT_SECS,
+            network_cost: COST_UNRESTRICTED,
             local_content: BTreeMap::new(),
             sandbox: None,
             sandbox_capacity: None,
@@ -637,6 +690,17 @@ impl World {
     pub fn default_cost_flags(mut self, flags: u32) -> World {
         self.default_cost_flags = flags & crate::job_options::COST_FLAGS_KNOWN;
         self
+    }
+    /// Builder: the network's cost, BITS_COST_STATE_* bits (scenario `network_cost`; default
+    /// UNRESTRICTED). A job transfers only while every bit of it is in the job's cost flags (T21a,
+    /// D53). Bits outside the eight cost states (0xFF) are dropped.
+    pub fn network_cost(mut self, cost: u32) -> World {
+        self.network_cost = cost & COST_STATES_KNOWN;
+        self
+    }
+    /// The network's cost (BITS_COST_STATE_* bits, D53).
+    pub fn network_cost_state(&self) -> u32 {
+        self.network_cost
     }
     /// Builder: JobInactivityTimeout in seconds (T22; default 7,776,000, D36).
     pub fn inactivity_timeout(mut self, secs: u64) -> World {

@@ -198,13 +198,22 @@ impl Service {
         job: JobId,
         seconds: u32,
     ) -> Result<(), HResult> {
+        let old = self
+            .jobs
+            .get(job.index())
+            .map(|j| j.options().maximum_download_time);
         self.set_option(
             app,
             job,
             Prop::MaximumDownloadTime,
             |_| Ok(()),
             |o| o.maximum_download_time = seconds,
-        )
+        )?;
+        // T23 (D55): a running job's deadline moves; a limit already used up ends it now.
+        if let Some(old) = old {
+            self.max_download_limit_changed(job.index(), old);
+        }
+        Ok(())
     }
 
     /// Job5 COST_FLAGS: any time, effective at once; E_INVALIDARG for bits outside the cost states,
@@ -216,7 +225,10 @@ impl Service {
             Prop::CostFlags,
             |_| known(flags, COST_FLAGS_KNOWN),
             |o| o.cost_flags = flags,
-        )
+        )?;
+        // D53: effective at once — a job the new flags block stops, one they allow goes on.
+        self.cost_changed(job.index());
+        Ok(())
     }
 
     /// Job5 NOTIFICATION_CLSID: any CLSID; GUID_NULL clears it (§5.2).

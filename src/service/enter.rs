@@ -71,6 +71,12 @@ impl Service {
             self.unqueue(j);
         }
         self.disarm_timers(j);
+        // T23 (D55): the time spent running is counted, or dropped where only a Resume leads on.
+        if from.is_running() {
+            self.max_download_leave(j, t.to());
+        } else {
+            self.max_download_settle(j, t.to());
+        }
 
         // ---- become `t.to`: the job's own part, then the service's
         let entered = self.jobs[j].enter(t, now);
@@ -95,6 +101,9 @@ impl Service {
                 file,
                 error_count,
             }),
+        }
+        if t.to().is_running() {
+            self.max_download_enter(j); // T23
         }
         match t.to() {
             JobState::Queued => self.enqueue(j),

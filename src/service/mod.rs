@@ -10,6 +10,7 @@
 mod enter;
 mod environment;
 mod http;
+mod limits;
 mod materialise;
 mod run;
 mod scavenge;

@@ -177,6 +177,11 @@ impl Service {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        // T23 (D55): the maximum download deadlines.
+        let due = match (due, self.engine.max_download.first().map(|&(d, _)| d)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // T22 (D36): the inactivity deadlines come after everything else due at the same instant.
         match (due, self.engine.scavenge.due()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -200,6 +205,15 @@ impl Service {
             }
         }
         if self.engine.peek_event().is_none_or(|e| e.time > t) {
+            if self
+                .engine
+                .max_download
+                .first()
+                .is_some_and(|&(d, _)| d <= t)
+            {
+                self.max_download_pass(t); // T23
+                return;
+            }
             if self.engine.scavenge.due().is_some_and(|d| d <= t) {
                 self.scavenge_pass(t);
             }
@@ -411,6 +425,11 @@ impl Service {
             let Some((best_priority, _, best)) = self.engine.first_ready_bg() else {
                 break;
             };
+            if !self.cost_allows(best.index()) {
+                // T21a (D53): the network's cost blocks it; it leaves the queue and waits.
+                self.cost_block(best.index());
+                continue;
+            }
             match current.map(|(_, _, id)| id) {
                 None => self.start(best.index()),
                 // A higher priority pre-empts a lower one (spec §1.6, T7).
@@ -423,9 +442,19 @@ impl Service {
         }
     }
 
-    /// T4 and the first connection attempt. Only QUEUED jobs are in the ready queues.
+    /// T4 and the first connection attempt. Only QUEUED jobs are in the ready queues. A job the
+    /// network's cost blocks waits instead (T21a, D53); one whose maximum download time is already
+    /// used up goes to ERROR before its attempt (T23, D55).
     fn start(&mut self, j: usize) {
+        if !self.cost_allows(j) {
+            self.cost_block(j);
+            return;
+        }
         self.on_event(j, EngineEvent::SchedulerTurn);
+        if self.max_download_used_up(j) {
+            self.max_download_fire(j);
+            return;
+        }
         let id = self.jobs[j].id();
         let priority = self.jobs[j].priority();
         self.engine.set_running(id, Some(priority));

@@ -106,6 +106,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
         time_slice_secs: w.time_slice_secs,
         default_cost_flags: (w.default_cost_flags != crate::job_options::TRANSFER_STANDARD)
             .then_some(w.default_cost_flags),
+        network_cost: (w.network_cost != crate::world::COST_UNRESTRICTED).then_some(w.network_cost),
         inactivity_timeout_secs: (w.inactivity_timeout_secs
             != crate::world::INACTIVITY_TIMEOUT_SECS)
             .then_some(w.inactivity_timeout_secs),

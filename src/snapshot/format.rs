@@ -113,6 +113,9 @@ pub(crate) struct WorldV2 {
     /// JobInactivityTimeout in seconds (T22); left out at 7,776,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactivity_timeout_secs: Option<u64>,
+    /// The network's BITS_COST_STATE bits (D53); left out at UNRESTRICTED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_cost: Option<u32>,
     /// The bodies of local files that have one; left out when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub local_content: BTreeMap<String, crate::content::Body>,

@@ -58,6 +58,13 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
     if w.time_slice_secs == 0 {
         return Err("world.time_slice_secs is 0 (the time slice, T7, is at least 1 s)".into());
     }
+    if w.network_cost
+        .is_some_and(|c| c & !crate::world::COST_STATES_KNOWN != 0)
+    {
+        return Err(
+            "world.network_cost has bits outside the eight BITS_COST_STATE bits (0xFF)".into(),
+        );
+    }
     let response_ok = |r: &ResponseV2| r.fault.is_some() || r.after_bytes.is_none();
     for (url, r) in &w.remotes {
         if !r.responses.iter().all(response_ok) || !response_ok(&r.otherwise) {
@@ -238,6 +245,17 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
         }
         if job.job_type.is_upload() && job.files.len() > 1 {
             return Err(at("an upload job has more than one file"));
+        }
+        // T23 (D55): elapsed download time is kept in QUEUED, TRANSIENT_ERROR and the running
+        // states only, and is negative only for a running job (resumed while running).
+        let used = job.options.as_ref().map_or(0, |o| o.download_time_ms);
+        let keeps = matches!(job.state, JobState::Queued | JobState::TransientError)
+            || job.state.is_running();
+        if (used != 0 && !keeps) || (used < 0 && !job.state.is_running()) {
+            return Err(at(&format!(
+                "download_time_ms {used} is not possible in {} (T23)",
+                job.state
+            )));
         }
         if job.minimum_retry_delay_secs < defaults::MINIMUM_RETRY_DELAY_FLOOR {
             return Err(at("minimum retry delay below 5 s (D14)"));
@@ -456,6 +474,7 @@ fn world(w: WorldV2) -> World {
         default_cost_flags: w
             .default_cost_flags
             .unwrap_or(crate::job_options::TRANSFER_STANDARD),
+        network_cost: w.network_cost.unwrap_or(crate::world::COST_UNRESTRICTED),
         inactivity_timeout_secs: w
             .inactivity_timeout_secs
             .unwrap_or(crate::world::INACTIVITY_TIMEOUT_SECS),
@@ -690,5 +709,6 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         svc.jobs[id.index()].active = Some(Box::new(a));
     }
     svc.rebuild_inactivity_deadlines(); // T22
+    svc.rebuild_max_download_deadlines(); // T23
     Ok(svc)
 }

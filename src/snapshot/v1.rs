@@ -405,6 +405,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
         time_slice_secs: w.time_slice_secs,
         default_cost_flags: None,
         inactivity_timeout_secs: None,
+        network_cost: None,
         remotes: w
             .remotes
             .into_iter()

@@ -251,7 +251,11 @@ impl History {
             | TraceKind::Proxy { .. }
             | TraceKind::Challenged { .. }
             | TraceKind::Redirected { .. }
-            | TraceKind::RemoteNameChanged { .. } => {}
+            | TraceKind::RemoteNameChanged { .. }
+            | TraceKind::NetworkCost { .. }
+            | TraceKind::CostBlocked { .. }
+            | TraceKind::CostCleared { .. }
+            | TraceKind::MaxDownloadTime { .. } => {}
         }
         Ok(())
     }
@@ -360,7 +364,9 @@ impl History {
         }
         let inc = error_count - before;
         // D6, from the spec's words. `None` where the spec does not decide (0 or 1 allowed).
-        let network = code == HResult::BG_E_NETWORK_DISCONNECTED;
+        // A network loss (T18) or a cost block (T21a, D53) is waited out, never counted.
+        let network = code == HResult::BG_E_NETWORK_DISCONNECTED
+            || code == HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY;
         // T12 (the no-progress timeout) is not a failure, and network disconnects never count.
         let expected: Option<u32> = if from == JobState::TransientError || network {
             Some(0)

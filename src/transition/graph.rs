@@ -94,6 +94,12 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
             EngineEvent::InactivityTimeout,
             "inactivity timeout (service cancels)",
         ),
+        event(EngineEvent::CostBlocked, "network cost blocks the job"),
+        event(EngineEvent::CostCleared, "network cost allows the job"),
+        event(
+            EngineEvent::MaxDownloadTimeout,
+            "maximum download time used up",
+        ),
     ]);
     v
 }

@@ -95,6 +95,15 @@ pub enum EngineEvent {
     ServiceRestart,
     /// No activity for JobInactivityTimeout (T22, D36): the service cancels the job.
     InactivityTimeout,
+    /// The network's cost is one the job's cost flags do not allow (T21a, D53): the record is
+    /// [`ErrorReport::COST_BLOCKED`].
+    CostBlocked,
+    /// The network's cost, or the job's cost flags, changed so that a job waiting for the cost may
+    /// transfer again (T21b, D53).
+    CostCleared,
+    /// The job spent its MaxDownloadTime in CONNECTING and TRANSFERRING (T23, D55): the record is
+    /// [`ErrorReport::MAX_DOWNLOAD_TIMEOUT`].
+    MaxDownloadTimeout,
 }
 
 /// An engine event without its data: what the trace records of a refused event.
@@ -113,6 +122,9 @@ pub enum EventKind {
     OwnerLogoff,
     ServiceRestart,
     InactivityTimeout,
+    CostBlocked,
+    CostCleared,
+    MaxDownloadTimeout,
 }
 
 impl EventKind {
@@ -131,6 +143,9 @@ impl EventKind {
             EventKind::OwnerLogoff => "owner logs off",
             EventKind::ServiceRestart => "service restart",
             EventKind::InactivityTimeout => "inactivity timeout",
+            EventKind::CostBlocked => "cost blocked",
+            EventKind::CostCleared => "cost cleared",
+            EventKind::MaxDownloadTimeout => "maximum download time",
         }
     }
 }
@@ -151,6 +166,9 @@ impl EngineEvent {
             EngineEvent::OwnerLogoff => EventKind::OwnerLogoff,
             EngineEvent::ServiceRestart => EventKind::ServiceRestart,
             EngineEvent::InactivityTimeout => EventKind::InactivityTimeout,
+            EngineEvent::CostBlocked => EventKind::CostBlocked,
+            EngineEvent::CostCleared => EventKind::CostCleared,
+            EngineEvent::MaxDownloadTimeout => EventKind::MaxDownloadTimeout,
         }
     }
 }
@@ -213,11 +231,16 @@ pub enum Rule {
     /// in TRANSFERRED, environment changes that do not concern the job in this state).
     Unchanged,
     T22,
+    /// The network's cost blocks the job (D53).
+    T21a,
+    /// The network's cost no longer blocks the job (D53).
+    T21b,
+    T23,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 30] = [
+    pub const ALL: [Rule; 33] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -248,6 +271,9 @@ impl Rule {
         Rule::FinalAbsorbing,
         Rule::Unchanged,
         Rule::T22,
+        Rule::T21a,
+        Rule::T21b,
+        Rule::T23,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -283,6 +309,9 @@ impl Rule {
             Rule::FinalAbsorbing => "§1.3",
             Rule::Unchanged => "§2.2",
             Rule::T22 => "T22",
+            Rule::T21a => "T21a",
+            Rule::T21b => "T21b",
+            Rule::T23 => "T23",
         }
     }
 }
@@ -410,6 +439,21 @@ const NETWORK_LOST: Transition = into_error(
     ErrorEntry::New(ErrorReport::NETWORK_LOST),
 );
 
+/// T21a (D53): the network's cost blocks the job: TRANSIENT_ERROR with the
+/// BG_E_BLOCKED_BY_COST_TRANSFER_POLICY record, waiting for the cost instead of the retry timer.
+const COST_BLOCKED: Transition = into_error(
+    JobState::TransientError,
+    Rule::T21a,
+    ErrorEntry::New(ErrorReport::COST_BLOCKED),
+);
+
+/// T23 (D55): the job used up its maximum download time: ERROR with BG_E_MAXDOWNLOAD_TIMEOUT.
+const MAX_DOWNLOAD_TIMEOUT: Transition = into_error(
+    JobState::Error,
+    Rule::T23,
+    ErrorEntry::New(ErrorReport::MAX_DOWNLOAD_TIMEOUT),
+);
+
 /// The transition table for method calls (§1.4). Grouped by source state; no wildcard across states
 /// or calls, so a new state or call does not compile until its rows are written.
 pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, Refusal> {
@@ -464,7 +508,10 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::AllFilesDone
             | E::TimeSliceEnd
             | E::RetryTimer
-            | E::NoProgressTimeout => return None,
+            | E::NoProgressTimeout
+            | E::CostBlocked
+            | E::CostCleared
+            | E::MaxDownloadTimeout => return None,
         },
 
         // ================================ QUEUED ================================
@@ -480,6 +527,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             ) => failure(f, report, Rule::T18),
             E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => stay(S::Queued, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
+            E::CostBlocked => COST_BLOCKED,
+            E::CostCleared | E::MaxDownloadTimeout => return None,
             E::Connected
             | E::Failure(
                 Failure::Transient
@@ -504,9 +553,13 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::ServiceRestart => to(S::Queued, Rule::D15),
             E::NetworkBack => stay(S::Connecting, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
-            E::SchedulerTurn | E::AllFilesDone | E::RetryTimer | E::NoProgressTimeout => {
-                return None
-            }
+            E::CostBlocked => COST_BLOCKED,
+            E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
+            E::SchedulerTurn
+            | E::AllFilesDone
+            | E::RetryTimer
+            | E::NoProgressTimeout
+            | E::CostCleared => return None,
         },
 
         // ================================ TRANSFERRING ================================
@@ -521,7 +574,11 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::ServiceRestart => to(S::Queued, Rule::D15),
             E::NetworkBack => stay(S::Transferring, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
-            E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout => return None,
+            E::CostBlocked => COST_BLOCKED,
+            E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
+            E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout | E::CostCleared => {
+                return None
+            }
         },
 
         // ================================ TRANSIENT_ERROR ================================
@@ -534,11 +591,15 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
                 stay(S::TransientError, Rule::Unchanged)
             }
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
+            // T21b (D53): only a job waiting for the cost gets it.
+            E::CostCleared => to(S::Queued, Rule::T21b),
             E::SchedulerTurn
             | E::Connected
             | E::Failure(..)
             | E::AllFilesDone
-            | E::TimeSliceEnd => return None,
+            | E::TimeSliceEnd
+            | E::CostBlocked
+            | E::MaxDownloadTimeout => return None,
         },
 
         // ================================ ERROR, TRANSFERRED ================================
@@ -553,7 +614,10 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::AllFilesDone
             | E::TimeSliceEnd
             | E::RetryTimer
-            | E::NoProgressTimeout => return None,
+            | E::NoProgressTimeout
+            | E::CostBlocked
+            | E::CostCleared
+            | E::MaxDownloadTimeout => return None,
         },
 
         // ================================ ACKNOWLEDGED, CANCELLED (final) ================================
@@ -568,7 +632,10 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::AllFilesDone
             | E::TimeSliceEnd
             | E::RetryTimer
-            | E::NoProgressTimeout => return None,
+            | E::NoProgressTimeout
+            | E::CostBlocked
+            | E::CostCleared
+            | E::MaxDownloadTimeout => return None,
         },
     })
 }

@@ -1,0 +1,257 @@
+//! Two limits on when a job transfers: the network's cost (T21a, T21b, D53) and the maximum
+//! download time (T23, D55).
+//!
+//! Cost: a job transfers only while every bit of the network's cost is in its cost flags. Otherwise
+//! it waits in TRANSIENT_ERROR with BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, like a network loss: no
+//! retry timer, no error count, the no-progress clock running; it is queued again when the cost or
+//! its cost flags change so that it may transfer.
+//!
+//! Maximum download time: the time a job spends in CONNECTING and TRANSFERRING since its last Resume
+//! is counted in its `JobOptions`; when it reaches the limit the job goes to ERROR with
+//! BG_E_MAXDOWNLOAD_TIMEOUT. The deadline of each running job sits in `Engine::max_download`.
+
+use super::Service;
+use crate::hresult::HResult;
+use crate::record::ErrorReport;
+use crate::state::JobState;
+use crate::time::{SimDuration, SimTime};
+use crate::trace::TraceKind;
+use crate::transition::{self, EngineEvent, Failure};
+use crate::world::{cost_allows, Network, COST_STATES_KNOWN};
+
+impl Service {
+    // ================================================================== cost (T21a, T21b, D53)
+
+    /// D53: the job's cost flags allow the network's current cost.
+    pub(crate) fn cost_allows(&self, j: usize) -> bool {
+        cost_allows(self.jobs[j].options().cost_flags, self.world.network_cost)
+    }
+
+    /// The job waits in TRANSIENT_ERROR for the network's cost (T21a).
+    pub(crate) fn waiting_for_cost(&self, j: usize) -> bool {
+        let job = &self.jobs[j];
+        job.state() == JobState::TransientError
+            && job.waiting_for_network()
+            && job
+                .error()
+                .is_some_and(|e| e.code == HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY)
+    }
+
+    /// T21a for one QUEUED, CONNECTING or TRANSFERRING job: TRANSIENT_ERROR with the cost record, no
+    /// error-count bump, no retry timer (D53, as T18). A zero no-progress timeout, or one already
+    /// used up, still sends it to ERROR (T26, T12; D4a).
+    pub(crate) fn cost_block(&mut self, j: usize) {
+        let job = &self.jobs[j];
+        self.record(TraceKind::CostBlocked {
+            job: job.id(),
+            cost: self.world.network_cost,
+            flags: job.options().cost_flags,
+        });
+        self.settle(j);
+        let now = self.now;
+        let job = &mut self.jobs[j];
+        let since = job.no_progress_clock(now);
+        let event = match transition::escalate(
+            job.no_progress_timeout(),
+            job.retry_delay(),
+            since,
+            now,
+            false,
+        ) {
+            Failure::Transient => EngineEvent::CostBlocked,
+            other => EngineEvent::Failure(other, ErrorReport::COST_BLOCKED),
+        };
+        self.on_event(j, event);
+    }
+
+    /// The network's cost or the job's cost flags changed (COST_FLAGS is effective at once): a
+    /// queued or running job it no longer allows is blocked (T21a), a job waiting for the cost that
+    /// it now allows is queued again (T21b). While the network is down the scheduler's T18 comes
+    /// first.
+    pub(crate) fn cost_changed(&mut self, j: usize) {
+        let allows = self.cost_allows(j);
+        match self.jobs[j].state() {
+            JobState::Queued | JobState::Connecting | JobState::Transferring
+                if !allows && self.world.network == Network::Up =>
+            {
+                self.cost_block(j)
+            }
+            JobState::TransientError if allows && self.waiting_for_cost(j) => {
+                let id = self.jobs[j].id();
+                self.record(TraceKind::CostCleared { job: id });
+                self.on_event(j, EngineEvent::CostCleared);
+            }
+            _ => {}
+        }
+    }
+
+    /// The network's cost changes (BITS_COST_STATE_* bits; bits outside the eight states are
+    /// dropped): every job is checked against it (T21a, T21b, D53).
+    pub fn set_network_cost(&mut self, cost: u32) {
+        let cost = cost & COST_STATES_KNOWN;
+        if self.world.network_cost == cost {
+            return;
+        }
+        self.world.network_cost = cost;
+        self.record(TraceKind::NetworkCost { cost });
+        for j in 0..self.jobs.len() {
+            if !self.jobs[j].state().is_final() {
+                self.cost_changed(j);
+            }
+        }
+    }
+
+    // ================================================================== maximum download time (T23, D55)
+
+    /// When a running job's maximum download time is used up (`None`: after the end of time, D18).
+    /// Always at or after the instant the job entered its state.
+    fn max_download_due(&self, j: usize) -> Option<SimTime> {
+        let job = &self.jobs[j];
+        let o = job.options();
+        let limit = u64::from(o.maximum_download_time) * 1000;
+        let used = o.download_time_ms;
+        let remaining = if used <= 0 {
+            limit.saturating_add(used.unsigned_abs())
+        } else {
+            limit.saturating_sub(used.unsigned_abs())
+        };
+        Self::due_after(job.state_since(), SimDuration::from_millis(remaining))
+    }
+
+    /// Job `j` entered CONNECTING or TRANSFERRING: its deadline (T23).
+    pub(crate) fn max_download_enter(&mut self, j: usize) {
+        if let Some(due) = self.max_download_due(j) {
+            let id = self.jobs[j].id();
+            self.engine.max_download.insert((due, id));
+        }
+    }
+
+    /// Job `j` leaves CONNECTING or TRANSFERRING for `to`: its deadline goes, and the time spent
+    /// there is counted (D55) — or dropped, in the states that only a Resume leaves (SUSPENDED,
+    /// ERROR, TRANSFERRED and the final states), since that Resume resets it.
+    pub(crate) fn max_download_leave(&mut self, j: usize, to: JobState) {
+        if let Some(due) = self.max_download_due(j) {
+            let id = self.jobs[j].id();
+            self.engine.max_download.remove(&(due, id));
+        }
+        let spent = self
+            .now
+            .saturating_since(self.jobs[j].state_since())
+            .as_millis();
+        let keep = matches!(
+            to,
+            JobState::Queued
+                | JobState::Connecting
+                | JobState::Transferring
+                | JobState::TransientError
+        );
+        let used = self.jobs[j].options().download_time_ms;
+        let after = if keep {
+            used.saturating_add(i64::try_from(spent).unwrap_or(i64::MAX))
+        } else {
+            0
+        };
+        if after != used {
+            self.jobs[j].edit_options(|o| o.download_time_ms = after);
+        }
+    }
+
+    /// A job entering a waiting state other than from a running one keeps its count only in QUEUED
+    /// and TRANSIENT_ERROR (D55).
+    pub(crate) fn max_download_settle(&mut self, j: usize, to: JobState) {
+        let keep = matches!(to, JobState::Queued | JobState::TransientError) || to.is_running();
+        if !keep && self.jobs[j].options().download_time_ms != 0 {
+            self.jobs[j].edit_options(|o| o.download_time_ms = 0);
+        }
+    }
+
+    /// A successful Resume resets the elapsed time (T23; SetMaximumDownloadTime page): a running job
+    /// counts again from this instant.
+    pub(crate) fn max_download_reset(&mut self, j: usize) {
+        let running = self.jobs[j].state().is_running();
+        if running {
+            if let Some(due) = self.max_download_due(j) {
+                let id = self.jobs[j].id();
+                self.engine.max_download.remove(&(due, id));
+            }
+        }
+        let before = if running {
+            let spent = self
+                .now
+                .saturating_since(self.jobs[j].state_since())
+                .as_millis();
+            -i64::try_from(spent).unwrap_or(i64::MAX)
+        } else {
+            0
+        };
+        if self.jobs[j].options().download_time_ms != before {
+            self.jobs[j].edit_options(|o| o.download_time_ms = before);
+        }
+        if running {
+            self.max_download_enter(j);
+        }
+    }
+
+    /// SetMaximumDownloadTime changes the limit of job `j` from `old` seconds: a running job's
+    /// deadline moves, and a limit already used up sends it to ERROR at this instant (D55).
+    pub(crate) fn max_download_limit_changed(&mut self, j: usize, old: u32) {
+        if !self.jobs[j].state().is_running() {
+            return;
+        }
+        let id = self.jobs[j].id();
+        let new = self.jobs[j].options().maximum_download_time;
+        self.jobs[j].edit_options(|o| o.maximum_download_time = old);
+        if let Some(due) = self.max_download_due(j) {
+            self.engine.max_download.remove(&(due, id));
+        }
+        self.jobs[j].edit_options(|o| o.maximum_download_time = new);
+        match self.max_download_due(j) {
+            Some(due) if due <= self.now => self.max_download_fire(j),
+            Some(due) => {
+                self.engine.max_download.insert((due, id));
+            }
+            None => {}
+        }
+    }
+
+    /// Whether a running job's maximum download time is used up at this instant.
+    pub(crate) fn max_download_used_up(&self, j: usize) -> bool {
+        self.max_download_due(j).is_some_and(|d| d <= self.now)
+    }
+
+    /// T23: the job goes to ERROR with BG_E_MAXDOWNLOAD_TIMEOUT.
+    pub(crate) fn max_download_fire(&mut self, j: usize) {
+        let job = &self.jobs[j];
+        self.record(TraceKind::MaxDownloadTime {
+            job: job.id(),
+            seconds: job.options().maximum_download_time,
+        });
+        self.on_event(j, EngineEvent::MaxDownloadTimeout);
+    }
+
+    /// The deadlines due at `t`: the first one fires (one step each).
+    pub(crate) fn max_download_pass(&mut self, t: SimTime) {
+        let Some(&(due, id)) = self.engine.max_download.first() else {
+            return;
+        };
+        if due > t {
+            return;
+        }
+        // The entry goes with the job's stay in a running state (`enter` removes it on the way
+        // out), so the job is running; the removal below only guards against a loop.
+        if self.jobs[id.index()].state().is_running() {
+            self.max_download_fire(id.index());
+        }
+        self.engine.max_download.remove(&(due, id));
+    }
+
+    /// After a load: the deadlines of the running jobs, from scratch.
+    pub(crate) fn rebuild_max_download_deadlines(&mut self) {
+        self.engine.max_download.clear();
+        for j in 0..self.jobs.len() {
+            if self.jobs[j].state().is_running() {
+                self.max_download_enter(j);
+            }
+        }
+    }
+}
