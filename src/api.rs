@@ -452,6 +452,17 @@ impl Sim {
         self.with(|s| s.set_network(network))
     }
 
+    /// The network's cost changes (BITS_COST_STATE_* bits, e.g. `0x40 | 0x80` for USAGE_BASED and
+    /// ROAMING): jobs whose cost flags do not allow it wait in TRANSIENT_ERROR with
+    /// BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, the others go on (T21a, T21b, D53).
+    ///
+    /// # Panics
+    /// Inside a closure given to `with_service`/`with_service_mut`.
+    #[track_caller]
+    pub fn set_network_cost(&self, cost: u32) {
+        self.with(|s| s.set_network_cost(cost))
+    }
+
     /// Change the shared bandwidth (bytes per virtual second) from now on.
     ///
     /// # Panics

@@ -443,6 +443,7 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
             "locals",
             "default_cost_flags",
             "inactivity_timeout",
+            "network_cost",
             "sandbox",
             "system_proxy",
             "proxies",
@@ -475,6 +476,7 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
             "inactivity_timeout",
             u64_field("a JobInactivityTimeout in seconds"),
         )?,
+        network_cost: f.opt_with("network_cost", network_cost)?,
         user_tokens: Vec::new(),
     };
     let (users, tokens) = f.opt_with("users", users)?.unwrap_or_default();
@@ -648,6 +650,79 @@ pub(crate) fn network(n: &Node, ptr: &str) -> R<Network> {
             _ => None,
         },
     )
+}
+
+/// A network cost (world `network_cost`, operation `network_cost`, D53): a BITS_COST_STATE name
+/// without its prefix, or an array of one such name and `ROAMING`.
+pub(crate) fn network_cost(n: &Node, ptr: &str) -> R<u32> {
+    const STATES: &str = "UNRESTRICTED, CAPPED_USAGE_UNKNOWN, BELOW_CAP, NEAR_CAP, OVERCAP_CHARGED, OVERCAP_THROTTLED or USAGE_BASED";
+    let state = |n: &Node, p: &str, s: &str| -> R<u32> {
+        match crate::world::COST_STATE_NAMES
+            .iter()
+            .find(|(name, _)| *name == s && *name != "ROAMING")
+        {
+            Some(&(_, bit)) => Ok(bit),
+            None => at(
+                n,
+                p,
+                format!(
+                    "{} is not a network cost state: expected {STATES}{}",
+                    super::json::quote(s),
+                    if s == "ROAMING" {
+                        " (ROAMING goes in an array with one of them)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        }
+    };
+    match &n.kind {
+        Kind::Str(s) => state(n, ptr, s),
+        Kind::Arr(items) => {
+            let mut cost = 0u32;
+            let mut states = 0;
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{ptr}/{i}");
+                let Kind::Str(s) = &item.kind else {
+                    return at(
+                        item,
+                        &p,
+                        format!(
+                            "expected a network cost name, found {}",
+                            item.kind.describe()
+                        ),
+                    );
+                };
+                let bit = if s == "ROAMING" {
+                    0x80
+                } else {
+                    states += 1;
+                    state(item, &p, s)?
+                };
+                if cost & bit != 0 {
+                    return at(item, &p, format!("{} is named twice", super::json::quote(s)));
+                }
+                cost |= bit;
+            }
+            if states != 1 {
+                return at(
+                    n,
+                    ptr,
+                    format!("a network cost array names exactly one of {STATES}, and may add ROAMING; this one names {states}"),
+                );
+            }
+            Ok(cost)
+        }
+        k => at(
+            n,
+            ptr,
+            format!(
+                "expected a network cost: a name ({STATES}) or an array of one with \"ROAMING\", found {}",
+                k.describe()
+            ),
+        ),
+    }
 }
 
 /// Members of a map-like object (URL → …), rejecting duplicate keys.

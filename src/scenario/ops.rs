@@ -883,6 +883,27 @@ operations! {
         }
     }
 
+    /// The network's cost changes (T21a, T21b, D53).
+    NetworkCost {
+        /// BITS_COST_STATE_* bits.
+        cost: u32,
+    } => {
+        json: { "network_cost": ["cost"] },
+        load(rd, f, kind, app) {
+            Op::NetworkCost {
+                cost: f.req_with("cost", "a network cost", super::load::network_cost)?,
+            }
+        }
+        write(o) {
+            o.put_out("cost", write::network_cost(*cost));
+        }
+        describe { format!("do network_cost {}", crate::world::cost_state_names(*cost)) }
+        run(r, app) {
+            r.sim.set_network_cost(*cost);
+            Ok(None)
+        }
+    }
+
     /// A server changes its behaviour.
     SetRemote {
         /// The URL.

@@ -349,7 +349,11 @@ impl StepReader {
                         ),
                     );
                 }
-                if let Some(id) = raw_property_id(&f)? {
+                if f.get("property")
+                    .is_some_and(|n| matches!(&n.kind, Kind::Str(s) if s == "client_certificate"))
+                {
+                    client_certificate(&f, job, expect)?
+                } else if let Some(id) = raw_property_id(&f)? {
                     let is = if expect.is_failure() {
                         None
                     } else {
@@ -604,6 +608,47 @@ impl StepReader {
 
 /// The properties `check property` reads by name: the settable ones and the read-only getters of
 /// IBackgroundCopyJob4 (part 2).
+/// `check property client_certificate`: `is` is `{ location, store, sha1, subject }`, any subset
+/// (D31); left out with a failing `expect`.
+fn client_certificate(f: &Fields, job: String, expect: HResult) -> R<Check> {
+    let (mut location, mut store, mut sha1, mut subject) = (None, None, None, None);
+    if !expect.is_failure() {
+        let n = f.req("is", "{ location, store, sha1, subject }, any of them")?;
+        let p = f.ptr("is");
+        let g = Fields::new(
+            n,
+            &p,
+            "a client certificate ({ location, store, sha1, subject })",
+            &["location", "store", "sha1", "subject"],
+        )?;
+        location = g.opt_with("location", super::http::location)?;
+        store = g.opt_with("store", string)?;
+        subject = g.opt_with("subject", string)?;
+        sha1 = g.opt_with("sha1", |n, p| {
+            let s = string(n, p)?;
+            if s.len() != 40 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return at(
+                    n,
+                    p,
+                    format!(
+                        "{} is not a SHA-1 hash: expected 40 lowercase hex digits",
+                        quote(&s)
+                    ),
+                );
+            }
+            Ok(s)
+        })?;
+    }
+    Ok(Check::ClientCertificate {
+        job,
+        location,
+        store,
+        sha1,
+        subject,
+        expect,
+    })
+}
+
 fn checkable_names() -> Vec<&'static str> {
     let mut v = PropertyValue::NAMES.to_vec();
     v.extend(crate::properties::CHECK_ONLY_NAMES);

@@ -306,6 +306,9 @@ impl WorldSpec {
         if let Some(t) = self.options.inactivity_timeout {
             world = world.inactivity_timeout(t);
         }
+        if let Some(c) = self.options.network_cost {
+            world = world.network_cost(c);
+        }
         for (path, body) in &self.local_content {
             world.local_content.insert(path.clone(), body.clone());
         }
@@ -778,6 +781,13 @@ pub fn describe(step: &Step) -> String {
                 Some(n) => format!("check property {job} #{id} is {n}"),
                 None => format!("check property {job} #{id} returns {expect}"),
             },
+            C::ClientCertificate { job, expect, .. } => {
+                if expect.is_failure() {
+                    format!("check property {job} client_certificate returns {expect}")
+                } else {
+                    format!("check property {job} client_certificate")
+                }
+            }
             C::Owner { job, is } => format!("check owner {job} is {is}"),
             C::Times { job, .. } => format!("check times {job}"),
             C::Jobs { all_users, .. } => {

@@ -58,6 +58,8 @@ pub struct WorldOptions {
     pub default_cost_flags: Option<u32>,
     /// `inactivity_timeout` in seconds (`None`: 7,776,000).
     pub inactivity_timeout: Option<u64>,
+    /// `network_cost`, BITS_COST_STATE bits (`None`: UNRESTRICTED, D53).
+    pub network_cost: Option<u32>,
     /// Users with a token given in the file: name, `integrity` and `elevated` (D34).
     pub user_tokens: Vec<(String, Option<u32>, Option<bool>)>,
 }
@@ -261,6 +263,7 @@ impl Action {
                 | Check::Property { job, .. }
                 | Check::PropertyFails { job, .. }
                 | Check::RawProperty { job, .. }
+                | Check::ClientCertificate { job, .. }
                 | Check::Times { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
@@ -280,6 +283,7 @@ impl Action {
                 | Check::Property { job, .. }
                 | Check::PropertyFails { job, .. }
                 | Check::RawProperty { job, .. }
+                | Check::ClientCertificate { job, .. }
                 | Check::Times { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
@@ -306,6 +310,9 @@ impl Action {
                 Check::Property { is, .. } => is.getter(),
                 Check::PropertyFails { prop, .. } => prop.decl().getter,
                 Check::RawProperty { .. } => "IBackgroundCopyJob5::GetProperty",
+                Check::ClientCertificate { .. } => {
+                    "IBackgroundCopyJobHttpOptions::GetClientCertificate"
+                }
                 Check::Times { .. } => "GetTimes",
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
@@ -420,6 +427,23 @@ pub enum Check {
         id: u32,
         /// The value as a number (left out with a failing `expect`).
         is: Option<u128>,
+        /// The HRESULT the getter must return.
+        expect: HResult,
+    },
+    /// HttpOptions::GetClientCertificate (`check property client_certificate`, D31): the fields
+    /// given must equal the certificate's; with a failing `expect` (RPC_X_BAD_STUB_DATA when the job
+    /// has none) no field is given.
+    ClientCertificate {
+        /// The job.
+        job: String,
+        /// BG_CERT_STORE_LOCATION.
+        location: Option<u32>,
+        /// The store name.
+        store: Option<String>,
+        /// The SHA-1 hash (40 lowercase hex digits).
+        sha1: Option<String>,
+        /// The subject.
+        subject: Option<String>,
         /// The HRESULT the getter must return.
         expect: HResult,
     },
@@ -548,9 +572,10 @@ impl Check {
             Check::ErrorObject { .. } => "error_object",
             Check::ErrorCount { .. } => "error_count",
             Check::Progress { .. } => "progress",
-            Check::Property { .. } | Check::PropertyFails { .. } | Check::RawProperty { .. } => {
-                "property"
-            }
+            Check::Property { .. }
+            | Check::PropertyFails { .. }
+            | Check::RawProperty { .. }
+            | Check::ClientCertificate { .. } => "property",
             Check::Owner { .. } => "owner",
             Check::Times { .. } => "times",
             Check::Jobs { .. } => "jobs",

@@ -131,6 +131,9 @@ fn scenario(sc: &Scenario) -> Out {
     if let Some(t) = w.options.inactivity_timeout {
         world.push(("inactivity_timeout", v(t)));
     }
+    if let Some(c) = w.options.network_cost {
+        world.push(("network_cost", network_cost(c)));
+    }
     match &w.sandbox {
         None => {}
         Some(super::types::SandboxSpec::Fresh) => world.push(("sandbox", v(true))),
@@ -151,6 +154,20 @@ pub(super) fn network(n: Network) -> Out {
         Network::Up => "up",
         Network::Down => "down",
     })
+}
+
+/// A network cost as the loader reads it: one state name, or an array of it and `ROAMING` (D53).
+pub(super) fn network_cost(cost: u32) -> Out {
+    let names: Vec<&str> = crate::world::COST_STATE_NAMES
+        .iter()
+        .filter(|(_, bit)| cost & bit != 0)
+        .map(|(name, _)| *name)
+        .collect();
+    if names.len() == 1 && cost & 0x80 == 0 {
+        v(names[0])
+    } else {
+        Out::Arr(names.into_iter().map(v).collect())
+    }
 }
 
 pub(super) fn remote(r: &Remote) -> Out {
@@ -410,6 +427,38 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
         Check::Owner { job, is } => {
             f.push(("job", v(job)));
             f.push(("is", v(is)));
+        }
+        Check::ClientCertificate {
+            job,
+            location,
+            store,
+            sha1,
+            subject,
+            expect,
+        } => {
+            f.push(("job", v(job)));
+            f.push(("property", v("client_certificate")));
+            if !expect.is_failure() {
+                let mut is = Vec::new();
+                if let Some(l) = location {
+                    is.push((
+                        "location",
+                        match crate::http::CERT_STORE_LOCATIONS.get(*l as usize) {
+                            Some(n) => v(*n),
+                            None => v(l),
+                        },
+                    ));
+                }
+                for (k, val) in [("store", store), ("sha1", sha1), ("subject", subject)] {
+                    if let Some(s) = val {
+                        is.push((k, v(s)));
+                    }
+                }
+                f.push(("is", Out::Obj(is)));
+            }
+            if *expect != HResult::S_OK {
+                f.push(("expect", v(expect.to_string())));
+            }
         }
         Check::Jobs {
             all_users,

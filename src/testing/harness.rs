@@ -491,6 +491,7 @@ impl Harness {
                 Op::Advance { .. }
                 | Op::RunUntilIdle { .. }
                 | Op::Network { .. }
+                | Op::NetworkCost { .. }
                 | Op::SetRemote { .. }
                 | Op::RestartService,
             )
