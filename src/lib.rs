@@ -205,11 +205,12 @@
 //! error objects (D1, D2); retry delay and no-progress timeout (D3, D4) with the D5 classification;
 //! error counts (D6); Complete and partial Complete (D7); ownership, administrators and quotas (D9, D14);
 //! scheduling by priority with one background job at a time and shared bandwidth (D12); callbacks with
-//! retry of failed deliveries (D11); service restart (D15).
+//! retry of failed deliveries (D11); service restart (D15); network cost blocking (T21a, T21b, D53)
+//! and the maximum download time (T23, D55).
 //!
 //! ## What is not modelled
 //! Byte ranges, peer caching, helper tokens,
-//! cost and battery policies, the MaxDownloadTime and JobInactivityTimeout policies (T22–T24),
+//! battery policies, the JobInactivityTimeout policy beyond T22's cancel, helper-token errors (T24),
 //! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
 
