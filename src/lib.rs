@@ -209,8 +209,7 @@
 //! and the maximum download time (T23, D55).
 //!
 //! ## What is not modelled
-//! Byte ranges, peer caching, helper tokens,
-//! battery policies, the JobInactivityTimeout policy beyond T22's cancel, helper-token errors (T24),
+//! Byte ranges, peer caching, helper tokens (T24), battery policies,
 //! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
 

@@ -434,3 +434,54 @@ fn long_values_in_messages_are_cut_and_say_the_limit() {
         "{e}"
     );
 }
+
+/// D53, D31: bad `network_cost` values (world and operation) and bad `check property
+/// client_certificate` values are refused with their place; the good spellings load.
+#[test]
+fn network_cost_and_client_certificate_inputs_are_refused_with_their_place() {
+    let world = |cost: &str| {
+        let text = format!(
+            r#"{{ "name": "n", "description": "d", "world": {{ "network_cost": {cost} }}, "steps": [] }}"#
+        );
+        match Scenario::parse(&text, "c.json") {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert_eq!(world(r#""USAGE_BASED""#), "");
+    assert_eq!(world(r#"["USAGE_BASED", "ROAMING"]"#), "");
+    assert!(world(r#""ROAMING""#)
+        .contains("/world/network_cost: \"ROAMING\" is not a network cost state"));
+    assert!(world(r#""CHEAP""#).contains("/world/network_cost"));
+    assert!(world(r#"["USAGE_BASED", "NEAR_CAP"]"#).contains("names exactly one"));
+    assert!(world(r#"["ROAMING"]"#).contains("names exactly one"));
+    assert!(world(r#"["NEAR_CAP", "NEAR_CAP"]"#).contains("/world/network_cost/1"));
+    assert!(world("64").contains("expected a network cost"));
+
+    assert_eq!(
+        refused(r#"{ "do": "network_cost", "cost": "NEAR_CAP" }"#),
+        ""
+    );
+    assert!(refused(r#"{ "do": "network_cost" }"#).contains("missing required field \"cost\""));
+    assert!(
+        refused(r#"{ "do": "network_cost", "cost": "NEAR_CAP", "app": "app" }"#)
+            .contains("/steps/1/app")
+    );
+    assert!(refused(r#"{ "do": "network_cost", "cost": [1] }"#).contains("/steps/1/cost/0"));
+
+    let cert = |rest: &str| {
+        refused(&format!(
+            r#"{{ "check": "property", "job": "j", "property": "client_certificate"{rest} }}"#
+        ))
+    };
+    assert_eq!(cert(r#", "expect": "RPC_X_BAD_STUB_DATA""#), "");
+    assert_eq!(
+        cert(r#", "is": { "location": "CURRENT_USER", "store": "MY", "subject": "x" }"#),
+        ""
+    );
+    assert!(cert("").contains("missing required field \"is\""));
+    assert!(cert(r#", "is": { "sha1": "ABC" }"#).contains("/steps/1/is/sha1"));
+    assert!(cert(r#", "is": { "thumbprint": "x" }"#).contains("/steps/1/is/thumbprint"));
+    assert!(cert(r#", "is": { "location": 99 }"#).contains("/steps/1/is/location"));
+    assert!(cert(r#", "expect": "RPC_X_BAD_STUB_DATA", "is": {}"#).contains("leave \"is\" out"));
+}

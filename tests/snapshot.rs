@@ -1074,3 +1074,49 @@ fn d33_resumed_survives_a_snapshot_where_nothing_else_shows_it() {
     );
     assert_eq!(loaded.set_dynamic_content(a, fresh, true), Ok(()));
 }
+
+/// D53, D55: the network's cost and a job's elapsed download time go through save and load exactly
+/// (written only when set), and the loaded service reaches T23 at the same instant as the original.
+#[test]
+fn d53_d55_network_cost_and_download_time_round_trip() {
+    let world = World::new()
+        .bandwidth(1_000)
+        .remote(A, Remote::sized(100_000));
+    let mut s = Service::new(world);
+    let alice = s.add_user("alice", false, true);
+    let a = s.connect("app", alice);
+    let j = s.create_job(a, "timed", JobType::Download).unwrap();
+    s.add_file(a, j, A, "C:\\dl\\a.bin").unwrap();
+    s.set_maximum_download_time(a, j, 30).unwrap();
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_secs(10));
+    // 10 s of transfer, then blocked by the cost: TRANSIENT_ERROR with 10 s counted.
+    s.set_network_cost(0x10); // OVERCAP_CHARGED: TRANSFER_STANDARD does not allow it
+    assert_eq!(s.state(a, j), Ok(JobState::TransientError));
+    let json = s.to_snapshot_json();
+    assert!(json.contains("\"network_cost\""), "the cost is saved");
+    assert!(json.contains("\"download_time_ms\""), "the count is saved");
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.to_snapshot_json(),
+        json,
+        "load then save reproduces the file"
+    );
+    for svc in [&mut s, &mut loaded] {
+        svc.advance(SimDuration::from_secs(100));
+        assert_eq!(svc.state(a, j), Ok(JobState::TransientError));
+        svc.set_network_cost(0x1);
+        svc.advance(SimDuration::from_secs(19));
+        assert_eq!(svc.state(a, j), Ok(JobState::Transferring));
+        svc.advance(SimDuration::from_secs(1));
+        assert_eq!(svc.state(a, j), Ok(JobState::Error));
+        let obj = svc.get_error(a, j).unwrap();
+        assert_eq!(
+            svc.check_error_object(&obj).map(|e| e.code),
+            Ok(HResult::BG_E_MAXDOWNLOAD_TIMEOUT)
+        );
+    }
+    // A fresh service writes neither.
+    let fresh = Service::new(World::new()).to_snapshot_json();
+    assert!(!fresh.contains("network_cost") && !fresh.contains("download_time_ms"));
+}

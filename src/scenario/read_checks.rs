@@ -621,7 +621,17 @@ fn client_certificate(f: &Fields, job: String, expect: HResult) -> R<Check> {
             "a client certificate ({ location, store, sha1, subject })",
             &["location", "store", "sha1", "subject"],
         )?;
-        location = g.opt_with("location", super::http::location)?;
+        location = g.opt_with("location", |n, p| {
+            let l = super::http::location(n, p)?;
+            if l as usize >= crate::http::CERT_STORE_LOCATIONS.len() {
+                return at(
+                    n,
+                    p,
+                    format!("location {l} is outside BG_CERT_STORE_LOCATION (0 to 7), where every certificate is: this check can never pass"),
+                );
+            }
+            Ok(l)
+        })?;
         store = g.opt_with("store", string)?;
         subject = g.opt_with("subject", string)?;
         sha1 = g.opt_with("sha1", |n, p| {
