@@ -79,6 +79,8 @@ struct MJob {
     /// network, D3).
     transient_since: u64,
     retry_at: Option<u64>,
+    /// D33: a Resume call succeeded (Job5 DYNAMIC_CONTENT is read-only from then on).
+    resumed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -95,7 +97,10 @@ struct Model {
 #[derive(Clone, Debug)]
 enum T {
     Create(JobType),
-    AddFile { job: usize, valid: bool },
+    AddFile {
+        job: usize,
+        valid: bool,
+    },
     Resume(usize),
     Suspend(usize),
     Cancel(usize),
@@ -106,6 +111,16 @@ enum T {
     SetNoProgressTimeout(usize, u32),
     SetMinimumRetryDelay(usize, u32),
     TakeOwnership(usize),
+    /// Job5 COST_FLAGS (D33, D53): only values that allow the UNRESTRICTED network, or unknown bits.
+    SetCostFlags(usize, u32),
+    /// Job4 SetMaximumDownloadTime (D32, D55): files take no time, so a nonzero limit never ends.
+    SetMaximumDownloadTime(usize, u32),
+    /// HttpOptions SetCustomHeaders (D28): a short header, or one over 16,383 characters.
+    SetCustomHeaders(usize, bool),
+    /// Job3 ReplaceRemotePrefix with a prefix no file has (D37).
+    ReplaceRemotePrefix(usize),
+    /// Job5 DYNAMIC_CONTENT = FALSE (D33: downloads only, before the first Resume).
+    SetDynamicContent(usize),
     GetError(usize),
     GetJob(usize),
     EnumJobs,
@@ -262,6 +277,7 @@ impl Model {
                     no_progress_zero: false,
                     transient_since: 0,
                     retry_at: None,
+                    resumed: false,
                 });
                 OK
             }
@@ -289,6 +305,7 @@ impl Model {
                     S::TransientError => Self::queue(job, Attempt::Retry),             // T13
                     _ => {}                                                            // T28
                 }
+                job.resumed = true;
                 OK
             }
             T::Suspend(j) => {
@@ -356,6 +373,43 @@ impl Model {
             T::TakeOwnership(j) => {
                 self.mutable(j)?;
                 OK // the caller owns it already
+            }
+            T::SetCostFlags(j, f) => {
+                self.mutable(j)?;
+                if f & !0xC000_00FF != 0 {
+                    return Err(HResult::E_INVALIDARG); // D33
+                }
+                OK
+            }
+            T::SetMaximumDownloadTime(j, _) => {
+                self.mutable(j)?;
+                OK // D32: any value
+            }
+            T::SetCustomHeaders(j, long) => {
+                self.mutable(j)?;
+                if long {
+                    return Err(HResult::BG_E_STRING_TOO_LONG); // D28
+                }
+                OK
+            }
+            T::ReplaceRemotePrefix(j) => {
+                self.mutable(j)?;
+                if self.jobs[j].job_type.is_upload() {
+                    return Err(HResult::E_NOTIMPL); // D37
+                }
+                Ok(HResult::S_FALSE) // no remote name starts with it
+            }
+            T::SetDynamicContent(j) => {
+                self.mutable(j)?;
+                let job = &self.jobs[j];
+                if job.job_type.is_upload() {
+                    return Err(HResult::BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY);
+                    // D33
+                }
+                if job.resumed {
+                    return Err(HResult::BG_E_READ_ONLY_PROPERTY_AFTER_RESUME); // D33
+                }
+                OK
             }
             T::GetError(j) => self.jobs[j]
                 .record
@@ -462,6 +516,13 @@ impl ReferenceStateMachine for Reference {
             1 => (j.clone(), select(&[0u32, 5, 60, 600][..]))
                 .prop_map(|(j, s)| T::SetMinimumRetryDelay(j, s)),
             1 => j.clone().prop_map(T::TakeOwnership),
+            1 => (j.clone(), select(&[0x8000_0067u32, 0x8000_00FF, 0x8000_0021, 0x100][..]))
+                .prop_map(|(j, f)| T::SetCostFlags(j, f)),
+            1 => (j.clone(), select(&[1u32, 7_776_000][..]))
+                .prop_map(|(j, s)| T::SetMaximumDownloadTime(j, s)),
+            1 => (j.clone(), any::<bool>()).prop_map(|(j, l)| T::SetCustomHeaders(j, l)),
+            1 => j.clone().prop_map(T::ReplaceRemotePrefix),
+            1 => j.clone().prop_map(T::SetDynamicContent),
             3 => j.clone().prop_map(T::GetError),
             1 => j.clone().prop_map(T::GetJob),
             4 => (j, answer).prop_map(|(j, a)| T::Serve(j, a)),
@@ -540,6 +601,23 @@ impl StateMachineTest for ModelTest {
             T::SetNoProgressTimeout(j, v) => ok(s.set_no_progress_timeout(app, id(j), v)),
             T::SetMinimumRetryDelay(j, v) => ok(s.set_minimum_retry_delay(app, id(j), v)),
             T::TakeOwnership(j) => ok(s.take_ownership(app, id(j))),
+            T::SetCostFlags(j, f) => ok(s.set_cost_flags(app, id(j), f)),
+            T::SetMaximumDownloadTime(j, v) => ok(s.set_maximum_download_time(app, id(j), v)),
+            T::SetCustomHeaders(j, long) => {
+                let h = if long {
+                    "X".repeat(16_384)
+                } else {
+                    "X-Key: k1\r\n".to_string()
+                };
+                ok(s.set_custom_headers(app, id(j), Some(&h)))
+            }
+            T::ReplaceRemotePrefix(j) => s.replace_remote_prefix(
+                app,
+                id(j),
+                "https://no-such-prefix.test/",
+                "https://other.test/",
+            ),
+            T::SetDynamicContent(j) => ok(s.set_dynamic_content(app, id(j), false)),
             T::GetError(j) => s.get_error(app, id(j)).map(|_| HResult::S_OK),
             T::GetJob(j) => s.get_job(app, id(j)).map(|_| HResult::S_OK),
             T::EnumJobs => {

@@ -451,15 +451,15 @@ impl Service {
             return;
         }
         self.on_event(j, EngineEvent::SchedulerTurn);
-        if self.max_download_used_up(j) {
-            self.max_download_fire(j);
-            return;
-        }
         let id = self.jobs[j].id();
         let priority = self.jobs[j].priority();
         self.engine.set_running(id, Some(priority));
         if !priority.is_foreground() {
             self.arm_slice(j);
+        }
+        if self.max_download_used_up(j) {
+            self.max_download_fire(j);
+            return;
         }
         self.connect_next_file(j);
     }

@@ -306,6 +306,60 @@ pub mod make {
     pub fn priority(value: u32) -> PriorityValue {
         Priority::from_value(value).map_or(PriorityValue::Raw(value), PriorityValue::Named)
     }
+    /// One of the HTTP and Job3 calls, chosen by `pick`: `set_credentials` / `remove_credentials`
+    /// (valid pairs, and an unknown target, D25), `set_client_certificate` by name or hash and
+    /// `remove_client_certificate` (D31; generated worlds hold no certificate, so the store is not
+    /// found), `make_custom_headers_write_only` (D28) and `replace_remote_prefix` (a rename to
+    /// another generated server, one no name starts with, and an empty prefix, D37).
+    pub fn http_call(pick: u8) -> Action {
+        let job = String::new();
+        let expect = HResult::S_OK;
+        let target = 1 + u32::from(pick / 16 % 3); // SERVER, PROXY, an unknown target
+        let scheme = 1 + u32::from(pick / 4 % 5);
+        let prefix = |old: &str, new: &str| Op::ReplaceRemotePrefix {
+            job: String::new(),
+            old_prefix: old.to_string(),
+            new_prefix: new.to_string(),
+            expect,
+        };
+        job_op(match pick % 9 {
+            0 | 1 => Op::SetCredentials {
+                job,
+                credentials: crate::Credentials {
+                    target,
+                    scheme,
+                    user: (pick % 2 == 0).then(|| "u".to_string()),
+                    password: (pick % 2 == 0).then(|| "p".to_string()),
+                },
+                expect,
+            },
+            2 => Op::RemoveCredentials {
+                job,
+                target,
+                scheme,
+                expect,
+            },
+            3 => Op::SetClientCertificate {
+                job,
+                location: u32::from(pick / 16 % 9),
+                store: "MY".to_string(),
+                by: if pick / 4 % 2 == 0 {
+                    (true, "Client".to_string())
+                } else {
+                    (
+                        false,
+                        "00112233445566778899aabbccddeeff00112233".to_string(),
+                    )
+                },
+                expect,
+            },
+            4 => Op::RemoveClientCertificate { job, expect },
+            5 => Op::MakeCustomHeadersWriteOnly { job, expect },
+            6 => prefix("https://r0.test/", "https://r1.test/"),
+            7 => prefix("https://none.test/", "https://r0.test/"),
+            _ => prefix("", "https://r0.test/"),
+        })
+    }
     /// `take_ownership`.
     pub fn take_ownership() -> Action {
         job_op(Op::TakeOwnership {

@@ -224,7 +224,7 @@ fn file(b: &mut Bytes) -> (String, String) {
 }
 
 fn job_action(b: &mut Bytes) -> Action {
-    match b.u8() % 24 {
+    match b.u8() % 25 {
         0..=3 => {
             let (r, l) = file(b);
             make::add_file(&r, &l)
@@ -248,7 +248,8 @@ fn job_action(b: &mut Bytes) -> Action {
             HResult::S_OK
         }),
         22 => make::state_check(),
-        _ => make::progress_check(),
+        23 => make::progress_check(),
+        _ => make::http_call(b.u8()),
     }
 }
 
@@ -304,7 +305,9 @@ fn draw(b: &mut Bytes) -> Draw {
             })
         }
         30 => Draw::env(Op::RestartService),
-        _ => Draw::env(Op::Advance { seconds: 1 }),
+        _ => Draw::env(Op::NetworkCost {
+            cost: b.pick(&super::strategies::NETWORK_COSTS),
+        }),
     }
 }
 

@@ -362,6 +362,9 @@ pub fn property_value(prop: Prop, pick: u8) -> PropertyValue {
         Some(ScalarKind::Text) => Scalar::Text(text(at(&TEXT_LENGTHS, pick), pick / 8)),
         Some(ScalarKind::Number) => Scalar::Number(at(&PROPERTY_NUMBERS, pick)),
         Some(ScalarKind::Priority) => Scalar::Priority(make::priority(at(&PRIORITIES, pick))),
+        Some(ScalarKind::Flags(names)) if prop == Prop::CostFlags => {
+            Scalar::Flags(cost_flags_value(names, pick))
+        }
         Some(ScalarKind::Flags(names)) => Scalar::Flags(flags_value(names, pick)),
         Some(ScalarKind::Bool) => Scalar::Bool(pick % 2 == 1),
         Some(ScalarKind::Wide) => Scalar::Wide(at(&WIDE_NUMBERS, pick)),
@@ -419,6 +422,28 @@ fn flags_value(names: crate::properties::FlagNames, pick: u8) -> u32 {
     choices[usize::from(pick) % choices.len()]
 }
 
+/// The network costs the kit switches to (`network_cost`, D53): UNRESTRICTED most often, so runs
+/// are not blocked for good, then costs the default TRANSFER_STANDARD allows (USAGE_BASED) and
+/// forbids (NEAR_CAP, OVERCAP_CHARGED, BELOW_CAP with ROAMING).
+pub const NETWORK_COSTS: [u32; 7] = [0x1, 0x1, 0x1, 0x40, 0x8, 0x10, 0x84];
+
+/// Cost flags chosen by `pick`: mostly the BITS_JOB_TRANSFER_POLICY composites (every one allows
+/// UNRESTRICTED, so a job on an unrestricted network still transfers), sometimes any value of
+/// [`flags_value`] (single cost states that block it, unknown bits that are refused, D33, D53).
+fn cost_flags_value(names: crate::properties::FlagNames, pick: u8) -> u32 {
+    const COMPOSITES: [u32; 5] = [
+        0x8000_0067, // TRANSFER_STANDARD
+        0x8000_00FF, // TRANSFER_ALWAYS
+        0x8000_007F, // TRANSFER_NOT_ROAMING
+        0x8000_006F, // TRANSFER_NO_SURCHARGE
+        0x8000_0021, // TRANSFER_UNRESTRICTED
+    ];
+    match pick % 8 {
+        i @ 0..=5 => COMPOSITES[usize::from(i) % COMPOSITES.len()],
+        _ => flags_value(names, pick / 8),
+    }
+}
+
 /// Every mutator of a job, in a fixed order (for "every mutator in a final state is refused",
 /// §1.3): the methods with valid arguments, and every settable property of the table with the first
 /// and the last value of its kind's table (one valid, one out of range: in a final state both are
@@ -456,6 +481,7 @@ pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
         3 => Just(make::state(StateMethod::Complete)),
         9 => set,
         1 => Just(make::take_ownership()),
+        2 => any::<u8>().prop_map(make::http_call),
         2 => Just(make::get_error(false)),
         mix.hold_error.max(1) => Just(make::get_error(true)),
         1 => answer.prop_map(make::register_callback),
@@ -504,6 +530,8 @@ pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
         w(mix.world) => any::<bool>().prop_map(move |up| env(Op::Network {
             state: if up { Network::Up } else { Network::Down },
         })),
+        (w(mix.world) / 4).max(1) => select(&NETWORK_COSTS[..])
+            .prop_map(move |cost| env(Op::NetworkCost { cost })),
         (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(true))),
         (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(false))),
         (w(mix.world) / 2).max(1) => (select(urls), remote())
