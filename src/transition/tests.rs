@@ -400,3 +400,51 @@ fn refusals_are_hresults_for_methods_and_none_for_engine_events() {
         }
     }
 }
+
+#[test]
+fn t21a_t21b_t23_rows() {
+    // T21a (D53): queued and running jobs wait for the cost in TRANSIENT_ERROR with the cost record.
+    for s in [S::Queued, S::Connecting, S::Transferring] {
+        let t = on_event(s, EngineEvent::CostBlocked).expect("takes the cost block");
+        assert_eq!((t.to(), t.rule()), (S::TransientError, Rule::T21a));
+        assert_eq!(t.error(), Some(ErrorEntry::New(ErrorReport::COST_BLOCKED)));
+    }
+    // T21b: only a waiting job is queued again.
+    assert_eq!(
+        go(S::TransientError, EngineEvent::CostCleared),
+        (S::Queued, Rule::T21b)
+    );
+    // T23 (D55): running jobs only, into ERROR with BG_E_MAXDOWNLOAD_TIMEOUT.
+    for s in [S::Connecting, S::Transferring] {
+        let t = on_event(s, EngineEvent::MaxDownloadTimeout).expect("takes T23");
+        assert_eq!((t.to(), t.rule()), (S::Error, Rule::T23));
+        assert_eq!(
+            t.error(),
+            Some(ErrorEntry::New(ErrorReport::MAX_DOWNLOAD_TIMEOUT))
+        );
+    }
+    for s in [
+        S::Suspended,
+        S::Queued,
+        S::TransientError,
+        S::Error,
+        S::Transferred,
+    ] {
+        assert!(
+            on_event(s, EngineEvent::MaxDownloadTimeout).is_none(),
+            "{s}"
+        );
+    }
+    for s in [S::Suspended, S::TransientError, S::Error, S::Transferred] {
+        assert!(on_event(s, EngineEvent::CostBlocked).is_none(), "{s}");
+    }
+    // D6: a cost block never counts, even from TRANSFERRING.
+    assert_eq!(
+        error_count_increment(
+            S::Transferring,
+            true,
+            ErrorReport::COST_BLOCKED.network_loss
+        ),
+        0
+    );
+}
