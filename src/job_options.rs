@@ -51,6 +51,9 @@ pub(crate) struct JobOptions {
     /// Job5 id 10.
     #[serde(default, skip_serializing_if = "is_false")]
     pub on_demand: bool,
+    /// Job2 SetNotifyCmdLine (§2.3, §5.4, D49): boxed, as nearly every job has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_cmd_line: Option<Box<crate::cmdline::NotifyCmdLine>>,
 }
 
 fn is_zero_u32(n: &u32) -> bool {
@@ -88,6 +91,7 @@ impl JobOptions {
         max_download_size: 0,
         minimum_notification_interval_ms: MINIMUM_NOTIFICATION_INTERVAL_MS,
         on_demand: false,
+        notify_cmd_line: None,
     };
 }
 

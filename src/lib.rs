@@ -221,6 +221,7 @@
 // the two public modules `scenario` (the JSON scenario runner) and `testing` (the test kit).
 mod api;
 mod calls;
+mod cmdline;
 mod content;
 mod engine;
 mod enumerate;
@@ -250,6 +251,7 @@ mod world;
 
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
+pub use cmdline::{ComServer, Launch, NotifyWorld, Program, ProgramAction};
 pub use content::{Body, Sha256};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use enumerate::{FileEnum, JobEnum};
@@ -259,8 +261,8 @@ pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
-    CertificateBy, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, ProxyValue,
-    Scalar, ScalarKind, PROPERTIES,
+    CertificateBy, CmdLineValue, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings,
+    ProxyValue, Scalar, ScalarKind, PROPERTIES,
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;

@@ -74,6 +74,10 @@ fn settable_properties_are_scalars_that_round_trip() {
                 bypass: None,
             }),
             ScalarKind::OptText => Scalar::OptText(None),
+            ScalarKind::CmdLine => Scalar::CmdLine(crate::CmdLineValue {
+                program: Some("C:\\a.exe".into()),
+                parameters: None,
+            }),
         };
         let v = PropertyValue::from_scalar(p, s.clone()).expect("the kind it declares");
         assert_eq!(v.prop(), p);

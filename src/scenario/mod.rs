@@ -51,7 +51,7 @@
 //! Unknown fields are refused everywhere, each message listing the fields that are allowed there.
 
 pub(crate) mod checks;
-mod convention;
+pub(crate) mod convention;
 mod file_checks;
 pub mod graph;
 mod http;

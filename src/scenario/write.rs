@@ -263,6 +263,10 @@ pub(super) fn prop(p: &PropertyValue) -> Out {
             ])
         }
         Some(Scalar::OptText(t)) => v(t),
+        Some(Scalar::CmdLine(c)) => Out::Obj(vec![
+            ("program", v(&c.program)),
+            ("parameters", v(&c.parameters)),
+        ]),
         // Only settable properties are in scenario files, and they are all scalars.
         None => v(p.show()),
     }

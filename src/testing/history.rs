@@ -251,7 +251,9 @@ impl History {
             | TraceKind::Proxy { .. }
             | TraceKind::Challenged { .. }
             | TraceKind::Redirected { .. }
-            | TraceKind::RemoteNameChanged { .. } => {}
+            | TraceKind::RemoteNameChanged { .. }
+            | TraceKind::Launched { .. }
+            | TraceKind::ActivationFailed { .. } => {}
         }
         Ok(())
     }
