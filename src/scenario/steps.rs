@@ -36,6 +36,10 @@ pub(crate) struct StepReader {
 impl StepReader {
     pub fn new(world: &WorldSpec) -> StepReader {
         let app = BTreeSet::from([DEFAULT_APP.to_string()]);
+        // `com_servers` applications may be named without `connect` (their deliveries are read
+        // with `check notifications`).
+        let mut known = app.clone();
+        known.extend(world.notify.com_servers.values().map(|c| c.app.clone()));
         let users: Vec<String> = world
             .effective_users()
             .into_iter()
@@ -45,8 +49,8 @@ impl StepReader {
             user_set: users.iter().cloned().collect(),
             users,
             job_set: BTreeSet::new(),
-            alive: app.clone(),
-            known: app,
+            alive: app,
+            known,
             jobs: Vec::new(),
             errors: BTreeMap::new(),
             enums: BTreeMap::new(),

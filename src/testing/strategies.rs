@@ -137,6 +137,7 @@ pub fn world_spec_with(
             system_proxy: None,
             proxies: Vec::new(),
             certificates: Vec::new(),
+            notify: Default::default(),
             users,
             bandwidth: Some(bandwidth),
             network: Some(network),
