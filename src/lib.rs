@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
-//! the simulator decisions (`D1`…`D48`) are cited where they are implemented.
+//! the simulator decisions (`D1`…`D52`) are cited where they are implemented.
 //!
 //! ## Quick start
 //! ```
@@ -205,12 +205,13 @@
 //! error objects (D1, D2); retry delay and no-progress timeout (D3, D4) with the D5 classification;
 //! error counts (D6); Complete and partial Complete (D7); ownership, administrators and quotas (D9, D14);
 //! scheduling by priority with one background job at a time and shared bandwidth (D12); callbacks with
-//! retry of failed deliveries (D11); service restart (D15).
+//! retry of failed deliveries (D11); command-line notification and NOTIFICATION_CLSID servers
+//! (`World::program`, `World::com_server`, `Service::take_launches`; D49–D52); service restart (D15).
 //!
 //! ## What is not modelled
 //! Byte ranges, peer caching, helper tokens,
 //! cost and battery policies, the MaxDownloadTime and JobInactivityTimeout policies (T22–T24),
-//! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
+//! FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
 
 #![forbid(unsafe_code)]

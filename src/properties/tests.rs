@@ -19,6 +19,7 @@ fn every_property_is_declared_once_in_table_order() {
             "minimum_retry_delay",
             "no_progress_timeout",
             "proxy_settings",
+            "notify_cmd_line",
             "use_stored_credentials",
             "custom_headers",
             "security_flags",
