@@ -375,6 +375,7 @@ impl Service {
         self.live_jobs_per_user[caller.index()] += 1;
         self.jobs[j].set_owner(caller);
         self.drop_owner_secrets(j);
+        self.drop_cmd_line(j);
         self.record(TraceKind::OwnerChanged { job, user: caller });
         match self.jobs[j].state() {
             JobState::Queued => self.requeue(j),

@@ -43,6 +43,8 @@ pub(crate) enum Event {
         serial: u64,
         event: NotifyEvent,
     },
+    /// Run a job's command line for a notification (§5.4, D50).
+    Launch { job: JobId, event: NotifyEvent },
 }
 
 /// A heap entry; ordered by time, then by the order it was scheduled in.
@@ -164,6 +166,8 @@ pub(crate) struct Engine {
     /// Number of armed state-changing timers (retry, no-progress deadline); 0 and no transfers = idle.
     pub(crate) armed: u64,
     pub(crate) schedule_pending: bool,
+    /// Command-line launches queued and not yet run (D50): work, for `is_idle`.
+    pub(crate) launches_pending: u32,
     pub(crate) ready_fg: BTreeSet<(u64, JobId)>,
     /// QUEUED background jobs by `(enqueue sequence, job)`, one set per priority value (index
     /// `Priority::value()`; FOREGROUND's stays empty): the queue `(priority, sequence, job)` without

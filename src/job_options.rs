@@ -59,6 +59,9 @@ pub(crate) struct JobOptions {
     /// snapshots at 0.
     #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub download_time_ms: i64,
+    /// Job2 SetNotifyCmdLine (§2.3, §5.4, D49): boxed, as nearly every job has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_cmd_line: Option<Box<crate::cmdline::NotifyCmdLine>>,
 }
 
 fn is_zero_u32(n: &u32) -> bool {
@@ -100,6 +103,7 @@ impl JobOptions {
         minimum_notification_interval_ms: MINIMUM_NOTIFICATION_INTERVAL_MS,
         on_demand: false,
         download_time_ms: 0,
+        notify_cmd_line: None,
     };
 }
 

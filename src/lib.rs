@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Every rule traces back to `docs/bits-semantics.md`: the transition rows (§1.5, `T1`…`T28`) and
-//! the simulator decisions (`D1`…`D48`) are cited where they are implemented.
+//! the simulator decisions (`D1`…`D52`) are cited where they are implemented.
 //!
 //! ## Quick start
 //! ```
@@ -205,12 +205,13 @@
 //! error objects (D1, D2); retry delay and no-progress timeout (D3, D4) with the D5 classification;
 //! error counts (D6); Complete and partial Complete (D7); ownership, administrators and quotas (D9, D14);
 //! scheduling by priority with one background job at a time and shared bandwidth (D12); callbacks with
-//! retry of failed deliveries (D11); service restart (D15); network cost blocking (T21a, T21b, D53)
-//! and the maximum download time (T23, D55).
+//! retry of failed deliveries (D11); command-line notification and NOTIFICATION_CLSID servers
+//! (`World::program`, `World::com_server`, `Service::take_launches`; D49–D52); network cost blocking
+//! (T21a, T21b, D53) and the maximum download time (T23, D55); service restart (D15).
 //!
 //! ## What is not modelled
 //! Byte ranges, peer caching, helper tokens (T24), battery policies,
-//! command-line notifications, FileTransferred callbacks, reply data of upload-reply jobs (the reply is
+//! FileTransferred callbacks, reply data of upload-reply jobs (the reply is
 //! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
 
 #![forbid(unsafe_code)]
@@ -221,6 +222,7 @@
 // the two public modules `scenario` (the JSON scenario runner) and `testing` (the test kit).
 mod api;
 mod calls;
+mod cmdline;
 mod content;
 mod engine;
 mod enumerate;
@@ -250,6 +252,7 @@ mod world;
 
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
 pub use calls::{ErrorObject, FileInfo};
+pub use cmdline::{ComServer, Launch, NotifyWorld, Program, ProgramAction};
 pub use content::{Body, Sha256};
 pub use engine::{ClockStop, StepLimitExceeded, DEFAULT_MAX_STEPS};
 pub use enumerate::{FileEnum, JobEnum};
@@ -259,8 +262,8 @@ pub use job::defaults;
 pub use job::{AppId, ErrorRecord, FileProgress, JobId, JobProgress, JobTimes, Protocol, UserId};
 pub use notify::{AppCode, Delivery, Notification, Notifier, NotifyEvent};
 pub use properties::{
-    CertificateBy, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings, ProxyValue,
-    Scalar, ScalarKind, PROPERTIES,
+    CertificateBy, CmdLineValue, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings,
+    ProxyValue, Scalar, ScalarKind, PROPERTIES,
 };
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;

@@ -264,6 +264,33 @@ pub enum TraceKind {
         /// Its MaxDownloadTime in seconds.
         seconds: u32,
     },
+    /// A command line ran, or failed to start, for a notification (§5.4, D50, D51).
+    Launched {
+        /// The job.
+        job: JobId,
+        /// JOB_TRANSFERRED or JOB_ERROR.
+        event: NotifyEvent,
+        /// The program.
+        program: TraceText,
+        /// The parameters ("" when `has_parameters` is false: NULL).
+        parameters: TraceText,
+        /// Whether the parameters were given (not NULL).
+        has_parameters: bool,
+        /// S_OK, or why the launch failed.
+        result: HResult,
+        /// The exit code (when `result` is S_OK).
+        exit_code: u32,
+    },
+    /// Activating a job's NOTIFICATION_CLSID failed: the class is not in the world's `com_servers`
+    /// (§5.2, D52).
+    ActivationFailed {
+        /// The job.
+        job: JobId,
+        /// The CLSID, braced.
+        clsid: TraceText,
+        /// REGDB_E_CLASSNOTREG.
+        result: HResult,
+    },
 }
 
 /// Why a file restarted at byte 0.
@@ -440,7 +467,9 @@ impl TraceEvent {
             | TraceKind::RemoteNameChanged { job, .. }
             | TraceKind::CostBlocked { job, .. }
             | TraceKind::CostCleared { job }
-            | TraceKind::MaxDownloadTime { job, .. } => Some(job),
+            | TraceKind::MaxDownloadTime { job, .. }
+            | TraceKind::Launched { job, .. }
+            | TraceKind::ActivationFailed { job, .. } => Some(job),
             TraceKind::NetworkCost { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
@@ -645,6 +674,39 @@ impl TraceEvent {
             TraceKind::CostCleared { job: j } => format!("{t} {} cost_cleared (T21b)", job(j)),
             TraceKind::MaxDownloadTime { job: j, seconds } => format!(
                 "{t} {} max_download_time: {seconds} s in CONNECTING and TRANSFERRING (T23)",
+                job(j)
+            ),
+            TraceKind::Launched {
+                job: j,
+                event,
+                program,
+                parameters,
+                has_parameters,
+                result,
+                exit_code,
+            } => {
+                let params = if has_parameters {
+                    serde_json::to_string(parameters.as_str()).unwrap_or_default()
+                } else {
+                    "NULL".to_string()
+                };
+                let outcome = if result == HResult::S_OK {
+                    format!("exit code {exit_code}")
+                } else {
+                    format!("not started: {result}")
+                };
+                format!(
+                    "{t} {} launched for {event}: {} {params}, {outcome} (§5.4)",
+                    job(j),
+                    serde_json::to_string(program.as_str()).unwrap_or_default()
+                )
+            }
+            TraceKind::ActivationFailed {
+                job: j,
+                clsid,
+                result,
+            } => format!(
+                "{t} {} activation of {clsid} failed: {result} (D52)",
                 job(j)
             ),
         }

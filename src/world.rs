@@ -518,6 +518,10 @@ pub struct World {
     pub(crate) sandbox_capacity: Option<u64>,
     /// Proxies and what servers received (part 2).
     pub(crate) http: HttpWorld,
+    /// Programs command lines launch and COM callback servers (§5.2–§5.4). Snapshots keep it
+    /// through their own types.
+    #[serde(skip)]
+    pub(crate) notify: crate::cmdline::NotifyWorld,
 }
 
 /// BITS_COST_STATE_UNRESTRICTED: the network cost of a world that names none (D53).
@@ -589,6 +593,7 @@ impl Default for World {
             sandbox: None,
             sandbox_capacity: None,
             http: HttpWorld::default(),
+            notify: crate::cmdline::NotifyWorld::default(),
         }
     }
 }
@@ -722,6 +727,20 @@ impl World {
     pub fn certificate(mut self, c: crate::ClientCertificate) -> World {
         self.http.certificates.push(c);
         self
+    }
+    /// Builder: a program command lines can launch (scenario `programs`, §5.4).
+    pub fn program(mut self, path: impl Into<String>, program: crate::Program) -> World {
+        self.notify.programs.insert(path.into(), program);
+        self
+    }
+    /// Builder: an out-of-process COM callback class (scenario `com_servers`, §5.2).
+    pub fn com_server(mut self, clsid: u128, server: crate::ComServer) -> World {
+        self.notify.com_servers.insert(clsid, server);
+        self
+    }
+    /// The programs and COM servers.
+    pub fn notify_world(&self) -> &crate::NotifyWorld {
+        &self.notify
     }
     /// The proxies and what servers received.
     pub fn http(&self) -> &HttpWorld {

@@ -128,6 +128,9 @@ fn every_declared_property_reads_the_same_generically_and_typed() {
             Prop::CustomHeaders => PropertyValue::CustomHeaders(job.get_custom_headers().unwrap()),
             Prop::SecurityFlags => PropertyValue::SecurityFlags(job.get_security_flags().unwrap()),
             Prop::HttpMethod => PropertyValue::HttpMethod(job.get_http_method().unwrap()),
+            Prop::NotifyCmdLine => {
+                PropertyValue::NotifyCmdLine(job.get_notify_cmd_line().unwrap().into())
+            }
         };
         assert_eq!(job.get_property(d.prop), Ok(typed), "{}", d.name);
     }

@@ -83,6 +83,16 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "/steps/1/expect",
         "invalid hex HRESULT \"0x8020000G\"",
     ),
+    (
+        "com-servers-bad-clsid.json",
+        "/world/com_servers/not-a-guid",
+        "\"not-a-guid\" is not a CLSID",
+    ),
+    (
+        "com-servers-missing-app.json",
+        "/world/com_servers/{6e1ad6d4-0c3a-4b4e-9a55-2f1d3c4b5a69}",
+        "missing required field \"app\"",
+    ),
     ("do-and-check.json", "/steps/0:", "exactly one of \"do\""),
     ("duplicate-key.json", "/name", "duplicate field \"name\""),
     (
@@ -131,6 +141,16 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "names must be sorted",
     ),
     (
+        "launches-modification-event.json",
+        "/steps/1/are/0/event",
+        "unknown launch event \"JOB_MODIFICATION\"",
+    ),
+    (
+        "launches-unknown-field.json",
+        "/steps/1/are/0/exitcode",
+        "unknown field \"exitcode\" in a launch",
+    ),
+    (
         "missing-job-field.json",
         "/steps/1:",
         "missing required field \"job\"",
@@ -175,6 +195,16 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "priority-wrong-type.json",
         "/steps/1/value",
         "expected a priority",
+    ),
+    (
+        "programs-negative-exit-code.json",
+        "/world/programs/C:\\bin\\a.exe/exit_code",
+        "negative number",
+    ),
+    (
+        "programs-unknown-action.json",
+        "/world/programs/C:\\bin\\a.exe/then",
+        "unknown program action \"restart\"",
     ),
     (
         "progress-transferred-over-total.json",

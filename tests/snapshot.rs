@@ -1120,3 +1120,66 @@ fn d53_d55_network_cost_and_download_time_round_trip() {
     let fresh = Service::new(World::new()).to_snapshot_json();
     assert!(!fresh.contains("network_cost") && !fresh.contains("download_time_ms"));
 }
+
+/// §5.2–§5.4, D49–D52: the command line (with its user), the programs and COM servers of the world,
+/// a queued launch, a pending relaunch and the unread launch log all survive a save and load exactly,
+/// and the loaded service goes on launching as the original does.
+#[test]
+fn command_lines_com_servers_and_launches_round_trip() {
+    let clsid = 0x6E1A_D6D4_0C3A_4B4E_9A55_2F1D_3C4B_5A69;
+    let world = World::new()
+        .remote(A, Remote::sized(1000))
+        .remote(B, Remote::sized(1000))
+        .program("C:\\bin\\n.exe", Program::exits(2))
+        .com_server(clsid, ComServer::new("svc", HResult::E_FAIL));
+    let mut s = Service::new(world);
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let j = s.create_job(a, "j", JobType::Download).unwrap();
+    s.add_file(a, j, A, "C:\\dl\\a").unwrap();
+    s.set_notify_cmd_line(a, j, (Some("C:\\bin\\n.exe"), Some("n.exe 1")))
+        .unwrap();
+    let k = s.create_job(a, "k", JobType::Download).unwrap();
+    s.add_file(a, k, B, "C:\\dl\\b").unwrap();
+    s.set_notification_clsid(a, k, clsid).unwrap();
+    s.resume(a, j).unwrap();
+    s.resume(a, k).unwrap();
+    s.advance(SimDuration::from_secs(1));
+    // j launched once (exit 2: a relaunch is pending); k's server answered E_FAIL (a retry is pending).
+    assert_eq!(s.take_launches().len(), 1);
+    s.advance(SimDuration::from_secs(600));
+    let json = s.to_snapshot_json();
+    assert!(json.contains("\"programs\"") && json.contains("\"com_servers\""));
+    assert!(json.contains("notify_cmd_line") && json.contains("\"launches\""));
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.to_snapshot_json(),
+        json,
+        "load then save reproduces the file"
+    );
+    assert_eq!(
+        loaded.notify_cmd_line(a, j),
+        Ok(("C:\\bin\\n.exe".to_string(), "n.exe 1".to_string()))
+    );
+    assert_eq!(loaded.take_launches(), s.take_launches());
+    for svc in [&mut s, &mut loaded] {
+        svc.advance(SimDuration::from_secs(600));
+    }
+    let l = loaded.take_launches();
+    assert_eq!(l, s.take_launches());
+    assert_eq!(
+        l.len(),
+        1,
+        "the pending relaunch ran after the restore: {l:?}"
+    );
+    assert_eq!(l[0].exit_code, Some(2));
+    let svc = loaded.app_named("svc").expect("activation started svc");
+    assert_eq!(loaded.take_deliveries(svc), s.take_deliveries(svc));
+    // A restart keeps the command line; TakeOwnership by another user would drop it (fixture).
+    loaded.restart_service();
+    let a2 = loaded.connect("a2", u);
+    assert_eq!(
+        loaded.notify_cmd_line(a2, j).map(|c| c.0),
+        Ok("C:\\bin\\n.exe".to_string())
+    );
+}

@@ -1,8 +1,7 @@
 //! The COM objects: manager, jobs, files, error objects and enumerators, each backed by a bitsim
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
-//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's notify command
-//! line and reply methods, Job3::AddFileWithRanges, HttpOptions3::SetServerCertificateValidationInterface,
+//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's reply methods, Job3::AddFileWithRanges, HttpOptions3::SetServerCertificateValidationInterface,
 //! File2::GetFileRanges and File4–File6. Every other method of Job..Job5, HttpOptions 1–3, File2 and
 //! File3 calls the facade method of the same COM name. Interfaces bitsim does not model are not
 //! answered by QueryInterface (E_NOINTERFACE).
@@ -461,11 +460,25 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
 }
 
 impl IBackgroundCopyJob2_Impl for Job_Impl {
-    fn SetNotifyCmdLine(&self, _: &PCWSTR, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn SetNotifyCmdLine(&self, program: &PCWSTR, parameters: &PCWSTR) -> Result<()> {
+        // NULL is meaningful for both (both NULL removes the command line, D49).
+        let program = opt_string(program)?;
+        let parameters = opt_string(parameters)?;
+        self.job
+            .set_notify_cmd_line((program.as_deref(), parameters.as_deref()))
+            .map_err(err)
     }
-    fn GetNotifyCmdLine(&self, _: *mut PWSTR, _: *mut PWSTR) -> Result<()> {
-        notimpl()
+    fn GetNotifyCmdLine(&self, pprogram: *mut PWSTR, pparameters: *mut PWSTR) -> Result<()> {
+        if pprogram.is_null() || pparameters.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let (program, parameters) = self.job.get_notify_cmd_line().map_err(err)?;
+        // SAFETY: checked non-null; the caller passes the two out-parameters.
+        unsafe {
+            pprogram.write(alloc_string(&program));
+            pparameters.write(alloc_string(&parameters));
+        }
+        Ok(())
     }
     fn GetReplyProgress(&self, _: *mut BG_JOB_REPLY_PROGRESS) -> Result<()> {
         notimpl()

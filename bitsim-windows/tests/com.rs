@@ -190,14 +190,40 @@ fn query_interface_covers_job1_to_5_and_http_options_1_to_3() {
         job.cast::<IBackgroundCopyFile>().unwrap_err().code(),
         E_NOINTERFACE
     );
-    // Not modelled yet: E_NOTIMPL.
+    // Job2's command line (D49): "" and "" before any call, a round trip, NULL parameters read
+    // back as "", a NULL program with parameters refused, NULL and NULL remove it.
     let j2 = job.cast::<IBackgroundCopyJob2>().unwrap();
+    let cmd_line = || unsafe {
+        let (mut p, mut q) = (PWSTR::null(), PWSTR::null());
+        j2.GetNotifyCmdLine(&mut p, &mut q).unwrap();
+        let got = (p.to_string().unwrap(), q.to_string().unwrap());
+        CoTaskMemFree(Some(p.0 as _));
+        CoTaskMemFree(Some(q.0 as _));
+        got
+    };
+    assert_eq!(cmd_line(), (String::new(), String::new()));
+    unsafe { j2.SetNotifyCmdLine(w!("C:\\bin\\a.exe"), w!("a.exe /j 1")) }.unwrap();
     assert_eq!(
-        unsafe { j2.SetNotifyCmdLine(w!("a.exe"), PCWSTR::null()) }
+        cmd_line(),
+        ("C:\\bin\\a.exe".to_string(), "a.exe /j 1".to_string())
+    );
+    unsafe { j2.SetNotifyCmdLine(w!("C:\\bin\\b.exe"), PCWSTR::null()) }.unwrap();
+    assert_eq!(cmd_line(), ("C:\\bin\\b.exe".to_string(), String::new()));
+    assert_eq!(
+        unsafe { j2.SetNotifyCmdLine(PCWSTR::null(), w!("a.exe")) }
             .unwrap_err()
             .code(),
-        E_NOTIMPL
+        E_INVALIDARG
     );
+    unsafe { j2.SetNotifyCmdLine(PCWSTR::null(), PCWSTR::null()) }.unwrap();
+    assert_eq!(cmd_line(), (String::new(), String::new()));
+    assert_eq!(
+        unsafe { j2.GetNotifyCmdLine(std::ptr::null_mut(), std::ptr::null_mut()) }
+            .unwrap_err()
+            .code(),
+        E_INVALIDARG
+    );
+    // Not modelled yet: E_NOTIMPL.
     assert_eq!(
         unsafe { j2.GetReplyFileName() }.unwrap_err().code(),
         E_NOTIMPL

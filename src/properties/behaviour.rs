@@ -11,7 +11,7 @@ use crate::state::{JobState, JobType, NotifyFlags, Priority};
 impl Service {
     /// A job index whose property `prop` the caller may set: alive (D2), allowed (D9), and in a state
     /// the declaration allows (§1.3: BG_E_INVALID_STATE, before the arguments are looked at).
-    pub(super) fn settable(&self, app: AppId, job: JobId, prop: Prop) -> Result<usize, HResult> {
+    pub(crate) fn settable(&self, app: AppId, job: JobId, prop: Prop) -> Result<usize, HResult> {
         let j = self.access(app, job)?;
         if !prop.decl().settable_in.contains(&self.jobs[j].state()) {
             return Err(HResult::BG_E_INVALID_STATE);

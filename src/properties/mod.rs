@@ -144,6 +144,17 @@ macro_rules! for_each_job_property {
                 default: "PRECONFIG, no lists",
                 cite: "§2.2, §10 item 1, D24",
             }
+            /// Job2 command line run for JobTransferred / JobError when no callback takes them
+            /// (§2.3, §5.3, §5.4, D49–D51): the program and its parameters; "" and "" when not set.
+            NotifyCmdLine {
+                name: "notify_cmd_line",
+                value: CmdLineValue,
+                get: notify_cmd_line -> (String, String), get_notify_cmd_line, "IBackgroundCopyJob2::GetNotifyCmdLine", CmdLineValue::from,
+                set: set_notify_cmd_line((Option<&str>, Option<&str>)), set_notify_cmd_line, "IBackgroundCopyJob2::SetNotifyCmdLine", CmdLineValue::args,
+                errors: [E_INVALIDARG, BG_E_STRING_TOO_LONG],
+                default: "none (GetNotifyCmdLine: \"\" and \"\")",
+                cite: "§2.3, §5.4, D49",
+            }
             /// Job5 USE_STORED_CREDENTIALS (id 7): the BG_AUTH_TARGET that may use the owner's stored
             /// credentials; only PROXY is supported (D26).
             UseStoredCredentials {
@@ -495,6 +506,8 @@ pub enum Scalar {
     Proxy(ProxyValue),
     /// A JSON string or null.
     OptText(Option<String>),
+    /// A command line (`{ "program", "parameters" }`, each a string or null).
+    CmdLine(CmdLineValue),
 }
 
 /// The names a flags property takes in scenario files: each constant's name without its prefix,
@@ -522,6 +535,8 @@ pub enum ScalarKind {
     Proxy,
     /// A string or null.
     OptText,
+    /// A command line.
+    CmdLine,
 }
 
 impl Prop {
@@ -552,6 +567,7 @@ impl Prop {
                 Some(ScalarKind::Text)
             }
             Prop::ProxySettings => Some(ScalarKind::Proxy),
+            Prop::NotifyCmdLine => Some(ScalarKind::CmdLine),
             Prop::UseStoredCredentials => Some(ScalarKind::Flags(http::AUTH_TARGET_NAMES)),
             Prop::SecurityFlags => Some(ScalarKind::Flags(http::SECURITY_FLAG_NAMES)),
             Prop::CustomHeaders => Some(ScalarKind::OptText),
@@ -626,6 +642,7 @@ impl PropertyValue {
             (Prop::MaxDownloadSize, Scalar::Wide(n)) => PropertyValue::MaxDownloadSize(n),
             (Prop::HttpMethod, Scalar::Text(t)) => PropertyValue::HttpMethod(t),
             (Prop::ProxySettings, Scalar::Proxy(p)) => PropertyValue::ProxySettings(p),
+            (Prop::NotifyCmdLine, Scalar::CmdLine(c)) => PropertyValue::NotifyCmdLine(c),
             (Prop::UseStoredCredentials, Scalar::Flags(n)) => {
                 PropertyValue::UseStoredCredentials(n)
             }
@@ -643,6 +660,7 @@ impl PropertyValue {
             | PropertyValue::Owner(t)
             | PropertyValue::HttpMethod(t) => Scalar::Text(t.clone()),
             PropertyValue::ProxySettings(p) => Scalar::Proxy(p.clone()),
+            PropertyValue::NotifyCmdLine(c) => Scalar::CmdLine(c.clone()),
             PropertyValue::UseStoredCredentials(n) | PropertyValue::SecurityFlags(n) => {
                 Scalar::Flags(*n)
             }
@@ -714,6 +732,11 @@ impl PropertyValue {
                 p.bypass.as_deref().map_or("null".to_string(), quote)
             ),
             Some(Scalar::OptText(t)) => t.as_deref().map_or("null".to_string(), quote),
+            Some(Scalar::CmdLine(c)) => format!(
+                "{{program {}, parameters {}}}",
+                c.program.as_deref().map_or("null".to_string(), quote),
+                c.parameters.as_deref().map_or("null".to_string(), quote)
+            ),
             None => match self {
                 PropertyValue::State(s) => s.to_string(),
                 PropertyValue::Type(t) => t.to_string(),
@@ -774,6 +797,32 @@ impl fmt::Display for PriorityValue {
                 Some(p) => write!(f, "{p}"),
                 None => write!(f, "{n}"),
             },
+        }
+    }
+}
+
+/// GetNotifyCmdLine / SetNotifyCmdLine as scenario files write them: the program and the
+/// parameters (`None`: NULL; GetNotifyCmdLine never returns NULL, D49).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct CmdLineValue {
+    /// The program's full path.
+    pub program: Option<String>,
+    /// Its parameters.
+    pub parameters: Option<String>,
+}
+
+impl CmdLineValue {
+    /// The arguments of SetNotifyCmdLine.
+    pub fn args(&self) -> (Option<&str>, Option<&str>) {
+        (self.program.as_deref(), self.parameters.as_deref())
+    }
+}
+
+impl From<(String, String)> for CmdLineValue {
+    fn from((program, parameters): (String, String)) -> CmdLineValue {
+        CmdLineValue {
+            program: Some(program),
+            parameters: Some(parameters),
         }
     }
 }

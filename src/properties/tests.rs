@@ -19,6 +19,7 @@ fn every_property_is_declared_once_in_table_order() {
             "minimum_retry_delay",
             "no_progress_timeout",
             "proxy_settings",
+            "notify_cmd_line",
             "use_stored_credentials",
             "custom_headers",
             "security_flags",
@@ -74,6 +75,10 @@ fn settable_properties_are_scalars_that_round_trip() {
                 bypass: None,
             }),
             ScalarKind::OptText => Scalar::OptText(None),
+            ScalarKind::CmdLine => Scalar::CmdLine(crate::CmdLineValue {
+                program: Some("C:\\a.exe".into()),
+                parameters: None,
+            }),
         };
         let v = PropertyValue::from_scalar(p, s.clone()).expect("the kind it declares");
         assert_eq!(v.prop(), p);

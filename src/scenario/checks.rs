@@ -266,6 +266,7 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             expect,
         } => jobs(r, app, *all_users, *count, names.as_deref(), *expect),
         Check::Notifications { are } => notifications(r, app, are),
+        Check::Launches { are } => launches(r, are),
         Check::EnumCount {
             enumerator,
             is,
@@ -571,6 +572,46 @@ fn take_dropped(r: &Runner, app: crate::AppId) -> u64 {
     r.sim.with_service_mut(|s| s.take_dropped_deliveries(app))
 }
 
+/// `check launches`: the command-line launches since the previous one, machine-wide (§5.4).
+fn launches(r: &mut Runner, are: &[super::cmdline::LaunchSpec]) -> Outcome {
+    let got = r.sim.with_service_mut(|s| s.take_launches());
+    let ok = got.len() == are.len()
+        && are
+            .iter()
+            .zip(&got)
+            .all(|(want, l)| want.matches(l, &r.job_name(l.job)));
+    let expected = format!(
+        "[{}]",
+        are.iter().map(|l| l.show()).collect::<Vec<_>>().join(", ")
+    );
+    let actual = format!(
+        "[{}]",
+        got.iter()
+            .map(|l| super::cmdline::show_launch(l, &r.job_name(l.job)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    same(ok, &expected, &actual, || {
+        format!("the command-line launches since the previous check were {actual}, but the scenario expects {expected}")
+    })
+}
+
+/// The deliveries to `app`: through its manager, or, for a `com_servers` application that
+/// activation started (D52), straight from the service's log.
+fn deliveries_of(r: &mut Runner, app: &str) -> (Vec<crate::Delivery>, u64) {
+    if let Some(a) = r.apps.get(app) {
+        let d = a
+            .manager
+            .take_notifications()
+            .expect("no call is made from inside a callback here");
+        return (d, take_dropped(r, a.manager.app()));
+    }
+    r.sim.with_service_mut(|s| match s.app_named(app) {
+        Some(id) => (s.take_deliveries(id), s.take_dropped_deliveries(id)),
+        None => (Vec::new(), 0),
+    })
+}
+
 fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Outcome {
     let mut want: Vec<(NotifyEvent, JobId)> = Vec::with_capacity(are.len());
     for (event, alias) in are {
@@ -578,19 +619,12 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
     }
     let with_modifications = are.iter().any(|(e, _)| *e == NotifyEvent::JobModification);
     let mut got: Vec<(NotifyEvent, JobId)> = Vec::new();
-    let mut dropped = 0;
-    if let Some(a) = r.apps.get(app) {
-        for d in a
-            .manager
-            .take_notifications()
-            .expect("no call is made from inside a callback here")
-        {
-            let n = d.notification;
-            if with_modifications || n.event != NotifyEvent::JobModification {
-                got.push((n.event, n.job));
-            }
+    let (delivered, dropped) = deliveries_of(r, app);
+    for d in delivered {
+        let n = d.notification;
+        if with_modifications || n.event != NotifyEvent::JobModification {
+            got.push((n.event, n.job));
         }
-        dropped = take_dropped(r, a.manager.app());
     }
     let show = |v: &[(NotifyEvent, JobId)]| {
         let items: Vec<String> = v
@@ -774,20 +808,16 @@ pub(crate) fn observe(
                 },
             })
         }
+        Check::Launches { .. } => {
+            let got = r.sim.with_service_mut(|s| s.take_launches());
+            let are = got
+                .iter()
+                .map(|l| super::cmdline::spec_of(l, r.job_name(l.job)))
+                .collect();
+            Ok(Check::Launches { are })
+        }
         Check::Notifications { .. } => {
-            let delivered = r
-                .apps
-                .get(app)
-                .map(|a| {
-                    a.manager
-                        .take_notifications()
-                        .expect("no call is made from inside a callback here")
-                })
-                .unwrap_or_default();
-            let dropped = match r.apps.get(app) {
-                Some(a) => take_dropped(r, a.manager.app()),
-                None => 0,
-            };
+            let (delivered, dropped) = deliveries_of(r, app);
             if dropped > 0 {
                 // D22: deliveries were lost; a check of the rest would fail when replayed.
                 return Ok((None, HResult::E_UNEXPECTED));

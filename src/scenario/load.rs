@@ -448,6 +448,8 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
             "system_proxy",
             "proxies",
             "certificates",
+            "programs",
+            "com_servers",
         ],
     )?;
     let mut options = super::types::WorldOptions {
@@ -485,6 +487,13 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
         None => Vec::new(),
         Some(n) => super::http::certificates(n, &f.ptr("certificates"))?,
     };
+    let mut notify = crate::NotifyWorld::default();
+    if let Some(n) = f.get("programs") {
+        super::cmdline::programs(n, &f.ptr("programs"), &mut notify)?;
+    }
+    if let Some(n) = f.get("com_servers") {
+        super::cmdline::com_servers(n, &f.ptr("com_servers"), &mut notify)?;
+    }
     let system_proxy = f.opt_with("system_proxy", super::http::proxy_name)?;
     let proxies = match f.get("proxies") {
         None => Vec::new(),
@@ -521,6 +530,7 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
         system_proxy,
         proxies,
         certificates,
+        notify,
     })
 }
 
@@ -726,7 +736,11 @@ pub(crate) fn network_cost(n: &Node, ptr: &str) -> R<u32> {
 }
 
 /// Members of a map-like object (URL → …), rejecting duplicate keys.
-fn map_members<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [(String, usize, Node)]> {
+pub(crate) fn map_members<'n>(
+    n: &'n Node,
+    ptr: &str,
+    what: &str,
+) -> R<&'n [(String, usize, Node)]> {
     let Kind::Obj(members) = &n.kind else {
         return at(
             n,

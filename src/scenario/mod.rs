@@ -51,7 +51,8 @@
 //! Unknown fields are refused everywhere, each message listing the fields that are allowed there.
 
 pub(crate) mod checks;
-mod convention;
+mod cmdline;
+pub(crate) mod convention;
 mod file_checks;
 pub mod graph;
 mod http;
@@ -67,6 +68,7 @@ mod steps;
 mod types;
 mod write;
 
+pub use cmdline::LaunchSpec;
 pub use load::{InvalidScenario, MAX_FILE_BYTES};
 pub use report::{
     collect, run_paths, run_paths_keeping, run_paths_traced, Batch, FailureReport, Inputs,

@@ -46,6 +46,7 @@ const CHECKS: &[(&str, &[&str])] = &[
     ),
     ("jobs", &["app", "all_users", "count", "names", "expect"]),
     ("notifications", &["app", "are"]),
+    ("launches", &["are"]),
     ("time", &["seconds"]),
     ("enum_count", &["app", "enum", "is", "expect"]),
     (
@@ -454,6 +455,17 @@ impl StepReader {
                     are.push((event, self.job(&e, "job")?));
                 }
                 Check::Notifications { are }
+            }
+            "launches" => {
+                let n = f.req("are", "the list of expected launches")?;
+                let p = f.ptr("are");
+                let mut are = Vec::new();
+                for (i, item) in array(n, &p, "the expected launches")?.iter().enumerate() {
+                    let ip = format!("{p}/{i}");
+                    let (e, spec) = super::cmdline::launch_fields(item, &ip)?;
+                    are.push(spec.with_job(self.job(&e, "job")?));
+                }
+                Check::Launches { are }
             }
             "local_file" => {
                 let target = match (f.has("path"), f.has("job")) {

@@ -321,6 +321,7 @@ impl WorldSpec {
         for c in &self.certificates {
             world = world.certificate(c.clone());
         }
+        world.notify = self.notify.clone();
         world
     }
 }
@@ -794,6 +795,7 @@ pub fn describe(step: &Step) -> String {
                 format!("check jobs{}", if *all_users { " (all users)" } else { "" })
             }
             C::Notifications { .. } => "check notifications".to_string(),
+            C::Launches { .. } => "check launches".to_string(),
             C::Time { seconds } => format!("check time is {seconds}s"),
             C::EnumCount { enumerator, .. } => format!("check enum_count {enumerator}"),
             C::LocalFile { target, .. } => match &**target {

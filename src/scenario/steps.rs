@@ -36,6 +36,10 @@ pub(crate) struct StepReader {
 impl StepReader {
     pub fn new(world: &WorldSpec) -> StepReader {
         let app = BTreeSet::from([DEFAULT_APP.to_string()]);
+        // `com_servers` applications may be named without `connect` (their deliveries are read
+        // with `check notifications`).
+        let mut known = app.clone();
+        known.extend(world.notify.com_servers.values().map(|c| c.app.clone()));
         let users: Vec<String> = world
             .effective_users()
             .into_iter()
@@ -45,8 +49,8 @@ impl StepReader {
             user_set: users.iter().cloned().collect(),
             users,
             job_set: BTreeSet::new(),
-            alive: app.clone(),
-            known: app,
+            alive: app,
+            known,
             jobs: Vec::new(),
             errors: BTreeMap::new(),
             enums: BTreeMap::new(),
@@ -298,6 +302,7 @@ pub(super) fn property_value(f: &Fields, key: &str, prop: Prop) -> R<PropertyVal
         Some(ScalarKind::Wide) => Scalar::Wide(integer(v, &p, u64::MAX, prop.number_hint())?),
         Some(ScalarKind::Guid) => Scalar::Guid(super::convention::guid(v, &p)?),
         Some(ScalarKind::Proxy) => Scalar::Proxy(proxy_value(v, &p)?),
+        Some(ScalarKind::CmdLine) => Scalar::CmdLine(cmd_line_value(v, &p)?),
         Some(ScalarKind::OptText) => Scalar::OptText(opt_string(v, &p)?),
         None => return at(v, &p, format!("property {name} has no value scenario files can write")),
     };
@@ -341,6 +346,18 @@ fn proxy_value(n: &Node, p: &str) -> R<crate::ProxyValue> {
         usage,
         list: f.opt_with("list", opt_string)?.flatten(),
         bypass: f.opt_with("bypass", opt_string)?.flatten(),
+    })
+}
+
+/// `notify_cmd_line`: `{ "program": string or null, "parameters": string or null }` (both
+/// required, so that a check says what it expects of each).
+fn cmd_line_value(n: &Node, p: &str) -> R<crate::CmdLineValue> {
+    let f = Fields::new(n, p, "command line", &["program", "parameters"])?;
+    let program = f.req("program", "a program path or null")?;
+    let parameters = f.req("parameters", "parameters or null")?;
+    Ok(crate::CmdLineValue {
+        program: opt_string(program, &f.ptr("program"))?,
+        parameters: opt_string(parameters, &f.ptr("parameters"))?,
     })
 }
 

@@ -49,6 +49,8 @@ pub struct WorldSpec {
     pub proxies: Vec<(String, crate::world::Proxy)>,
     /// The machine's client certificates, in file order.
     pub certificates: Vec<crate::ClientCertificate>,
+    /// `programs` and `com_servers` (§5.2–§5.4).
+    pub notify: crate::NotifyWorld,
 }
 
 /// The part-2 world fields of the job options (all optional; the defaults of D33, D34, T22).
@@ -319,6 +321,7 @@ impl Action {
                 Check::EnumCount { .. } => "GetCount",
                 Check::FileProperty { .. } => "IBackgroundCopyFile::Get*",
                 Check::Notifications { .. }
+                | Check::Launches { .. }
                 | Check::Time { .. }
                 | Check::LocalFile { .. }
                 | Check::LocalDir { .. }
@@ -482,6 +485,11 @@ pub enum Check {
         /// The expected deliveries, in order.
         are: Vec<(NotifyEvent, String)>,
     },
+    /// Command-line launches since the previous `launches` check, machine-wide (§5.4).
+    Launches {
+        /// The expected launches, in order.
+        are: Vec<super::cmdline::LaunchSpec>,
+    },
     /// Virtual time.
     Time {
         /// Seconds since the start.
@@ -580,6 +588,7 @@ impl Check {
             Check::Times { .. } => "times",
             Check::Jobs { .. } => "jobs",
             Check::Notifications { .. } => "notifications",
+            Check::Launches { .. } => "launches",
             Check::Time { .. } => "time",
             Check::EnumCount { .. } => "enum_count",
             Check::FileProperty { .. } => "file_property",

@@ -142,6 +142,7 @@ fn scenario(sc: &Scenario) -> Out {
         }
     }
     super::http::write_world(w, &mut world);
+    super::cmdline::write_world(&w.notify, &mut world);
     if !world.is_empty() {
         o.push(("world", Out::Obj(world)));
     }
@@ -280,6 +281,10 @@ pub(super) fn prop(p: &PropertyValue) -> Out {
             ])
         }
         Some(Scalar::OptText(t)) => v(t),
+        Some(Scalar::CmdLine(c)) => Out::Obj(vec![
+            ("program", v(&c.program)),
+            ("parameters", v(&c.parameters)),
+        ]),
         // Only settable properties are in scenario files, and they are all scalars.
         None => v(p.show()),
     }
@@ -483,6 +488,9 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
                 .map(|(e, j)| json!({ "event": e.name(), "job": j }))
                 .collect::<Vec<_>>();
             f.push(("are", v(items)));
+        }
+        Check::Launches { are } => {
+            f.push(("are", Out::Arr(are.iter().map(|l| l.out()).collect())));
         }
         Check::Time { seconds } => f.push(("seconds", v(seconds))),
         Check::EnumCount {

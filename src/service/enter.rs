@@ -6,7 +6,6 @@
 //! D4), ModificationTime (§8.2), callbacks (D11) and the trace.
 
 use super::Service;
-use crate::engine::Event;
 use crate::hresult::HResult;
 use crate::job::{AppId, Entered, JobId};
 use crate::notify::{AppCode, CallOut, Delivery, Notification, NotifyEvent};
@@ -139,20 +138,12 @@ impl Service {
             return;
         }
         let Some(reg) = self.registrations.get(j).and_then(Option::as_ref) else {
+            // §5.2, §5.3: no live object: the CLSID's server, else the command line (D50, D52).
+            self.notify_without_registration(j, event);
             return;
         };
         let (app, serial, answer) = (reg.app, reg.serial, reg.notifier.answer());
-        let job = &self.jobs[j];
-        let n = Notification {
-            event,
-            job: job.id(),
-            state: job.state(),
-            error: match event {
-                NotifyEvent::JobError => job.error().map(|e| (e.context, e.code)),
-                _ => None,
-            },
-            time: self.now,
-        };
+        let n = self.notification(j, event);
         match answer {
             Some(result) => self.delivered(app, serial, n, result),
             None => {
@@ -177,7 +168,7 @@ impl Service {
 
     /// A callback answered `result` to `n`: the application's delivery log, the trace, and D11's
     /// re-delivery.
-    fn delivered(&mut self, app: AppId, serial: u64, n: Notification, result: HResult) {
+    pub(crate) fn delivered(&mut self, app: AppId, serial: u64, n: Notification, result: HResult) {
         if let Some(a) = self.apps.get_mut(app.index()) {
             a.log_delivery(Delivery {
                 notification: n,
@@ -192,19 +183,10 @@ impl Service {
         });
         // D11: a failing JobTransferred / JobError is called again after the minimum retry delay until it
         // answers S_OK. JobModification has no retry rule (spec §5.2) and is not repeated. D18: a
-        // re-delivery beyond the end of time never happens.
+        // re-delivery beyond the end of time never happens. §5.3: with a command line, the command
+        // line runs instead (D50).
         if result != HResult::S_OK && n.event != NotifyEvent::JobModification {
-            let delay = self.jobs[n.job.index()].retry_delay();
-            if let Some(at) = Self::due_after(self.now, delay) {
-                self.push_event(
-                    at,
-                    Event::NotifyRetry {
-                        job: n.job,
-                        serial,
-                        event: n.event,
-                    },
-                );
-            }
+            self.callback_failed(n.job.index(), n.event, serial);
         }
     }
 
@@ -246,9 +228,12 @@ impl Service {
     /// A scheduled re-delivery of a failed JobTransferred / JobError (D11).
     pub(crate) fn notify_retry(&mut self, id: JobId, serial: u64, event: NotifyEvent) {
         let j = id.index();
-        let still_registered = self.registrations[j]
-            .as_ref()
-            .is_some_and(|r| r.serial == serial);
+        // Serial 0: a notification of the CLSID or command-line path (§5.3, D50), sent again through
+        // whatever is registered now.
+        let still_registered = serial == 0
+            || self.registrations[j]
+                .as_ref()
+                .is_some_and(|r| r.serial == serial);
         let still_due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,

@@ -142,6 +142,8 @@ pub struct Service {
     pub(crate) trace: Trace,
     /// The sandbox files are materialised in, if the world has one (host state, kept across restarts).
     pub(crate) sandbox: Option<Box<crate::sandbox::Sandbox>>,
+    /// Command-line launches not yet taken by [`Service::take_launches`] (§5.4).
+    pub(crate) launches: Vec<crate::cmdline::Launch>,
 }
 
 impl Service {
@@ -165,6 +167,7 @@ impl Service {
             tracing: true,
             trace: Trace::new(),
             sandbox: None,
+            launches: Vec::new(),
         };
         s.open_sandbox();
         if let Some((seed, rate_ppm)) = chaos {

@@ -162,6 +162,7 @@ impl Service {
         // With no bandwidth, running transfers cannot move: they count as waiting, not as work.
         self.engine.armed == 0
             && !self.engine.schedule_pending
+            && self.engine.launches_pending == 0
             && (self.engine.flow.points.is_empty() || self.world.bandwidth == 0)
     }
 
@@ -249,6 +250,7 @@ impl Service {
                 }
             }
             Event::NotifyRetry { job, serial, event } => self.notify_retry(job, serial, event),
+            Event::Launch { job, event } => self.launch(job, event),
         }
     }
 

@@ -147,6 +147,17 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
             state: c.state,
         }),
         http: w.http.clone(),
+        programs: w.notify.programs.clone(),
+        com_servers: w
+            .notify
+            .com_servers
+            .iter()
+            .map(|(&clsid, c)| super::format::ComServerV2 {
+                clsid: crate::properties::show_guid(clsid),
+                app: c.app.clone(),
+                returns: Hr(c.returns),
+            })
+            .collect(),
     };
 
     // The queue in enqueue order: every QUEUED job carries its enqueue sequence number (parked ones
@@ -201,6 +212,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                     serial,
                     event,
                 },
+                Event::Launch { job, event } => TimerEventV2::Launch { job: job.0, event },
             },
         })
         .collect();
@@ -281,5 +293,18 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
         timers,
         callbacks,
         last_callback_serial: s.next_serial,
+        launches: s
+            .launches
+            .iter()
+            .map(|l| super::format::LaunchV2 {
+                time: l.time,
+                event: l.event,
+                job: l.job.0,
+                program: l.program.clone(),
+                parameters: l.parameters.clone(),
+                result: Hr(l.result),
+                exit_code: l.exit_code,
+            })
+            .collect(),
     }
 }

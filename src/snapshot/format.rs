@@ -78,6 +78,34 @@ pub(crate) struct SnapshotV2 {
     pub callbacks: Vec<CallbackV2>,
     /// The serial the last registration got; the next one gets this plus one.
     pub last_callback_serial: u64,
+    /// Command-line launches not yet read (§5.4; left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launches: Vec<LaunchV2>,
+}
+
+/// One command-line launch (§5.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LaunchV2 {
+    pub time: SimTime,
+    pub event: NotifyEvent,
+    pub job: u32,
+    pub program: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<String>,
+    pub result: Hr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u32>,
+}
+
+/// An out-of-process COM callback class of the world (§5.2, D52).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ComServerV2 {
+    /// The CLSID, braced.
+    pub clsid: String,
+    pub app: String,
+    pub returns: Hr,
 }
 
 /// Per-machine limits for non-administrators (D14).
@@ -125,6 +153,12 @@ pub(crate) struct WorldV2 {
         skip_serializing_if = "crate::world::HttpWorld::nothing_to_save"
     )]
     pub http: crate::world::HttpWorld,
+    /// Programs command lines launch (§5.4; left out when none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub programs: BTreeMap<String, crate::Program>,
+    /// COM callback classes (§5.2; left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub com_servers: Vec<ComServerV2>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -421,6 +455,8 @@ pub(crate) enum TimerEventV2 {
         serial: u64,
         event: NotifyEvent,
     },
+    /// Run the job's command line for this notification (§5.4, D50).
+    Launch { job: u32, event: NotifyEvent },
 }
 
 /// A registration that is a scripted answer.

@@ -55,6 +55,16 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
 
     // ---- world
     let w = &s.world;
+    for c in &w.com_servers {
+        if crate::scenario::convention::parse_guid(&c.clsid).is_none() {
+            return Err(format!("world.com_servers: {:?} is not a GUID", c.clsid));
+        }
+    }
+    for l in &s.launches {
+        if l.job as usize >= nj {
+            return Err(format!("launches: names unknown job {}", l.job));
+        }
+    }
     if w.time_slice_secs == 0 {
         return Err("world.time_slice_secs is 0 (the time slice, T7, is at least 1 s)".into());
     }
@@ -140,6 +150,7 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
                 armed.insert((Kind::Slice, job, t.at));
                 Some(job)
             }
+            TimerEventV2::Launch { job, .. } => Some(job),
             TimerEventV2::NotifyRetry { job, serial, .. } => {
                 if serial > s.last_callback_serial {
                     return Err(at(
@@ -242,6 +253,14 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
         }
         if job.owner as usize >= nu {
             return Err(at("owner is not a known user"));
+        }
+        if job
+            .options
+            .as_ref()
+            .and_then(|o| o.notify_cmd_line.as_deref())
+            .is_some_and(|c| c.user.index() >= nu)
+        {
+            return Err(at("the command line's user is not a known user (§5.4)"));
         }
         if job.job_type.is_upload() && job.files.len() > 1 {
             return Err(at("an upload job has more than one file"));
@@ -487,6 +506,17 @@ fn world(w: WorldV2) -> World {
             state: c.state,
         }),
         http: w.http,
+        notify: crate::NotifyWorld {
+            programs: w.programs,
+            com_servers: w
+                .com_servers
+                .into_iter()
+                .filter_map(|c| {
+                    let clsid = crate::scenario::convention::parse_guid(&c.clsid)?;
+                    Some((clsid, crate::ComServer::new(c.app, c.returns.0)))
+                })
+                .collect(),
+        },
     }
 }
 
@@ -649,6 +679,19 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         }));
     }
     svc.next_serial = s.last_callback_serial;
+    svc.launches = s
+        .launches
+        .into_iter()
+        .map(|l| crate::Launch {
+            time: l.time,
+            event: l.event,
+            job: JobId(l.job),
+            program: l.program,
+            parameters: l.parameters,
+            result: l.result.0,
+            exit_code: l.exit_code,
+        })
+        .collect();
 
     // Timers: sequence numbers in list order (the tie-break at equal times).
     let mut seq = 0u64;
@@ -665,6 +708,10 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                 serial,
                 event,
             },
+            TimerEventV2::Launch { job, event } => Event::Launch {
+                job: JobId(job),
+                event,
+            },
         };
         events.push(Scheduled {
             time: t.at,
@@ -673,6 +720,10 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         });
     }
     svc.engine.schedule_pending = events.iter().any(|e| e.event == Event::Schedule);
+    svc.engine.launches_pending = events
+        .iter()
+        .filter(|e| matches!(e.event, Event::Launch { .. }))
+        .count() as u32;
     svc.engine.events = crate::heap::MinHeap::from_vec(events);
     svc.engine.now_events.clear();
     svc.engine.timer_seq = seq;

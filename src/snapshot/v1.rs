@@ -397,6 +397,8 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
     let w = s.world;
     let world = WorldV2 {
         http: Default::default(),
+        programs: Default::default(),
+        com_servers: Vec::new(),
         bandwidth: w.bandwidth,
         network: match w.network {
             NetworkV1::Up => NetworkV2::Up,
@@ -501,6 +503,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
         .collect();
 
     Ok(SnapshotV2 {
+        launches: Vec::new(),
         format: super::FORMAT.to_string(),
         version: super::VERSION,
         now: s.now,

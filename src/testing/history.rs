@@ -255,7 +255,9 @@ impl History {
             | TraceKind::NetworkCost { .. }
             | TraceKind::CostBlocked { .. }
             | TraceKind::CostCleared { .. }
-            | TraceKind::MaxDownloadTime { .. } => {}
+            | TraceKind::MaxDownloadTime { .. }
+            | TraceKind::Launched { .. }
+            | TraceKind::ActivationFailed { .. } => {}
         }
         Ok(())
     }

@@ -137,6 +137,7 @@ pub fn world_spec_with(
             system_proxy: None,
             proxies: Vec::new(),
             certificates: Vec::new(),
+            notify: Default::default(),
             users,
             bandwidth: Some(bandwidth),
             network: Some(network),
@@ -370,6 +371,7 @@ pub fn property_value(prop: Prop, pick: u8) -> PropertyValue {
         Some(ScalarKind::Wide) => Scalar::Wide(at(&WIDE_NUMBERS, pick)),
         Some(ScalarKind::Guid) => Scalar::Guid(at(&GUIDS, pick)),
         Some(ScalarKind::Proxy) => Scalar::Proxy(proxy_value(pick)),
+        Some(ScalarKind::CmdLine) => Scalar::CmdLine(cmd_line_value(pick)),
         Some(ScalarKind::OptText) => Scalar::OptText(match pick % 3 {
             0 => None,
             1 => Some("X-Key: k1\r\n".to_string()),
@@ -379,6 +381,23 @@ pub fn property_value(prop: Prop, pick: u8) -> PropertyValue {
     };
     PropertyValue::from_scalar(prop, scalar)
         .unwrap_or_else(|| panic!("property {} takes no {:?}", prop.name(), prop.scalar_kind()))
+}
+
+/// Command lines the kit tries (SetNotifyCmdLine, D49): none, a program with and without
+/// parameters, NULL program with parameters (E_INVALIDARG) and an over-long program.
+fn cmd_line_value(pick: u8) -> crate::CmdLineValue {
+    let s = |x: &str| Some(x.to_string());
+    let (program, parameters) = match pick % 5 {
+        0 => (None, None),
+        1 => (s("C:\\bin\\notify.exe"), None),
+        2 => (s("C:\\bin\\notify.exe"), s("notify.exe /job 1")),
+        3 => (None, s("notify.exe")),
+        _ => (Some(format!("C:\\{}", "x".repeat(300))), None),
+    };
+    crate::CmdLineValue {
+        program,
+        parameters,
+    }
 }
 
 /// Proxy settings the kit tries (SetProxySettings, D24): each usage with and without lists, an
