@@ -47,6 +47,24 @@ impl Service {
         Ok(())
     }
 
+    /// IBackgroundCopyFile2::GetFileRanges: the ranges AddFileWithRanges gave, in the order given, a
+    /// BG_LENGTH_TO_EOF length kept as given. Empty for a file added without ranges and for upload
+    /// types, which the facade answers with S_FALSE
+    /// (`SDK bits2_0/nf-bits2_0-ibackgroundcopyfile2-getfileranges`).
+    pub fn file_ranges(
+        &self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+    ) -> Result<Vec<(u64, u64)>, HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        Ok(self.jobs[j].files()[f]
+            .ranges()
+            .map(<[_]>::to_vec)
+            .unwrap_or_default())
+    }
+
     /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the file's temporary file,
     /// `BIT<hex>.tmp` in the local file's folder (D40).
     pub fn temporary_name(&self, app: AppId, job: JobId, index: u32) -> Result<String, HResult> {

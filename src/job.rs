@@ -174,6 +174,10 @@ impl FileData {
             self.extra = None;
         }
     }
+    /// The ranges the file was added with (AddFileWithRanges, §2.4), if any.
+    pub fn ranges(&self) -> Option<&[(u64, u64)]> {
+        self.extra.as_ref().and_then(|e| e.ranges.as_deref())
+    }
     /// Every byte moved (and the size known).
     pub fn is_done(&self) -> bool {
         self.bytes_total != BG_SIZE_UNKNOWN && self.bytes_transferred >= self.bytes_total
