@@ -1168,7 +1168,8 @@ impl File {
             .read(|s, app| s.validation_state(app, self.job, self.index))
     }
     /// IBackgroundCopyFile3::SetValidationState: E_PENDING (0x8000000A) until the file finished
-    /// transferring; TRUE marks it valid; FALSE is not built (E_NOTIMPL, nothing changes).
+    /// transferring; TRUE marks it valid; FALSE rejects the content: the file's progress goes to 0 and
+    /// the job to ERROR with BG_E_VALIDATION_FAILED (T29, D59), and Resume downloads the file again.
     pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))

@@ -62,6 +62,9 @@ pub enum MethodCall {
     },
     /// IBackgroundCopyJob::AddFile / AddFileSet accepted (D8 moves a TRANSFERRED job to SUSPENDED).
     AddFile,
+    /// IBackgroundCopyFile3::SetValidationState(FALSE) on a finished file downloaded from the origin
+    /// server (T29, D59): ERROR with this BG_E_VALIDATION_FAILED record.
+    ValidationFailed(ErrorReport),
 }
 
 /// Something the service observes on its own. The engine sends an event only in a state that takes
@@ -213,11 +216,12 @@ pub enum Rule {
     /// in TRANSFERRED, environment changes that do not concern the job in this state).
     Unchanged,
     T22,
+    T29,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 30] = [
+    pub const ALL: [Rule; 31] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -248,6 +252,7 @@ impl Rule {
         Rule::FinalAbsorbing,
         Rule::Unchanged,
         Rule::T22,
+        Rule::T29,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -283,6 +288,7 @@ impl Rule {
             Rule::FinalAbsorbing => "§1.3",
             Rule::Unchanged => "§2.2",
             Rule::T22 => "T22",
+            Rule::T29 => "T29",
         }
     }
 }
@@ -443,6 +449,9 @@ pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, 
             S::Transferred => ok(to(S::Suspended, Rule::D8)),
             _ => ok(stay(state, Rule::Unchanged)),
         },
+        // T29 (D59): rejected origin content sends every non-final state to ERROR with a new record
+        // (ERROR included: the record is replaced).
+        M::ValidationFailed(report) => ok(into_error(S::Error, Rule::T29, ErrorEntry::New(report))),
     }
 }
 
