@@ -875,6 +875,26 @@ impl Job {
         self.h.write(|s, app| s.add_file_set(app, self.id, files))
     }
 
+    /// IBackgroundCopyJob3::AddFileWithRanges: a download file of which only `ranges` (`(offset,
+    /// length)`, length possibly [`crate::BG_LENGTH_TO_EOF`]) are transferred; the local file is the
+    /// ranges concatenated in the order given (§2.4).
+    ///
+    /// Errors, in this order (D57): BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED; E_NOTIMPL for
+    /// upload types; E_INVALIDARG for no ranges, a name AddFile refuses or an SMB remote;
+    /// BG_E_TOO_MANY_RANGES_IN_FILE past 500 ranges; BG_E_INVALID_RANGE for an offset of
+    /// BG_LENGTH_TO_EOF; BG_E_OVERLAPPING_RANGES; then AddFile's limits. After Resume a range past the
+    /// remote's end sends the job to ERROR with BG_E_INVALID_RANGE, a server ignoring ranges with
+    /// BG_E_INSUFFICIENT_RANGE_SUPPORT (D58).
+    pub fn add_file_with_ranges(
+        &self,
+        remote_url: &str,
+        local_name: &str,
+        ranges: &[(u64, u64)],
+    ) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.add_file_with_ranges(app, self.id, remote_url, local_name, ranges))
+    }
+
     /// EnumFiles: one handle per file, in the order added (any state; only the common errors).
     pub fn enum_files(&self) -> Result<Vec<File>, HResult> {
         let n = self.h.read(|s, app| s.file_count(app, self.id))?;
@@ -1139,6 +1159,14 @@ impl File {
         self.h
             .write(|s, app| s.set_remote_name(app, self.job, self.index, remote))
     }
+    /// IBackgroundCopyFile2::GetFileRanges: the `(offset, length)` ranges the file was added with
+    /// (AddFileWithRanges), in the order given, a length of [`crate::BG_LENGTH_TO_EOF`] as given. Empty
+    /// for a file added without ranges or in an upload job: the COM method's S_FALSE (any state; only
+    /// the common errors).
+    pub fn get_file_ranges(&self) -> Result<Vec<(u64, u64)>, HResult> {
+        self.h
+            .read(|s, app| s.file_ranges(app, self.job, self.index))
+    }
     /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the temporary file,
     /// `BIT<hex>.tmp` beside the local file (D40).
     pub fn get_temporary_name(&self) -> Result<String, HResult> {
@@ -1151,7 +1179,8 @@ impl File {
             .read(|s, app| s.validation_state(app, self.job, self.index))
     }
     /// IBackgroundCopyFile3::SetValidationState: E_PENDING (0x8000000A) until the file finished
-    /// transferring; TRUE marks it valid; FALSE is not built (E_NOTIMPL, nothing changes).
+    /// transferring; TRUE marks it valid; FALSE rejects the content: the file's progress goes to 0 and
+    /// the job to ERROR with BG_E_VALIDATION_FAILED (T29, D59), and Resume downloads the file again.
     pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))

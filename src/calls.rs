@@ -199,6 +199,43 @@ impl Service {
         Ok(())
     }
 
+    /// IBackgroundCopyJob3::AddFileWithRanges (§2.4): one download file of which only `ranges` are
+    /// transferred. Checked in this order (D57): the application and access, a final state
+    /// (BG_E_INVALID_STATE), an upload type (E_NOTIMPL), no ranges, a bad name or an SMB remote
+    /// (E_INVALIDARG: BITS 3.0 and later take ranges over HTTP only), then the ranges
+    /// ([`crate::ranges::check`]) and AddFile's own limits. Whether a range lies past the remote's end,
+    /// and whether the server honours ranges, is found after Resume (D58).
+    pub fn add_file_with_ranges(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        remote: &str,
+        local: &str,
+        ranges: &[(u64, u64)],
+    ) -> Result<(), HResult> {
+        let j = self.mutable(app, job)?;
+        let job_type = self.jobs[j].job_type();
+        if job_type.is_upload() {
+            return Err(HResult::E_NOTIMPL);
+        }
+        let http = ["http://", "https://"].iter().any(|p| {
+            remote
+                .get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        });
+        if ranges.is_empty() || !http || !valid_remote(remote, job_type) || !valid_local(local) {
+            return Err(HResult::E_INVALIDARG);
+        }
+        crate::ranges::check(ranges)?;
+        self.add_file_set(app, job, &[(remote, local)])?;
+        let file = self.jobs[j]
+            .files_mut()
+            .last_mut()
+            .expect("AddFileSet added the file");
+        file.extra.get_or_insert_with(Default::default).ranges = Some(ranges.to_vec());
+        Ok(())
+    }
+
     /// EnumFiles: how many files the job has (the facade hands out one handle per file).
     pub fn file_count(&self, app: AppId, job: JobId) -> Result<u32, HResult> {
         let j = self.access(app, job)?;

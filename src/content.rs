@@ -31,6 +31,9 @@ pub(crate) struct FileExtra {
     /// IBackgroundCopyFile3::SetValidationState(TRUE) was called.
     #[serde(default, skip_serializing_if = "is_false")]
     pub validated: bool,
+    /// The ranges AddFileWithRanges gave, in the order given (`None`: the whole file; §2.4, D57).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<Vec<(u64, u64)>>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -4,8 +4,12 @@
 use crate::hresult::HResult;
 use crate::job::{AppId, JobId};
 use crate::names::valid_remote;
+use crate::record::ErrorReport;
 use crate::sandbox::Sandbox;
 use crate::service::Service;
+use crate::state::ErrorContext;
+use crate::trace::{RestartReason, TraceKind};
+use crate::transition::MethodCall;
 
 /// E_PENDING (0x8000000A): SetValidationState before the file finished transferring.
 pub(crate) const E_PENDING: HResult = HResult::from_u32(0x8000_000A);
@@ -47,6 +51,24 @@ impl Service {
         Ok(())
     }
 
+    /// IBackgroundCopyFile2::GetFileRanges: the ranges AddFileWithRanges gave, in the order given, a
+    /// BG_LENGTH_TO_EOF length kept as given. Empty for a file added without ranges and for upload
+    /// types, which the facade answers with S_FALSE
+    /// (`SDK bits2_0/nf-bits2_0-ibackgroundcopyfile2-getfileranges`).
+    pub fn file_ranges(
+        &self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+    ) -> Result<Vec<(u64, u64)>, HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        Ok(self.jobs[j].files()[f]
+            .ranges()
+            .map(<[_]>::to_vec)
+            .unwrap_or_default())
+    }
+
     /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the file's temporary file,
     /// `BIT<hex>.tmp` in the local file's folder (D40).
     pub fn temporary_name(&self, app: AppId, job: JobId, index: u32) -> Result<String, HResult> {
@@ -69,8 +91,10 @@ impl Service {
 
     /// IBackgroundCopyFile3::SetValidationState: E_PENDING until the file finished transferring
     /// (`SDK bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate`). TRUE marks it valid.
-    /// FALSE (content rejected, which sends the job to ERROR with BG_E_VALIDATION_FAILED) is not
-    /// built: it returns E_NOTIMPL and changes nothing.
+    /// FALSE rejects content from the origin server (the simulator has no peers yet): the file's
+    /// progress goes back to 0 (its temporary file emptied, trace `restarted` "validation") and the job
+    /// enters ERROR with BG_E_VALIDATION_FAILED, context REMOTE_FILE, naming the file (T29, D59);
+    /// Resume downloads the file again.
     pub fn set_validation_state(
         &mut self,
         app: AppId,
@@ -88,12 +112,37 @@ impl Service {
             return Err(E_PENDING);
         }
         if !valid {
-            return Err(HResult::E_NOTIMPL);
+            return self.validation_failed(j, f);
         }
         self.jobs[j].files_mut()[f]
             .extra
             .get_or_insert_with(Default::default)
             .validated = true;
+        Ok(())
+    }
+
+    /// T29, D59: content of finished file `f` (from the origin server) was rejected.
+    fn validation_failed(&mut self, j: usize, f: usize) -> Result<(), HResult> {
+        let id = self.jobs[j].id();
+        let job = &mut self.jobs[j];
+        let file = &mut job.files_mut()[f];
+        file.bytes_transferred = 0;
+        file.extra.get_or_insert_with(Default::default).validated = false;
+        file.shrink_extra();
+        let report = ErrorReport::transfer(
+            ErrorContext::RemoteFile,
+            HResult::BG_E_VALIDATION_FAILED,
+            f as u32,
+            &file.remote,
+        );
+        job.file_unfinished(f);
+        self.record(TraceKind::Restarted {
+            job: id,
+            file: f as u32,
+            reason: RestartReason::Validation,
+        });
+        self.sandbox_truncate(j, f);
+        self.on_method(j, MethodCall::ValidationFailed(report))?;
         Ok(())
     }
 

@@ -174,6 +174,10 @@ impl FileData {
             self.extra = None;
         }
     }
+    /// The ranges the file was added with (AddFileWithRanges, §2.4), if any.
+    pub fn ranges(&self) -> Option<&[(u64, u64)]> {
+        self.extra.as_ref().and_then(|e| e.ranges.as_deref())
+    }
     /// Every byte moved (and the size known).
     pub fn is_done(&self) -> bool {
         self.bytes_total != BG_SIZE_UNKNOWN && self.bytes_transferred >= self.bytes_total
@@ -248,8 +252,8 @@ pub(crate) struct Job {
     /// defaults, so an idle job pays one pointer for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     http: Option<Box<crate::http::HttpSettings>>,
-    /// `files[..done_prefix]` are all done (a file never becomes undone: sizes change only on the
-    /// file being connected), so [`Job::next_file`] starts there: O(1) amortised per file instead of
+    /// `files[..done_prefix]` are all done (a file becomes undone only by SetValidationState(FALSE),
+    /// which lowers the hint: [`Job::file_unfinished`]), so [`Job::next_file`] starts there: O(1) amortised per file instead of
     /// a scan from the first file. A hint kept by [`Job::file_finished`]; not saved (0 after a load).
     #[serde(skip)]
     done_prefix: u32,
@@ -629,6 +633,10 @@ impl Job {
         self.next_file().is_none()
     }
 
+    /// A finished file is no longer done (T29, D59): lower the done-prefix hint to it.
+    pub fn file_unfinished(&mut self, f: usize) {
+        self.done_prefix = self.done_prefix.min(u32::try_from(f).unwrap_or(u32::MAX));
+    }
     /// A file was fully moved: the done prefix grows past every done file at its end.
     pub fn file_finished(&mut self) {
         let mut p = self.done_prefix as usize;

@@ -237,6 +237,7 @@ mod notify;
 mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;
+mod ranges;
 mod record;
 mod sandbox;
 pub mod scenario;
@@ -265,6 +266,7 @@ pub use properties::{
     CertificateBy, CmdLineValue, PriorityValue, Prop, PropertyDecl, PropertyValue, ProxySettings,
     ProxyValue, Scalar, ScalarKind, PROPERTIES,
 };
+pub use ranges::BG_LENGTH_TO_EOF;
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
 pub use state::{

@@ -31,6 +31,9 @@ pub(crate) struct Sandbox {
     /// The body each running download reads from, fixed at its connection (a connection already moving
     /// bytes keeps the old body).
     open: BTreeMap<(JobId, u32), Body>,
+    /// The concrete ranges of each running download added with ranges: its bytes are those ranges of
+    /// the body, concatenated in the order given (§2.4).
+    ranged: BTreeMap<(JobId, u32), Vec<(u64, u64)>>,
     /// A local-file error met while writing, reported by the transfer that caused it.
     pub pending: BTreeMap<JobId, HResult>,
     /// Test hook: the disk holds at most this many bytes written by transfers (simulated disk full).
@@ -135,6 +138,7 @@ impl Sandbox {
         Sandbox {
             root,
             open: BTreeMap::new(),
+            ranged: BTreeMap::new(),
             pending: BTreeMap::new(),
             capacity: None,
             written: 0,
@@ -227,7 +231,13 @@ impl Sandbox {
             .map_err(|e| io_error(&e))?;
         f.set_len(have).map_err(|e| io_error(&e))?;
         self.open.insert((job, file), body);
+        self.ranged.remove(&(job, file));
         Ok(created)
+    }
+
+    /// The running download `(job, file)` transfers only these concrete ranges of its body (§2.4).
+    pub fn set_ranges(&mut self, job: JobId, file: u32, ranges: Vec<(u64, u64)>) {
+        self.ranged.insert((job, file), ranges);
     }
 
     /// Write bytes `from..to` of the running download's body into its temporary file. Err: the
@@ -266,7 +276,10 @@ impl Sandbox {
                     return Err((HResult::ERROR_DISK_FULL, off));
                 }
             }
-            let n = body.read_at(off, &mut buf[..want]);
+            let n = match self.ranged.get(&(job, file)) {
+                Some(r) => crate::ranges::read_at(body, r, off, &mut buf[..want]),
+                None => body.read_at(off, &mut buf[..want]),
+            };
             if n == 0 {
                 break;
             }
@@ -280,6 +293,7 @@ impl Sandbox {
     /// The download stopped moving bytes (the body is no longer needed).
     pub fn close(&mut self, job: JobId, file: u32) {
         self.open.remove(&(job, file));
+        self.ranged.remove(&(job, file));
     }
 
     /// Empty the temporary file (a restart at 0). Returns whether there was one.
@@ -297,6 +311,7 @@ impl Sandbox {
     /// Delete the temporary file. Returns whether there was one.
     pub fn delete_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
         self.open.remove(&(job, file));
+        self.ranged.remove(&(job, file));
         match self.path(&Self::temp_name(local, job, file)) {
             Ok(p) if p.is_file() => fs::remove_file(&p).is_ok(),
             _ => false,
@@ -307,6 +322,7 @@ impl Sandbox {
     /// renamed.
     pub fn rename_temp(&mut self, local: &str, job: JobId, file: u32) -> Result<bool, HResult> {
         self.open.remove(&(job, file));
+        self.ranged.remove(&(job, file));
         let from = self.path(&Self::temp_name(local, job, file))?;
         if !from.is_file() {
             return Ok(false);

@@ -485,3 +485,42 @@ fn network_cost_and_client_certificate_inputs_are_refused_with_their_place() {
     assert!(cert(r#", "is": { "location": 99 }"#).contains("/steps/1/is/location"));
     assert!(cert(r#", "expect": "RPC_X_BAD_STUB_DATA", "is": {}"#).contains("leave \"is\" out"));
 }
+
+/// `ranges` (add_file_with_ranges, the file_ranges property) are refused with their place when they
+/// are not [offset, length] pairs of integers or "TO_EOF" (scenario contract part 2, "Ranges"; D57).
+#[test]
+fn bad_ranges_are_refused_with_their_place() {
+    let add = |ranges: &str| {
+        refused(&format!(
+            r#"{{ "do": "add_file_with_ranges", "job": "j", "remote": "https://x.test/a", "local": "C:\\a", "ranges": {ranges} }}"#
+        ))
+    };
+    assert_eq!(add(r#"[[0, 10], [20, "TO_EOF"]]"#), "");
+    assert_eq!(add("[]"), ""); // a valid file: AddFileWithRanges itself refuses it (E_INVALIDARG)
+    assert!(add(r#""all""#).contains("/steps/1/ranges"));
+    assert!(add("[[0]]").contains("/steps/1/ranges/0: a range is a pair"));
+    assert!(add("[[0, 1, 2]]").contains("/steps/1/ranges/0: a range is a pair"));
+    assert!(add("[5]").contains("/steps/1/ranges/0"));
+    assert!(add("[[0, -1]]").contains("/steps/1/ranges/0/1"));
+    assert!(add(r#"[[0, "EOF"]]"#).contains("/steps/1/ranges/0/1"));
+    assert!(add("[[1.5, 2]]").contains("/steps/1/ranges/0/0"));
+    let missing = refused(
+        r#"{ "do": "add_file_with_ranges", "job": "j", "remote": "https://x.test/a", "local": "C:\\a" }"#,
+    );
+    assert!(
+        missing.contains("/steps/1") && missing.contains("ranges"),
+        "{missing}"
+    );
+    let unknown = refused(
+        r#"{ "do": "add_file_with_ranges", "job": "j", "remote": "https://x.test/a", "local": "C:\\a", "ranges": [[0, 1]], "range": 1 }"#,
+    );
+    assert!(unknown.contains("/steps/1/range"), "{unknown}");
+    let check = |is: &str| {
+        refused(&format!(
+            r#"{{ "check": "file_property", "job": "j", "file": 0, "property": "file_ranges", "is": {is} }}"#
+        ))
+    };
+    assert_eq!(check("[[0, 1]]"), "");
+    assert!(check("[[0, true]]").contains("/steps/1/is/0/1"));
+    assert!(check("{}").contains("/steps/1/is"));
+}

@@ -1183,3 +1183,55 @@ fn command_lines_com_servers_and_launches_round_trip() {
         Ok("C:\\bin\\n.exe".to_string())
     );
 }
+
+/// A file's ranges (AddFileWithRanges, D57/D58) and a rejected file (T29, D59) survive save and load
+/// exactly, and the loaded service continues the ranged transfer as the original does.
+#[test]
+fn ranges_and_rejected_content_round_trip() {
+    let world = World::new()
+        .remote(A, Remote::sized(100_000))
+        .remote(B, Remote::sized(10))
+        .bandwidth(1000);
+    let mut s = Service::new(world);
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let j = s.create_job(a, "ranged", JobType::Download).unwrap();
+    s.add_file(a, j, B, "C:\\b").unwrap();
+    s.add_file_with_ranges(
+        a,
+        j,
+        A,
+        "C:\\a",
+        &[(90_000, 1500), (0, BG_LENGTH_TO_EOF - 1)],
+    )
+    .unwrap_err();
+    s.add_file_with_ranges(
+        a,
+        j,
+        A,
+        "C:\\a",
+        &[(90_000, 1500), (99_000, BG_LENGTH_TO_EOF)],
+    )
+    .unwrap();
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_millis(500));
+    s.set_validation_state(a, j, 0, false).unwrap();
+    assert_eq!(s.state(a, j), Ok(JobState::Error));
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_millis(1500));
+    let json = s.to_snapshot_json();
+    assert!(json.contains("\"ranges\""), "the ranges are saved");
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(loaded.to_snapshot_json(), json);
+    assert_eq!(
+        loaded.file_ranges(a, j, 1),
+        Ok(vec![(90_000, 1500), (99_000, BG_LENGTH_TO_EOF)])
+    );
+    assert_eq!(loaded.file_ranges(a, j, 0), Ok(vec![]));
+    for svc in [&mut s, &mut loaded] {
+        svc.advance(SimDuration::from_secs(10));
+        assert_eq!(svc.state(a, j), Ok(JobState::Transferred));
+        let p = svc.progress(a, j).unwrap();
+        assert_eq!((p.bytes_total, p.bytes_transferred), (2510, 2510));
+    }
+}

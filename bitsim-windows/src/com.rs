@@ -221,6 +221,23 @@ pub(crate) fn alloc_bytes(bytes: &[u8]) -> *mut u8 {
     p
 }
 
+/// A copy of `bytes` at an 8-byte aligned address (arrays of BG_FILE_RANGE), freed with
+/// [`CoTaskMemFree`] like the others (counted by [`live_allocations`]).
+pub(crate) fn alloc_bytes_aligned8(bytes: &[u8]) -> *mut u8 {
+    // Three spare u16s leave room to move the start up to the next multiple of 8.
+    let mut b: Box<[u16]> = vec![0u16; bytes.len().div_ceil(2).max(1) + 3].into_boxed_slice();
+    let base = b.as_mut_ptr().cast::<u8>();
+    let p = base.wrapping_add(base.align_offset(8));
+    // SAFETY: `p` is at most 6 bytes past `base` and the buffer holds `bytes.len() + 6` bytes; it does
+    // not overlap `bytes`.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+    ALLOCATIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(p as usize, (std::thread::current().id(), b));
+    p
+}
+
 /// CoTaskMemFree: frees a string a BITS method returned (null is ignored; so is a pointer this
 /// crate did not hand out).
 ///

@@ -1,8 +1,9 @@
 //! The COM objects: manager, jobs, files, error objects and enumerators, each backed by a bitsim
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
-//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's reply methods, Job3::AddFileWithRanges, HttpOptions3::SetServerCertificateValidationInterface,
-//! File2::GetFileRanges and File4–File6. Every other method of Job..Job5, HttpOptions 1–3, File2 and
+//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's reply methods,
+//! HttpOptions3::SetServerCertificateValidationInterface and File4–File6.
+//! Every other method of Job..Job5, HttpOptions 1–3, File2 and
 //! File3 calls the facade method of the same COM name. Interfaces bitsim does not model are not
 //! answered by QueryInterface (E_NOINTERFACE).
 
@@ -50,6 +51,39 @@ fn code(h: HResult) -> Result<()> {
         Ok(())
     } else {
         Err(err(h))
+    }
+}
+
+/// The caller's BG_FILE_RANGE array as `(offset, length)` pairs (RangeCount 0 is the core's
+/// E_INVALIDARG; a NULL array with a count is E_INVALIDARG here).
+fn read_ranges(count: u32, ranges: *const BG_FILE_RANGE) -> Result<Vec<(u64, u64)>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if ranges.is_null() {
+        return Err(hr(E_INVALIDARG));
+    }
+    // SAFETY: non-null; the caller passes an array of `count` BG_FILE_RANGE.
+    let slice = unsafe { std::slice::from_raw_parts(ranges, count as usize) };
+    Ok(slice.iter().map(|r| (r.InitialOffset, r.Length)).collect())
+}
+
+/// Fill the out-parameters of GetFileRanges-like methods: a CoTaskMemFree-able array (NULL when
+/// empty) and its length. Both pointers were checked non-null.
+fn write_ranges(list: &[(u64, u64)], count: *mut u32, out: *mut *mut BG_FILE_RANGE) {
+    let array = if list.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        let bytes: Vec<u8> = list
+            .iter()
+            .flat_map(|&(o, l)| o.to_ne_bytes().into_iter().chain(l.to_ne_bytes()))
+            .collect();
+        crate::com::alloc_bytes_aligned8(&bytes).cast::<BG_FILE_RANGE>()
+    };
+    // SAFETY: checked non-null by the caller; they point at the caller's out-parameters.
+    unsafe {
+        count.write(u32::try_from(list.len()).unwrap_or(u32::MAX));
+        out.write(array);
     }
 }
 
@@ -527,12 +561,15 @@ impl IBackgroundCopyJob3_Impl for Job_Impl {
     }
     fn AddFileWithRanges(
         &self,
-        _: &PCWSTR,
-        _: &PCWSTR,
-        _: u32,
-        _: *const BG_FILE_RANGE,
+        remoteurl: &PCWSTR,
+        localname: &PCWSTR,
+        rangecount: u32,
+        ranges: *const BG_FILE_RANGE,
     ) -> Result<()> {
-        notimpl()
+        let list = read_ranges(rangecount, ranges)?;
+        self.job
+            .add_file_with_ranges(&string(remoteurl)?, &string(localname)?, &list)
+            .map_err(err)
     }
     fn SetFileACLFlags(&self, flags: u32) -> Result<()> {
         self.job.set_file_acl_flags(flags).map_err(err)
@@ -801,8 +838,17 @@ impl IBackgroundCopyFile_Impl for File_Impl {
 }
 
 impl IBackgroundCopyFile2_Impl for File_Impl {
-    fn GetFileRanges(&self, _: *mut u32, _: *mut *mut BG_FILE_RANGE) -> Result<()> {
-        notimpl()
+    fn GetFileRanges(&self, rangecount: *mut u32, ranges: *mut *mut BG_FILE_RANGE) -> Result<()> {
+        if rangecount.is_null() || ranges.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let list = self.file.get_file_ranges().map_err(err)?;
+        write_ranges(&list, rangecount, ranges);
+        if list.is_empty() {
+            // None: RangeCount 0, Ranges NULL, S_FALSE (SDK GetFileRanges page).
+            return Err(hr(S_FALSE));
+        }
+        Ok(())
     }
     fn SetRemoteName(&self, val: &PCWSTR) -> Result<()> {
         self.file.set_remote_name(&string(val)?).map_err(err)

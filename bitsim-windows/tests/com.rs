@@ -544,6 +544,91 @@ fn file3_methods_through_com() {
     assert_eq!(live_allocations(), 0);
 }
 
+/// Job3::AddFileWithRanges and File2::GetFileRanges reach the core (D57): the ranges come back as
+/// given in an 8-byte aligned array the caller frees; a file without ranges gives S_FALSE, 0 and NULL.
+#[test]
+fn ranges_through_com() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let a = attach(&app);
+    a.set_time_policy(TimePolicy::Manual);
+    let (_, job) = create(&manager(), w!("j"));
+    let r = |o: u64, l: u64| BG_FILE_RANGE {
+        InitialOffset: o,
+        Length: l,
+    };
+    unsafe {
+        let j3 = job.cast::<IBackgroundCopyJob3>().unwrap();
+        assert_eq!(
+            j3.AddFileWithRanges(w!("https://x.test/a"), w!("C:\\dl\\r"), &[])
+                .unwrap_err()
+                .code(),
+            hresult(bitsim::HResult::E_INVALIDARG)
+        );
+        assert_eq!(
+            j3.AddFileWithRanges(
+                w!("https://x.test/a"),
+                w!("C:\\dl\\r"),
+                &[r(100, 5), r(100, 0)]
+            )
+            .unwrap_err()
+            .code(),
+            hresult(bitsim::HResult::BG_E_OVERLAPPING_RANGES)
+        );
+        j3.AddFileWithRanges(
+            w!("https://x.test/a"),
+            w!("C:\\dl\\r"),
+            &[r(900, u64::MAX), r(0, 10)],
+        )
+        .unwrap();
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\whole"))
+            .unwrap();
+        let files = job.EnumFiles().unwrap();
+        let mut two = [None, None];
+        let mut fetched = 0;
+        files.Next(&mut two, &mut fetched).unwrap();
+        let f2 = two[0]
+            .as_ref()
+            .unwrap()
+            .cast::<IBackgroundCopyFile2>()
+            .unwrap();
+        let (mut n, mut p) = (0u32, std::ptr::null_mut());
+        f2.GetFileRanges(&mut n, &mut p).unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(p as usize % 8, 0);
+        let got = std::slice::from_raw_parts(p, 2);
+        assert_eq!(
+            (
+                got[0].InitialOffset,
+                got[0].Length,
+                got[1].InitialOffset,
+                got[1].Length
+            ),
+            (900, u64::MAX, 0, 10)
+        );
+        CoTaskMemFree(Some(p as _));
+        let plain = two[1]
+            .as_ref()
+            .unwrap()
+            .cast::<IBackgroundCopyFile2>()
+            .unwrap();
+        let (mut n, mut p) = (
+            7u32,
+            std::ptr::NonNull::<BG_FILE_RANGE>::dangling().as_ptr(),
+        );
+        let raw =
+            (Interface::vtable(&plain).GetFileRanges)(Interface::as_raw(&plain), &mut n, &mut p);
+        assert_eq!((raw, n, p.is_null()), (S_FALSE, 0, true));
+        job.Resume().unwrap();
+        sim.run_until_idle().unwrap();
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_TRANSFERRED);
+        let mut progress = BG_JOB_PROGRESS::default();
+        job.GetProgress(&mut progress).unwrap();
+        assert_eq!(progress.BytesTotal, 110 + 1000);
+    }
+    assert_eq!(live_allocations(), 0);
+}
+
 #[test]
 fn enumerators_next_skip_reset_clone_count_and_s_false() {
     let sim = sim();

@@ -356,6 +356,7 @@ pub(crate) fn file_property(
                 .map(|name| FileValue::TemporaryName { name, like: false }),
             "validation_state" => f.get_validation_state().map(FileValue::ValidationState),
             "from_peer" => f.is_downloaded_from_peer().map(FileValue::FromPeer),
+            "file_ranges" => f.get_file_ranges().map(FileValue::FileRanges),
             _ => f.get_progress().map(|p| FileValue::Progress {
                 bytes_total: Some(if p.bytes_total == crate::BG_SIZE_UNKNOWN {
                     BytesTotal::Unknown
@@ -378,7 +379,12 @@ pub(crate) fn file_property(
         }
         Ok(Err(h)) | Err(h) => Err(h),
     };
-    let code = result.as_ref().err().copied().unwrap_or(HResult::S_OK);
+    let code = match &result {
+        Err(h) => *h,
+        // GetFileRanges: S_FALSE when the file has no ranges (or the job uploads).
+        Ok(FileValue::FileRanges(rs)) if rs.is_empty() => HResult::S_FALSE,
+        Ok(_) => HResult::S_OK,
+    };
     if code != expect {
         return Err(fail(
             expect.to_string(),

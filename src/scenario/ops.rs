@@ -511,6 +511,50 @@ operations! {
         }
     }
 
+    /// IBackgroundCopyJob3::AddFileWithRanges (§2.4, D57).
+    AddFileWithRanges {
+        /// The job.
+        job: String,
+        /// The remote URL.
+        remote: String,
+        /// The local name.
+        local: String,
+        /// The ranges, `(offset, length)`, `u64::MAX` for "TO_EOF".
+        ranges: Vec<(u64, u64)>,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "add_file_with_ranges": ["app", "job", "remote", "local", "ranges", "expect"] },
+        method: "AddFileWithRanges",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::AddFileWithRanges {
+                job: rd.job(f, "job")?,
+                remote: f.req_with("remote", "the remote URL", string)?,
+                local: f.req_with("local", "the local file name", string)?,
+                ranges: f.req_with(
+                    "ranges",
+                    "an array of [offset, length] pairs",
+                    super::read_checks::ranges,
+                )?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("remote", remote);
+            o.put("local", local);
+            o.put_out("ranges", write::ranges_out(ranges));
+            o.expect(*expect);
+        }
+        describe { format!("do add_file_with_ranges {job} {remote} ({} ranges)", ranges.len()) }
+        run(r, app) {
+            r.with_job(app, job, |j| unit(j.add_file_with_ranges(remote, local, ranges))).map(Some)
+        }
+    }
+
     /// Resume, Suspend, Cancel or Complete.
     State {
         /// Which method.

@@ -82,6 +82,7 @@ fn file_value(property: &str, n: &Node, p: &str) -> R<FileValue> {
         "local_name" => FileValue::LocalName(string(n, p)?),
         "validation_state" => FileValue::ValidationState(boolean(n, p)?),
         "from_peer" => FileValue::FromPeer(boolean(n, p)?),
+        "file_ranges" => FileValue::FileRanges(ranges(n, p)?),
         "temporary_name" => match &n.kind {
             Kind::Str(s) => FileValue::TemporaryName {
                 name: s.clone(),
@@ -505,13 +506,14 @@ impl StepReader {
                 )?;
                 let property = f.req_with("property", "a file property", |n, p| {
                     let s = string(n, p)?;
-                    const KNOWN: [&str; 6] = [
+                    const KNOWN: [&str; 7] = [
                         "remote_name",
                         "local_name",
                         "progress",
                         "temporary_name",
                         "validation_state",
                         "from_peer",
+                        "file_ranges",
                     ];
                     if !KNOWN.contains(&s.as_str()) {
                         return at(

@@ -102,6 +102,8 @@ pub enum FileValue {
     ValidationState(bool),
     /// File3::IsDownloadedFromPeer.
     FromPeer(bool),
+    /// File2::GetFileRanges (`u64::MAX` for "TO_EOF"; empty with S_FALSE).
+    FileRanges(Vec<(u64, u64)>),
 }
 
 impl FileValue {
@@ -114,6 +116,7 @@ impl FileValue {
             FileValue::TemporaryName { .. } => "temporary_name",
             FileValue::ValidationState(_) => "validation_state",
             FileValue::FromPeer(_) => "from_peer",
+            FileValue::FileRanges(_) => "file_ranges",
         }
     }
 }

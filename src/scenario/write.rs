@@ -543,6 +543,7 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
                 None => {}
                 Some(V::RemoteName(s) | V::LocalName(s)) => f.push(("is", v(s))),
                 Some(V::ValidationState(b) | V::FromPeer(b)) => f.push(("is", v(b))),
+                Some(V::FileRanges(rs)) => f.push(("is", ranges_out(rs))),
                 Some(V::TemporaryName { name, like }) => f.push((
                     "is",
                     if *like {

@@ -80,8 +80,16 @@ impl Service {
         let id = self.jobs[j].id();
         let body = self.remote_body(&self.jobs[j].files()[f].remote);
         let local = self.jobs[j].files()[f].local.clone();
+        // §2.4: a file added with ranges holds those ranges of the body, concatenated in order
+        // (ranged_size already refused ranges past the end).
+        let ranges = self.jobs[j].files()[f]
+            .ranges()
+            .and_then(|r| crate::ranges::resolve(r, body.len()).ok());
         let sb = self.sandbox.as_deref_mut().expect("checked above");
         let created = sb.open_temp(&local, id, f as u32, have, body)?;
+        if let Some(r) = ranges {
+            sb.set_ranges(id, f as u32, r);
+        }
         if created {
             self.record(TraceKind::TempFile {
                 job: id,

@@ -177,6 +177,14 @@ impl Service {
                     return;
                 }
             };
+            // §2.4, D58: a file added with ranges moves only those bytes.
+            let size = match self.ranged_size(j, f, size, attempt.accept_ranges) {
+                Ok(s) => s,
+                Err(code) => {
+                    self.fail(j, code, None, f as u32);
+                    return;
+                }
+            };
             let dynamic = !upload && self.jobs[j].dynamic_content();
             let restart = {
                 let file: &mut FileData = &mut self.jobs[j].files_mut()[f];

@@ -66,6 +66,10 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
     }
     v.extend([
         method(MethodCall::AddFile, "AddFile"),
+        method(
+            MethodCall::ValidationFailed(SAMPLE_REPORT),
+            "SetValidationState(FALSE), origin content",
+        ),
         event(EngineEvent::SchedulerTurn, "scheduler turn"),
         event(EngineEvent::Connected, "connected"),
         failure(Failure::Transient, "transient error"),

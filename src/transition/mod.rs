@@ -62,6 +62,9 @@ pub enum MethodCall {
     },
     /// IBackgroundCopyJob::AddFile / AddFileSet accepted (D8 moves a TRANSFERRED job to SUSPENDED).
     AddFile,
+    /// IBackgroundCopyFile3::SetValidationState(FALSE) on a finished file downloaded from the origin
+    /// server (T29, D59): ERROR with this BG_E_VALIDATION_FAILED record.
+    ValidationFailed(ErrorReport),
 }
 
 /// Something the service observes on its own. The engine sends an event only in a state that takes
@@ -236,11 +239,12 @@ pub enum Rule {
     /// The network's cost no longer blocks the job (D53).
     T21b,
     T23,
+    T29,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 33] = [
+    pub const ALL: [Rule; 34] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -274,6 +278,7 @@ impl Rule {
         Rule::T21a,
         Rule::T21b,
         Rule::T23,
+        Rule::T29,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -312,6 +317,7 @@ impl Rule {
             Rule::T21a => "T21a",
             Rule::T21b => "T21b",
             Rule::T23 => "T23",
+            Rule::T29 => "T29",
         }
     }
 }
@@ -487,6 +493,9 @@ pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, 
             S::Transferred => ok(to(S::Suspended, Rule::D8)),
             _ => ok(stay(state, Rule::Unchanged)),
         },
+        // T29 (D59): rejected origin content sends every non-final state to ERROR with a new record
+        // (ERROR included: the record is replaced).
+        M::ValidationFailed(report) => ok(into_error(S::Error, Rule::T29, ErrorEntry::New(report))),
     }
 }
 
