@@ -31,6 +31,13 @@ pub(crate) struct FileExtra {
     /// IBackgroundCopyFile3::SetValidationState(TRUE) was called.
     #[serde(default, skip_serializing_if = "is_false")]
     pub validated: bool,
+    /// The bytes came from a peer (File3::IsDownloadedFromPeer, D65).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_peer: bool,
+    /// File5 HTTP_RESPONSE_HEADERS: the last successful response's headers, or what
+    /// File5::SetProperty stored since (D64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {

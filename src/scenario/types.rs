@@ -98,6 +98,8 @@ pub enum FileValue {
     ValidationState(bool),
     /// File3::IsDownloadedFromPeer.
     FromPeer(bool),
+    /// File5::GetProperty(HTTP_RESPONSE_HEADERS): lines that must each appear (D64).
+    HttpResponseHeaders(Vec<String>),
 }
 
 impl FileValue {
@@ -110,6 +112,7 @@ impl FileValue {
             FileValue::TemporaryName { .. } => "temporary_name",
             FileValue::ValidationState(_) => "validation_state",
             FileValue::FromPeer(_) => "from_peer",
+            FileValue::HttpResponseHeaders(_) => "http_response_headers",
         }
     }
 }

@@ -430,6 +430,7 @@ fn world(w: WorldV2) -> World {
                     modified: r.modified,
                     accept_ranges: r.accept_ranges,
                     headers: r.headers,
+                    peer: r.peer,
                     http: r.http.map(Box::new),
                 };
                 (url, remote)
