@@ -57,6 +57,10 @@ impl Service {
         let j = self.access(app, job)?;
         let f = self.file_index(j, index)?;
         let jb = &self.jobs[j];
+        if jb.options().high_performance && !jb.job_type().is_upload() {
+            // D63: a HIGH_PERFORMANCE job writes straight to the local name.
+            return Ok(jb.files()[f].local.to_string());
+        }
         Ok(Sandbox::temp_name(&jb.files()[f].local, jb.id(), index))
     }
 

@@ -560,7 +560,7 @@ pub(crate) struct Attempt {
     pub modified: u64,
     /// Whether the server honours Range requests (D39).
     pub accept_ranges: bool,
-    /// The length of the body the server sends (what a dynamic-content job learns at the end, D63).
+    /// The length of the body the server sends (what a dynamic-content job learns at the end, D62).
     pub length: u64,
 }
 

@@ -80,9 +80,12 @@ impl Service {
         let id = self.jobs[j].id();
         let body = self.remote_body(&self.jobs[j].files()[f].remote);
         let local = self.jobs[j].files()[f].local.clone();
+        let direct = self.jobs[j].options().high_performance;
         let sb = self.sandbox.as_deref_mut().expect("checked above");
+        sb.set_direct(id, direct);
         let created = sb.open_temp(&local, id, f as u32, have, body)?;
-        if created {
+        // D63: a HIGH_PERFORMANCE job has no temporary file to report.
+        if created && !direct {
             self.record(TraceKind::TempFile {
                 job: id,
                 file: f as u32,
@@ -107,6 +110,7 @@ impl Service {
         if job.job_type().is_upload() {
             return Ok(());
         }
+        sb.set_direct(job.id(), job.options().high_performance);
         sb.write(&job.files()[f].local, job.id(), f as u32, from, to)
     }
 
@@ -121,6 +125,7 @@ impl Service {
             return;
         };
         let job = &self.jobs[j];
+        sb.set_direct(job.id(), job.options().high_performance);
         if !job.job_type().is_upload()
             && sb.truncate_temp(&job.files()[f].local, job.id(), f as u32)
         {
@@ -160,6 +165,7 @@ impl Service {
             return;
         }
         let id = job.id();
+        sb.set_direct(id, job.options().high_performance);
         let mut records = Vec::new();
         for (f, file) in job.files().iter().enumerate() {
             let f32 = f as u32;

@@ -172,11 +172,11 @@ impl Service {
                 .filter(|&s| s != BG_SIZE_UNKNOWN);
             let size = match announced {
                 Some(s) => s,
-                // D63: a dynamic-content job takes the body without a length and learns it at the end.
+                // D62: a dynamic-content job takes the body without a length and learns it at the end.
                 None if dynamic => attempt.length,
                 None => {
                     // The server sent no length: BG_E_MISSING_FILE_SIZE, fatal (scenario contract, §4.5,
-                    // D63).
+                    // D62).
                     self.fail(j, HResult::BG_E_MISSING_FILE_SIZE, None, f as u32);
                     return;
                 }
@@ -213,7 +213,7 @@ impl Service {
                 if restart.is_some() {
                     file.bytes_transferred = 0;
                 }
-                // D63: without a length the file's size stays unknown until its last byte.
+                // D62: without a length the file's size stays unknown until its last byte.
                 file.bytes_total = if announced.is_some() {
                     size
                 } else {
@@ -315,7 +315,7 @@ impl Service {
         let id = job.id();
         let file = &mut job.files_mut()[f];
         if file.bytes_total == BG_SIZE_UNKNOWN {
-            // D63: a dynamic-content file learns its length at its last byte.
+            // D62: a dynamic-content file learns its length at its last byte.
             file.bytes_total = file.bytes_transferred;
         }
         file.bytes_transferred = file.bytes_total;
