@@ -1185,10 +1185,25 @@ impl File {
         self.h
             .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))
     }
-    /// IBackgroundCopyFile3::IsDownloadedFromPeer (FALSE: no peers are simulated yet).
+    /// IBackgroundCopyFile3::IsDownloadedFromPeer: TRUE once a `peer` remote served the file to a
+    /// job with ENABLE_PEERCACHING_CLIENT (D65).
     pub fn is_downloaded_from_peer(&self) -> Result<bool, HResult> {
         self.h
             .read(|s, app| s.downloaded_from_peer(app, self.job, self.index))
+    }
+    /// IBackgroundCopyFile5::GetProperty by raw BITS_FILE_PROPERTY_ID: id 1
+    /// (HTTP_RESPONSE_HEADERS) gives the last successful answer's header lines, CR LF ended, or
+    /// `""`; another id is BG_E_UNKNOWN_PROPERTY_ID (D64).
+    pub fn get_property(&self, id: u32) -> Result<String, HResult> {
+        self.h
+            .read(|s, app| s.file_property(app, self.job, self.index, id))
+    }
+    /// IBackgroundCopyFile5::SetProperty by raw BITS_FILE_PROPERTY_ID: id 1 stores the
+    /// HTTP_RESPONSE_HEADERS value until the next answer; BG_E_UNKNOWN_PROPERTY_ID for another id,
+    /// BG_E_INVALID_STATE in a final state (D64).
+    pub fn set_property(&self, id: u32, value: &str) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.set_file_property(app, self.job, self.index, id, value))
     }
 }
 

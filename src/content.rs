@@ -34,6 +34,13 @@ pub(crate) struct FileExtra {
     /// The ranges AddFileWithRanges gave, in the order given (`None`: the whole file; §2.4, D57).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranges: Option<Vec<(u64, u64)>>,
+    /// The bytes came from a peer (File3::IsDownloadedFromPeer, D65).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_peer: bool,
+    /// File5 HTTP_RESPONSE_HEADERS: the last successful response's headers, or what
+    /// File5::SetProperty stored since (D64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -1,5 +1,6 @@
 //! File methods of IBackgroundCopyFile2 and IBackgroundCopyFile3 (scenario contract part 2, file
-//! properties): SetRemoteName, GetTemporaryName, Get/SetValidationState, IsDownloadedFromPeer.
+//! properties): SetRemoteName, GetTemporaryName, Get/SetValidationState, IsDownloadedFromPeer, and
+//! File5 Get/SetProperty (D64).
 
 use crate::hresult::HResult;
 use crate::job::{AppId, JobId};
@@ -13,6 +14,9 @@ use crate::transition::MethodCall;
 
 /// E_PENDING (0x8000000A): SetValidationState before the file finished transferring.
 pub(crate) const E_PENDING: HResult = HResult::from_u32(0x8000_000A);
+
+/// BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS (SDK bits5_0 BITS_FILE_PROPERTY_ID).
+pub const FILE_PROPERTY_HTTP_RESPONSE_HEADERS: u32 = 1;
 
 impl Service {
     fn file_index(&self, j: usize, index: u32) -> Result<usize, HResult> {
@@ -75,6 +79,10 @@ impl Service {
         let j = self.access(app, job)?;
         let f = self.file_index(j, index)?;
         let jb = &self.jobs[j];
+        if jb.options().high_performance && !jb.job_type().is_upload() {
+            // D63: a HIGH_PERFORMANCE job writes straight to the local name.
+            return Ok(jb.files()[f].local.to_string());
+        }
         Ok(Sandbox::temp_name(&jb.files()[f].local, jb.id(), index))
     }
 
@@ -146,7 +154,8 @@ impl Service {
         Ok(())
     }
 
-    /// IBackgroundCopyFile3::IsDownloadedFromPeer: FALSE (the simulator has no peers yet).
+    /// IBackgroundCopyFile3::IsDownloadedFromPeer: TRUE when the file's last answer came from a peer
+    /// (a `peer` remote and a job with ENABLE_PEERCACHING_CLIENT, D65).
     pub fn downloaded_from_peer(
         &self,
         app: AppId,
@@ -154,7 +163,58 @@ impl Service {
         index: u32,
     ) -> Result<bool, HResult> {
         let j = self.access(app, job)?;
-        self.file_index(j, index)?;
-        Ok(false)
+        let f = self.file_index(j, index)?;
+        Ok(self.jobs[j].files()[f]
+            .extra
+            .as_ref()
+            .is_some_and(|e| e.from_peer))
+    }
+
+    /// IBackgroundCopyFile5::GetProperty (D64): BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS (1) gives
+    /// the headers of the server's last successful answer (or what SetProperty stored since), `""`
+    /// before any; another id is BG_E_UNKNOWN_PROPERTY_ID.
+    pub fn file_property(
+        &self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+        id: u32,
+    ) -> Result<String, HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        if id != FILE_PROPERTY_HTTP_RESPONSE_HEADERS {
+            return Err(HResult::BG_E_UNKNOWN_PROPERTY_ID);
+        }
+        Ok(self.jobs[j].files()[f]
+            .extra
+            .as_ref()
+            .and_then(|e| e.response_headers.clone())
+            .unwrap_or_default())
+    }
+
+    /// IBackgroundCopyFile5::SetProperty (D64): stores `value` as the file's HTTP_RESPONSE_HEADERS
+    /// until the next answer replaces it; BG_E_UNKNOWN_PROPERTY_ID for another id, BG_E_INVALID_STATE
+    /// in a final state.
+    pub fn set_file_property(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        index: u32,
+        id: u32,
+        value: &str,
+    ) -> Result<(), HResult> {
+        let j = self.access(app, job)?;
+        let f = self.file_index(j, index)?;
+        if id != FILE_PROPERTY_HTTP_RESPONSE_HEADERS {
+            return Err(HResult::BG_E_UNKNOWN_PROPERTY_ID);
+        }
+        if self.jobs[j].state().is_final() {
+            return Err(HResult::BG_E_INVALID_STATE);
+        }
+        self.jobs[j].files_mut()[f]
+            .extra
+            .get_or_insert_with(Default::default)
+            .response_headers = Some(value.to_string());
+        Ok(())
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct Sandbox {
     /// Test hook: the disk holds at most this many bytes written by transfers (simulated disk full).
     pub capacity: Option<u64>,
     written: u64,
+    /// Jobs with HIGH_PERFORMANCE: their bytes go straight to the local name and nothing of theirs is
+    /// removed (D63). Kept by the service before each operation on the job's files.
+    direct: std::collections::BTreeSet<JobId>,
 }
 
 /// One resolved local name: its segments below the sandbox root (drive or `UNC/host/share` first).
@@ -142,6 +145,26 @@ impl Sandbox {
             pending: BTreeMap::new(),
             capacity: None,
             written: 0,
+            direct: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// D63: whether job `job` writes straight to its local names (HIGH_PERFORMANCE).
+    pub fn set_direct(&mut self, job: JobId, direct: bool) {
+        if direct {
+            self.direct.insert(job);
+        } else if !self.direct.is_empty() {
+            self.direct.remove(&job);
+        }
+    }
+
+    /// The Windows name a download's bytes are written to: its temporary file, or for a
+    /// HIGH_PERFORMANCE job the local name itself (D63).
+    fn target(&self, local: &str, job: JobId, file: u32) -> String {
+        if self.direct.contains(&job) {
+            local.to_string()
+        } else {
+            Self::temp_name(local, job, file)
         }
     }
 
@@ -213,7 +236,7 @@ impl Sandbox {
         have: u64,
         body: Body,
     ) -> Result<bool, HResult> {
-        let p = self.path(&Self::temp_name(local, job, file))?;
+        let p = self.path(&self.target(local, job, file))?;
         self.path(local)?; // the local name itself must be a file name too
         self.make_parents(&p)?;
         let created = match fs::symlink_metadata(&p) {
@@ -257,7 +280,7 @@ impl Sandbox {
             return Ok(());
         };
         let p = self
-            .path(&Self::temp_name(local, job, file))
+            .path(&self.target(local, job, file))
             .map_err(|e| (e, from))?;
         let mut f = OpenOptions::new()
             .write(true)
@@ -298,7 +321,7 @@ impl Sandbox {
 
     /// Empty the temporary file (a restart at 0). Returns whether there was one.
     pub fn truncate_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
-        match self.path(&Self::temp_name(local, job, file)) {
+        match self.path(&self.target(local, job, file)) {
             Ok(p) if p.is_file() => OpenOptions::new()
                 .write(true)
                 .open(&p)
@@ -312,6 +335,10 @@ impl Sandbox {
     pub fn delete_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
         self.open.remove(&(job, file));
         self.ranged.remove(&(job, file));
+        if self.direct.contains(&job) {
+            // D63: a HIGH_PERFORMANCE job's partial content stays for the caller to clean up.
+            return false;
+        }
         match self.path(&Self::temp_name(local, job, file)) {
             Ok(p) if p.is_file() => fs::remove_file(&p).is_ok(),
             _ => false,
@@ -323,6 +350,10 @@ impl Sandbox {
     pub fn rename_temp(&mut self, local: &str, job: JobId, file: u32) -> Result<bool, HResult> {
         self.open.remove(&(job, file));
         self.ranged.remove(&(job, file));
+        if self.direct.contains(&job) {
+            // D63: the bytes are already under the local name.
+            return Ok(false);
+        }
         let from = self.path(&Self::temp_name(local, job, file))?;
         if !from.is_file() {
             return Ok(false);

@@ -108,8 +108,12 @@ pub struct Remote {
     pub modified: u64,
     /// Whether the server honours Range requests (default true; D39).
     pub accept_ranges: bool,
-    /// Response header lines sent with every successful answer (File5 HTTP_RESPONSE_HEADERS).
+    /// Response header lines sent with every successful answer (File5 HTTP_RESPONSE_HEADERS, D64).
     pub headers: Vec<String>,
+    /// The body also comes from a peer: jobs with ENABLE_PEERCACHING_CLIENT get it from there
+    /// (File3::IsDownloadedFromPeer, D65).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub peer: bool,
     /// The server's HTTP gates (authentication, required headers, certificates) and redirect
     /// targets; `None` for a plain server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +130,7 @@ impl Default for Remote {
             modified: 0,
             accept_ranges: true,
             headers: Vec::new(),
+            peer: false,
             http: None,
         }
     }
@@ -336,6 +341,11 @@ impl Remote {
     /// Make the server ignore Range requests (D39).
     pub fn without_ranges(mut self) -> Remote {
         self.accept_ranges = false;
+        self
+    }
+    /// Serve the body from a peer too (D65).
+    pub fn from_peer(mut self) -> Remote {
+        self.peer = true;
         self
     }
     /// The body it serves for `url`: its `content`, else `size` bytes of the URL-seeded pattern, else
@@ -608,6 +618,8 @@ pub(crate) struct Attempt {
     pub modified: u64,
     /// Whether the server honours Range requests (D39).
     pub accept_ranges: bool,
+    /// The length of the body the server sends (what a dynamic-content job learns at the end, D62).
+    pub length: u64,
 }
 
 impl World {
@@ -778,11 +790,21 @@ impl World {
 
     /// One connection attempt to `url`: consumes a scripted response (spec scenario-format, World).
     pub(crate) fn attempt(&mut self, url: &str) -> Attempt {
-        let (response, size, modified, accept_ranges) = match self.remotes.get_mut(url) {
-            None => (Response::win32(12007), None, 0, true), // ERROR_WINHTTP_NAME_NOT_RESOLVED
+        let (response, size, modified, accept_ranges, length) = match self.remotes.get_mut(url) {
+            None => (Response::win32(12007), None, 0, true, 0), // ERROR_WINHTTP_NAME_NOT_RESOLVED
             Some(remote) => {
                 let r = remote.responses.pop_front().unwrap_or(remote.otherwise);
-                (r, remote.size, remote.modified, remote.accept_ranges)
+                let length = remote
+                    .content
+                    .as_ref()
+                    .map_or(remote.size.unwrap_or(0), Body::len);
+                (
+                    r,
+                    remote.size,
+                    remote.modified,
+                    remote.accept_ranges,
+                    length,
+                )
             }
         };
         let response = match &mut self.chaos {
@@ -794,6 +816,7 @@ impl World {
             size,
             modified,
             accept_ranges,
+            length,
         }
     }
 
@@ -844,7 +867,9 @@ pub fn default_classification(code: HResult) -> (Class, ErrorContext) {
         | HResult::BG_E_INVALID_SERVER_RESPONSE
         | HResult::BG_E_INVALID_RANGE
         | HResult::BG_E_VALIDATION_FAILED
-        | HResult::BG_E_REMOTE_FILE_CHANGED => (Class::Fatal, C::RemoteFile),
+        | HResult::BG_E_REMOTE_FILE_CHANGED
+        // D62: a download over MAX_DOWNLOAD_SIZE cannot succeed by retrying.
+        | HResult::BG_E_TOO_LARGE => (Class::Fatal, C::RemoteFile),
         HResult::BG_E_INVALID_PROXY_INFO
         | HResult::BG_E_MAXDOWNLOAD_TIMEOUT
         | HResult::BG_E_TOKEN_REQUIRED => (Class::Fatal, C::GeneralQueueManager),

@@ -524,3 +524,66 @@ fn bad_ranges_are_refused_with_their_place() {
     assert!(check("[[0, true]]").contains("/steps/1/is/0/1"));
     assert!(check("{}").contains("/steps/1/is"));
 }
+
+fn refused_in(world: &str, steps: &str) -> String {
+    let text = format!(
+        r#"{{ "name": "n", "description": "d", "world": {world}, "steps": [ {{ "do": "create_job", "name": "a", "bind": "j" }}, {steps} ] }}"#
+    );
+    match Scenario::parse(&text, "c.json") {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Bad `peer` remotes and File5 property input (D64, D65) are refused with their place; good ones load.
+#[test]
+fn peer_and_file5_property_inputs_are_validated() {
+    let remote = |r: &str| {
+        refused_in(
+            &format!(r#"{{ "remotes": {{ "https://x.test/a": {r} }} }}"#),
+            r#"{ "do": "advance", "seconds": 0 }"#,
+        )
+    };
+    assert!(remote(r#"{ "size": 1, "peer": "yes" }"#)
+        .contains("/world/remotes/https:~1~1x.test~1a/peer"));
+    assert_eq!(remote(r#"{ "size": 1, "peer": true }"#), "");
+    let step = |s: &str| refused(s);
+    let add =
+        r#"{ "do": "add_file", "job": "j", "remote": "https://x.test/a", "local": "C:\\a" }, "#;
+    let e = step(&format!(
+        r#"{add}{{ "do": "set_file", "job": "j", "file": 0, "property": "http_response_headers", "value": 7 }}"#
+    ));
+    assert!(e.contains("/steps/2/value"), "{e}");
+    let e = step(&format!(
+        r#"{add}{{ "do": "set_file", "job": "j", "file": 0, "property": -1, "value": "x" }}"#
+    ));
+    assert!(e.contains("/steps/2/property"), "{e}");
+    let e = step(&format!(
+        r#"{add}{{ "do": "set_file", "job": "j", "file": 0, "property": "response_headers", "value": "x" }}"#
+    ));
+    assert!(e.contains("http_response_headers"), "{e}");
+    assert_eq!(
+        step(&format!(
+            r#"{add}{{ "do": "set_file", "job": "j", "file": 0, "property": 1, "value": "X: y\r\n" }}"#
+        )),
+        ""
+    );
+    let e = step(&format!(
+        r#"{add}{{ "check": "file_property", "job": "j", "file": 0, "property": "http_response_headers", "is": "X: y" }}"#
+    ));
+    assert!(e.contains("/steps/2/is"), "{e}");
+    let e = step(&format!(
+        r#"{add}{{ "check": "file_property", "job": "j", "file": 0, "property": 1, "is": [1] }}"#
+    ));
+    assert!(e.contains("/steps/2/is/0"), "{e}");
+    let e = step(&format!(
+        r#"{add}{{ "check": "file_property", "job": "j", "file": 0, "property": 4294967296, "expect": "BG_E_UNKNOWN_PROPERTY_ID" }}"#
+    ));
+    assert!(e.contains("/steps/2/property"), "{e}");
+    assert_eq!(
+        step(&format!(
+            r#"{add}{{ "check": "file_property", "job": "j", "file": 0, "property": 9, "expect": "BG_E_UNKNOWN_PROPERTY_ID" }}"#
+        )),
+        ""
+    );
+}

@@ -1235,3 +1235,51 @@ fn ranges_and_rejected_content_round_trip() {
         assert_eq!((p.bytes_total, p.bytes_transferred), (2510, 2510));
     }
 }
+
+/// D64, D65 state survives save/load and a restart: a file's response headers and peer origin, a
+/// `peer` remote, and a dynamic-content file whose size is still unknown (D62).
+#[test]
+fn peer_headers_and_dynamic_sizes_round_trip() {
+    let mut shared = Remote::sized(100).from_peer();
+    shared.headers = vec!["ETag: \"v1\"".to_string()];
+    let dynamic = Remote::with_content(Body::pattern(5, 4000));
+    let dynamic = Remote {
+        size: None,
+        ..dynamic
+    };
+    let mut s = Service::new(
+        World::new()
+            .remote(A, shared)
+            .remote(B, dynamic)
+            .bandwidth(1000),
+    );
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let p = s.create_job(a, "peer", JobType::Download).unwrap();
+    s.set_peer_caching_flags(a, p, 1).unwrap();
+    s.add_file(a, p, A, "C:\\p").unwrap();
+    let d = s.create_job(a, "dyn", JobType::Download).unwrap();
+    s.set_dynamic_content(a, d, true).unwrap();
+    s.add_file(a, d, B, "C:\\d").unwrap();
+    s.set_priority(a, p, 0).unwrap();
+    s.set_priority(a, d, 0).unwrap();
+    s.resume(a, p).unwrap();
+    s.resume(a, d).unwrap();
+    s.advance(SimDuration::from_secs(2));
+    assert!(s.downloaded_from_peer(a, p, 0).unwrap());
+    assert_eq!(s.file_property(a, p, 0, 1).unwrap(), "ETag: \"v1\"\r\n");
+    assert_eq!(s.progress(a, d).unwrap().bytes_total, BG_SIZE_UNKNOWN);
+    let json = s.to_snapshot_json();
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(loaded.to_snapshot_json(), json);
+    loaded.restart_service();
+    assert!(loaded.downloaded_from_peer(a, p, 0).unwrap());
+    assert_eq!(
+        loaded.file_property(a, p, 0, 1).unwrap(),
+        "ETag: \"v1\"\r\n"
+    );
+    assert!(loaded.world().remotes()[A].peer);
+    loaded.advance(SimDuration::from_secs(60));
+    assert_eq!(loaded.state(a, d).unwrap(), JobState::Transferred);
+    assert_eq!(loaded.progress(a, d).unwrap().bytes_total, 4000);
+}

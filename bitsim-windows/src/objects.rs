@@ -2,9 +2,9 @@
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
 //! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's reply methods,
-//! HttpOptions3::SetServerCertificateValidationInterface and File4–File6.
-//! Every other method of Job..Job5, HttpOptions 1–3, File2 and
-//! File3 calls the facade method of the same COM name. Interfaces bitsim does not model are not
+//! HttpOptions3::SetServerCertificateValidationInterface, File4 and File6. Every other method of
+//! Job..Job5, HttpOptions 1–3, File2, File3 and File5 calls the facade method of the same COM name.
+//! Interfaces bitsim does not model are not
 //! answered by QueryInterface (E_NOINTERFACE).
 
 use crate::com::{alloc_bytes, alloc_string, Attached};
@@ -886,11 +886,25 @@ impl IBackgroundCopyFile4_Impl for File_Impl {
 }
 
 impl IBackgroundCopyFile5_Impl for File_Impl {
-    fn SetProperty(&self, _: BITS_FILE_PROPERTY_ID, _: &BITS_FILE_PROPERTY_VALUE) -> Result<()> {
-        notimpl()
+    fn SetProperty(
+        &self,
+        propertyid: BITS_FILE_PROPERTY_ID,
+        value: &BITS_FILE_PROPERTY_VALUE,
+    ) -> Result<()> {
+        let id = propertyid.0 as u32;
+        if propertyid != BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS {
+            // The union is not read for an id the core refuses (BG_E_UNKNOWN_PROPERTY_ID, D64).
+            return self.file.set_property(id, "").map_err(err);
+        }
+        // SAFETY: HTTP_RESPONSE_HEADERS uses the union's String member (`bits5_0.h`).
+        let text = string(&PCWSTR(unsafe { value.String }.0))?;
+        self.file.set_property(id, &text).map_err(err)
     }
-    fn GetProperty(&self, _: BITS_FILE_PROPERTY_ID) -> Result<BITS_FILE_PROPERTY_VALUE> {
-        notimpl()
+    fn GetProperty(&self, propertyid: BITS_FILE_PROPERTY_ID) -> Result<BITS_FILE_PROPERTY_VALUE> {
+        let text = self.file.get_property(propertyid.0 as u32).map_err(err)?;
+        Ok(BITS_FILE_PROPERTY_VALUE {
+            String: alloc_string(&text),
+        })
     }
 }
 

@@ -544,6 +544,58 @@ fn file3_methods_through_com() {
     assert_eq!(live_allocations(), 0);
 }
 
+/// File5 Get/SetProperty(HTTP_RESPONSE_HEADERS) round trip (D64); another id is
+/// BG_E_UNKNOWN_PROPERTY_ID.
+#[test]
+fn file5_response_headers_through_com() {
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let a = attach(&app);
+    a.set_time_policy(TimePolicy::Manual);
+    let (_, job) = create(&manager(), w!("j"));
+    let facade = app.enum_jobs(0).unwrap().remove(0);
+    unsafe {
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\a"))
+            .unwrap();
+        let files = job.EnumFiles().unwrap();
+        let mut one = [None];
+        let mut fetched = 0;
+        files.Next(&mut one, &mut fetched).unwrap();
+        let f5 = one[0]
+            .as_ref()
+            .unwrap()
+            .cast::<IBackgroundCopyFile5>()
+            .unwrap();
+        let v = f5
+            .GetProperty(BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS)
+            .unwrap();
+        assert_eq!(v.String.to_string().unwrap(), "");
+        CoTaskMemFree(Some(v.String.0 as _));
+        let text: Vec<u16> = "X-App: 1\r\n\0".encode_utf16().collect();
+        let set = BITS_FILE_PROPERTY_VALUE {
+            String: PWSTR(text.as_ptr() as *mut u16),
+        };
+        f5.SetProperty(BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS, set)
+            .unwrap();
+        assert_eq!(
+            facade.enum_files().unwrap()[0].get_property(1).unwrap(),
+            "X-App: 1\r\n"
+        );
+        let v = f5
+            .GetProperty(BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS)
+            .unwrap();
+        assert_eq!(v.String.to_string().unwrap(), "X-App: 1\r\n");
+        CoTaskMemFree(Some(v.String.0 as _));
+        assert_eq!(
+            f5.GetProperty(BITS_FILE_PROPERTY_ID(2))
+                .err()
+                .map(|e| e.code()),
+            Some(HRESULT(0x80200057_u32 as i32))
+        );
+    }
+    assert_eq!(live_allocations(), 0);
+}
+
 /// Job3::AddFileWithRanges and File2::GetFileRanges reach the core (D57): the ranges come back as
 /// given in an 8-byte aligned array the caller frees; a file without ranges gives S_FALSE, 0 and NULL.
 #[test]

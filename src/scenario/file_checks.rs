@@ -330,6 +330,16 @@ fn like(pattern: &str, s: &str) -> bool {
     true
 }
 
+/// The lines of a File5 HTTP_RESPONSE_HEADERS string (CR LF separated, D64).
+fn header_lines(s: String) -> FileValue {
+    FileValue::HttpResponseHeaders(
+        s.split("\r\n")
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 /// `check file_property`: the getter's HRESULT and value.
 pub(crate) fn file_property(
     r: &mut Runner,
@@ -357,6 +367,12 @@ pub(crate) fn file_property(
             "validation_state" => f.get_validation_state().map(FileValue::ValidationState),
             "from_peer" => f.is_downloaded_from_peer().map(FileValue::FromPeer),
             "file_ranges" => f.get_file_ranges().map(FileValue::FileRanges),
+            "http_response_headers" => f
+                .get_property(crate::file_calls::FILE_PROPERTY_HTTP_RESPONSE_HEADERS)
+                .map(header_lines),
+            raw if raw.parse::<u32>().is_ok() => f
+                .get_property(raw.parse::<u32>().unwrap_or(u32::MAX))
+                .map(header_lines),
             _ => f.get_progress().map(|p| FileValue::Progress {
                 bytes_total: Some(if p.bytes_total == crate::BG_SIZE_UNKNOWN {
                     BytesTotal::Unknown
@@ -400,6 +416,9 @@ pub(crate) fn file_property(
             FileValue::TemporaryName { name, like: true },
             FileValue::TemporaryName { name: got, .. },
         ) => super::file_checks::like(name, got),
+        (FileValue::HttpResponseHeaders(want), FileValue::HttpResponseHeaders(got)) => {
+            want.iter().all(|w| got.contains(w))
+        }
         (
             FileValue::Progress {
                 bytes_total,

@@ -901,6 +901,7 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
             "modified",
             "accept_ranges",
             "headers",
+            "peer",
             "auth",
             "required_headers",
             "headers_missing",
@@ -983,6 +984,8 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
     remote.modified = modified;
     remote.accept_ranges = accept_ranges;
     remote.headers = headers;
+    // D65: a peer serves the body too.
+    remote.peer = f.opt_with("peer", boolean)?.unwrap_or(false);
     Ok(remote)
 }
 

@@ -1283,16 +1283,32 @@ operations! {
         expect: expect,
         mutator: true,
         load(rd, f, kind, app) {
-            let property = f.req_with("property", "a file property", string)?;
-            let value = match property.as_str() {
-                "remote_name" => FileSet::RemoteName(f.req_with("value", "the new remote name", string)?),
-                "validation_state" => FileSet::ValidationState(f.req_with("value", "true or false", super::load::boolean)?),
-                other => {
+            let raw = match f.get("property") {
+                Some(n) if matches!(n.kind, super::json::Kind::Num(_)) => {
+                    // File5::SetProperty by raw BITS_FILE_PROPERTY_ID (D64).
+                    Some(super::load::u32_field("a BITS_FILE_PROPERTY_ID")(n, &f.ptr("property"))?)
+                }
+                _ => None,
+            };
+            let property = match raw {
+                Some(_) => String::new(),
+                None => f.req_with("property", "a file property", string)?,
+            };
+            let value = match (raw, property.as_str()) {
+                (Some(id), _) => FileSet::Property { id, named: false, value: f.req_with("value", "the property's string value", string)? },
+                (None, "http_response_headers") => FileSet::Property {
+                    id: crate::file_calls::FILE_PROPERTY_HTTP_RESPONSE_HEADERS,
+                    named: true,
+                    value: f.req_with("value", "the header lines (a string)", string)?,
+                },
+                (None, "remote_name") => FileSet::RemoteName(f.req_with("value", "the new remote name", string)?),
+                (None, "validation_state") => FileSet::ValidationState(f.req_with("value", "true or false", super::load::boolean)?),
+                (None, other) => {
                     return at(
                         f.get("property").unwrap_or(f.node),
                         &f.ptr("property"),
                         format!(
-                            "{} is not a file property set_file can set; expected \"remote_name\" or \"validation_state\"",
+                            "{} is not a file property set_file can set; expected \"remote_name\", \"validation_state\", \"http_response_headers\" or an integer BITS_FILE_PROPERTY_ID",
                             quote(other)
                         ),
                     )
@@ -1317,6 +1333,14 @@ operations! {
                     o.put("property", "validation_state");
                     o.put("value", b);
                 }
+                FileSet::Property { id, named, value } => {
+                    if *named {
+                        o.put("property", "http_response_headers");
+                    } else {
+                        o.put("property", id);
+                    }
+                    o.put("value", value);
+                }
             }
             o.expect(*expect);
         }
@@ -1329,6 +1353,7 @@ operations! {
                 Ok::<_, HResult>(Some(unit(match value {
                     FileSet::RemoteName(n) => f.set_remote_name(n),
                     FileSet::ValidationState(b) => f.set_validation_state(*b),
+                    FileSet::Property { id, value, .. } => f.set_property(*id, value),
                 })))
             })?;
             match got {
@@ -1604,6 +1629,15 @@ pub enum FileSet {
     RemoteName(String),
     /// IBackgroundCopyFile3::SetValidationState.
     ValidationState(bool),
+    /// IBackgroundCopyFile5::SetProperty (D64): `http_response_headers` (`named`) or a raw id.
+    Property {
+        /// The BITS_FILE_PROPERTY_ID.
+        id: u32,
+        /// Written as `http_response_headers` rather than the integer.
+        named: bool,
+        /// The string value.
+        value: String,
+    },
 }
 
 impl FileSet {
@@ -1611,6 +1645,8 @@ impl FileSet {
         match self {
             FileSet::RemoteName(_) => "remote_name",
             FileSet::ValidationState(_) => "validation_state",
+            FileSet::Property { named: true, .. } => "http_response_headers",
+            FileSet::Property { .. } => "property by id",
         }
     }
 }

@@ -83,6 +83,17 @@ fn file_value(property: &str, n: &Node, p: &str) -> R<FileValue> {
         "validation_state" => FileValue::ValidationState(boolean(n, p)?),
         "from_peer" => FileValue::FromPeer(boolean(n, p)?),
         "file_ranges" => FileValue::FileRanges(ranges(n, p)?),
+        // D64: the header lines that must each appear (also the `is` of a raw id).
+        _ if property == "http_response_headers" || property.parse::<u32>().is_ok() => {
+            let items = array(n, p, "an array of header lines")?;
+            FileValue::HttpResponseHeaders(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, it)| string(it, &format!("{p}/{i}")))
+                    .collect::<R<Vec<_>>>()?,
+            )
+        }
         "temporary_name" => match &n.kind {
             Kind::Str(s) => FileValue::TemporaryName {
                 name: s.clone(),
@@ -505,8 +516,12 @@ impl StepReader {
                     u32_field("a file index"),
                 )?;
                 let property = f.req_with("property", "a file property", |n, p| {
+                    if let Kind::Num(_) = n.kind {
+                        // File5::GetProperty by raw BITS_FILE_PROPERTY_ID (D64), kept as its digits.
+                        return Ok(u32_field("a BITS_FILE_PROPERTY_ID")(n, p)?.to_string());
+                    }
                     let s = string(n, p)?;
-                    const KNOWN: [&str; 7] = [
+                    const KNOWN: [&str; 8] = [
                         "remote_name",
                         "local_name",
                         "progress",
@@ -514,6 +529,7 @@ impl StepReader {
                         "validation_state",
                         "from_peer",
                         "file_ranges",
+                        "http_response_headers",
                     ];
                     if !KNOWN.contains(&s.as_str()) {
                         return at(

@@ -104,6 +104,8 @@ pub enum FileValue {
     FromPeer(bool),
     /// File2::GetFileRanges (`u64::MAX` for "TO_EOF"; empty with S_FALSE).
     FileRanges(Vec<(u64, u64)>),
+    /// File5::GetProperty(HTTP_RESPONSE_HEADERS): lines that must each appear (D64).
+    HttpResponseHeaders(Vec<String>),
 }
 
 impl FileValue {
@@ -117,6 +119,7 @@ impl FileValue {
             FileValue::ValidationState(_) => "validation_state",
             FileValue::FromPeer(_) => "from_peer",
             FileValue::FileRanges(_) => "file_ranges",
+            FileValue::HttpResponseHeaders(_) => "http_response_headers",
         }
     }
 }

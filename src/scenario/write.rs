@@ -198,6 +198,9 @@ pub(super) fn remote(r: &Remote) -> Out {
     if !r.headers.is_empty() {
         f.push(("headers", v(&r.headers)));
     }
+    if r.peer {
+        f.push(("peer", v(true)));
+    }
     if let Some(h) = &r.http {
         super::http::write_remote_http(h, &mut f, response);
     }
@@ -538,9 +541,13 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
             use super::types::FileValue as V;
             f.push(("job", v(job)));
             f.push(("file", v(file)));
-            f.push(("property", v(property)));
+            match property.parse::<u32>() {
+                Ok(id) => f.push(("property", v(id))),
+                Err(_) => f.push(("property", v(property))),
+            }
             match is {
                 None => {}
+                Some(V::HttpResponseHeaders(lines)) => f.push(("is", v(lines))),
                 Some(V::RemoteName(s) | V::LocalName(s)) => f.push(("is", v(s))),
                 Some(V::ValidationState(b) | V::FromPeer(b)) => f.push(("is", v(b))),
                 Some(V::FileRanges(rs)) => f.push(("is", ranges_out(rs))),

@@ -40,6 +40,7 @@ fn fail(code: HResult) -> Attempt {
         size: None,
         modified: 0,
         accept_ranges: true,
+        length: 0,
     }
 }
 
@@ -302,7 +303,9 @@ impl Service {
             if self.world.remotes.contains_key(start) {
                 log_into(&mut self.world.http.requests, start, request(job, f, None));
             }
-            return self.world.attempt(start);
+            let attempt = self.world.attempt(start);
+            self.note_served(j, f, None, &attempt);
+            return attempt;
         }
         let id = job.id();
         let file = f as u32;
@@ -369,6 +372,7 @@ impl Service {
                     size: None,
                     modified: 0,
                     accept_ranges: true,
+                    length: 0,
                 };
             };
             let gates = remote.http.as_deref().cloned();
@@ -449,11 +453,13 @@ impl Service {
                         size: remote.and_then(|r| r.size),
                         modified: remote.map_or(0, |r| r.modified),
                         accept_ranges: remote.is_none_or(|r| r.accept_ranges),
+                        length: 0,
                     };
                 }
             }
             // 7. The script.
             let attempt = self.world.attempt(&url);
+            self.note_served(j, f, Some(&url), &attempt);
             let Response::Redirect { status, to } = attempt.response else {
                 if hops > 0 && policy == REDIRECT_POLICY_ALLOW_REPORT {
                     self.rename_remote(j, f, &url);

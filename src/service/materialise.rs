@@ -85,12 +85,15 @@ impl Service {
         let ranges = self.jobs[j].files()[f]
             .ranges()
             .and_then(|r| crate::ranges::resolve(r, body.len()).ok());
+        let direct = self.jobs[j].options().high_performance;
         let sb = self.sandbox.as_deref_mut().expect("checked above");
+        sb.set_direct(id, direct);
         let created = sb.open_temp(&local, id, f as u32, have, body)?;
         if let Some(r) = ranges {
             sb.set_ranges(id, f as u32, r);
         }
-        if created {
+        // D63: a HIGH_PERFORMANCE job has no temporary file to report.
+        if created && !direct {
             self.record(TraceKind::TempFile {
                 job: id,
                 file: f as u32,
@@ -115,6 +118,7 @@ impl Service {
         if job.job_type().is_upload() {
             return Ok(());
         }
+        sb.set_direct(job.id(), job.options().high_performance);
         sb.write(&job.files()[f].local, job.id(), f as u32, from, to)
     }
 
@@ -129,6 +133,7 @@ impl Service {
             return;
         };
         let job = &self.jobs[j];
+        sb.set_direct(job.id(), job.options().high_performance);
         if !job.job_type().is_upload()
             && sb.truncate_temp(&job.files()[f].local, job.id(), f as u32)
         {
@@ -168,6 +173,7 @@ impl Service {
             return;
         }
         let id = job.id();
+        sb.set_direct(id, job.options().high_performance);
         let mut records = Vec::new();
         for (f, file) in job.files().iter().enumerate() {
             let f32 = f as u32;

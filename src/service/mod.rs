@@ -7,6 +7,7 @@
 //! `calls.rs` and the job properties in `properties.rs`, outside this module; they reach the state
 //! only through the transition table and `enter`.
 
+mod effects;
 mod enter;
 mod environment;
 mod http;

@@ -165,14 +165,18 @@ impl Service {
                 self.fail(j, fault.code(), None, f as u32);
                 return;
             }
+            let dynamic = !upload && self.jobs[j].dynamic_content();
             // A length of 2^64-1 is BG_SIZE_UNKNOWN itself: no usable length either.
-            let size = match local_size
+            let announced = local_size
                 .or(attempt.size)
-                .filter(|&s| s != BG_SIZE_UNKNOWN)
-            {
+                .filter(|&s| s != BG_SIZE_UNKNOWN);
+            let size = match announced {
                 Some(s) => s,
+                // D62: a dynamic-content job takes the body without a length and learns it at the end.
+                None if dynamic => attempt.length,
                 None => {
-                    // The server sent no length: BG_E_MISSING_FILE_SIZE, fatal (scenario contract, §4.5).
+                    // The server sent no length: BG_E_MISSING_FILE_SIZE, fatal (scenario contract, §4.5,
+                    // D62).
                     self.fail(j, HResult::BG_E_MISSING_FILE_SIZE, None, f as u32);
                     return;
                 }
@@ -185,7 +189,19 @@ impl Service {
                     return;
                 }
             };
-            let dynamic = !upload && self.jobs[j].dynamic_content();
+            // D62: MAX_DOWNLOAD_SIZE caps the bytes of the whole job (for a ranged file, the bytes of
+            // its ranges).
+            let room = if upload {
+                None
+            } else {
+                self.download_room(j, f)
+            };
+            if let (Some(room), Some(len)) = (room, announced.map(|_| size)) {
+                if len > room {
+                    self.fail(j, HResult::BG_E_TOO_LARGE, None, f as u32);
+                    return;
+                }
+            }
             let restart = {
                 let file: &mut FileData = &mut self.jobs[j].files_mut()[f];
                 let mut restart = None;
@@ -206,7 +222,12 @@ impl Service {
                 if restart.is_some() {
                     file.bytes_transferred = 0;
                 }
-                file.bytes_total = size;
+                // D62: without a length the file's size stays unknown until its last byte.
+                file.bytes_total = if announced.is_some() {
+                    size
+                } else {
+                    BG_SIZE_UNKNOWN
+                };
                 file.bytes_transferred = file.bytes_transferred.min(size);
                 if !upload {
                     file.set_seen_modified(attempt.modified);
@@ -224,9 +245,17 @@ impl Service {
             self.on_event(j, EngineEvent::Connected); // T5 (no-op between files)
             let file = &self.jobs[j].files()[f];
             let have = file.bytes_transferred;
-            let fail_at = after_bytes
+            let mut fault = fault;
+            let mut fail_at = after_bytes
                 .map(|n| have.saturating_add(n))
                 .filter(|&at| at < size);
+            if let Some(room) = room.filter(|&r| r < size && announced.is_none()) {
+                // D62: a body without a length fails when it passes the cap.
+                if fail_at.is_none_or(|at| at > room) {
+                    fail_at = Some(room);
+                    fault = Some(Fault::HResult(HResult::BG_E_TOO_LARGE));
+                }
+            }
             if fail_at.is_none() && have >= size {
                 self.file_done(j, f);
                 continue;
@@ -294,6 +323,10 @@ impl Service {
         let upload = job.job_type().is_upload();
         let id = job.id();
         let file = &mut job.files_mut()[f];
+        if file.bytes_total == BG_SIZE_UNKNOWN {
+            // D62: a dynamic-content file learns its length at its last byte.
+            file.bytes_total = file.bytes_transferred;
+        }
         file.bytes_transferred = file.bytes_total;
         if upload {
             file.completed = true; // §8.2: an upload file is complete once uploaded

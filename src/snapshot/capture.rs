@@ -122,6 +122,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                     modified: r.modified,
                     accept_ranges: r.accept_ranges,
                     headers: r.headers.clone(),
+                    peer: r.peer,
                     http: r.http.as_deref().cloned(),
                 };
                 (url.clone(), remote)

@@ -190,6 +190,9 @@ pub(crate) struct RemoteV2 {
     /// Response header lines; left out when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
+    /// Also served by a peer (D65); left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub peer: bool,
     /// The HTTP gates and redirect targets (left out for a plain server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<crate::world::RemoteHttp>,

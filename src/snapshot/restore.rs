@@ -195,10 +195,20 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
         let Some(file) = job.files.get(t.file as usize) else {
             return Err(at(&format!("names file {} the job does not have", t.file)));
         };
-        let Some(size) = file.size else {
-            return Err(at(
-                "the file's size is not known (a transfer starts once it is)",
-            ));
+        let dynamic = job.options.as_ref().is_some_and(|o| o.dynamic_content);
+        let size = match file.size {
+            Some(size) => size,
+            // D62: a dynamic-content body without a length moves with its size unknown; its
+            // transfer stops at the body's end (or fails before it).
+            None if dynamic => match t.fault {
+                None => t.stop_at,
+                Some(_) => u64::MAX,
+            },
+            None => {
+                return Err(at(
+                    "the file's size is not known (a transfer starts once it is, D62)",
+                ))
+            }
         };
         if t.sub_byte >= SCALE as u64 {
             return Err(at("sub_byte is a whole byte or more"));
@@ -467,6 +477,7 @@ fn world(w: WorldV2) -> World {
                     modified: r.modified,
                     accept_ranges: r.accept_ranges,
                     headers: r.headers,
+                    peer: r.peer,
                     http: r.http.map(Box::new),
                 };
                 (url, remote)

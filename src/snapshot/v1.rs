@@ -421,6 +421,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                     modified: 0,
                     accept_ranges: true,
                     headers: Vec::new(),
+                    peer: false,
                 };
                 (url, remote)
             })
