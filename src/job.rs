@@ -219,6 +219,9 @@ pub(crate) enum Slot {
     ReadyKey = 6,
 }
 
+/// The bit of `Job::slot_set` that says the job has an error record (D1), kept in its box.
+const ERROR_BIT: u8 = 1 << 7;
+
 /// A job: everything BITS keeps about it.
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
@@ -243,8 +246,10 @@ pub(crate) struct Job {
     /// Seconds (default 1,209,600).
     no_progress_timeout: u32,
     files: Vec<FileData>,
-    /// Written only by [`Job::enter`] (D1). Boxed: most jobs have none, and an idle job then pays
-    /// 8 bytes instead of 24.
+    /// Written only by [`Job::enter`] (D1). Boxed: most jobs never have one, and an idle job then
+    /// pays 8 bytes instead of 24. The record exists only while bit [`ERROR_BIT`] of `slot_set` is
+    /// set: the box stays when the record goes (entry into TRANSFERRING), so a job that fails again
+    /// and again allocates it once.
     error: Option<Box<ErrorRecord>>,
     error_count: u32,
     /// `JobTimes::creation_time` and `modification_time` (the completion time is a [`Slot`]).
@@ -260,7 +265,7 @@ pub(crate) struct Job {
     /// engine's timers among them are its bookkeeping of armed timers: an event is live only if it
     /// matches.
     slot_at: [u64; 7],
-    /// D67: bit `s` set = [`Slot`] `s` holds a value.
+    /// D67: bit `s` set = [`Slot`] `s` holds a value; bit [`ERROR_BIT`]: the error record exists.
     slot_set: u8,
     /// Boxed: only running jobs have one, and an idle job then pays 8 bytes instead of 48 (and the
     /// 16-byte alignment of its `u128`). Serialises exactly as the unboxed value.
@@ -433,7 +438,7 @@ impl Job {
             retry_delay: j.retry_delay,
             no_progress_timeout: j.no_progress_timeout,
             files: j.files,
-            error: j.error.map(Box::new),
+            error: None,
             error_count: j.error_count,
             created: j.times.creation_time,
             modified: j.times.modification_time,
@@ -449,6 +454,10 @@ impl Job {
             done_prefix: 0,
             resumed: false,
         };
+        if let Some(record) = j.error {
+            job.error = Some(Box::new(record));
+            job.slot_set |= ERROR_BIT;
+        }
         job.set_slot(Slot::TransferCompleted, j.times.transfer_completion_time);
         job.set_slot(Slot::NoProgressSince, j.no_progress_since);
         job
@@ -522,7 +531,9 @@ impl Job {
                 // D1: the error record goes; D2: error objects handed out so far die.
                 self.transfer_epoch = self.transfer_epoch.wrapping_add(1);
                 self.retry_attempt = false;
-                if self.error.take().is_some() {
+                if self.slot_set & ERROR_BIT != 0 {
+                    // The record goes; its box stays for the next one.
+                    self.slot_set &= !ERROR_BIT;
                     return Entered::RecordDropped;
                 }
             }
@@ -574,10 +585,11 @@ impl Job {
                 self.waiting_for_network = report.network_loss && to == JobState::TransientError;
                 let record = report.record(now);
                 match &mut self.error {
-                    // The box of a record the job still has is reused (no allocation).
+                    // The box of an earlier record is reused (no allocation).
                     Some(b) => **b = record,
                     None => self.error = Some(Box::new(record)),
                 }
+                self.slot_set |= ERROR_BIT;
                 Entered::Record {
                     context: report.context,
                     code: report.code,
@@ -590,7 +602,11 @@ impl Job {
             ErrorEntry::Renew => {
                 self.retry_attempt = false;
                 self.waiting_for_network = false;
-                match &mut self.error {
+                match self
+                    .error
+                    .as_deref_mut()
+                    .filter(|_| self.slot_set & ERROR_BIT != 0)
+                {
                     Some(rec) => {
                         rec.time = now;
                         Entered::Record {
@@ -652,7 +668,9 @@ impl Job {
     }
     /// The error record (D1).
     pub fn error(&self) -> Option<&ErrorRecord> {
-        self.error.as_deref()
+        self.error
+            .as_deref()
+            .filter(|_| self.slot_set & ERROR_BIT != 0)
     }
     pub fn error_count(&self) -> u32 {
         self.error_count
