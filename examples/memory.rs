@@ -6,8 +6,9 @@
 //! "Live bytes" are the bytes the allocator holds after the jobs were created minus what it held
 //! before (the machine with its user and application already exists), divided by the number of jobs.
 //! They include every vector's spare capacity: the service's job vector, the trace and the
-//! registrations grow by doubling, so the per-job share depends on how full the last doubling is
-//! (1,000 jobs: capacity 1,024; 100,000 jobs: capacity 131,072, 31 % slack). The job's own strings
+//! registrations double while under 256 KiB and then grow by a sixteenth (D68), so the per-job share
+//! depends on how full the last step is (1,000 jobs: capacity 1,024; 100,000 jobs: at most 6.25 %
+//! slack). The job's own strings
 //! (display name, remote URL, local name; exactly their lengths, as `str::to_string` allocates) are
 //! reported apart from the rest. Tracing is on (the default), so each job also has its `Created`
 //! trace record.

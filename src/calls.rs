@@ -79,14 +79,17 @@ impl Service {
             }
         }
         let id = JobId(u32::try_from(self.jobs.len()).map_err(|_| HResult::E_OUTOFMEMORY)?);
-        self.jobs
-            .push(Job::new(id, user, job_type, display_name.into(), self.now));
+        // D68: the job vector and the registrations grow in steps, not by doubling.
+        crate::growth::push(
+            &mut self.jobs,
+            Job::new(id, user, job_type, display_name.into(), self.now),
+        );
         // D33: the cost flags come from the machine's default.
         let cost = self.world.default_cost_flags;
         if cost != crate::job_options::TRANSFER_STANDARD {
             self.jobs[id.index()].edit_options(|o| o.cost_flags = cost);
         }
-        self.registrations.push(None);
+        crate::growth::push(&mut self.registrations, None);
         self.note_inactivity_deadline(id.index()); // T22
         self.live_jobs_per_user[user.index()] += 1;
         self.live_jobs += 1;

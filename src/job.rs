@@ -199,8 +199,35 @@ pub(crate) struct Active {
     pub fail: Option<crate::world::Fault>,
 }
 
+/// D67: the seven optional times and keys of a job, packed: seven `u64`s in [`Job`]'s `slot_at` and
+/// one bit each in its `slot_set` byte. A sentinel value cannot stand for "none" because a timer may
+/// be armed at `SimTime::MAX` itself (D18: a zero delay at the last instant), so presence is a bit.
+/// Sixteen bytes per `Option<u64>` became eight, and the seven presence flags share one byte of
+/// padding: 48 bytes less per job.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Slot {
+    /// `JobTimes::transfer_completion_time`.
+    TransferCompleted = 0,
+    /// The start of the no-progress clock (D4), if it runs.
+    NoProgressSince = 1,
+    /// The armed retry timer (D3).
+    Retry = 2,
+    /// The armed no-progress deadline (D4).
+    Deadline = 3,
+    /// The time of the deadline event in the queue (it may outlive a disarm).
+    DeadlineQueued = 4,
+    /// The end of the running job's time slice (T7, D12a).
+    Slice = 5,
+    /// Key in the scheduler's ready queue while QUEUED and runnable (not a time).
+    ReadyKey = 6,
+}
+
+/// The bit of `Job::slot_set` that says the job has an error record (D1), kept in its box.
+const ERROR_BIT: u8 = 1 << 7;
+
 /// A job: everything BITS keeps about it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub(crate) struct Job {
     id: JobId,
     owner: UserId,
@@ -209,9 +236,12 @@ pub(crate) struct Job {
     state: JobState,
     /// When the job entered its current state.
     state_since: SimTime,
-    /// `Box<str>` like the file names (8 bytes less per job, serialised the same).
-    display_name: Box<str>,
-    description: String,
+    /// The display name followed by the description, in one `Box<str>` (like the file names: names
+    /// never grow): one pointer and length for both, 16 bytes less per job than two. `name_len` is
+    /// where the display name ends.
+    names: Box<str>,
+    /// Bytes of `names` that are the display name.
+    name_len: u32,
     priority: Priority,
     notify_flags: NotifyFlags,
     proxy_usage: ProxyUsage,
@@ -220,47 +250,44 @@ pub(crate) struct Job {
     /// Seconds (default 1,209,600).
     no_progress_timeout: u32,
     files: Vec<FileData>,
-    /// Written only by [`Job::enter`] (D1).
-    error: Option<ErrorRecord>,
+    /// Written only by [`Job::enter`] (D1). Boxed: most jobs never have one, and an idle job then
+    /// pays 8 bytes instead of 24. The record exists only while bit [`ERROR_BIT`] of `slot_set` is
+    /// set: the box stays when the record goes (entry into TRANSFERRING), so a job that fails again
+    /// and again allocates it once.
+    error: Option<Box<ErrorRecord>>,
     error_count: u32,
-    times: JobTimes,
+    /// `JobTimes::creation_time` and `modification_time` (the completion time is a [`Slot`]).
+    created: SimTime,
+    modified: SimTime,
     /// Bumped on every entry into TRANSFERRING: error objects obtained before are dead (D2).
     transfer_epoch: u32,
-    /// The start of the no-progress clock (D4), if it runs.
-    no_progress_since: Option<SimTime>,
     /// The current attempt is a retry (D6).
     retry_attempt: bool,
     /// The TRANSIENT_ERROR is a network loss: no retry timer (D3, T18).
     waiting_for_network: bool,
-    // ---- engine bookkeeping (times of armed timers; an event is live only if it matches) ----
-    pub(crate) retry_at: Option<SimTime>,
-    pub(crate) deadline_at: Option<SimTime>,
-    pub(crate) deadline_queued: Option<SimTime>,
-    pub(crate) slice_at: Option<SimTime>,
-    /// Key in the scheduler's ready queue while QUEUED and runnable.
-    pub(crate) ready_key: Option<u64>,
+    /// D67: the values of the seven [`Slot`]s (meaningful only where `slot_set` has the bit). The
+    /// engine's timers among them are its bookkeeping of armed timers: an event is live only if it
+    /// matches.
+    slot_at: [u64; 7],
+    /// D67: bit `s` set = [`Slot`] `s` holds a value; bit [`ERROR_BIT`]: the error record exists.
+    slot_set: u8,
     /// Boxed: only running jobs have one, and an idle job then pays 8 bytes instead of 48 (and the
     /// 16-byte alignment of its `u128`). Serialises exactly as the unboxed value.
     pub(crate) active: Option<Box<Active>>,
     /// D23: a final job whose data the service let go at a restart; only its id stays reserved.
-    #[serde(default)]
     released: bool,
     /// The Job3/Job4/Job5 data (§2.4, §2.5, §2.10): `None` while everything is at its default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     options: Option<Box<JobOptions>>,
     /// The HTTP settings (proxy lists, credentials, HttpOptions): `None` while all are at their
     /// defaults, so an idle job pays one pointer for them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     http: Option<Box<crate::http::HttpSettings>>,
     /// `files[..done_prefix]` are all done (a file becomes undone only by SetValidationState(FALSE),
     /// which lowers the hint: [`Job::file_unfinished`]), so [`Job::next_file`] starts there: O(1) amortised per file instead of
     /// a scan from the first file. A hint kept by [`Job::file_finished`]; not saved (0 after a load).
-    #[serde(skip)]
     done_prefix: u32,
     /// D33: the job has been resumed at least once (Job5 properties read-only after Resume). Kept
     /// inline (it fits in padding) so that Resume allocates nothing; saved only where it cannot be
     /// inferred ([`Job::looks_resumed`]).
-    #[serde(skip)]
     resumed: bool,
 }
 
@@ -333,8 +360,8 @@ impl Job {
             job_type,
             state: JobState::Suspended, // T1
             state_since: now,
-            display_name,
-            description: String::new(),
+            name_len: u32::try_from(display_name.len()).expect("display names are short (D14)"),
+            names: display_name,
             priority: Priority::Normal,
             notify_flags: NotifyFlags::DEFAULT,
             proxy_usage: ProxyUsage::Preconfig,
@@ -343,20 +370,13 @@ impl Job {
             files: Vec::new(),
             error: None,
             error_count: 0,
-            times: JobTimes {
-                creation_time: now,
-                modification_time: now,
-                transfer_completion_time: None,
-            },
+            created: now,
+            modified: now,
             transfer_epoch: 0,
-            no_progress_since: None,
             retry_attempt: false,
             waiting_for_network: false,
-            retry_at: None,
-            deadline_at: None,
-            deadline_queued: None,
-            slice_at: None,
-            ready_key: None,
+            slot_at: [0; 7],
+            slot_set: 0,
             active: None,
             released: false,
             options: None,
@@ -390,8 +410,8 @@ impl Job {
         if self.released {
             return;
         }
-        self.display_name = Box::default();
-        self.description = String::new();
+        self.names = Box::default();
+        self.name_len = 0;
         for f in &mut self.files {
             f.remote = Box::default();
             f.local = Box::default();
@@ -408,39 +428,90 @@ impl Job {
 
     /// A job as a verified snapshot saved it (engine bookkeeping left empty for the loader to set).
     pub(crate) fn restore(j: SavedJob) -> Job {
-        Job {
+        let mut job = Job {
             id: j.id,
             owner: j.owner,
             job_type: j.job_type,
             state: j.state,
             state_since: j.state_since,
-            display_name: j.display_name,
-            description: j.description,
+            name_len: u32::try_from(j.display_name.len()).expect("display names are short (D14)"),
+            names: [&*j.display_name, &j.description].concat().into_boxed_str(),
             priority: j.priority,
             notify_flags: j.notify_flags,
             proxy_usage: j.proxy_usage,
             retry_delay: j.retry_delay,
             no_progress_timeout: j.no_progress_timeout,
             files: j.files,
-            error: j.error,
+            error: None,
             error_count: j.error_count,
-            times: j.times,
+            created: j.times.creation_time,
+            modified: j.times.modification_time,
             transfer_epoch: j.transfer_epoch,
-            no_progress_since: j.no_progress_since,
             retry_attempt: j.retry_attempt,
             waiting_for_network: j.waiting_for_network,
-            retry_at: None,
-            deadline_at: None,
-            deadline_queued: None,
-            slice_at: None,
-            ready_key: None,
+            slot_at: [0; 7],
+            slot_set: 0,
             active: None,
             released: false,
             options: j.options,
             http: j.http,
             done_prefix: 0,
             resumed: false,
+        };
+        if let Some(record) = j.error {
+            job.error = Some(Box::new(record));
+            job.slot_set |= ERROR_BIT;
         }
+        job.set_slot(Slot::TransferCompleted, j.times.transfer_completion_time);
+        job.set_slot(Slot::NoProgressSince, j.no_progress_since);
+        job
+    }
+
+    /// D67: the value in `slot`, if it holds one.
+    #[inline]
+    fn slot(&self, slot: Slot) -> Option<u64> {
+        let i = slot as usize;
+        (self.slot_set & (1 << i) != 0).then(|| self.slot_at[i])
+    }
+    /// D67: put `value` in `slot` (or empty it); the previous value back, like `Option::replace`.
+    #[inline]
+    fn put_slot(&mut self, slot: Slot, value: Option<u64>) -> Option<u64> {
+        let old = self.slot(slot);
+        let i = slot as usize;
+        match value {
+            Some(v) => {
+                self.slot_at[i] = v;
+                self.slot_set |= 1 << i;
+            }
+            None => {
+                self.slot_at[i] = 0;
+                self.slot_set &= !(1 << i);
+            }
+        }
+        old
+    }
+    /// D67: the time in `slot` (every slot but [`Slot::ReadyKey`] holds a time).
+    #[inline]
+    pub(crate) fn timer(&self, slot: Slot) -> Option<SimTime> {
+        debug_assert!(slot != Slot::ReadyKey, "the ready key is not a time");
+        self.slot(slot).map(SimTime::from_millis)
+    }
+    /// D67: set or clear the time in `slot`; the previous time back, like `Option::replace`.
+    #[inline]
+    pub(crate) fn set_slot(&mut self, slot: Slot, at: Option<SimTime>) -> Option<SimTime> {
+        debug_assert!(slot != Slot::ReadyKey, "the ready key is not a time");
+        self.put_slot(slot, at.map(SimTime::as_millis))
+            .map(SimTime::from_millis)
+    }
+    /// Key in the scheduler's ready queue while QUEUED and runnable.
+    #[inline]
+    pub(crate) fn ready_key(&self) -> Option<u64> {
+        self.slot(Slot::ReadyKey)
+    }
+    /// Set or clear the ready-queue key; the previous key back.
+    #[inline]
+    pub(crate) fn set_ready_key(&mut self, key: Option<u64>) -> Option<u64> {
+        self.put_slot(Slot::ReadyKey, key)
     }
 
     /// The current attempt is a retry (D6).
@@ -458,13 +529,15 @@ impl Job {
         let from = self.state;
         self.state = t.to();
         self.state_since = now;
-        self.times.modification_time = now;
+        self.modified = now;
         match t.to() {
             JobState::Transferring => {
                 // D1: the error record goes; D2: error objects handed out so far die.
                 self.transfer_epoch = self.transfer_epoch.wrapping_add(1);
                 self.retry_attempt = false;
-                if self.error.take().is_some() {
+                if self.slot_set & ERROR_BIT != 0 {
+                    // The record goes; its box stays for the next one.
+                    self.slot_set &= !ERROR_BIT;
                     return Entered::RecordDropped;
                 }
             }
@@ -482,10 +555,12 @@ impl Job {
                 if matches!(t.rule(), Rule::T2 | Rule::T14) {
                     // §3.3 [INFERRED]: after the application intervenes the no-progress clock starts
                     // afresh.
-                    self.no_progress_since = None;
+                    self.set_slot(Slot::NoProgressSince, None);
                 }
             }
-            JobState::Transferred => self.times.transfer_completion_time = Some(now),
+            JobState::Transferred => {
+                self.set_slot(Slot::TransferCompleted, Some(now));
+            }
             JobState::Suspended
             | JobState::Connecting
             | JobState::Acknowledged
@@ -512,7 +587,13 @@ impl Job {
                 self.error_count = self.error_count.saturating_add(inc);
                 self.retry_attempt = false;
                 self.waiting_for_network = report.network_loss && to == JobState::TransientError;
-                self.error = Some(report.record(now));
+                let record = report.record(now);
+                match &mut self.error {
+                    // The box of an earlier record is reused (no allocation).
+                    Some(b) => **b = record,
+                    None => self.error = Some(Box::new(record)),
+                }
+                self.slot_set |= ERROR_BIT;
                 Entered::Record {
                     context: report.context,
                     code: report.code,
@@ -525,7 +606,11 @@ impl Job {
             ErrorEntry::Renew => {
                 self.retry_attempt = false;
                 self.waiting_for_network = false;
-                match &mut self.error {
+                match self
+                    .error
+                    .as_deref_mut()
+                    .filter(|_| self.slot_set & ERROR_BIT != 0)
+                {
                     Some(rec) => {
                         rec.time = now;
                         Entered::Record {
@@ -560,10 +645,10 @@ impl Job {
         self.state_since
     }
     pub fn display_name(&self) -> &str {
-        &self.display_name
+        &self.names[..self.name_len as usize]
     }
     pub fn description(&self) -> &str {
-        &self.description
+        &self.names[self.name_len as usize..]
     }
     pub fn priority(&self) -> Priority {
         self.priority
@@ -587,13 +672,19 @@ impl Job {
     }
     /// The error record (D1).
     pub fn error(&self) -> Option<&ErrorRecord> {
-        self.error.as_ref()
+        self.error
+            .as_deref()
+            .filter(|_| self.slot_set & ERROR_BIT != 0)
     }
     pub fn error_count(&self) -> u32 {
         self.error_count
     }
     pub fn times(&self) -> JobTimes {
-        self.times
+        JobTimes {
+            creation_time: self.created,
+            modification_time: self.modified,
+            transfer_completion_time: self.timer(Slot::TransferCompleted),
+        }
     }
     pub fn transfer_epoch(&self) -> u32 {
         self.transfer_epoch
@@ -604,7 +695,7 @@ impl Job {
     }
     /// The start of the no-progress clock (D4), if it runs.
     pub fn no_progress_since(&self) -> Option<SimTime> {
-        self.no_progress_since
+        self.timer(Slot::NoProgressSince)
     }
 
     pub fn retry_delay(&self) -> SimDuration {
@@ -650,16 +741,22 @@ impl Job {
 
     /// The no-progress clock (D4): when it started, starting it now if it was not running.
     pub fn no_progress_clock(&mut self, now: SimTime) -> SimTime {
-        *self.no_progress_since.get_or_insert(now)
+        match self.timer(Slot::NoProgressSince) {
+            Some(t) => t,
+            None => {
+                self.set_slot(Slot::NoProgressSince, Some(now));
+                now
+            }
+        }
     }
     /// Bytes moved at `now`: the no-progress clock stops (D4) and ModificationTime moves (§8.2).
     pub fn progressed(&mut self, now: SimTime) {
-        self.no_progress_since = None;
-        self.times.modification_time = now;
+        self.set_slot(Slot::NoProgressSince, None);
+        self.modified = now;
     }
     /// ModificationTime (§8.2).
     pub fn touch(&mut self, now: SimTime) {
-        self.times.modification_time = now;
+        self.modified = now;
     }
     pub fn files_mut(&mut self) -> &mut Vec<FileData> {
         &mut self.files
@@ -686,10 +783,12 @@ impl Job {
         self.owner = owner;
     }
     pub fn set_display_name(&mut self, name: &str) {
-        self.display_name = name.into();
+        let names = [name, self.description()].concat().into_boxed_str();
+        self.name_len = u32::try_from(name.len()).expect("display names are short (D14)");
+        self.names = names;
     }
     pub fn set_description(&mut self, text: &str) {
-        self.description = text.to_string();
+        self.names = [self.display_name(), text].concat().into_boxed_str();
     }
     pub fn set_priority(&mut self, p: Priority) {
         self.priority = p;
@@ -817,6 +916,73 @@ mod tests {
         assert_eq!(j.error_count(), 0);
         assert_eq!(j.times().transfer_completion_time, None);
         assert_eq!(j.description(), "");
+    }
+
+    /// D67: the packed timers, the boxed error record and the joined names keep a job at 200 bytes
+    /// (288 before); an idle job's memory is mostly this (see BENCHMARKS.md).
+    #[test]
+    fn d67_job_size() {
+        assert_eq!(std::mem::size_of::<Job>(), 200);
+    }
+
+    /// D67: a slot holds any `u64` including `SimTime::MAX` (D18), apart from "none".
+    #[test]
+    fn d67_slots_hold_the_end_of_time_and_none_apart() {
+        let mut j = Job::new(
+            JobId(0),
+            UserId(0),
+            JobType::Download,
+            "n".into(),
+            SimTime::ZERO,
+        );
+        for slot in [
+            Slot::Retry,
+            Slot::Deadline,
+            Slot::DeadlineQueued,
+            Slot::Slice,
+        ] {
+            assert_eq!(j.timer(slot), None);
+            assert_eq!(j.set_slot(slot, Some(SimTime::MAX)), None);
+            assert_eq!(j.timer(slot), Some(SimTime::MAX));
+            assert_eq!(j.set_slot(slot, Some(SimTime::ZERO)), Some(SimTime::MAX));
+            assert_eq!(j.timer(slot), Some(SimTime::ZERO));
+        }
+        assert_eq!(j.set_ready_key(Some(u64::MAX)), None);
+        assert_eq!(j.ready_key(), Some(u64::MAX));
+        // Each slot is its own: clearing one leaves the others.
+        assert_eq!(j.set_slot(Slot::Deadline, None), Some(SimTime::ZERO));
+        assert_eq!(j.timer(Slot::Deadline), None);
+        assert_eq!(j.timer(Slot::Retry), Some(SimTime::ZERO));
+        assert_eq!(j.timer(Slot::TransferCompleted), None);
+        assert_eq!(
+            j.no_progress_clock(SimTime::from_secs(7)),
+            SimTime::from_secs(7)
+        );
+        assert_eq!(
+            j.no_progress_clock(SimTime::from_secs(9)),
+            SimTime::from_secs(7)
+        );
+        j.progressed(SimTime::from_secs(10));
+        assert_eq!(j.no_progress_since(), None);
+        assert_eq!(j.ready_key(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn joined_names_read_and_write_apart() {
+        let mut j = Job::new(
+            JobId(0),
+            UserId(0),
+            JobType::Download,
+            "name".into(),
+            SimTime::ZERO,
+        );
+        assert_eq!((j.display_name(), j.description()), ("name", ""));
+        j.set_description("désc");
+        assert_eq!((j.display_name(), j.description()), ("name", "désc"));
+        j.set_display_name("ñ");
+        assert_eq!((j.display_name(), j.description()), ("ñ", "désc"));
+        j.set_description("");
+        assert_eq!((j.display_name(), j.description()), ("ñ", ""));
     }
 
     #[test]

@@ -227,6 +227,7 @@ mod content;
 mod engine;
 mod enumerate;
 mod file_calls;
+mod growth;
 mod heap;
 mod hresult;
 mod http;

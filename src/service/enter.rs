@@ -64,7 +64,7 @@ impl Service {
         // ---- leave `from`
         if from.is_running() && !t.to().is_running() {
             self.release_slot(j);
-            self.jobs[j].slice_at = None;
+            self.jobs[j].set_slot(crate::job::Slot::Slice, None);
         }
         if from == JobState::Queued {
             self.unqueue(j);

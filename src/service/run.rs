@@ -4,7 +4,7 @@
 
 use super::Service;
 use crate::engine::{Event, StepLimitExceeded, DEFAULT_MAX_STEPS};
-use crate::job::JobId;
+use crate::job::{JobId, Slot};
 use crate::state::JobState;
 use crate::time::{SimDuration, SimTime};
 use crate::trace::TraceKind;
@@ -227,25 +227,25 @@ impl Service {
             Event::Schedule => self.schedule_pass(),
             Event::Retry(id) => {
                 let j = id.index();
-                if self.jobs[j].retry_at == Some(t) {
+                if self.jobs[j].timer(Slot::Retry) == Some(t) {
                     self.disarm_retry(j);
                     self.on_event(j, EngineEvent::RetryTimer); // T11
                 }
             }
             Event::Deadline(id) => {
                 let j = id.index();
-                if self.jobs[j].deadline_queued == Some(t) {
-                    self.jobs[j].deadline_queued = None;
+                if self.jobs[j].timer(Slot::DeadlineQueued) == Some(t) {
+                    self.jobs[j].set_slot(Slot::DeadlineQueued, None);
                 }
-                if self.jobs[j].deadline_at == Some(t) {
+                if self.jobs[j].timer(Slot::Deadline) == Some(t) {
                     self.disarm_deadline(j);
                     self.on_event(j, EngineEvent::NoProgressTimeout); // T12, D4
                 }
             }
             Event::Slice(id) => {
                 let j = id.index();
-                if self.jobs[j].slice_at == Some(t) {
-                    self.jobs[j].slice_at = None;
+                if self.jobs[j].timer(Slot::Slice) == Some(t) {
+                    self.jobs[j].set_slot(Slot::Slice, None);
                     self.time_slice_over(j);
                 }
             }
@@ -274,7 +274,7 @@ impl Service {
     }
 
     fn arm_retry(&mut self, j: usize, at: SimTime) {
-        if self.jobs[j].retry_at.replace(at).is_none() {
+        if self.jobs[j].set_slot(Slot::Retry, Some(at)).is_none() {
             self.engine.armed += 1;
         }
         let job = self.jobs[j].id();
@@ -283,18 +283,18 @@ impl Service {
     }
 
     pub(crate) fn disarm_retry(&mut self, j: usize) {
-        if self.jobs[j].retry_at.take().is_some() {
+        if self.jobs[j].set_slot(Slot::Retry, None).is_some() {
             self.engine.armed -= 1;
         }
     }
 
     fn arm_deadline(&mut self, j: usize, at: SimTime) {
         let job = &mut self.jobs[j];
-        if job.deadline_at.replace(at).is_none() {
+        if job.set_slot(Slot::Deadline, Some(at)).is_none() {
             self.engine.armed += 1;
         }
-        if job.deadline_queued != Some(at) {
-            job.deadline_queued = Some(at);
+        if job.timer(Slot::DeadlineQueued) != Some(at) {
+            job.set_slot(Slot::DeadlineQueued, Some(at));
             let id = job.id();
             self.push_event(at, Event::Deadline(id));
             self.record(TraceKind::DeadlineArmed { job: id, at });
@@ -302,7 +302,7 @@ impl Service {
     }
 
     fn disarm_deadline(&mut self, j: usize) {
-        if self.jobs[j].deadline_at.take().is_some() {
+        if self.jobs[j].set_slot(Slot::Deadline, None).is_some() {
             self.engine.armed -= 1;
         }
     }
@@ -365,14 +365,14 @@ impl Service {
         let job = &self.jobs[j];
         let logged_on = self.users[job.owner().index()].logged_on;
         let key = self.engine.enqueue(job.id(), job.priority(), logged_on);
-        self.jobs[j].ready_key = Some(key);
+        self.jobs[j].set_ready_key(Some(key));
         self.request_schedule();
     }
 
     /// A job left QUEUED (or its priority or owner changes and it is re-queued).
     pub(crate) fn unqueue(&mut self, j: usize) {
         let job = &mut self.jobs[j];
-        let key = job.ready_key.take();
+        let key = job.set_ready_key(None);
         self.engine.unqueue(job.id(), job.priority(), key);
     }
 
@@ -489,7 +489,7 @@ impl Service {
     fn arm_slice(&mut self, j: usize) {
         let slice = SimDuration::from_secs(self.world.time_slice_secs.max(1));
         let at = Self::due_after(self.now, slice);
-        self.jobs[j].slice_at = at;
+        self.jobs[j].set_slot(Slot::Slice, at);
         if let Some(at) = at {
             let id = self.jobs[j].id();
             self.push_event(at, Event::Slice(id));

@@ -3,7 +3,7 @@
 use super::format::*;
 use super::{FORMAT, VERSION};
 use crate::engine::{Event, Scheduled, SCALE};
-use crate::job::{Job, Protocol};
+use crate::job::{Job, Protocol, Slot};
 use crate::world::{Class, Fault, Network, Response};
 use crate::{JobState, Service, BG_SIZE_UNKNOWN};
 
@@ -82,10 +82,10 @@ fn job(j: &Job) -> JobV2 {
         no_progress_since: j.no_progress_since(),
         attempt_is_retry: j.retry_attempt(),
         waiting_for_network: j.waiting_for_network(),
-        retry_due: j.retry_at,
-        no_progress_deadline: j.deadline_at,
-        no_progress_timer_queued: j.deadline_queued,
-        time_slice_due: j.slice_at,
+        retry_due: j.timer(Slot::Retry),
+        no_progress_deadline: j.timer(Slot::Deadline),
+        no_progress_timer_queued: j.timer(Slot::DeadlineQueued),
+        time_slice_due: j.timer(Slot::Slice),
         options: j.options_block().cloned(),
         resumed: j.resumed() && !j.looks_resumed(),
         http: j.http().cloned(),
@@ -167,7 +167,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
         .jobs
         .iter()
         .filter(|j| j.state() == JobState::Queued)
-        .map(|j| (j.ready_key.unwrap_or(u64::MAX), j.id().0))
+        .map(|j| (j.ready_key().unwrap_or(u64::MAX), j.id().0))
         .collect();
     queued.sort_unstable();
 

@@ -5,7 +5,9 @@
 
 use super::format::*;
 use crate::engine::{stop_point, Event, Flow, Scheduled, SCALE};
-use crate::job::{defaults, Active, ErrorRecord, FileData, Job, JobTimes, Protocol, SavedJob};
+use crate::job::{
+    defaults, Active, ErrorRecord, FileData, Job, JobTimes, Protocol, SavedJob, Slot,
+};
 use crate::notify::{Delivery, Notification, Notifier, Registration};
 use crate::service::{App, Limits, User};
 use crate::world::{Chaos, Class, Fault, Local, Network, Remote, Response};
@@ -585,10 +587,10 @@ fn job(j: JobV2) -> Job {
     if j.resumed || job.looks_resumed() {
         job.mark_resumed();
     }
-    job.retry_at = j.retry_due;
-    job.deadline_at = j.no_progress_deadline;
-    job.deadline_queued = j.no_progress_timer_queued;
-    job.slice_at = j.time_slice_due;
+    job.set_slot(Slot::Retry, j.retry_due);
+    job.set_slot(Slot::Deadline, j.no_progress_deadline);
+    job.set_slot(Slot::DeadlineQueued, j.no_progress_timer_queued);
+    job.set_slot(Slot::Slice, j.time_slice_due);
     job
 }
 
@@ -676,8 +678,8 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
             svc.live_jobs += 1;
             svc.live_jobs_per_user[job.owner().index()] += 1;
         }
-        svc.engine.armed +=
-            u64::from(job.retry_at.is_some()) + u64::from(job.deadline_at.is_some());
+        svc.engine.armed += u64::from(job.timer(Slot::Retry).is_some())
+            + u64::from(job.timer(Slot::Deadline).is_some());
     }
 
     // Registrations.
@@ -746,7 +748,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         let (id, priority) = (job.id(), job.priority());
         let logged_on = svc.users[job.owner().index()].logged_on;
         let key = svc.engine.enqueue(id, priority, logged_on);
-        svc.jobs[id.index()].ready_key = Some(key);
+        svc.jobs[id.index()].set_ready_key(Some(key));
     }
 
     // Transfers: one shared counter at `SCALE` now; each transfer's base puts it `sub_byte` into
