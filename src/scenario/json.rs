@@ -321,26 +321,34 @@ impl Reader<'_> {
 
     fn string(&mut self) -> Result<String, usize> {
         let start = self.i;
-        self.i += 1; // opening quote
-                     // Plain: no escape and no control character, so the text between the quotes is the value.
+        let bytes = self.text.as_bytes();
+        let mut i = start + 1; // after the opening quote
+                               // Plain: no escape and no control character, so the text between the quotes is the value.
+                               // Scans a slice for the next byte that matters instead of peeking byte by byte.
         let mut plain = true;
         loop {
-            match self.peek() {
-                Some(b'"') => {
-                    self.i += 1;
+            let rest = bytes.get(i..).ok_or(start)?;
+            let k = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .ok_or(start)?;
+            i += k;
+            match bytes[i] {
+                b'"' => {
+                    i += 1;
                     break;
                 }
-                Some(b'\\') => {
+                b'\\' => {
                     plain = false;
-                    self.i += 2;
+                    i += 2;
                 }
-                Some(b) => {
-                    plain &= b >= 0x20;
-                    self.i += 1;
+                _ => {
+                    plain = false;
+                    i += 1;
                 }
-                None => return Err(start),
             }
         }
+        self.i = i;
         let raw = self.text.get(start..self.i).ok_or(start)?;
         if plain {
             return Ok(raw[1..raw.len() - 1].to_string());

@@ -157,7 +157,19 @@ impl<'n> Fields<'n> {
     /// `node` must be an object (`what` names it for messages) with no duplicate keys and no key outside
     /// `allowed`.
     pub fn new(node: &'n Node, ptr: &str, what: &str, allowed: &[&str]) -> R<Fields<'n>> {
+        Fields::new_with(node, ptr, || what.to_string(), allowed)
+    }
+
+    /// [`Fields::new`] with the name for messages built only when a message needs it (the step
+    /// reader names every step's kind; formatting it for each step cost more than reading it).
+    pub fn new_with(
+        node: &'n Node,
+        ptr: &str,
+        what: impl FnOnce() -> String,
+        allowed: &[&str],
+    ) -> R<Fields<'n>> {
         let Kind::Obj(members) = &node.kind else {
+            let what = what();
             return at(
                 node,
                 ptr,
@@ -177,6 +189,7 @@ impl<'n> Fields<'n> {
         for (key, key_pos, _) in members {
             // The member's pointer is built only for the error.
             if !allowed.contains(&key.as_str()) {
+                let what = what();
                 return Err(At {
                     ptr: child_pointer(ptr, key),
                     pos: *key_pos,
@@ -766,6 +779,14 @@ pub(crate) fn map_members<'n>(
 /// and each run of equal keys names its second member; the earliest of those in the file is reported,
 /// exactly the member the former pairwise scan stopped at.
 fn first_duplicate(members: &[(String, usize, Node)]) -> Option<(&str, usize)> {
+    // Small objects (every step, most of the world): the first member whose key an earlier member
+    // has, without sorting an index vector. The same answer as the sort below: the smallest index
+    // that repeats an earlier key.
+    if members.len() <= 16 {
+        return (1..members.len())
+            .find(|&i| members[..i].iter().any(|m| m.0 == members[i].0))
+            .map(|i| (members[i].0.as_str(), members[i].1));
+    }
     let mut order: Vec<usize> = (0..members.len()).collect();
     order.sort_by(|&a, &b| members[a].0.cmp(&members[b].0));
     order

@@ -107,10 +107,21 @@ impl StepReader {
                 pos: node.pos,
                 msg: format!("missing {tag:?}"),
             })?;
-        let tag_ptr = format!("{ptr}/{tag}");
-        let kind = named(tag_node, &tag_ptr, what, &names(table), |s| {
-            table.iter().find(|t| t.0 == s).map(|t| t.0.to_string())
-        })?;
+        // The tag's pointer and the list of names are built only for a message.
+        let known = match &tag_node.kind {
+            Kind::Str(s) => table.iter().find(|t| t.0 == s.as_str()).map(|t| t.0),
+            _ => None,
+        };
+        let kind = match known {
+            Some(k) => k.to_string(),
+            None => named(
+                tag_node,
+                &format!("{ptr}/{tag}"),
+                what,
+                &names(table),
+                |s| table.iter().find(|t| t.0 == s).map(|t| t.0.to_string()),
+            )?,
+        };
         let allowed_rest = table.iter().find(|t| t.0 == kind).map_or(&[][..], |t| t.1);
         for (key, key_pos, _) in members {
             let reason = match key.as_str() {
@@ -132,7 +143,7 @@ impl StepReader {
         }
         let mut allowed = vec![tag];
         allowed.extend_from_slice(allowed_rest);
-        let f = Fields::new(node, ptr, &format!("a {kind:?} step"), &allowed)?;
+        let f = Fields::new_with(node, ptr, || format!("a {kind:?} step"), &allowed)?;
         Ok((kind, f))
     }
 

@@ -6,6 +6,7 @@
 use super::draw::{pick, pick_recent, Draw, Setup};
 use super::invariants::{Checker, Observations, Observed, Seen, Violation};
 use super::replay::{render, Counterexample};
+use crate::properties::PROPERTIES;
 use crate::scenario::checks::read;
 use crate::scenario::runner::Runner;
 use crate::scenario::{Action, Check, ErrorExpectation, Op, Scenario, Step, UserSpec};
@@ -13,7 +14,7 @@ use crate::{
     AppId, CopyError, HResult, Job, JobId, JobState, JobType, Prop, PropertyValue, Sim,
     SimDuration, UserId,
 };
-use std::collections::BTreeMap;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// An application the harness started.
@@ -116,8 +117,9 @@ pub struct Harness {
     records: Vec<Record>,
     aliases: usize,
     checking: bool,
-    /// A value of every property read so far (the `is` of a probe whose getter failed).
-    templates: BTreeMap<Prop, PropertyValue>,
+    /// A value of every property read so far (the `is` of a probe whose getter failed), by the
+    /// property's index in the table (a vector: one look-up per property per handle per step).
+    templates: Vec<Option<PropertyValue>>,
     /// What the last probe of each handle slot read, and at which trace position (see
     /// [`Harness::probe`]).
     probed: Vec<Probed>,
@@ -241,7 +243,7 @@ impl Harness {
             records: Vec::new(),
             aliases: 0,
             checking: true,
-            templates: BTreeMap::new(),
+            templates: Vec::new(),
             probed: Vec::new(),
         }
     }
@@ -729,28 +731,53 @@ impl Harness {
             }
             // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
             // users' jobs) and changes nothing (D1), whatever the property.
+            if self.templates.len() < PROPERTIES.len() {
+                self.templates.resize(PROPERTIES.len(), None);
+            }
+            if probed.props.len() < PROPERTIES.len() {
+                probed.props.resize(PROPERTIES.len(), None);
+            }
             for (k, prop) in Prop::all().enumerate() {
+                let template = &mut self.templates[k];
                 let (is, result) = match slot.handle.get_property(prop) {
                     Ok(v) => {
-                        match self.templates.get_mut(&prop) {
+                        match template {
+                            // Comparing first: most reads repeat the last value, and a clone of
+                            // a string or list value allocates.
+                            Some(t) if *t == v => {}
                             Some(t) => t.clone_from(&v),
-                            None => {
-                                self.templates.insert(prop, v.clone());
-                            }
+                            None => *template = Some(v.clone()),
                         }
                         (v, HResult::S_OK)
                     }
                     // A failed read states no value: any value of the property stands for it. Until
                     // one was read, the failure has nothing to show it with (the checks above read
                     // through the same handle and preconditions).
-                    Err(h) => match self.templates.get(&prop) {
+                    Err(h) => match template {
                         Some(t) => (t.clone(), h),
                         None => continue,
                     },
                 };
                 let after = self.runner.trace_len();
-                if probed.props.len() <= k {
-                    probed.props.resize(k + 1, None);
+                // The common case first, without building a reading: the stored observation of this
+                // getter (same service generation) read the same result and value. What
+                // `take_reading` does for a repeat, done in place.
+                if let Some((stored, recheck)) = &mut probed.props[k] {
+                    if let Seen::JobCall {
+                        handle_generation,
+                        action: Action::Check(Check::Property { is: was, .. }),
+                        result: r,
+                        ..
+                    } = &stored.seen
+                    {
+                        if *handle_generation == slot.generation && *r == result && *was == is {
+                            let moved = stored.before != at || stored.after != after;
+                            stored.before = at;
+                            stored.after = after;
+                            *recheck = !same_position || moved;
+                            continue;
+                        }
+                    }
                 }
                 let reading = (
                     Check::Property {

@@ -57,6 +57,11 @@ pub struct Checker {
     /// Held error objects, by alias.
     held: BTreeMap<String, HeldFacts>,
     last_now: SimTime,
+    /// The administrators among the users seen so far (a user's `admin` flag is fixed when it is
+    /// added, and users are never removed), and how many users that covers: each check only looks
+    /// at users added since the last one instead of rebuilding the set.
+    admins: BTreeSet<UserId>,
+    users_seen: u32,
 }
 
 impl Checker {
@@ -84,14 +89,27 @@ impl Checker {
         obs: &Observations,
         again: impl IntoIterator<Item = &'o Observed>,
     ) -> Result<(), Violation> {
-        let admins: BTreeSet<UserId> = sim.with_service(|s| {
-            (0..)
-                .map(UserId)
-                .map_while(|id| s.user(id).map(|u| (id, u.admin)))
-                .filter(|&(_, admin)| admin)
-                .map(|(id, _)| id)
-                .collect()
+        sim.with_service(|s| {
+            while let Some(u) = s.user(UserId(self.users_seen)) {
+                if u.admin {
+                    self.admins.insert(UserId(self.users_seen));
+                }
+                self.users_seen += 1;
+            }
         });
+        let admins = std::mem::take(&mut self.admins);
+        let r = self.check_with_admins(sim, obs, again, &admins);
+        self.admins = admins;
+        r
+    }
+
+    fn check_with_admins<'o>(
+        &mut self,
+        sim: &Sim,
+        obs: &Observations,
+        again: impl IntoIterator<Item = &'o Observed>,
+        admins: &BTreeSet<UserId>,
+    ) -> Result<(), Violation> {
         let now = sim.now();
         sim.with_service(|s| -> Result<(), Violation> {
             let trace = s.trace().as_slice();
@@ -101,14 +119,14 @@ impl Checker {
                 self.history
                     .advance_to(trace, o.before)
                     .map_err(|v| v.at(o.step))?;
-                self.observation(o, trace, &admins)
+                self.observation(o, trace, admins)
                     .map_err(|v| v.at(o.step))?;
             }
             for o in again {
                 self.history
                     .advance_to(trace, o.before)
                     .map_err(|v| v.at(o.step))?;
-                self.observation(o, trace, &admins)
+                self.observation(o, trace, admins)
                     .map_err(|v| v.at(o.step))?;
             }
             self.history.advance_to(trace, trace.len())?;
