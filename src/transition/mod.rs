@@ -493,9 +493,12 @@ pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, 
             S::Transferred => ok(to(S::Suspended, Rule::D8)),
             _ => ok(stay(state, Rule::Unchanged)),
         },
-        // T29 (D59): rejected origin content sends every non-final state to ERROR with a new record
-        // (ERROR included: the record is replaced).
-        M::ValidationFailed(report) => ok(into_error(S::Error, Rule::T29, ErrorEntry::New(report))),
+        // T29 (D59): rejected origin content sends every other non-final state to ERROR with a new
+        // record; a job already in ERROR stays there with its record (D1: records come with entries).
+        M::ValidationFailed(report) => match state {
+            S::Error => ok(stay(S::Error, Rule::T29)),
+            _ => ok(into_error(S::Error, Rule::T29, ErrorEntry::New(report))),
+        },
     }
 }
 
