@@ -80,6 +80,19 @@ pub trait Callback {
         let _ = (job, n);
         HResult::S_OK
     }
+    /// Callback2 `FileTransferred`: `file` of the job finished (D60). Called only when
+    /// [`Callback::implements`] is 2 or more and the job's notify flags include FILE_TRANSFERRED; a
+    /// negative answer makes BITS call it again after the job's minimum retry delay.
+    fn file_transferred(&mut self, job: &Job, file: &File, n: &Notification) -> HResult {
+        let _ = (job, file, n);
+        HResult::S_OK
+    }
+    /// The newest IBackgroundCopyCallback interface this object answers QueryInterface for: 1
+    /// (IBackgroundCopyCallback, the default), 2 (Callback2) or 3 (Callback3). Asked once, when it is
+    /// registered (D60).
+    fn implements(&self) -> u8 {
+        1
+    }
 }
 
 impl<F: FnMut(&Notification) -> HResult> Callback for F {
@@ -100,8 +113,9 @@ type Code = Box<dyn Callback>;
 impl AppCode {
     /// Application code for [`Notifier::Callback`] (what [`Job::set_notify_interface`] registers).
     pub fn new(callback: impl Callback + 'static) -> AppCode {
+        let level = callback.implements().clamp(1, 3);
         let code: Code = Box::new(callback);
-        AppCode(Box::new(code))
+        AppCode(Box::new(code), level)
     }
 }
 
@@ -187,6 +201,10 @@ impl Machine {
                 }
                 (NotifyEvent::JobError, None) | (NotifyEvent::JobModification, _) => {
                     code.job_modification(&job, &n)
+                }
+                (NotifyEvent::FileTransferred, _) => {
+                    let file = h.file(n.job, n.file.unwrap_or(0));
+                    code.file_transferred(&job, &file, &n)
                 }
             };
             drop(in_callback);
@@ -990,6 +1008,26 @@ impl Job {
     pub fn set_notify_answer(&self, answer: HResult) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_notify_interface(app, self.id, Some(Notifier::Answer(answer))))
+    }
+
+    /// [`Job::set_notify_answer`] with an object that answers QueryInterface for
+    /// IBackgroundCopyCallback up to `implements` (1–3, clamped; `set_notify_answer` is 3):
+    /// FileTransferred needs 2 (D60).
+    ///
+    /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
+    pub fn set_notify_answer_implementing(
+        &self,
+        answer: HResult,
+        implements: u8,
+    ) -> Result<(), HResult> {
+        self.h.write(|s, app| {
+            s.set_notify_interface_implementing(
+                app,
+                self.id,
+                Some(Notifier::Answer(answer)),
+                implements,
+            )
+        })
     }
 
     /// SetNotifyInterface(NULL): no more callbacks (D11).

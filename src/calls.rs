@@ -379,6 +379,19 @@ impl Service {
         job: JobId,
         notifier: Option<Notifier>,
     ) -> Result<(), HResult> {
+        self.set_notify_interface_implementing(app, job, notifier, 3)
+    }
+
+    /// SetNotifyInterface with a scripted answer that implements IBackgroundCopyCallback up to
+    /// `implements` (1–3, as the scenario format's `register_callback implements`; 3 for
+    /// [`Service::set_notify_interface`]). Application code says its own level (D60).
+    pub fn set_notify_interface_implementing(
+        &mut self,
+        app: AppId,
+        job: JobId,
+        notifier: Option<Notifier>,
+        implements: u8,
+    ) -> Result<(), HResult> {
         let j = self.mutable(app, job)?;
         self.next_serial += 1;
         let serial = self.next_serial;
@@ -386,6 +399,7 @@ impl Service {
             Box::new(Registration {
                 app,
                 serial,
+                implements: notifier.implements(implements.clamp(1, 3)),
                 notifier,
             })
         });

@@ -241,7 +241,14 @@ impl Service {
 
     /// A notification no live registration takes (§5.2, §5.3): the CLSID's COM server, else the
     /// command line. JobModification goes to the COM server only.
-    pub(crate) fn notify_without_registration(&mut self, j: usize, event: NotifyEvent) {
+    /// FileTransferred (`file`, D60) goes to the COM server only (the command line ignores FILE flags,
+    /// §5.4); the server implements Callback3 (D60).
+    pub(crate) fn notify_without_registration(
+        &mut self,
+        j: usize,
+        event: NotifyEvent,
+        file: Option<u32>,
+    ) {
         let clsid = self.jobs[j].options().notification_clsid;
         if clsid != 0 {
             match self.world.notify.com_servers.get(&clsid).cloned() {
@@ -252,7 +259,8 @@ impl Service {
                         // D52: activation starts the server as the job's owner.
                         _ => self.connect(&server.app, owner),
                     };
-                    let n = self.notification(j, event);
+                    let mut n = self.notification(j, event);
+                    n.file = file;
                     self.delivered(app, 0, n, server.returns);
                 }
                 None => {
@@ -262,14 +270,19 @@ impl Service {
                         clsid: TraceText::new(&crate::properties::show_guid(clsid)),
                         result: HResult::REGDB_E_CLASSNOTREG,
                     });
-                    if event != NotifyEvent::JobModification {
-                        self.callback_failed(j, event, 0);
+                    match (event, file) {
+                        (NotifyEvent::FileTransferred, Some(f)) => self.file_notify_again(j, f, 0),
+                        (NotifyEvent::JobModification | NotifyEvent::FileTransferred, _) => {}
+                        _ => self.callback_failed(j, event, 0),
                     }
                 }
             }
             return;
         }
-        if event != NotifyEvent::JobModification && self.jobs[j].options().notify_cmd_line.is_some()
+        if !matches!(
+            event,
+            NotifyEvent::JobModification | NotifyEvent::FileTransferred
+        ) && self.jobs[j].options().notify_cmd_line.is_some()
         {
             self.queue_launch(j, event);
         }
@@ -287,6 +300,7 @@ impl Service {
                 _ => None,
             },
             time: self.now,
+            file: None,
         }
     }
 
@@ -311,6 +325,16 @@ impl Service {
         }
     }
 
+    /// D60: FileTransferred of file `f` again after the job's minimum retry delay (the D11 interval;
+    /// D18: never past the end of time).
+    pub(crate) fn file_notify_again(&mut self, j: usize, file: u32, serial: u64) {
+        let delay = self.jobs[j].retry_delay();
+        let job = self.jobs[j].id();
+        if let Some(at) = Self::due_after(self.now, delay) {
+            self.push_event(at, Event::FileNotifyRetry { job, file, serial });
+        }
+    }
+
     /// D50: the launch happens as an engine event at this instant, after the step that caused it.
     fn queue_launch(&mut self, j: usize, event: NotifyEvent) {
         let job = self.jobs[j].id();
@@ -327,7 +351,7 @@ impl Service {
         let due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
-            NotifyEvent::JobModification => false,
+            NotifyEvent::JobModification | NotifyEvent::FileTransferred => false,
         };
         let Some(cmd) = self.jobs[j].options().notify_cmd_line.as_deref().cloned() else {
             return;

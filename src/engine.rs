@@ -45,6 +45,8 @@ pub(crate) enum Event {
     },
     /// Run a job's command line for a notification (§5.4, D50).
     Launch { job: JobId, event: NotifyEvent },
+    /// Call a failed FileTransferred again for file `file` (D60).
+    FileNotifyRetry { job: JobId, file: u32, serial: u64 },
 }
 
 /// A heap entry; ordered by time, then by the order it was scheduled in.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::fmt;
 
-/// The three IBackgroundCopyCallback methods.
+/// The three IBackgroundCopyCallback methods and Callback2's FileTransferred (D60).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum NotifyEvent {
     /// `JobTransferred`: the job entered TRANSFERRED.
@@ -30,6 +30,10 @@ pub enum NotifyEvent {
     /// `JobModification`: any other state change, a property change, a file added, or progress.
     #[serde(rename = "JOB_MODIFICATION")]
     JobModification,
+    /// Callback2 `FileTransferred`: one file of a download job finished (D60). Delivered only to a
+    /// callback that implements IBackgroundCopyCallback2 or newer.
+    #[serde(rename = "FILE_TRANSFERRED")]
+    FileTransferred,
 }
 
 impl NotifyEvent {
@@ -39,6 +43,7 @@ impl NotifyEvent {
             NotifyEvent::JobTransferred => "JOB_TRANSFERRED",
             NotifyEvent::JobError => "JOB_ERROR",
             NotifyEvent::JobModification => "JOB_MODIFICATION",
+            NotifyEvent::FileTransferred => "FILE_TRANSFERRED",
         }
     }
     /// The BG_NOTIFY_* flag that enables it.
@@ -47,7 +52,20 @@ impl NotifyEvent {
             NotifyEvent::JobTransferred => NotifyFlags::JOB_TRANSFERRED,
             NotifyEvent::JobError => NotifyFlags::JOB_ERROR,
             NotifyEvent::JobModification => NotifyFlags::JOB_MODIFICATION,
+            NotifyEvent::FileTransferred => NotifyFlags::FILE_TRANSFERRED,
         }
+    }
+    /// The IBackgroundCopyCallback interface level a callback must implement to receive it (1 for
+    /// IBackgroundCopyCallback, 2 for Callback2; D60).
+    pub const fn interface_level(self) -> u8 {
+        match self {
+            NotifyEvent::FileTransferred => 2,
+            _ => 1,
+        }
+    }
+    /// Whether it is a per-file event (FILE_*), which carries a file index (D60).
+    pub const fn is_file_event(self) -> bool {
+        matches!(self, NotifyEvent::FileTransferred)
     }
     /// Parse the scenario spelling.
     pub fn from_name(s: &str) -> Option<NotifyEvent> {
@@ -55,6 +73,7 @@ impl NotifyEvent {
             NotifyEvent::JobTransferred,
             NotifyEvent::JobError,
             NotifyEvent::JobModification,
+            NotifyEvent::FileTransferred,
         ]
         .into_iter()
         .find(|e| e.name() == s)
@@ -86,6 +105,9 @@ pub struct Notification {
     pub error: Option<(ErrorContext, HResult)>,
     /// When it is delivered.
     pub time: SimTime,
+    /// For FileTransferred: the index of the file (in the order added; D60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<u32>,
 }
 
 /// What stands behind a registration.
@@ -101,7 +123,8 @@ pub enum Notifier {
 
 /// Application code behind a registration ([`Notifier::Callback`]): a [`crate::Callback`] held by the
 /// core without knowing its type. The core only queues call-outs to it; the facade calls it (D19).
-pub struct AppCode(pub(crate) Box<dyn Any>);
+/// The second field is the newest IBackgroundCopyCallback interface it implements (1–3; D60).
+pub struct AppCode(pub(crate) Box<dyn Any>, pub(crate) u8);
 
 impl fmt::Debug for AppCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -118,11 +141,23 @@ impl Notifier {
         }
     }
 
+    /// The newest IBackgroundCopyCallback interface it implements: application code says so itself
+    /// ([`crate::Callback::implements`]); a scripted answer implements `scripted` (D60).
+    pub(crate) fn implements(&self, scripted: u8) -> u8 {
+        match self {
+            Notifier::Answer(_) => scripted,
+            Notifier::Callback(c) => c.1,
+        }
+    }
+
     /// Lend the application code out for a call-out (a placeholder stays registered).
     pub(crate) fn lend(&mut self) -> Option<AppCode> {
         match self {
             Notifier::Answer(_) => None,
-            Notifier::Callback(cb) => Some(std::mem::replace(cb, AppCode(Box::new(())))),
+            Notifier::Callback(cb) => {
+                let level = cb.1;
+                Some(std::mem::replace(cb, AppCode(Box::new(()), level)))
+            }
         }
     }
 
@@ -173,4 +208,7 @@ pub(crate) struct Registration {
     /// Distinguishes registrations, so retries of a replaced one are dropped.
     pub serial: u64,
     pub notifier: Notifier,
+    /// The newest IBackgroundCopyCallback interface the object answers QueryInterface for (1–3):
+    /// FILE_TRANSFERRED needs 2 (D60).
+    pub implements: u8,
 }

@@ -178,6 +178,7 @@ fn random_scenarios_never_panic() {
                     } else {
                         HResult::E_FAIL
                     },
+                    implements: 1 + rng.below(3) as u8,
                     expect: e,
                 }),
                 11..=13 => Action::Do(Op::Advance {

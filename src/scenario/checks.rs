@@ -612,24 +612,36 @@ fn deliveries_of(r: &mut Runner, app: &str) -> (Vec<crate::Delivery>, u64) {
     })
 }
 
-fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Outcome {
-    let mut want: Vec<(NotifyEvent, JobId)> = Vec::with_capacity(are.len());
-    for (event, alias) in are {
-        want.push((*event, r.job_id(alias)?));
+fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String, Option<u32>)]) -> Outcome {
+    let mut want: Vec<(NotifyEvent, JobId, Option<u32>)> = Vec::with_capacity(are.len());
+    for (event, alias, file) in are {
+        want.push((*event, r.job_id(alias)?, *file));
     }
-    let with_modifications = are.iter().any(|(e, _)| *e == NotifyEvent::JobModification);
-    let mut got: Vec<(NotifyEvent, JobId)> = Vec::new();
+    let with_modifications = are
+        .iter()
+        .any(|(e, _, _)| *e == NotifyEvent::JobModification);
+    // D60: FILE_* deliveries are compared only when the list names one (older files keep their meaning).
+    let with_files = are.iter().any(|(e, _, _)| e.is_file_event());
+    let mut got: Vec<(NotifyEvent, JobId, Option<u32>)> = Vec::new();
     let (delivered, dropped) = deliveries_of(r, app);
     for d in delivered {
         let n = d.notification;
-        if with_modifications || n.event != NotifyEvent::JobModification {
-            got.push((n.event, n.job));
+        let wanted = match n.event {
+            NotifyEvent::JobModification => with_modifications,
+            e if e.is_file_event() => with_files,
+            _ => true,
+        };
+        if wanted {
+            got.push((n.event, n.job, n.file));
         }
     }
-    let show = |v: &[(NotifyEvent, JobId)]| {
+    let show = |v: &[(NotifyEvent, JobId, Option<u32>)]| {
         let items: Vec<String> = v
             .iter()
-            .map(|(e, j)| format!("{e} {}", r.job_name(*j)))
+            .map(|(e, j, f)| match f {
+                Some(f) => format!("{e} {} file {f}", r.job_name(*j)),
+                None => format!("{e} {}", r.job_name(*j)),
+            })
             .collect();
         format!("[{}]", items.join(", "))
     };
@@ -648,7 +660,12 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String)]) -> Ou
     same(want == got, &expected, &actual, || {
         format!(
             "the callbacks delivered to {app:?} since the previous check were {actual}, but the scenario expects {expected}{}",
-            if with_modifications { "" } else { " (JOB_MODIFICATION deliveries ignored)" }
+            match (with_modifications, with_files) {
+                (true, true) => "",
+                (false, true) => " (JOB_MODIFICATION deliveries ignored)",
+                (true, false) => " (FILE_* deliveries ignored)",
+                (false, false) => " (JOB_MODIFICATION and FILE_* deliveries ignored)",
+            }
         )
     })
 }
@@ -824,7 +841,10 @@ pub(crate) fn observe(
             }
             let are = delivered
                 .iter()
-                .map(|d| (d.notification.event, r.job_name(d.notification.job)))
+                .map(|d| {
+                    let n = &d.notification;
+                    (n.event, r.job_name(n.job), n.file)
+                })
                 .collect();
             Ok(Check::Notifications { are })
         }

@@ -24,7 +24,9 @@
 //! Adding an operation: one block here (and its row in `docs/scenario-format.md`, the contract).
 
 use super::json::quote;
-use super::load::{array, at, hresult, named, network, remote, string, u64_field, Fields, R};
+use super::load::{
+    array, at, hresult, integer, named, network, remote, string, u64_field, Fields, R,
+};
 use super::runner::{Fail, Runner};
 use super::steps::{opt_string, property, raw_property_id, raw_property_value, StepReader};
 use super::types::{Action, PropertyValue, StateMethod, Step, DEFAULT_APP};
@@ -831,10 +833,12 @@ operations! {
         job: String,
         /// What the callback answers (S_OK by default).
         returns: HResult,
+        /// The newest IBackgroundCopyCallback interface it implements (1–3, 3 by default; D60).
+        implements: u8,
         /// The HRESULT expected.
         expect: HResult,
     } => {
-        json: { "register_callback": ["app", "job", "returns", "expect"] },
+        json: { "register_callback": ["app", "job", "returns", "implements", "expect"] },
         method: "SetNotifyInterface",
         job: job,
         expect: expect,
@@ -843,6 +847,14 @@ operations! {
             Op::RegisterCallback {
                 job: rd.job(f, "job")?,
                 returns: f.opt_with("returns", hresult)?.unwrap_or(HResult::S_OK),
+                implements: f
+                    .opt_with("implements", |n, p| {
+                        match integer(n, p, 3, "an interface level 1, 2 or 3")? {
+                            0 => at(n, p, "implements must be 1, 2 or 3 (IBackgroundCopyCallback, Callback2, Callback3), not 0"),
+                            v => Ok(v as u8),
+                        }
+                    })?
+                    .unwrap_or(3),
                 expect: StepReader::expect(f)?,
             }
         }
@@ -851,11 +863,17 @@ operations! {
             if *returns != HResult::S_OK {
                 o.put("returns", returns.to_string());
             }
+            if *implements != 3 {
+                o.put("implements", u64::from(*implements));
+            }
             o.expect(*expect);
         }
         describe { format!("do register_callback {job} returning {returns}") }
         run(r, app) {
-            r.with_job(app, job, |j| unit(j.set_notify_answer(*returns))).map(Some)
+            r.with_job(app, job, |j| {
+                unit(j.set_notify_answer_implementing(*returns, *implements))
+            })
+            .map(Some)
         }
     }
 

@@ -453,18 +453,40 @@ impl StepReader {
                 let mut are = Vec::new();
                 for (i, item) in array(n, &p, "the expected deliveries")?.iter().enumerate() {
                     let ip = format!("{p}/{i}");
-                    let e =
-                        Fields::new(item, &ip, "a delivery ({ event, job })", &["event", "job"])?;
+                    let e = Fields::new(
+                        item,
+                        &ip,
+                        "a delivery ({ event, job, file })",
+                        &["event", "job", "file"],
+                    )?;
                     let event = e.req_with("event", "the callback method", |n, p| {
                         named(
                             n,
                             p,
                             "notification event",
-                            &["JOB_TRANSFERRED", "JOB_ERROR", "JOB_MODIFICATION"],
+                            &[
+                                "JOB_TRANSFERRED",
+                                "JOB_ERROR",
+                                "JOB_MODIFICATION",
+                                "FILE_TRANSFERRED",
+                            ],
                             NotifyEvent::from_name,
                         )
                     })?;
-                    are.push((event, self.job(&e, "job")?));
+                    // D60: FILE_TRANSFERRED names its file (an index); the job events have none.
+                    let file = if event.is_file_event() {
+                        Some(e.req_with("file", "a file index", u32_field("a file index"))?)
+                    } else {
+                        if let Some(n) = e.get("file") {
+                            return Err(super::load::At {
+                                ptr: e.ptr("file"),
+                                pos: n.pos,
+                                msg: format!("\"file\" is only for FILE_TRANSFERRED, not {event}"),
+                            });
+                        }
+                        None
+                    };
+                    are.push((event, self.job(&e, "job")?, file));
                 }
                 Check::Notifications { are }
             }

@@ -488,8 +488,9 @@ pub enum Check {
     },
     /// Callback deliveries since the previous check.
     Notifications {
-        /// The expected deliveries, in order.
-        are: Vec<(NotifyEvent, String)>,
+        /// The expected deliveries, in order: event, job alias, and for FILE_TRANSFERRED the file
+        /// index (D60).
+        are: Vec<(NotifyEvent, String, Option<u32>)>,
     },
     /// Command-line launches since the previous `launches` check, machine-wide (§5.4).
     Launches {

@@ -488,7 +488,10 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
         Check::Notifications { are } => {
             let items = are
                 .iter()
-                .map(|(e, j)| json!({ "event": e.name(), "job": j }))
+                .map(|(e, j, file)| match file {
+                    Some(f) => json!({ "event": e.name(), "job": j, "file": f }),
+                    None => json!({ "event": e.name(), "job": j }),
+                })
                 .collect::<Vec<_>>();
             f.push(("are", v(items)));
         }

@@ -134,16 +134,33 @@ impl Service {
     /// scripted answer is answered here; application code is queued as a call-out for the facade to
     /// deliver after the step (D19).
     pub(crate) fn notify(&mut self, j: usize, event: NotifyEvent) {
+        self.notify_about(j, event, None);
+    }
+
+    /// Callback2 FileTransferred for file `f` of job `j` (D60): when the job's flags include
+    /// FILE_TRANSFERRED and not DISABLE, to a registration that implements Callback2 or newer (or the
+    /// CLSID's server, D52); never to the command line (§5.4).
+    pub(crate) fn notify_file(&mut self, j: usize, f: u32) {
+        self.notify_about(j, NotifyEvent::FileTransferred, Some(f));
+    }
+
+    fn notify_about(&mut self, j: usize, event: NotifyEvent, file: Option<u32>) {
         if !self.jobs[j].notify_flags().delivers(event.flag()) {
             return;
         }
         let Some(reg) = self.registrations.get(j).and_then(Option::as_ref) else {
             // §5.2, §5.3: no live object: the CLSID's server, else the command line (D50, D52).
-            self.notify_without_registration(j, event);
+            self.notify_without_registration(j, event, file);
             return;
         };
+        // D60: QueryInterface for the event's interface fails: the object is not called, and the
+        // notification does not go elsewhere (the live object took it).
+        if reg.implements < event.interface_level() {
+            return;
+        }
         let (app, serial, answer) = (reg.app, reg.serial, reg.notifier.answer());
-        let n = self.notification(j, event);
+        let mut n = self.notification(j, event);
+        n.file = file;
         match answer {
             Some(result) => self.delivered(app, serial, n, result),
             None => {
@@ -185,8 +202,20 @@ impl Service {
         // answers S_OK. JobModification has no retry rule (spec §5.2) and is not repeated. D18: a
         // re-delivery beyond the end of time never happens. §5.3: with a command line, the command
         // line runs instead (D50).
-        if result != HResult::S_OK && n.event != NotifyEvent::JobModification {
-            self.callback_failed(n.job.index(), n.event, serial);
+        match (n.event, n.file) {
+            // D60: FileTransferred is called again while it answers a negative HRESULT, after the
+            // minimum retry delay; never through the command line (§5.4 ignores FILE flags).
+            (NotifyEvent::FileTransferred, Some(f)) => {
+                if result.is_failure() {
+                    self.file_notify_again(n.job.index(), f, serial);
+                }
+            }
+            (NotifyEvent::JobModification | NotifyEvent::FileTransferred, _) => {}
+            _ => {
+                if result != HResult::S_OK {
+                    self.callback_failed(n.job.index(), n.event, serial);
+                }
+            }
         }
     }
 
@@ -237,10 +266,29 @@ impl Service {
         let still_due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
-            NotifyEvent::JobModification => false,
+            NotifyEvent::JobModification | NotifyEvent::FileTransferred => false,
         };
         if still_registered && still_due {
             self.notify(j, event);
+        }
+    }
+
+    /// A scheduled re-delivery of a failed FileTransferred (D60): while the registration is the same
+    /// (serial 0: the CLSID path) and the file is still finished in a job not yet ACKNOWLEDGED or
+    /// CANCELLED.
+    pub(crate) fn file_notify_retry(&mut self, id: JobId, file: u32, serial: u64) {
+        let j = id.index();
+        let still_registered = serial == 0
+            || self.registrations[j]
+                .as_ref()
+                .is_some_and(|r| r.serial == serial);
+        let job = &self.jobs[j];
+        let still_due = !job.state().is_final()
+            && job.files().get(file as usize).is_some_and(|f| {
+                f.bytes_total != crate::BG_SIZE_UNKNOWN && f.bytes_transferred == f.bytes_total
+            });
+        if still_registered && still_due {
+            self.notify_file(j, file);
         }
     }
 

@@ -251,6 +251,9 @@ impl Service {
             }
             Event::NotifyRetry { job, serial, event } => self.notify_retry(job, serial, event),
             Event::Launch { job, event } => self.launch(job, event),
+            Event::FileNotifyRetry { job, file, serial } => {
+                self.file_notify_retry(job, file, serial)
+            }
         }
     }
 

@@ -338,6 +338,11 @@ impl Service {
             file: f as u32,
             bytes,
         });
+        // D60: Callback2 FileTransferred, before the job's JobTransferred (which follows this step).
+        // Upload files have none (the page names download jobs and the reply of upload-reply jobs).
+        if !upload {
+            self.notify_file(j, f as u32);
+        }
     }
 
     /// A transfer error about file `file`: classify (D5), run the no-progress clock (D4) and send the

@@ -214,6 +214,11 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                     event,
                 },
                 Event::Launch { job, event } => TimerEventV2::Launch { job: job.0, event },
+                Event::FileNotifyRetry { job, file, serial } => TimerEventV2::FileNotifyRetry {
+                    job: job.0,
+                    file,
+                    serial,
+                },
             },
         })
         .collect();
@@ -233,6 +238,8 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                 app: r.app.0,
                 serial: r.serial,
                 answer: Hr(r.notifier.answer()?),
+                // Written only when not the default 3 (D60).
+                implements: (r.implements != 3).then_some(r.implements),
             })
         })
         .collect();
@@ -281,6 +288,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                             code: Hr(code),
                         }),
                         time: d.notification.time,
+                        file: d.notification.file,
                         result: Hr(d.result),
                     })
                     .collect(),

@@ -300,6 +300,9 @@ pub(crate) struct DeliveryV2 {
     /// For JOB_ERROR: the error's context and code.
     pub error: Option<ContextCodeV2>,
     pub time: SimTime,
+    /// For FILE_TRANSFERRED: the file's index (D60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<u32>,
     /// What the callback answered.
     pub result: Hr,
 }
@@ -460,6 +463,9 @@ pub(crate) enum TimerEventV2 {
     },
     /// Run the job's command line for this notification (§5.4, D50).
     Launch { job: u32, event: NotifyEvent },
+    /// Call a failed FileTransferred again for file `file` (D60), if registration `serial` (0: the
+    /// CLSID path) is still the job's.
+    FileNotifyRetry { job: u32, file: u32, serial: u64 },
 }
 
 /// A registration that is a scripted answer.
@@ -471,4 +477,7 @@ pub(crate) struct CallbackV2 {
     pub serial: u64,
     /// What every call answers.
     pub answer: Hr,
+    /// The newest IBackgroundCopyCallback interface it implements, when not 3 (D60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implements: Option<u8>,
 }

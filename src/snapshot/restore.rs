@@ -153,6 +153,14 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
                 Some(job)
             }
             TimerEventV2::Launch { job, .. } => Some(job),
+            TimerEventV2::FileNotifyRetry { job, serial, .. } => {
+                if serial > s.last_callback_serial {
+                    return Err(at(
+                        "a callback retry names a registration serial not given yet",
+                    ));
+                }
+                Some(job)
+            }
             TimerEventV2::NotifyRetry { job, serial, .. } => {
                 if serial > s.last_callback_serial {
                     return Err(at(
@@ -648,6 +656,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                         state: d.state,
                         error: d.error.map(|e| (e.context, e.code.0)),
                         time: d.time,
+                        file: d.file,
                     },
                     result: d.result.0,
                 })
@@ -689,6 +698,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
             app: AppId(c.app),
             serial: c.serial,
             notifier: Notifier::Answer(c.answer.0),
+            implements: c.implements.unwrap_or(3),
         }));
     }
     svc.next_serial = s.last_callback_serial;
@@ -720,6 +730,11 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                 job: JobId(job),
                 serial,
                 event,
+            },
+            TimerEventV2::FileNotifyRetry { job, file, serial } => Event::FileNotifyRetry {
+                job: JobId(job),
+                file,
+                serial,
             },
             TimerEventV2::Launch { job, event } => Event::Launch {
                 job: JobId(job),

@@ -553,6 +553,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                                 .error
                                 .map(|(context, code)| ContextCodeV2 { context, code }),
                             time: d.notification.time,
+                            file: None,
                             result: d.result,
                         })
                         .collect(),
@@ -572,6 +573,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                 app: r.app,
                 serial: r.serial,
                 answer: r.answer,
+                implements: None,
             })
             .collect(),
         last_callback_serial: s.next_serial,

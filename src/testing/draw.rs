@@ -381,6 +381,7 @@ pub mod make {
         job_op(Op::RegisterCallback {
             job: String::new(),
             returns,
+            implements: 3,
             expect: HResult::S_OK,
         })
     }

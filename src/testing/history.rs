@@ -428,7 +428,7 @@ impl History {
         let ok = match event {
             NotifyEvent::JobTransferred => state == Some(JobState::Transferred),
             NotifyEvent::JobError => state == Some(JobState::Error),
-            NotifyEvent::JobModification => true,
+            NotifyEvent::JobModification | NotifyEvent::FileTransferred => true,
         };
         if !ok {
             return Err(Violation::new(
