@@ -222,9 +222,9 @@ impl NotifyFlags {
     pub const DISABLE: NotifyFlags = NotifyFlags(0x0004);
     /// `BG_NOTIFY_JOB_MODIFICATION`.
     pub const JOB_MODIFICATION: NotifyFlags = NotifyFlags(0x0008);
-    /// `BG_NOTIFY_FILE_TRANSFERRED` (BITS 3.0; accepted and stored, not delivered by the simulator).
+    /// `BG_NOTIFY_FILE_TRANSFERRED` (BITS 3.0; delivered as Callback2 FileTransferred, D60).
     pub const FILE_TRANSFERRED: NotifyFlags = NotifyFlags(0x0010);
-    /// `BG_NOTIFY_FILE_RANGES_TRANSFERRED` (BITS 10.1; accepted and stored, not delivered).
+    /// `BG_NOTIFY_FILE_RANGES_TRANSFERRED` (BITS 10.1; accepted and stored, not delivered, D61).
     pub const FILE_RANGES_TRANSFERRED: NotifyFlags = NotifyFlags(0x0020);
     /// Every defined bit.
     pub const ALL_KNOWN: NotifyFlags = NotifyFlags(0x003F);

@@ -187,6 +187,21 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     ),
     ("not-utf8.json", "not-utf8.json:", "cannot read the file"),
     (
+        "notifications-file-on-job-event.json",
+        "/steps/1/are/0/file",
+        "\"file\" is only for FILE_TRANSFERRED",
+    ),
+    (
+        "notifications-file-ranges-not-built.json",
+        "/steps/1/are/0/event",
+        "FILE_RANGES_TRANSFERRED",
+    ),
+    (
+        "notifications-file-transferred-without-file.json",
+        "/steps/1/are/0",
+        "missing required field \"file\"",
+    ),
+    (
         "number-beyond-u64.json",
         "~1a.bin/size",
         "18446744073709551616 is too large",
@@ -215,6 +230,21 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "property-never-stored.json",
         ":7:81: /steps/2/is",
         "SetMinimumRetryDelay stores 5 for anything smaller (D14)",
+    ),
+    (
+        "register-callback-implements-four.json",
+        "/steps/1/implements",
+        "implements must be 1, 2 or 3",
+    ),
+    (
+        "register-callback-implements-string.json",
+        "/steps/1/implements",
+        "expected an interface level 1, 2 or 3 (an integer)",
+    ),
+    (
+        "register-callback-implements-zero.json",
+        "/steps/1/implements",
+        "implements must be 1, 2 or 3",
     ),
     (
         "response-with-two-faults.json",

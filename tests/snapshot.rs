@@ -1283,3 +1283,44 @@ fn peer_headers_and_dynamic_sizes_round_trip() {
     assert_eq!(loaded.state(a, d).unwrap(), JobState::Transferred);
     assert_eq!(loaded.progress(a, d).unwrap().bytes_total, 4000);
 }
+
+/// Callback2 FileTransferred (D60): a pending re-call of a failed FileTransferred, the file index of the
+/// logged deliveries and a scripted registration's `implements` survive save and load exactly, and the
+/// loaded service re-calls the file as the original does.
+#[test]
+fn d60_file_transferred_retries_and_levels_round_trip() {
+    let world = World::new()
+        .remote(A, Remote::sized(1000))
+        .remote(B, Remote::sized(1000));
+    let mut s = Service::new(world);
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let j = s.create_job(a, "j", JobType::Download).unwrap();
+    s.add_file(a, j, A, "C:\\dl\\a").unwrap();
+    s.add_file(a, j, B, "C:\\dl\\b").unwrap();
+    s.set_notify_flags(a, j, 0x10).unwrap();
+    s.set_notify_interface_implementing(a, j, Some(Notifier::Answer(HResult::E_FAIL)), 2)
+        .unwrap();
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_secs(1));
+    let first = s.take_deliveries(a);
+    let files: Vec<_> = first.iter().map(|d| d.notification.file).collect();
+    assert_eq!(files, [Some(0), Some(1)]);
+    s.advance(SimDuration::from_secs(60));
+    let json = s.to_snapshot_json();
+    assert!(json.contains("file_notify_retry"), "{json}");
+    assert!(json.contains("\"implements\""));
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.to_snapshot_json(),
+        json,
+        "load then save reproduces the file"
+    );
+    for svc in [&mut s, &mut loaded] {
+        svc.advance(SimDuration::from_secs(600));
+    }
+    let again = loaded.take_deliveries(a);
+    assert_eq!(again, s.take_deliveries(a));
+    let files: Vec<_> = again.iter().map(|d| d.notification.file).collect();
+    assert_eq!(files, [Some(0), Some(1)], "both files were called again");
+}

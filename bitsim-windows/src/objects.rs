@@ -232,6 +232,10 @@ fn notimpl<T>() -> Result<T> {
 struct ComCallback {
     at: Rc<Attached>,
     cb: IBackgroundCopyCallback,
+    /// The object's IBackgroundCopyCallback2, when QueryInterface gives one (FileTransferred, D60).
+    cb2: Option<IBackgroundCopyCallback2>,
+    /// Whether QueryInterface gives IBackgroundCopyCallback3 too.
+    cb3: bool,
 }
 
 fn answer(r: Result<()>) -> HResult {
@@ -266,6 +270,27 @@ impl bitsim::Callback for ComCallback {
         let j = job_object(&self.at, job.clone());
         // SAFETY: as above.
         answer(unsafe { self.cb.JobModification(&j, 0) })
+    }
+    fn file_transferred(
+        &mut self,
+        job: &bitsim::Job,
+        file: &bitsim::File,
+        _: &bitsim::Notification,
+    ) -> HResult {
+        let Some(cb2) = &self.cb2 else {
+            return HResult::S_OK;
+        };
+        let j = job_object(&self.at, job.clone());
+        let f = file_object(&self.at, file.clone());
+        // SAFETY: as above.
+        answer(unsafe { cb2.FileTransferred(&j, &f) })
+    }
+    fn implements(&self) -> u8 {
+        match (&self.cb2, self.cb3) {
+            (_, true) => 3,
+            (Some(_), false) => 2,
+            (None, false) => 1,
+        }
     }
 }
 
@@ -419,10 +444,15 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
             }
             Some(unknown) => {
                 let cb: IBackgroundCopyCallback = unknown.cast().map_err(|_| hr(E_NOINTERFACE))?;
+                // D60: the newest callback interface the object answers QueryInterface for.
+                let cb2: Option<IBackgroundCopyCallback2> = unknown.cast().ok();
+                let cb3 = unknown.cast::<IBackgroundCopyCallback3>().is_ok();
                 self.job
                     .set_notify_interface(ComCallback {
                         at: self.at.clone(),
                         cb,
+                        cb2,
+                        cb3,
                     })
                     .map_err(err)?;
                 self.at

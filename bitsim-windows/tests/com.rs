@@ -854,6 +854,59 @@ fn job_error_callback_reads_the_error_and_cancels() {
     let _ = JobType::Download;
 }
 
+/// Callback2 (D60): an object that answers QueryInterface for IBackgroundCopyCallback2 gets
+/// FileTransferred(job, file) with a real file interface, before JobTransferred.
+#[test]
+fn callback2_file_transferred_gets_the_file_interface() {
+    use std::cell::RefCell;
+    thread_local!(static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) });
+    #[implement(IBackgroundCopyCallback2)]
+    struct Cb;
+    impl IBackgroundCopyCallback_Impl for Cb_Impl {
+        fn JobTransferred(&self, _: Ref<IBackgroundCopyJob>) -> Result<()> {
+            SEEN.with(|s| s.borrow_mut().push("job".to_string()));
+            Ok(())
+        }
+        fn JobError(&self, _: Ref<IBackgroundCopyJob>, _: Ref<IBackgroundCopyError>) -> Result<()> {
+            Ok(())
+        }
+        fn JobModification(&self, _: Ref<IBackgroundCopyJob>, _: u32) -> Result<()> {
+            Ok(())
+        }
+    }
+    impl IBackgroundCopyCallback2_Impl for Cb_Impl {
+        fn FileTransferred(
+            &self,
+            _: Ref<IBackgroundCopyJob>,
+            file: Ref<IBackgroundCopyFile>,
+        ) -> Result<()> {
+            let file = file.ok()?;
+            unsafe {
+                let remote = file.GetRemoteName()?;
+                SEEN.with(|s| s.borrow_mut().push(format!("file {}", remote.display())));
+                CoTaskMemFree(Some(remote.0 as _));
+            }
+            Ok(())
+        }
+    }
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("a"));
+    unsafe {
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\a"))
+            .unwrap();
+        let cb: IBackgroundCopyCallback2 = Cb.into();
+        job.SetNotifyInterface(&cb).unwrap();
+        job.SetNotifyFlags(BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_FILE_TRANSFERRED)
+            .unwrap();
+        job.Resume().unwrap();
+        sim.run_until_idle().unwrap();
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_TRANSFERRED);
+    }
+    SEEN.with(|s| assert_eq!(*s.borrow(), ["file https://x.test/a", "job"]));
+}
+
 /// Every interface of the windows 0.62 BITS module has every method of its SDK page: the vtable of
 /// each holds IUnknown's 3 slots plus the methods of the interface and of its bases, in order.
 #[test]

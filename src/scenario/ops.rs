@@ -849,10 +849,14 @@ operations! {
                 returns: f.opt_with("returns", hresult)?.unwrap_or(HResult::S_OK),
                 implements: f
                     .opt_with("implements", |n, p| {
-                        match integer(n, p, 3, "an interface level 1, 2 or 3")? {
-                            0 => at(n, p, "implements must be 1, 2 or 3 (IBackgroundCopyCallback, Callback2, Callback3), not 0"),
-                            v => Ok(v as u8),
-                        }
+                        match integer(n, p, u64::MAX, "an interface level 1, 2 or 3")? {
+                        v @ 1..=3 => Ok(v as u8),
+                        v => at(
+                            n,
+                            p,
+                            format!("implements must be 1, 2 or 3 (IBackgroundCopyCallback, Callback2, Callback3), not {v}"),
+                        ),
+                    }
                     })?
                     .unwrap_or(3),
                 expect: StepReader::expect(f)?,
