@@ -240,6 +240,7 @@ mod properties;
 mod proptest_config;
 mod ranges;
 mod record;
+mod reply;
 mod sandbox;
 pub mod scenario;
 mod service;
@@ -268,6 +269,7 @@ pub use properties::{
     ProxyValue, Scalar, ScalarKind, PROPERTIES,
 };
 pub use ranges::BG_LENGTH_TO_EOF;
+pub use reply::{ReplyData, ReplyProgress, MAX_REPLY_DATA};
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
 pub use state::{
@@ -276,12 +278,13 @@ pub use state::{
 };
 pub use time::{SimDuration, SimTime};
 pub use trace::{
-    RedirectOutcome, RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind, TraceText,
+    RedirectOutcome, ReplyEvent, RestartReason, TempAction, Trace, TraceEvent, TraceIter,
+    TraceKind, TraceText,
 };
 pub use transition::{EventKind, Rule};
 pub use world::{
-    default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Remote,
-    RemoteHttp, Request, Requests, Response, ServerCertificate, World,
+    default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Received,
+    Remote, RemoteHttp, RemoteReply, Request, Requests, Response, ServerCertificate, World,
 };
 
 /// The README's examples, compiled and run as doctests.
