@@ -431,6 +431,7 @@ impl Service {
     fn file_done(&mut self, j: usize, f: usize) {
         let job = &mut self.jobs[j];
         let upload = job.job_type().is_upload();
+        let reply = job.job_type() == JobType::UploadReply;
         let id = job.id();
         let file = &mut job.files_mut()[f];
         if file.bytes_total == BG_SIZE_UNKNOWN {
@@ -442,6 +443,16 @@ impl Service {
             file.completed = true; // §8.2: an upload file is complete once uploaded
         }
         let bytes = file.bytes_total;
+        if upload && !reply {
+            // The server holds the whole upload (`check upload_received`); an upload-reply job's
+            // is counted when its server application receives it (D71).
+            let (url, local) = (file.remote.to_string(), file.local.clone());
+            let body = self.world.local_body(&local);
+            let got = self.world.http.uploads.entry(url).or_default();
+            got.count += 1;
+            got.body = body;
+        }
+        let job = &mut self.jobs[j];
         job.file_finished();
         self.record(TraceKind::FileDone {
             job: id,
