@@ -207,12 +207,13 @@
 //! scheduling by priority with one background job at a time and shared bandwidth (D12); callbacks with
 //! retry of failed deliveries (D11); command-line notification and NOTIFICATION_CLSID servers
 //! (`World::program`, `World::com_server`, `Service::take_launches`; D49–D52); network cost blocking
-//! (T21a, T21b, D53) and the maximum download time (T23, D55); service restart (D15).
+//! (T21a, T21b, D53) and the maximum download time (T23, D55); upload-reply server applications and
+//! their replies (`Remote::with_reply`, Job2's reply methods; D66, D71, D72); service restart (D15).
 //!
 //! ## What is not modelled
 //! Byte ranges, peer caching, helper tokens (T24), battery policies,
-//! FileTransferred callbacks, reply data of upload-reply jobs (the reply is
-//! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
+//! FileTransferred callbacks, reply files on disk (the reply is held in memory),
+//! elevation and integrity levels beyond the administrator flag, and the host file system.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
