@@ -122,13 +122,17 @@ impl Service {
         job: JobId,
         name: Option<&str>,
     ) -> Result<(), HResult> {
-        let j = self.reply_job(app, job)?;
+        // §1.3: a final state refuses every setter first (BG_E_INVALID_STATE), then the job type.
+        let j = self.settable(app, job, crate::Prop::ReplyFileName)?;
+        if self.jobs[j].job_type() != JobType::UploadReply {
+            return Err(HResult::E_NOTIMPL);
+        }
         let started = self.jobs[j]
             .options()
             .reply
             .as_deref()
             .is_some_and(|r| r.bytes_total != BG_SIZE_UNKNOWN);
-        if self.jobs[j].state().is_final() || started {
+        if started {
             return Err(HResult::BG_E_INVALID_STATE);
         }
         let name = name.filter(|n| !n.is_empty());
