@@ -1124,6 +1124,23 @@ impl Job {
             })
     }
 
+    /// IBackgroundCopyJob2::GetReplyProgress (§2.3, §8.2): BytesTotal is BG_SIZE_UNKNOWN until the
+    /// reply starts.
+    ///
+    /// Errors: E_NOTIMPL for download and upload jobs.
+    pub fn get_reply_progress(&self) -> Result<crate::ReplyProgress, HResult> {
+        self.h.read(|s, app| s.reply_progress(app, self.id))
+    }
+
+    /// IBackgroundCopyJob2::GetReplyData (§2.3, D66): the reply, in TRANSFERRED and ACKNOWLEDGED;
+    /// [`crate::ReplyData::TooLarge`] with the length for a reply over 1 MB (the COM method's
+    /// BG_E_TOO_LARGE).
+    ///
+    /// Errors: BG_E_INVALID_STATE in other states; E_NOTIMPL for download and upload jobs.
+    pub fn get_reply_data(&self) -> Result<crate::ReplyData, HResult> {
+        self.h.read(|s, app| s.reply_data(app, self.id))
+    }
+
     /// IBackgroundCopyJobHttpOptions::GetClientCertificate (any state).
     ///
     /// Errors: RPC_X_BAD_STUB_DATA when the job has no client certificate.

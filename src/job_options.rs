@@ -62,6 +62,43 @@ pub(crate) struct JobOptions {
     /// Job2 SetNotifyCmdLine (§2.3, §5.4, D49): boxed, as nearly every job has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_cmd_line: Option<Box<crate::cmdline::NotifyCmdLine>>,
+    /// Upload-reply jobs: the reply file name and the reply's progress and data (§2.3, §7, §8.2,
+    /// D71, D72); boxed, as only upload-reply jobs have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Box<ReplyState>>,
+}
+
+/// The reply of an upload-reply job (§2.3, §7, D71, D72).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReplyState {
+    /// SetReplyFileName's name, or the one generated at the first Resume (D72); `None`: neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// BG_JOB_REPLY_PROGRESS.BytesTotal: BG_SIZE_UNKNOWN until the reply starts (§8.2).
+    pub bytes_total: u64,
+    /// BG_JOB_REPLY_PROGRESS.BytesTransferred.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub bytes_transferred: u64,
+    /// The server application accepted the upload: a retry downloads the reply without handing the
+    /// upload to the application again (D71).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub app_ok: bool,
+    /// The reply, once downloaded (GetReplyData).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<crate::content::Body>,
+}
+
+impl Default for ReplyState {
+    fn default() -> ReplyState {
+        ReplyState {
+            file_name: None,
+            bytes_total: crate::state::BG_SIZE_UNKNOWN,
+            bytes_transferred: 0,
+            app_ok: false,
+            data: None,
+        }
+    }
 }
 
 fn is_zero_u32(n: &u32) -> bool {
@@ -104,6 +141,7 @@ impl JobOptions {
         on_demand: false,
         download_time_ms: 0,
         notify_cmd_line: None,
+        reply: None,
     };
 }
 

@@ -207,12 +207,13 @@
 //! scheduling by priority with one background job at a time and shared bandwidth (D12); callbacks with
 //! retry of failed deliveries (D11); command-line notification and NOTIFICATION_CLSID servers
 //! (`World::program`, `World::com_server`, `Service::take_launches`; D49–D52); network cost blocking
-//! (T21a, T21b, D53) and the maximum download time (T23, D55); service restart (D15).
+//! (T21a, T21b, D53) and the maximum download time (T23, D55); upload-reply server applications and
+//! their replies (`Remote::with_reply`, Job2's reply methods; D66, D71, D72); service restart (D15).
 //!
 //! ## What is not modelled
 //! Byte ranges, peer caching, helper tokens (T24), battery policies,
-//! FileTransferred callbacks, reply data of upload-reply jobs (the reply is
-//! empty), elevation and integrity levels beyond the administrator flag, and the host file system.
+//! FileTransferred callbacks, reply files on disk (the reply is held in memory),
+//! elevation and integrity levels beyond the administrator flag, and the host file system.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -240,6 +241,7 @@ mod properties;
 mod proptest_config;
 mod ranges;
 mod record;
+mod reply;
 mod sandbox;
 pub mod scenario;
 mod service;
@@ -268,6 +270,7 @@ pub use properties::{
     ProxyValue, Scalar, ScalarKind, PROPERTIES,
 };
 pub use ranges::BG_LENGTH_TO_EOF;
+pub use reply::{ReplyData, ReplyProgress, MAX_REPLY_DATA};
 pub use service::{App, Limits, Service, User};
 pub use snapshot::SnapshotError;
 pub use state::{
@@ -276,12 +279,13 @@ pub use state::{
 };
 pub use time::{SimDuration, SimTime};
 pub use trace::{
-    RedirectOutcome, RestartReason, TempAction, Trace, TraceEvent, TraceIter, TraceKind, TraceText,
+    RedirectOutcome, ReplyEvent, RestartReason, TempAction, Trace, TraceEvent, TraceIter,
+    TraceKind, TraceText,
 };
 pub use transition::{EventKind, Rule};
 pub use world::{
-    default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Remote,
-    RemoteHttp, Request, Requests, Response, ServerCertificate, World,
+    default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Received,
+    Remote, RemoteHttp, RemoteReply, Request, Requests, Response, ServerCertificate, World,
 };
 
 /// The README's examples, compiled and run as doctests.

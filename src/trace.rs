@@ -180,6 +180,14 @@ pub enum TraceKind {
         /// Why.
         reason: RestartReason,
     },
+    /// An upload-reply job's server application answered, or its reply started or finished (§7,
+    /// D71).
+    Reply {
+        /// The job.
+        job: JobId,
+        /// What happened.
+        event: ReplyEvent,
+    },
     /// A local file changed (`set_local`).
     LocalChanged,
     /// A file's temporary file in the sandbox was created, renamed, truncated or deleted (D40).
@@ -314,6 +322,28 @@ impl fmt::Display for RestartReason {
             RestartReason::DynamicContent => "dynamic content",
             RestartReason::Validation => "validation",
         })
+    }
+}
+
+/// What a `reply` trace record tells (§7, D71).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Serialize, Deserialize)]
+pub enum ReplyEvent {
+    /// The server application answered the upload: `None` ok, else this HTTP status.
+    App(Option<u16>),
+    /// The reply download started (its length).
+    Started(u64),
+    /// The reply download finished (its length).
+    Finished(u64),
+}
+
+impl fmt::Display for ReplyEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplyEvent::App(None) => f.write_str("server application answered ok"),
+            ReplyEvent::App(Some(s)) => write!(f, "server application answered HTTP {s}"),
+            ReplyEvent::Started(n) => write!(f, "reply started ({n} bytes)"),
+            ReplyEvent::Finished(n) => write!(f, "reply finished ({n} bytes)"),
+        }
     }
 }
 
@@ -456,6 +486,7 @@ impl TraceEvent {
             | TraceKind::AttemptCut { job, .. }
             | TraceKind::FileDone { job, .. }
             | TraceKind::Restarted { job, .. }
+            | TraceKind::Reply { job, .. }
             | TraceKind::TempFile { job, .. }
             | TraceKind::Notified { job, .. }
             | TraceKind::OwnerChanged { job, .. }
@@ -566,6 +597,7 @@ impl TraceEvent {
                 file,
                 action,
             } => format!("{t} {} temp_file of file {file} {action}", job(j)),
+            TraceKind::Reply { job: j, event } => format!("{t} {} reply: {event} (D71)", job(j)),
             TraceKind::Notified {
                 app: a,
                 job: j,

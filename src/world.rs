@@ -222,6 +222,43 @@ pub struct RemoteHttp {
     /// The targets of this remote's [`Response::Redirect`] answers, by number.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
+    /// The upload-reply server application and its reply (§7, D71); `None`: no application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Box<RemoteReply>>,
+}
+
+/// An upload-reply server's application (scenario `reply`, §7, D71): its answers, one per upload it
+/// receives, the reply body, and the script of the reply download's connection attempts.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteReply {
+    /// The reply body (default empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Body>,
+    /// The application's answers still to come, one per received upload: `None` is "ok", `Some(s)`
+    /// an HTTP status (context REMOTE_APPLICATION). Once used up: "ok".
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub app: VecDeque<Option<u16>>,
+    /// The reply download's connection attempts still to come (context REMOTE_FILE); once used up:
+    /// success.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub responses: VecDeque<Response>,
+}
+
+impl RemoteReply {
+    /// The reply body.
+    pub fn body(&self) -> Body {
+        self.content.clone().unwrap_or(Body::Bytes(Vec::new()))
+    }
+}
+
+/// What a server holds for an upload URL (`check upload_received`).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Received {
+    /// Whole uploads received (upload-reply: handed to the server application).
+    pub count: u64,
+    /// The latest upload's bytes.
+    pub body: Option<Body>,
 }
 
 fn forbidden() -> Response {
@@ -294,6 +331,10 @@ pub struct HttpWorld {
     /// out and a service restart keeps it.
     #[serde(skip)]
     pub requests: BTreeMap<String, Requests>,
+    /// Uploads received, by URL (`check upload_received`): the servers' record, kept like
+    /// `requests`.
+    #[serde(skip)]
+    pub uploads: BTreeMap<String, Received>,
 }
 
 impl HttpWorld {
@@ -375,6 +416,22 @@ impl Remote {
             status,
             to: u16::try_from(to).unwrap_or(u16::MAX),
         }
+    }
+    /// Builder: an upload-reply server application (scenario `reply`, §7, D71): the reply body,
+    /// the application's answers (`None`: "ok"; `Some(status)`: HTTP status) and the reply
+    /// download's scripted attempts.
+    pub fn with_reply(
+        mut self,
+        content: Body,
+        app: impl IntoIterator<Item = Option<u16>>,
+        responses: impl IntoIterator<Item = Response>,
+    ) -> Remote {
+        self.http_mut().reply = Some(Box::new(RemoteReply {
+            content: Some(content),
+            app: app.into_iter().collect(),
+            responses: responses.into_iter().collect(),
+        }));
+        self
     }
     /// The URL a redirect answer of this remote points to.
     pub fn redirect_target(&self, to: u16) -> Option<&str> {

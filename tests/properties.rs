@@ -473,8 +473,15 @@ fn generated_property_values_straddle_the_validation_limits() {
     let sim = Sim::new(World::new());
     let alice = sim.add_user("alice", false, true);
     let app = sim.connect("app", alice).unwrap();
-    let job = app.create_job("j", JobType::Download).unwrap();
+    let download = app.create_job("j", JobType::Download).unwrap();
+    // §2.3: only an upload-reply job has a reply file name (others: E_NOTIMPL, D72).
+    let reply = app.create_job("r", JobType::UploadReply).unwrap();
     for prop in strategies::settable_properties() {
+        let job = if prop == Prop::ReplyFileName {
+            &reply
+        } else {
+            &download
+        };
         let mut accepted = 0;
         let mut refused = BTreeSet::new();
         for pick in 0..=u8::MAX {

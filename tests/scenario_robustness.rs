@@ -588,3 +588,115 @@ fn peer_and_file5_property_inputs_are_validated() {
         ""
     );
 }
+
+/// Bad remote `reply` input, bad `reply_*` property checks and bad `upload_received` checks (§7,
+/// D66, D71) are refused with their place; the good spellings load.
+#[test]
+fn reply_inputs_are_refused_with_their_place() {
+    let remote = |r: &str| {
+        refused_in(
+            &format!(r#"{{ "remotes": {{ "https://x.test/a": {{ "reply": {r} }} }} }}"#),
+            r#"{ "do": "advance", "seconds": 0 }"#,
+        )
+    };
+    let at = "/world/remotes/https:~1~1x.test~1a/reply";
+    assert_eq!(remote("{}"), "");
+    assert_eq!(
+        remote(
+            r#"{ "content": { "text": "id=7" }, "app": [ { "http": 500 }, "ok" ], "responses": [ { "http": 503, "after_bytes": 2 }, "ok" ] }"#
+        ),
+        ""
+    );
+    let e = remote(r#""ok""#);
+    assert!(e.contains(at), "{e}");
+    let e = remote(r#"{ "body": {} }"#);
+    assert!(e.contains(&format!("{at}/body")), "{e}");
+    let e = remote(r#"{ "app": "ok" }"#);
+    assert!(e.contains(&format!("{at}/app")), "{e}");
+    let e = remote(r#"{ "app": [ "fine" ] }"#);
+    assert!(
+        e.contains(&format!("{at}/app/0")) && e.contains("unknown answer"),
+        "{e}"
+    );
+    let e = remote(r#"{ "app": [ { "http": 700 } ] }"#);
+    assert!(e.contains(&format!("{at}/app/0/http")), "{e}");
+    let e = remote(r#"{ "app": [ { "win32": 5 } ] }"#);
+    assert!(e.contains(&format!("{at}/app/0/win32")), "{e}");
+    let e = remote(r#"{ "app": [ {} ] }"#);
+    assert!(
+        e.contains(&format!("{at}/app/0")) && e.contains("http"),
+        "{e}"
+    );
+    let e = remote(r#"{ "responses": [ "bad" ] }"#);
+    assert!(e.contains(&format!("{at}/responses/0")), "{e}");
+    let e = remote(r#"{ "content": { "text": 5 } }"#);
+    assert!(e.contains(&format!("{at}/content/text")), "{e}");
+
+    let prop = |name: &str, rest: &str| {
+        refused(&format!(
+            r#"{{ "check": "property", "job": "j", "property": "{name}"{rest} }}"#
+        ))
+    };
+    assert_eq!(
+        prop("reply_progress", r#", "is": { "bytes_total": "UNKNOWN" }"#),
+        ""
+    );
+    assert_eq!(prop("reply_progress", r#", "expect": "E_NOTIMPL""#), "");
+    assert!(prop("reply_progress", "").contains("missing required field \"is\""));
+    let e = prop("reply_progress", r#", "is": { "bytes_total": "MANY" }"#);
+    assert!(e.contains("/steps/1/is/bytes_total"), "{e}");
+    let e = prop("reply_progress", r#", "is": { "total": 1 }"#);
+    assert!(e.contains("/steps/1/is/total"), "{e}");
+    let e = prop("reply_progress", r#", "expect": "E_NOTIMPL", "is": {}"#);
+    assert!(e.contains("leave \"is\" out"), "{e}");
+    assert_eq!(
+        prop("reply_data", r#", "is": { "text": "x", "size": 1 }"#),
+        ""
+    );
+    assert_eq!(
+        prop("reply_data", r#", "expect": "BG_E_INVALID_STATE""#),
+        ""
+    );
+    assert_eq!(
+        prop(
+            "reply_data",
+            r#", "expect": "BG_E_TOO_LARGE", "is": { "size": 1048577 }"#
+        ),
+        ""
+    );
+    let e = prop(
+        "reply_data",
+        r#", "expect": "BG_E_TOO_LARGE", "is": { "text": "x" }"#,
+    );
+    assert!(e.contains("/steps/1/is/text"), "{e}");
+    let e = prop(
+        "reply_data",
+        r#", "expect": "BG_E_INVALID_STATE", "is": { "size": 1 }"#,
+    );
+    assert!(e.contains("leave \"is\" out"), "{e}");
+    let e = prop("reply_data", r#", "is": { "bytes": 1 }"#);
+    assert!(e.contains("/steps/1/is/bytes"), "{e}");
+    let e = prop("reply_data", r#", "is": { "size": -1 }"#);
+    assert!(e.contains("/steps/1/is/size"), "{e}");
+    let e = refused(r#"{ "do": "set", "job": "j", "property": "reply_file_name", "value": 5 }"#);
+    assert!(e.contains("/steps/1/value"), "{e}");
+    assert_eq!(
+        refused(r#"{ "do": "set", "job": "j", "property": "reply_file_name", "value": null }"#),
+        ""
+    );
+
+    let received = |rest: &str| {
+        refused(&format!(
+            r#"{{ "check": "upload_received", "url": "https://x.test/a"{rest} }}"#
+        ))
+    };
+    assert_eq!(received(r#", "count": 2, "text": "hello""#), "");
+    assert!(refused(r#"{ "check": "upload_received", "count": 1 }"#)
+        .contains("missing required field \"url\""));
+    let e = received(r#", "count": "two""#);
+    assert!(e.contains("/steps/1/count"), "{e}");
+    let e = received(r#", "body": "x""#);
+    assert!(e.contains("/steps/1/body"), "{e}");
+    let e = received(r#", "sha256": "abc""#);
+    assert!(e.contains("/steps/1/sha256"), "{e}");
+}

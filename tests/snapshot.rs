@@ -1324,3 +1324,71 @@ fn d60_file_transferred_retries_and_levels_round_trip() {
     let files: Vec<_> = again.iter().map(|d| d.notification.file).collect();
     assert_eq!(files, [Some(0), Some(1)], "both files were called again");
 }
+
+/// §7, D71, D72: an upload-reply job's reply state (file name, progress of a reply cut by a
+/// transient failure, the application having answered) and the server's remaining reply script
+/// survive a snapshot exactly, and the future is the same.
+#[test]
+fn upload_reply_state_round_trips() {
+    const U: &str = "https://example.test/app";
+    let world = World::new()
+        .remote(
+            U,
+            Remote::default().with_reply(
+                Body::text("receipt"),
+                [Some(500), None],
+                [Response::http(503).after_bytes(3), Response::http(503)],
+            ),
+        )
+        .local("C:\\up\\q.bin", 10);
+    let mut s = Service::new(world);
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let j = s.create_job(a, "ask", JobType::UploadReply).unwrap();
+    s.add_file(a, j, U, "C:\\up\\q.bin").unwrap();
+    s.set_reply_file_name(a, j, Some("C:\\replies\\r.txt"))
+        .unwrap();
+    s.set_minimum_retry_delay(a, j, 5).unwrap();
+    s.resume(a, j).unwrap();
+    // The application answers 500, then "ok"; the reply is cut after 3 bytes.
+    s.advance(SimDuration::from_secs(7));
+    assert_eq!(s.state(a, j), Ok(JobState::TransientError));
+    let p = s.reply_progress(a, j).unwrap();
+    assert_eq!((p.bytes_total, p.bytes_transferred), (7, 3));
+    let json = s.to_snapshot_json();
+    assert!(json.contains("\"reply\""), "the reply state is saved");
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.to_snapshot_json(),
+        json,
+        "load then save reproduces the file"
+    );
+    assert_eq!(loaded.reply_progress(a, j), s.reply_progress(a, j));
+    assert_eq!(
+        loaded.reply_file_name(a, j).unwrap().as_deref(),
+        Some("C:\\replies\\r.txt")
+    );
+    let run = |s: &mut Service| {
+        s.take_trace();
+        s.restart_service();
+        s.advance(SimDuration::from_secs(60));
+        s.take_trace()
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    };
+    let (t1, t2) = (run(&mut s), run(&mut loaded));
+    assert_eq!(t1, t2);
+    assert_eq!(loaded.state(a, j), Ok(JobState::Transferred));
+    assert_eq!(
+        loaded.reply_data(a, j),
+        Ok(ReplyData::Data(b"receipt".to_vec()))
+    );
+    // A job without a reply saves no reply block (existing snapshots keep their bytes).
+    let mut plain = Service::new(World::new().local("C:\\up\\q.bin", 10));
+    let pu = plain.add_user("bob", false, true);
+    let pa = plain.connect("b", pu);
+    let pj = plain.create_job(pa, "up", JobType::Upload).unwrap();
+    plain.add_file(pa, pj, U, "C:\\up\\q.bin").unwrap();
+    assert!(!plain.to_snapshot_json().contains("\"reply\""));
+}

@@ -544,17 +544,49 @@ impl IBackgroundCopyJob2_Impl for Job_Impl {
         }
         Ok(())
     }
-    fn GetReplyProgress(&self, _: *mut BG_JOB_REPLY_PROGRESS) -> Result<()> {
-        notimpl()
+    fn GetReplyProgress(&self, pprogress: *mut BG_JOB_REPLY_PROGRESS) -> Result<()> {
+        if pprogress.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let p = self.job.get_reply_progress().map_err(err)?;
+        // SAFETY: checked non-null; the caller passes the out-parameter.
+        unsafe {
+            pprogress.write(BG_JOB_REPLY_PROGRESS {
+                BytesTotal: p.bytes_total,
+                BytesTransferred: p.bytes_transferred,
+            });
+        }
+        Ok(())
     }
-    fn GetReplyData(&self, _: *mut *mut u8, _: *mut u64) -> Result<()> {
-        notimpl()
+    fn GetReplyData(&self, ppbuffer: *mut *mut u8, plength: *mut u64) -> Result<()> {
+        if ppbuffer.is_null() || plength.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        // §2.3, D66: an empty reply is a NULL buffer; over 1 MB, BG_E_TOO_LARGE with the length.
+        let (buffer, length, result) = match self.job.get_reply_data().map_err(err)? {
+            bitsim::ReplyData::Data(bytes) if bytes.is_empty() => (std::ptr::null_mut(), 0, Ok(())),
+            bitsim::ReplyData::Data(bytes) => {
+                (crate::com::alloc_bytes(&bytes), bytes.len() as u64, Ok(()))
+            }
+            bitsim::ReplyData::TooLarge(n) => {
+                (std::ptr::null_mut(), n, Err(err(HResult::BG_E_TOO_LARGE)))
+            }
+        };
+        // SAFETY: checked non-null; the caller passes the two out-parameters.
+        unsafe {
+            ppbuffer.write(buffer);
+            plength.write(length);
+        }
+        result
     }
-    fn SetReplyFileName(&self, _: &PCWSTR) -> Result<()> {
-        notimpl()
+    fn SetReplyFileName(&self, name: &PCWSTR) -> Result<()> {
+        // NULL or "" lets BITS generate the name (D72).
+        let name = opt_string(name)?;
+        self.job.set_reply_file_name(name.as_deref()).map_err(err)
     }
     fn GetReplyFileName(&self) -> Result<PWSTR> {
-        notimpl()
+        let name = self.job.get_reply_file_name().map_err(err)?;
+        Ok(name.as_deref().map_or(PWSTR::null(), alloc_string))
     }
     fn SetCredentials(&self, credentials: *const BG_AUTH_CREDENTIALS) -> Result<()> {
         if credentials.is_null() {

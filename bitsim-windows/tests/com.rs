@@ -223,11 +223,12 @@ fn query_interface_covers_job1_to_5_and_http_options_1_to_3() {
             .code(),
         E_INVALIDARG
     );
-    // Not modelled yet: E_NOTIMPL.
+    // Wired, but a download job has no reply (§2.3): E_NOTIMPL from the core.
     assert_eq!(
         unsafe { j2.GetReplyFileName() }.unwrap_err().code(),
         E_NOTIMPL
     );
+    // Not modelled yet: E_NOTIMPL.
     assert_eq!(
         unsafe { h3.SetServerCertificateValidationInterface(None) }
             .unwrap_err()
@@ -1062,6 +1063,83 @@ fn client_certificate_by_id_and_by_name_through_com() {
                 .unwrap()
                 .subject,
             "CN=client, O=Test"
+        );
+    }
+    assert_eq!(live_allocations(), 0);
+}
+
+/// Job2's reply methods through COM (§2.3, D66, D71, D72): an upload-reply job's reply file name,
+/// reply progress before and after the reply, the reply data (a CoTaskMemFree-able buffer), and
+/// BG_E_TOO_LARGE with the length for a reply over 1 MB.
+#[test]
+fn upload_reply_methods_through_com() {
+    let sim = Sim::new(
+        World::new()
+            .remote(
+                "https://x.test/app",
+                Remote::default().with_reply(bitsim::Body::text("id=7"), [None], []),
+            )
+            .remote(
+                "https://x.test/big",
+                Remote::default().with_reply(bitsim::Body::pattern(1, (1 << 20) + 1), [], []),
+            )
+            .local("C:\\up\\q.bin", 10),
+    );
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let a = attach(&app);
+    a.set_time_policy(TimePolicy::Manual);
+    let m = manager();
+    let make = |name: PCWSTR, url: PCWSTR| unsafe {
+        let mut id = GUID::zeroed();
+        let mut job = None;
+        m.CreateJob(name, BG_JOB_TYPE_UPLOAD_REPLY, &mut id, &mut job)
+            .unwrap();
+        let job = job.unwrap();
+        job.AddFile(url, w!("C:\\up\\q.bin")).unwrap();
+        job.cast::<IBackgroundCopyJob2>().unwrap()
+    };
+    let j2 = make(w!("ask"), w!("https://x.test/app"));
+    let big = make(w!("big"), w!("https://x.test/big"));
+    unsafe {
+        let name = j2.GetReplyFileName().unwrap();
+        assert!(name.to_string().unwrap().starts_with("C:\\up\\BIT"));
+        CoTaskMemFree(Some(name.0 as _));
+        j2.SetReplyFileName(w!("C:\\replies\\r.txt")).unwrap();
+        let name = j2.GetReplyFileName().unwrap();
+        assert_eq!(name.to_string().unwrap(), "C:\\replies\\r.txt");
+        CoTaskMemFree(Some(name.0 as _));
+        assert_eq!(
+            j2.SetReplyFileName(w!("r.txt")).unwrap_err().code(),
+            E_INVALIDARG
+        );
+        let mut p = BG_JOB_REPLY_PROGRESS::default();
+        j2.GetReplyProgress(&mut p).unwrap();
+        assert_eq!((p.BytesTotal, p.BytesTransferred), (u64::MAX, 0));
+        let (mut buf, mut len) = (std::ptr::null_mut(), 0u64);
+        assert_eq!(
+            j2.GetReplyData(&mut buf, &mut len).unwrap_err().code(),
+            hresult(bitsim::HResult::BG_E_INVALID_STATE)
+        );
+        j2.Resume().unwrap();
+        big.Resume().unwrap();
+        sim.run_until_idle().unwrap();
+        assert_eq!(j2.GetState().unwrap(), BG_JOB_STATE_TRANSFERRED);
+        j2.GetReplyProgress(&mut p).unwrap();
+        assert_eq!((p.BytesTotal, p.BytesTransferred), (4, 4));
+        j2.GetReplyData(&mut buf, &mut len).unwrap();
+        assert_eq!(std::slice::from_raw_parts(buf, len as usize), b"id=7");
+        CoTaskMemFree(Some(buf as _));
+        let (mut buf, mut len) = (std::ptr::NonNull::<u8>::dangling().as_ptr(), 0u64);
+        assert_eq!(
+            big.GetReplyData(&mut buf, &mut len).unwrap_err().code(),
+            hresult(bitsim::HResult::BG_E_TOO_LARGE)
+        );
+        assert_eq!((buf.is_null(), len), (true, (1 << 20) + 1));
+        assert_eq!(
+            j2.SetReplyFileName(w!("C:\\replies\\late.txt"))
+                .unwrap_err()
+                .code(),
+            hresult(bitsim::HResult::BG_E_INVALID_STATE)
         );
     }
     assert_eq!(live_allocations(), 0);

@@ -155,6 +155,17 @@ macro_rules! for_each_job_property {
                 default: "none (GetNotifyCmdLine: \"\" and \"\")",
                 cite: "§2.3, §5.4, D49",
             }
+            /// Job2 reply file name of an upload-reply job (§2.3, D72): the name set, or the one
+            /// generated in the upload file's folder; E_NOTIMPL for other job types.
+            ReplyFileName {
+                name: "reply_file_name",
+                value: Option<String>,
+                get: reply_file_name -> Option<String>, get_reply_file_name, "IBackgroundCopyJob2::GetReplyFileName", |x: Option<String>| x,
+                set: set_reply_file_name(Option<&str>), set_reply_file_name, "IBackgroundCopyJob2::SetReplyFileName", Option::as_deref,
+                errors: [E_NOTIMPL, E_INVALIDARG],
+                default: "none (generated in the upload file's folder once the file is added, D72)",
+                cite: "§2.3, §7, D72",
+            }
             /// Job5 USE_STORED_CREDENTIALS (id 7): the BG_AUTH_TARGET that may use the owner's stored
             /// credentials; only PROXY is supported (D26).
             UseStoredCredentials {
@@ -570,7 +581,7 @@ impl Prop {
             Prop::NotifyCmdLine => Some(ScalarKind::CmdLine),
             Prop::UseStoredCredentials => Some(ScalarKind::Flags(http::AUTH_TARGET_NAMES)),
             Prop::SecurityFlags => Some(ScalarKind::Flags(http::SECURITY_FLAG_NAMES)),
-            Prop::CustomHeaders => Some(ScalarKind::OptText),
+            Prop::CustomHeaders | Prop::ReplyFileName => Some(ScalarKind::OptText),
             Prop::Priority => Some(ScalarKind::Priority),
             Prop::NotifyFlags
             | Prop::MinimumRetryDelay
@@ -648,6 +659,7 @@ impl PropertyValue {
             }
             (Prop::SecurityFlags, Scalar::Flags(n)) => PropertyValue::SecurityFlags(n),
             (Prop::CustomHeaders, Scalar::OptText(t)) => PropertyValue::CustomHeaders(t),
+            (Prop::ReplyFileName, Scalar::OptText(t)) => PropertyValue::ReplyFileName(t),
             _ => return None,
         })
     }
@@ -664,7 +676,9 @@ impl PropertyValue {
             PropertyValue::UseStoredCredentials(n) | PropertyValue::SecurityFlags(n) => {
                 Scalar::Flags(*n)
             }
-            PropertyValue::CustomHeaders(t) => Scalar::OptText(t.clone()),
+            PropertyValue::CustomHeaders(t) | PropertyValue::ReplyFileName(t) => {
+                Scalar::OptText(t.clone())
+            }
             PropertyValue::Priority(p) => Scalar::Priority(*p),
             PropertyValue::NotifyFlags(n)
             | PropertyValue::MinimumRetryDelay(n)

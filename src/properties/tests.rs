@@ -20,6 +20,7 @@ fn every_property_is_declared_once_in_table_order() {
             "no_progress_timeout",
             "proxy_settings",
             "notify_cmd_line",
+            "reply_file_name",
             "use_stored_credentials",
             "custom_headers",
             "security_flags",

@@ -299,6 +299,131 @@ pub(crate) fn check(r: &mut Runner, app: &str, c: &Check) -> Outcome {
             expect,
         } => super::file_checks::file_property(r, app, job, *file, property, is.as_ref(), *expect),
         Check::Requests { url, count, last } => requests(r, url, *count, last.as_ref()),
+        Check::UploadReceived { url, count, body } => {
+            let seen = r
+                .sim
+                .with_service(|s| s.world.http.uploads.get(url).cloned())
+                .unwrap_or_default();
+            if let Some(c) = count {
+                same(seen.count == *c, c, seen.count, || {
+                    format!(
+                        "the server application of {url} received {} uploads, but the scenario expects {c}",
+                        seen.count
+                    )
+                })?;
+            }
+            if **body == super::types::BodyCheck::default() {
+                return Ok(());
+            }
+            match &seen.body {
+                Some(b) => super::file_checks::body_matches(
+                    r,
+                    &format!("the upload {url} received"),
+                    b,
+                    body,
+                ),
+                None => Err(Fail {
+                    expected: "an upload".into(),
+                    actual: "none".into(),
+                    message: format!(
+                        "{url} has received no upload, but the scenario checks its body"
+                    ),
+                }),
+            }
+        }
+        Check::ReplyProgress {
+            job,
+            bytes_total,
+            bytes_transferred,
+            expect,
+        } => {
+            let show_total = |t: &BytesTotal| match t {
+                BytesTotal::Bytes(n) => n.to_string(),
+                BytesTotal::Unknown => "UNKNOWN".to_string(),
+            };
+            let shown = if expect.is_failure() {
+                expect.to_string()
+            } else {
+                let mut parts = Vec::new();
+                if let Some(t) = bytes_total {
+                    parts.push(format!("bytes_total {}", show_total(t)));
+                }
+                if let Some(n) = bytes_transferred {
+                    parts.push(format!("bytes_transferred {n}"));
+                }
+                format!("{{{}}}", parts.join(", "))
+            };
+            let got = match r.call(app, job, |j| j.get_reply_progress())? {
+                Ok(got) => got,
+                Err(h) => return Err(no_handle(app, job, &shown, h)),
+            };
+            let (ok, actual) = match got {
+                Ok(p) => {
+                    let total = if p.bytes_total == BG_SIZE_UNKNOWN {
+                        BytesTotal::Unknown
+                    } else {
+                        BytesTotal::Bytes(p.bytes_total)
+                    };
+                    let ok = *expect == HResult::S_OK
+                        && bytes_total.as_ref().is_none_or(|t| *t == total)
+                        && bytes_transferred.is_none_or(|n| n == p.bytes_transferred);
+                    (
+                        ok,
+                        format!(
+                            "{{bytes_total {}, bytes_transferred {}}}",
+                            show_total(&total),
+                            p.bytes_transferred
+                        ),
+                    )
+                }
+                Err(h) => (h == *expect, h.to_string()),
+            };
+            same(ok, &shown, &actual, || {
+                format!(
+                    "GetReplyProgress of {job} returned {actual}, but the scenario expects {shown}"
+                )
+            })
+        }
+        Check::ReplyData { job, body, expect } => {
+            let got = match r.call(app, job, |j| j.get_reply_data())? {
+                Ok(got) => got,
+                Err(h) => return Err(no_handle(app, job, &expect.to_string(), h)),
+            };
+            match got {
+                Ok(crate::ReplyData::Data(bytes)) if *expect == HResult::S_OK => {
+                    super::file_checks::body_matches(
+                        r,
+                        &format!("the reply data of {job}"),
+                        &crate::Body::Bytes(bytes),
+                        body,
+                    )
+                }
+                Ok(crate::ReplyData::TooLarge(n)) if *expect == HResult::BG_E_TOO_LARGE => {
+                    let want = body.size;
+                    same(
+                        want.is_none_or(|w| w == n),
+                        format!("size {}", want.unwrap_or(n)),
+                        format!("size {n}"),
+                        || {
+                            format!("GetReplyData of {job} reported a length of {n}, but the scenario expects {}", want.unwrap_or(n))
+                        },
+                    )
+                }
+                Ok(crate::ReplyData::Data(_)) => {
+                    same(false, expect, HResult::S_OK, || {
+                        format!("GetReplyData of {job} returned S_OK, but the scenario expects {expect}")
+                    })
+                }
+                Ok(crate::ReplyData::TooLarge(n)) => {
+                    same(false, expect, HResult::BG_E_TOO_LARGE, || {
+                        format!("GetReplyData of {job} returned BG_E_TOO_LARGE (length {n}), but the scenario expects {expect}")
+                    })
+                }
+                Err(h) => same(h == *expect, expect, h, || {
+                    format!("GetReplyData of {job} returned {h}, but the scenario expects {expect}")
+                }),
+            }
+        }
         Check::Credentials {
             job,
             target,
@@ -777,6 +902,9 @@ pub(crate) fn observe(
         Check::PropertyFails { .. }
         | Check::RawProperty { .. }
         | Check::ClientCertificate { .. }
+        | Check::ReplyProgress { .. }
+        | Check::ReplyData { .. }
+        | Check::UploadReceived { .. }
         | Check::Times { .. } => Ok(c.clone()),
         Check::ErrorObject { error, .. } => {
             let code = match r.errors.get(error) {
@@ -906,6 +1034,17 @@ pub(crate) fn observe(
         Ok(c) => (Some(c), HResult::S_OK),
         Err(h) => (None, h),
     })
+}
+
+/// The failure of a check whose application could not obtain a handle to `job`.
+fn no_handle(app: &str, job: &str, shown: &str, h: HResult) -> Fail {
+    Fail {
+        expected: shown.to_string(),
+        actual: h.to_string(),
+        message: format!(
+            "application {app:?} could not obtain a handle to {job:?}: GetJob returned {h}"
+        ),
+    }
 }
 
 /// `check requests`: what `url` received (the server's record, D27).

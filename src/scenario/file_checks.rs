@@ -119,6 +119,13 @@ fn seen_pieces(pieces: &[(Body, u64, u64)]) -> Seen {
     .expect("reading a body cannot fail")
 }
 
+/// Compare `body` (what `what` holds in memory: a reply, an upload a server received) with a body
+/// check.
+pub(crate) fn body_matches(r: &Runner, what: &str, body: &Body, c: &BodyCheck) -> Outcome {
+    let seen = seen_pieces(&[(body.clone(), 0, body.len())]);
+    compare(r, what, &seen, c)
+}
+
 /// Compare what `what` holds (`seen`) with a body check.
 fn compare(r: &Runner, what: &str, seen: &Seen, c: &BodyCheck) -> Outcome {
     if let Some(size) = c.size {

@@ -284,6 +284,105 @@ pub(super) fn write_remote_http(
             Out::Obj(vec![("trusted", Out::Arr(t.iter().map(v).collect()))]),
         ));
     }
+    if let Some(r) = &h.reply {
+        let mut o = Vec::new();
+        if let Some(c) = &r.content {
+            o.push(("content", super::write::body(c)));
+        }
+        if !r.app.is_empty() {
+            let app = r
+                .app
+                .iter()
+                .map(|a| match a {
+                    None => v("ok"),
+                    Some(s) => Out::Obj(vec![("http", v(u64::from(*s)))]),
+                })
+                .collect();
+            o.push(("app", Out::Arr(app)));
+        }
+        if !r.responses.is_empty() {
+            o.push((
+                "responses",
+                Out::Arr(r.responses.iter().map(&response).collect()),
+            ));
+        }
+        f.push(("reply", Out::Obj(o)));
+    }
+}
+
+/// A remote's `reply` (upload-reply servers, §7, D71): `{ "content": body (default empty), "app":
+/// ["ok" | { "http": status }, …], "responses": [response, …] }`.
+pub(super) fn reply(n: &Node, ptr: &str) -> R<crate::world::RemoteReply> {
+    let f = Fields::new(
+        n,
+        ptr,
+        "an upload-reply server application ({ content, app, responses })",
+        &["content", "app", "responses"],
+    )?;
+    let content = f.opt_with("content", super::load::body)?;
+    let app = match f.get("app") {
+        None => Default::default(),
+        Some(list) => {
+            let ap = f.ptr("app");
+            array(
+                list,
+                &ap,
+                "the server application's answers (\"ok\" or { \"http\": status })",
+            )?
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let p = format!("{ap}/{i}");
+                if let Kind::Str(s) = &a.kind {
+                    if s == "ok" {
+                        return Ok(None);
+                    }
+                    return at(
+                        a,
+                        &p,
+                        format!(
+                            "unknown answer {}; expected \"ok\" or {{ \"http\": status }}",
+                            quote(s)
+                        ),
+                    );
+                }
+                let af = Fields::new(
+                    a,
+                    &p,
+                    "a server application answer ({ \"http\": status })",
+                    &["http"],
+                )?;
+                af.req_with("http", "an HTTP status code", |n, p| {
+                    let v = super::load::integer(n, p, u64::MAX, "an HTTP status code")?;
+                    if !(100..=599).contains(&v) {
+                        return at(
+                            n,
+                            p,
+                            format!("{v} is not an HTTP status code: expected 100 to 599"),
+                        );
+                    }
+                    Ok(Some(v as u16))
+                })
+            })
+            .collect::<R<_>>()?
+        }
+    };
+    let responses = match f.get("responses") {
+        None => Default::default(),
+        Some(list) => {
+            let rp = f.ptr("responses");
+            array(list, &rp, "the reply download's responses")?
+                .iter()
+                .enumerate()
+                .map(|(i, r)| super::load::response(r, &format!("{rp}/{i}")))
+                .collect::<R<_>>()?
+        }
+    };
+    Ok(crate::world::RemoteReply {
+        content,
+        app,
+        responses,
+    })
 }
 
 /// Put the world's `system_proxy`, `proxies` and `certificates` back.

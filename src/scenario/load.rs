@@ -928,6 +928,7 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
             "headers_missing",
             "certificate",
             "client_certificate",
+            "reply",
         ],
     )?;
     let mut remote = Remote::default();
@@ -970,6 +971,10 @@ pub(crate) fn remote(n: &Node, ptr: &str) -> R<Remote> {
         }
     };
     super::http::remote_fields(&f, &mut remote)?;
+    // §7, D71: an upload-reply server application.
+    if let Some(r) = f.opt_with("reply", super::http::reply)? {
+        remote.http_mut().reply = Some(Box::new(r));
+    }
     remote.size = size;
     remote.responses = responses;
     remote.otherwise = otherwise;

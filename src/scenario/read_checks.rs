@@ -73,6 +73,10 @@ const CHECKS: &[(&str, &[&str])] = &[
         &["job", "target", "scheme", "present", "user"],
     ),
     ("requests", &["url", "count", "last"]),
+    (
+        "upload_received",
+        &["url", "count", "size", "sha256", "text", "same_as"],
+    ),
 ];
 
 /// The `is` of `check file_property` for `property`.
@@ -353,7 +357,13 @@ impl StepReader {
                         format!("{expect}: none of these getters returns a success code other than S_OK"),
                     );
                 }
-                if expect.is_failure() && f.has("is") {
+                let prop_is = |name: &str| {
+                    f.get("property")
+                        .is_some_and(|n| matches!(&n.kind, Kind::Str(s) if s == name))
+                };
+                // reply_data's BG_E_TOO_LARGE reports the length: `is: { size }` (D66).
+                let too_large = prop_is("reply_data") && expect == HResult::BG_E_TOO_LARGE;
+                if expect.is_failure() && f.has("is") && !too_large {
                     return at(
                         f.get("is").unwrap_or(f.node),
                         &f.ptr("is"),
@@ -366,6 +376,30 @@ impl StepReader {
                     .is_some_and(|n| matches!(&n.kind, Kind::Str(s) if s == "client_certificate"))
                 {
                     client_certificate(&f, job, expect)?
+                } else if prop_is("reply_progress") {
+                    reply_progress(&f, job, expect)?
+                } else if prop_is("reply_data") {
+                    let body = match f.get("is") {
+                        None => BodyCheck::default(),
+                        Some(n) => {
+                            let g = Fields::new(
+                                n,
+                                &f.ptr("is"),
+                                "a body check ({ size, sha256, text, same_as })",
+                                if too_large {
+                                    &["size"]
+                                } else {
+                                    &["size", "sha256", "text", "same_as"]
+                                },
+                            )?;
+                            body_check(&g)?
+                        }
+                    };
+                    Check::ReplyData {
+                        job,
+                        body: Box::new(body),
+                        expect,
+                    }
                 } else if let Some(id) = raw_property_id(&f)? {
                     let is = if expect.is_failure() {
                         None
@@ -643,6 +677,11 @@ impl StepReader {
                 count: f.opt_with("count", u64_field("a number of requests"))?,
                 last: f.opt_with("last", last_request)?,
             },
+            "upload_received" => Check::UploadReceived {
+                url: f.req_with("url", "the URL", super::load::string)?,
+                count: f.opt_with("count", u64_field("a number of uploads"))?,
+                body: Box::new(body_check(&f)?),
+            },
             _ => Check::Time {
                 seconds: f.req_with(
                     "seconds",
@@ -711,9 +750,33 @@ fn client_certificate(f: &Fields, job: String, expect: HResult) -> R<Check> {
     })
 }
 
+/// `check property reply_progress` (§2.3, §8.2): `is` is `{ bytes_total, bytes_transferred }`,
+/// any subset; left out with a failing `expect`.
+fn reply_progress(f: &Fields, job: String, expect: HResult) -> R<Check> {
+    let (mut total, mut transferred) = (None, None);
+    if !expect.is_failure() {
+        let n = f.req("is", "{ bytes_total, bytes_transferred }, any of them")?;
+        let g = Fields::new(
+            n,
+            &f.ptr("is"),
+            "reply progress ({ bytes_total, bytes_transferred })",
+            &["bytes_total", "bytes_transferred"],
+        )?;
+        total = g.opt_with("bytes_total", bytes_total)?;
+        transferred = g.opt_with("bytes_transferred", u64_field("a byte count"))?;
+    }
+    Ok(Check::ReplyProgress {
+        job,
+        bytes_total: total,
+        bytes_transferred: transferred,
+        expect,
+    })
+}
+
 fn checkable_names() -> Vec<&'static str> {
     let mut v = PropertyValue::NAMES.to_vec();
     v.extend(crate::properties::CHECK_ONLY_NAMES);
+    v.extend(["client_certificate", "reply_progress", "reply_data"]);
     v
 }
 

@@ -789,6 +789,19 @@ pub fn describe(step: &Step) -> String {
                     format!("check property {job} client_certificate")
                 }
             }
+            C::ReplyProgress { job, expect, .. } | C::ReplyData { job, expect, .. } => {
+                let name = if matches!(c, C::ReplyProgress { .. }) {
+                    "reply_progress"
+                } else {
+                    "reply_data"
+                };
+                if *expect == crate::HResult::S_OK {
+                    format!("check property {job} {name}")
+                } else {
+                    format!("check property {job} {name} returns {expect}")
+                }
+            }
+            C::UploadReceived { url, .. } => format!("check upload_received {url}"),
             C::Owner { job, is } => format!("check owner {job} is {is}"),
             C::Times { job, .. } => format!("check times {job}"),
             C::Jobs { all_users, .. } => {

@@ -272,6 +272,8 @@ impl Action {
                 | Check::PropertyFails { job, .. }
                 | Check::RawProperty { job, .. }
                 | Check::ClientCertificate { job, .. }
+                | Check::ReplyProgress { job, .. }
+                | Check::ReplyData { job, .. }
                 | Check::Times { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
@@ -292,6 +294,8 @@ impl Action {
                 | Check::PropertyFails { job, .. }
                 | Check::RawProperty { job, .. }
                 | Check::ClientCertificate { job, .. }
+                | Check::ReplyProgress { job, .. }
+                | Check::ReplyData { job, .. }
                 | Check::Times { job, .. }
                 | Check::Owner { job, .. },
             ) => Some(job),
@@ -321,6 +325,8 @@ impl Action {
                 Check::ClientCertificate { .. } => {
                     "IBackgroundCopyJobHttpOptions::GetClientCertificate"
                 }
+                Check::ReplyProgress { .. } => "IBackgroundCopyJob2::GetReplyProgress",
+                Check::ReplyData { .. } => "IBackgroundCopyJob2::GetReplyData",
                 Check::Times { .. } => "GetTimes",
                 Check::Owner { .. } => "GetOwner",
                 Check::Jobs { .. } => "EnumJobs",
@@ -332,7 +338,8 @@ impl Action {
                 | Check::LocalFile { .. }
                 | Check::LocalDir { .. }
                 | Check::Credentials { .. }
-                | Check::Requests { .. } => return None,
+                | Check::Requests { .. }
+                | Check::UploadReceived { .. } => return None,
             },
         })
     }
@@ -456,6 +463,28 @@ pub enum Check {
         /// The HRESULT the getter must return.
         expect: HResult,
     },
+    /// Job2::GetReplyProgress (`check property reply_progress`, §2.3, §8.2): each field given
+    /// must match; none with a failing `expect`.
+    ReplyProgress {
+        /// The job.
+        job: String,
+        /// BytesTotal (UNKNOWN: BG_SIZE_UNKNOWN).
+        bytes_total: Option<BytesTotal>,
+        /// BytesTransferred.
+        bytes_transferred: Option<u64>,
+        /// The HRESULT the getter must return.
+        expect: HResult,
+    },
+    /// Job2::GetReplyData (`check property reply_data`, §2.3, D66): a body check of the reply;
+    /// with BG_E_TOO_LARGE only `size`, the length reported.
+    ReplyData {
+        /// The job.
+        job: String,
+        /// What the reply holds (boxed: most steps are smaller).
+        body: Box<BodyCheck>,
+        /// The HRESULT the getter must return.
+        expect: HResult,
+    },
     /// GetTimes (part 2 `check times`): each given time in whole virtual seconds since the start,
     /// `None` for UNKNOWN (a zero FILETIME, D13).
     Times {
@@ -563,6 +592,16 @@ pub enum Check {
         /// What the latest one must show (when checked).
         last: Option<LastRequest>,
     },
+    /// What a server holds for an upload URL (§7, D71): how many uploads its application
+    /// received, and the latest one's bytes.
+    UploadReceived {
+        /// The URL.
+        url: String,
+        /// Uploads received (when checked).
+        count: Option<u64>,
+        /// The latest upload's bytes (boxed: most steps are smaller).
+        body: Box<BodyCheck>,
+    },
 }
 
 /// `last` of `check requests`: each field compared when given.
@@ -590,7 +629,9 @@ impl Check {
             Check::Property { .. }
             | Check::PropertyFails { .. }
             | Check::RawProperty { .. }
-            | Check::ClientCertificate { .. } => "property",
+            | Check::ClientCertificate { .. }
+            | Check::ReplyProgress { .. }
+            | Check::ReplyData { .. } => "property",
             Check::Owner { .. } => "owner",
             Check::Times { .. } => "times",
             Check::Jobs { .. } => "jobs",
@@ -603,6 +644,7 @@ impl Check {
             Check::LocalDir { .. } => "local_dir",
             Check::Credentials { .. } => "credentials",
             Check::Requests { .. } => "requests",
+            Check::UploadReceived { .. } => "upload_received",
         }
     }
 }

@@ -618,6 +618,55 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
                 f.push(("last", Out::Obj(o)));
             }
         }
+        Check::UploadReceived { url, count, body } => {
+            f.push(("url", v(url)));
+            if let Some(c) = count {
+                f.push(("count", v(c)));
+            }
+            body_check(f, body);
+        }
+        Check::ReplyProgress {
+            job,
+            bytes_total,
+            bytes_transferred,
+            expect,
+        } => {
+            f.push(("job", v(job)));
+            f.push(("property", v("reply_progress")));
+            if !expect.is_failure() {
+                let mut is = Vec::new();
+                if let Some(t) = bytes_total {
+                    is.push((
+                        "bytes_total",
+                        match t {
+                            super::types::BytesTotal::Bytes(n) => v(n),
+                            super::types::BytesTotal::Unknown => v("UNKNOWN"),
+                        },
+                    ));
+                }
+                if let Some(n) = bytes_transferred {
+                    is.push(("bytes_transferred", v(n)));
+                }
+                f.push(("is", Out::Obj(is)));
+            }
+            if *expect != HResult::S_OK {
+                f.push(("expect", v(expect.to_string())));
+            }
+        }
+        Check::ReplyData { job, body, expect } => {
+            f.push(("job", v(job)));
+            f.push(("property", v("reply_data")));
+            if !expect.is_failure() || *expect == HResult::BG_E_TOO_LARGE {
+                let mut is = Vec::new();
+                body_check(&mut is, body);
+                if !is.is_empty() {
+                    f.push(("is", Out::Obj(is)));
+                }
+            }
+            if *expect != HResult::S_OK {
+                f.push(("expect", v(expect.to_string())));
+            }
+        }
         Check::Credentials {
             job,
             target,

@@ -3,13 +3,14 @@
 //! transition table with their error record (D1) — and network loss (T18).
 
 use super::Service;
+use crate::content::Body;
 use crate::engine::{stop_point, SCALE};
 use crate::hresult::HResult;
 use crate::job::{Active, FileData};
 use crate::notify::NotifyEvent;
 use crate::record::ErrorReport;
-use crate::state::{ErrorContext, BG_SIZE_UNKNOWN};
-use crate::trace::{RestartReason, TraceKind};
+use crate::state::{ErrorContext, JobType, BG_SIZE_UNKNOWN};
+use crate::trace::{ReplyEvent, RestartReason, TraceKind};
 use crate::transition::{self, EngineEvent, Failure};
 use crate::world::{Class, Fault, Response};
 
@@ -97,7 +98,11 @@ impl Service {
     pub(crate) fn connect_next_file(&mut self, j: usize) {
         loop {
             let Some(f) = self.jobs[j].next_file() else {
-                // Nothing left to move: T5 (if still connecting) then T8.
+                // Nothing left to move: T5 (if still connecting) then T8 — for an upload-reply
+                // job only once the server application answered and the reply came (§7, D71).
+                if !self.reply_phase(j) {
+                    return;
+                }
                 self.on_event(j, EngineEvent::Connected);
                 self.on_event(j, EngineEvent::AllFilesDone);
                 return;
@@ -313,6 +318,111 @@ impl Service {
         }
     }
 
+    /// The reply phase of an upload-reply job whose upload is done (§7, D71): the server application
+    /// receives the upload and answers (a failure is an error with context REMOTE_APPLICATION,
+    /// classified per D5), then the reply downloads (its attempts scripted by the remote's
+    /// `reply.responses`, context REMOTE_FILE). The reply takes no virtual time (D71). Returns whether
+    /// the job may go on to TRANSFERRED; `false` after a failure was sent. Other job types: `true`.
+    fn reply_phase(&mut self, j: usize) -> bool {
+        if self.jobs[j].job_type() != JobType::UploadReply || self.jobs[j].files().is_empty() {
+            return true;
+        }
+        let state = self.jobs[j].options().reply.as_deref();
+        if state.is_some_and(|r| r.data.is_some()) {
+            return true;
+        }
+        let app_ok = state.is_some_and(|r| r.app_ok);
+        let id = self.jobs[j].id();
+        let url = self.jobs[j].files()[0].remote.to_string();
+        if !app_ok {
+            // The server application receives the whole upload.
+            let body = self.world.local_body(&self.jobs[j].files()[0].local);
+            let got = self.world.http.uploads.entry(url.clone()).or_default();
+            got.count += 1;
+            got.body = body;
+            let answer = self
+                .world
+                .remotes
+                .get_mut(&url)
+                .and_then(|r| r.http.as_deref_mut())
+                .and_then(|h| h.reply.as_deref_mut())
+                .and_then(|r| r.app.pop_front())
+                .flatten();
+            self.record(TraceKind::Reply {
+                job: id,
+                event: ReplyEvent::App(answer),
+            });
+            if let Some(status) = answer {
+                let code = HResult::http(status);
+                if self.world.classify(code).0 != Class::Success {
+                    self.fail(j, code, Some(ErrorContext::RemoteApplication), 0);
+                    return false;
+                }
+            }
+        }
+        let spec = self
+            .world
+            .remotes
+            .get_mut(&url)
+            .and_then(|r| r.http.as_deref_mut())
+            .and_then(|h| h.reply.as_deref_mut());
+        let (body, response) = match spec {
+            Some(r) => (r.body(), r.responses.pop_front().unwrap_or(Response::Ok)),
+            None => (Body::Bytes(Vec::new()), Response::Ok),
+        };
+        let len = body.len();
+        let mut have = 0;
+        self.jobs[j].edit_options(|o| {
+            let r = o.reply.get_or_insert_with(Box::default);
+            r.app_ok = true;
+            if r.bytes_total != len {
+                // §8.2: BytesTotal is known from the reply's start; a changed reply starts over.
+                r.bytes_total = len;
+                r.bytes_transferred = 0;
+            }
+            have = r.bytes_transferred;
+        });
+        self.record(TraceKind::Reply {
+            job: id,
+            event: ReplyEvent::Started(len),
+        });
+        let fault = match response {
+            Response::Fail { fault, after_bytes }
+                if self.world.classify(fault.code()).0 != Class::Success =>
+            {
+                Some((fault, after_bytes))
+            }
+            _ => None,
+        };
+        if let Some((fault, after_bytes)) = fault {
+            let reached = have.saturating_add(after_bytes.unwrap_or(0)).min(len);
+            if reached > have {
+                let now = self.now;
+                self.jobs[j].edit_options(|o| {
+                    if let Some(r) = o.reply.as_deref_mut() {
+                        r.bytes_transferred = reached;
+                    }
+                });
+                self.jobs[j].progressed(now);
+            }
+            self.fail(j, fault.code(), Some(ErrorContext::RemoteFile), 0);
+            return false;
+        }
+        let now = self.now;
+        self.jobs[j].edit_options(|o| {
+            if let Some(r) = o.reply.as_deref_mut() {
+                r.bytes_transferred = len;
+                r.data = Some(body);
+            }
+        });
+        self.jobs[j].progressed(now);
+        self.record(TraceKind::Reply {
+            job: id,
+            event: ReplyEvent::Finished(len),
+        });
+        true
+    }
+
     /// A partly transferred file starts over at byte 0 (D38, D39): its temporary file is emptied.
     fn file_restarted(&mut self, j: usize, f: usize) {
         self.sandbox_truncate(j, f);
@@ -321,6 +431,7 @@ impl Service {
     fn file_done(&mut self, j: usize, f: usize) {
         let job = &mut self.jobs[j];
         let upload = job.job_type().is_upload();
+        let reply = job.job_type() == JobType::UploadReply;
         let id = job.id();
         let file = &mut job.files_mut()[f];
         if file.bytes_total == BG_SIZE_UNKNOWN {
@@ -332,6 +443,16 @@ impl Service {
             file.completed = true; // §8.2: an upload file is complete once uploaded
         }
         let bytes = file.bytes_total;
+        if upload && !reply {
+            // The server holds the whole upload (`check upload_received`); an upload-reply job's
+            // is counted when its server application receives it (D71).
+            let (url, local) = (file.remote.to_string(), file.local.clone());
+            let body = self.world.local_body(&local);
+            let got = self.world.http.uploads.entry(url).or_default();
+            got.count += 1;
+            got.body = body;
+        }
+        let job = &mut self.jobs[j];
         job.file_finished();
         self.record(TraceKind::FileDone {
             job: id,

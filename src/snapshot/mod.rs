@@ -194,6 +194,7 @@ impl Service {
         loaded.sandbox = self.sandbox.take();
         // What servers received is theirs, not the service's: it outlives the restart.
         loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
+        loaded.world.http.uploads = std::mem::take(&mut self.world.http.uploads);
         *self = loaded;
         Ok(())
     }
@@ -214,6 +215,7 @@ impl Service {
         }
         loaded.trace = std::mem::take(&mut self.trace);
         loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
+        loaded.world.http.uploads = std::mem::take(&mut self.world.http.uploads);
         *self = loaded;
     }
 }

@@ -238,6 +238,7 @@ impl History {
             | TraceKind::AttemptCut { .. }
             | TraceKind::FileDone { .. }
             | TraceKind::Restarted { .. }
+            | TraceKind::Reply { .. }
             | TraceKind::TempFile { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
