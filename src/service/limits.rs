@@ -16,7 +16,7 @@ use crate::record::ErrorReport;
 use crate::state::JobState;
 use crate::time::{SimDuration, SimTime};
 use crate::trace::TraceKind;
-use crate::transition::{self, EngineEvent, Failure};
+use crate::transition::EngineEvent;
 use crate::world::{cost_allows, Network, COST_STATES_KNOWN};
 
 impl Service {
@@ -47,21 +47,7 @@ impl Service {
             cost: self.world.network_cost,
             flags: job.options().cost_flags,
         });
-        self.settle(j);
-        let now = self.now;
-        let job = &mut self.jobs[j];
-        let since = job.no_progress_clock(now);
-        let event = match transition::escalate(
-            job.no_progress_timeout(),
-            job.retry_delay(),
-            since,
-            now,
-            false,
-        ) {
-            Failure::Transient => EngineEvent::CostBlocked,
-            other => EngineEvent::Failure(other, ErrorReport::COST_BLOCKED),
-        };
-        self.on_event(j, event);
+        self.policy_wait(j, EngineEvent::CostBlocked, ErrorReport::COST_BLOCKED);
     }
 
     /// The network's cost or the job's cost flags changed (COST_FLAGS is effective at once): a

@@ -511,6 +511,13 @@ impl Service {
     /// BG_E_NETWORK_DISCONNECTED, no error-count bump, no retry timer (D3, D6). A zero no-progress
     /// timeout still sends it to ERROR (T26).
     pub(crate) fn network_lost(&mut self, j: usize) {
+        self.policy_wait(j, EngineEvent::NetworkLost, ErrorReport::NETWORK_LOST);
+    }
+
+    /// The wait of T18 (network loss) and T21a (cost block, D53): TRANSIENT_ERROR with `report`, no
+    /// error-count bump, no retry timer; a zero or used-up no-progress timeout sends the job to ERROR
+    /// instead (T26, T12; D4a).
+    pub(crate) fn policy_wait(&mut self, j: usize, wait: EngineEvent, report: ErrorReport) {
         self.settle(j);
         let now = self.now;
         let job = &mut self.jobs[j];
@@ -522,8 +529,8 @@ impl Service {
             now,
             false,
         ) {
-            Failure::Transient => EngineEvent::NetworkLost,
-            other => EngineEvent::Failure(other, ErrorReport::NETWORK_LOST),
+            Failure::Transient => wait,
+            other => EngineEvent::Failure(other, report),
         };
         self.on_event(j, event);
     }
