@@ -604,17 +604,10 @@ fn is_unrestricted(cost: &u32) -> bool {
     *cost == COST_UNRESTRICTED
 }
 
-/// The names of the BITS_COST_STATE bits, in bit order (scenario `network_cost`, traces).
-pub const COST_STATE_NAMES: [(&str, u32); 8] = [
-    ("UNRESTRICTED", 0x1),
-    ("CAPPED_USAGE_UNKNOWN", 0x2),
-    ("BELOW_CAP", 0x4),
-    ("NEAR_CAP", 0x8),
-    ("OVERCAP_CHARGED", 0x10),
-    ("OVERCAP_THROTTLED", 0x20),
-    ("USAGE_BASED", 0x40),
-    ("ROAMING", 0x80),
-];
+/// The names of the BITS_COST_STATE bits, in bit order (scenario `network_cost`, traces): the first
+/// eight entries of the cost-flag names a job's `cost_flags` reads (one table, two views).
+pub const COST_STATE_NAMES: crate::properties::FlagNames =
+    crate::properties::options::COST_FLAG_NAMES.split_at(8).0;
 
 /// A network cost as its names joined by `|` (bits without a name in hex; `0` for none).
 pub fn cost_state_names(cost: u32) -> String {
@@ -952,6 +945,18 @@ pub fn default_classification(code: HResult) -> (Class, ErrorContext) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn d53_cost_state_names_are_the_eight_single_bits_in_order() {
+        assert_eq!(COST_STATE_NAMES.len(), 8);
+        for (i, (_, bit)) in COST_STATE_NAMES.iter().enumerate() {
+            assert_eq!(*bit, 1 << i);
+        }
+        assert_eq!(COST_STATE_NAMES[7].0, "ROAMING");
+        let all = COST_STATE_NAMES.iter().fold(0, |a, (_, b)| a | b);
+        assert_eq!(all, COST_STATES_KNOWN);
+        assert_eq!(cost_state_names(0x81), "UNRESTRICTED|ROAMING");
+    }
 
     #[test]
     fn d5_http_classification() {

@@ -1392,3 +1392,47 @@ fn upload_reply_state_round_trips() {
     plain.add_file(pa, pj, U, "C:\\up\\q.bin").unwrap();
     assert!(!plain.to_snapshot_json().contains("\"reply\""));
 }
+
+/// T23 (D55): a hand-edited snapshot whose running job has spent more than its maximum download
+/// time before the snapshot's instant is refused (the service would have ended it first); the same
+/// file with a count that leaves time loads and ends the job when the rest runs out.
+#[test]
+fn t23_a_running_job_past_its_deadline_is_refused_on_load() {
+    let world = World::new()
+        .bandwidth(1_000)
+        .remote(A, Remote::sized(100_000));
+    let mut s = Service::new(world);
+    let alice = s.add_user("alice", false, true);
+    let a = s.connect("app", alice);
+    let j = s.create_job(a, "timed", JobType::Download).unwrap();
+    s.add_file(a, j, A, "C:\\dl\\a.bin").unwrap();
+    s.set_maximum_download_time(a, j, 30).unwrap();
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_secs(10));
+    assert_eq!(s.state(a, j), Ok(JobState::Transferring));
+    let json = s.to_snapshot_json();
+    let with_count = |ms: i64| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let job = &mut v["jobs"][0];
+        assert!(job["options"].is_object(), "the options are saved: {job}");
+        job["options"]["download_time_ms"] = ms.into();
+        serde_json::to_string(&v).unwrap()
+    };
+    // Entered its running state at or before 0 s; 10 s later, with 25 s counted before, 30 s are
+    // used up at 5 s: refused.
+    let err = Service::from_snapshot_json(&with_count(25_000), Path::new("edited.json"))
+        .err()
+        .expect("a deadline in the past is refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("maximum download time") && msg.contains("edited.json"),
+        "{msg}"
+    );
+    // 15 s counted before: 5 s remain after the snapshot's instant.
+    let mut ok = Service::from_snapshot_json(&with_count(15_000), Path::new("edited.json"))
+        .expect("a deadline still ahead loads");
+    ok.advance(SimDuration::from_secs(4));
+    assert_eq!(ok.state(a, j), Ok(JobState::Transferring));
+    ok.advance(SimDuration::from_secs(2));
+    assert_eq!(ok.state(a, j), Ok(JobState::Error));
+}

@@ -94,14 +94,7 @@ impl Service {
     fn max_download_due(&self, j: usize) -> Option<SimTime> {
         let job = &self.jobs[j];
         let o = job.options();
-        let limit = u64::from(o.maximum_download_time) * 1000;
-        let used = o.download_time_ms;
-        let remaining = if used <= 0 {
-            limit.saturating_add(used.unsigned_abs())
-        } else {
-            limit.saturating_sub(used.unsigned_abs())
-        };
-        Self::due_after(job.state_since(), SimDuration::from_millis(remaining))
+        Self::due_after(job.state_since(), max_download_remaining(o))
     }
 
     /// Job `j` entered CONNECTING or TRANSFERRING: its deadline (T23).
@@ -240,4 +233,18 @@ impl Service {
             }
         }
     }
+}
+
+/// T23 (D55): how long a job that is running since its state began may still spend in CONNECTING
+/// and TRANSFERRING, counted from the instant it entered its state (the count in `options` is the
+/// time spent before that instant, or minus the part of the stay before a Resume).
+pub(crate) fn max_download_remaining(o: &crate::job_options::JobOptions) -> SimDuration {
+    let limit = u64::from(o.maximum_download_time) * 1000;
+    let used = o.download_time_ms;
+    let remaining = if used <= 0 {
+        limit.saturating_add(used.unsigned_abs())
+    } else {
+        limit.saturating_sub(used.unsigned_abs())
+    };
+    SimDuration::from_millis(remaining)
 }

@@ -17,6 +17,7 @@ mod run;
 mod scavenge;
 mod transfer;
 
+pub(crate) use limits::max_download_remaining;
 pub(crate) use run::IdleStep;
 
 use crate::engine::Engine;

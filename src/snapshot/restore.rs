@@ -296,6 +296,24 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
                 job.state
             )));
         }
+        // A running job's T23 deadline is at or after the snapshot's instant: an earlier one
+        // would have ended it (ERROR) before the snapshot was taken.
+        if job.state.is_running() {
+            let default_options;
+            let o = match &job.options {
+                Some(o) => o,
+                None => {
+                    default_options = crate::job_options::JobOptions::default();
+                    &default_options
+                }
+            };
+            let remaining = crate::service::max_download_remaining(o);
+            if job.state_since + remaining < now {
+                return Err(at(
+                    "a running job whose maximum download time ran out before the snapshot's time (T23)",
+                ));
+            }
+        }
         if job.minimum_retry_delay_secs < defaults::MINIMUM_RETRY_DELAY_FLOOR {
             return Err(at("minimum retry delay below 5 s (D14)"));
         }
