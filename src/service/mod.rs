@@ -17,7 +17,7 @@ mod run;
 mod scavenge;
 mod transfer;
 
-pub(crate) use run::IdleStep;
+pub(crate) use run::{cancelled, IdleStep};
 
 use crate::engine::Engine;
 use crate::hresult::HResult;
