@@ -127,6 +127,13 @@ fn group(c: &mut Criterion, name: &str, remotes: Remotes, tracing: bool, sizes: 
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     for &n in sizes {
+        if n >= 1_000_000 {
+            // One iteration of the million-job storm is seconds (plus its untimed setup): the least
+            // criterion allows (10 samples of one iteration, no warm-up to speak of), so that a run
+            // of it is a minute or two and `cargo bench --no-run` builds nothing more.
+            g.warm_up_time(Duration::from_millis(1));
+            g.measurement_time(Duration::from_secs(1));
+        }
         g.throughput(Throughput::Elements(dry_run(remotes, n)));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
             b.iter_batched(

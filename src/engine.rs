@@ -4,7 +4,8 @@
 //! it where things stand.
 //!
 //! Time jumps from event to event; nothing ticks. A timer is live only while the job still records the
-//! same due time, so a cancelled timer costs nothing but its heap slot. Transfers do not use the heap:
+//! same due time; a cancelled timer is dropped when it reaches the front and by a compaction of the
+//! heap whenever it has doubled (D85, `service/run.rs`). Transfers do not use the heap:
 //! running transfers share the bandwidth equally, so all of them advance along one shared counter `S`
 //! (bytes per transfer, scaled); each transfer's next stop (file end or scripted failure) is a point on
 //! that counter, kept in an ordered set, and the next transfer event is the smallest point. Adding or
@@ -157,6 +158,9 @@ pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 #[derive(Debug, Default)]
 pub(crate) struct Engine {
     pub(crate) events: MinHeap<Scheduled>,
+    /// D85: the heap's size that triggers its next compaction (twice its size after the last one).
+    /// Not saved.
+    pub(crate) compact_at: usize,
     /// Timers pushed for the instant they were pushed at (mostly scheduler passes), kept out of the
     /// heap in a FIFO: always sorted by `(time, seq)`, so the next event is the smaller of this front
     /// and the heap's top — the same order as if they were in the heap, at O(1) instead of O(log n).

@@ -71,6 +71,19 @@ impl<T: Ord + Copy> MinHeap<T> {
         self.v.iter()
     }
 
+    /// How many elements.
+    pub(crate) fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    /// Keep only the elements `keep` accepts (the pop order of the rest is unchanged: the order is
+    /// the elements' own).
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        let mut v = std::mem::take(&mut self.v);
+        v.retain(keep);
+        *self = MinHeap::from_vec(v);
+    }
+
     /// Move the element at `i` down to its place.
     fn sift_down(&mut self, mut i: usize) {
         let x = self.v[i];
@@ -130,6 +143,25 @@ mod tests {
                 prop_assert_eq!(ours.pop(), Some(x.0));
             }
             prop_assert_eq!(ours.pop(), None);
+        }
+
+        /// `retain` keeps exactly the accepted elements, and they still come out smallest first.
+        #[test]
+        fn d85_retain_keeps_the_order_of_the_rest(
+            start in proptest::collection::vec(any::<(u8, u16)>(), 0..200),
+            odd in any::<bool>(),
+        ) {
+            let mut ours = MinHeap::from_vec(start.clone());
+            let keep = |x: &(u8, u16)| (x.1 % 2 == 1) == odd;
+            ours.retain(keep);
+            let mut want: Vec<_> = start.into_iter().filter(keep).collect();
+            want.sort_unstable();
+            prop_assert_eq!(ours.len(), want.len());
+            let mut got = Vec::new();
+            while let Some(x) = ours.pop() {
+                got.push(x);
+            }
+            prop_assert_eq!(got, want);
         }
     }
 }

@@ -256,6 +256,7 @@ pub mod testing;
 mod time;
 mod trace;
 mod transition;
+mod url_map;
 mod world;
 
 pub use api::{Callback, CopyError, File, Job, Manager, NotifyFlagsArg, Sim};
@@ -287,6 +288,7 @@ pub use trace::{
     TraceKind, TraceText,
 };
 pub use transition::{EventKind, Rule};
+pub use url_map::UrlMap;
 pub use world::{
     default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Received,
     Remote, RemoteHttp, RemoteReply, Request, Requests, Response, ServerCertificate, World,

@@ -7,6 +7,7 @@
 //! seed is part of the world, so any run can be replayed.
 
 use crate::content::Body;
+use crate::url_map::UrlMap;
 use crate::{ErrorContext, HResult};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -330,7 +331,7 @@ pub struct HttpWorld {
     /// Requests received, by URL: the servers' own record, not BITS state, so snapshots leave it
     /// out and a service restart keeps it.
     #[serde(skip)]
-    pub requests: BTreeMap<String, Requests>,
+    pub requests: UrlMap<Requests>,
     /// Uploads received, by URL (`check upload_received`): the servers' record, kept like
     /// `requests`.
     #[serde(skip)]
@@ -555,7 +556,7 @@ pub struct World {
     /// Up or down.
     pub(crate) network: Network,
     /// Servers by URL.
-    pub(crate) remotes: BTreeMap<String, Remote>,
+    pub(crate) remotes: UrlMap<Remote>,
     /// Local files for uploads, by path.
     pub(crate) locals: BTreeMap<String, Local>,
     /// Per-code overrides of the D5 classification (e.g. make 503 fatal, see spec §4.5).
@@ -641,7 +642,7 @@ impl Default for World {
         World {
             bandwidth: 1_000_000,
             network: Network::Up,
-            remotes: BTreeMap::new(),
+            remotes: UrlMap::new(),
             locals: BTreeMap::new(),
             classify: BTreeMap::new(),
             time_slice_secs: 600,
@@ -810,7 +811,7 @@ impl World {
     }
 
     /// The servers, by URL.
-    pub fn remotes(&self) -> &BTreeMap<String, Remote> {
+    pub fn remotes(&self) -> &UrlMap<Remote> {
         &self.remotes
     }
     /// The local files uploads read, by path.
@@ -840,34 +841,29 @@ impl World {
 
     /// One connection attempt to `url`: consumes a scripted response (spec scenario-format, World).
     pub(crate) fn attempt(&mut self, url: &str) -> Attempt {
-        let (response, size, modified, accept_ranges, length) = match self.remotes.get_mut(url) {
-            None => (Response::win32(12007), None, 0, true, 0), // ERROR_WINHTTP_NAME_NOT_RESOLVED
-            Some(remote) => {
-                let r = remote.responses.pop_front().unwrap_or(remote.otherwise);
-                let length = remote
-                    .content
-                    .as_ref()
-                    .map_or(remote.size.unwrap_or(0), Body::len);
-                (
-                    r,
-                    remote.size,
-                    remote.modified,
-                    remote.accept_ranges,
-                    length,
-                )
+        let remote = self.remotes.get_mut(url);
+        attempt_on(remote, &mut self.chaos)
+    }
+
+    /// The attempt of a job with no HTTP settings, in a world without proxies, to `url` whose
+    /// server has no HTTP gates (no certificate, authentication or redirect): the server logs
+    /// `request()` (if it exists) and the script answers, with one look-up of `url` among the
+    /// remotes. `None` (nothing done) when the remote has gates.
+    pub(crate) fn attempt_ungated(
+        &mut self,
+        url: &str,
+        request: impl FnOnce() -> Request,
+    ) -> Option<Attempt> {
+        let remote = self.remotes.get_mut(url);
+        if let Some(r) = &remote {
+            if r.http.is_some() {
+                return None;
             }
-        };
-        let response = match &mut self.chaos {
-            Some(chaos) => chaos.perturb(response, size),
-            None => response,
-        };
-        Attempt {
-            response,
-            size,
-            modified,
-            accept_ranges,
-            length,
+            let log = self.http.requests.get_or_default(url);
+            log.count = log.count.saturating_add(1);
+            log.last = Some(request());
         }
+        Some(attempt_on(remote, &mut self.chaos))
     }
 
     /// D5: classify an error code, honouring this world's overrides. Returns the class and the error
@@ -878,6 +874,39 @@ impl World {
             Some(&c) => (c, context),
             None => (class, context),
         }
+    }
+}
+
+/// One connection attempt to `remote` (`None`: a URL no server answers): consumes a scripted response,
+/// which the chaos settings may perturb.
+fn attempt_on(remote: Option<&mut Remote>, chaos: &mut Option<Chaos>) -> Attempt {
+    let (response, size, modified, accept_ranges, length) = match remote {
+        None => (Response::win32(12007), None, 0, true, 0), // ERROR_WINHTTP_NAME_NOT_RESOLVED
+        Some(remote) => {
+            let r = remote.responses.pop_front().unwrap_or(remote.otherwise);
+            let length = remote
+                .content
+                .as_ref()
+                .map_or(remote.size.unwrap_or(0), Body::len);
+            (
+                r,
+                remote.size,
+                remote.modified,
+                remote.accept_ranges,
+                length,
+            )
+        }
+    };
+    let response = match chaos {
+        Some(chaos) => chaos.perturb(response, size),
+        None => response,
+    };
+    Attempt {
+        response,
+        size,
+        modified,
+        accept_ranges,
+        length,
     }
 }
 

@@ -179,15 +179,8 @@ fn request(
 }
 
 /// Count `request` as received by `url`.
-fn log_into(
-    requests: &mut std::collections::BTreeMap<String, crate::world::Requests>,
-    url: &str,
-    request: Request,
-) {
-    let log = match requests.get_mut(url) {
-        Some(l) => l,
-        None => requests.entry(url.to_string()).or_default(),
-    };
+fn log_into(requests: &mut crate::UrlMap<crate::world::Requests>, url: &str, request: Request) {
+    let log = requests.get_or_default(url);
     log.count = log.count.saturating_add(1);
     log.last = Some(request);
 }
@@ -291,21 +284,13 @@ impl Service {
         let job = &self.jobs[j];
         let plain_job = job.http().is_none() && job.proxy_usage() != ProxyUsage::Override;
         let start = &*job.files()[f].remote;
-        if plain_job
-            && self.world.http.is_empty()
-            && self
-                .world
-                .remotes
-                .get(start)
-                .is_none_or(|r| r.http.is_none())
-        {
-            // No gate anywhere: the script answers (the simulator before part 2, byte for byte).
-            if self.world.remotes.contains_key(start) {
-                log_into(&mut self.world.http.requests, start, request(job, f, None));
+        if plain_job && self.world.http.is_empty() {
+            // No gate anywhere: the script answers (the simulator before part 2, byte for byte),
+            // with one look-up of the URL among the remotes.
+            if let Some(attempt) = self.world.attempt_ungated(start, || request(job, f, None)) {
+                self.note_served(j, f, None, &attempt);
+                return attempt;
             }
-            let attempt = self.world.attempt(start);
-            self.note_served(j, f, None, &attempt);
-            return attempt;
         }
         let id = job.id();
         let file = f as u32;

@@ -18,7 +18,7 @@ mod scavenge;
 mod transfer;
 
 pub(crate) use limits::max_download_remaining;
-pub(crate) use run::IdleStep;
+pub(crate) use run::{cancelled, IdleStep};
 
 use crate::engine::Engine;
 use crate::hresult::HResult;

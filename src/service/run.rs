@@ -3,13 +3,33 @@
 //! scheduler (D12): every foreground job at once, one background job at a time by priority.
 
 use super::Service;
-use crate::engine::{Event, StepLimitExceeded, DEFAULT_MAX_STEPS};
-use crate::job::{JobId, Slot};
+use crate::engine::{Event, Scheduled, StepLimitExceeded, DEFAULT_MAX_STEPS};
+use crate::job::{Job, JobId, Slot};
 use crate::state::JobState;
 use crate::time::{SimDuration, SimTime};
 use crate::trace::TraceKind;
 use crate::transition::{self, EngineEvent, Failure};
 use crate::world::Network;
+
+/// D85: the timer list is compacted once it holds this many timers and twice as many as after its
+/// last compaction.
+const COMPACT_MIN: usize = 1024;
+
+/// D85: whether timer `e` was cancelled: its job no longer records `e`'s due time for it (a retry,
+/// no-progress deadline or time slice disarmed or moved since it was put on the list). A cancelled
+/// timer would fire as a no-op; it is dropped instead. Other timers (scheduler passes, callback
+/// retries, launches) check their own conditions when they fire and are never dropped early.
+pub(crate) fn cancelled(jobs: &[Job], e: &Scheduled) -> bool {
+    let at = Some(e.time);
+    let job = |id: JobId| jobs.get(id.index());
+    match e.event {
+        Event::Retry(id) => job(id).is_some_and(|j| j.timer(Slot::Retry) != at),
+        Event::Deadline(id) => job(id)
+            .is_some_and(|j| j.timer(Slot::DeadlineQueued) != at && j.timer(Slot::Deadline) != at),
+        Event::Slice(id) => job(id).is_some_and(|j| j.timer(Slot::Slice) != at),
+        _ => false,
+    }
+}
 
 /// Where [`Service::idle_toward`] stopped.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -63,7 +83,7 @@ impl Service {
         max_steps: u64,
         stop_at_callout: bool,
     ) -> Result<bool, StepLimitExceeded> {
-        while let Some(next) = self.next_due() {
+        while let Some(next) = self.next_live_due() {
             if next > t {
                 break;
             }
@@ -131,7 +151,7 @@ impl Service {
         stop_at_callout: bool,
     ) -> Result<IdleStep, StepLimitExceeded> {
         while !self.is_idle() {
-            match self.next_due() {
+            match self.next_live_due() {
                 Some(next) if next <= limit => {
                     if *steps >= max_steps {
                         return Err(self.step_limit(*steps));
@@ -166,13 +186,36 @@ impl Service {
             && (self.engine.flow.points.is_empty() || self.world.bandwidth == 0)
     }
 
-    /// When the next event falls due.
+    /// When the next event falls due (cancelled timers do not count, D85).
     pub fn next_event_time(&self) -> Option<SimTime> {
-        self.next_due()
+        let heap = match self.engine.peek_event() {
+            // The front timer was cancelled since the clock last ran (a method call): the earliest
+            // live one, found without changing anything.
+            Some(e) if cancelled(&self.jobs, e) => self
+                .engine
+                .pending_events()
+                .filter(|e| !cancelled(&self.jobs, e))
+                .map(|e| e.time)
+                .min(),
+            front => front.map(|e| e.time),
+        };
+        self.next_due(heap)
     }
 
-    fn next_due(&self) -> Option<SimTime> {
-        let heap = self.engine.peek_event().map(|e| e.time);
+    /// D85: drop the cancelled timers at the front of the list (they are not events: no step, no
+    /// clock movement), then when the next event falls due.
+    fn next_live_due(&mut self) -> Option<SimTime> {
+        while let Some(&e) = self.engine.peek_event() {
+            if !cancelled(&self.jobs, &e) {
+                break;
+            }
+            self.engine.pop_event();
+        }
+        self.next_due(self.engine.peek_event().map(|e| e.time))
+    }
+
+    /// When the next event falls due, given the front timer's time `heap`.
+    fn next_due(&self, heap: Option<SimTime>) -> Option<SimTime> {
         let flow = self.engine.flow.next_time(self.world.bandwidth);
         let due = match (heap, flow) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -270,6 +313,13 @@ impl Service {
 
     pub(crate) fn push_event(&mut self, time: SimTime, event: Event) {
         self.engine.push_event(self.now, time, event);
+        // D85: once the list has doubled since its last compaction, the cancelled timers go (so in
+        // a steady state at most half of it is dead); amortised O(1) per timer.
+        if self.engine.events.len() >= self.engine.compact_at.max(COMPACT_MIN) {
+            let jobs = &self.jobs;
+            self.engine.events.retain(|e| !cancelled(jobs, e));
+            self.engine.compact_at = 2 * self.engine.events.len();
+        }
     }
 
     pub(crate) fn request_schedule(&mut self) {
@@ -497,5 +547,89 @@ impl Service {
             let id = self.jobs[j].id();
             self.push_event(at, Event::Slice(id));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::COMPACT_MIN;
+    use crate::service::Service;
+    use crate::{JobType, Remote, SimDuration, World};
+
+    const URL: &str = "https://x.test/big";
+
+    /// One background job on a 10 GB remote, resumed and running (its time slice armed).
+    fn running() -> (Service, crate::AppId, crate::JobId) {
+        let mut s = Service::new(World::new().remote(URL, Remote::sized(10_000_000_000)));
+        let u = s.add_user("u", false, true);
+        let app = s.connect("a", u);
+        let j = s.create_job(app, "j", JobType::Download).unwrap();
+        s.add_file(app, j, URL, "C:\\f").unwrap();
+        s.resume(app, j).unwrap();
+        s.advance(SimDuration::from_millis(1));
+        (s, app, j)
+    }
+
+    /// Suspend and resume `n` times, 1 ms apart: each start arms a time slice (T7) that the next
+    /// Suspend cancels.
+    fn cycle(s: &mut Service, app: crate::AppId, j: crate::JobId, n: usize) {
+        for _ in 0..n {
+            s.suspend(app, j).unwrap();
+            s.resume(app, j).unwrap();
+            s.advance(SimDuration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn d85_cancelled_time_slices_do_not_pile_up_or_count_as_events() {
+        let (mut s, app, j) = running();
+        cycle(&mut s, app, j, 5_000);
+        // Without D85 the heap holds the 5,000 cancelled slices.
+        assert!(
+            s.engine.events.len() <= COMPACT_MIN,
+            "{} timers on the heap",
+            s.engine.events.len()
+        );
+        // Only the live slice is due (armed at the last start, 5 s): the cancelled ones (due at
+        // 600 s … 604.999 s) are not events.
+        let before = s.steps();
+        let live = s.next_event_time().unwrap();
+        assert_eq!(live.as_millis(), 5_000 + 600_000);
+        s.advance(SimDuration::from_secs(606));
+        // The live slice fires and is re-armed (nobody waits, T7): one event.
+        assert_eq!(s.steps() - before, 1);
+    }
+
+    #[test]
+    fn d85_snapshots_leave_cancelled_timers_out_and_files_listing_them_load() {
+        let (mut s, app, j) = running();
+        cycle(&mut s, app, j, 3);
+        let json = s.to_snapshot_json();
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let timers = v["timers"].as_array().unwrap().clone();
+        assert_eq!(
+            timers,
+            vec![serde_json::json!({"at": 600_003, "event": {"time_slice": {"job": 0}}})],
+            "only the live slice"
+        );
+        // A file written before D85 lists the cancelled slices too: it loads, and they are dropped.
+        let dead = |at: u64| serde_json::json!({"at": at, "event": {"time_slice": {"job": 0}}});
+        v["timers"] = serde_json::json!([
+            dead(600_000),
+            dead(600_001),
+            dead(600_002),
+            timers[0].clone()
+        ]);
+        let path = std::path::Path::new("old.json");
+        let mut old = Service::from_snapshot_json(&v.to_string(), path).unwrap();
+        assert_eq!(old.next_event_time(), s.next_event_time());
+        assert_eq!(
+            old.to_snapshot_json(),
+            json,
+            "saved again without the cancelled ones"
+        );
+        let before = old.steps();
+        old.advance(SimDuration::from_secs(700));
+        assert_eq!(old.steps() - before, 1, "only the live slice is an event");
     }
 }

@@ -197,7 +197,13 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
         })
         .collect();
 
-    let mut events: Vec<Scheduled> = s.engine.pending_events().copied().collect();
+    // D85: cancelled timers are left out.
+    let mut events: Vec<Scheduled> = s
+        .engine
+        .pending_events()
+        .filter(|e| !crate::service::cancelled(&s.jobs, e))
+        .copied()
+        .collect();
     events.sort_unstable();
     let timers = events
         .iter()

@@ -70,8 +70,8 @@ pub(crate) struct SnapshotV2 {
     pub queue: Vec<u32>,
     /// The transfers under way: exactly one for each CONNECTING or TRANSFERRING job.
     pub transfers: Vec<TransferV2>,
-    /// Pending timers in the order they fire: by time, and in list order at the same time. Timers
-    /// that were cancelled stay listed and fire as no-ops (they still move the clock).
+    /// Pending timers in the order they fire: by time, and in list order at the same time. Cancelled
+    /// timers are left out (D85); a file that lists some still loads, and they are dropped unfired.
     pub timers: Vec<TimerV2>,
     /// SetNotifyInterface registrations that are scripted answers (D11). Callbacks that are
     /// application code cannot be saved and are dropped.
