@@ -111,17 +111,30 @@ impl Body {
                 buf[..n].copy_from_slice(&b[start..start + n]);
             }
             Body::Pattern { seed, .. } => {
-                let mut pos = offset;
+                let word = |block: u64| {
+                    mix(seed.wrapping_add(block.wrapping_add(1).wrapping_mul(GOLDEN))).to_le_bytes()
+                };
+                let out = &mut buf[..n];
+                let mut block = offset / 8;
+                // A start inside a block: its tail first; then whole blocks, then the head of the
+                // last one (the same bytes as one block per step, without the per-step slicing).
+                let from = (offset % 8) as usize;
                 let mut i = 0;
-                while i < n {
-                    let block = pos / 8;
-                    let word = mix(seed.wrapping_add(block.wrapping_add(1).wrapping_mul(GOLDEN)))
-                        .to_le_bytes();
-                    let from = (pos % 8) as usize;
-                    let take = (8 - from).min(n - i);
-                    buf[i..i + take].copy_from_slice(&word[from..from + take]);
-                    i += take;
-                    pos += take as u64;
+                if from != 0 {
+                    let take = (8 - from).min(n);
+                    out[..take].copy_from_slice(&word(block)[from..from + take]);
+                    i = take;
+                    block += 1;
+                }
+                let mut chunks = out[i..].chunks_exact_mut(8);
+                for c in &mut chunks {
+                    c.copy_from_slice(&word(block));
+                    block += 1;
+                }
+                let rest = chunks.into_remainder();
+                if !rest.is_empty() {
+                    let len = rest.len();
+                    rest.copy_from_slice(&word(block)[..len]);
                 }
             }
         }
@@ -388,6 +401,36 @@ mod tests {
         }
         assert_eq!(long.slice(999, 10).len(), 1);
         assert_eq!(long.slice(1000, 10).len(), 0);
+    }
+
+    #[test]
+    fn pattern_reads_at_any_offset_match_the_byte_stream() {
+        // The bytes of a pattern, one block per step (the definition), against read_at from every
+        // offset in the first blocks and lengths that start, end and stay inside a block.
+        let (seed, length) = (0x1234_5678_9abc_def0_u64, 61);
+        let stream: Vec<u8> = (0..8u64)
+            .flat_map(|b| mix(seed.wrapping_add((b + 1).wrapping_mul(GOLDEN))).to_le_bytes())
+            .take(length as usize)
+            .collect();
+        let body = Body::pattern(seed, length);
+        for off in 0..length + 2 {
+            for want in [0usize, 1, 3, 7, 8, 9, 16, 17, 64] {
+                let mut buf = vec![0xAA; want];
+                let got = body.read_at(off, &mut buf);
+                let start = (off as usize).min(stream.len());
+                let end = (start + want).min(stream.len());
+                assert_eq!(got, end - start, "offset {off}, length {want}");
+                assert_eq!(
+                    &buf[..got],
+                    &stream[start..end],
+                    "offset {off}, length {want}"
+                );
+                assert!(
+                    buf[got..].iter().all(|&b| b == 0xAA),
+                    "offset {off}, length {want}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -288,7 +288,9 @@ impl Sandbox {
             .map_err(|e| (io_error(&e), from))?;
         f.seek(SeekFrom::Start(from))
             .map_err(|e| (io_error(&e), from))?;
-        let mut buf = vec![0u8; CHUNK];
+        // No larger than the bytes to write (zeroing a whole chunk for a short write cost more than
+        // the write).
+        let mut buf = vec![0u8; usize::try_from((to - from).min(CHUNK as u64)).unwrap_or(CHUNK)];
         let mut off = from;
         while off < to {
             let mut want = usize::try_from((to - off).min(CHUNK as u64)).unwrap_or(CHUNK);
@@ -378,7 +380,8 @@ impl Sandbox {
             }
         }
         let mut f = fs::File::create(&p).map_err(|e| io_error(&e))?;
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf =
+            vec![0u8; usize::try_from(body.len().clamp(1, CHUNK as u64)).unwrap_or(CHUNK)];
         let mut off = 0;
         loop {
             let n = body.read_at(off, &mut buf);

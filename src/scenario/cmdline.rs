@@ -35,7 +35,7 @@ pub(super) fn programs(n: &Node, p: &str, into: &mut NotifyWorld) -> R<()> {
                 )
             })?,
         };
-        into.programs.insert(path.clone(), program);
+        into.programs.insert(path.to_string(), program);
     }
     Ok(())
 }

@@ -16,19 +16,47 @@ fn fail(expected: impl Into<String>, actual: impl Into<String>, message: String)
     }
 }
 
-/// What a file or body holds, for comparison: length, SHA-256, and the bytes when small.
+/// What a file or body holds, for comparison: length, SHA-256, and the bytes when small. Only what
+/// the check reads is computed (see [`Need`]): the SHA-256 is all zero when the check compares no
+/// digest, and `head` is empty when it compares no text.
 struct Seen {
     len: u64,
     sha: [u8; 32],
     head: Vec<u8>,
 }
 
+/// What a body check reads besides the length: hashing a 1 MiB body that is only checked for its
+/// size cost more than the rest of a scenario run.
+#[derive(Clone, Copy)]
+struct Need {
+    /// `sha256` or `same_as` compare digests.
+    sha: bool,
+    /// `text` compares the bytes.
+    head: bool,
+}
+
+impl Need {
+    fn of(c: &BodyCheck) -> Need {
+        Need {
+            sha: c.sha256.is_some() || c.same_as.is_some(),
+            head: c.text.is_some(),
+        }
+    }
+}
+
 /// Bytes kept for a `text` comparison (texts in scenarios are short).
 const TEXT_LIMIT: usize = 1 << 20;
 
-fn seen_stream(mut next: impl FnMut(&mut [u8]) -> std::io::Result<usize>) -> std::io::Result<Seen> {
+/// Stream what `next` reads (into a buffer of `size_hint` bytes, at least 1 and at most 64 KiB:
+/// zeroing 64 KiB for a body of a few bytes cost more than reading it).
+fn seen_stream(
+    need: Need,
+    size_hint: u64,
+    mut next: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<Seen> {
+    const CHUNK: u64 = 64 * 1024;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; size_hint.clamp(1, CHUNK) as usize];
     let mut len = 0u64;
     let mut head = Vec::new();
     loop {
@@ -36,8 +64,10 @@ fn seen_stream(mut next: impl FnMut(&mut [u8]) -> std::io::Result<usize>) -> std
         if n == 0 {
             break;
         }
-        h.update(&buf[..n]);
-        if head.len() < TEXT_LIMIT + 1 {
+        if need.sha {
+            h.update(&buf[..n]);
+        }
+        if need.head && head.len() < TEXT_LIMIT + 1 {
             let take = n.min(TEXT_LIMIT + 1 - head.len());
             head.extend_from_slice(&buf[..take]);
         }
@@ -45,14 +75,15 @@ fn seen_stream(mut next: impl FnMut(&mut [u8]) -> std::io::Result<usize>) -> std
     }
     Ok(Seen {
         len,
-        sha: h.finish(),
+        sha: if need.sha { h.finish() } else { [0; 32] },
         head,
     })
 }
 
-fn seen_file(p: &PathBuf) -> std::io::Result<Seen> {
+fn seen_file(p: &PathBuf, need: Need) -> std::io::Result<Seen> {
     let mut f = std::fs::File::open(p)?;
-    seen_stream(|b| f.read(b))
+    let size_hint = f.metadata().map_or(u64::MAX, |m| m.len());
+    seen_stream(need, size_hint, |b| f.read(b))
 }
 
 /// The bytes of `same_as`, as a list of (body, offset, length) pieces.
@@ -97,10 +128,18 @@ fn expected_pieces(r: &Runner, s: &SameAs) -> Result<Vec<(Body, u64, u64)>, Fail
     })
 }
 
-fn seen_pieces(pieces: &[(Body, u64, u64)]) -> Seen {
+fn seen_pieces(pieces: &[(&Body, u64, u64)], need: Need) -> Seen {
+    if !need.sha && !need.head {
+        // Only the length: the pieces are already clipped to their bodies.
+        return Seen {
+            len: pieces.iter().map(|p| p.2).sum(),
+            sha: [0; 32],
+            head: Vec::new(),
+        };
+    }
     let mut i = 0;
     let mut off = 0u64;
-    seen_stream(|buf| {
+    seen_stream(need, pieces.iter().map(|p| p.2).sum(), |buf| {
         while i < pieces.len() {
             let (b, start, n) = &pieces[i];
             if off < *n {
@@ -122,7 +161,7 @@ fn seen_pieces(pieces: &[(Body, u64, u64)]) -> Seen {
 /// Compare `body` (what `what` holds in memory: a reply, an upload a server received) with a body
 /// check.
 pub(crate) fn body_matches(r: &Runner, what: &str, body: &Body, c: &BodyCheck) -> Outcome {
-    let seen = seen_pieces(&[(body.clone(), 0, body.len())]);
+    let seen = seen_pieces(&[(body, 0, body.len())], Need::of(c));
     compare(r, what, &seen, c)
 }
 
@@ -166,7 +205,15 @@ fn compare(r: &Runner, what: &str, seen: &Seen, c: &BodyCheck) -> Outcome {
         }
     }
     if let Some(s) = &c.same_as {
-        let want = seen_pieces(&expected_pieces(r, s)?);
+        let pieces = expected_pieces(r, s)?;
+        let pieces: Vec<(&Body, u64, u64)> = pieces.iter().map(|(b, o, n)| (b, *o, *n)).collect();
+        let want = seen_pieces(
+            &pieces,
+            Need {
+                sha: true,
+                head: false,
+            },
+        );
         if want.len != seen.len || want.sha != seen.sha {
             let name = match s {
                 SameAs::Remote { url, ranges: None } => format!("the body of {url}"),
@@ -272,7 +319,7 @@ pub(crate) fn local_file(
             format!("{name} does not exist, so its body cannot be checked"),
         ));
     }
-    let seen = seen_file(&host).map_err(|e| {
+    let seen = seen_file(&host, Need::of(body)).map_err(|e| {
         fail(
             "a readable file",
             e.to_string(),

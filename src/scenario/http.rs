@@ -3,7 +3,7 @@
 //! fields `system_proxy` and `proxies` — read (with file, line:column and JSON pointer on bad
 //! input) and written back.
 
-use super::json::{quote, Kind, Node};
+use super::json::{quote, Kind, Member, Node};
 use super::load::{array, at, boolean, named, string, Fields, R};
 use super::write::{v, Out};
 use crate::world::{Auth, Proxy, Remote, RemoteHttp, Response, ServerCertificate};
@@ -217,7 +217,7 @@ pub(super) fn proxy_name(n: &Node, p: &str) -> R<String> {
 }
 
 /// `proxies`: name → `{ "valid": bool (default true), "auth": auth }`.
-pub(super) fn proxies(members: &[(String, usize, Node)], ptr: &str) -> R<Vec<(String, Proxy)>> {
+pub(super) fn proxies(members: &[Member], ptr: &str) -> R<Vec<(String, Proxy)>> {
     let mut out = Vec::with_capacity(members.len());
     for (name, key_pos, value) in members {
         let pp = format!("{ptr}/{}", super::json::pointer_token(name));
@@ -230,7 +230,7 @@ pub(super) fn proxies(members: &[(String, usize, Node)], ptr: &str) -> R<Vec<(St
         }
         let f = Fields::new(value, &pp, "a proxy ({ valid, auth })", &["valid", "auth"])?;
         out.push((
-            name.clone(),
+            name.to_string(),
             Proxy {
                 valid: f.opt_with("valid", boolean)?.unwrap_or(true),
                 auth: f.opt_with("auth", auth)?,

@@ -1,10 +1,18 @@
 //! A JSON tree that remembers where each value starts in the source text.
 //!
-//! Scenario files are checked in two passes. serde_json first decides whether the text is JSON at all
-//! (its messages carry line and column). This module then reads the same, now known-good, text into a
-//! small tree whose nodes keep their byte offset and whose objects keep their keys in file order (the
-//! `users` order matters) and report duplicate keys. The loader walks that tree with JSON pointers, so
+//! This module reads the text into a small tree whose nodes keep their byte offset and whose objects
+//! keep their keys in file order (the `users` order matters) and report duplicate keys. The reader
+//! accepts exactly JSON's grammar (RFC 8259: the four whitespace bytes, numbers, escapes, nothing after
+//! the value), so a text it reads is one serde_json accepts too; only when it stops does serde_json
+//! read the text, and a syntax error is serde_json's message with its line and column, as when
+//! serde_json checked every file first (that pass cost as much as a fifth of loading a scenario). The loader walks that tree with JSON pointers, so
 //! every semantic error can name both the pointer and the line and column it points at.
+//!
+//! The tree borrows from the text: keys, strings and numbers are slices of it, and only a string
+//! holding an escape is decoded into an owned copy (`Cow`). Each array and object allocates one
+//! vector of exactly its length (its items are gathered on a stack shared by the whole read first).
+//! Building the tree and dropping it was most of the cost of loading a scenario when every key and
+//! string was a `String` of its own.
 //!
 //! Nesting is bounded: arrays and objects may be nested at most [`MAX_DEPTH`] (128) deep. Scenario
 //! files never need more than about 8 levels (file → world → remotes → URL → responses → response);
@@ -12,29 +20,34 @@
 //! on any thread, and matches serde_json's own default recursion limit. Deeper text is refused with
 //! its line, column and JSON pointer.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// A JSON value with the byte offset where it starts.
+/// A JSON value with the byte offset where it starts, borrowing from the text `'t`.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Node {
-    pub kind: Kind,
+pub(crate) struct Node<'t> {
+    pub kind: Kind<'t>,
     pub pos: usize,
 }
 
+/// One member of an object: key, offset of the key, value.
+pub(crate) type Member<'t> = (Cow<'t, str>, usize, Node<'t>);
+
 /// The value itself.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Kind {
+pub(crate) enum Kind<'t> {
     Null,
     Bool(bool),
     /// The number exactly as written (so that `1.0`, `-1` and `1e30` can be told apart from integers).
-    Num(String),
-    Str(String),
-    Arr(Vec<Node>),
-    /// Members in file order: key, offset of the key, value.
-    Obj(Vec<(String, usize, Node)>),
+    Num(&'t str),
+    /// The string's value: a slice of the text, or decoded when it holds an escape.
+    Str(Cow<'t, str>),
+    Arr(Vec<Node<'t>>),
+    /// Members in file order.
+    Obj(Vec<Member<'t>>),
 }
 
-impl Kind {
+impl Kind<'_> {
     /// How an error message names this kind of value.
     pub fn describe(&self) -> String {
         match self {
@@ -129,6 +142,25 @@ pub(crate) fn push_pointer_token(out: &mut String, key: &str) {
     }
 }
 
+/// Append the array index `i` (decimal) to a JSON pointer, without the formatting machinery (the
+/// loader names every step by its index).
+pub(crate) fn push_index(out: &mut String, i: usize) {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[k..] {
+        out.push(char::from(d));
+    }
+}
+
 /// `ptr` + `/` + the escaped `key`: the pointer of member `key` of the object at `ptr`.
 pub(crate) fn child_pointer(ptr: &str, key: &str) -> String {
     let mut out = String::with_capacity(ptr.len() + 1 + key.len());
@@ -188,8 +220,22 @@ impl ReadError {
     }
 }
 
-/// Parse `text`: serde_json decides validity; then the tree is read with positions.
-pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
+/// Parse `text` into a tree with positions. When the text is not JSON, serde_json's message says why.
+pub(crate) fn parse(text: &str) -> Result<Node<'_>, SyntaxError> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        i: 0,
+        depth: 0,
+        items: Vec::new(),
+        members: Vec::new(),
+    };
+    let e = match r.document() {
+        Ok(root) => return Ok(root),
+        Err(e) => e,
+    };
+    // The reader stopped. What serde_json says comes first (the reader accepts nothing serde_json
+    // refuses, so the two differ only past the nesting bound and for a lone surrogate escape).
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         let mut message = e.to_string();
         // serde_json appends " at line L column C"; the caller prints the position itself.
@@ -203,15 +249,8 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
             message,
         });
     }
-    let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
-        i: 0,
-        depth: 0,
-    };
-    r.value().map_err(|e| {
-        let (line, column) = line_col(text, e.pos);
-        match e.too_deep {
+    let (line, column) = line_col(text, e.pos);
+    Err(match e.too_deep {
             Some(tokens) => SyntaxError {
                 line,
                 column,
@@ -230,29 +269,85 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
                 pointer: None,
                 message: "malformed JSON".to_string(),
             },
-        }
     })
 }
 
-/// A reader over text serde_json already accepted. It still returns errors (the offset) rather than
-/// panicking, should the two ever disagree.
-struct Reader<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
+/// A reader of JSON text (RFC 8259 exactly: what it accepts, serde_json accepts). It returns the offset
+/// where it stopped, never panics.
+struct Reader<'t> {
+    text: &'t str,
+    bytes: &'t [u8],
     i: usize,
     /// Arrays and objects open around the current position.
     depth: usize,
+    /// The items of the arrays being read, innermost last: each array takes its own off the top when
+    /// it closes, into a vector of exactly its length.
+    items: Vec<Node<'t>>,
+    /// The same for the members of the objects being read.
+    members: Vec<Member<'t>>,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t> {
+    /// JSON's whitespace: space, tab, line feed, carriage return (not form feed).
     fn ws(&mut self) {
         while self
             .bytes
             .get(self.i)
-            .is_some_and(|b| b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
         {
             self.i += 1;
         }
+    }
+
+    /// The whole text: one value, then only whitespace.
+    fn document(&mut self) -> Result<Node<'t>, ReadError> {
+        let root = self.value()?;
+        self.ws();
+        if self.i != self.bytes.len() {
+            return Err(ReadError::at(self.i));
+        }
+        Ok(root)
+    }
+
+    /// A number (`-`? `0` or digits not starting with `0`, then `.` digits?, then `e`/`E` sign?
+    /// digits?), ending where its grammar ends; the offset of the first byte that breaks it.
+    fn number(&mut self) -> Result<(), usize> {
+        let b = self.bytes;
+        let mut i = self.i;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i - from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return Err(i),
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if digits(&mut i) == 0 {
+                return Err(i);
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if digits(&mut i) == 0 {
+                return Err(i);
+            }
+        }
+        self.i = i;
+        Ok(())
     }
 
     fn peek(&self) -> Option<u8> {
@@ -269,7 +364,7 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self) -> Result<Node, ReadError> {
+    fn value(&mut self) -> Result<Node<'t>, ReadError> {
         self.ws();
         let pos = self.i;
         let kind = match self.peek() {
@@ -297,20 +392,15 @@ impl Reader<'_> {
             Some(b'n') => self.word("null", Kind::Null)?,
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.i;
-                while self
-                    .peek()
-                    .is_some_and(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
-                {
-                    self.i += 1;
-                }
-                Kind::Num(self.text[start..self.i].to_string())
+                self.number().map_err(ReadError::at)?;
+                Kind::Num(&self.text[start..self.i])
             }
             _ => return Err(ReadError::at(self.i)),
         };
         Ok(Node { kind, pos })
     }
 
-    fn word(&mut self, w: &str, kind: Kind) -> Result<Kind, ReadError> {
+    fn word(&mut self, w: &str, kind: Kind<'t>) -> Result<Kind<'t>, ReadError> {
         if self.text[self.i..].starts_with(w) {
             self.i += w.len();
             Ok(kind)
@@ -319,19 +409,18 @@ impl Reader<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, usize> {
+    fn string(&mut self) -> Result<Cow<'t, str>, usize> {
         let start = self.i;
-        let bytes = self.text.as_bytes();
+        let text = self.text;
+        let bytes = text.as_bytes();
         let mut i = start + 1; // after the opening quote
                                // Plain: no escape and no control character, so the text between the quotes is the value.
-                               // Scans a slice for the next byte that matters instead of peeking byte by byte.
+                               // Simple: escapes of one character only (`\\` in a Windows path), no control character.
         let mut plain = true;
+        let mut simple = true;
         loop {
             let rest = bytes.get(i..).ok_or(start)?;
-            let k = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .ok_or(start)?;
+            let k = string_stop(rest).ok_or(start)?;
             i += k;
             match bytes[i] {
                 b'"' => {
@@ -340,53 +429,65 @@ impl Reader<'_> {
                 }
                 b'\\' => {
                     plain = false;
+                    simple &= matches!(
+                        bytes.get(i + 1),
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
+                    );
                     i += 2;
                 }
                 _ => {
                     plain = false;
+                    simple = false;
                     i += 1;
                 }
             }
         }
         self.i = i;
-        let raw = self.text.get(start..self.i).ok_or(start)?;
+        let raw = text.get(start..self.i).ok_or(start)?;
         if plain {
-            return Ok(raw[1..raw.len() - 1].to_string());
+            return Ok(Cow::Borrowed(&raw[1..raw.len() - 1]));
         }
-        serde_json::from_str::<String>(raw).map_err(|_| start)
+        if simple {
+            return Ok(Cow::Owned(unescape_simple(&raw[1..raw.len() - 1])));
+        }
+        // `\u` escapes (surrogate pairs) and control characters (refused): serde_json decides.
+        serde_json::from_str::<String>(raw)
+            .map(Cow::Owned)
+            .map_err(|_| start)
     }
 
-    fn array(&mut self) -> Result<Kind, ReadError> {
+    fn array(&mut self) -> Result<Kind<'t>, ReadError> {
         self.eat(b'[')?;
-        let mut items = Vec::new();
         self.ws();
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Ok(Kind::Arr(items));
+            return Ok(Kind::Arr(Vec::new()));
         }
+        let base = self.items.len();
         loop {
-            let index = items.len();
-            items.push(self.value().map_err(|e| e.inside(|| index.to_string()))?);
+            let index = self.items.len() - base;
+            let item = self.value().map_err(|e| e.inside(|| index.to_string()))?;
+            self.items.push(item);
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
                     self.i += 1;
-                    return Ok(Kind::Arr(items));
+                    return Ok(Kind::Arr(self.items.drain(base..).collect()));
                 }
                 _ => return Err(ReadError::at(self.i)),
             }
         }
     }
 
-    fn object(&mut self) -> Result<Kind, ReadError> {
+    fn object(&mut self) -> Result<Kind<'t>, ReadError> {
         self.eat(b'{')?;
-        let mut members = Vec::new();
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Kind::Obj(members));
+            return Ok(Kind::Obj(Vec::new()));
         }
+        let base = self.members.len();
         loop {
             self.ws();
             let key_pos = self.i;
@@ -396,18 +497,73 @@ impl Reader<'_> {
             let key = self.string().map_err(ReadError::at)?;
             self.eat(b':')?;
             let value = self.value().map_err(|e| e.inside(|| pointer_token(&key)))?;
-            members.push((key, key_pos, value));
+            self.members.push((key, key_pos, value));
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
-                    return Ok(Kind::Obj(members));
+                    return Ok(Kind::Obj(self.members.drain(base..).collect()));
                 }
                 _ => return Err(ReadError::at(self.i)),
             }
         }
     }
+}
+
+/// The value of string content whose escapes are all of one character (`\"`, `\\`, `\/`, `\b`, `\f`,
+/// `\n`, `\r`, `\t`; the reader checked that).
+fn unescape_simple(content: &str) -> String {
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(k) = rest.find('\\') {
+        out.push_str(&rest[..k]);
+        let Some(&e) = rest.as_bytes().get(k + 1) else {
+            break;
+        };
+        out.push(match e {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            other => char::from(other),
+        });
+        rest = &rest[k + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The offset of the first byte of `bytes` that ends a plain run of string content: `"`, `\` or a
+/// control character (below 0x20). Eight bytes at a time: in each 64-bit word the bytes equal to a
+/// value, or below 0x20, set their high bit in a mask (the usual "has a zero byte" subtraction; a
+/// borrow can only set bits above a byte that truly matches, so the lowest set bit is exact).
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let found = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let found = found & HIGH;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|k| at + k)
 }
 
 /// A list of names for messages: `a, b or c`.
@@ -435,6 +591,14 @@ mod tests {
             "\"a\\\"b\"",
             "\"tab\\tnew\\n\"",
             "\"bad\u{1}control\"",
+            "\"C:\\\\dl\\\\a.bin\"",
+            "\"\\\\\"",
+            "\"\\/\\b\\f\\r\\\"\\\\x\\t\"",
+            "\"\\u00e9 \\ud83d\\ude00 \\\\ \"",
+            "\"lone \\ud800\"",
+            "\"lone \\udc00 low\"",
+            "\"bad \\x escape\"",
+            "\"\\\"",
         ] {
             let ours = parse(raw).map(|n| n.kind);
             let theirs = serde_json::from_str::<String>(raw);
@@ -452,7 +616,7 @@ mod tests {
         let n = parse(text).unwrap();
         let Kind::Obj(m) = &n.kind else { panic!() };
         assert_eq!(m[0].0, "b");
-        assert_eq!(m[0].2.kind, Kind::Num("1.5".into()));
+        assert_eq!(m[0].2.kind, Kind::Num("1.5"));
         assert_eq!(line_col(text, m[0].2.pos), (2, 8));
         assert_eq!(m[1].0, "a");
         let Kind::Arr(items) = &m[1].2.kind else {
@@ -460,6 +624,119 @@ mod tests {
         };
         assert_eq!(items[2].kind, Kind::Str("x\n".into()));
         assert_eq!(line_col(text, m[1].1), (3, 3));
+    }
+
+    #[test]
+    fn plain_strings_borrow_the_text_and_escaped_ones_are_decoded() {
+        let n = parse(r#"{"k": "plain", "e\u0041": "a\tb"}"#).unwrap();
+        let Kind::Obj(m) = &n.kind else { panic!() };
+        assert!(matches!(m[0].0, Cow::Borrowed("k")));
+        assert!(matches!(&m[0].2.kind, Kind::Str(Cow::Borrowed("plain"))));
+        assert!(matches!(&m[1].0, Cow::Owned(k) if k == "eA"));
+        assert!(matches!(&m[1].2.kind, Kind::Str(Cow::Owned(v)) if v == "a\tb"));
+    }
+
+    /// Whether the reader alone (without serde_json) reads `text`.
+    fn reads(text: &str) -> bool {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            i: 0,
+            depth: 0,
+            items: Vec::new(),
+            members: Vec::new(),
+        }
+        .document()
+        .is_ok()
+    }
+
+    #[test]
+    fn the_reader_accepts_what_serde_json_accepts_and_nothing_else() {
+        for text in [
+            "0",
+            "-0",
+            "1.5",
+            "-12.25e+3",
+            "1E5",
+            "1e-0",
+            "[]",
+            "{}",
+            " [1, \"a\", null] \r\n\t",
+            "{\"a\": {\"b\": [true, false]}}",
+            "\"\\u00e9\\n\\/\"",
+            // refused by both
+            "",
+            " ",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "1 2",
+            "[1,]",
+            "{\"a\":1,}",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{1: 2}",
+            "tru",
+            "nul",
+            "truex",
+            "[",
+            "]",
+            "\"",
+            "\"a",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\u{1}\"",
+            "\u{c}1",
+            "1\u{c}",
+            "\u{feff}1",
+            "[1]x",
+            "{} {}",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1.5.3",
+            "0x10",
+            "--1",
+            "1e5e5",
+        ] {
+            let serde = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+            assert_eq!(reads(text), serde, "{text:?}");
+            assert_eq!(parse(text).is_ok(), serde, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time scan finds the same byte as a byte-by-byte one, for any bytes (UTF-8
+        /// continuation bytes, DEL and 0x20 itself included).
+        #[test]
+        fn string_stop_finds_the_first_quote_backslash_or_control(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    1 => proptest::prelude::Just(b'"'),
+                    1 => proptest::prelude::Just(b'\\'),
+                    1 => 0u8..0x20,
+                    20 => 0x20u8..=0xFF,
+                ],
+                0..48,
+            )
+        ) {
+            let naive = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            proptest::prop_assert_eq!(string_stop(&bytes), naive);
+        }
+
+        /// Over short texts of JSON's punctuation, digits and letters: the reader reads a text exactly
+        /// when serde_json accepts it (no `d`/`D`, so no surrogate escape can be formed).
+        #[test]
+        fn the_reader_agrees_with_serde_json_on_any_short_text(
+            text in "[\\[\\]{}\",:0-9.eE+\\-\\\\ \t\n\r\u{c}truefalsenul/bu]{0,24}"
+        ) {
+            let serde = serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok();
+            proptest::prop_assert_eq!(reads(&text), serde, "{:?}", text);
+        }
     }
 
     #[test]
@@ -509,6 +786,15 @@ mod tests {
         let e = parse(&text).unwrap_err();
         assert_eq!((e.line, e.column), (1, MAX_DEPTH + 1));
         assert_eq!(e.pointer.unwrap().len(), 2 * MAX_DEPTH);
+    }
+
+    #[test]
+    fn indexes_are_written_in_decimal() {
+        for i in [0, 7, 10, 99, 100, 12345, usize::MAX] {
+            let mut p = String::from("/steps/");
+            push_index(&mut p, i);
+            assert_eq!(p, format!("/steps/{i}"));
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! and meaning (every object's fields, types, ranges, names, aliases), each error with its JSON pointer
 //! and the line and column it points at. Nothing runs before the whole file is known to be valid.
 
-use super::json::{self, child_pointer, escape_text, line_col, number, one_of, quote, Kind, Node};
+use super::json::{
+    self, child_pointer, escape_text, line_col, number, one_of, quote, Kind, Member, Node,
+};
 use super::steps::StepReader;
 use super::types::{Action, Check, Op, SandboxSpec, Scenario, UserSpec, WorldSpec};
 use crate::world::{Fault, Network, Remote, Response};
@@ -148,9 +150,9 @@ impl Scenario {
 
 /// The members of one JSON object, checked against the fields it may have.
 pub(crate) struct Fields<'n> {
-    pub node: &'n Node,
+    pub node: &'n Node<'n>,
     pub ptr: String,
-    members: &'n [(String, usize, Node)],
+    members: &'n [Member<'n>],
 }
 
 impl<'n> Fields<'n> {
@@ -188,7 +190,7 @@ impl<'n> Fields<'n> {
         }
         for (key, key_pos, _) in members {
             // The member's pointer is built only for the error.
-            if !allowed.contains(&key.as_str()) {
+            if !allowed.contains(&&**key) {
                 let what = what();
                 return Err(At {
                     ptr: child_pointer(ptr, key),
@@ -208,7 +210,7 @@ impl<'n> Fields<'n> {
         })
     }
 
-    pub fn get(&self, key: &str) -> Option<&'n Node> {
+    pub fn get(&self, key: &str) -> Option<&'n Node<'n>> {
         self.members.iter().find(|m| m.0 == key).map(|m| &m.2)
     }
 
@@ -220,7 +222,7 @@ impl<'n> Fields<'n> {
         child_pointer(&self.ptr, key)
     }
 
-    pub fn req(&self, key: &str, what: &str) -> R<&'n Node> {
+    pub fn req(&self, key: &str, what: &str) -> R<&'n Node<'n>> {
         self.get(key).ok_or_else(|| At {
             ptr: self.ptr.clone(),
             pos: self.node.pos,
@@ -231,12 +233,31 @@ impl<'n> Fields<'n> {
     /// A required field converted by `f(node, pointer)`.
     pub fn req_with<T>(&self, key: &str, what: &str, f: impl Fn(&Node, &str) -> R<T>) -> R<T> {
         let n = self.req(key, what)?;
-        f(n, &self.ptr(key))
+        self.with_ptr(key, |p| f(n, p))
     }
 
     /// An optional field converted by `f(node, pointer)`.
     pub fn opt_with<T>(&self, key: &str, f: impl Fn(&Node, &str) -> R<T>) -> R<Option<T>> {
-        self.get(key).map(|n| f(n, &self.ptr(key))).transpose()
+        self.get(key)
+            .map(|n| self.with_ptr(key, |p| f(n, p)))
+            .transpose()
+    }
+
+    /// `f` of the pointer of member `key` ([`Fields::ptr`]), built on the stack when it is short and
+    /// `key` needs no escaping: a converter reads the pointer only for a message, and allocating it
+    /// for every field read was a good part of loading a step.
+    fn with_ptr<T>(&self, key: &str, f: impl FnOnce(&str) -> T) -> T {
+        let mut buf = [0u8; 96];
+        let (p, len) = (self.ptr.len(), self.ptr.len() + 1 + key.len());
+        if len <= buf.len() && !key.bytes().any(|b| b == b'~' || b == b'/') {
+            buf[..p].copy_from_slice(self.ptr.as_bytes());
+            buf[p] = b'/';
+            buf[p + 1..len].copy_from_slice(key.as_bytes());
+            if let Ok(ptr) = std::str::from_utf8(&buf[..len]) {
+                return f(ptr);
+            }
+        }
+        f(&self.ptr(key))
     }
 }
 
@@ -244,7 +265,7 @@ impl<'n> Fields<'n> {
 
 pub(crate) fn string(n: &Node, ptr: &str) -> R<String> {
     match &n.kind {
-        Kind::Str(s) => Ok(s.clone()),
+        Kind::Str(s) => Ok(s.to_string()),
         k => at(n, ptr, format!("expected a string, found {}", k.describe())),
     }
 }
@@ -361,7 +382,7 @@ pub(crate) fn named<T>(
     }
 }
 
-pub(crate) fn array<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [Node]> {
+pub(crate) fn array<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [Node<'n>]> {
     match &n.kind {
         Kind::Arr(items) => Ok(items),
         k => at(
@@ -397,8 +418,10 @@ fn scenario(root: &Node, base: &Path) -> R<Scenario> {
     // D13: the clock only moves forward, and `advance` moves it by exactly its seconds, so by each
     // step the virtual time is at least the sum of the advances before it.
     let mut at_least: Option<u64> = Some(0);
+    let mut ptr = String::from("/steps/");
     for (i, item) in items.iter().enumerate() {
-        let ptr = format!("/steps/{i}");
+        ptr.truncate("/steps/".len());
+        json::push_index(&mut ptr, i);
         let step = reader.step(item, &ptr)?;
         if let Action::Check(Check::LocalFile { .. } | Check::LocalDir { .. }) = &step.action {
             if world.sandbox.is_none() {
@@ -554,7 +577,7 @@ fn sandbox(n: &Node, ptr: &str, base: &Path) -> R<Option<SandboxSpec>> {
         Kind::Bool(true) => Ok(Some(SandboxSpec::Fresh)),
         Kind::Bool(false) => Ok(None),
         Kind::Str(s) => {
-            let rel = Path::new(s);
+            let rel = Path::new(&**s);
             if s.is_empty() || rel.is_absolute() {
                 return at(
                     n,
@@ -650,10 +673,10 @@ fn users(n: &Node, ptr: &str) -> R<(Vec<UserSpec>, UserTokens)> {
         })?;
         let elevated = u.opt_with("elevated", boolean)?;
         if integrity.is_some() || elevated.is_some() {
-            tokens.push((name.clone(), integrity, elevated));
+            tokens.push((name.to_string(), integrity, elevated));
         }
         out.push(UserSpec {
-            name: name.clone(),
+            name: name.to_string(),
             admin: u.opt_with("admin", boolean)?.unwrap_or(false),
             logged_on: u.opt_with("logged_on", boolean)?.unwrap_or(true),
         });
@@ -749,11 +772,7 @@ pub(crate) fn network_cost(n: &Node, ptr: &str) -> R<u32> {
 }
 
 /// Members of a map-like object (URL → …), rejecting duplicate keys.
-pub(crate) fn map_members<'n>(
-    n: &'n Node,
-    ptr: &str,
-    what: &str,
-) -> R<&'n [(String, usize, Node)]> {
+pub(crate) fn map_members<'n>(n: &'n Node, ptr: &str, what: &str) -> R<&'n [Member<'n>]> {
     let Kind::Obj(members) = &n.kind else {
         return at(
             n,
@@ -778,14 +797,14 @@ pub(crate) fn map_members<'n>(
 /// O(n log n): the members' indexes are sorted by key (stable, so among equal keys the file order stays)
 /// and each run of equal keys names its second member; the earliest of those in the file is reported,
 /// exactly the member the former pairwise scan stopped at.
-fn first_duplicate(members: &[(String, usize, Node)]) -> Option<(&str, usize)> {
+fn first_duplicate<'m>(members: &'m [Member<'_>]) -> Option<(&'m str, usize)> {
     // Small objects (every step, most of the world): the first member whose key an earlier member
     // has, without sorting an index vector. The same answer as the sort below: the smallest index
     // that repeats an earlier key.
     if members.len() <= 16 {
         return (1..members.len())
             .find(|&i| members[..i].iter().any(|m| m.0 == members[i].0))
-            .map(|i| (members[i].0.as_str(), members[i].1));
+            .map(|i| (&*members[i].0, members[i].1));
     }
     let mut order: Vec<usize> = (0..members.len()).collect();
     order.sort_by(|&a, &b| members[a].0.cmp(&members[b].0));
@@ -794,13 +813,13 @@ fn first_duplicate(members: &[(String, usize, Node)]) -> Option<(&str, usize)> {
         .filter(|w| members[w[0]].0 == members[w[1]].0)
         .map(|w| w[1])
         .min()
-        .map(|i| (members[i].0.as_str(), members[i].1))
+        .map(|i| (&*members[i].0, members[i].1))
 }
 
 fn remotes(n: &Node, ptr: &str) -> R<Vec<(String, Remote)>> {
     map_members(n, ptr, "the remotes (URL → remote)")?
         .iter()
-        .map(|(url, _, v)| Ok((url.clone(), remote(v, &child_pointer(ptr, url))?)))
+        .map(|(url, _, v)| Ok((url.to_string(), remote(v, &child_pointer(ptr, url))?)))
         .collect()
 }
 
@@ -836,7 +855,7 @@ fn locals(n: &Node, ptr: &str) -> R<Vec<LocalSpec>> {
         .map(|(path, _, v)| {
             let lptr = child_pointer(ptr, path);
             let (size, content) = local(v, &lptr)?;
-            Ok((path.clone(), size, content))
+            Ok((path.to_string(), size, content))
         })
         .collect()
 }

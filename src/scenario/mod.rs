@@ -45,9 +45,10 @@
 //! - Report values `expected` and `actual` are strings; `bitsim run --json --trace` keeps stdout the
 //!   bare report and prints the trace on stderr.
 //!
-//! Files are read by a loader of our own rather than by derived `Deserialize` impls: serde_json first
-//! checks the syntax (line and column), then a position-keeping tree lets every semantic error name
-//! its JSON pointer *and* its line and column, keeps the `users` order, and refuses duplicate keys.
+//! Files are read by a loader of our own rather than by derived `Deserialize` impls: a reader of JSON's
+//! exact grammar builds a position-keeping tree borrowing from the text (a text it refuses gets
+//! serde_json's syntax message, with line and column), which lets every semantic error name its JSON
+//! pointer *and* its line and column, keeps the `users` order, and refuses duplicate keys.
 //! Unknown fields are refused everywhere, each message listing the fields that are allowed there.
 
 pub(crate) mod checks;

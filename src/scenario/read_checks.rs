@@ -100,7 +100,7 @@ fn file_value(property: &str, n: &Node, p: &str) -> R<FileValue> {
         }
         "temporary_name" => match &n.kind {
             Kind::Str(s) => FileValue::TemporaryName {
-                name: s.clone(),
+                name: s.to_string(),
                 like: false,
             },
             _ => {
@@ -172,23 +172,35 @@ pub(super) fn ranges(n: &Node, p: &str) -> R<Vec<(u64, u64)>> {
     let items = array(n, p, "ranges: an array of [offset, length] pairs")?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let ip = format!("{p}/{i}");
-        let pair = array(item, &ip, "a range: [offset, length]")?;
-        if pair.len() != 2 {
-            return at(item, &ip, "a range is a pair [offset, length]");
-        }
-        let num = |n: &Node, p: &str| -> R<u64> {
-            if let Kind::Str(s) = &n.kind {
-                if s == "TO_EOF" {
-                    return Ok(u64::MAX);
-                }
+        // The pointers are built only for a message (a list of ranges may be long).
+        let pair = match &item.kind {
+            Kind::Arr(pair) if pair.len() == 2 => pair,
+            _ => {
+                let ip = format!("{p}/{i}");
+                array(item, &ip, "a range: [offset, length]")?;
+                return at(item, &ip, "a range is a pair [offset, length]");
             }
-            integer(n, p, u64::MAX, "an integer or \"TO_EOF\"")
         };
-        out.push((
-            num(&pair[0], &format!("{ip}/0"))?,
-            num(&pair[1], &format!("{ip}/1"))?,
-        ));
+        let num = |k: usize| -> R<u64> {
+            let n = &pair[k];
+            match &n.kind {
+                Kind::Str(s) if s == "TO_EOF" => return Ok(u64::MAX),
+                // Digits that fit: what `integer` accepts, without building the pointer.
+                Kind::Num(raw) if raw.bytes().all(|b| b.is_ascii_digit()) => {
+                    if let Ok(v) = raw.parse::<u64>() {
+                        return Ok(v);
+                    }
+                }
+                _ => {}
+            }
+            integer(
+                n,
+                &format!("{p}/{i}/{k}"),
+                u64::MAX,
+                "an integer or \"TO_EOF\"",
+            )
+        };
+        out.push((num(0)?, num(1)?));
     }
     Ok(out)
 }

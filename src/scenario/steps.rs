@@ -109,7 +109,7 @@ impl StepReader {
             })?;
         // The tag's pointer and the list of names are built only for a message.
         let known = match &tag_node.kind {
-            Kind::Str(s) => table.iter().find(|t| t.0 == s.as_str()).map(|t| t.0),
+            Kind::Str(s) => table.iter().find(|t| t.0 == &**s).map(|t| t.0),
             _ => None,
         };
         let kind = match known {
@@ -124,7 +124,7 @@ impl StepReader {
         };
         let allowed_rest = table.iter().find(|t| t.0 == kind).map_or(&[][..], |t| t.1);
         for (key, key_pos, _) in members {
-            let reason = match key.as_str() {
+            let reason = match &**key {
                 "app" if !allowed_rest.contains(&"app") => Some(format!(
                     "\"app\" does not apply to {tag} {kind:?}: it is not a call made by an application"
                 )),
@@ -141,9 +141,20 @@ impl StepReader {
                 });
             }
         }
-        let mut allowed = vec![tag];
-        allowed.extend_from_slice(allowed_rest);
-        let f = Fields::new_with(node, ptr, || format!("a {kind:?} step"), &allowed)?;
+        // The tag and the kind's fields, on the stack when they fit.
+        let mut buf = [""; 40];
+        let owned: Vec<&str>;
+        let allowed: &[&str] = if allowed_rest.len() < buf.len() {
+            buf[0] = tag;
+            buf[1..=allowed_rest.len()].copy_from_slice(allowed_rest);
+            &buf[..=allowed_rest.len()]
+        } else {
+            owned = std::iter::once(tag)
+                .chain(allowed_rest.iter().copied())
+                .collect();
+            &owned
+        };
+        let f = Fields::new_with(node, ptr, || format!("a {kind:?} step"), allowed)?;
         Ok((kind, f))
     }
 
@@ -331,7 +342,7 @@ pub(super) fn property_value(f: &Fields, key: &str, prop: Prop) -> R<PropertyVal
 pub(super) fn opt_string(n: &Node, p: &str) -> R<Option<String>> {
     match &n.kind {
         Kind::Null => Ok(None),
-        Kind::Str(s) => Ok(Some(s.clone())),
+        Kind::Str(s) => Ok(Some(s.to_string())),
         k => at(
             n,
             p,
