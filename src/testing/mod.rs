@@ -78,10 +78,13 @@ pub use draw::{
 pub use fuzz::{
     decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
     EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, MAX_FUZZ_OPS,
+    SANDBOX_EDGE_SIZES, SANDBOX_MARK,
 };
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
-pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};
+pub use invariants::{
+    check_invariants, Checker, Expect, FileChecker, Observations, Observed, Seen, Violation,
+};
 pub use replay::{replay, Counterexample};
 
 pub use crate::proptest_config::{config, DEFAULT_SEED};
