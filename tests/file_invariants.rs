@@ -222,3 +222,31 @@ fn a_sandboxed_replay_states_the_sandbox_and_passes_in_the_runner() {
     assert!(text.contains("\"sandbox\": true"), "{text}");
     assert_eq!(run_scenario(&text), ScenarioVerdict::Passed, "{text}");
 }
+
+#[test]
+fn d58_a_ranged_file_holds_its_ranges_concatenated_and_a_tampered_one_breaks_the_rule() {
+    let ranged = Action::Do(Op::AddFileWithRanges {
+        job: String::new(),
+        remote: URL.into(),
+        local: LOCAL.into(),
+        ranges: vec![(1000, 500), (100, 200)],
+        expect: bitsim::HResult::S_OK,
+    });
+    let steps = [
+        call(make::create_job("update", JobType::Download)),
+        call(ranged),
+        call(make::state(StateMethod::Resume)),
+        advance(5),
+        call(make::state(StateMethod::Complete)),
+    ];
+    let mut h = Harness::new(&setup());
+    for d in &steps {
+        h.step(d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    let all = body(SIZE);
+    let want = [&all[1000..1500], &all[100..300]].concat();
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), want, "D58: the ranges, in order");
+    flip(&local, 600);
+    fires(&mut h, "D40 complete");
+}
