@@ -149,6 +149,12 @@ impl Sandbox {
         }
     }
 
+    /// The sandbox folder.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by the testing kit's file checker
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// D63: whether job `job` writes straight to its local names (HIGH_PERFORMANCE).
     pub fn set_direct(&mut self, job: JobId, direct: bool) {
         if direct {

@@ -168,3 +168,55 @@ fn the_fuzz_bounds_leave_room_over_the_corpus() {
     assert!(most.max_trace * 2 <= b.max_trace, "{most:?}");
     assert!(most.max_jobs * 2 <= b.max_jobs, "{most:?}");
 }
+
+/// The sandboxed inputs of the ops corpus (first byte `SANDBOX_MARK`) run with a fresh sandbox folder,
+/// pass the file invariants after every step, leave no folder behind, and between them reach every
+/// file event the file checker rules on: a temporary file created, truncated (a changed remote, D38),
+/// renamed by Complete and deleted by Cancel (D40), HIGH_PERFORMANCE writes (D63), a service restart
+/// (the sandbox is kept, D40) and files crossing the 64 KiB write chunk.
+#[test]
+fn the_sandboxed_corpus_inputs_reach_every_file_rule() {
+    use bitsim::scenario::SandboxSpec;
+    use bitsim::testing::{Harness, SANDBOX_MARK};
+    let mut lines = Vec::new();
+    let mut inputs = 0;
+    let mut high_performance = false;
+    for (name, data) in corpus("ops") {
+        if data.first() != Some(&SANDBOX_MARK) {
+            continue;
+        }
+        inputs += 1;
+        let (setup, draws) = decode_run(&data);
+        assert_eq!(setup.world.sandbox, Some(SandboxSpec::Fresh), "{name}");
+        high_performance |= draws
+            .iter()
+            .any(|d| format!("{:?}", d.action).contains("HighPerformance(true)"));
+        let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{name}: {c}"));
+        let folder = h.sandbox_folder().expect("a fresh folder").to_path_buf();
+        assert!(folder.is_dir(), "{name}: {} was not made", folder.display());
+        lines.extend(h.trace_lines());
+        drop(h);
+        assert!(
+            !folder.exists(),
+            "{name}: {} is left behind",
+            folder.display()
+        );
+    }
+    assert!(inputs >= 5, "only {inputs} sandboxed inputs in the corpus");
+    assert!(high_performance, "no sandboxed input sets HIGH_PERFORMANCE");
+    for want in [
+        "temp_file of file 0 created",
+        "temp_file of file 0 truncated",
+        "renamed to its local name",
+        "temp_file of file 0 deleted",
+        "-> ACKNOWLEDGED",
+        "-> CANCELLED",
+        "service restarted",
+        "done (131073 bytes)",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(want)),
+            "no sandboxed corpus input reaches {want:?}"
+        );
+    }
+}

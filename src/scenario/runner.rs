@@ -327,13 +327,8 @@ impl WorldSpec {
 }
 
 impl Runner {
-    /// A machine for `w` (with `chaos`, for the testing kit), the default application connected.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
-    pub(crate) fn start(w: &WorldSpec, chaos: Option<Chaos>) -> Runner {
-        Runner::start_in(w, chaos, None)
-    }
-
-    /// [`Runner::start`] with files materialised in `sandbox`.
+    /// A machine for `w` (with `chaos`, for the testing kit), the default application connected,
+    /// files materialised in `sandbox` (`None`: nowhere).
     pub(crate) fn start_in(
         w: &WorldSpec,
         chaos: Option<Chaos>,

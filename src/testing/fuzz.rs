@@ -3,6 +3,13 @@
 //!
 //! [`decode_run`] turns any byte string into a setup and a sequence of steps (every byte string is
 //! valid; missing bytes read as zero), using the same value tables as the proptest strategies.
+//!
+//! An input whose first byte is [`SANDBOX_MARK`] runs sandboxed: the rest decodes as any input does,
+//! with a world `"sandbox": true` and remote and local sizes scaled down (every byte is written to a
+//! host file and read back by the file checker after every step), so the harness materialises the
+//! files in a fresh temporary folder and checks the file invariants (D40, D41, D63) after every step.
+//! No input of the corpus committed before the mode existed starts with that byte: they all mean
+//! what they meant.
 
 use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
 use super::draw::{UNKNOWN_URL, USER_NAMES};
@@ -12,7 +19,7 @@ use super::strategies::{
     property_value, settable_properties, ADVANCE_SECS, BANDWIDTHS, HTTP_STATUSES, IDLE_BOUNDS,
     WIN32_CODES,
 };
-use crate::scenario::{Action, Op, Scenario, StateMethod, Step, UserSpec, WorldSpec};
+use crate::scenario::{Action, Op, SandboxSpec, Scenario, StateMethod, Step, UserSpec, WorldSpec};
 use crate::world::{Chaos, Network, Remote, Response};
 use crate::{HResult, JobType};
 
@@ -88,6 +95,13 @@ impl FuzzLimits {
 /// `BG_SIZE_UNKNOWN`, which no file can give), either side of 2^53 (where JSON readers that use
 /// doubles lose integers), and tiny ones.
 pub const EDGE_SIZES: [u64; 6] = [u64::MAX, u64::MAX - 1, 1 << 53, (1 << 53) + 1, 1, 0];
+/// First byte of a fuzz input that selects a sandboxed run (see the module documentation).
+pub const SANDBOX_MARK: u8 = 0xFD;
+
+/// [`EDGE_SIZES`] in a sandboxed run: the same first entry (`BG_SIZE_UNKNOWN`, refused as a size),
+/// then sizes either side of the sandbox's 64 KiB write chunk and past two of them, and tiny ones.
+pub const SANDBOX_EDGE_SIZES: [u64; 6] = [u64::MAX, 2 * 65_536 + 1, 65_536, 65_537, 1, 0];
+
 /// HTTP statuses at the edges of 100..=599 (the loader's range) and outside it.
 pub const EDGE_HTTP_STATUSES: [u16; 8] = [0, 99, 100, 199, 300, 599, 600, u16::MAX];
 /// Win32 error numbers at the edges of 1..=65535 and outside it.
@@ -99,6 +113,8 @@ pub const EDGE_USER_NAMES: [&str; 3] = ["", "alice", "Zoë \"q\" \\ \u{1F600}"];
 struct Bytes<'a> {
     data: &'a [u8],
     at: usize,
+    /// A sandboxed run: sizes are scaled down.
+    sandbox: bool,
 }
 
 impl Bytes<'_> {
@@ -130,7 +146,8 @@ fn response(b: &mut Bytes) -> Response {
         _ => Response::win32(b.pick(&EDGE_WIN32_CODES)),
     };
     if b.flag(4) {
-        r.after_bytes(u64::from(b.u8()) * 1000)
+        let scale = if b.sandbox { 10 } else { 1000 };
+        r.after_bytes(u64::from(b.u8()) * scale)
     } else {
         r
     }
@@ -140,7 +157,9 @@ fn remote(b: &mut Bytes) -> Remote {
     let size = match b.u8() % 10 {
         0 => None,
         1 => Some(0),
+        2 if b.sandbox => Some(b.pick(&SANDBOX_EDGE_SIZES)),
         2 => Some(b.pick(&EDGE_SIZES)),
+        n if b.sandbox => Some(u64::from(n) * 1000 + u64::from(b.u8()) * 10),
         n => Some(u64::from(n) * 100_000 + u64::from(b.u8()) * 1000),
     };
     let responses = (0..b.u8() % 4).map(|_| response(b)).collect();
@@ -178,7 +197,10 @@ fn setup(b: &mut Bytes) -> Setup {
         .map(|i| (remote_url(i), remote(b)))
         .collect();
     let locals = (0..usize::from(b.u8() % 3))
-        .map(|i| (local_path(i), u64::from(b.u8()) * 500))
+        .map(|i| {
+            let scale = if b.sandbox { 50 } else { 500 };
+            (local_path(i), u64::from(b.u8()) * scale)
+        })
         .collect();
     let bandwidth = Some(b.pick(&BANDWIDTHS));
     let network = Some(if b.flag(10) {
@@ -200,6 +222,7 @@ fn setup(b: &mut Bytes) -> Setup {
             remotes,
             locals,
             options: Default::default(),
+            sandbox: b.sandbox.then_some(SandboxSpec::Fresh),
             ..WorldSpec::default()
         },
         chaos,
@@ -311,9 +334,18 @@ fn draw(b: &mut Bytes) -> Draw {
     }
 }
 
-/// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out.
+/// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out. A first
+/// byte [`SANDBOX_MARK`] makes it a sandboxed run (world `"sandbox": true`, sizes scaled down).
 pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
-    let mut b = Bytes { data, at: 0 };
+    let (sandbox, data) = match data.split_first() {
+        Some((&SANDBOX_MARK, rest)) => (true, rest),
+        _ => (false, data),
+    };
+    let mut b = Bytes {
+        data,
+        at: 0,
+        sandbox,
+    };
     let setup = setup(&mut b);
     let mut draws = Vec::new();
     while b.more() && draws.len() < MAX_FUZZ_OPS {
@@ -354,11 +386,16 @@ pub enum ScenarioVerdict {
     Invalid(String),
 }
 
-/// Parse and run a scenario file with [`crate::scenario`]: the verdict [`fuzz_scenario`] needs.
+/// Parse and run a scenario file with [`crate::scenario`]: the verdict [`fuzz_scenario`] needs. A
+/// scenario that names a sandbox folder runs in a fresh temporary one instead (`"sandbox": true`,
+/// removed afterwards): the fuzzer writes nowhere else.
 pub fn run_scenario(text: &str) -> ScenarioVerdict {
     match crate::scenario::Scenario::parse(text, "fuzz.json") {
         Err(e) => ScenarioVerdict::Invalid(e.to_string()),
-        Ok(sc) => {
+        Ok(mut sc) => {
+            if let Some(SandboxSpec::Dir(_)) = sc.world.sandbox {
+                sc.world.sandbox = Some(SandboxSpec::Fresh);
+            }
             let r = crate::scenario::run(&sc, "fuzz.json", &crate::scenario::RunOptions::default());
             match r.failure {
                 None if r.passed => ScenarioVerdict::Passed,

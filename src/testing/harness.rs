@@ -4,12 +4,12 @@
 //! a rule and comes with a scenario file that replays it.
 
 use super::draw::{pick, pick_recent, Draw, Setup};
-use super::invariants::{Checker, Observations, Observed, Seen, Violation};
+use super::invariants::{Checker, FileChecker, Observations, Observed, Seen, Violation};
 use super::replay::{render, Counterexample};
 use crate::properties::PROPERTIES;
 use crate::scenario::checks::read;
 use crate::scenario::runner::Runner;
-use crate::scenario::{Action, Check, ErrorExpectation, Op, Scenario, Step, UserSpec};
+use crate::scenario::{Action, Check, ErrorExpectation, Op, SandboxSpec, Scenario, Step, UserSpec};
 use crate::{
     AppId, CopyError, HResult, Job, JobId, JobState, JobType, Prop, PropertyValue, Sim,
     SimDuration, UserId,
@@ -123,6 +123,46 @@ pub struct Harness {
     /// What the last probe of each handle slot read, and at which trace position (see
     /// [`Harness::probe`]).
     probed: Vec<Probed>,
+    /// A sandboxed run (world `sandbox`): the file invariants, and the temporary folder removed when
+    /// the harness goes (last, after the machine).
+    files: Option<Box<SandboxRun>>,
+}
+
+/// The file side of a sandboxed run.
+struct SandboxRun {
+    checker: FileChecker,
+    root: std::path::PathBuf,
+    /// The fresh folder holding the sandbox (`None`: a folder the setup named, kept).
+    folder: Option<TempFolder>,
+}
+
+/// A fresh folder under the system's temporary folder, unique in this process (process id and a
+/// counter), removed when dropped, also while a panic unwinds.
+struct TempFolder {
+    path: std::path::PathBuf,
+}
+
+impl TempFolder {
+    fn new() -> TempFolder {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "bitsim-harness-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        // Made now so that the file checker can see anything written beside the sandbox; if it
+        // cannot be made, the sandbox's first write fails with the host error for it (D41).
+        let _ = std::fs::create_dir_all(&path);
+        TempFolder { path }
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// One handle's probes as last stored: per probe, the observation (its `before` and `after` moved
@@ -219,8 +259,30 @@ impl CheckJob for Check {
 
 impl Harness {
     /// A fresh machine for `setup`, with application `"app"` connected as the first user.
+    ///
+    /// A setup whose world has a `sandbox` runs sandboxed: `"sandbox": true` (the kit's fuzz
+    /// inputs) materialises files in a fresh folder under the system's temporary folder, removed when
+    /// the harness is dropped; a folder the setup names is used and kept. The file invariants
+    /// (D40, D41, D58, D63; see [`FileChecker`]) are then checked after every step too.
     pub fn new(setup: &Setup) -> Harness {
-        let mut runner = Runner::start(&setup.world, setup.chaos.clone());
+        let files = match &setup.world.sandbox {
+            None => None,
+            Some(SandboxSpec::Dir(d)) => Some(SandboxRun {
+                checker: FileChecker::new(None),
+                root: d.clone(),
+                folder: None,
+            }),
+            Some(SandboxSpec::Fresh) => {
+                let folder = TempFolder::new();
+                Some(SandboxRun {
+                    checker: FileChecker::new(Some(folder.path.clone())),
+                    root: folder.path.join("sandbox"),
+                    folder: Some(folder),
+                })
+            }
+        };
+        let root = files.as_ref().map(|f| f.root.clone());
+        let mut runner = Runner::start_in(&setup.world, setup.chaos.clone(), root);
         runner.log = Some(Vec::new());
         let users = setup.world.effective_users();
         let user_ids = users.iter().map(|u| runner.users[&u.name]).collect();
@@ -245,7 +307,22 @@ impl Harness {
             checking: true,
             templates: Vec::new(),
             probed: Vec::new(),
+            files: files.map(Box::new),
         }
+    }
+
+    /// The sandbox folder of a sandboxed run (`None`: the run touches no host file).
+    pub fn sandbox_root(&self) -> Option<&std::path::Path> {
+        self.files.as_deref().map(|f| f.root.as_path())
+    }
+
+    /// The fresh folder that holds the sandbox of a `"sandbox": true` run and nothing else (the
+    /// file checker reports anything written beside the sandbox), removed when the harness goes.
+    pub fn sandbox_folder(&self) -> Option<&std::path::Path> {
+        self.files
+            .as_deref()
+            .and_then(|f| f.folder.as_ref())
+            .map(|f| f.path.as_path())
     }
 
     /// A harness that records and probes but checks nothing (for rendering runs that are known to
@@ -312,7 +389,10 @@ impl Harness {
                 .filter(|(_, recheck)| *recheck)
                 .map(|(o, _)| o)
         });
-        let r = self.checker.check_with(&self.runner.sim, &self.obs, again);
+        let mut r = self.checker.check_with(&self.runner.sim, &self.obs, again);
+        if let (Ok(()), Some(files)) = (&r, self.files.as_deref_mut()) {
+            r = files.checker.check(&self.runner.sim);
+        }
         r.map_err(|mut v| {
             v.step = v.step.or(Some(index));
             self.fail(v)

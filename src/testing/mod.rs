@@ -21,9 +21,19 @@
 //!   never decreases and moves as decided), D9 (no user sees or changes another's job), D12 and D10
 //!   (the scheduler at settled instants), D13 (time never goes back), §1.1/§1.5 (one state at a time,
 //!   only edges of the table).
+//! * [`FileChecker`]: the file invariants of a sandboxed run (a setup whose world has `"sandbox":
+//!   true`: the [`Harness`] makes a fresh folder under the system's temporary folder, removes it when
+//!   dropped, also while a panic unwinds, and runs this checker after every step too) — D40 (a
+//!   non-final download's temporary file holds exactly its `bytes_transferred`, the bytes the service
+//!   has written, and they are that prefix of the remote's body as [`crate::content`] generates it,
+//!   ranges concatenated per D58; a completed job's fully transferred files hold exactly the body at
+//!   their local names; a completed or cancelled job's temporary files are gone for good), D63 (a
+//!   HIGH_PERFORMANCE job's local name holds its bytes instead), D41 (nothing in the sandbox that no
+//!   job or world local accounts for, no symbolic link, nothing written beside the sandbox).
 //! * [`replay`] and [`Counterexample`]: any run as a [`Scenario`](crate::scenario::Scenario), ready to
 //!   commit as a regression fixture.
-//! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies.
+//! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies. An input whose first byte is
+//!   [`SANDBOX_MARK`] runs sandboxed (sizes scaled down), file invariants included.
 //!
 //! ## Testing your own client
 //! Drive a [`Sim`](crate::Sim) with your client's code under generated worlds, and check both the
@@ -78,10 +88,13 @@ pub use draw::{
 pub use fuzz::{
     decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
     EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, MAX_FUZZ_OPS,
+    SANDBOX_EDGE_SIZES, SANDBOX_MARK,
 };
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
-pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};
+pub use invariants::{
+    check_invariants, Checker, Expect, FileChecker, Observations, Observed, Seen, Violation,
+};
 pub use replay::{replay, Counterexample};
 
 pub use crate::proptest_config::{config, DEFAULT_SEED};

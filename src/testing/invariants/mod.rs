@@ -24,7 +24,10 @@ use crate::scenario::{Action, BytesTotal, Check, ErrorExpectation, Op, StateMeth
 use crate::{AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, UserId};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod files;
 mod observe;
+
+pub use files::FileChecker;
 
 pub use observe::{Expect, Observations, Observed, Seen, Violation};
 

@@ -1,0 +1,252 @@
+//! The file invariants of a sandboxed run (the harness with a world `"sandbox": true`, the mode the
+//! fuzz targets select with `SANDBOX_MARK`): a clean run passes them, and each rule fires when the
+//! sandbox is tampered with between two steps (so a passing fuzz run means something).
+
+use bitsim::scenario::{Action, Op, SandboxSpec, StateMethod, UserSpec, WorldSpec};
+use bitsim::testing::{make, run_scenario, Draw, Harness, ScenarioVerdict, Setup};
+use bitsim::{Body, JobType, PropertyValue, Remote};
+use std::fs;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+const URL: &str = "https://x.test/a.bin";
+const LOCAL: &str = "C:\\dl\\a.bin";
+const SIZE: u64 = 5000;
+
+fn setup() -> Setup {
+    Setup::new(WorldSpec {
+        users: vec![UserSpec {
+            name: "alice".into(),
+            admin: false,
+            logged_on: true,
+        }],
+        bandwidth: Some(1000),
+        remotes: vec![(URL.into(), Remote::sized(SIZE))],
+        sandbox: Some(SandboxSpec::Fresh),
+        ..WorldSpec::default()
+    })
+}
+
+fn call(a: Action) -> Draw {
+    Draw::call(0, 0, a)
+}
+
+fn advance(seconds: u64) -> Draw {
+    Draw::env(Op::Advance { seconds })
+}
+
+/// Two seconds of transfer at 1,000 bytes a second, then Suspend: the service settles the transfer
+/// and has written its 2,000 bytes (the checker compares with the bytes the service has written: it
+/// never flushes a running transfer itself, which would move ModificationTime, §8.2).
+fn partial() -> [Draw; 2] {
+    [advance(2), call(make::state(StateMethod::Suspend))]
+}
+
+/// A sandboxed run: one download job (HIGH_PERFORMANCE if `hp`) of `URL` to `LOCAL`, resumed, then
+/// `steps`; every step must pass.
+fn run(hp: bool, steps: &[Draw]) -> Harness {
+    let mut all = vec![call(make::create_job("update", JobType::Download))];
+    if hp {
+        all.push(call(make::set(PropertyValue::HighPerformance(true))));
+    }
+    all.push(call(make::add_file(URL, LOCAL)));
+    all.push(call(make::state(StateMethod::Resume)));
+    all.extend_from_slice(steps);
+    let mut h = Harness::new(&setup());
+    for d in &all {
+        if let Err(c) = h.step(d) {
+            panic!("a clean sandboxed run broke a rule: {c}");
+        }
+    }
+    h
+}
+
+/// The next step (nothing happens in it) breaks `rule`.
+fn fires(h: &mut Harness, rule: &str) {
+    let err = h
+        .step(&advance(0))
+        .expect_err("the tampered sandbox must break a rule");
+    assert_eq!(err.violation.rule, rule, "{err}");
+}
+
+fn dl(h: &Harness) -> PathBuf {
+    h.sandbox_root()
+        .expect("a sandboxed run")
+        .join("C")
+        .join("dl")
+}
+
+/// The `BIT*.tmp` files in the download folder.
+fn temps(h: &Harness) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dl(h))
+        .map(|es| es.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.file_name().unwrap().to_string_lossy().starts_with("BIT"));
+    v.sort();
+    v
+}
+
+/// The first `n` bytes of the remote's body, as the content module generates it.
+fn body(n: u64) -> Vec<u8> {
+    let mut buf = vec![0u8; n as usize];
+    let got = Body::default_for(URL, SIZE).read_at(0, &mut buf);
+    assert_eq!(got as u64, n);
+    buf
+}
+
+/// Overwrite byte `at` of `p` with a different value.
+fn flip(p: &PathBuf, at: u64) {
+    let old = fs::read(p).unwrap()[at as usize];
+    let mut f = fs::OpenOptions::new().write(true).open(p).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&[old ^ 0x5A]).unwrap();
+}
+
+#[test]
+fn d40_a_clean_sandboxed_run_holds_exactly_the_bytes_so_far_then_the_body() {
+    let mut h = run(false, &partial());
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), body(2000));
+    for d in [
+        call(make::state(StateMethod::Resume)),
+        advance(10),
+        call(make::state(StateMethod::Complete)),
+    ] {
+        h.step(&d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    assert!(temps(&h).is_empty() && !t[0].exists());
+    assert_eq!(fs::read(dl(&h).join("a.bin")).unwrap(), body(SIZE));
+    let folder = h.sandbox_folder().unwrap().to_path_buf();
+    assert!(folder.is_dir());
+    drop(h);
+    assert!(!folder.exists(), "the harness leaves no folder behind");
+}
+
+#[test]
+fn d40_a_tampered_temporary_file_breaks_the_rule() {
+    let mut h = run(false, &partial());
+    flip(&temps(&h)[0], 10);
+    fires(&mut h, "D40 temporary");
+
+    let mut h = run(false, &partial());
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(&temps(&h)[0])
+        .unwrap();
+    f.set_len(1999).unwrap();
+    fires(&mut h, "D40 temporary");
+
+    let mut h = run(false, &partial());
+    fs::remove_file(&temps(&h)[0]).unwrap();
+    fires(&mut h, "D40 temporary");
+}
+
+#[test]
+fn d40_a_tampered_completed_file_breaks_the_rule() {
+    let done = [advance(10), call(make::state(StateMethod::Complete))];
+    let mut h = run(false, &done);
+    flip(&dl(&h).join("a.bin"), SIZE - 1);
+    fires(&mut h, "D40 complete");
+
+    let mut h = run(false, &done);
+    fs::remove_file(dl(&h).join("a.bin")).unwrap();
+    fires(&mut h, "D40 complete");
+}
+
+#[test]
+fn d40_a_temporary_file_back_after_cancel_breaks_the_rule() {
+    let mut h = run(false, &[advance(2)]);
+    let t = temps(&h)[0].clone();
+    h.step(&call(make::state(StateMethod::Cancel)))
+        .unwrap_or_else(|c| panic!("{c}"));
+    assert!(!t.exists(), "Cancel deletes the temporary file");
+    h.step(&advance(5)).unwrap_or_else(|c| panic!("{c}"));
+    fs::write(&t, body(2000)).unwrap();
+    fires(&mut h, "D40 cancel");
+}
+
+#[test]
+fn d63_high_performance_writes_the_local_name_and_a_tampered_one_breaks_the_rule() {
+    let mut h = run(true, &partial());
+    assert!(temps(&h).is_empty(), "D63: no temporary file");
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), body(2000));
+    flip(&local, 0);
+    fires(&mut h, "D63");
+}
+
+#[test]
+fn d41_a_stray_file_breaks_the_rule() {
+    let mut h = run(false, &[advance(2)]);
+    fs::write(dl(&h).join("extra.bin"), b"x").unwrap();
+    fires(&mut h, "D41 stray");
+}
+
+#[cfg(unix)]
+#[test]
+fn d41_a_symbolic_link_breaks_the_rule() {
+    let mut h = run(false, &[advance(2)]);
+    std::os::unix::fs::symlink(std::env::temp_dir(), dl(&h).join("link")).unwrap();
+    fires(&mut h, "D41 symlink");
+}
+
+#[test]
+fn d41_a_file_beside_the_sandbox_breaks_the_rule() {
+    let mut h = run(false, &[advance(2)]);
+    let beside = h.sandbox_folder().unwrap().join("escaped.bin");
+    fs::write(beside, b"x").unwrap();
+    fires(&mut h, "D41 outside");
+}
+
+#[test]
+fn a_sandboxed_harness_removes_its_folder_even_when_a_panic_unwinds() {
+    let folder = std::sync::Mutex::new(None);
+    let r = std::panic::catch_unwind(|| {
+        let h = run(false, &[advance(2)]);
+        *folder.lock().unwrap() = Some(h.sandbox_folder().unwrap().to_path_buf());
+        panic!("a failing test");
+    });
+    assert!(r.is_err());
+    let folder = folder.lock().unwrap().clone().expect("the run started");
+    assert!(!folder.exists(), "{} is left behind", folder.display());
+}
+
+#[test]
+fn a_sandboxed_replay_states_the_sandbox_and_passes_in_the_runner() {
+    let h = run(
+        false,
+        &[advance(10), call(make::state(StateMethod::Complete))],
+    );
+    let text = h.scenario().to_json();
+    assert!(text.contains("\"sandbox\": true"), "{text}");
+    assert_eq!(run_scenario(&text), ScenarioVerdict::Passed, "{text}");
+}
+
+#[test]
+fn d58_a_ranged_file_holds_its_ranges_concatenated_and_a_tampered_one_breaks_the_rule() {
+    let ranged = Action::Do(Op::AddFileWithRanges {
+        job: String::new(),
+        remote: URL.into(),
+        local: LOCAL.into(),
+        ranges: vec![(1000, 500), (100, 200)],
+        expect: bitsim::HResult::S_OK,
+    });
+    let steps = [
+        call(make::create_job("update", JobType::Download)),
+        call(ranged),
+        call(make::state(StateMethod::Resume)),
+        advance(5),
+        call(make::state(StateMethod::Complete)),
+    ];
+    let mut h = Harness::new(&setup());
+    for d in &steps {
+        h.step(d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    let all = body(SIZE);
+    let want = [&all[1000..1500], &all[100..300]].concat();
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), want, "D58: the ranges, in order");
+    flip(&local, 600);
+    fires(&mut h, "D40 complete");
+}
