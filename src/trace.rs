@@ -596,6 +596,13 @@ impl TraceEvent {
                 job: j,
                 file,
                 action,
+            } if file == crate::reply::REPLY_SLOT => {
+                format!("{t} {} temp_file of the reply {action} (D80)", job(j))
+            }
+            TraceKind::TempFile {
+                job: j,
+                file,
+                action,
             } => format!("{t} {} temp_file of file {file} {action}", job(j)),
             TraceKind::Reply { job: j, event } => format!("{t} {} reply: {event} (D71)", job(j)),
             TraceKind::Notified {

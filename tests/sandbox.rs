@@ -496,3 +496,37 @@ fn d78_set_local_with_a_new_time_changes_a_sandbox_upload() {
         (ErrorContext::LocalFile, HResult::BG_E_LOCAL_FILE_CHANGED)
     );
 }
+
+/// D80: the reply's temporary file counts against the sandbox's disk like any download: a reply that
+/// does not fit fails with ERROR_DISK_FULL, context LOCAL_FILE, its file holding what fit; Cancel
+/// removes it.
+#[test]
+fn d80_a_reply_that_does_not_fit_is_disk_full_in_local_file_context() {
+    let dir = TempDir::new("d80-full");
+    let world = World::new()
+        .remote(
+            "https://example.test/upload",
+            Remote::default().with_reply(Body::pattern(3, 10_000), [], []),
+        )
+        .local_with("C:\\up\\r.bin", Body::pattern(7, 100))
+        .sandbox(&dir.0)
+        .sandbox_capacity(4_000);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("r", JobType::UploadReply).unwrap();
+    job.add_file("https://example.test/upload", "C:\\up\\r.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::ERROR_DISK_FULL)
+    );
+    let tmp = dir.0.join("C/up/BITFFFFFFFE.tmp");
+    assert_eq!(fs::metadata(&tmp).unwrap().len(), 4_000);
+    assert_eq!(job.get_reply_progress().unwrap().bytes_transferred, 4_000);
+    job.cancel().unwrap();
+    assert!(!tmp.exists());
+    assert_eq!(tree(&dir.0), vec!["C/up/r.bin".to_string()]);
+}

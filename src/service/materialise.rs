@@ -202,6 +202,41 @@ impl Service {
         }
     }
 
+    /// D80: the reply of upload-reply job `j` moves bytes `have..to` of `body` into its temporary
+    /// file (created, or cut back to `have`, first). Err: the local-file error and the offset the
+    /// file's bytes reach. Without a sandbox: nothing.
+    pub(crate) fn sandbox_reply(
+        &mut self,
+        j: usize,
+        have: u64,
+        to: u64,
+        body: &Body,
+    ) -> Result<(), (HResult, u64)> {
+        if self.sandbox.is_none() {
+            return Ok(());
+        }
+        let Some(name) = self.reply_name_of(j) else {
+            return Ok(());
+        };
+        let id = self.jobs[j].id();
+        let slot = crate::reply::REPLY_SLOT;
+        let sb = self.sandbox.as_deref_mut().expect("checked above");
+        sb.set_direct(id, false);
+        let created = sb
+            .open_temp(&name, id, slot, have, body.clone())
+            .map_err(|e| (e, have))?;
+        let written = sb.write(&name, id, slot, have, to);
+        sb.close(id, slot);
+        if created {
+            self.record(TraceKind::TempFile {
+                job: id,
+                file: slot,
+                action: TempAction::Created,
+            });
+        }
+        written
+    }
+
     /// The job became ACKNOWLEDGED (`completed`) or CANCELLED: Complete renames each fully transferred
     /// file's temporary file to its local name (replacing a file there) and deletes the others; Cancel
     /// deletes them all.
@@ -211,6 +246,32 @@ impl Service {
         };
         let job = &self.jobs[j];
         if job.job_type().is_upload() {
+            // D80: the reply file of an upload-reply job becomes visible at Complete; Cancel and
+            // T22 discard it.
+            if job.job_type() != crate::state::JobType::UploadReply {
+                return;
+            }
+            let (id, slot) = (job.id(), crate::reply::REPLY_SLOT);
+            let Some(name) = self.reply_name_of(j) else {
+                return;
+            };
+            let sb = self.sandbox.as_deref_mut().expect("checked above");
+            sb.set_direct(id, false);
+            let action = if completed {
+                sb.rename_temp(&name, id, slot)
+                    .unwrap_or(false)
+                    .then_some(TempAction::Renamed)
+            } else {
+                sb.delete_temp(&name, id, slot)
+                    .then_some(TempAction::Deleted)
+            };
+            if let Some(action) = action {
+                self.record(TraceKind::TempFile {
+                    job: id,
+                    file: slot,
+                    action,
+                });
+            }
             return;
         }
         let id = job.id();

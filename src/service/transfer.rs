@@ -410,8 +410,21 @@ impl Service {
             }
             _ => None,
         };
-        if let Some((fault, after_bytes)) = fault {
-            let reached = have.saturating_add(after_bytes.unwrap_or(0)).min(len);
+        // D80: with a sandbox the reply's bytes go to its temporary file; a local-file error there
+        // fails the reply where the file's bytes end, with context LOCAL_FILE.
+        let target = match fault {
+            Some((_, after_bytes)) => have.saturating_add(after_bytes.unwrap_or(0)).min(len),
+            None => len,
+        };
+        let (fault, target) = match self.sandbox_reply(j, have, target, &body) {
+            Ok(()) => (
+                fault.map(|(f, _)| (f, Some(ErrorContext::RemoteFile))),
+                target,
+            ),
+            Err((code, at)) => (Some((Fault::HResult(code), Self::LOCAL)), at.min(target)),
+        };
+        if let Some((fault, context)) = fault {
+            let reached = target;
             if reached > have {
                 let now = self.now;
                 self.jobs[j].edit_options(|o| {
@@ -421,7 +434,7 @@ impl Service {
                 });
                 self.jobs[j].progressed(now);
             }
-            self.fail(j, fault.code(), Some(ErrorContext::RemoteFile), 0);
+            self.fail(j, fault.code(), context, 0);
             return false;
         }
         let now = self.now;
