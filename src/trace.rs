@@ -108,6 +108,8 @@ pub enum TraceKind {
         job: JobId,
         /// Which method.
         event: NotifyEvent,
+        /// For FileTransferred: the file's index (D60, D81).
+        file: Option<u32>,
         /// What it answered.
         result: HResult,
     },
@@ -609,6 +611,20 @@ impl TraceEvent {
                 app: a,
                 job: j,
                 event,
+                file: Some(f),
+                result,
+            } => {
+                format!(
+                    "{t} {} notified {event} of file {f} for {} -> {result} (D60)",
+                    app(a),
+                    job(j)
+                )
+            }
+            TraceKind::Notified {
+                app: a,
+                job: j,
+                event,
+                file: None,
                 result,
             } => {
                 format!(
@@ -941,12 +957,14 @@ mod tests {
                 app,
                 job,
                 event: NotifyEvent::JobModification,
+                file: None,
                 result: HResult::E_FAIL,
             },
             TraceKind::Notified {
                 app,
                 job,
                 event: NotifyEvent::JobError,
+                file: None,
                 result: HResult::S_OK,
             },
             TraceKind::Network { up: false },
