@@ -1234,8 +1234,10 @@ impl File {
             .read(|s, app| s.validation_state(app, self.job, self.index))
     }
     /// IBackgroundCopyFile3::SetValidationState: E_PENDING (0x8000000A) until the file finished
-    /// transferring; TRUE marks it valid; FALSE rejects the content: the file's progress goes to 0 and
-    /// the job to ERROR with BG_E_VALIDATION_FAILED (T29, D59), and Resume downloads the file again.
+    /// transferring; TRUE marks it valid; FALSE rejects the content: the file's progress goes to 0 and,
+    /// for origin content, the job to ERROR with BG_E_VALIDATION_FAILED (T29, D59), and Resume
+    /// downloads the file again; for peer content the file is downloaded again from the origin, a
+    /// TRANSFERRED job being queued again (T32, D79).
     pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
         self.h
             .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))

@@ -248,7 +248,7 @@ impl Service {
         j: usize,
         event: NotifyEvent,
         file: Option<u32>,
-    ) {
+    ) -> bool {
         let clsid = self.jobs[j].options().notification_clsid;
         if clsid != 0 {
             match self.world.notify.com_servers.get(&clsid).cloned() {
@@ -277,7 +277,7 @@ impl Service {
                     }
                 }
             }
-            return;
+            return true;
         }
         if !matches!(
             event,
@@ -286,6 +286,7 @@ impl Service {
         {
             self.queue_launch(j, event);
         }
+        false
     }
 
     /// What a callback is told about job `j` now.

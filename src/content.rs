@@ -37,6 +37,10 @@ pub(crate) struct FileExtra {
     /// The bytes came from a peer (File3::IsDownloadedFromPeer, D65).
     #[serde(default, skip_serializing_if = "is_false")]
     pub from_peer: bool,
+    /// The application rejected the peer's copy (SetValidationState(FALSE), D79): the file comes from
+    /// the origin server from now on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub peer_rejected: bool,
     /// File5 HTTP_RESPONSE_HEADERS: the last successful response's headers, or what
     /// File5::SetProperty stored since (D64).
     #[serde(default, skip_serializing_if = "Option::is_none")]

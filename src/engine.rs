@@ -199,6 +199,9 @@ pub(crate) struct Engine {
     /// the facade delivers them after releasing the service, at the same instant, before the next
     /// event (D11, D19). Not saved: code callbacks do not persist (D15).
     pub(crate) callouts: VecDeque<crate::notify::CallOut>,
+    /// D81: a drain of waiting FileTransferred calls is running (answers met inside it only mark
+    /// their call done, so the drain is a loop, never a recursion). Not saved: within one call.
+    pub(crate) draining_file_notices: bool,
     /// T22's inactivity deadlines (D36). Not saved: rebuilt from the jobs' ModificationTime at load.
     pub(crate) scavenge: Scavenge,
     /// T23's deadlines (D55): one per running job whose maximum download time ends before the end

@@ -99,10 +99,10 @@ impl Service {
 
     /// IBackgroundCopyFile3::SetValidationState: E_PENDING until the file finished transferring
     /// (`SDK bits3_0/nf-bits3_0-ibackgroundcopyfile3-setvalidationstate`). TRUE marks it valid.
-    /// FALSE rejects content from the origin server (the simulator has no peers yet): the file's
-    /// progress goes back to 0 (its temporary file emptied, trace `restarted` "validation") and the job
-    /// enters ERROR with BG_E_VALIDATION_FAILED, context REMOTE_FILE, naming the file (T29, D59);
-    /// Resume downloads the file again.
+    /// FALSE rejects the content: from the origin server, the file's progress goes back to 0 (its
+    /// temporary file emptied, trace `restarted` "validation") and the job enters ERROR with
+    /// BG_E_VALIDATION_FAILED, context REMOTE_FILE, naming the file (T29, D59), Resume downloads the
+    /// file again; from a peer (D65), the file is downloaded again from the origin (T32, D79).
     pub fn set_validation_state(
         &mut self,
         app: AppId,
@@ -120,7 +120,12 @@ impl Service {
             return Err(E_PENDING);
         }
         if !valid {
-            return self.validation_failed(j, f);
+            let from_peer = file.extra.as_ref().is_some_and(|e| e.from_peer);
+            return if from_peer {
+                self.peer_content_rejected(j, f)
+            } else {
+                self.validation_failed(j, f)
+            };
         }
         self.jobs[j].files_mut()[f]
             .extra
@@ -151,6 +156,33 @@ impl Service {
         });
         self.sandbox_truncate(j, f);
         self.on_method(j, MethodCall::ValidationFailed(report))?;
+        Ok(())
+    }
+
+    /// §5.5, T32, D79: content of finished file `f` that came from a peer was rejected: the file's
+    /// progress goes back to 0 (its temporary file emptied, trace `restarted` "validation"), it will
+    /// come from the origin server from now on, and a TRANSFERRED job is queued again; no error.
+    fn peer_content_rejected(&mut self, j: usize, f: usize) -> Result<(), HResult> {
+        let id = self.jobs[j].id();
+        let job = &mut self.jobs[j];
+        let file = &mut job.files_mut()[f];
+        file.bytes_transferred = 0;
+        let extra = file.extra.get_or_insert_with(Default::default);
+        extra.validated = false;
+        extra.peer_rejected = true;
+        job.file_unfinished(f);
+        self.record(TraceKind::Restarted {
+            job: id,
+            file: f as u32,
+            reason: RestartReason::Validation,
+        });
+        self.sandbox_truncate(j, f);
+        let from = self.jobs[j].state();
+        self.on_method(j, MethodCall::PeerContentRejected)?;
+        if self.jobs[j].state() == from {
+            // The file's progress changed: ModificationTime and JobModification (§8.2, D11).
+            self.modified(j);
+        }
         Ok(())
     }
 

@@ -805,9 +805,10 @@ impl Job {
 
     /// The Job3/Job4/Job5 data (the defaults when the job holds none).
     pub(crate) fn options(&self) -> &JobOptions {
+        static DEFAULT: JobOptions = JobOptions::DEFAULT;
         match &self.options {
             Some(o) => o,
-            None => &JobOptions::DEFAULT,
+            None => &DEFAULT,
         }
     }
     /// Change the Job3/Job4/Job5 data; the block goes again when everything is back at its default.

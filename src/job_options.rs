@@ -66,6 +66,11 @@ pub(crate) struct JobOptions {
     /// D71, D72); boxed, as only upload-reply jobs have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Box<ReplyState>>,
+    /// D81: Callback2 FileTransferred is serialised per job: the file whose call is outstanding
+    /// (dispatched and not yet answered with a success code) first, then the finished files whose
+    /// calls wait behind it, in the order they finished. Empty while no call is outstanding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_notices: Vec<u32>,
 }
 
 /// The reply of an upload-reply job (§2.3, §7, D71, D72).
@@ -142,6 +147,7 @@ impl JobOptions {
         download_time_ms: 0,
         notify_cmd_line: None,
         reply: None,
+        file_notices: Vec::new(),
     };
 }
 

@@ -210,7 +210,7 @@
 //! (T21a, T21b, D53) and the maximum download time (T23, D55); upload-reply server applications and
 //! their replies (`Remote::with_reply`, Job2's reply methods; D66, D71, D72); proxies, credentials and
 //! HTTP options (D24–D31); the Job3/Job4/Job5 properties (D32–D37); byte ranges (AddFileWithRanges,
-//! D57, D58) and rejected content (T29, D59); Callback2 FileTransferred (D60); the Job5 file effects,
+//! D57, D58) and rejected content (T29, D59; from a peer T32, D79); Callback2 FileTransferred (D60); the Job5 file effects,
 //! File5 response headers and peers (D62–D65); downloads materialised in a sandbox folder (D40, D41);
 //! service restart (D15).
 //!

@@ -44,7 +44,28 @@ pub fn generated_reply_name(local: &str, job: JobId) -> String {
     )
 }
 
+/// D80: the file slot of an upload-reply job's reply in the sandbox and in `temp_file` trace
+/// records. Its temporary file is `BIT<hex>.tmp` in the reply file's folder, the hex being the job
+/// number over `FFFFFFFE` (no file index reaches it, and it differs from D72's generated name).
+pub const REPLY_SLOT: u32 = 0xFFFF_FFFE;
+
 impl Service {
+    /// The reply file name of upload-reply job `j` (D72): the one set, else the generated one.
+    pub(crate) fn reply_name_of(&self, j: usize) -> Option<String> {
+        let jb = &self.jobs[j];
+        if let Some(n) = jb
+            .options()
+            .reply
+            .as_deref()
+            .and_then(|r| r.file_name.clone())
+        {
+            return Some(n);
+        }
+        jb.files()
+            .first()
+            .map(|f| generated_reply_name(&f.local, jb.id()))
+    }
+
     /// The job's index if it is an upload-reply job; E_NOTIMPL for other types (§2.3).
     fn reply_job(&self, app: AppId, job: JobId) -> Result<usize, HResult> {
         let j = self.access(app, job)?;
@@ -97,19 +118,7 @@ impl Service {
     /// once the upload file is added, else `None` (NULL). E_NOTIMPL for other job types.
     pub fn reply_file_name(&self, app: AppId, job: JobId) -> Result<Option<String>, HResult> {
         let j = self.reply_job(app, job)?;
-        let jb = &self.jobs[j];
-        if let Some(n) = jb
-            .options()
-            .reply
-            .as_deref()
-            .and_then(|r| r.file_name.clone())
-        {
-            return Ok(Some(n));
-        }
-        Ok(jb
-            .files()
-            .first()
-            .map(|f| generated_reply_name(&f.local, jb.id())))
+        Ok(self.reply_name_of(j))
     }
 
     /// IBackgroundCopyJob2::SetReplyFileName (§2.3, D72): E_NOTIMPL for other job types;

@@ -376,7 +376,50 @@ impl Sandbox {
         Ok(true)
     }
 
-    /// Write a whole local file (world `locals`, `set_local`), streamed.
+    /// Write a whole local file (world `locals`, `set_local`), streamed, with its last-write time set
+    /// to `modified` virtual seconds after the Unix epoch (D78; where the host cannot set it, the
+    /// time of the write stands).
+    pub fn write_local_at(
+        &mut self,
+        local: &str,
+        body: &Body,
+        modified: u64,
+    ) -> Result<(), HResult> {
+        self.write_local(local, body)?;
+        let p = self.path(local)?;
+        let at = std::time::Duration::from_secs(modified);
+        if let Some(t) = std::time::UNIX_EPOCH.checked_add(at) {
+            if let Ok(f) = OpenOptions::new().write(true).open(&p) {
+                let _ = f.set_modified(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// D78: the version of a local file an upload reads: its size and its host last-write time
+    /// (seconds times 10^9 plus nanoseconds since the Unix epoch, wrapping: only compared for
+    /// equality), or the error for a missing or unreadable file.
+    pub fn local_version(&self, local: &str) -> Result<(u64, u64), HResult> {
+        let p = self.path(local)?;
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => Err(HResult::E_ACCESSDENIED),
+            Ok(m) if m.is_file() => {
+                let stamp = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| {
+                        d.as_secs()
+                            .wrapping_mul(1_000_000_000)
+                            .wrapping_add(u64::from(d.subsec_nanos()))
+                    });
+                Ok((m.len(), stamp))
+            }
+            _ => Err(HResult::ERROR_FILE_NOT_FOUND),
+        }
+    }
+
+    /// Write a whole file, streamed.
     pub fn write_local(&mut self, local: &str, body: &Body) -> Result<(), HResult> {
         let p = self.path(local)?;
         self.make_parents(&p)?;
@@ -398,16 +441,6 @@ impl Sandbox {
             off += n as u64;
         }
         Ok(())
-    }
-
-    /// The size of a local file, or ERROR_FILE_NOT_FOUND.
-    pub fn local_len(&self, local: &str) -> Result<u64, HResult> {
-        let p = self.path(local)?;
-        match fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_symlink() => Err(HResult::E_ACCESSDENIED),
-            Ok(m) if m.is_file() => Ok(m.len()),
-            _ => Err(HResult::ERROR_FILE_NOT_FOUND),
-        }
     }
 }
 

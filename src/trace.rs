@@ -108,6 +108,8 @@ pub enum TraceKind {
         job: JobId,
         /// Which method.
         event: NotifyEvent,
+        /// For FileTransferred: the file's index (D60, D81).
+        file: Option<u32>,
         /// What it answered.
         result: HResult,
     },
@@ -596,12 +598,33 @@ impl TraceEvent {
                 job: j,
                 file,
                 action,
+            } if file == crate::reply::REPLY_SLOT => {
+                format!("{t} {} temp_file of the reply {action} (D80)", job(j))
+            }
+            TraceKind::TempFile {
+                job: j,
+                file,
+                action,
             } => format!("{t} {} temp_file of file {file} {action}", job(j)),
             TraceKind::Reply { job: j, event } => format!("{t} {} reply: {event} (D71)", job(j)),
             TraceKind::Notified {
                 app: a,
                 job: j,
                 event,
+                file: Some(f),
+                result,
+            } => {
+                format!(
+                    "{t} {} notified {event} of file {f} for {} -> {result} (D60)",
+                    app(a),
+                    job(j)
+                )
+            }
+            TraceKind::Notified {
+                app: a,
+                job: j,
+                event,
+                file: None,
                 result,
             } => {
                 format!(
@@ -934,12 +957,14 @@ mod tests {
                 app,
                 job,
                 event: NotifyEvent::JobModification,
+                file: None,
                 result: HResult::E_FAIL,
             },
             TraceKind::Notified {
                 app,
                 job,
                 event: NotifyEvent::JobError,
+                file: None,
                 result: HResult::S_OK,
             },
             TraceKind::Network { up: false },

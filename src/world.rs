@@ -523,6 +523,10 @@ pub enum Network {
 pub struct Local {
     /// Its size in bytes.
     pub size: u64,
+    /// Its last-write time in virtual seconds (default 0). With its size, what BITS compares to notice
+    /// an upload source that changed during the transfer (§7, D78).
+    #[serde(default)]
+    pub modified: u64,
 }
 
 /// Everything outside the BITS service that a test scripts.
@@ -685,13 +689,31 @@ impl World {
     }
     /// Builder: add a local file for uploads.
     pub fn local(mut self, path: impl Into<String>, size: u64) -> World {
-        self.locals.insert(path.into(), Local { size });
+        self.locals.insert(path.into(), Local { size, modified: 0 });
+        self
+    }
+    /// Builder: set the last-write time (virtual seconds) of a local file already added (D78); a
+    /// path not added yet is added empty.
+    pub fn local_modified(mut self, path: impl Into<String>, secs: u64) -> World {
+        self.locals
+            .entry(path.into())
+            .or_insert(Local {
+                size: 0,
+                modified: 0,
+            })
+            .modified = secs;
         self
     }
     /// Builder: add a local file with its content (its size is the body's length).
     pub fn local_with(mut self, path: impl Into<String>, body: Body) -> World {
         let path = path.into();
-        self.locals.insert(path.clone(), Local { size: body.len() });
+        self.locals.insert(
+            path.clone(),
+            Local {
+                size: body.len(),
+                modified: 0,
+            },
+        );
         self.local_content.insert(path, body);
         self
     }

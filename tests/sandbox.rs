@@ -420,3 +420,113 @@ fn d38_survives_a_service_restart() {
     sim.advance_secs(8);
     assert_eq!(job.get_state().unwrap(), JobState::Transferred);
 }
+
+/// D78: an upload whose sandbox file client code rewrites after the first read (same size, a new
+/// last-write time) fails with BG_E_LOCAL_FILE_CHANGED, context LOCAL_FILE: noticed when the last
+/// byte has gone (the server does not take it) and again at the next connection after Resume.
+#[test]
+fn d78_a_sandbox_upload_rewritten_by_client_code_is_local_file_changed() {
+    let dir = TempDir::new("d78-rewrite");
+    let world = World::new()
+        .bandwidth(1000)
+        .remote("https://example.test/up", Remote::default())
+        .local_with("C:\\up\\r.bin", Body::pattern(7, 5000))
+        .local_modified("C:\\up\\r.bin", 100)
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let f = dir.0.join("C/up/r.bin");
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("up", JobType::Upload).unwrap();
+    job.add_file("https://example.test/up", "C:\\up\\r.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(2);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferring);
+    // Client code rewrites the file with the same size: its host last-write time changes.
+    fs::write(&f, Body::pattern(8, 5000).slice(0, 5000)).unwrap();
+    sim.advance_secs(10);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::BG_E_LOCAL_FILE_CHANGED)
+    );
+    let p = job.get_progress().unwrap();
+    assert_eq!((p.bytes_total, p.bytes_transferred), (5000, 4999));
+    // Resume: the file is still not the version first read, so the next connection fails again.
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::BG_E_LOCAL_FILE_CHANGED)
+    );
+}
+
+/// D78: the world's `modified` is the sandbox file's last-write time, so an untouched sandbox
+/// upload finishes, and set_local with a new time (same size and body) is a change.
+#[test]
+fn d78_set_local_with_a_new_time_changes_a_sandbox_upload() {
+    let dir = TempDir::new("d78-set-local");
+    let world = World::new()
+        .bandwidth(1000)
+        .remote("https://example.test/up", Remote::default())
+        .local_with("C:\\up\\a.bin", Body::pattern(7, 3000))
+        .local_modified("C:\\up\\a.bin", 100)
+        .local_with("C:\\up\\b.bin", Body::pattern(9, 3000))
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let a = app.create_job("a", JobType::Upload).unwrap();
+    a.add_file("https://example.test/up", "C:\\up\\a.bin")
+        .unwrap();
+    a.resume().unwrap();
+    sim.advance_secs(4);
+    assert_eq!(a.get_state().unwrap(), JobState::Transferred);
+    let b = app.create_job("b", JobType::Upload).unwrap();
+    b.add_file("https://example.test/up", "C:\\up\\b.bin")
+        .unwrap();
+    b.resume().unwrap();
+    sim.advance_secs(1);
+    sim.with_service_mut(|s| {
+        s.set_local_file("C:\\up\\b.bin", 3000, 5, Some(Body::pattern(9, 3000)))
+    });
+    assert_eq!(b.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        b.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::BG_E_LOCAL_FILE_CHANGED)
+    );
+}
+
+/// D80: the reply's temporary file counts against the sandbox's disk like any download: a reply that
+/// does not fit fails with ERROR_DISK_FULL, context LOCAL_FILE, its file holding what fit; Cancel
+/// removes it.
+#[test]
+fn d80_a_reply_that_does_not_fit_is_disk_full_in_local_file_context() {
+    let dir = TempDir::new("d80-full");
+    let world = World::new()
+        .remote(
+            "https://example.test/upload",
+            Remote::default().with_reply(Body::pattern(3, 10_000), [], []),
+        )
+        .local_with("C:\\up\\r.bin", Body::pattern(7, 100))
+        .sandbox(&dir.0)
+        .sandbox_capacity(4_000);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("r", JobType::UploadReply).unwrap();
+    job.add_file("https://example.test/upload", "C:\\up\\r.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    assert_eq!(job.get_state().unwrap(), JobState::Error);
+    assert_eq!(
+        job.get_error().unwrap().get_error().unwrap(),
+        (ErrorContext::LocalFile, HResult::ERROR_DISK_FULL)
+    );
+    let tmp = dir.0.join("C/up/BITFFFFFFFE.tmp");
+    assert_eq!(fs::metadata(&tmp).unwrap().len(), 4_000);
+    assert_eq!(job.get_reply_progress().unwrap().bytes_transferred, 4_000);
+    job.cancel().unwrap();
+    assert!(!tmp.exists());
+    assert_eq!(tree(&dir.0), vec!["C/up/r.bin".to_string()]);
+}

@@ -584,3 +584,23 @@ fn readme_state_machine_matches_the_generator() {
         "update the Mermaid block in README.md from `bitsim graph --mermaid`"
     );
 }
+
+/// D60, D81: the `notified` line of a FileTransferred names the file; the second file's call waits
+/// until the first one's is done.
+#[test]
+fn d81_file_transferred_trace_lines_name_the_file_in_order() {
+    let f = root().join("fixtures/scenarios/file-transferred-d81-serialised-per-job.json");
+    let opts = RunOptions { trace: true };
+    let a = run_paths(&[f], &opts).trace_listing();
+    let first = a
+        .find("t=6s app notified FILE_TRANSFERRED of file 0 for j -> E_FAIL (D60)")
+        .unwrap_or_else(|| panic!("{a}"));
+    let second = a
+        .find("t=11s app notified FILE_TRANSFERRED of file 1 for j -> S_OK (D60)")
+        .unwrap_or_else(|| panic!("{a}"));
+    assert!(first < second, "{a}");
+    assert!(
+        !a.contains("notified FILE_TRANSFERRED of file 1 for j -> E_FAIL"),
+        "{a}"
+    );
+}

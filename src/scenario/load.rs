@@ -548,9 +548,13 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
     let sandbox = f.opt_with("sandbox", |n, p| sandbox(n, p, base))?.flatten();
     let mut locals = Vec::with_capacity(all_locals.len());
     let mut local_content = Vec::new();
-    for (path, size, content) in all_locals {
+    let mut local_modified = Vec::new();
+    for (path, (size, content, modified)) in all_locals {
         if let Some(c) = content {
             local_content.push((path.clone(), c));
+        }
+        if modified != 0 {
+            local_modified.push((path.clone(), modified));
         }
         locals.push((path, size));
     }
@@ -562,6 +566,7 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
         locals,
         options,
         local_content,
+        local_modified,
         sandbox,
         system_proxy,
         proxies,
@@ -823,11 +828,15 @@ fn remotes(n: &Node, ptr: &str) -> R<Vec<(String, Remote)>> {
         .collect()
 }
 
-type LocalSpec = (String, u64, Option<crate::content::Body>);
+type LocalSpec = (String, LocalFile);
 
-/// A local file: `{ size, content }` (`size` required, equal to the content's length).
-pub(crate) fn local(v: &Node, lptr: &str) -> R<(u64, Option<crate::content::Body>)> {
-    let f = Fields::new(v, lptr, "a local file", &["size", "content"])?;
+/// A local file as a scenario gives it: size, optional body, last-write time (virtual seconds).
+pub(crate) type LocalFile = (u64, Option<crate::content::Body>, u64);
+
+/// A local file: `{ size, content, modified }` (`size` required, equal to the content's length;
+/// `modified` the last-write time in virtual seconds, default 0, D78).
+pub(crate) fn local(v: &Node, lptr: &str) -> R<LocalFile> {
+    let f = Fields::new(v, lptr, "a local file", &["size", "content", "modified"])?;
     let size = f.req_with(
         "size",
         "the file size in bytes",
@@ -846,18 +855,27 @@ pub(crate) fn local(v: &Node, lptr: &str) -> R<(u64, Option<crate::content::Body
             );
         }
     }
-    Ok((size, content))
+    let modified = f
+        .opt_with(
+            "modified",
+            u64_field("a last-write time in virtual seconds"),
+        )?
+        .unwrap_or(0);
+    Ok((size, content, modified))
 }
 
 fn locals(n: &Node, ptr: &str) -> R<Vec<LocalSpec>> {
-    map_members(n, ptr, "the local files (path → { size, content })")?
-        .iter()
-        .map(|(path, _, v)| {
-            let lptr = child_pointer(ptr, path);
-            let (size, content) = local(v, &lptr)?;
-            Ok((path.to_string(), size, content))
-        })
-        .collect()
+    map_members(
+        n,
+        ptr,
+        "the local files (path → { size, content, modified })",
+    )?
+    .iter()
+    .map(|(path, _, v)| {
+        let lptr = child_pointer(ptr, path);
+        Ok((path.to_string(), local(v, &lptr)?))
+    })
+    .collect()
 }
 
 /// A body: exactly one of `text`, `base64` or `pattern` (with a required `length`).

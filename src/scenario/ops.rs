@@ -1399,12 +1399,15 @@ operations! {
         size: u64,
         /// Its body (`None`: `size` bytes of the path-seeded pattern).
         content: Option<crate::Body>,
+        /// Its last-write time in virtual seconds (D78).
+        modified: u64,
     } => {
         json: { "set_local": ["path", "local"] },
         load(rd, f, kind, app) {
             let path = f.req_with("path", "the local file's Windows path", string)?;
-            let (size, content) = f.req_with("local", "the local file, as in the world", super::load::local)?;
-            Op::SetLocal { path, size, content }
+            let (size, content, modified) =
+                f.req_with("local", "the local file, as in the world", super::load::local)?;
+            Op::SetLocal { path, size, content, modified }
         }
         write(o) {
             o.put("path", path);
@@ -1412,11 +1415,14 @@ operations! {
             if let Some(b) = content {
                 l.push(("content", write::body(b)));
             }
+            if *modified != 0 {
+                l.push(("modified", write::v(modified)));
+            }
             o.put_out("local", Out::Obj(l));
         }
         describe { format!("do set_local {path}") }
         run(r, app) {
-            r.sim.with_service_mut(|s| s.set_local_file(path, *size, content.clone()));
+            r.sim.with_service_mut(|s| s.set_local_file(path, *size, *modified, content.clone()));
             Ok(None)
         }
     }

@@ -312,6 +312,9 @@ impl WorldSpec {
         for (path, body) in &self.local_content {
             world.local_content.insert(path.clone(), body.clone());
         }
+        for (path, secs) in &self.local_modified {
+            world = world.local_modified(path.clone(), *secs);
+        }
         if let Some(p) = &self.system_proxy {
             world = world.system_proxy(p.clone());
         }

@@ -41,6 +41,9 @@ pub struct WorldSpec {
     pub options: WorldOptions,
     /// The bodies of the locals that give `content`, in file order.
     pub local_content: Vec<(String, crate::Body)>,
+    /// The last-write times (virtual seconds) of the locals that give a nonzero `modified`, in file
+    /// order (D78).
+    pub local_modified: Vec<(String, u64)>,
     /// Where files are materialised (`None`: nowhere, nothing touches the host file system).
     pub sandbox: Option<SandboxSpec>,
     /// The proxy PRECONFIG and AUTODETECT jobs use (`None`: direct).

@@ -120,6 +120,9 @@ fn scenario(sc: &Scenario) -> Out {
                 if let Some((_, b)) = w.local_content.iter().find(|(q, _)| q == p) {
                     o.push(("content", body(b)));
                 }
+                if let Some((_, m)) = w.local_modified.iter().find(|(q, _)| q == p) {
+                    o.push(("modified", v(m)));
+                }
                 (p.clone(), Out::Obj(o))
             })
             .collect();

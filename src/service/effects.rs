@@ -23,8 +23,9 @@ impl Service {
         let Some(remote) = self.world.remotes.get(url.unwrap_or(&file.remote)) else {
             return;
         };
-        let peer = !upload && client && remote.peer;
         let had = file.extra.as_deref();
+        // D79: once its peer copy was rejected, the file comes from the origin server.
+        let peer = !upload && client && remote.peer && !had.is_some_and(|e| e.peer_rejected);
         if remote.headers.is_empty()
             && !peer
             && had.is_none_or(|e| e.response_headers.is_none() && !e.from_peer)

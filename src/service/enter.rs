@@ -140,23 +140,77 @@ impl Service {
     /// Callback2 FileTransferred for file `f` of job `j` (D60): when the job's flags include
     /// FILE_TRANSFERRED and not DISABLE, to a registration that implements Callback2 or newer (or the
     /// CLSID's server, D52); never to the command line (§5.4).
+    ///
+    /// D81: the calls are serialised per job: while an earlier file's call is outstanding (its
+    /// call-out not answered yet, or answered with a failure and waiting for its retry) this file's
+    /// call waits behind it, and waiting calls go out in the order the files finished once the
+    /// outstanding one is answered with a success code (or dropped).
     pub(crate) fn notify_file(&mut self, j: usize, f: u32) {
-        self.notify_about(j, NotifyEvent::FileTransferred, Some(f));
+        if !self.jobs[j].options().file_notices.is_empty() {
+            self.jobs[j].edit_options(|o| o.file_notices.push(f));
+            return;
+        }
+        self.jobs[j].edit_options(|o| o.file_notices.push(f));
+        self.drain_file_notices(j);
     }
 
-    fn notify_about(&mut self, j: usize, event: NotifyEvent, file: Option<u32>) {
-        if !self.jobs[j].notify_flags().delivers(event.flag()) {
+    /// D81: dispatch the job's first waiting FileTransferred call, and the next ones while each is
+    /// answered with a success code at once or not delivered at all (flag off, no Callback2, no
+    /// one registered); stop at one that stays outstanding. A file no longer finished, or a job in
+    /// a final state, has its waiting call dropped.
+    fn drain_file_notices(&mut self, j: usize) {
+        if self.engine.draining_file_notices {
             return;
+        }
+        self.engine.draining_file_notices = true;
+        while let Some(&f) = self.jobs[j].options().file_notices.first() {
+            let job = &self.jobs[j];
+            let due =
+                !job.state().is_final() && job.files().get(f as usize).is_some_and(|x| x.is_done());
+            let before = job.options().file_notices.len();
+            let taken = due && self.notify_about(j, NotifyEvent::FileTransferred, Some(f));
+            if !taken {
+                self.pop_file_notice(j, f);
+                continue;
+            }
+            if self.jobs[j].options().file_notices.len() == before {
+                break; // outstanding: a call-out in flight, or a failure waiting for its retry
+            }
+        }
+        self.engine.draining_file_notices = false;
+    }
+
+    /// D81: file `f`'s FileTransferred call is no longer outstanding (a success answer, or the
+    /// call was dropped): take it off the front of the job's queue.
+    fn pop_file_notice(&mut self, j: usize, f: u32) {
+        if self.jobs[j].options().file_notices.first() == Some(&f) {
+            self.jobs[j].edit_options(|o| {
+                o.file_notices.remove(0);
+            });
+        }
+    }
+
+    /// D81: the outstanding FileTransferred call of file `f` is done (answered with a success code,
+    /// or dropped): the calls waiting behind it go out.
+    pub(crate) fn file_notice_done(&mut self, j: usize, f: u32) {
+        self.pop_file_notice(j, f);
+        self.drain_file_notices(j);
+    }
+
+    /// Deliver (or queue as a call-out) `event` for job `j`; returns whether anyone took it (a
+    /// registration that implements the event's interface, or the CLSID path).
+    fn notify_about(&mut self, j: usize, event: NotifyEvent, file: Option<u32>) -> bool {
+        if !self.jobs[j].notify_flags().delivers(event.flag()) {
+            return false;
         }
         let Some(reg) = self.registrations.get(j).and_then(Option::as_ref) else {
             // §5.2, §5.3: no live object: the CLSID's server, else the command line (D50, D52).
-            self.notify_without_registration(j, event, file);
-            return;
+            return self.notify_without_registration(j, event, file);
         };
         // D60: QueryInterface for the event's interface fails: the object is not called, and the
         // notification does not go elsewhere (the live object took it).
         if reg.implements < event.interface_level() {
-            return;
+            return false;
         }
         let (app, serial, answer) = (reg.app, reg.serial, reg.notifier.answer());
         let mut n = self.notification(j, event);
@@ -169,7 +223,7 @@ impl Service {
                     NotifyEvent::JobError => match job.error() {
                         Some(r) => Some((r.clone(), job.transfer_epoch(), self.generation)),
                         // ERROR always has a record (D1); without one there is nothing to report.
-                        None => return,
+                        None => return false,
                     },
                     _ => None,
                 };
@@ -181,6 +235,7 @@ impl Service {
                 });
             }
         }
+        true
     }
 
     /// A callback answered `result` to `n`: the application's delivery log, the trace, and D11's
@@ -196,6 +251,7 @@ impl Service {
             app,
             job: n.job,
             event: n.event,
+            file: n.file,
             result,
         });
         // D11: a failing JobTransferred / JobError is called again after the minimum retry delay until it
@@ -208,6 +264,8 @@ impl Service {
             (NotifyEvent::FileTransferred, Some(f)) => {
                 if result.is_failure() {
                     self.file_notify_again(n.job.index(), f, serial);
+                } else {
+                    self.file_notice_done(n.job.index(), f); // D81
                 }
             }
             (NotifyEvent::JobModification | NotifyEvent::FileTransferred, _) => {}
@@ -235,6 +293,13 @@ impl Service {
                 .filter(|r| r.serial == c.serial);
             if let Some(code) = reg.and_then(|r| r.notifier.lend()) {
                 return Some((c, code));
+            }
+            if let (NotifyEvent::FileTransferred, Some(f)) =
+                (c.notification.event, c.notification.file)
+            {
+                // D81: a FileTransferred call dropped with its registration no longer holds back
+                // the next file's.
+                self.file_notice_done(c.notification.job.index(), f);
             }
         }
         None
@@ -287,8 +352,14 @@ impl Service {
             && job.files().get(file as usize).is_some_and(|f| {
                 f.bytes_total != crate::BG_SIZE_UNKNOWN && f.bytes_transferred == f.bytes_total
             });
-        if still_registered && still_due {
-            self.notify_file(j, file);
+        // D81: the retried call is the job's outstanding one; dropped, or not taken any more, it
+        // lets the next file's call go.
+        let outstanding = job.options().file_notices.first() == Some(&file);
+        let taken = still_registered
+            && still_due
+            && self.notify_about(j, NotifyEvent::FileTransferred, Some(file));
+        if !taken && outstanding {
+            self.file_notice_done(j, file);
         }
     }
 

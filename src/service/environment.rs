@@ -7,7 +7,7 @@ use crate::job::UserId;
 use crate::state::JobState;
 use crate::trace::TraceKind;
 use crate::transition::EngineEvent;
-use crate::world::{Chaos, Class, Local, Network, Remote};
+use crate::world::{Chaos, Class, Network, Remote};
 
 impl Service {
     /// The machine's network goes up or down (T18, T19).
@@ -56,7 +56,7 @@ impl Service {
 
     /// Add or replace the local file at `path` that upload jobs read; later attempts see it.
     pub fn set_local(&mut self, path: &str, size: u64) {
-        self.world.locals.insert(path.to_string(), Local { size });
+        self.set_local_file(path, size, 0, None);
     }
 
     /// Override the D5 classification of `code` from now on (`None` restores the default, spec §4.5).

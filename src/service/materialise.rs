@@ -21,7 +21,8 @@ impl Service {
             if let Some(body) = self.world.local_body(&path) {
                 // A local that cannot be written is simply absent: the upload that reads it fails
                 // with the error for it (ERROR_FILE_NOT_FOUND or the name's own).
-                let _ = sb.write_local(&path, &body);
+                let modified = self.world.locals.get(&path).map_or(0, |l| l.modified);
+                let _ = sb.write_local_at(&path, &body, modified);
             }
         }
         sb.capacity = self.world.sandbox_capacity;
@@ -41,26 +42,71 @@ impl Service {
         }
     }
 
-    /// A local file changes (`set_local`): its size and body, and the sandbox file too. Recorded
-    /// in the trace as `local_changed`.
-    pub fn set_local_file(&mut self, path: &str, size: u64, content: Option<Body>) {
+    /// A local file changes (`set_local`): its size, last-write time and body, and the sandbox file
+    /// too. Recorded in the trace as `local_changed`. An upload reading that file right now checks
+    /// it at once (D78): a changed size or time sends its job to ERROR with BG_E_LOCAL_FILE_CHANGED.
+    pub fn set_local_file(&mut self, path: &str, size: u64, modified: u64, content: Option<Body>) {
         self.world
             .locals
-            .insert(path.to_string(), crate::world::Local { size });
+            .insert(path.to_string(), crate::world::Local { size, modified });
         match content {
             Some(b) => self.world.local_content.insert(path.to_string(), b),
             None => self.world.local_content.remove(path),
         };
         self.record(TraceKind::LocalChanged);
         self.materialise_local(path);
+        for j in 0..self.jobs.len() {
+            let job = &self.jobs[j];
+            let Some(a) = job.active.as_deref() else {
+                continue;
+            };
+            let f = a.file as usize;
+            if !job.job_type().is_upload() || *job.files()[f].local != *path {
+                continue;
+            }
+            if let Err(code) = self.upload_source_check(j, f) {
+                self.fail(j, code, Self::LOCAL, f as u32);
+            }
+        }
     }
 
     /// A world local changed: the sandbox file too.
     pub(crate) fn materialise_local(&mut self, path: &str) {
         let body = self.world.local_body(path);
+        let modified = self.world.locals.get(path).map_or(0, |l| l.modified);
         if let (Some(sb), Some(body)) = (self.sandbox.as_deref_mut(), body) {
-            let _ = sb.write_local(path, &body);
+            let _ = sb.write_local_at(path, &body, modified);
         }
+    }
+
+    /// D78: the version of an upload's local file now: its size and last-write time, from the
+    /// sandbox file when there is a sandbox (client code may rewrite it), else from the world.
+    /// Err: the local-file error (missing: ERROR_FILE_NOT_FOUND).
+    pub(crate) fn local_version(&self, local: &str) -> Result<(u64, u64), HResult> {
+        match self.sandbox.as_deref() {
+            Some(sb) => sb.local_version(local),
+            None => self
+                .world
+                .locals
+                .get(local)
+                .map(|l| (l.size, l.modified))
+                .ok_or(HResult::ERROR_FILE_NOT_FOUND),
+        }
+    }
+
+    /// D78: check upload file `f` of job `j` against the version read first (once its size is
+    /// known): Err(BG_E_LOCAL_FILE_CHANGED) for another size or last-write time, or the error of a
+    /// file that can no longer be read.
+    pub(crate) fn upload_source_check(&self, j: usize, f: usize) -> Result<(), HResult> {
+        let file = &self.jobs[j].files()[f];
+        if file.bytes_total == crate::state::BG_SIZE_UNKNOWN {
+            return Ok(());
+        }
+        let (size, modified) = self.local_version(&file.local)?;
+        if size != file.bytes_total || modified != file.seen_modified() {
+            return Err(HResult::BG_E_LOCAL_FILE_CHANGED);
+        }
+        Ok(())
     }
 
     /// The body a download of `url` reads at this connection.
@@ -122,11 +168,6 @@ impl Service {
         sb.write(&job.files()[f].local, job.id(), f as u32, from, to)
     }
 
-    /// The size of an upload's local file in the sandbox (`None`: no sandbox, use the world's).
-    pub(crate) fn sandbox_local_len(&self, local: &str) -> Option<Result<u64, HResult>> {
-        self.sandbox.as_deref().map(|sb| sb.local_len(local))
-    }
-
     /// A file restarted at 0: empty its temporary file.
     pub(crate) fn sandbox_truncate(&mut self, j: usize, f: usize) {
         let Some(sb) = self.sandbox.as_deref_mut() else {
@@ -161,6 +202,41 @@ impl Service {
         }
     }
 
+    /// D80: the reply of upload-reply job `j` moves bytes `have..to` of `body` into its temporary
+    /// file (created, or cut back to `have`, first). Err: the local-file error and the offset the
+    /// file's bytes reach. Without a sandbox: nothing.
+    pub(crate) fn sandbox_reply(
+        &mut self,
+        j: usize,
+        have: u64,
+        to: u64,
+        body: &Body,
+    ) -> Result<(), (HResult, u64)> {
+        if self.sandbox.is_none() {
+            return Ok(());
+        }
+        let Some(name) = self.reply_name_of(j) else {
+            return Ok(());
+        };
+        let id = self.jobs[j].id();
+        let slot = crate::reply::REPLY_SLOT;
+        let sb = self.sandbox.as_deref_mut().expect("checked above");
+        sb.set_direct(id, false);
+        let created = sb
+            .open_temp(&name, id, slot, have, body.clone())
+            .map_err(|e| (e, have))?;
+        let written = sb.write(&name, id, slot, have, to);
+        sb.close(id, slot);
+        if created {
+            self.record(TraceKind::TempFile {
+                job: id,
+                file: slot,
+                action: TempAction::Created,
+            });
+        }
+        written
+    }
+
     /// The job became ACKNOWLEDGED (`completed`) or CANCELLED: Complete renames each fully transferred
     /// file's temporary file to its local name (replacing a file there) and deletes the others; Cancel
     /// deletes them all.
@@ -170,6 +246,32 @@ impl Service {
         };
         let job = &self.jobs[j];
         if job.job_type().is_upload() {
+            // D80: the reply file of an upload-reply job becomes visible at Complete; Cancel and
+            // T22 discard it.
+            if job.job_type() != crate::state::JobType::UploadReply {
+                return;
+            }
+            let (id, slot) = (job.id(), crate::reply::REPLY_SLOT);
+            let Some(name) = self.reply_name_of(j) else {
+                return;
+            };
+            let sb = self.sandbox.as_deref_mut().expect("checked above");
+            sb.set_direct(id, false);
+            let action = if completed {
+                sb.rename_temp(&name, id, slot)
+                    .unwrap_or(false)
+                    .then_some(TempAction::Renamed)
+            } else {
+                sb.delete_temp(&name, id, slot)
+                    .then_some(TempAction::Deleted)
+            };
+            if let Some(action) = action {
+                self.record(TraceKind::TempFile {
+                    job: id,
+                    file: slot,
+                    action,
+                });
+            }
             return;
         }
         let id = job.id();

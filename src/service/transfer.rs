@@ -110,31 +110,26 @@ impl Service {
             let id = self.jobs[j].id();
             let upload = self.jobs[j].job_type().is_upload();
             let file = &self.jobs[j].files()[f];
-            let local_size = if upload {
-                match self.sandbox_local_len(&file.local) {
-                    Some(Ok(n)) => Some(n),
-                    Some(Err(code)) => {
-                        // The sandbox file uploads read: missing, or not readable (D41).
+            let local_version = if upload {
+                if let Err(code) = self.upload_source_check(j, f) {
+                    // §7, D78: the upload source is not the version first read: ERROR with
+                    // BG_E_LOCAL_FILE_CHANGED (fatal, LOCAL_FILE), before any attempt.
+                    self.fail(j, code, Self::LOCAL, f as u32);
+                    return;
+                }
+                match self.local_version(&file.local) {
+                    Ok(v) => Some(v),
+                    Err(code) => {
+                        // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND,
+                        // LOCAL_FILE; in the sandbox also a file that cannot be read (D41).
                         self.fail(j, code, Self::LOCAL, f as u32);
                         return;
                     }
-                    None => match self.world.locals.get(&*file.local) {
-                        Some(l) => Some(l.size),
-                        None => {
-                            // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND, LOCAL_FILE.
-                            self.fail(
-                                j,
-                                HResult::ERROR_FILE_NOT_FOUND,
-                                Some(ErrorContext::LocalFile),
-                                f as u32,
-                            );
-                            return;
-                        }
-                    },
                 }
             } else {
                 None
             };
+            let local_size = local_version.map(|(size, _)| size);
             // Borrow the URL in place (the world and the jobs are disjoint fields): no copy per attempt.
             let attempt = self.http_attempt(j, f);
             let (fault, after_bytes) = match attempt.response {
@@ -210,9 +205,10 @@ impl Service {
             let restart = {
                 let file: &mut FileData = &mut self.jobs[j].files_mut()[f];
                 let mut restart = None;
-                if file.bytes_total != BG_SIZE_UNKNOWN
-                    && (file.bytes_total != size
-                        || (!upload && file.seen_modified() != attempt.modified))
+                // An upload's source was checked above (D78): it cannot differ here.
+                if !upload
+                    && file.bytes_total != BG_SIZE_UNKNOWN
+                    && (file.bytes_total != size || file.seen_modified() != attempt.modified)
                 {
                     // §8.2, D38: a changed size or Last-Modified time restarts the file from zero.
                     restart = Some(RestartReason::RemoteChanged);
@@ -234,8 +230,11 @@ impl Service {
                     BG_SIZE_UNKNOWN
                 };
                 file.bytes_transferred = file.bytes_transferred.min(size);
-                if !upload {
-                    file.set_seen_modified(attempt.modified);
+                // D38 (downloads): the remote's time stamp; D78 (uploads): the local file's, read
+                // with its size at the first successful connection.
+                match local_version {
+                    Some((_, modified)) => file.set_seen_modified(modified),
+                    None => file.set_seen_modified(attempt.modified),
                 }
                 restart
             };
@@ -304,6 +303,23 @@ impl Service {
         self.engine.flow.points.remove(&(stop_point(&a), id));
         if let Some(b) = self.jobs[j].active.take() {
             self.engine.spare_active.push(b);
+        }
+        // D78: the upload source is checked again when its last byte has gone, before the server
+        // takes the file (client code may have rewritten the sandbox file meanwhile).
+        let changed = match a.fail {
+            None if self.jobs[j].job_type().is_upload() => {
+                self.upload_source_check(j, a.file as usize).err()
+            }
+            _ => None,
+        };
+        if let Some(code) = changed {
+            // The server does not take a changed file: its last byte is not counted as sent.
+            let file = &mut self.jobs[j].files_mut()[a.file as usize];
+            file.bytes_transferred = file
+                .bytes_transferred
+                .min(file.bytes_total.saturating_sub(1));
+            self.fail(j, code, Self::LOCAL, a.file);
+            return;
         }
         match a.fail {
             Some(fault) => self.fail(j, fault.code(), None, a.file),
@@ -394,8 +410,21 @@ impl Service {
             }
             _ => None,
         };
-        if let Some((fault, after_bytes)) = fault {
-            let reached = have.saturating_add(after_bytes.unwrap_or(0)).min(len);
+        // D80: with a sandbox the reply's bytes go to its temporary file; a local-file error there
+        // fails the reply where the file's bytes end, with context LOCAL_FILE.
+        let target = match fault {
+            Some((_, after_bytes)) => have.saturating_add(after_bytes.unwrap_or(0)).min(len),
+            None => len,
+        };
+        let (fault, target) = match self.sandbox_reply(j, have, target, &body) {
+            Ok(()) => (
+                fault.map(|(f, _)| (f, Some(ErrorContext::RemoteFile))),
+                target,
+            ),
+            Err((code, at)) => (Some((Fault::HResult(code), Self::LOCAL)), at.min(target)),
+        };
+        if let Some((fault, context)) = fault {
+            let reached = target;
             if reached > have {
                 let now = self.now;
                 self.jobs[j].edit_options(|o| {
@@ -405,7 +434,7 @@ impl Service {
                 });
                 self.jobs[j].progressed(now);
             }
-            self.fail(j, fault.code(), Some(ErrorContext::RemoteFile), 0);
+            self.fail(j, fault.code(), context, 0);
             return false;
         }
         let now = self.now;

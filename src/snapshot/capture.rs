@@ -130,6 +130,12 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
             .collect(),
         locals: w.locals.iter().map(|(p, l)| (p.clone(), l.size)).collect(),
         local_content: w.local_content.clone(),
+        local_modified: w
+            .locals
+            .iter()
+            .filter(|(_, l)| l.modified != 0)
+            .map(|(p, l)| (p.clone(), l.modified))
+            .collect(),
         classify: w
             .classify
             .iter()

@@ -147,6 +147,10 @@ pub(crate) struct WorldV2 {
     /// The bodies of local files that have one; left out when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub local_content: BTreeMap<String, crate::content::Body>,
+    /// The last-write times (virtual seconds, D78) of local files whose time is not 0; left out
+    /// when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_modified: BTreeMap<String, u64>,
     /// Proxies and what servers received (left out when empty).
     #[serde(
         default,

@@ -514,7 +514,10 @@ fn world(w: WorldV2) -> World {
         locals: w
             .locals
             .into_iter()
-            .map(|(p, size)| (p, Local { size }))
+            .map(|(p, size)| {
+                let modified = w.local_modified.get(&p).copied().unwrap_or(0);
+                (p, Local { size, modified })
+            })
             .collect(),
         classify: w
             .classify

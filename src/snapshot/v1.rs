@@ -440,6 +440,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
             })
             .collect(),
         local_content: BTreeMap::new(),
+        local_modified: BTreeMap::new(),
         chaos: w.chaos.map(|c| ChaosV2 {
             seed: c.seed,
             rate_ppm: c.rate_ppm,

@@ -194,6 +194,7 @@ fn time_and_callbacks_are_checked() {
         app,
         job: J,
         event: crate::NotifyEvent::JobModification,
+        file: None,
         result: HResult::S_OK,
     };
     assert_eq!(h.apply(&ev(0, notified)).unwrap_err().rule, "D2");

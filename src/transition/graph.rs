@@ -70,6 +70,10 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
             MethodCall::ValidationFailed(SAMPLE_REPORT),
             "SetValidationState(FALSE), origin content",
         ),
+        method(
+            MethodCall::PeerContentRejected,
+            "SetValidationState(FALSE), peer content",
+        ),
         event(EngineEvent::SchedulerTurn, "scheduler turn"),
         event(EngineEvent::Connected, "connected"),
         failure(Failure::Transient, "transient error"),

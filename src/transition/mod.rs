@@ -65,6 +65,10 @@ pub enum MethodCall {
     /// IBackgroundCopyFile3::SetValidationState(FALSE) on a finished file downloaded from the origin
     /// server (T29, D59): ERROR with this BG_E_VALIDATION_FAILED record.
     ValidationFailed(ErrorReport),
+    /// IBackgroundCopyFile3::SetValidationState(FALSE) on a finished file downloaded from a peer
+    /// (§5.5, D79): the file is downloaded again from the origin server, so a TRANSFERRED job goes back
+    /// to QUEUED (T32); any other state stays.
+    PeerContentRejected,
 }
 
 /// Something the service observes on its own. The engine sends an event only in a state that takes
@@ -240,11 +244,13 @@ pub enum Rule {
     T21b,
     T23,
     T29,
+    /// Rejected peer content sends a TRANSFERRED job back to QUEUED (D79).
+    T32,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 34] = [
+    pub const ALL: [Rule; 35] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -279,6 +285,7 @@ impl Rule {
         Rule::T21b,
         Rule::T23,
         Rule::T29,
+        Rule::T32,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -318,6 +325,7 @@ impl Rule {
             Rule::T21b => "T21b",
             Rule::T23 => "T23",
             Rule::T29 => "T29",
+            Rule::T32 => "T32",
         }
     }
 }
@@ -498,6 +506,13 @@ pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, 
         M::ValidationFailed(report) => match state {
             S::Error => ok(stay(S::Error, Rule::T29)),
             _ => ok(into_error(S::Error, Rule::T29, ErrorEntry::New(report))),
+        },
+        // T32 (D79): rejected peer content is downloaded again from the origin: a TRANSFERRED job
+        // has a file to transfer again and is queued; every other state stays (the file waits for
+        // the job's next transfer).
+        M::PeerContentRejected => match state {
+            S::Transferred => ok(to(S::Queued, Rule::T32)),
+            _ => ok(stay(state, Rule::T32)),
         },
     }
 }

@@ -448,3 +448,26 @@ fn t21a_t21b_t23_rows() {
         0
     );
 }
+
+#[test]
+fn t32_d79_rejected_peer_content_queues_only_a_transferred_job() {
+    let t = on_method(S::Transferred, MethodCall::PeerContentRejected).unwrap();
+    assert_eq!((t.to(), t.rule(), t.error()), (S::Queued, Rule::T32, None));
+    for s in [
+        S::Suspended,
+        S::Queued,
+        S::Connecting,
+        S::Transferring,
+        S::TransientError,
+        S::Error,
+    ] {
+        let t = on_method(s, MethodCall::PeerContentRejected).unwrap();
+        assert_eq!((t.to(), t.error()), (s, None), "{s}");
+    }
+    for s in [S::Acknowledged, S::Cancelled] {
+        assert_eq!(
+            on_method(s, MethodCall::PeerContentRejected),
+            Err(HResult::BG_E_INVALID_STATE)
+        );
+    }
+}
