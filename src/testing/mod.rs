@@ -81,7 +81,9 @@ pub use fuzz::{
 };
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
-pub use invariants::{check_invariants, Checker, Expect, Observations, Observed, Seen, Violation};
+pub use invariants::{
+    check_invariants, Checker, Expect, Moved, Observations, Observed, Seen, Violation,
+};
 pub use replay::{replay, Counterexample};
 
 pub use crate::proptest_config::{config, DEFAULT_SEED};
