@@ -18,7 +18,8 @@
 //! engine looks for the next file after each one);
 //! `fuzz-ops K` / `fuzz-scenario K` run the body of that fuzz target (`bitsim::testing::fuzz_ops` /
 //! `fuzz_scenario`) over every input of `fuzz/corpus/<target>/` K times and report executions per second
-//! (the figure libFuzzer prints as `exec/s`, without libFuzzer's own work);
+//! (the figure libFuzzer prints as `exec/s`, without libFuzzer's own work; `BITSIM_FUZZ_DIR=dir` reads
+//! the inputs from `dir` instead);
 //! `scenarios K` parses and runs every shipped fixture K times, a fresh machine every 1,000 jobs. `notrace` as a third
 //! argument turns tracing off (`Service::set_tracing(false)`); tracing is on by default.
 
@@ -228,9 +229,13 @@ fn lifecycle(k: usize, tracing: bool) {
 
 /// `fuzz-ops K` / `fuzz-scenario K`: the fuzz target's body over its committed corpus, K passes.
 fn fuzz_corpus(target: &str, k: usize) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
+    // `BITSIM_FUZZ_DIR` names another directory of inputs (a subset, or mutated inputs).
+    let dir = match std::env::var_os("BITSIM_FUZZ_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target),
+    };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -4,7 +4,7 @@
 //! a rule and comes with a scenario file that replays it.
 
 use super::draw::{pick, pick_recent, Draw, Setup};
-use super::invariants::{Checker, FileChecker, Observations, Observed, Seen, Violation};
+use super::invariants::{Checker, FileChecker, Moved, Observations, Observed, Seen, Violation};
 use super::replay::{render, Counterexample};
 use crate::properties::PROPERTIES;
 use crate::scenario::checks::read;
@@ -165,78 +165,116 @@ impl Drop for TempFolder {
     }
 }
 
-/// One handle's probes as last stored: per probe, the observation (its `before` and `after` moved
-/// to the latest probe) and whether the latest probe read the same and still needs checking.
+/// One handle's probes as last stored: per probe, where its observation is (see [`Stored`]).
 #[derive(Clone, Debug, Default)]
 struct Probed {
     at: usize,
-    checks: [Option<(Observed, bool)>; 4],
-    props: Vec<Option<(Observed, bool)>>,
+    checks: [Option<Stored>; 4],
+    props: Vec<Option<Stored>>,
 }
 
-/// The check of a `Seen::JobCall` observation.
-fn check_of(o: &mut Observed) -> Option<(&mut Check, &mut HResult)> {
-    match &mut o.seen {
+/// A probe's last stored observation, by its index in [`Harness::observations`], and the trace
+/// positions of the latest probe that read the same (the stored observation is not copied: the
+/// checker reads it at these positions, [`Moved`]).
+#[derive(Clone, Copy, Debug)]
+struct Stored {
+    index: usize,
+    before: usize,
+    after: usize,
+    /// The latest probe read the same and still needs checking at its positions.
+    recheck: bool,
+    /// The history stamp it was last checked against (see [`Moved::checked`]).
+    checked: Option<u64>,
+}
+
+impl Stored {
+    fn new(index: usize, (before, after): (usize, usize)) -> Stored {
+        Stored {
+            index,
+            before,
+            after,
+            recheck: false,
+            checked: None,
+        }
+    }
+
+    /// The same reading again at trace positions `at..after`: moved there, and marked for checking
+    /// unless the position is the same as well (`same_position`: the checker would compare the same
+    /// reading with the same history).
+    fn repeat(&mut self, same_position: bool, (at, after): (usize, usize)) {
+        let moved = self.before != at || self.after != after;
+        self.before = at;
+        self.after = after;
+        self.recheck = !same_position || moved;
+    }
+}
+
+/// The check and result of a `Seen::JobCall` observation.
+fn check_of(o: &Observed) -> Option<(&Check, HResult, u32)> {
+    match &o.seen {
         Seen::JobCall {
             action: Action::Check(c),
             result,
+            handle_generation,
             ..
-        } => Some((c, result)),
+        } => Some((c, *result, *handle_generation)),
         _ => None,
     }
 }
 
+/// Whether two readings of a probe read the same values (their `job` aliases aside: the stored one
+/// names the handle, a fresh reading does not). The patterns name every field, so a field added to
+/// a check is compared or this stops compiling.
+fn same_reading(a: &Check, b: &Check) -> bool {
+    match (a, b) {
+        (Check::State { job: _, is: x }, Check::State { job: _, is: y }) => x == y,
+        (Check::ErrorCount { job: _, is: x }, Check::ErrorCount { job: _, is: y }) => x == y,
+        (
+            Check::Progress {
+                job: _,
+                bytes_total: a1,
+                bytes_transferred: a2,
+                files_total: a3,
+                files_transferred: a4,
+            },
+            Check::Progress {
+                job: _,
+                bytes_total: b1,
+                bytes_transferred: b2,
+                files_total: b3,
+                files_transferred: b4,
+            },
+        ) => a1 == b1 && a2 == b2 && a3 == b3 && a4 == b4,
+        (Check::Error { job: _, expect: x }, Check::Error { job: _, expect: y }) => x == y,
+        (Check::Property { job: _, is: x }, Check::Property { job: _, is: y }) => x == y,
+        // Any other pair is stored anew (the probes make only the checks above).
+        _ => false,
+    }
+}
+
 /// Take a probe's reading `(check, result)` (its `job` empty) at trace positions `at..after` into
-/// its stored observation `slot`. Returns the observation to store when the reading differs from
-/// the stored one (or there was none: `new` builds it); when it is the same, the stored observation
-/// is moved to the new position and marked for checking there, unless the position is the same as
-/// well (`same_position`: the checker would compare the same reading with the same history).
+/// its stored observation `slot` (an index into `items`). Returns the observation to store when the
+/// reading differs from the stored one, or there was none, or the stored one is from an earlier
+/// service generation (a handle obtained again after a restart, D15, observes afresh): `new` builds
+/// it, and the caller pushes it and points `slot` at it. When it is the same, the slot is moved to the
+/// new position ([`Stored::repeat`]).
 fn take_reading(
-    slot: &mut Option<(Observed, bool)>,
+    items: &[Observed],
+    slot: &mut Option<Stored>,
     generation: u32,
     same_position: bool,
-    (mut check, result): (Check, HResult),
+    (check, result): (Check, HResult),
     (at, after): (usize, usize),
     new: impl FnOnce(Check, HResult) -> Observed,
 ) -> Option<Observed> {
-    // A handle obtained again after a restart (D15) observes afresh.
-    if let Some((
-        Observed {
-            seen: Seen::JobCall {
-                handle_generation, ..
-            },
-            ..
-        },
-        _,
-    )) = slot
-    {
-        if *handle_generation != generation {
-            *slot = None;
+    if let Some(stored) = slot {
+        let (c, r, g) = check_of(&items[stored.index]).expect("a probe observes a check");
+        if g == generation && r == result && same_reading(c, &check) {
+            stored.repeat(same_position, (at, after));
+            return None;
         }
     }
-    let Some((stored, recheck)) = slot else {
-        let o = new(check, result);
-        *slot = Some((o.clone(), false));
-        return Some(o);
-    };
-    let (c, r) = check_of(stored).expect("a probe observes a check");
-    // Compare and replace without copying the alias: move it into the reading.
-    let alias = std::mem::take(c.job_mut_check());
-    let same = *r == result && *c == check;
-    *check.job_mut_check() = alias;
-    *recheck = false;
-    if !same {
-        *c = check;
-        *r = result;
-    }
-    let moved = stored.before != at || stored.after != after;
-    stored.before = at;
-    stored.after = after;
-    if same {
-        *recheck = !same_position || moved;
-        return None;
-    }
-    Some(stored.clone())
+    Some(new(check, result))
 }
 
 trait CheckJob {
@@ -375,21 +413,40 @@ impl Harness {
             trace: (before, self.trace_len()),
             seen: (seen_before, self.obs.items.len()),
         });
+        let probes_from = self.obs.items.len();
         self.probe();
         if !self.checking {
             return Ok(());
         }
         // Probes that read what they read before are checked at the new position without being
-        // stored again.
-        let again = self.probed.iter().flat_map(|p| {
+        // stored again (and not even then when nothing the checker reads about them changed).
+        let items = &self.obs.items;
+        let again = self.probed.iter_mut().flat_map(|p| {
             p.checks
-                .iter()
-                .chain(&p.props)
+                .iter_mut()
+                .chain(&mut p.props)
                 .flatten()
-                .filter(|(_, recheck)| *recheck)
-                .map(|(o, _)| o)
+                .filter(|s| s.recheck)
+                .map(|s| Moved {
+                    observed: &items[s.index],
+                    before: s.before,
+                    after: s.after,
+                    checked: &mut s.checked,
+                })
         });
-        let mut r = self.checker.check_with(&self.runner.sim, &self.obs, again);
+        let mut r = self.checker.check_moved(&self.runner.sim, &self.obs, again);
+        if r.is_ok() && probes_from < self.obs.items.len() {
+            // The probes stored in this step read no events at the end of the trace, where the
+            // history now stands: they were checked against the facts of its current stamp.
+            let (end, stamp) = (self.trace_len(), self.checker.history().stamp());
+            for p in &mut self.probed {
+                for s in p.checks.iter_mut().chain(&mut p.props).flatten() {
+                    if s.index >= probes_from && s.before == end && s.after == end {
+                        s.checked = Some(stamp);
+                    }
+                }
+            }
+        }
         if let (Ok(()), Some(files)) = (&r, self.files.as_deref_mut()) {
             r = files.checker.check(&self.runner.sim);
         }
@@ -803,9 +860,17 @@ impl Harness {
                     Err(h) => (probe.clone(), h),
                 };
                 let new = observed(at, at);
-                if let Some(o) =
-                    take_reading(last, slot.generation, same_position, reading, (at, at), new)
-                {
+                let items = &self.obs.items;
+                if let Some(o) = take_reading(
+                    items,
+                    last,
+                    slot.generation,
+                    same_position,
+                    reading,
+                    (at, at),
+                    new,
+                ) {
+                    *last = Some(Stored::new(items.len(), (at, at)));
                     self.obs.push(o);
                 }
             }
@@ -819,7 +884,22 @@ impl Harness {
             }
             for (k, prop) in Prop::all().enumerate() {
                 let template = &mut self.templates[k];
-                let (is, result) = match slot.handle.get_property(prop) {
+                let read = slot.handle.get_property(prop);
+                let after = self.runner.trace_len();
+                // The stored observation of this getter, when it is of the same service generation.
+                let stored =
+                    probed.props[k]
+                        .as_mut()
+                        .and_then(|s| match &self.obs.items[s.index].seen {
+                            Seen::JobCall {
+                                handle_generation,
+                                action: Action::Check(Check::Property { is, .. }),
+                                result,
+                                ..
+                            } if *handle_generation == slot.generation => Some((s, is, *result)),
+                            _ => None,
+                        });
+                let (is, result) = match read {
                     Ok(v) => {
                         match template {
                             // Comparing first: most reads repeat the last value, and a clone of
@@ -828,56 +908,41 @@ impl Harness {
                             Some(t) => t.clone_from(&v),
                             None => *template = Some(v.clone()),
                         }
+                        // The common case, without building a reading: the stored observation
+                        // read the same result and value. What `take_reading` does for a repeat.
+                        if let Some((s, was, HResult::S_OK)) = stored {
+                            if *was == v {
+                                s.repeat(same_position, (at, after));
+                                continue;
+                            }
+                        }
                         (v, HResult::S_OK)
                     }
                     // A failed read states no value: any value of the property stands for it. Until
                     // one was read, the failure has nothing to show it with (the checks above read
                     // through the same handle and preconditions).
                     Err(h) => match template {
-                        Some(t) => (t.clone(), h),
+                        Some(t) => {
+                            if let Some((s, was, r)) = stored {
+                                if r == h && was == t {
+                                    s.repeat(same_position, (at, after));
+                                    continue;
+                                }
+                            }
+                            (t.clone(), h)
+                        }
                         None => continue,
                     },
                 };
-                let after = self.runner.trace_len();
-                // The common case first, without building a reading: the stored observation of this
-                // getter (same service generation) read the same result and value. What
-                // `take_reading` does for a repeat, done in place.
-                if let Some((stored, recheck)) = &mut probed.props[k] {
-                    if let Seen::JobCall {
-                        handle_generation,
-                        action: Action::Check(Check::Property { is: was, .. }),
-                        result: r,
-                        ..
-                    } = &stored.seen
-                    {
-                        if *handle_generation == slot.generation && *r == result && *was == is {
-                            let moved = stored.before != at || stored.after != after;
-                            stored.before = at;
-                            stored.after = after;
-                            *recheck = !same_position || moved;
-                            continue;
-                        }
-                    }
-                }
-                let reading = (
+                let o = observed(at, after)(
                     Check::Property {
                         job: String::new(),
                         is,
                     },
                     result,
                 );
-                let new = observed(at, after);
-                let last = &mut probed.props[k];
-                if let Some(o) = take_reading(
-                    last,
-                    slot.generation,
-                    same_position,
-                    reading,
-                    (at, after),
-                    new,
-                ) {
-                    self.obs.push(o);
-                }
+                probed.props[k] = Some(Stored::new(self.obs.items.len(), (at, after)));
+                self.obs.push(o);
             }
         }
         for held in &self.held {

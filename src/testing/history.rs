@@ -31,6 +31,8 @@ pub struct JobFacts {
     last_queued_by: Option<Rule>,
     /// The no-progress deadline last armed (D4).
     deadline: Option<SimTime>,
+    /// The [`History::stamp`] of the last change to these facts.
+    pub(crate) changed: u64,
 }
 
 impl JobFacts {
@@ -44,6 +46,7 @@ impl JobFacts {
             owner: None,
             last_queued_by: None,
             deadline: None,
+            changed: 0,
         }
     }
 }
@@ -66,6 +69,10 @@ pub struct History {
     /// Violations of rules that leave the history consistent (the checker reports them after the
     /// history has taken the event in).
     pub soft: Vec<Violation>,
+    /// Counts changes to the facts (see [`History::stamp`]).
+    clock: u64,
+    /// The stamp of the last change to the applications or the generation.
+    pub(crate) apps_changed: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -113,6 +120,29 @@ impl History {
         History::default()
     }
 
+    /// A number that grows whenever a fact of the history changes (a job's facts, the applications,
+    /// the generation): two equal stamps mean the same facts. Each job's facts and the applications
+    /// remember the stamp of their last change, so a verdict that read only those can tell whether
+    /// it would read anything new.
+    pub fn stamp(&self) -> u64 {
+        self.clock
+    }
+
+    /// A new stamp, for a change made now.
+    pub(crate) fn bump(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// `job`'s facts, to change them (their stamp moves).
+    fn job_mut(&mut self, job: JobId) -> Option<&mut JobFacts> {
+        self.clock += 1;
+        let stamp = self.clock;
+        let f = self.jobs.get_mut(&job)?;
+        f.changed = stamp;
+        Some(f)
+    }
+
     /// The facts about `job`, if the trace created it.
     pub fn job(&self, job: JobId) -> Option<&JobFacts> {
         self.jobs.get(&job)
@@ -120,7 +150,7 @@ impl History {
 
     /// Record who owns `job` (the trace's `Created` event does not say).
     pub fn set_owner(&mut self, job: JobId, owner: UserId) {
-        if let Some(f) = self.jobs.get_mut(&job) {
+        if let Some(f) = self.job_mut(job) {
             f.owner = Some(owner);
         }
     }
@@ -169,7 +199,7 @@ impl History {
                 return self.error_record(ev, from, rule);
             }
             (Some(Pending::Drop { job }), TraceKind::ErrorRecordDropped { job: j }) if j == job => {
-                let f = self.jobs.get_mut(&job).expect("pending job exists");
+                let f = self.job_mut(job).expect("pending job exists");
                 f.record = None;
                 return Ok(());
             }
@@ -189,7 +219,9 @@ impl History {
         }
         match ev.kind {
             TraceKind::Created { job } => {
-                if self.jobs.insert(job, JobFacts::new()).is_some() {
+                let mut facts = JobFacts::new();
+                facts.changed = self.bump();
+                if self.jobs.insert(job, facts).is_some() {
                     return Err(Violation::new("T1", format!("{job:?} created twice")));
                 }
             }
@@ -212,24 +244,29 @@ impl History {
                 ))
             }
             TraceKind::OwnerChanged { job, user } => {
-                if let Some(f) = self.jobs.get_mut(&job) {
+                if let Some(f) = self.job_mut(job) {
                     f.owner = Some(user);
                 }
             }
             TraceKind::AppConnected { app, user } => {
+                self.apps_changed = self.bump();
                 self.apps.insert(app, (user, true));
             }
             TraceKind::AppExited { app } => {
+                self.apps_changed = self.bump();
                 if let Some(a) = self.apps.get_mut(&app) {
                     a.1 = false;
                 }
             }
-            TraceKind::ServiceRestarted => self.generation += 1,
+            TraceKind::ServiceRestarted => {
+                self.apps_changed = self.bump();
+                self.generation += 1;
+            }
             TraceKind::Notified {
                 app, job, event, ..
             } => self.notified(app, job, event)?,
             TraceKind::DeadlineArmed { job, at } => {
-                if let Some(f) = self.jobs.get_mut(&job) {
+                if let Some(f) = self.job_mut(job) {
                     f.deadline = Some(at);
                 }
             }
@@ -270,12 +307,14 @@ impl History {
         to: JobState,
         rule: Rule,
     ) -> Result<(), Violation> {
+        let stamp = self.bump();
         let Some(f) = self.jobs.get_mut(&job) else {
             return Err(Violation::new(
                 "T1",
                 format!("{job:?} changed state before it was created"),
             ));
         };
+        f.changed = stamp;
         if f.state != from {
             return Err(Violation::new(
                 "§1.1",
@@ -357,7 +396,7 @@ impl History {
         else {
             unreachable!("called on ErrorRecord events only");
         };
-        let f = self.jobs.get_mut(&job).expect("pending job exists");
+        let f = self.job_mut(job).expect("pending job exists");
         let before = f.error_count;
         if error_count < before {
             return Err(Violation::new(

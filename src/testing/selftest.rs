@@ -543,3 +543,106 @@ fn a_retry_at_the_no_progress_deadline_is_a_soft_d4_violation() {
         })
     );
 }
+
+/// The checker's skip of a repeated reading ([`Checker::check_moved`]): a reading already checked is
+/// checked again once anything its verdict reads has changed (here: its job's state), so a reading
+/// that has become wrong is caught at the first step where it is wrong.
+#[test]
+fn a_repeated_reading_is_checked_again_once_its_job_changed() {
+    use crate::{Network, Remote, Sim, World};
+    let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file("https://x.test/a", "C:\\a").unwrap();
+    let len = || sim.with_service(|s| s.trace().len());
+    let suspended = |at: usize| Observed {
+        before: at,
+        after: at,
+        step: None,
+        seen: Seen::JobCall {
+            app: app.app(),
+            handle: None,
+            handle_generation: 0,
+            job: job.id(),
+            action: state_is(JobState::Suspended),
+            held: None,
+            result: HResult::S_OK,
+        },
+    };
+    let mut checker = Checker::new();
+    let obs = Observations {
+        items: vec![suspended(len())],
+    };
+    checker.check(&sim, &obs).expect("SUSPENDED is the truth");
+    let stored = &obs.items[0];
+    let mut checked = None;
+    let again = |checker: &mut Checker, checked: &mut Option<u64>| {
+        let at = len();
+        let moved = Moved {
+            observed: stored,
+            before: at,
+            after: at,
+            checked,
+        };
+        checker.check_moved(&sim, &obs, [moved]).map_err(|v| v.rule)
+    };
+    assert_eq!(again(&mut checker, &mut checked), Ok(()));
+    let first = checked.expect("a checked reading keeps the stamp it was checked at");
+    // Events that change no fact of the history: the stamp stays, the reading is not re-judged.
+    sim.set_network(Network::Down);
+    sim.set_network(Network::Up);
+    assert_eq!(again(&mut checker, &mut checked), Ok(()));
+    assert_eq!(checker.history().stamp(), first);
+    // The job leaves SUSPENDED: the same reading, moved after it, breaks §1.1.
+    job.resume().unwrap();
+    assert_eq!(again(&mut checker, &mut checked), Err("§1.1".into()));
+}
+
+/// Every event that changes a fact the checker reads moves the history's stamp and the stamp of the
+/// facts it changed; events that change no fact move neither.
+#[test]
+fn the_history_stamp_moves_with_every_fact() {
+    use JobState as S;
+    let mut h = History::new();
+    let mut stamps = Vec::new();
+    let mut apply = |h: &mut History, kind: TraceKind| {
+        h.apply(&ev(1, kind)).unwrap();
+        stamps.push((h.stamp(), h.job(J).map_or(0, |f| f.changed), h.apps_changed));
+    };
+    apply(&mut h, TraceKind::Created { job: J });
+    apply(
+        &mut h,
+        TraceKind::AppConnected {
+            app: AppId(0),
+            user: UserId(0),
+        },
+    );
+    apply(&mut h, state(S::Suspended, S::Queued, Rule::T2));
+    apply(&mut h, state(S::Queued, S::Connecting, Rule::T4));
+    apply(&mut h, state(S::Connecting, S::TransientError, Rule::T6));
+    apply(&mut h, record(HResult::http(503), 0));
+    apply(&mut h, TraceKind::Network { up: false });
+    apply(
+        &mut h,
+        TraceKind::OwnerChanged {
+            job: J,
+            user: UserId(1),
+        },
+    );
+    apply(&mut h, TraceKind::ServiceRestarted);
+    // (stamp, the job's stamp, the applications' stamp) after each event.
+    assert_eq!(
+        stamps,
+        [
+            (1, 1, 0),
+            (2, 1, 2),
+            (3, 3, 2),
+            (4, 4, 2),
+            (5, 5, 2),
+            (6, 6, 2),
+            (6, 6, 2),
+            (7, 7, 2),
+            (8, 7, 8),
+        ]
+    );
+}

@@ -65,6 +65,23 @@ pub struct Checker {
     /// at users added since the last one instead of rebuilding the set.
     admins: BTreeSet<UserId>,
     users_seen: u32,
+    /// The history stamp when the administrators last grew (see [`Checker::check_moved`]).
+    admins_changed: u64,
+}
+
+/// An observation read again at other trace positions (a probe whose getter read the same as when
+/// the observation was stored), for [`Checker::check_moved`].
+#[derive(Debug)]
+pub struct Moved<'o> {
+    /// The stored observation.
+    pub observed: &'o Observed,
+    /// Trace length when the repeated reading started.
+    pub before: usize,
+    /// Trace length when it returned.
+    pub after: usize,
+    /// The [`History::stamp`] the reading was last checked at (`None`: never), updated by the
+    /// checker. Kept by the caller from one check to the next for the same reading.
+    pub checked: &'o mut Option<u64>,
 }
 
 impl Checker {
@@ -92,10 +109,36 @@ impl Checker {
         obs: &Observations,
         again: impl IntoIterator<Item = &'o Observed>,
     ) -> Result<(), Violation> {
+        let mut never = Vec::new();
+        let again: Vec<&Observed> = again.into_iter().collect();
+        never.resize(again.len(), None);
+        let moved = again.into_iter().zip(&mut never).map(|(o, checked)| Moved {
+            observed: o,
+            before: o.before,
+            after: o.after,
+            checked,
+        });
+        self.check_moved(sim, obs, moved)
+    }
+
+    /// [`Checker::check`], then `again`: observations of `obs` read again, each checked at the
+    /// trace positions of its [`Moved`] (no earlier in the trace than the last of `obs`). A moved
+    /// check (a getter's reading, `Action::Check`) that reads no events and was already checked
+    /// against the same facts ([`Moved::checked`]: nothing the verdict reads has changed since) is
+    /// not checked again: the verdict on a check depends only on the reading, whether it spans
+    /// trace events, and the history's facts about its job, its application and user, the service
+    /// generation and the administrators.
+    pub fn check_moved<'o>(
+        &mut self,
+        sim: &Sim,
+        obs: &Observations,
+        again: impl IntoIterator<Item = Moved<'o>>,
+    ) -> Result<(), Violation> {
         sim.with_service(|s| {
             while let Some(u) = s.user(UserId(self.users_seen)) {
                 if u.admin {
                     self.admins.insert(UserId(self.users_seen));
+                    self.admins_changed = self.history.bump();
                 }
                 self.users_seen += 1;
             }
@@ -106,11 +149,19 @@ impl Checker {
         r
     }
 
+    /// The history stamp of the last change to anything the verdict on a check of `job` reads:
+    /// its facts, the applications and generation, the administrators.
+    fn facts_changed(&self, job: JobId) -> u64 {
+        let h = &self.history;
+        let facts = h.job(job).map_or(0, |f| f.changed);
+        facts.max(h.apps_changed).max(self.admins_changed)
+    }
+
     fn check_with_admins<'o>(
         &mut self,
         sim: &Sim,
         obs: &Observations,
-        again: impl IntoIterator<Item = &'o Observed>,
+        again: impl IntoIterator<Item = Moved<'o>>,
         admins: &BTreeSet<UserId>,
     ) -> Result<(), Violation> {
         let now = sim.now();
@@ -122,15 +173,39 @@ impl Checker {
                 self.history
                     .advance_to(trace, o.before)
                     .map_err(|v| v.at(o.step))?;
-                self.observation(o, trace, admins)
+                self.observation(o, (o.before, o.after), trace, admins)
                     .map_err(|v| v.at(o.step))?;
             }
-            for o in again {
+            for m in again {
+                let o = m.observed;
                 self.history
-                    .advance_to(trace, o.before)
+                    .advance_to(trace, m.before)
                     .map_err(|v| v.at(o.step))?;
-                self.observation(o, trace, admins)
+                let unchanged = match (&o.seen, *m.checked) {
+                    (
+                        Seen::JobCall {
+                            app,
+                            handle_generation,
+                            job,
+                            action: Action::Check(_),
+                            ..
+                        },
+                        Some(at),
+                    ) if m.after == m.before => {
+                        // A dead handle (D2, D15) stays dead while the applications and the
+                        // generation stay as they were; its verdict reads nothing else.
+                        let h = &self.history;
+                        let dead = !h.app_alive(*app) || *handle_generation != h.generation;
+                        (dead && h.apps_changed <= at) || self.facts_changed(*job) <= at
+                    }
+                    _ => false,
+                };
+                if unchanged {
+                    continue;
+                }
+                self.observation(o, (m.before, m.after), trace, admins)
                     .map_err(|v| v.at(o.step))?;
+                *m.checked = Some(self.history.stamp());
             }
             self.history.advance_to(trace, trace.len())?;
             let soft = std::mem::take(&mut self.history.soft);
@@ -274,13 +349,16 @@ impl Checker {
         None
     }
 
+    /// The verdict on observation `o`, made at trace positions `before..after` (its own, or those
+    /// of a probe that read the same again).
     fn observation(
         &mut self,
         o: &Observed,
+        (before, after): (usize, usize),
         trace: &[crate::TraceEvent],
         admins: &BTreeSet<UserId>,
     ) -> Result<(), Violation> {
-        let changed = o.after > o.before;
+        let changed = after > before;
         match &o.seen {
             Seen::JobCall {
                 app,
@@ -312,7 +390,7 @@ impl Checker {
                         "D1",
                         format!(
                             "{method} on {job:?} failed ({result}) but changed the machine: {}",
-                            describe(&trace[o.before..o.after])
+                            describe(&trace[before..after])
                         ),
                     ));
                 }
@@ -344,7 +422,7 @@ impl Checker {
                     ));
                 }
                 if let Ok(job) = result {
-                    self.history.advance_to(trace, o.after)?;
+                    self.history.advance_to(trace, after)?;
                     let user = self.history.app_user(*app);
                     let facts = self.history.job(*job).cloned();
                     match (user, facts) {
