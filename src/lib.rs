@@ -240,6 +240,7 @@ mod job;
 mod job_options;
 mod names;
 mod notify;
+mod ondemand;
 mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;

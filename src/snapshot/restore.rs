@@ -657,6 +657,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                         error: d.error.map(|e| (e.context, e.code.0)),
                         time: d.time,
                         file: d.file,
+                        ranges: d.ranges,
                     },
                     result: d.result.0,
                 })

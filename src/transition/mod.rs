@@ -107,6 +107,9 @@ pub enum EngineEvent {
     /// The job spent its MaxDownloadTime in CONNECTING and TRANSFERRING (T23, D55): the record is
     /// [`ErrorReport::MAX_DOWNLOAD_TIMEOUT`].
     MaxDownloadTimeout,
+    /// Every requested range (IBackgroundCopyFile6::RequestFileRanges) is on disk but a file is not
+    /// complete, or an ON_DEMAND_MODE job has nothing left to move (T30, D75): SUSPENDED.
+    RangesDone,
 }
 
 /// An engine event without its data: what the trace records of a refused event.
@@ -128,6 +131,7 @@ pub enum EventKind {
     CostBlocked,
     CostCleared,
     MaxDownloadTimeout,
+    RangesDone,
 }
 
 impl EventKind {
@@ -149,6 +153,7 @@ impl EventKind {
             EventKind::CostBlocked => "cost blocked",
             EventKind::CostCleared => "cost cleared",
             EventKind::MaxDownloadTimeout => "maximum download time",
+            EventKind::RangesDone => "requested ranges done",
         }
     }
 }
@@ -172,6 +177,7 @@ impl EngineEvent {
             EngineEvent::CostBlocked => EventKind::CostBlocked,
             EngineEvent::CostCleared => EventKind::CostCleared,
             EngineEvent::MaxDownloadTimeout => EventKind::MaxDownloadTimeout,
+            EngineEvent::RangesDone => EventKind::RangesDone,
         }
     }
 }
@@ -240,11 +246,13 @@ pub enum Rule {
     T21b,
     T23,
     T29,
+    /// The requested ranges are done and a file is not (T30, D75): SUSPENDED.
+    T30,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 34] = [
+    pub const ALL: [Rule; 35] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -279,6 +287,7 @@ impl Rule {
         Rule::T21b,
         Rule::T23,
         Rule::T29,
+        Rule::T30,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -318,6 +327,7 @@ impl Rule {
             Rule::T21b => "T21b",
             Rule::T23 => "T23",
             Rule::T29 => "T29",
+            Rule::T30 => "T30",
         }
     }
 }
@@ -523,7 +533,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
 
         // ================================ QUEUED ================================
@@ -540,7 +551,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => stay(S::Queued, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
-            E::CostCleared | E::MaxDownloadTimeout => return None,
+            E::CostCleared | E::MaxDownloadTimeout | E::RangesDone => return None,
             E::Connected
             | E::Failure(
                 Failure::Transient
@@ -567,6 +578,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
             E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
+            // T30 (D75): an on-demand job with nothing to move before its first byte.
+            E::RangesDone => to(S::Suspended, Rule::T30),
             E::SchedulerTurn
             | E::AllFilesDone
             | E::RetryTimer
@@ -588,6 +601,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
             E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
+            // T30 (D75): the requested ranges are on disk, a file is not complete.
+            E::RangesDone => to(S::Suspended, Rule::T30),
             E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout | E::CostCleared => {
                 return None
             }
@@ -611,7 +626,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::AllFilesDone
             | E::TimeSliceEnd
             | E::CostBlocked
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
 
         // ================================ ERROR, TRANSFERRED ================================
@@ -629,7 +645,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
 
         // ================================ ACKNOWLEDGED, CANCELLED (final) ================================
@@ -647,7 +664,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
     })
 }
