@@ -429,19 +429,21 @@ impl Service {
         let Some(a) = self.jobs[j].active.as_deref().copied() else {
             return;
         };
-        if a.fail.is_some() {
-            return; // a scripted failure or a local-file error stops it where it was set
-        }
         let f = a.file as usize;
         let on_demand = self.jobs[j].options().on_demand;
         let requests = self.job_requests(j);
         let file = &mut self.jobs[j].files_mut()[f];
         let size = file.bytes_total;
         let have = file.bytes_transferred;
-        if size == BG_SIZE_UNKNOWN {
-            return;
-        }
         let od = file.on_demand_mut();
+        if od.plan.is_empty() {
+            // A connection made before the job came under these rules moves on in order.
+            od.plan = vec![(have, a.stop_at.saturating_sub(have))];
+            od.plan_base = have;
+        }
+        if a.fail.is_some() || size == BG_SIZE_UNKNOWN {
+            return; // a scripted failure or a local-file error stops it where it was set
+        }
         let Ok(resolved) = resolve(&od.requested, size) else {
             return;
         };
