@@ -169,7 +169,12 @@ impl OnDemand {
     /// order requested; with none pending in the whole job (`job_requests`), the missing bytes from
     /// the download position to the end and — unless the job is ON_DEMAND_MODE (`on_demand`) — then
     /// from 0 to the position. `size` is known.
-    pub(crate) fn plan_for(&self, size: u64, on_demand: bool, job_requests: bool) -> Vec<(u64, u64)> {
+    pub(crate) fn plan_for(
+        &self,
+        size: u64,
+        on_demand: bool,
+        job_requests: bool,
+    ) -> Vec<(u64, u64)> {
         if !self.requested.is_empty() {
             let mut taken = self.filled.clone();
             let mut out = Vec::new();
@@ -243,7 +248,11 @@ impl Service {
             return Err(HResult::BG_E_FILE_NOT_FOUND);
         }
         let file = &jb.files()[f];
-        let lower = file.remote.get(..8).unwrap_or(&file.remote).to_ascii_lowercase();
+        let lower = file
+            .remote
+            .get(..8)
+            .unwrap_or(&file.remote)
+            .to_ascii_lowercase();
         let http = lower.starts_with("http://") || lower.starts_with("https://");
         let ranges_lost = self
             .world
@@ -346,11 +355,8 @@ impl Service {
                 match file.on_demand() {
                     Some(od) => {
                         let base = od.plan_base;
-                        for (o, l) in pieces(
-                            &od.plan,
-                            file.bytes_transferred - base,
-                            bytes - base,
-                        ) {
+                        for (o, l) in pieces(&od.plan, file.bytes_transferred - base, bytes - base)
+                        {
                             add(&mut set, o, l);
                         }
                     }
@@ -389,12 +395,12 @@ impl Service {
                 return true;
             }
             match file.on_demand() {
-                Some(od) => !od.plan_for(file.bytes_total, on_demand, requests).is_empty(),
-                None => {
-                    !OnDemand::from_linear(file.bytes_transferred)
-                        .plan_for(file.bytes_total, on_demand, requests)
-                        .is_empty()
-                }
+                Some(od) => !od
+                    .plan_for(file.bytes_total, on_demand, requests)
+                    .is_empty(),
+                None => !OnDemand::from_linear(file.bytes_transferred)
+                    .plan_for(file.bytes_total, on_demand, requests)
+                    .is_empty(),
             }
         })
     }

@@ -1241,7 +1241,9 @@ fn ranges_and_rejected_content_round_trip() {
 /// continues the on-demand transfer as the original does (T30, then TRANSFERRED).
 #[test]
 fn on_demand_state_round_trip_d74() {
-    let world = World::new().remote(A, Remote::sized(10_000)).bandwidth(1000);
+    let world = World::new()
+        .remote(A, Remote::sized(10_000))
+        .bandwidth(1000);
     let mut s = Service::new(world);
     let u = s.add_user("alice", false, true);
     let a = s.connect("a", u);
@@ -1257,7 +1259,10 @@ fn on_demand_state_round_trip_d74() {
         Ok(vec![(2000, 500), (8000, 1000)])
     );
     let json = s.to_snapshot_json();
-    assert!(json.contains("\"on_demand\""), "the on-demand state is saved");
+    assert!(
+        json.contains("\"on_demand\""),
+        "the on-demand state is saved"
+    );
     assert!(json.contains("\"file6\""), "the job's mark is saved");
     let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
     assert_eq!(loaded.to_snapshot_json(), json);

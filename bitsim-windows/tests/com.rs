@@ -929,7 +929,11 @@ fn file6_and_callback3_file_ranges_transferred_through_com() {
         }
     }
     impl IBackgroundCopyCallback2_Impl for Cb_Impl {
-        fn FileTransferred(&self, _: Ref<IBackgroundCopyJob>, _: Ref<IBackgroundCopyFile>) -> Result<()> {
+        fn FileTransferred(
+            &self,
+            _: Ref<IBackgroundCopyJob>,
+            _: Ref<IBackgroundCopyFile>,
+        ) -> Result<()> {
             Ok(())
         }
     }
@@ -965,10 +969,7 @@ fn file6_and_callback3_file_ranges_transferred_through_com() {
             .unwrap()
             .cast::<IBackgroundCopyFile6>()
             .unwrap();
-        assert_eq!(
-            f6.RequestFileRanges(&[]).unwrap_err().code(),
-            E_INVALIDARG
-        );
+        assert_eq!(f6.RequestFileRanges(&[]).unwrap_err().code(), E_INVALIDARG);
         f6.RequestFileRanges(&[
             BG_FILE_RANGE {
                 InitialOffset: 600,

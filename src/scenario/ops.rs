@@ -1938,7 +1938,9 @@ fn file6_call(
         Ok(Err(h)) => Ok(Some((h, " (EnumFiles failed)".to_string()))),
         Err(h) => Ok(Some((
             h,
-            format!(" (application {app:?} could not obtain a handle to {job:?}: GetJob returned {h})"),
+            format!(
+                " (application {app:?} could not obtain a handle to {job:?}: GetJob returned {h})"
+            ),
         ))),
     }
 }

@@ -530,7 +530,9 @@ impl StepReader {
                             return Err(super::load::At {
                                 ptr: e.ptr("ranges"),
                                 pos: n.pos,
-                                msg: format!("\"ranges\" is only for FILE_RANGES_TRANSFERRED, not {event}"),
+                                msg: format!(
+                                    "\"ranges\" is only for FILE_RANGES_TRANSFERRED, not {event}"
+                                ),
                             });
                         }
                         Vec::new()

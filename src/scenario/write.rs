@@ -559,9 +559,7 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
                 Some(V::HttpResponseHeaders(lines)) => f.push(("is", v(lines))),
                 Some(V::RemoteName(s) | V::LocalName(s)) => f.push(("is", v(s))),
                 Some(V::ValidationState(b) | V::FromPeer(b)) => f.push(("is", v(b))),
-                Some(V::FileRanges(rs) | V::FilledFileRanges(rs)) => {
-                    f.push(("is", ranges_out(rs)))
-                }
+                Some(V::FileRanges(rs) | V::FilledFileRanges(rs)) => f.push(("is", ranges_out(rs))),
                 Some(V::TemporaryName { name, like }) => f.push((
                     "is",
                     if *like {
