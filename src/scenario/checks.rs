@@ -739,11 +739,7 @@ fn deliveries_of(r: &mut Runner, app: &str) -> (Vec<crate::Delivery>, u64) {
 
 type Want = (NotifyEvent, JobId, Option<u32>, Vec<(u64, u64)>);
 
-fn notifications(
-    r: &mut Runner,
-    app: &str,
-    are: &[(NotifyEvent, String, Option<u32>, Vec<(u64, u64)>)],
-) -> Outcome {
+fn notifications(r: &mut Runner, app: &str, are: &[super::types::ExpectedDelivery]) -> Outcome {
     let mut want: Vec<Want> = Vec::with_capacity(are.len());
     for (event, alias, file, ranges) in are {
         want.push((*event, r.job_id(alias)?, *file, ranges.clone()));

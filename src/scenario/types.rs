@@ -377,6 +377,10 @@ pub enum BytesTotal {
     Unknown,
 }
 
+/// An expected delivery of `check notifications`: event, job alias, file index (FILE_* events),
+/// ranges (FILE_RANGES_TRANSFERRED; empty for the others).
+pub type ExpectedDelivery = (NotifyEvent, String, Option<u32>, Vec<(u64, u64)>);
+
 /// A check (`check`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Check {
@@ -523,7 +527,7 @@ pub enum Check {
         /// The expected deliveries, in order: event, job alias, for FILE_TRANSFERRED and
         /// FILE_RANGES_TRANSFERRED the file index (D60, D76), and for FILE_RANGES_TRANSFERRED the
         /// ranges (empty for the others).
-        are: Vec<(NotifyEvent, String, Option<u32>, Vec<(u64, u64)>)>,
+        are: Vec<ExpectedDelivery>,
     },
     /// Command-line launches since the previous `launches` check, machine-wide (§5.4).
     Launches {
