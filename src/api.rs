@@ -93,6 +93,19 @@ pub trait Callback {
     fn implements(&self) -> u8 {
         1
     }
+    /// Callback3 `FileRangesTransferred`: `ranges` of `file` are on disk since the last call (or
+    /// the last RequestFileRanges) (D76). Called only when [`Callback::implements`] is 3 and the
+    /// job's notify flags include FILE_RANGES_TRANSFERRED; not called again on failure.
+    fn file_ranges_transferred(
+        &mut self,
+        job: &Job,
+        file: &File,
+        ranges: &[(u64, u64)],
+        n: &Notification,
+    ) -> HResult {
+        let _ = (job, file, ranges, n);
+        HResult::S_OK
+    }
 }
 
 impl<F: FnMut(&Notification) -> HResult> Callback for F {
@@ -181,7 +194,7 @@ impl Machine {
                 generation,
             };
             let job = h.job(c.notification.job);
-            let n = c.notification;
+            let n = c.notification.clone();
             self.delivering.set(Some(n.time));
             let in_callback = Delivering(&self.delivering);
             let result = match (n.event, &c.error) {
@@ -205,6 +218,10 @@ impl Machine {
                 (NotifyEvent::FileTransferred, _) => {
                     let file = h.file(n.job, n.file.unwrap_or(0));
                     code.file_transferred(&job, &file, &n)
+                }
+                (NotifyEvent::FileRangesTransferred, _) => {
+                    let file = h.file(n.job, n.file.unwrap_or(0));
+                    code.file_ranges_transferred(&job, &file, &n.ranges, &n)
                 }
             };
             drop(in_callback);
@@ -1221,6 +1238,27 @@ impl File {
     pub fn get_file_ranges(&self) -> Result<Vec<(u64, u64)>, HResult> {
         self.h
             .read(|s, app| s.file_ranges(app, self.job, self.index))
+    }
+    /// IBackgroundCopyFile6::RequestFileRanges: download these `(offset, length)` ranges first (a
+    /// length may be [`crate::BG_LENGTH_TO_EOF`]); overlaps are allowed. BG_E_RANDOM_ACCESS_NOT_SUPPORTED
+    /// for an upload, dynamic-content, multi-range or non-HTTP file or a server without Range
+    /// support; BG_E_INVALID_RANGE for a part outside the known size; E_INVALIDARG for none (D73, D74).
+    /// When every requested range is on disk the job goes to SUSPENDED unless the file is complete
+    /// (T30).
+    pub fn request_file_ranges(&self, ranges: &[(u64, u64)]) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.request_file_ranges(app, self.job, self.index, ranges))
+    }
+    /// IBackgroundCopyFile6::UpdateDownloadPosition: download missing data from `offset` first (D75).
+    pub fn update_download_position(&self, offset: u64) -> Result<(), HResult> {
+        self.h
+            .write(|s, app| s.update_download_position(app, self.job, self.index, offset))
+    }
+    /// IBackgroundCopyFile6::GetFilledFileRanges: the ranges on disk, merged and ordered by offset
+    /// (D73).
+    pub fn get_filled_file_ranges(&self) -> Result<Vec<(u64, u64)>, HResult> {
+        self.h
+            .read(|s, app| s.filled_file_ranges(app, self.job, self.index))
     }
     /// IBackgroundCopyFile3::GetTemporaryName: the Windows name of the temporary file,
     /// `BIT<hex>.tmp` beside the local file (D40).

@@ -205,7 +205,8 @@ impl Service {
     /// IBackgroundCopyJob3::AddFileWithRanges (§2.4): one download file of which only `ranges` are
     /// transferred. Checked in this order (D57): the application and access, a final state
     /// (BG_E_INVALID_STATE), an upload type (E_NOTIMPL), no ranges, a bad name or an SMB remote
-    /// (E_INVALIDARG: BITS 3.0 and later take ranges over HTTP only), then the ranges
+    /// (E_INVALIDARG: BITS 3.0 and later take ranges over HTTP only; before those, D77: an
+    /// ON_DEMAND_MODE or DYNAMIC_CONTENT job gives BG_E_RANDOM_ACCESS_NOT_SUPPORTED), then the ranges
     /// ([`crate::ranges::check`]) and AddFile's own limits. Whether a range lies past the remote's end,
     /// and whether the server honours ranges, is found after Resume (D58).
     pub fn add_file_with_ranges(
@@ -220,6 +221,12 @@ impl Service {
         let job_type = self.jobs[j].job_type();
         if job_type.is_upload() {
             return Err(HResult::E_NOTIMPL);
+        }
+        let o = self.jobs[j].options();
+        if o.on_demand || o.dynamic_content {
+            // D77: ranges are not for ON_DEMAND_MODE or DYNAMIC_CONTENT jobs (the header's text for
+            // BG_E_RANDOM_ACCESS_NOT_SUPPORTED names dynamic and multi-range transfers).
+            return Err(HResult::BG_E_RANDOM_ACCESS_NOT_SUPPORTED);
         }
         let http = ["http://", "https://"].iter().any(|p| {
             remote

@@ -248,6 +248,7 @@ impl Service {
         j: usize,
         event: NotifyEvent,
         file: Option<u32>,
+        ranges: &[(u64, u64)],
     ) -> bool {
         let clsid = self.jobs[j].options().notification_clsid;
         if clsid != 0 {
@@ -261,6 +262,7 @@ impl Service {
                     };
                     let mut n = self.notification(j, event);
                     n.file = file;
+                    n.ranges = ranges.to_vec();
                     self.delivered(app, 0, n, server.returns);
                 }
                 None => {
@@ -272,7 +274,12 @@ impl Service {
                     });
                     match (event, file) {
                         (NotifyEvent::FileTransferred, Some(f)) => self.file_notify_again(j, f, 0),
-                        (NotifyEvent::JobModification | NotifyEvent::FileTransferred, _) => {}
+                        (
+                            NotifyEvent::JobModification
+                            | NotifyEvent::FileTransferred
+                            | NotifyEvent::FileRangesTransferred,
+                            _,
+                        ) => {}
                         _ => self.callback_failed(j, event, 0),
                     }
                 }
@@ -281,7 +288,9 @@ impl Service {
         }
         if !matches!(
             event,
-            NotifyEvent::JobModification | NotifyEvent::FileTransferred
+            NotifyEvent::JobModification
+                | NotifyEvent::FileTransferred
+                | NotifyEvent::FileRangesTransferred
         ) && self.jobs[j].options().notify_cmd_line.is_some()
         {
             self.queue_launch(j, event);
@@ -302,6 +311,7 @@ impl Service {
             },
             time: self.now,
             file: None,
+            ranges: Vec::new(),
         }
     }
 
@@ -352,7 +362,9 @@ impl Service {
         let due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
-            NotifyEvent::JobModification | NotifyEvent::FileTransferred => false,
+            NotifyEvent::JobModification
+            | NotifyEvent::FileTransferred
+            | NotifyEvent::FileRangesTransferred => false,
         };
         let Some(cmd) = self.jobs[j].options().notify_cmd_line.as_deref().cloned() else {
             return;

@@ -45,6 +45,9 @@ pub(crate) struct FileExtra {
     /// File5::SetProperty stored since (D64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_headers: Option<String>,
+    /// IBackgroundCopyFile6 state: requested ranges, bytes on disk, download position (D74–D76).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<Box<crate::ondemand::OnDemand>>,
 }
 
 fn is_false(b: &bool) -> bool {

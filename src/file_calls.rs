@@ -140,7 +140,13 @@ impl Service {
         let job = &mut self.jobs[j];
         let file = &mut job.files_mut()[f];
         file.bytes_transferred = 0;
-        file.extra.get_or_insert_with(Default::default).validated = false;
+        let extra = file.extra.get_or_insert_with(Default::default);
+        extra.validated = false;
+        if let Some(od) = extra.on_demand.as_deref_mut() {
+            // D74: nothing of the file is on disk any more.
+            od.filled.clear();
+            od.unreported.clear();
+        }
         file.shrink_extra();
         let report = ErrorReport::transfer(
             ErrorContext::RemoteFile,

@@ -841,7 +841,7 @@ impl Job {
         self.options.as_deref()
     }
     /// Job5 DYNAMIC_CONTENT: an interrupted file restarts at byte 0 (its one file effect built so
-    /// far; HIGH_PERFORMANCE, MAX_DOWNLOAD_SIZE and ON_DEMAND_MODE are stored but have none yet).
+    /// far; the others are read where they act).
     pub fn dynamic_content(&self) -> bool {
         self.options().dynamic_content
     }

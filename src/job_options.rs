@@ -51,6 +51,10 @@ pub(crate) struct JobOptions {
     /// Job5 id 10.
     #[serde(default, skip_serializing_if = "is_false")]
     pub on_demand: bool,
+    /// A File6 mutator (RequestFileRanges, UpdateDownloadPosition) was called on one of the job's
+    /// files: the job moves its files by the on-demand rules (D75).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub file6: bool,
     /// T23 (D55): milliseconds spent in CONNECTING and TRANSFERRING since the last Resume, up to
     /// the start of the current stay there (a running job adds the time since it entered its
     /// state). Negative only for a job resumed while running: the part of the current stay before
@@ -144,6 +148,7 @@ impl JobOptions {
         max_download_size: 0,
         minimum_notification_interval_ms: MINIMUM_NOTIFICATION_INTERVAL_MS,
         on_demand: false,
+        file6: false,
         download_time_ms: 0,
         notify_cmd_line: None,
         reply: None,

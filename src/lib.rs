@@ -210,13 +210,13 @@
 //! (T21a, T21b, D53) and the maximum download time (T23, D55); upload-reply server applications and
 //! their replies (`Remote::with_reply`, Job2's reply methods; D66, D71, D72); proxies, credentials and
 //! HTTP options (D24–D31); the Job3/Job4/Job5 properties (D32–D37); byte ranges (AddFileWithRanges,
-//! D57, D58) and rejected content (T29, D59; from a peer T32, D79); Callback2 FileTransferred (D60); the Job5 file effects,
+//! D57, D58) and rejected content (T29, D59; from a peer T32, D79); Callback2 FileTransferred (D60); on-demand files (File6,
+//! ON_DEMAND_MODE, T30) and Callback3 FileRangesTransferred (D61, D73–D77); the Job5 file effects,
 //! File5 response headers and peers (D62–D65); downloads materialised in a sandbox folder (D40, D41);
 //! service restart (D15).
 //!
 //! ## What is not modelled
-//! On-demand files (File6, ON_DEMAND_MODE) and FileRangesTransferred (D61), peer caching beyond
-//! IsDownloadedFromPeer, helper tokens (T24), battery policies, reply files on disk (the reply is held
+//! Peer caching beyond IsDownloadedFromPeer, helper tokens (T24), battery policies, reply files on disk (the reply is held
 //! in memory), and the host file system outside a sandbox.
 
 #![forbid(unsafe_code)]
@@ -240,6 +240,7 @@ mod job;
 mod job_options;
 mod names;
 mod notify;
+mod ondemand;
 mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;

@@ -34,6 +34,10 @@ pub enum NotifyEvent {
     /// callback that implements IBackgroundCopyCallback2 or newer.
     #[serde(rename = "FILE_TRANSFERRED")]
     FileTransferred,
+    /// Callback3 `FileRangesTransferred`: byte ranges of an on-demand file are on disk (D76).
+    /// Delivered only to a callback that implements IBackgroundCopyCallback3.
+    #[serde(rename = "FILE_RANGES_TRANSFERRED")]
+    FileRangesTransferred,
 }
 
 impl NotifyEvent {
@@ -44,6 +48,7 @@ impl NotifyEvent {
             NotifyEvent::JobError => "JOB_ERROR",
             NotifyEvent::JobModification => "JOB_MODIFICATION",
             NotifyEvent::FileTransferred => "FILE_TRANSFERRED",
+            NotifyEvent::FileRangesTransferred => "FILE_RANGES_TRANSFERRED",
         }
     }
     /// The BG_NOTIFY_* flag that enables it.
@@ -53,6 +58,7 @@ impl NotifyEvent {
             NotifyEvent::JobError => NotifyFlags::JOB_ERROR,
             NotifyEvent::JobModification => NotifyFlags::JOB_MODIFICATION,
             NotifyEvent::FileTransferred => NotifyFlags::FILE_TRANSFERRED,
+            NotifyEvent::FileRangesTransferred => NotifyFlags::FILE_RANGES_TRANSFERRED,
         }
     }
     /// The IBackgroundCopyCallback interface level a callback must implement to receive it (1 for
@@ -60,12 +66,16 @@ impl NotifyEvent {
     pub const fn interface_level(self) -> u8 {
         match self {
             NotifyEvent::FileTransferred => 2,
+            NotifyEvent::FileRangesTransferred => 3,
             _ => 1,
         }
     }
     /// Whether it is a per-file event (FILE_*), which carries a file index (D60).
     pub const fn is_file_event(self) -> bool {
-        matches!(self, NotifyEvent::FileTransferred)
+        matches!(
+            self,
+            NotifyEvent::FileTransferred | NotifyEvent::FileRangesTransferred
+        )
     }
     /// Parse the scenario spelling.
     pub fn from_name(s: &str) -> Option<NotifyEvent> {
@@ -74,6 +84,7 @@ impl NotifyEvent {
             NotifyEvent::JobError,
             NotifyEvent::JobModification,
             NotifyEvent::FileTransferred,
+            NotifyEvent::FileRangesTransferred,
         ]
         .into_iter()
         .find(|e| e.name() == s)
@@ -93,7 +104,7 @@ impl fmt::Debug for NotifyEvent {
 }
 
 /// What a callback is told.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Notification {
     /// Which callback method.
     pub event: NotifyEvent,
@@ -108,6 +119,10 @@ pub struct Notification {
     /// For FileTransferred: the index of the file (in the order added; D60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<u32>,
+    /// For FileRangesTransferred: the `(offset, length)` ranges filled since the last one, merged
+    /// and ordered by offset (D76).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<(u64, u64)>,
 }
 
 /// What stands behind a registration.
@@ -193,7 +208,7 @@ pub(crate) struct CallOut {
 }
 
 /// One callback invocation, as logged for the application that registered it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Delivery {
     /// What was delivered.
     pub notification: Notification,

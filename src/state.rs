@@ -224,7 +224,7 @@ impl NotifyFlags {
     pub const JOB_MODIFICATION: NotifyFlags = NotifyFlags(0x0008);
     /// `BG_NOTIFY_FILE_TRANSFERRED` (BITS 3.0; delivered as Callback2 FileTransferred, D60).
     pub const FILE_TRANSFERRED: NotifyFlags = NotifyFlags(0x0010);
-    /// `BG_NOTIFY_FILE_RANGES_TRANSFERRED` (BITS 10.1; accepted and stored, not delivered, D61).
+    /// `BG_NOTIFY_FILE_RANGES_TRANSFERRED` (BITS 10.1; delivered for on-demand transfers, D61, D76).
     pub const FILE_RANGES_TRANSFERRED: NotifyFlags = NotifyFlags(0x0020);
     /// Every defined bit.
     pub const ALL_KNOWN: NotifyFlags = NotifyFlags(0x003F);

@@ -526,6 +526,64 @@ fn bad_ranges_are_refused_with_their_place() {
     assert!(check("{}").contains("/steps/1/is"));
 }
 
+/// File6 input (D73–D76): `request_file_ranges` ranges, `update_download_position` offsets, the
+/// `filled_file_ranges` property and FILE_RANGES_TRANSFERRED entries are refused with their place when
+/// malformed; good ones load.
+#[test]
+fn bad_file6_input_is_refused_with_its_place() {
+    let req = |rest: &str| {
+        refused(&format!(
+            r#"{{ "do": "request_file_ranges", "job": "j", "file": 0{rest} }}"#
+        ))
+    };
+    assert_eq!(req(r#", "ranges": [[0, 10], [20, "TO_EOF"]]"#), "");
+    assert_eq!(req(r#", "ranges": []"#), ""); // RequestFileRanges itself refuses it (E_INVALIDARG)
+    assert!(req(r#", "ranges": [[0]]"#).contains("/steps/1/ranges/0: a range is a pair"));
+    assert!(req(r#", "ranges": [[0, -1]]"#).contains("/steps/1/ranges/0/1"));
+    assert!(req(r#", "ranges": "all""#).contains("/steps/1/ranges"));
+    assert!(req("").contains("ranges"), "ranges are required");
+    assert!(req(r#", "ranges": [[0, 1]], "file": -1"#).contains("/steps/1"));
+    let pos = |rest: &str| {
+        refused(&format!(
+            r#"{{ "do": "update_download_position", "job": "j", "file": 0{rest} }}"#
+        ))
+    };
+    assert_eq!(pos(r#", "offset": 100"#), "");
+    assert!(pos(r#", "offset": -1"#).contains("/steps/1/offset"));
+    assert!(pos(r#", "offset": "100""#).contains("/steps/1/offset"));
+    assert!(pos("").contains("offset"), "offset is required");
+    let filled = |is: &str| {
+        refused(&format!(
+            r#"{{ "check": "file_property", "job": "j", "file": 0, "property": "filled_file_ranges", "is": {is} }}"#
+        ))
+    };
+    assert_eq!(filled("[]"), "");
+    assert!(filled("[[0, true]]").contains("/steps/1/is/0/1"));
+    let note = |entry: &str| {
+        refused(&format!(
+            r#"{{ "check": "notifications", "are": [{entry}] }}"#
+        ))
+    };
+    assert_eq!(
+        note(
+            r#"{ "event": "FILE_RANGES_TRANSFERRED", "job": "j", "file": 0, "ranges": [[0, 5]] }"#
+        ),
+        ""
+    );
+    assert!(note(
+        r#"{ "event": "FILE_RANGES_TRANSFERRED", "job": "j", "file": 0, "ranges": [[0]] }"#
+    )
+    .contains("/steps/1/are/0/ranges/0"));
+    assert!(
+        note(r#"{ "event": "FILE_RANGES_TRANSFERRED", "job": "j", "ranges": [] }"#)
+            .contains("\"file\"")
+    );
+    assert!(
+        note(r#"{ "event": "FILE_TRANSFERRED", "job": "j", "file": 0, "ranges": [] }"#)
+            .contains("\"ranges\" is only for FILE_RANGES_TRANSFERRED")
+    );
+}
+
 fn refused_in(world: &str, steps: &str) -> String {
     let text = format!(
         r#"{{ "name": "n", "description": "d", "world": {world}, "steps": [ {{ "do": "create_job", "name": "a", "bind": "j" }}, {steps} ] }}"#

@@ -192,9 +192,9 @@ const MALFORMED: &[(&str, &str, &str)] = &[
         "\"file\" is only for FILE_TRANSFERRED",
     ),
     (
-        "notifications-file-ranges-not-built.json",
-        "/steps/1/are/0/event",
-        "FILE_RANGES_TRANSFERRED",
+        "notifications-file-ranges-without-ranges.json",
+        "/steps/1/are/0",
+        "missing required field \"ranges\"",
     ),
     (
         "notifications-file-transferred-without-file.json",

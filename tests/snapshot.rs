@@ -1236,6 +1236,57 @@ fn ranges_and_rejected_content_round_trip() {
     }
 }
 
+/// On-demand state (D74–D76) survives save and load exactly, mid-transfer: the requested ranges, the
+/// bytes on disk, the download position, the running plan and the `file6` mark; the loaded service
+/// continues the on-demand transfer as the original does (T30, then TRANSFERRED).
+#[test]
+fn on_demand_state_round_trip_d74() {
+    let world = World::new()
+        .remote(A, Remote::sized(10_000))
+        .bandwidth(1000);
+    let mut s = Service::new(world);
+    let u = s.add_user("alice", false, true);
+    let a = s.connect("a", u);
+    let j = s.create_job(a, "od", JobType::Download).unwrap();
+    s.add_file(a, j, A, "C:\\a").unwrap();
+    s.request_file_ranges(a, j, 0, &[(8000, 1000), (2000, 1000)])
+        .unwrap();
+    s.update_download_position(a, j, 0, 5000).unwrap();
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_millis(1500));
+    assert_eq!(
+        s.filled_file_ranges(a, j, 0),
+        Ok(vec![(2000, 500), (8000, 1000)])
+    );
+    let json = s.to_snapshot_json();
+    assert!(
+        json.contains("\"on_demand\""),
+        "the on-demand state is saved"
+    );
+    assert!(json.contains("\"file6\""), "the job's mark is saved");
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(loaded.to_snapshot_json(), json);
+    for svc in [&mut s, &mut loaded] {
+        svc.advance(SimDuration::from_secs(1));
+        // T30: both requested ranges are on disk, the file is not.
+        assert_eq!(svc.state(a, j), Ok(JobState::Suspended));
+        assert_eq!(
+            svc.filled_file_ranges(a, j, 0),
+            Ok(vec![(2000, 1000), (8000, 1000)])
+        );
+        svc.resume(a, j).unwrap();
+        svc.advance(SimDuration::from_secs(3));
+        // From the position 5,000 first: 5,000..8,000 is on disk, 0..2,000 not yet.
+        assert_eq!(
+            svc.filled_file_ranges(a, j, 0),
+            Ok(vec![(2000, 1000), (5000, 4000)])
+        );
+        svc.advance(SimDuration::from_secs(10));
+        assert_eq!(svc.state(a, j), Ok(JobState::Transferred));
+        assert_eq!(svc.filled_file_ranges(a, j, 0), Ok(vec![(0, 10_000)]));
+    }
+}
+
 /// D64, D65 state survives save/load and a restart: a file's response headers and peer origin, a
 /// `peer` remote, and a dynamic-content file whose size is still unknown (D62).
 #[test]

@@ -2,8 +2,9 @@
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
 //! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's reply methods,
-//! HttpOptions3::SetServerCertificateValidationInterface, File4 and File6. Every other method of
-//! Job..Job5, HttpOptions 1–3, File2, File3 and File5 calls the facade method of the same COM name.
+//! HttpOptions3::SetServerCertificateValidationInterface and File4. Every other method of
+//! Job..Job5, HttpOptions 1–3, File2, File3, File5 and File6 calls the facade method of the same COM
+//! name.
 //! Interfaces bitsim does not model are not
 //! answered by QueryInterface (E_NOINTERFACE).
 
@@ -234,8 +235,9 @@ struct ComCallback {
     cb: IBackgroundCopyCallback,
     /// The object's IBackgroundCopyCallback2, when QueryInterface gives one (FileTransferred, D60).
     cb2: Option<IBackgroundCopyCallback2>,
-    /// Whether QueryInterface gives IBackgroundCopyCallback3 too.
-    cb3: bool,
+    /// The object's IBackgroundCopyCallback3, when QueryInterface gives one (FileRangesTransferred,
+    /// D76).
+    cb3: Option<IBackgroundCopyCallback3>,
 }
 
 fn answer(r: Result<()>) -> HResult {
@@ -285,11 +287,33 @@ impl bitsim::Callback for ComCallback {
         // SAFETY: as above.
         answer(unsafe { cb2.FileTransferred(&j, &f) })
     }
+    fn file_ranges_transferred(
+        &mut self,
+        job: &bitsim::Job,
+        file: &bitsim::File,
+        ranges: &[(u64, u64)],
+        _: &bitsim::Notification,
+    ) -> HResult {
+        let Some(cb3) = &self.cb3 else {
+            return HResult::S_OK;
+        };
+        let j = job_object(&self.at, job.clone());
+        let f = file_object(&self.at, file.clone());
+        let list: Vec<BG_FILE_RANGE> = ranges
+            .iter()
+            .map(|&(o, l)| BG_FILE_RANGE {
+                InitialOffset: o,
+                Length: l,
+            })
+            .collect();
+        // SAFETY: as above; the array lives until the call returns.
+        answer(unsafe { cb3.FileRangesTransferred(&j, &f, &list) })
+    }
     fn implements(&self) -> u8 {
-        match (&self.cb2, self.cb3) {
-            (_, true) => 3,
-            (Some(_), false) => 2,
-            (None, false) => 1,
+        match (&self.cb2, &self.cb3) {
+            (_, Some(_)) => 3,
+            (Some(_), None) => 2,
+            (None, None) => 1,
         }
     }
 }
@@ -446,7 +470,7 @@ impl IBackgroundCopyJob_Impl for Job_Impl {
                 let cb: IBackgroundCopyCallback = unknown.cast().map_err(|_| hr(E_NOINTERFACE))?;
                 // D60: the newest callback interface the object answers QueryInterface for.
                 let cb2: Option<IBackgroundCopyCallback2> = unknown.cast().ok();
-                let cb3 = unknown.cast::<IBackgroundCopyCallback3>().is_ok();
+                let cb3: Option<IBackgroundCopyCallback3> = unknown.cast().ok();
                 self.job
                     .set_notify_interface(ComCallback {
                         at: self.at.clone(),
@@ -971,14 +995,24 @@ impl IBackgroundCopyFile5_Impl for File_Impl {
 }
 
 impl IBackgroundCopyFile6_Impl for File_Impl {
-    fn UpdateDownloadPosition(&self, _: u64) -> Result<()> {
-        notimpl()
+    fn UpdateDownloadPosition(&self, offset: u64) -> Result<()> {
+        self.file.update_download_position(offset).map_err(err)
     }
-    fn RequestFileRanges(&self, _: u32, _: *const BG_FILE_RANGE) -> Result<()> {
-        notimpl()
+    fn RequestFileRanges(&self, rangecount: u32, ranges: *const BG_FILE_RANGE) -> Result<()> {
+        let list = read_ranges(rangecount, ranges)?;
+        self.file.request_file_ranges(&list).map_err(err)
     }
-    fn GetFilledFileRanges(&self, _: *mut u32, _: *mut *mut BG_FILE_RANGE) -> Result<()> {
-        notimpl()
+    fn GetFilledFileRanges(
+        &self,
+        rangecount: *mut u32,
+        ranges: *mut *mut BG_FILE_RANGE,
+    ) -> Result<()> {
+        if rangecount.is_null() || ranges.is_null() {
+            return Err(hr(E_INVALIDARG));
+        }
+        let list = self.file.get_filled_file_ranges().map_err(err)?;
+        write_ranges(&list, rangecount, ranges);
+        Ok(())
     }
 }
 

@@ -908,6 +908,111 @@ fn callback2_file_transferred_gets_the_file_interface() {
     SEEN.with(|s| assert_eq!(*s.borrow(), ["file https://x.test/a", "job"]));
 }
 
+/// File6 and Callback3 (D73–D76): RequestFileRanges, UpdateDownloadPosition and GetFilledFileRanges
+/// answer from the core (its refusals included), and an object that answers QueryInterface for
+/// IBackgroundCopyCallback3 gets FileRangesTransferred with the ranges put on disk.
+#[test]
+fn file6_and_callback3_file_ranges_transferred_through_com() {
+    use std::cell::RefCell;
+    thread_local!(static RANGES: RefCell<Vec<(u64, u64)>> = const { RefCell::new(Vec::new()) });
+    #[implement(IBackgroundCopyCallback3)]
+    struct Cb;
+    impl IBackgroundCopyCallback_Impl for Cb_Impl {
+        fn JobTransferred(&self, _: Ref<IBackgroundCopyJob>) -> Result<()> {
+            Ok(())
+        }
+        fn JobError(&self, _: Ref<IBackgroundCopyJob>, _: Ref<IBackgroundCopyError>) -> Result<()> {
+            Ok(())
+        }
+        fn JobModification(&self, _: Ref<IBackgroundCopyJob>, _: u32) -> Result<()> {
+            Ok(())
+        }
+    }
+    impl IBackgroundCopyCallback2_Impl for Cb_Impl {
+        fn FileTransferred(
+            &self,
+            _: Ref<IBackgroundCopyJob>,
+            _: Ref<IBackgroundCopyFile>,
+        ) -> Result<()> {
+            Ok(())
+        }
+    }
+    impl IBackgroundCopyCallback3_Impl for Cb_Impl {
+        fn FileRangesTransferred(
+            &self,
+            _: Ref<IBackgroundCopyJob>,
+            _: Ref<IBackgroundCopyFile>,
+            count: u32,
+            ranges: *const BG_FILE_RANGE,
+        ) -> Result<()> {
+            let got = unsafe { std::slice::from_raw_parts(ranges, count as usize) };
+            RANGES.with(|r| {
+                r.borrow_mut()
+                    .extend(got.iter().map(|x| (x.InitialOffset, x.Length)))
+            });
+            Ok(())
+        }
+    }
+    let sim = sim();
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let _a = attach(&app);
+    let (_, job) = create(&manager(), w!("od"));
+    unsafe {
+        job.AddFile(w!("https://x.test/a"), w!("C:\\dl\\od"))
+            .unwrap();
+        let files = job.EnumFiles().unwrap();
+        let mut one = [None];
+        let mut fetched = 0;
+        files.Next(&mut one, &mut fetched).unwrap();
+        let f6 = one[0]
+            .as_ref()
+            .unwrap()
+            .cast::<IBackgroundCopyFile6>()
+            .unwrap();
+        assert_eq!(f6.RequestFileRanges(&[]).unwrap_err().code(), E_INVALIDARG);
+        f6.RequestFileRanges(&[
+            BG_FILE_RANGE {
+                InitialOffset: 600,
+                Length: 100,
+            },
+            BG_FILE_RANGE {
+                InitialOffset: 0,
+                Length: 50,
+            },
+        ])
+        .unwrap();
+        f6.UpdateDownloadPosition(900).unwrap();
+        let cb: IBackgroundCopyCallback3 = Cb.into();
+        job.SetNotifyInterface(&cb).unwrap();
+        job.SetNotifyFlags(BG_NOTIFY_JOB_TRANSFERRED | BG_NOTIFY_FILE_RANGES_TRANSFERRED)
+            .unwrap();
+        job.Resume().unwrap();
+        sim.run_until_idle().unwrap();
+        // T30: the requested ranges are on disk, the file is not.
+        assert_eq!(job.GetState().unwrap(), BG_JOB_STATE_SUSPENDED);
+        let (mut n, mut out) = (0u32, std::ptr::null_mut());
+        f6.GetFilledFileRanges(&mut n, &mut out).unwrap();
+        let filled: Vec<(u64, u64)> = std::slice::from_raw_parts(out, n as usize)
+            .iter()
+            .map(|x| (x.InitialOffset, x.Length))
+            .collect();
+        CoTaskMemFree(Some(out as _));
+        assert_eq!(filled, [(0, 50), (600, 100)]);
+        // Past the size known since the connection (1,000 bytes): BG_E_INVALID_RANGE.
+        assert_eq!(
+            f6.RequestFileRanges(&[BG_FILE_RANGE {
+                InitialOffset: 990,
+                Length: 11,
+            }])
+            .unwrap_err()
+            .code(),
+            hresult(bitsim::HResult::BG_E_INVALID_RANGE)
+        );
+    }
+    RANGES.with(|r| assert_eq!(*r.borrow(), [(0, 50), (600, 100)]));
+    assert_eq!(live_allocations(), 0);
+}
+
 /// Every interface of the windows 0.62 BITS module has every method of its SDK page: the vtable of
 /// each holds IUnknown's 3 slots plus the methods of the interface and of its bases, in order.
 #[test]

@@ -334,6 +334,10 @@ impl Service {
                 if on && j.options().dynamic_content {
                     return Err(HResult::E_INVALIDARG);
                 }
+                if on && j.files().iter().any(|f| f.ranges().is_some()) {
+                    // D77: an on-demand job has no file added with ranges.
+                    return Err(HResult::E_INVALIDARG);
+                }
                 Ok(())
             },
             |o| o.on_demand = on,

@@ -737,17 +737,19 @@ fn deliveries_of(r: &mut Runner, app: &str) -> (Vec<crate::Delivery>, u64) {
     })
 }
 
-fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String, Option<u32>)]) -> Outcome {
-    let mut want: Vec<(NotifyEvent, JobId, Option<u32>)> = Vec::with_capacity(are.len());
-    for (event, alias, file) in are {
-        want.push((*event, r.job_id(alias)?, *file));
+type Want = (NotifyEvent, JobId, Option<u32>, Vec<(u64, u64)>);
+
+fn notifications(r: &mut Runner, app: &str, are: &[super::types::ExpectedDelivery]) -> Outcome {
+    let mut want: Vec<Want> = Vec::with_capacity(are.len());
+    for (event, alias, file, ranges) in are {
+        want.push((*event, r.job_id(alias)?, *file, ranges.clone()));
     }
     let with_modifications = are
         .iter()
-        .any(|(e, _, _)| *e == NotifyEvent::JobModification);
+        .any(|(e, _, _, _)| *e == NotifyEvent::JobModification);
     // D60: FILE_* deliveries are compared only when the list names one (older files keep their meaning).
-    let with_files = are.iter().any(|(e, _, _)| e.is_file_event());
-    let mut got: Vec<(NotifyEvent, JobId, Option<u32>)> = Vec::new();
+    let with_files = are.iter().any(|(e, _, _, _)| e.is_file_event());
+    let mut got: Vec<Want> = Vec::new();
     let (delivered, dropped) = deliveries_of(r, app);
     for d in delivered {
         let n = d.notification;
@@ -757,13 +759,16 @@ fn notifications(r: &mut Runner, app: &str, are: &[(NotifyEvent, String, Option<
             _ => true,
         };
         if wanted {
-            got.push((n.event, n.job, n.file));
+            got.push((n.event, n.job, n.file, n.ranges));
         }
     }
-    let show = |v: &[(NotifyEvent, JobId, Option<u32>)]| {
+    let show = |v: &[Want]| {
         let items: Vec<String> = v
             .iter()
-            .map(|(e, j, f)| match f {
+            .map(|(e, j, f, rs)| match f {
+                Some(f) if *e == NotifyEvent::FileRangesTransferred => {
+                    format!("{e} {} file {f} ranges {rs:?}", r.job_name(*j))
+                }
                 Some(f) => format!("{e} {} file {f}", r.job_name(*j)),
                 None => format!("{e} {}", r.job_name(*j)),
             })
@@ -971,7 +976,7 @@ pub(crate) fn observe(
                 .iter()
                 .map(|d| {
                     let n = &d.notification;
-                    (n.event, r.job_name(n.job), n.file)
+                    (n.event, r.job_name(n.job), n.file, n.ranges.clone())
                 })
                 .collect();
             Ok(Check::Notifications { are })

@@ -421,6 +421,7 @@ pub(crate) fn file_property(
             "validation_state" => f.get_validation_state().map(FileValue::ValidationState),
             "from_peer" => f.is_downloaded_from_peer().map(FileValue::FromPeer),
             "file_ranges" => f.get_file_ranges().map(FileValue::FileRanges),
+            "filled_file_ranges" => f.get_filled_file_ranges().map(FileValue::FilledFileRanges),
             "http_response_headers" => f
                 .get_property(crate::file_calls::FILE_PROPERTY_HTTP_RESPONSE_HEADERS)
                 .map(header_lines),

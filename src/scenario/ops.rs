@@ -1391,6 +1391,82 @@ operations! {
         }
     }
 
+    /// IBackgroundCopyFile6::RequestFileRanges (D73, D74; T30).
+    RequestFileRanges {
+        /// The job.
+        job: String,
+        /// The file index (in the order added).
+        file: u32,
+        /// The ranges, `(offset, length)`, `u64::MAX` for "TO_EOF".
+        ranges: Vec<(u64, u64)>,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "request_file_ranges": ["app", "job", "file", "ranges", "expect"] },
+        method: "IBackgroundCopyFile6::RequestFileRanges",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::RequestFileRanges {
+                job: rd.job(f, "job")?,
+                file: f.req_with("file", "the file's index in its job", super::load::u32_field("a file index"))?,
+                ranges: f.req_with(
+                    "ranges",
+                    "an array of [offset, length] pairs",
+                    super::read_checks::ranges,
+                )?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("file", file);
+            o.put_out("ranges", write::ranges_out(ranges));
+            o.expect(*expect);
+        }
+        describe { format!("do request_file_ranges {job} file {file} ({} ranges)", ranges.len()) }
+        run(r, app) {
+            file6_call(r, app, job, *file, |f| f.request_file_ranges(ranges))
+        }
+    }
+
+    /// IBackgroundCopyFile6::UpdateDownloadPosition (D73, D75).
+    UpdateDownloadPosition {
+        /// The job.
+        job: String,
+        /// The file index (in the order added).
+        file: u32,
+        /// The new download position.
+        offset: u64,
+        /// The HRESULT expected.
+        expect: HResult,
+    } => {
+        json: { "update_download_position": ["app", "job", "file", "offset", "expect"] },
+        method: "IBackgroundCopyFile6::UpdateDownloadPosition",
+        job: job,
+        expect: expect,
+        mutator: true,
+        load(rd, f, kind, app) {
+            Op::UpdateDownloadPosition {
+                job: rd.job(f, "job")?,
+                file: f.req_with("file", "the file's index in its job", super::load::u32_field("a file index"))?,
+                offset: f.req_with("offset", "a byte offset", super::load::u64_field("a byte offset"))?,
+                expect: StepReader::expect(f)?,
+            }
+        }
+        write(o) {
+            o.put("job", job);
+            o.put("file", file);
+            o.put("offset", offset);
+            o.expect(*expect);
+        }
+        describe { format!("do update_download_position {job} file {file} {offset}") }
+        run(r, app) {
+            file6_call(r, app, job, *file, |f| f.update_download_position(*offset))
+        }
+    }
+
     /// A local file changes (in the sandbox too).
     SetLocal {
         /// Its Windows path.
@@ -1840,6 +1916,41 @@ fn no_enum<T>(alias: &str) -> Result<T, Fail> {
 }
 
 /// The HRESULT of a call that returns nothing else.
+/// Call a File6 method on file `i` of `job` (reached through EnumFiles, as `set_file` does).
+fn file6_call(
+    r: &mut Runner,
+    app: &str,
+    job: &str,
+    i: u32,
+    call: impl FnOnce(&crate::api::File) -> Result<(), HResult>,
+) -> Result<Option<(HResult, String)>, Fail> {
+    let idx = i as usize;
+    let got = r.call(app, job, |j| {
+        let files = j.enum_files()?;
+        let Some(f) = files.get(idx) else {
+            return Ok(None);
+        };
+        Ok::<_, HResult>(Some(unit(call(f))))
+    })?;
+    match got {
+        Ok(Ok(Some(h))) => Ok(Some((h, String::new()))),
+        Ok(Ok(None)) => Err(Fail {
+            expected: format!("file {idx} of {job}"),
+            actual: "no such file".to_string(),
+            message: format!(
+                "{job} has no file {idx} (files are numbered from 0 in the order added)"
+            ),
+        }),
+        Ok(Err(h)) => Ok(Some((h, " (EnumFiles failed)".to_string()))),
+        Err(h) => Ok(Some((
+            h,
+            format!(
+                " (application {app:?} could not obtain a handle to {job:?}: GetJob returned {h})"
+            ),
+        ))),
+    }
+}
+
 fn unit(r: Result<(), HResult>) -> HResult {
     r.err().unwrap_or(HResult::S_OK)
 }

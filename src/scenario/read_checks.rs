@@ -87,6 +87,7 @@ fn file_value(property: &str, n: &Node, p: &str) -> R<FileValue> {
         "validation_state" => FileValue::ValidationState(boolean(n, p)?),
         "from_peer" => FileValue::FromPeer(boolean(n, p)?),
         "file_ranges" => FileValue::FileRanges(ranges(n, p)?),
+        "filled_file_ranges" => FileValue::FilledFileRanges(ranges(n, p)?),
         // D64: the header lines that must each appear (also the `is` of a raw id).
         _ if property == "http_response_headers" || property.parse::<u32>().is_ok() => {
             let items = array(n, p, "an array of header lines")?;
@@ -502,8 +503,8 @@ impl StepReader {
                     let e = Fields::new(
                         item,
                         &ip,
-                        "a delivery ({ event, job, file })",
-                        &["event", "job", "file"],
+                        "a delivery ({ event, job, file, ranges })",
+                        &["event", "job", "file", "ranges"],
                     )?;
                     let event = e.req_with("event", "the callback method", |n, p| {
                         named(
@@ -515,6 +516,7 @@ impl StepReader {
                                 "JOB_ERROR",
                                 "JOB_MODIFICATION",
                                 "FILE_TRANSFERRED",
+                                "FILE_RANGES_TRANSFERRED",
                             ],
                             NotifyEvent::from_name,
                         )
@@ -527,12 +529,27 @@ impl StepReader {
                             return Err(super::load::At {
                                 ptr: e.ptr("file"),
                                 pos: n.pos,
-                                msg: format!("\"file\" is only for FILE_TRANSFERRED, not {event}"),
+                                msg: format!("\"file\" is only for FILE_TRANSFERRED and FILE_RANGES_TRANSFERRED, not {event}"),
                             });
                         }
                         None
                     };
-                    are.push((event, self.job(&e, "job")?, file));
+                    // D76: FILE_RANGES_TRANSFERRED names the ranges it carries; no other event has any.
+                    let ranges = if event == NotifyEvent::FileRangesTransferred {
+                        e.req_with("ranges", "an array of [offset, length] pairs", ranges)?
+                    } else {
+                        if let Some(n) = e.get("ranges") {
+                            return Err(super::load::At {
+                                ptr: e.ptr("ranges"),
+                                pos: n.pos,
+                                msg: format!(
+                                    "\"ranges\" is only for FILE_RANGES_TRANSFERRED, not {event}"
+                                ),
+                            });
+                        }
+                        Vec::new()
+                    };
+                    are.push((event, self.job(&e, "job")?, file, ranges));
                 }
                 Check::Notifications { are }
             }
@@ -589,7 +606,7 @@ impl StepReader {
                         return Ok(u32_field("a BITS_FILE_PROPERTY_ID")(n, p)?.to_string());
                     }
                     let s = string(n, p)?;
-                    const KNOWN: [&str; 8] = [
+                    const KNOWN: [&str; 9] = [
                         "remote_name",
                         "local_name",
                         "progress",
@@ -597,6 +614,7 @@ impl StepReader {
                         "validation_state",
                         "from_peer",
                         "file_ranges",
+                        "filled_file_ranges",
                         "http_response_headers",
                     ];
                     if !KNOWN.contains(&s.as_str()) {

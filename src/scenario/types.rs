@@ -107,6 +107,8 @@ pub enum FileValue {
     FromPeer(bool),
     /// File2::GetFileRanges (`u64::MAX` for "TO_EOF"; empty with S_FALSE).
     FileRanges(Vec<(u64, u64)>),
+    /// File6::GetFilledFileRanges: the ranges on disk, merged, ordered by offset (D73).
+    FilledFileRanges(Vec<(u64, u64)>),
     /// File5::GetProperty(HTTP_RESPONSE_HEADERS): lines that must each appear (D64).
     HttpResponseHeaders(Vec<String>),
 }
@@ -122,6 +124,7 @@ impl FileValue {
             FileValue::ValidationState(_) => "validation_state",
             FileValue::FromPeer(_) => "from_peer",
             FileValue::FileRanges(_) => "file_ranges",
+            FileValue::FilledFileRanges(_) => "filled_file_ranges",
             FileValue::HttpResponseHeaders(_) => "http_response_headers",
         }
     }
@@ -377,6 +380,10 @@ pub enum BytesTotal {
     Unknown,
 }
 
+/// An expected delivery of `check notifications`: event, job alias, file index (FILE_* events),
+/// ranges (FILE_RANGES_TRANSFERRED; empty for the others).
+pub type ExpectedDelivery = (NotifyEvent, String, Option<u32>, Vec<(u64, u64)>);
+
 /// A check (`check`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Check {
@@ -520,9 +527,10 @@ pub enum Check {
     },
     /// Callback deliveries since the previous check.
     Notifications {
-        /// The expected deliveries, in order: event, job alias, and for FILE_TRANSFERRED the file
-        /// index (D60).
-        are: Vec<(NotifyEvent, String, Option<u32>)>,
+        /// The expected deliveries, in order: event, job alias, for FILE_TRANSFERRED and
+        /// FILE_RANGES_TRANSFERRED the file index (D60, D76), and for FILE_RANGES_TRANSFERRED the
+        /// ranges (empty for the others).
+        are: Vec<ExpectedDelivery>,
     },
     /// Command-line launches since the previous `launches` check, machine-wide (§5.4).
     Launches {

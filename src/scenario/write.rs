@@ -10,7 +10,7 @@ use crate::world::{Fault, Network, Remote, Response};
 use crate::HResult;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A JSON value whose objects keep the order they were built in.
 pub(super) enum Out {
@@ -491,12 +491,18 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
         Check::Notifications { are } => {
             let items = are
                 .iter()
-                .map(|(e, j, file)| match file {
-                    Some(f) => json!({ "event": e.name(), "job": j, "file": f }),
-                    None => json!({ "event": e.name(), "job": j }),
+                .map(|(e, j, file, ranges)| {
+                    let mut o = vec![("event", v(e.name())), ("job", v(j))];
+                    if let Some(f) = file {
+                        o.push(("file", v(f)));
+                    }
+                    if *e == crate::notify::NotifyEvent::FileRangesTransferred {
+                        o.push(("ranges", ranges_out(ranges)));
+                    }
+                    Out::Obj(o)
                 })
                 .collect::<Vec<_>>();
-            f.push(("are", v(items)));
+            f.push(("are", Out::Arr(items)));
         }
         Check::Launches { are } => {
             f.push(("are", Out::Arr(are.iter().map(|l| l.out()).collect())));
@@ -556,7 +562,7 @@ fn check(f: &mut Vec<(&'static str, Out)>, c: &Check) {
                 Some(V::HttpResponseHeaders(lines)) => f.push(("is", v(lines))),
                 Some(V::RemoteName(s) | V::LocalName(s)) => f.push(("is", v(s))),
                 Some(V::ValidationState(b) | V::FromPeer(b)) => f.push(("is", v(b))),
-                Some(V::FileRanges(rs)) => f.push(("is", ranges_out(rs))),
+                Some(V::FileRanges(rs) | V::FilledFileRanges(rs)) => f.push(("is", ranges_out(rs))),
                 Some(V::TemporaryName { name, like }) => f.push((
                     "is",
                     if *like {

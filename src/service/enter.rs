@@ -134,7 +134,7 @@ impl Service {
     /// scripted answer is answered here; application code is queued as a call-out for the facade to
     /// deliver after the step (D19).
     pub(crate) fn notify(&mut self, j: usize, event: NotifyEvent) {
-        self.notify_about(j, event, None);
+        self.notify_about(j, event, None, &[]);
     }
 
     /// Callback2 FileTransferred for file `f` of job `j` (D60): when the job's flags include
@@ -168,7 +168,7 @@ impl Service {
             let due =
                 !job.state().is_final() && job.files().get(f as usize).is_some_and(|x| x.is_done());
             let before = job.options().file_notices.len();
-            let taken = due && self.notify_about(j, NotifyEvent::FileTransferred, Some(f));
+            let taken = due && self.notify_about(j, NotifyEvent::FileTransferred, Some(f), &[]);
             if !taken {
                 self.pop_file_notice(j, f);
                 continue;
@@ -197,15 +197,28 @@ impl Service {
         self.drain_file_notices(j);
     }
 
+    /// Callback3 FileRangesTransferred for file `f` of job `j` with `ranges` (D76): when the job's
+    /// flags include FILE_RANGES_TRANSFERRED and not DISABLE, to a registration that implements
+    /// Callback3 (or the CLSID's server, D52); never to the command line (§5.4). Not re-called.
+    pub(crate) fn notify_file_ranges(&mut self, j: usize, f: u32, ranges: Vec<(u64, u64)>) {
+        self.notify_about(j, NotifyEvent::FileRangesTransferred, Some(f), &ranges);
+    }
+
     /// Deliver (or queue as a call-out) `event` for job `j`; returns whether anyone took it (a
     /// registration that implements the event's interface, or the CLSID path).
-    fn notify_about(&mut self, j: usize, event: NotifyEvent, file: Option<u32>) -> bool {
+    fn notify_about(
+        &mut self,
+        j: usize,
+        event: NotifyEvent,
+        file: Option<u32>,
+        ranges: &[(u64, u64)],
+    ) -> bool {
         if !self.jobs[j].notify_flags().delivers(event.flag()) {
             return false;
         }
         let Some(reg) = self.registrations.get(j).and_then(Option::as_ref) else {
             // §5.2, §5.3: no live object: the CLSID's server, else the command line (D50, D52).
-            return self.notify_without_registration(j, event, file);
+            return self.notify_without_registration(j, event, file, ranges);
         };
         // D60: QueryInterface for the event's interface fails: the object is not called, and the
         // notification does not go elsewhere (the live object took it).
@@ -215,6 +228,7 @@ impl Service {
         let (app, serial, answer) = (reg.app, reg.serial, reg.notifier.answer());
         let mut n = self.notification(j, event);
         n.file = file;
+        n.ranges = ranges.to_vec();
         match answer {
             Some(result) => self.delivered(app, serial, n, result),
             None => {
@@ -241,12 +255,6 @@ impl Service {
     /// A callback answered `result` to `n`: the application's delivery log, the trace, and D11's
     /// re-delivery.
     pub(crate) fn delivered(&mut self, app: AppId, serial: u64, n: Notification, result: HResult) {
-        if let Some(a) = self.apps.get_mut(app.index()) {
-            a.log_delivery(Delivery {
-                notification: n,
-                result,
-            });
-        }
         self.record(TraceKind::Notified {
             app,
             job: n.job,
@@ -254,24 +262,37 @@ impl Service {
             file: n.file,
             result,
         });
+        let (event, file, job) = (n.event, n.file, n.job);
+        if let Some(a) = self.apps.get_mut(app.index()) {
+            a.log_delivery(Delivery {
+                notification: n,
+                result,
+            });
+        }
         // D11: a failing JobTransferred / JobError is called again after the minimum retry delay until it
         // answers S_OK. JobModification has no retry rule (spec §5.2) and is not repeated. D18: a
         // re-delivery beyond the end of time never happens. §5.3: with a command line, the command
         // line runs instead (D50).
-        match (n.event, n.file) {
+        match (event, file) {
             // D60: FileTransferred is called again while it answers a negative HRESULT, after the
             // minimum retry delay; never through the command line (§5.4 ignores FILE flags).
             (NotifyEvent::FileTransferred, Some(f)) => {
                 if result.is_failure() {
-                    self.file_notify_again(n.job.index(), f, serial);
+                    self.file_notify_again(job.index(), f, serial);
                 } else {
-                    self.file_notice_done(n.job.index(), f); // D81
+                    self.file_notice_done(job.index(), f); // D81
                 }
             }
-            (NotifyEvent::JobModification | NotifyEvent::FileTransferred, _) => {}
+            // D76: FileRangesTransferred is not called again.
+            (
+                NotifyEvent::JobModification
+                | NotifyEvent::FileTransferred
+                | NotifyEvent::FileRangesTransferred,
+                _,
+            ) => {}
             _ => {
                 if result != HResult::S_OK {
-                    self.callback_failed(n.job.index(), n.event, serial);
+                    self.callback_failed(job.index(), event, serial);
                 }
             }
         }
@@ -331,7 +352,9 @@ impl Service {
         let still_due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
-            NotifyEvent::JobModification | NotifyEvent::FileTransferred => false,
+            NotifyEvent::JobModification
+            | NotifyEvent::FileTransferred
+            | NotifyEvent::FileRangesTransferred => false,
         };
         if still_registered && still_due {
             self.notify(j, event);
@@ -357,7 +380,7 @@ impl Service {
         let outstanding = job.options().file_notices.first() == Some(&file);
         let taken = still_registered
             && still_due
-            && self.notify_about(j, NotifyEvent::FileTransferred, Some(file));
+            && self.notify_about(j, NotifyEvent::FileTransferred, Some(file), &[]);
         if !taken && outstanding {
             self.file_notice_done(j, file);
         }

@@ -58,6 +58,17 @@ impl Service {
             f.bytes_transferred = bytes;
             return 0;
         }
+        if self.on_demand_job(j) && self.jobs[j].files()[file as usize].on_demand().is_some() {
+            // D74: an on-demand file's bytes land at their offsets, by its connection's plan.
+            let (reached, error) = self.on_demand_settle(j, file as usize, before, bytes);
+            if reached > before {
+                self.jobs[j].progressed(now);
+            }
+            if let Some(code) = error {
+                self.local_write_failed(j, code, reached);
+            }
+            return reached - before;
+        }
         if let Err((code, reached)) = self.sandbox_write(j, file as usize, before, bytes) {
             // D41: a failed write stops the transfer where the file's bytes end; the failure
             // carries the local-file error.
@@ -93,11 +104,38 @@ impl Service {
         }
     }
 
+    /// The running transfer of job `j` now moves its file's counter from `have` to `stop_at` (a new
+    /// on-demand plan, D75).
+    pub(crate) fn rebase_active(&mut self, j: usize, have: u64, stop_at: u64) {
+        let bw = self.world.bandwidth;
+        self.engine.flow.sync(self.now, bw);
+        let s_now = self.engine.flow.s;
+        let id = self.jobs[j].id();
+        if let Some(a) = self.jobs[j].active.as_deref_mut() {
+            self.engine.flow.points.remove(&(stop_point(a), id));
+            a.s_base = s_now;
+            a.bytes_base = have;
+            a.stop_at = stop_at;
+            self.engine.flow.points.insert((stop_point(a), id));
+        }
+    }
+
     /// Connect for the job's next file (the job is CONNECTING, or TRANSFERRING between files). Files go
     /// one at a time in the order added (D12).
     pub(crate) fn connect_next_file(&mut self, j: usize) {
         loop {
-            let Some(f) = self.jobs[j].next_file() else {
+            let on_demand = self.on_demand_job(j);
+            let next = if on_demand {
+                self.on_demand_next_file(j)
+            } else {
+                self.jobs[j].next_file()
+            };
+            let Some(f) = next else {
+                if on_demand && !self.jobs[j].all_files_done() {
+                    // T30 (D75): nothing requested is left to move and a file is not complete.
+                    self.on_event(j, EngineEvent::RangesDone);
+                    return;
+                }
                 // Nothing left to move: T5 (if still connecting) then T8 — for an upload-reply
                 // job only once the server application answered and the reply came (§7, D71).
                 if !self.reply_phase(j) {
@@ -189,6 +227,12 @@ impl Service {
                     return;
                 }
             };
+            if on_demand && !attempt.accept_ranges {
+                // D75: an on-demand file moves by Range requests only: like D58, no whole-body
+                // fallback.
+                self.fail(j, HResult::BG_E_INSUFFICIENT_RANGE_SUPPORT, None, f as u32);
+                return;
+            }
             // D62: MAX_DOWNLOAD_SIZE caps the bytes of the whole job (for a ranged file, the bytes of
             // its ranges).
             let room = if upload {
@@ -246,13 +290,27 @@ impl Service {
                 });
                 self.file_restarted(j, f);
             }
+            // D74, D75: an on-demand file moves its plan: the counter runs to `have + plan`.
+            let end = if on_demand {
+                let have = self.jobs[j].files()[f].bytes_transferred;
+                match self.on_demand_connect(j, f) {
+                    Ok(len) => have.saturating_add(len),
+                    Err(code) => {
+                        self.fail(j, code, None, f as u32);
+                        return;
+                    }
+                }
+            } else {
+                size
+            };
             self.on_event(j, EngineEvent::Connected); // T5 (no-op between files)
             let file = &self.jobs[j].files()[f];
             let have = file.bytes_transferred;
+            let extent = file.disk_extent();
             let mut fault = fault;
             let mut fail_at = after_bytes
                 .map(|n| have.saturating_add(n))
-                .filter(|&at| at < size);
+                .filter(|&at| at < end);
             if let Some(room) = room.filter(|&r| r < size && announced.is_none()) {
                 // D62: a body without a length fails when it passes the cap.
                 if fail_at.is_none_or(|at| at > room) {
@@ -260,12 +318,14 @@ impl Service {
                     fault = Some(Fault::HResult(HResult::BG_E_TOO_LARGE));
                 }
             }
-            if fail_at.is_none() && have >= size {
-                self.file_done(j, f);
+            if fail_at.is_none() && have >= end {
+                if !on_demand || self.jobs[j].files()[f].is_done() {
+                    self.file_done(j, f);
+                }
                 continue;
             }
-            let stop_at = fail_at.unwrap_or(size);
-            if let Err(code) = self.sandbox_connect(j, f, have) {
+            let stop_at = fail_at.unwrap_or(end);
+            if let Err(code) = self.sandbox_connect(j, f, extent) {
                 self.fail(j, code, Self::LOCAL, f as u32);
                 return;
             }
@@ -294,6 +354,7 @@ impl Service {
     /// A running transfer reached its stop point: its file is done, or its scripted failure happens.
     pub(crate) fn transfer_point(&mut self, j: usize) {
         let id = self.jobs[j].id();
+        let had_requests = self.on_demand_job(j) && self.job_requests(j);
         self.settle(j);
         // Read after settling: a failed sandbox write turns the stop into its failure (D41).
         let a = *self.jobs[j]
@@ -323,6 +384,24 @@ impl Service {
         }
         match a.fail {
             Some(fault) => self.fail(j, fault.code(), None, a.file),
+            None if self.on_demand_job(j) => {
+                let f = a.file as usize;
+                // D76: Callback3 FileRangesTransferred with what this connection put on disk.
+                self.notify_ranges(j, f);
+                if self.jobs[j].files()[f].is_done() {
+                    self.file_done(j, f);
+                }
+                if had_requests && !self.job_requests(j) && !self.jobs[j].all_files_done() {
+                    // T30 (RequestFileRanges page): the requested ranges are downloaded, the file
+                    // is not: SUSPENDED.
+                    self.on_event(j, EngineEvent::RangesDone);
+                    return;
+                }
+                if self.on_demand_next_file(j).is_some() {
+                    self.notify(j, NotifyEvent::JobModification);
+                }
+                self.connect_next_file(j);
+            }
             None => {
                 self.file_done(j, a.file as usize);
                 if self.jobs[j].next_file().is_some() {
@@ -454,6 +533,15 @@ impl Service {
 
     /// A partly transferred file starts over at byte 0 (D38, D39): its temporary file is emptied.
     fn file_restarted(&mut self, j: usize, f: usize) {
+        // D74: an on-demand file has nothing on disk any more (its requests stay).
+        if let Some(od) = self.jobs[j].files_mut()[f]
+            .extra
+            .as_mut()
+            .and_then(|e| e.on_demand.as_deref_mut())
+        {
+            od.filled.clear();
+            od.unreported.clear();
+        }
         self.sandbox_truncate(j, f);
     }
 

@@ -301,6 +301,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
                         }),
                         time: d.notification.time,
                         file: d.notification.file,
+                        ranges: d.notification.ranges.clone(),
                         result: Hr(d.result),
                     })
                     .collect(),

@@ -307,6 +307,9 @@ pub(crate) struct DeliveryV2 {
     /// For FILE_TRANSFERRED: the file's index (D60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<u32>,
+    /// For FILE_RANGES_TRANSFERRED: the ranges (D76).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<(u64, u64)>,
     /// What the callback answered.
     pub result: Hr,
 }

@@ -226,7 +226,16 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
         if t.bytes > t.stop_at || t.stop_at > size {
             return Err(at("bytes <= stop_at <= file size does not hold"));
         }
-        if t.fault.is_none() && t.stop_at != size {
+        // D74, D75: an on-demand transfer stops at the end of its plan.
+        let plan_end = file
+            .extra
+            .as_ref()
+            .and_then(|e| e.on_demand.as_deref())
+            .map(|od| {
+                od.plan_base
+                    .saturating_add(crate::ondemand::total(&od.plan))
+            });
+        if t.fault.is_none() && t.stop_at != size && Some(t.stop_at) != plan_end {
             return Err(at("a transfer without a fault stops at the file end"));
         }
         if t.fault.is_some() && t.stop_at >= size {
@@ -678,6 +687,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
                         error: d.error.map(|e| (e.context, e.code.0)),
                         time: d.time,
                         file: d.file,
+                        ranges: d.ranges,
                     },
                     result: d.result.0,
                 })

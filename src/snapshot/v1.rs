@@ -555,6 +555,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
                                 .map(|(context, code)| ContextCodeV2 { context, code }),
                             time: d.notification.time,
                             file: None,
+                            ranges: Vec::new(),
                             result: d.result,
                         })
                         .collect(),

@@ -468,7 +468,9 @@ impl History {
         let ok = match event {
             NotifyEvent::JobTransferred => state == Some(JobState::Transferred),
             NotifyEvent::JobError => state == Some(JobState::Error),
-            NotifyEvent::JobModification | NotifyEvent::FileTransferred => true,
+            NotifyEvent::JobModification
+            | NotifyEvent::FileTransferred
+            | NotifyEvent::FileRangesTransferred => true,
         };
         if !ok {
             return Err(Violation::new(

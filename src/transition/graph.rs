@@ -108,6 +108,10 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
             EngineEvent::MaxDownloadTimeout,
             "maximum download time used up",
         ),
+        event(
+            EngineEvent::RangesDone,
+            "requested ranges done, a file is not (File6)",
+        ),
     ]);
     v
 }

@@ -111,6 +111,9 @@ pub enum EngineEvent {
     /// The job spent its MaxDownloadTime in CONNECTING and TRANSFERRING (T23, D55): the record is
     /// [`ErrorReport::MAX_DOWNLOAD_TIMEOUT`].
     MaxDownloadTimeout,
+    /// Every requested range (IBackgroundCopyFile6::RequestFileRanges) is on disk but a file is not
+    /// complete, or an ON_DEMAND_MODE job has nothing left to move (T30, D75): SUSPENDED.
+    RangesDone,
 }
 
 /// An engine event without its data: what the trace records of a refused event.
@@ -132,6 +135,7 @@ pub enum EventKind {
     CostBlocked,
     CostCleared,
     MaxDownloadTimeout,
+    RangesDone,
 }
 
 impl EventKind {
@@ -153,6 +157,7 @@ impl EventKind {
             EventKind::CostBlocked => "cost blocked",
             EventKind::CostCleared => "cost cleared",
             EventKind::MaxDownloadTimeout => "maximum download time",
+            EventKind::RangesDone => "requested ranges done",
         }
     }
 }
@@ -176,6 +181,7 @@ impl EngineEvent {
             EngineEvent::CostBlocked => EventKind::CostBlocked,
             EngineEvent::CostCleared => EventKind::CostCleared,
             EngineEvent::MaxDownloadTimeout => EventKind::MaxDownloadTimeout,
+            EngineEvent::RangesDone => EventKind::RangesDone,
         }
     }
 }
@@ -244,13 +250,15 @@ pub enum Rule {
     T21b,
     T23,
     T29,
+    /// The requested ranges are done and a file is not (T30, D75): SUSPENDED.
+    T30,
     /// Rejected peer content sends a TRANSFERRED job back to QUEUED (D79).
     T32,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 35] = [
+    pub const ALL: [Rule; 36] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -285,6 +293,7 @@ impl Rule {
         Rule::T21b,
         Rule::T23,
         Rule::T29,
+        Rule::T30,
         Rule::T32,
     ];
 
@@ -325,6 +334,7 @@ impl Rule {
             Rule::T21b => "T21b",
             Rule::T23 => "T23",
             Rule::T29 => "T29",
+            Rule::T30 => "T30",
             Rule::T32 => "T32",
         }
     }
@@ -538,7 +548,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
 
         // ================================ QUEUED ================================
@@ -555,7 +566,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => stay(S::Queued, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
-            E::CostCleared | E::MaxDownloadTimeout => return None,
+            E::CostCleared | E::MaxDownloadTimeout | E::RangesDone => return None,
             E::Connected
             | E::Failure(
                 Failure::Transient
@@ -582,6 +593,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
             E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
+            // T30 (D75): an on-demand job with nothing to move before its first byte.
+            E::RangesDone => to(S::Suspended, Rule::T30),
             E::SchedulerTurn
             | E::AllFilesDone
             | E::RetryTimer
@@ -603,6 +616,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
             E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
+            // T30 (D75): the requested ranges are on disk, a file is not complete.
+            E::RangesDone => to(S::Suspended, Rule::T30),
             E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout | E::CostCleared => {
                 return None
             }
@@ -626,7 +641,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::AllFilesDone
             | E::TimeSliceEnd
             | E::CostBlocked
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
 
         // ================================ ERROR, TRANSFERRED ================================
@@ -644,7 +660,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
 
         // ================================ ACKNOWLEDGED, CANCELLED (final) ================================
@@ -662,7 +679,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
-            | E::MaxDownloadTimeout => return None,
+            | E::MaxDownloadTimeout
+            | E::RangesDone => return None,
         },
     })
 }
