@@ -609,10 +609,29 @@ fn is_unrestricted(cost: &u32) -> bool {
     *cost == COST_UNRESTRICTED
 }
 
+/// BITS_COST_STATE_* and the BITS_JOB_TRANSFER_POLICY composites (§2.9, D33): the names a job's
+/// `cost_flags` reads (the property table takes them from here).
+pub const COST_FLAG_NAMES: &[(&str, u32)] = &[
+    ("UNRESTRICTED", 0x1),
+    ("CAPPED_USAGE_UNKNOWN", 0x2),
+    ("BELOW_CAP", 0x4),
+    ("NEAR_CAP", 0x8),
+    ("OVERCAP_CHARGED", 0x10),
+    ("OVERCAP_THROTTLED", 0x20),
+    ("USAGE_BASED", 0x40),
+    ("ROAMING", 0x80),
+    ("IGNORE_CONGESTION", 0x8000_0000),
+    ("RESERVED", 0x4000_0000),
+    ("TRANSFER_ALWAYS", 0x8000_00FF),
+    ("TRANSFER_NOT_ROAMING", 0x8000_007F),
+    ("TRANSFER_NO_SURCHARGE", 0x8000_006F),
+    ("TRANSFER_STANDARD", 0x8000_0067),
+    ("TRANSFER_UNRESTRICTED", 0x8000_0021),
+];
+
 /// The names of the BITS_COST_STATE bits, in bit order (scenario `network_cost`, traces): the first
-/// eight entries of the cost-flag names a job's `cost_flags` reads (one table, two views).
-pub const COST_STATE_NAMES: crate::properties::FlagNames =
-    crate::properties::options::COST_FLAG_NAMES.split_at(8).0;
+/// eight cost-flag names (one table, two views).
+pub const COST_STATE_NAMES: &[(&str, u32)] = COST_FLAG_NAMES.split_at(8).0;
 
 /// A network cost as its names joined by `|` (bits without a name in hex; `0` for none).
 pub fn cost_state_names(cost: u32) -> String {

@@ -28,23 +28,7 @@ pub const PEER_CACHING_FLAG_NAMES: FlagNames = &[
 ];
 
 /// BITS_COST_STATE_* and the BITS_JOB_TRANSFER_POLICY composites (§2.9, D33).
-pub const COST_FLAG_NAMES: FlagNames = &[
-    ("UNRESTRICTED", 0x1),
-    ("CAPPED_USAGE_UNKNOWN", 0x2),
-    ("BELOW_CAP", 0x4),
-    ("NEAR_CAP", 0x8),
-    ("OVERCAP_CHARGED", 0x10),
-    ("OVERCAP_THROTTLED", 0x20),
-    ("USAGE_BASED", 0x40),
-    ("ROAMING", 0x80),
-    ("IGNORE_CONGESTION", 0x8000_0000),
-    ("RESERVED", 0x4000_0000),
-    ("TRANSFER_ALWAYS", 0x8000_00FF),
-    ("TRANSFER_NOT_ROAMING", 0x8000_007F),
-    ("TRANSFER_NO_SURCHARGE", 0x8000_006F),
-    ("TRANSFER_STANDARD", 0x8000_0067),
-    ("TRANSFER_UNRESTRICTED", 0x8000_0021),
-];
+pub const COST_FLAG_NAMES: FlagNames = crate::world::COST_FLAG_NAMES;
 
 /// SECURITY_MANDATORY_*_RID (D34).
 pub const INTEGRITY_NAMES: FlagNames = &[
