@@ -257,7 +257,7 @@ impl Service {
         let ranges_lost = self
             .world
             .remotes
-            .get(&*file.remote)
+            .get(&file.remote)
             .is_some_and(|r| !r.accept_ranges);
         if jb.job_type().is_upload()
             || jb.dynamic_content()

@@ -1479,8 +1479,7 @@ fn t23_a_running_job_past_its_deadline_is_refused_on_load() {
     // Entered its running state at or before 0 s; 10 s later, with 25 s counted before, 30 s are
     // used up at 5 s: refused.
     let err = Service::from_snapshot_json(&with_count(25_000), Path::new("edited.json"))
-        .err()
-        .expect("a deadline in the past is refused");
+        .expect_err("a deadline in the past is refused");
     let msg = err.to_string();
     assert!(
         msg.contains("maximum download time") && msg.contains("edited.json"),
