@@ -1,7 +1,7 @@
 //! The COM objects: manager, jobs, files, error objects and enumerators, each backed by a bitsim
 //! handle (`bitsim::Manager`, `Job`, `File`, `CopyError`, `JobEnum`, `FileEnum`).
 //!
-//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README): Job2's reply methods,
+//! Methods bitsim does not model yet return E_NOTIMPL (listed in the README):
 //! HttpOptions3::SetServerCertificateValidationInterface and File4. Every other method of
 //! Job..Job5, HttpOptions 1–3, File2, File3, File5 and File6 calls the facade method of the same COM
 //! name.
