@@ -5,14 +5,56 @@
 //! at 30,000 remotes, and the storm with one remote per job paid ~1.3× per event at 30,000 jobs what it
 //! paid at 1,000 (BENCHMARKS.md, "storm_urls"). A hash look-up costs the same at any size.
 //!
-//! Determinism: the hasher has fixed keys (`BuildHasherDefault<DefaultHasher>`), and nothing ever
-//! sees the hash order: iteration, `Debug` and serialisation go in URL order, as the `BTreeMap` did.
+//! Determinism: the hasher has no keys (`UrlHasher`, the same on every run), and nothing ever sees
+//! the hash order: iteration, `Debug` and serialisation go in URL order, as the `BTreeMap` did.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
-type Fixed = BuildHasherDefault<DefaultHasher>;
+type Fixed = BuildHasherDefault<UrlHasher>;
+
+/// A keyless multiply-rotate hash over 8-byte words: URLs come from the test's own world, so there is
+/// no flooding to resist, and SipHash (the std default) cost ≈ 700 instructions per look-up of a
+/// 40-byte URL (BENCHMARKS.md, "lifecycle").
+#[derive(Default, Clone, Copy)]
+pub struct UrlHasher(u64);
+
+/// An odd 64-bit constant with well-spread bits (the fractional digits of the golden ratio).
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl UrlHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(23) ^ word).wrapping_mul(MIX);
+    }
+}
+
+impl Hasher for UrlHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+        self.add(bytes.len() as u64);
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // Fold the well-mixed high half into the low bits the table indexes by.
+        self.0 ^ (self.0 >> 29)
+    }
+}
 
 /// Values by URL: hashed look-ups, iteration in URL (byte) order.
 #[derive(Clone, PartialEq, Eq)]
@@ -163,6 +205,25 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UrlMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::BuildHasher;
+
+    /// URLs sharing a long prefix and differing in a few bytes spread over the table's low bits (the
+    /// bucket index) and its top 7 bits (the control byte), with no two equal hashes.
+    #[test]
+    fn url_hasher_spreads_urls_with_a_common_prefix() {
+        let hash = |u: &str| Fixed::default().hash_one(u);
+        let hashes: Vec<u64> = (0..10_000)
+            .map(|i| hash(&format!("https://example.test/updates/file{i}.bin")))
+            .collect();
+        let distinct: std::collections::BTreeSet<u64> = hashes.iter().copied().collect();
+        assert_eq!(distinct.len(), hashes.len());
+        let low: std::collections::BTreeSet<u64> = hashes.iter().map(|h| h & 1023).collect();
+        assert!(low.len() > 1000, "{} of 1024 low buckets", low.len());
+        let top: std::collections::BTreeSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert_eq!(top.len(), 128);
+        assert_ne!(hash("https://a.test/x"), hash("https://a.test/x\0"));
+        assert_eq!(hash("https://a.test/x"), hash("https://a.test/x"));
+    }
 
     #[test]
     fn iterates_serialises_and_debugs_in_url_order() {

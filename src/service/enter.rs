@@ -146,6 +146,15 @@ impl Service {
     /// call waits behind it, and waiting calls go out in the order the files finished once the
     /// outstanding one is answered with a success code (or dropped).
     pub(crate) fn notify_file(&mut self, j: usize, f: u32) {
+        // A call that goes nowhere holds nothing back (D81): with the flag off and nothing waiting,
+        // there is nothing to queue (and the job's options are not touched).
+        if !self.jobs[j]
+            .notify_flags()
+            .delivers(NotifyEvent::FileTransferred.flag())
+            && self.jobs[j].options().file_notices.is_empty()
+        {
+            return;
+        }
         if !self.jobs[j].options().file_notices.is_empty() {
             self.jobs[j].edit_options(|o| o.file_notices.push(f));
             return;
