@@ -123,6 +123,42 @@ fn the_ops_corpus_reaches_every_generated_step_kind() {
     );
 }
 
+/// Inputs that start with `FILES_MARK` draw the file calls (draw tag `FILE_CALL_TAG`): the corpus
+/// holds some that reach each of them, and every other input decodes as before (none starts with
+/// the mark).
+#[test]
+fn the_files_mark_reaches_every_file_call() {
+    use bitsim::scenario::Action;
+    use bitsim::testing::FILES_MARK;
+    use std::collections::BTreeSet;
+    let mut kinds = BTreeSet::new();
+    let mut marked = 0;
+    for (_, data) in corpus("ops") {
+        if data.first() != Some(&FILES_MARK) {
+            continue;
+        }
+        marked += 1;
+        let (setup, draws) = decode_run(&data);
+        for step in bitsim::testing::replay(&setup, &draws)
+            .map(|s| s.steps)
+            .unwrap_or_default()
+        {
+            if let Action::Do(op) = &step.action {
+                kinds.insert(op.name().to_string());
+            }
+        }
+    }
+    assert!(marked >= 4, "{marked} marked inputs");
+    for k in [
+        "add_file_with_ranges",
+        "request_file_ranges",
+        "update_download_position",
+        "set_file",
+    ] {
+        assert!(kinds.contains(k), "no marked input reaches {k} ({kinds:?})");
+    }
+}
+
 /// The bounds of the fuzz targets (`FuzzLimits::FUZZ`) fail runaways, not ordinary inputs: every
 /// input of both corpora, run as the targets run it, stays under half of each bound. Prints what the
 /// corpus reaches (`cargo test --release --test fuzz_corpus -- --nocapture`).

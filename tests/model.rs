@@ -7,7 +7,8 @@
 //! world itself — each job's server answers ok, 404 or 503 as the model says — so it also predicts the
 //! engine's transitions: TRANSFERRED, ERROR, TRANSIENT_ERROR, retries, network loss and return.
 //!
-//! It predicts every refusal (BG_E_EMPTY, BG_E_INVALID_STATE, the upload Complete rule, E_NOTIMPL, …)
+//! It predicts every refusal (BG_E_EMPTY, BG_E_INVALID_STATE, the upload Complete rule, E_NOTIMPL,
+//! AddFileWithRanges and File6 refusals of D57, D73 and D74, …)
 //! instead of filtering them out with preconditions. All jobs are FOREGROUND, so they transfer at once
 //! (D12) and do not depend on the background slot (whose one-at-a-time rule has its own property).
 //! The system under test is the core `Service`, called as one application.
@@ -121,6 +122,15 @@ enum T {
     ReplaceRemotePrefix(usize),
     /// Job5 DYNAMIC_CONTENT = FALSE (D33: downloads only, before the first Resume).
     SetDynamicContent(usize),
+    /// Job3 AddFileWithRanges (D57) with no ranges, or with an InitialOffset of BG_LENGTH_TO_EOF:
+    /// refused either way (a final state, an upload, the ranges), so the job never changes.
+    AddFileWithRanges {
+        job: usize,
+        empty: bool,
+    },
+    /// File6 RequestFileRanges on file 0 with no ranges (D73, D74): refused (a final state, no
+    /// file, an upload, the empty array).
+    RequestNoRanges(usize),
     GetError(usize),
     GetJob(usize),
     EnumJobs,
@@ -295,6 +305,27 @@ impl Model {
                     job.state = S::Suspended; // D8
                 }
                 OK
+            }
+            T::AddFileWithRanges { job: j, empty } => {
+                self.mutable(j)?; // D57: a final state first
+                if self.jobs[j].job_type.is_upload() {
+                    return Err(HResult::E_NOTIMPL); // D57
+                }
+                if empty {
+                    return Err(HResult::E_INVALIDARG); // D57: no ranges
+                }
+                Err(HResult::BG_E_INVALID_RANGE) // D57: InitialOffset BG_LENGTH_TO_EOF
+            }
+            T::RequestNoRanges(j) => {
+                self.mutable(j)?; // D73: a final state (after the file's access)
+                let job = &self.jobs[j];
+                if job.files == 0 {
+                    return Err(HResult::BG_E_FILE_NOT_FOUND); // D73: the file
+                }
+                if job.job_type.is_upload() {
+                    return Err(HResult::BG_E_RANDOM_ACCESS_NOT_SUPPORTED); // D73
+                }
+                Err(HResult::E_INVALIDARG) // D74: no ranges
             }
             T::Resume(j) => {
                 self.mutable(j)?;
@@ -523,6 +554,9 @@ impl ReferenceStateMachine for Reference {
             1 => (j.clone(), any::<bool>()).prop_map(|(j, l)| T::SetCustomHeaders(j, l)),
             1 => j.clone().prop_map(T::ReplaceRemotePrefix),
             1 => j.clone().prop_map(T::SetDynamicContent),
+            1 => (j.clone(), any::<bool>())
+                .prop_map(|(job, empty)| T::AddFileWithRanges { job, empty }),
+            1 => j.clone().prop_map(T::RequestNoRanges),
             3 => j.clone().prop_map(T::GetError),
             1 => j.clone().prop_map(T::GetJob),
             4 => (j, answer).prop_map(|(j, a)| T::Serve(j, a)),
@@ -618,6 +652,12 @@ impl StateMachineTest for ModelTest {
                 "https://other.test/",
             ),
             T::SetDynamicContent(j) => ok(s.set_dynamic_content(app, id(j), false)),
+            T::AddFileWithRanges { job, empty } => {
+                let ranges: &[(u64, u64)] = if empty { &[] } else { &[(u64::MAX, 1)] };
+                let local = format!("C:\\dl\\r{job}.bin");
+                ok(s.add_file_with_ranges(app, id(job), &url(job), &local, ranges))
+            }
+            T::RequestNoRanges(j) => ok(s.request_file_ranges(app, id(j), 0, &[])),
             T::GetError(j) => s.get_error(app, id(j)).map(|_| HResult::S_OK),
             T::GetJob(j) => s.get_job(app, id(j)).map(|_| HResult::S_OK),
             T::EnumJobs => {

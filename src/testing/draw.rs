@@ -244,7 +244,7 @@ impl Draw {
 
 /// Placeholder helpers for building generated actions.
 pub mod make {
-    use crate::scenario::{Action, Check, ErrorExpectation, Op, StateMethod};
+    use crate::scenario::{Action, Check, ErrorExpectation, FileSet, Op, StateMethod};
     use crate::{HResult, JobState, JobType, Priority};
     use crate::{PriorityValue, PropertyValue};
 
@@ -358,6 +358,62 @@ pub mod make {
             6 => prefix("https://r0.test/", "https://r1.test/"),
             7 => prefix("https://none.test/", "https://r0.test/"),
             _ => prefix("", "https://r0.test/"),
+        })
+    }
+    /// One of the file calls, chosen by `pick`: `add_file_with_ranges` (Job3, §2.4, D57),
+    /// `request_file_ranges` and `update_download_position` (File6, D73-D75) and `set_file`
+    /// (File2 SetRemoteName to a generated world's URL, File3 SetValidationState(FALSE), File5
+    /// SetProperty by raw id, D64). Ranges are small: within and beyond small sizes, empty, and
+    /// TO_EOF lengths; the file index is 0 or 1 (the harness maps it onto the job's files).
+    pub fn file_call(pick: u8) -> Action {
+        let job = String::new();
+        let expect = HResult::S_OK;
+        let file = u32::from(pick / 8 % 2);
+        let eof = u64::MAX;
+        let ranges = match pick / 16 % 6 {
+            0 => vec![(0, 100)],
+            1 => vec![(0, 10), (50, eof)],
+            2 => vec![],
+            3 => vec![(1_000_000, 10)],
+            4 => vec![(10, 0)],
+            _ => vec![(0, eof)],
+        };
+        let value = match pick / 16 % 4 {
+            0 => FileSet::RemoteName(super::remote_url(usize::from(pick / 64 % 2))),
+            1 => FileSet::ValidationState(false),
+            2 => FileSet::Property {
+                id: u32::from(pick / 64),
+                named: false,
+                value: "X-A: b".to_string(),
+            },
+            _ => FileSet::RemoteName(super::UNKNOWN_URL.to_string()),
+        };
+        job_op(match pick % 8 {
+            0 | 1 => Op::AddFileWithRanges {
+                job,
+                remote: super::remote_url(usize::from(pick / 8 % 2)),
+                local: super::DOWNLOAD_LOCALS[usize::from(pick / 8 % 2)].to_string(),
+                ranges,
+                expect,
+            },
+            2 | 3 => Op::RequestFileRanges {
+                job,
+                file,
+                ranges,
+                expect,
+            },
+            4 | 5 => Op::UpdateDownloadPosition {
+                job,
+                file,
+                offset: [0, 10, 100, 1_000_000][usize::from(pick / 16 % 4)],
+                expect,
+            },
+            _ => Op::SetFile {
+                job,
+                file,
+                value,
+                expect,
+            },
         })
     }
     /// `take_ownership`.

@@ -10,6 +10,12 @@
 //! files in a fresh temporary folder and checks the file invariants (D40, D41, D63) after every step.
 //! No input of the corpus committed before the mode existed starts with that byte: they all mean
 //! what they meant.
+//!
+//! An input whose first byte is [`FILES_MARK`] (a [`SANDBOX_MARK`] may follow) also draws the file
+//! calls of [`make::file_call`] (AddFileWithRanges, File6 RequestFileRanges and
+//! UpdateDownloadPosition, File2/3/5 setters) under the new draw tag [`FILE_CALL_TAG`]. Other inputs
+//! keep the 32 tags they had: every tag byte value already occurs in the committed corpus, so no
+//! value of the old table could be given a new meaning.
 
 use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
 use super::draw::{UNKNOWN_URL, USER_NAMES};
@@ -97,6 +103,13 @@ impl FuzzLimits {
 pub const EDGE_SIZES: [u64; 6] = [u64::MAX, u64::MAX - 1, 1 << 53, (1 << 53) + 1, 1, 0];
 /// First byte of a fuzz input that selects a sandboxed run (see the module documentation).
 pub const SANDBOX_MARK: u8 = 0xFD;
+/// First byte of a fuzz input whose draw tags include [`FILE_CALL_TAG`] (see the module
+/// documentation); a [`SANDBOX_MARK`] may follow it.
+pub const FILES_MARK: u8 = 0xFC;
+/// The draw tag of a file call ([`make::file_call`]) in an input that starts with [`FILES_MARK`]:
+/// such inputs read draw tags modulo 33, every other input modulo 32 as before, so every input of
+/// the committed corpus (none starts with that byte) decodes as it always did.
+pub const FILE_CALL_TAG: u8 = 32;
 
 /// [`EDGE_SIZES`] in a sandboxed run: the same first entry (`BG_SIZE_UNKNOWN`, refused as a size),
 /// then sizes either side of the sandbox's 64 KiB write chunk and past two of them, and tiny ones.
@@ -115,6 +128,8 @@ struct Bytes<'a> {
     at: usize,
     /// A sandboxed run: sizes are scaled down.
     sandbox: bool,
+    /// The draw tag table has the file-call tag ([`FILES_MARK`]).
+    files: bool,
 }
 
 impl Bytes<'_> {
@@ -277,8 +292,16 @@ fn job_action(b: &mut Bytes) -> Action {
 }
 
 fn draw(b: &mut Bytes) -> Draw {
-    let tag = b.u8() % 32;
+    let tag = if b.files {
+        b.u8() % (FILE_CALL_TAG + 1)
+    } else {
+        b.u8() % 32
+    };
     match tag {
+        FILE_CALL_TAG => {
+            let (app, handle) = (b.u8() % 4, b.u8() % 8);
+            Draw::call(app, handle, make::file_call(b.u8()))
+        }
         0..=2 => {
             let app = b.u8() % 4;
             let n = name(b);
@@ -337,6 +360,10 @@ fn draw(b: &mut Bytes) -> Draw {
 /// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out. A first
 /// byte [`SANDBOX_MARK`] makes it a sandboxed run (world `"sandbox": true`, sizes scaled down).
 pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
+    let (files, data) = match data.split_first() {
+        Some((&FILES_MARK, rest)) => (true, rest),
+        _ => (false, data),
+    };
     let (sandbox, data) = match data.split_first() {
         Some((&SANDBOX_MARK, rest)) => (true, rest),
         _ => (false, data),
@@ -345,6 +372,7 @@ pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
         data,
         at: 0,
         sandbox,
+        files,
     };
     let setup = setup(&mut b);
     let mut draws = Vec::new();

@@ -642,6 +642,20 @@ impl Harness {
                     .collect();
                 let (_, &hs) = pick_recent(&mine, draw.pick)?;
                 let alias = self.handles[hs].alias.clone();
+                // File calls name a file by index: map it onto the job's files (none: no step),
+                // so a replay never names a file the job does not have.
+                if let Action::Do(
+                    Op::SetFile { file, .. }
+                    | Op::RequestFileRanges { file, .. }
+                    | Op::UpdateDownloadPosition { file, .. },
+                ) = a
+                {
+                    let n = self.jobs[self.handles[hs].job].files.len();
+                    if n == 0 {
+                        return None;
+                    }
+                    *file %= u32::try_from(n).unwrap_or(u32::MAX);
+                }
                 if let Action::Do(Op::GetError {
                     bind_error: Some(b),
                     ..
@@ -723,7 +737,9 @@ impl Harness {
                     });
                 }
             }
-            Action::Do(Op::AddFile { job, remote, .. }) if ok => {
+            Action::Do(
+                Op::AddFile { job, remote, .. } | Op::AddFileWithRanges { job, remote, .. },
+            ) if ok => {
                 self.add_files(app, job, std::slice::from_ref(remote));
             }
             Action::Do(Op::AddFileSet { job, files, .. }) if ok => {

@@ -330,7 +330,10 @@ impl History {
                 format!("{job:?} left the final state {from} for {to} ({rule})"),
             ));
         }
-        if !legal_edge(from, to) {
+        // T29 (D59): File3 SetValidationState(FALSE) on a finished file moves any non-final state
+        // to ERROR, TRANSFERRED and SUSPENDED included.
+        let t29 = to == JobState::Error && rule == crate::transition::Rule::T29;
+        if !legal_edge(from, to) && !t29 {
             return Err(Violation::new(
                 "§1.5",
                 format!("{job:?} moved {from} -> {to} ({rule}): no row of §1.5 allows it"),

@@ -34,6 +34,7 @@
 //!   commit as a regression fixture.
 //! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies. An input whose first byte is
 //!   [`SANDBOX_MARK`] runs sandboxed (sizes scaled down), file invariants included.
+//!   A first byte [`FILES_MARK`] adds the file calls (draw tag [`FILE_CALL_TAG`]).
 //!
 //! ## Testing your own client
 //! Drive a [`Sim`](crate::Sim) with your client's code under generated worlds, and check both the
@@ -87,8 +88,8 @@ pub use draw::{
 };
 pub use fuzz::{
     decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
-    EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, MAX_FUZZ_OPS,
-    SANDBOX_EDGE_SIZES, SANDBOX_MARK,
+    EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, FILES_MARK, FILE_CALL_TAG,
+    MAX_FUZZ_OPS, SANDBOX_EDGE_SIZES, SANDBOX_MARK,
 };
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};

@@ -501,6 +501,7 @@ pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
         9 => set,
         1 => Just(make::take_ownership()),
         2 => any::<u8>().prop_map(make::http_call),
+        1 => any::<u8>().prop_map(make::file_call),
         2 => Just(make::get_error(false)),
         mix.hold_error.max(1) => Just(make::get_error(true)),
         1 => answer.prop_map(make::register_callback),

@@ -341,6 +341,11 @@ impl Checker {
             Action::Do(Op::Set { value, .. }) => {
                 !value.prop().decl().settable_in.contains(&facts.state)
             }
+            // D64: File5 SetProperty checks the id before the state.
+            Action::Do(Op::SetFile {
+                value: crate::scenario::FileSet::Property { id, .. },
+                ..
+            }) if *id != crate::file_calls::FILE_PROPERTY_HTTP_RESPONSE_HEADERS => false,
             a => a.is_mutator() && facts.state.is_final(),
         };
         if refused {
@@ -371,7 +376,18 @@ impl Checker {
             } => {
                 let pre = self.precondition(*app, *handle_generation, *job, action, admins);
                 let method = action.method().unwrap_or("?");
-                if let Some(code) = pre {
+                // §2.6: File2 SetRemoteName answers E_NOTIMPL for an upload job before it
+                // looks at the state (the history does not keep the job's type).
+                let upload_rename = matches!(
+                    action,
+                    Action::Do(Op::SetFile {
+                        value: crate::scenario::FileSet::RemoteName(_),
+                        ..
+                    })
+                ) && *result == HResult::E_NOTIMPL;
+                if let Some(code) =
+                    pre.filter(|c| !(upload_rename && *c == HResult::BG_E_INVALID_STATE))
+                {
                     if *result != code {
                         let rule = match code {
                             HResult::E_ACCESSDENIED => "D9",
