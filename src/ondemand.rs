@@ -128,21 +128,11 @@ pub(crate) fn pieces(plan: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)>
 /// lies outside it (RequestFileRanges page: "any part of the requested range is outside the actual
 /// file size").
 pub(crate) fn resolve(ranges: &[(u64, u64)], size: u64) -> Result<Vec<(u64, u64)>, HResult> {
-    ranges
-        .iter()
-        .map(|&(off, len)| {
-            if off == BG_LENGTH_TO_EOF || off > size {
-                return Err(HResult::BG_E_INVALID_RANGE);
-            }
-            if len == BG_LENGTH_TO_EOF {
-                return Ok((off, size - off));
-            }
-            match off.checked_add(len) {
-                Some(end) if end <= size => Ok((off, len)),
-                _ => Err(HResult::BG_E_INVALID_RANGE),
-            }
-        })
-        .collect()
+    // D74: a BG_LENGTH_TO_EOF offset is refused whatever the size; the rest is D58's resolution.
+    if ranges.iter().any(|&(off, _)| off == BG_LENGTH_TO_EOF) {
+        return Err(HResult::BG_E_INVALID_RANGE);
+    }
+    crate::ranges::resolve(ranges, size)
 }
 
 impl OnDemand {

@@ -90,23 +90,18 @@ impl Service {
     /// holds) and fails now with `code`, context LOCAL_FILE (D41).
     fn local_write_failed(&mut self, j: usize, code: HResult, have: u64) {
         self.note_local_error(j, code);
-        let bw = self.world.bandwidth;
-        self.engine.flow.sync(self.now, bw);
-        let s_now = self.engine.flow.s;
-        let id = self.jobs[j].id();
-        if let Some(a) = self.jobs[j].active.as_deref_mut() {
-            self.engine.flow.points.remove(&(stop_point(a), id));
-            a.s_base = s_now;
-            a.bytes_base = have;
-            a.stop_at = have;
-            a.fail = Some(Fault::HResult(code));
-            self.engine.flow.points.insert((stop_point(a), id));
-        }
+        self.replan_active(j, have, have, Some(Fault::HResult(code)));
     }
 
     /// The running transfer of job `j` now moves its file's counter from `have` to `stop_at` (a new
     /// on-demand plan, D75).
     pub(crate) fn rebase_active(&mut self, j: usize, have: u64, stop_at: u64) {
+        self.replan_active(j, have, stop_at, None);
+    }
+
+    /// The running transfer of job `j` goes on from `have` bytes at this instant to `stop_at`, failing
+    /// there with `fail` when one is given (else its fault, if any, stays).
+    fn replan_active(&mut self, j: usize, have: u64, stop_at: u64, fail: Option<Fault>) {
         let bw = self.world.bandwidth;
         self.engine.flow.sync(self.now, bw);
         let s_now = self.engine.flow.s;
@@ -116,6 +111,9 @@ impl Service {
             a.s_base = s_now;
             a.bytes_base = have;
             a.stop_at = stop_at;
+            if fail.is_some() {
+                a.fail = fail;
+            }
             self.engine.flow.points.insert((stop_point(a), id));
         }
     }
