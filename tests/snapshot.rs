@@ -183,6 +183,30 @@ fn internally_inconsistent_snapshots_are_refused_with_the_problem() {
 }
 
 #[test]
+fn d78_a_local_body_or_time_for_a_file_the_world_lacks_is_refused() {
+    let (good, ..) = busy();
+    for field in ["local_content", "local_modified"] {
+        let mut v: serde_json::Value = serde_json::from_str(&good.to_snapshot_json()).unwrap();
+        let value = if field == "local_content" {
+            serde_json::json!({ "C:\\nowhere\\x.bin": { "Bytes": [97, 98, 99] } })
+        } else {
+            serde_json::json!({ "C:\\nowhere\\x.bin": 40 })
+        };
+        v["world"][field] = value;
+        let (e, _) = load_err(&v.to_string());
+        assert!(
+            matches!(e, SnapshotError::Inconsistent { .. }),
+            "{field}: expected an inconsistency, got {e}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("world.{field}")) && text.contains("nowhere"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn d15_restart_goes_through_the_snapshot_path_and_drops_code_callbacks() {
     let (mut s, a, _, jobs) = busy();
     s.set_notify_interface(

@@ -85,6 +85,20 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
             ));
         }
     }
+    // A body or a last-write time belongs to a local file the world has (D78): one naming no
+    // local would be dropped or kept for a file nobody can read.
+    for (what, path) in w
+        .local_content
+        .keys()
+        .map(|p| ("local_content", p))
+        .chain(w.local_modified.keys().map(|p| ("local_modified", p)))
+    {
+        if !w.locals.contains_key(path) {
+            return Err(format!(
+                "world.{what}[{path:?}]: not a local file of the world (expected a name listed in world.locals)"
+            ));
+        }
+    }
     let mut codes = BTreeSet::new();
     for c in &w.classify {
         if !codes.insert(c.code) {
