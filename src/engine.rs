@@ -17,10 +17,11 @@
 use crate::heap::MinHeap;
 use crate::job::{Active, JobId};
 use crate::notify::NotifyEvent;
+use crate::ord_set::OrdSet;
 use crate::state::Priority;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Units of the shared counter per byte: 1000 (milliseconds per second) × lcm(1..=16), so that the
 /// per-millisecond rate `bandwidth × SCALE / (1000 × k)` is exact for up to 16 concurrent transfers
@@ -59,14 +60,14 @@ pub(crate) struct Scheduled {
 }
 
 /// The shared progress counter of running transfers.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Flow {
     /// Per-transfer service so far, in bytes × SCALE.
     pub s: u128,
     /// When `s` was last brought up to date.
     pub s_time: SimTime,
     /// Each running transfer's next stop on the counter.
-    pub points: BTreeSet<(u128, JobId)>,
+    pub points: OrdSet<(u128, JobId)>,
 }
 
 impl Flow {
@@ -174,15 +175,15 @@ pub(crate) struct Engine {
     pub(crate) schedule_pending: bool,
     /// Command-line launches queued and not yet run (D50): work, for `is_idle`.
     pub(crate) launches_pending: u32,
-    pub(crate) ready_fg: BTreeSet<(u64, JobId)>,
+    pub(crate) ready_fg: OrdSet<(u64, JobId)>,
     /// QUEUED background jobs by `(enqueue sequence, job)`, one set per priority value (index
     /// `Priority::value()`; FOREGROUND's stays empty): the queue `(priority, sequence, job)` without
     /// comparing priorities inside a B-tree search. `first_ready_bg` gives its first entry.
-    pub(crate) ready_bg: [BTreeSet<(u64, JobId)>; 4],
+    pub(crate) ready_bg: [OrdSet<(u64, JobId)>; 4],
     /// QUEUED jobs whose owner is logged off.
-    pub(crate) parked: BTreeSet<JobId>,
+    pub(crate) parked: OrdSet<JobId>,
     /// CONNECTING and TRANSFERRING jobs. Changed only by [`Engine::set_running`].
-    running: BTreeSet<JobId>,
+    running: OrdSet<JobId>,
     /// The running jobs whose priority is not FOREGROUND, in no order (derived from `running` and the
     /// priorities; not saved): the scheduler looks at these without scanning every running
     /// foreground job. Normally one; more only between a priority change and the next scheduler pass.
@@ -206,7 +207,7 @@ pub(crate) struct Engine {
     pub(crate) scavenge: Scavenge,
     /// T23's deadlines (D55): one per running job whose maximum download time ends before the end
     /// of time, at the instant it is used up. Not saved: rebuilt from the running jobs at load.
-    pub(crate) max_download: BTreeSet<(SimTime, JobId)>,
+    pub(crate) max_download: OrdSet<(SimTime, JobId)>,
 }
 
 /// T22's inactivity deadlines, kept lazily (D36): until the first deadline falls due only the

@@ -802,7 +802,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
     svc.engine.flow = Flow {
         s: SCALE,
         s_time: s.now,
-        points: BTreeSet::new(),
+        points: crate::ord_set::OrdSet::new(),
     };
     for t in s.transfers {
         let a = Active {
