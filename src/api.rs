@@ -169,6 +169,10 @@ impl Machine {
         if self.delivering.get().is_some() {
             return Ok(());
         }
+        // Nothing queued (the usual case after a call): nothing to deliver, nothing to count.
+        if self.service.try_borrow().is_ok_and(|s| !s.has_callouts()) {
+            return Ok(());
+        }
         loop {
             if *steps >= max_steps {
                 let pending = self.service.borrow().has_callouts();

@@ -205,13 +205,15 @@ impl Service {
     /// D85: drop the cancelled timers at the front of the list (they are not events: no step, no
     /// clock movement), then when the next event falls due.
     fn next_live_due(&mut self) -> Option<SimTime> {
-        while let Some(&e) = self.engine.peek_event() {
-            if !cancelled(&self.jobs, &e) {
-                break;
+        let front = loop {
+            match self.engine.peek_event() {
+                Some(e) if cancelled(&self.jobs, e) => {
+                    self.engine.pop_event();
+                }
+                front => break front.map(|e| e.time),
             }
-            self.engine.pop_event();
-        }
-        self.next_due(self.engine.peek_event().map(|e| e.time))
+        };
+        self.next_due(front)
     }
 
     /// When the next event falls due, given the front timer's time `heap`.
