@@ -49,7 +49,9 @@ impl<T: Ord> OrdSet<T> {
                         Err(at) => at,
                     },
                 };
-                if v.len() < SMALL_MAX {
+                if at == v.len() && at < SMALL_MAX {
+                    v.push(x);
+                } else if v.len() < SMALL_MAX {
                     v.insert(at, x);
                 } else {
                     let mut big: BTreeSet<T> = std::mem::take(v).into_iter().collect();
@@ -75,7 +77,11 @@ impl<T: Ord> OrdSet<T> {
                         Err(_) => return false,
                     },
                 };
-                v.remove(at);
+                if at + 1 == v.len() {
+                    v.pop();
+                } else {
+                    v.remove(at);
+                }
                 true
             }
             OrdSet::Large(s) => {
