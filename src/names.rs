@@ -49,6 +49,8 @@ const STAR: u8 = 8;
 const QUESTION: u8 = 16;
 /// `"`, `<`, `>`, `|`: not allowed in local names.
 const LOCAL_ONLY: u8 = 32;
+/// `:`: a local name has one only after its drive letter (no NTFS stream).
+const COLON: u8 = 64;
 
 static BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -61,6 +63,7 @@ static BYTE_CLASS: [u8; 256] = {
             b'*' => STAR,
             b'?' => QUESTION,
             b'"' | b'<' | b'>' | b'|' => LOCAL_ONLY,
+            b':' => COLON,
             _ => 0,
         };
         i += 1;
@@ -70,7 +73,14 @@ static BYTE_CLASS: [u8; 256] = {
 
 /// The union of the classes of `s`'s bytes.
 fn byte_classes(s: &str) -> u8 {
-    s.bytes().fold(0, |acc, b| acc | BYTE_CLASS[usize::from(b)])
+    bytes_classes(s.as_bytes())
+}
+
+/// The union of the classes of `bytes`.
+fn bytes_classes(bytes: &[u8]) -> u8 {
+    bytes
+        .iter()
+        .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)])
 }
 
 /// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
@@ -126,7 +136,10 @@ fn segments_fit(s: &str, separators: &[char]) -> bool {
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
 /// `\\?\` prefix, no NTFS stream.
 pub(crate) fn valid_local(local: &str) -> bool {
-    let classes = byte_classes(local);
+    // The first two bytes apart: a colon after them is an NTFS stream (found in the same pass).
+    let (head, tail) = local.as_bytes().split_at(local.len().min(2));
+    let tail_classes = bytes_classes(tail);
+    let classes = bytes_classes(head) | tail_classes;
     let (len, bad_char) = if classes & NON_ASCII == 0 {
         (
             local.len(),
@@ -146,9 +159,9 @@ pub(crate) fn valid_local(local: &str) -> bool {
         && (b[2] == b'\\' || b[2] == b'/');
     let unc = local.starts_with("\\\\") && local.len() > 2;
     let rest_has_colon = if drive {
-        local[2..].contains(':')
+        tail_classes & COLON != 0
     } else {
-        local.contains(':')
+        classes & COLON != 0
     };
     (drive || unc) && !rest_has_colon
 }
@@ -210,6 +223,17 @@ mod tests {
         assert!(!valid_local("C:\\tmp\\*.bin"));
         assert!(!valid_local("\\\\?\\C:\\a"));
         assert!(!valid_local("C:\\a.bin:stream"));
+        assert!(
+            !valid_local("C::\\a.bin"),
+            "a colon right after the drive's"
+        );
+        assert!(
+            !valid_local("\\\\server\\share:x\\a.bin"),
+            "a colon in a UNC path"
+        );
+        assert!(!valid_local("C:\\é\\a.bin:s"), "non-ASCII with a stream");
+        assert!(valid_local("C:\\é\\a.bin"));
+        assert!(!valid_local("é:\\a.bin"));
         assert!(!valid_local(&format!("C:\\{}", "a".repeat(258))));
     }
 
