@@ -78,9 +78,19 @@ fn byte_classes(s: &str) -> u8 {
 
 /// The union of the classes of `bytes`.
 fn bytes_classes(bytes: &[u8]) -> u8 {
-    bytes
+    let class = |b: u8| BYTE_CLASS[usize::from(b)];
+    // Eight bytes a round into two accumulators: the loop's own counting and branching is paid
+    // once per eight look-ups instead of once per byte.
+    let mut chunks = bytes.chunks_exact(8);
+    let (mut a, mut b) = (0u8, 0u8);
+    for c in &mut chunks {
+        a |= class(c[0]) | class(c[1]) | class(c[2]) | class(c[3]);
+        b |= class(c[4]) | class(c[5]) | class(c[6]) | class(c[7]);
+    }
+    chunks
+        .remainder()
         .iter()
-        .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)])
+        .fold(a | b, |acc, &x| acc | class(x))
 }
 
 /// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
