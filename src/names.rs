@@ -112,11 +112,7 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
     if remote.is_empty() || len > MAX_REMOTE_NAME || bad_char {
         return false;
     }
-    let http = ["http://", "https://"]
-        .iter()
-        .find(|p| starts_with_ignore_ascii_case(remote, p))
-        .map(|p| &remote[p.len()..]);
-    if let Some(rest) = http {
+    if let Some(rest) = http_rest(remote) {
         return !rest.is_empty() && !rest.starts_with('/') && segments_fit(rest, &['/']);
     }
     // SMB: UNC path, drive path or file:// URL; never for upload-reply jobs (spec §7).
@@ -124,6 +120,20 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
         || starts_with_ignore_ascii_case(remote, "file://") && remote.len() > 7
         || is_drive_path(remote);
     smb && job_type != JobType::UploadReply && segments_fit(remote, &['/', '\\'])
+}
+
+/// What follows `http://` or `https://` (any ASCII case) at the start of `s`, if one is there:
+/// "http" compared once for both schemes.
+fn http_rest(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if b.len() < 7 || !b[..4].eq_ignore_ascii_case(b"http") {
+        return None;
+    }
+    if &b[4..7] == b"://" {
+        return Some(&s[7..]);
+    }
+    // `| 0x20` maps exactly `S` and `s` to `s`.
+    (b.len() >= 8 && b[4] | 0x20 == b's' && &b[5..8] == b"://").then(|| &s[8..])
 }
 
 /// `C:\…` or `C:/…` with something after the separator: an SMB remote name as a drive path (§2.6,
@@ -179,6 +189,32 @@ pub(crate) fn valid_local(local: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_rest_matches_the_prefix_compare() {
+        for url in [
+            "https://a",
+            "HTTPS://a",
+            "HtTp://a",
+            "http://",
+            "https:/a",
+            "http:/",
+            "httpx://a",
+            "httpS://a",
+            "http",
+            "ftp://a",
+            "https//a",
+            "hTTps://x/y",
+            "http://é",
+            "httq://a",
+        ] {
+            let old = ["http://", "https://"]
+                .iter()
+                .find(|p| starts_with_ignore_ascii_case(url, p))
+                .map(|p| &url[p.len()..]);
+            assert_eq!(http_rest(url), old, "{url}");
+        }
+    }
 
     #[test]
     fn d14_display_name_and_description_limits() {
