@@ -165,10 +165,21 @@ impl Machine {
     /// Deliver the pending call-outs to application callbacks (D19), each with the service released,
     /// counting each delivery in `steps`; stop at `max_steps` (the rest stay queued). Nothing is
     /// delivered from inside a delivery: the outer loop delivers what a callback caused.
+    #[inline]
     fn deliver_pending(self: &Rc<Self>, steps: &mut u64, max_steps: u64) -> Result<(), u64> {
         if self.delivering.get().is_some() {
             return Ok(());
         }
+        // Nothing queued (the usual case after a call): nothing to deliver, nothing to count.
+        if self.service.try_borrow().is_ok_and(|s| !s.has_callouts()) {
+            return Ok(());
+        }
+        self.deliver_queued(steps, max_steps)
+    }
+
+    /// [`Machine::deliver_pending`] once something may be queued.
+    #[inline(never)]
+    fn deliver_queued(self: &Rc<Self>, steps: &mut u64, max_steps: u64) -> Result<(), u64> {
         loop {
             if *steps >= max_steps {
                 let pending = self.service.borrow().has_callouts();

@@ -17,10 +17,11 @@
 use crate::heap::MinHeap;
 use crate::job::{Active, JobId};
 use crate::notify::NotifyEvent;
+use crate::ord_set::OrdSet;
 use crate::state::Priority;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Units of the shared counter per byte: 1000 (milliseconds per second) × lcm(1..=16), so that the
 /// per-millisecond rate `bandwidth × SCALE / (1000 × k)` is exact for up to 16 concurrent transfers
@@ -59,14 +60,14 @@ pub(crate) struct Scheduled {
 }
 
 /// The shared progress counter of running transfers.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Flow {
     /// Per-transfer service so far, in bytes × SCALE.
     pub s: u128,
     /// When `s` was last brought up to date.
     pub s_time: SimTime,
     /// Each running transfer's next stop on the counter.
-    pub points: BTreeSet<(u128, JobId)>,
+    pub points: OrdSet<(u128, JobId)>,
 }
 
 impl Flow {
@@ -165,6 +166,13 @@ pub(crate) struct Engine {
     /// heap in a FIFO: always sorted by `(time, seq)`, so the next event is the smaller of this front
     /// and the heap's top — the same order as if they were in the heap, at O(1) instead of O(log n).
     pub(crate) now_events: VecDeque<Scheduled>,
+    /// The last time slice armed (T7), held out of the heap with its sequence number already
+    /// taken: every look at the timers treats it as one of them (`peek_event`, `pop_event`,
+    /// `pending_events`), so the order is the heap's. A job that finishes within its slice has it
+    /// cancelled by then, and it is dropped without ever entering the heap (D85 drops cancelled
+    /// timers unseen anyway); a live one goes into the heap when the next slice is armed. Not
+    /// saved: snapshots list it like any pending timer.
+    pub(crate) held: Option<Scheduled>,
     /// The sequence of the last timer pushed.
     pub(crate) timer_seq: u64,
     /// The key of the last job enqueued.
@@ -174,15 +182,15 @@ pub(crate) struct Engine {
     pub(crate) schedule_pending: bool,
     /// Command-line launches queued and not yet run (D50): work, for `is_idle`.
     pub(crate) launches_pending: u32,
-    pub(crate) ready_fg: BTreeSet<(u64, JobId)>,
+    pub(crate) ready_fg: OrdSet<(u64, JobId)>,
     /// QUEUED background jobs by `(enqueue sequence, job)`, one set per priority value (index
     /// `Priority::value()`; FOREGROUND's stays empty): the queue `(priority, sequence, job)` without
     /// comparing priorities inside a B-tree search. `first_ready_bg` gives its first entry.
-    pub(crate) ready_bg: [BTreeSet<(u64, JobId)>; 4],
+    pub(crate) ready_bg: [OrdSet<(u64, JobId)>; 4],
     /// QUEUED jobs whose owner is logged off.
-    pub(crate) parked: BTreeSet<JobId>,
+    pub(crate) parked: OrdSet<JobId>,
     /// CONNECTING and TRANSFERRING jobs. Changed only by [`Engine::set_running`].
-    running: BTreeSet<JobId>,
+    running: OrdSet<JobId>,
     /// The running jobs whose priority is not FOREGROUND, in no order (derived from `running` and the
     /// priorities; not saved): the scheduler looks at these without scanning every running
     /// foreground job. Normally one; more only between a priority change and the next scheduler pass.
@@ -206,7 +214,7 @@ pub(crate) struct Engine {
     pub(crate) scavenge: Scavenge,
     /// T23's deadlines (D55): one per running job whose maximum download time ends before the end
     /// of time, at the instant it is used up. Not saved: rebuilt from the running jobs at load.
-    pub(crate) max_download: BTreeSet<(SimTime, JobId)>,
+    pub(crate) max_download: OrdSet<(SimTime, JobId)>,
 }
 
 /// T22's inactivity deadlines, kept lazily (D36): until the first deadline falls due only the
@@ -253,8 +261,23 @@ impl Engine {
         }
     }
 
-    /// The next pending timer in `(time, seq)` order, without removing it.
-    pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
+    /// Hold the time slice `event` due at `time` out of the heap (see [`Engine::held`]), with its
+    /// sequence number taken now; a slice held before goes into the heap.
+    pub(crate) fn push_held(&mut self, time: SimTime, event: Event) {
+        self.timer_seq += 1;
+        let e = Scheduled {
+            time,
+            seq: self.timer_seq,
+            event,
+        };
+        if let Some(old) = self.held.replace(e) {
+            // Into the heap (never the FIFO): its sequence is older than timers pushed since.
+            self.events.push(old);
+        }
+    }
+
+    /// The next pending timer of the heap and the FIFO, in `(time, seq)` order.
+    fn peek_queued(&self) -> Option<&Scheduled> {
         match (self.events.peek(), self.now_events.front()) {
             (Some(h), Some(f)) => Some(if f < h { f } else { h }),
             (Some(h), None) => Some(h),
@@ -262,8 +285,23 @@ impl Engine {
         }
     }
 
+    /// The next pending timer in `(time, seq)` order, without removing it.
+    pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
+        match (self.peek_queued(), self.held.as_ref()) {
+            (Some(q), Some(h)) => Some(if h < q { h } else { q }),
+            (q, None) => q,
+            (None, h) => h,
+        }
+    }
+
     /// Remove and return the next pending timer in `(time, seq)` order.
     pub(crate) fn pop_event(&mut self) -> Option<Scheduled> {
+        if let Some(h) = self.held {
+            if self.peek_queued().is_none_or(|q| h < *q) {
+                self.held = None;
+                return Some(h);
+            }
+        }
         match (self.events.peek(), self.now_events.front()) {
             (Some(h), Some(f)) if h < f => self.events.pop(),
             (_, Some(_)) => self.now_events.pop_front(),
@@ -274,7 +312,10 @@ impl Engine {
 
     /// Every pending timer, in no particular order.
     pub(crate) fn pending_events(&self) -> impl Iterator<Item = &Scheduled> {
-        self.events.iter().chain(self.now_events.iter())
+        self.events
+            .iter()
+            .chain(self.now_events.iter())
+            .chain(self.held.iter())
     }
 
     /// Ask for a scheduler pass at `now` (coalesced: one pending pass at a time).
@@ -362,4 +403,28 @@ impl Engine {
 /// A job's stop point on the shared counter.
 pub(crate) fn stop_point(a: &Active) -> u128 {
     a.s_base + u128::from(a.stop_at.saturating_sub(a.bytes_base)) * SCALE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A held time slice comes out in `(time, seq)` order among the heap's and the FIFO's timers,
+    /// and a second one sends the first into the heap without changing that order.
+    #[test]
+    fn held_slices_keep_the_timer_order() {
+        let mut e = Engine::default();
+        let now = SimTime::from_millis(10);
+        let at = SimTime::from_millis(20);
+        let job = JobId(0);
+        e.push_event(now, at, Event::Retry(job)); // seq 1, heap
+        e.push_held(at, Event::Slice(job)); // seq 2, held
+        e.push_event(now, now, Event::Schedule); // seq 3, FIFO (due now)
+        e.push_event(now, at, Event::Deadline(job)); // seq 4, heap
+        e.push_held(SimTime::from_millis(15), Event::Slice(JobId(1))); // seq 5; seq 2 to the heap
+        assert_eq!(e.pending_events().count(), 5);
+        let order: Vec<u64> = std::iter::from_fn(|| e.pop_event().map(|s| s.seq)).collect();
+        assert_eq!(order, vec![3, 5, 1, 2, 4]);
+        assert!(e.held.is_none() && e.peek_event().is_none());
+    }
 }

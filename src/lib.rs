@@ -241,6 +241,7 @@ mod job_options;
 mod names;
 mod notify;
 mod ondemand;
+mod ord_set;
 mod properties;
 #[cfg(any(test, feature = "testing"))]
 mod proptest_config;

@@ -49,6 +49,8 @@ const STAR: u8 = 8;
 const QUESTION: u8 = 16;
 /// `"`, `<`, `>`, `|`: not allowed in local names.
 const LOCAL_ONLY: u8 = 32;
+/// `:`: a local name has one only after its drive letter (no NTFS stream).
+const COLON: u8 = 64;
 
 static BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -61,6 +63,7 @@ static BYTE_CLASS: [u8; 256] = {
             b'*' => STAR,
             b'?' => QUESTION,
             b'"' | b'<' | b'>' | b'|' => LOCAL_ONLY,
+            b':' => COLON,
             _ => 0,
         };
         i += 1;
@@ -70,7 +73,24 @@ static BYTE_CLASS: [u8; 256] = {
 
 /// The union of the classes of `s`'s bytes.
 fn byte_classes(s: &str) -> u8 {
-    s.bytes().fold(0, |acc, b| acc | BYTE_CLASS[usize::from(b)])
+    bytes_classes(s.as_bytes())
+}
+
+/// The union of the classes of `bytes`.
+fn bytes_classes(bytes: &[u8]) -> u8 {
+    let class = |b: u8| BYTE_CLASS[usize::from(b)];
+    // Eight bytes a round into two accumulators: the loop's own counting and branching is paid
+    // once per eight look-ups instead of once per byte.
+    let mut chunks = bytes.chunks_exact(8);
+    let (mut a, mut b) = (0u8, 0u8);
+    for c in &mut chunks {
+        a |= class(c[0]) | class(c[1]) | class(c[2]) | class(c[3]);
+        b |= class(c[4]) | class(c[5]) | class(c[6]) | class(c[7]);
+    }
+    chunks
+        .remainder()
+        .iter()
+        .fold(a | b, |acc, &x| acc | class(x))
 }
 
 /// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
@@ -92,11 +112,7 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
     if remote.is_empty() || len > MAX_REMOTE_NAME || bad_char {
         return false;
     }
-    let http = ["http://", "https://"]
-        .iter()
-        .find(|p| starts_with_ignore_ascii_case(remote, p))
-        .map(|p| &remote[p.len()..]);
-    if let Some(rest) = http {
+    if let Some(rest) = http_rest(remote) {
         return !rest.is_empty() && !rest.starts_with('/') && segments_fit(rest, &['/']);
     }
     // SMB: UNC path, drive path or file:// URL; never for upload-reply jobs (spec §7).
@@ -104,6 +120,20 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
         || starts_with_ignore_ascii_case(remote, "file://") && remote.len() > 7
         || is_drive_path(remote);
     smb && job_type != JobType::UploadReply && segments_fit(remote, &['/', '\\'])
+}
+
+/// What follows `http://` or `https://` (any ASCII case) at the start of `s`, if one is there:
+/// "http" compared once for both schemes.
+fn http_rest(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if b.len() < 7 || !b[..4].eq_ignore_ascii_case(b"http") {
+        return None;
+    }
+    if &b[4..7] == b"://" {
+        return Some(&s[7..]);
+    }
+    // `| 0x20` maps exactly `S` and `s` to `s`.
+    (b.len() >= 8 && b[4] | 0x20 == b's' && &b[5..8] == b"://").then(|| &s[8..])
 }
 
 /// `C:\…` or `C:/…` with something after the separator: an SMB remote name as a drive path (§2.6,
@@ -126,7 +156,10 @@ fn segments_fit(s: &str, separators: &[char]) -> bool {
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
 /// `\\?\` prefix, no NTFS stream.
 pub(crate) fn valid_local(local: &str) -> bool {
-    let classes = byte_classes(local);
+    // The first two bytes apart: a colon after them is an NTFS stream (found in the same pass).
+    let (head, tail) = local.as_bytes().split_at(local.len().min(2));
+    let tail_classes = bytes_classes(tail);
+    let classes = bytes_classes(head) | tail_classes;
     let (len, bad_char) = if classes & NON_ASCII == 0 {
         (
             local.len(),
@@ -146,9 +179,9 @@ pub(crate) fn valid_local(local: &str) -> bool {
         && (b[2] == b'\\' || b[2] == b'/');
     let unc = local.starts_with("\\\\") && local.len() > 2;
     let rest_has_colon = if drive {
-        local[2..].contains(':')
+        tail_classes & COLON != 0
     } else {
-        local.contains(':')
+        classes & COLON != 0
     };
     (drive || unc) && !rest_has_colon
 }
@@ -156,6 +189,32 @@ pub(crate) fn valid_local(local: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_rest_matches_the_prefix_compare() {
+        for url in [
+            "https://a",
+            "HTTPS://a",
+            "HtTp://a",
+            "http://",
+            "https:/a",
+            "http:/",
+            "httpx://a",
+            "httpS://a",
+            "http",
+            "ftp://a",
+            "https//a",
+            "hTTps://x/y",
+            "http://é",
+            "httq://a",
+        ] {
+            let old = ["http://", "https://"]
+                .iter()
+                .find(|p| starts_with_ignore_ascii_case(url, p))
+                .map(|p| &url[p.len()..]);
+            assert_eq!(http_rest(url), old, "{url}");
+        }
+    }
 
     #[test]
     fn d14_display_name_and_description_limits() {
@@ -210,6 +269,17 @@ mod tests {
         assert!(!valid_local("C:\\tmp\\*.bin"));
         assert!(!valid_local("\\\\?\\C:\\a"));
         assert!(!valid_local("C:\\a.bin:stream"));
+        assert!(
+            !valid_local("C::\\a.bin"),
+            "a colon right after the drive's"
+        );
+        assert!(
+            !valid_local("\\\\server\\share:x\\a.bin"),
+            "a colon in a UNC path"
+        );
+        assert!(!valid_local("C:\\é\\a.bin:s"), "non-ASCII with a stream");
+        assert!(valid_local("C:\\é\\a.bin"));
+        assert!(!valid_local("é:\\a.bin"));
         assert!(!valid_local(&format!("C:\\{}", "a".repeat(258))));
     }
 

@@ -113,6 +113,20 @@ impl<V> UrlMap<V> {
         }
         self.map.get_mut(url).expect("inserted above")
     }
+    /// Change the value of `url` with `f`, inserting `V::default()` first if missing: one look-up
+    /// when `url` is there (the URL is copied only when it is not).
+    pub fn update(&mut self, url: &str, f: impl FnOnce(&mut V))
+    where
+        V: Default,
+    {
+        if let Some(v) = self.map.get_mut(url) {
+            f(v);
+            return;
+        }
+        let mut v = V::default();
+        f(&mut v);
+        self.map.insert(url.to_string(), v);
+    }
     /// The entries in URL order.
     pub fn iter(&self) -> std::vec::IntoIter<(&String, &V)> {
         let mut all: Vec<(&String, &V)> = self.map.iter().collect();

@@ -889,22 +889,27 @@ impl World {
     /// The attempt of a job with no HTTP settings, in a world without proxies, to `url` whose
     /// server has no HTTP gates (no certificate, authentication or redirect): the server logs
     /// `request()` (if it exists) and the script answers, with one look-up of `url` among the
-    /// remotes. `None` (nothing done) when the remote has gates.
+    /// remotes; with whether the remote sends no response headers and no peer copy (then
+    /// `note_served` has nothing to record for a file without an extra box). `None` (nothing
+    /// done) when the remote has gates.
     pub(crate) fn attempt_ungated(
         &mut self,
         url: &str,
         request: impl FnOnce() -> Request,
-    ) -> Option<Attempt> {
+    ) -> Option<(Attempt, bool)> {
         let remote = self.remotes.get_mut(url);
+        let mut plain = true;
         if let Some(r) = &remote {
             if r.http.is_some() {
                 return None;
             }
-            let log = self.http.requests.get_or_default(url);
-            log.count = log.count.saturating_add(1);
-            log.last = Some(request());
+            plain = r.headers.is_empty() && !r.peer;
+            self.http.requests.update(url, |log| {
+                log.count = log.count.saturating_add(1);
+                log.last = Some(request());
+            });
         }
-        Some(attempt_on(remote, &mut self.chaos))
+        Some((attempt_on(remote, &mut self.chaos), plain))
     }
 
     /// D5: classify an error code, honouring this world's overrides. Returns the class and the error

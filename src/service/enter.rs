@@ -71,11 +71,12 @@ impl Service {
         }
         self.disarm_timers(j);
         // T23 (D55): the time spent running is counted, or dropped where only a Resume leads on.
-        if from.is_running() {
-            self.max_download_leave(j, t.to());
+        let kept_deadline = if from.is_running() {
+            self.max_download_leave(j, t.to())
         } else {
             self.max_download_settle(j, t.to());
-        }
+            None
+        };
 
         // ---- become `t.to`: the job's own part, then the service's
         let entered = self.jobs[j].enter(t, now);
@@ -102,7 +103,12 @@ impl Service {
             }),
         }
         if t.to().is_running() {
-            self.max_download_enter(j); // T23
+            // T23
+            if from.is_running() {
+                self.max_download_move(j, kept_deadline);
+            } else {
+                self.max_download_enter(j);
+            }
         }
         match t.to() {
             JobState::Queued => self.enqueue(j),

@@ -180,9 +180,10 @@ fn request(
 
 /// Count `request` as received by `url`.
 fn log_into(requests: &mut crate::UrlMap<crate::world::Requests>, url: &str, request: Request) {
-    let log = requests.get_or_default(url);
-    log.count = log.count.saturating_add(1);
-    log.last = Some(request);
+    requests.update(url, |log| {
+        log.count = log.count.saturating_add(1);
+        log.last = Some(request);
+    });
 }
 
 impl Service {
@@ -287,8 +288,14 @@ impl Service {
         if plain_job && self.world.http.is_empty() {
             // No gate anywhere: the script answers (the simulator before part 2, byte for byte),
             // with one look-up of the URL among the remotes.
-            if let Some(attempt) = self.world.attempt_ungated(start, || request(job, f, None)) {
-                self.note_served(j, f, None, &attempt);
+            if let Some((attempt, plain)) =
+                self.world.attempt_ungated(start, || request(job, f, None))
+            {
+                // A plain remote (no headers, no peer copy) leaves a file without an extra box as
+                // it is: `note_served` would look the URL up again only to find that out.
+                if !plain || self.jobs[j].files()[f].extra.is_some() {
+                    self.note_served(j, f, None, &attempt);
+                }
                 return attempt;
             }
         }

@@ -108,11 +108,21 @@ impl Service {
     /// Job `j` leaves CONNECTING or TRANSFERRING for `to`: its deadline goes, and the time spent
     /// there is counted (D55) — or dropped, in the states that only a Resume leaves (SUSPENDED,
     /// ERROR, TRANSFERRED and the final states), since that Resume resets it.
-    pub(crate) fn max_download_leave(&mut self, j: usize, to: JobState) {
-        if let Some(due) = self.max_download_due(j) {
-            let id = self.jobs[j].id();
-            self.engine.max_download.remove(&(due, id));
-        }
+    ///
+    /// Returns the deadline left in place when `to` is running too ([`Service::max_download_move`]
+    /// then moves it, or keeps it where the count makes it fall at the same instant — the usual
+    /// case: CONNECTING → TRANSFERRING at one instant).
+    pub(crate) fn max_download_leave(&mut self, j: usize, to: JobState) -> Option<SimTime> {
+        let due = self.max_download_due(j);
+        let kept = if to.is_running() {
+            due
+        } else {
+            if let Some(due) = due {
+                let id = self.jobs[j].id();
+                self.engine.max_download.remove(&(due, id));
+            }
+            None
+        };
         let spent = self
             .now
             .saturating_since(self.jobs[j].state_since())
@@ -132,6 +142,24 @@ impl Service {
         };
         if after != used {
             self.jobs[j].edit_options(|o| o.download_time_ms = after);
+        }
+        kept
+    }
+
+    /// Job `j` entered a running state from a running one, whose deadline `kept` was left in
+    /// place by [`Service::max_download_leave`]: the entry becomes the new deadline (the same set
+    /// as a removal then [`Service::max_download_enter`]).
+    pub(crate) fn max_download_move(&mut self, j: usize, kept: Option<SimTime>) {
+        let due = self.max_download_due(j);
+        if due == kept {
+            return;
+        }
+        let id = self.jobs[j].id();
+        if let Some(old) = kept {
+            self.engine.max_download.remove(&(old, id));
+        }
+        if let Some(due) = due {
+            self.engine.max_download.insert((due, id));
         }
     }
 

@@ -205,13 +205,19 @@ impl Service {
     /// D85: drop the cancelled timers at the front of the list (they are not events: no step, no
     /// clock movement), then when the next event falls due.
     fn next_live_due(&mut self) -> Option<SimTime> {
-        while let Some(&e) = self.engine.peek_event() {
-            if !cancelled(&self.jobs, &e) {
-                break;
-            }
-            self.engine.pop_event();
+        // The held time slice (usually cancelled by now: its job finished) goes unseen.
+        if self.engine.held.is_some_and(|h| cancelled(&self.jobs, &h)) {
+            self.engine.held = None;
         }
-        self.next_due(self.engine.peek_event().map(|e| e.time))
+        let front = loop {
+            match self.engine.peek_event() {
+                Some(e) if cancelled(&self.jobs, e) => {
+                    self.engine.pop_event();
+                }
+                front => break front.map(|e| e.time),
+            }
+        };
+        self.next_due(front)
     }
 
     /// When the next event falls due, given the front timer's time `heap`.
@@ -313,8 +319,12 @@ impl Service {
 
     pub(crate) fn push_event(&mut self, time: SimTime, event: Event) {
         self.engine.push_event(self.now, time, event);
-        // D85: once the list has doubled since its last compaction, the cancelled timers go (so in
-        // a steady state at most half of it is dead); amortised O(1) per timer.
+        self.compact_timers();
+    }
+
+    /// D85: once the list has doubled since its last compaction, the cancelled timers go (so in a
+    /// steady state at most half of it is dead); amortised O(1) per timer.
+    fn compact_timers(&mut self) {
         if self.engine.events.len() >= self.engine.compact_at.max(COMPACT_MIN) {
             let jobs = &self.jobs;
             self.engine.events.retain(|e| !cancelled(jobs, e));
@@ -545,7 +555,13 @@ impl Service {
         self.jobs[j].set_slot(Slot::Slice, at);
         if let Some(at) = at {
             let id = self.jobs[j].id();
-            self.push_event(at, Event::Slice(id));
+            // A held slice cancelled since (its job stopped running) is dropped, not put on the
+            // heap (D85); the new one is held in its place.
+            if self.engine.held.is_some_and(|h| cancelled(&self.jobs, &h)) {
+                self.engine.held = None;
+            }
+            self.engine.push_held(at, Event::Slice(id));
+            self.compact_timers();
         }
     }
 }

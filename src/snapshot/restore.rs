@@ -799,6 +799,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         .count() as u32;
     svc.engine.events = crate::heap::MinHeap::from_vec(events);
     svc.engine.now_events.clear();
+    svc.engine.held = None;
     svc.engine.timer_seq = seq;
 
     // The queue: ready (by priority) or parked (owner logged off, D10), in enqueue order; the keys
@@ -816,7 +817,7 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
     svc.engine.flow = Flow {
         s: SCALE,
         s_time: s.now,
-        points: BTreeSet::new(),
+        points: crate::ord_set::OrdSet::new(),
     };
     for t in s.transfers {
         let a = Active {
