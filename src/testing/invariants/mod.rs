@@ -128,6 +128,7 @@ impl Checker {
     /// not checked again: the verdict on a check depends only on the reading, whether it spans
     /// trace events, and the history's facts about its job, its application and user, the service
     /// generation and the administrators.
+    #[inline(never)]
     pub fn check_moved<'o>(
         &mut self,
         sim: &Sim,
