@@ -126,8 +126,10 @@ impl Checker {
     /// check (a getter's reading, `Action::Check`) that reads no events and was already checked
     /// against the same facts ([`Moved::checked`]: nothing the verdict reads has changed since) is
     /// not checked again: the verdict on a check depends only on the reading, whether it spans
-    /// trace events, and the history's facts about its job, its application and user, the service
-    /// generation and the administrators.
+    /// trace events, and the history's facts about its job, its own application and user (not the
+    /// others'), the service generation and the administrators. For a property getter's reading (`Check::Property`) the
+    /// facts about its job that count are only that it exists and who owns it: its verdict is the
+    /// preconditions (D2, D9) and D1, and no method rule reads its state or error facts.
     #[inline(never)]
     pub fn check_moved<'o>(
         &mut self,
@@ -150,12 +152,15 @@ impl Checker {
         r
     }
 
-    /// The history stamp of the last change to anything the verdict on a check of `job` reads:
-    /// its facts, the applications and generation, the administrators.
-    fn facts_changed(&self, job: JobId) -> u64 {
+    /// The history stamps of the last change to anything the verdict on a check of `job` through
+    /// application `app` reads: the job's facts, the application (alive, user) and the generation,
+    /// the administrators; and the same for a property getter's reading, whose verdict reads of the
+    /// job's facts only that it exists and who owns it.
+    fn facts_changed(&self, app: AppId, job: JobId) -> (u64, u64) {
         let h = &self.history;
-        let facts = h.job(job).map_or(0, |f| f.changed);
-        facts.max(h.apps_changed).max(self.admins_changed)
+        let (facts, owner) = h.job(job).map_or((0, 0), |f| (f.changed, f.owner_changed));
+        let others = h.app_changed(app).max(self.admins_changed);
+        (facts.max(others), owner.max(others))
     }
 
     fn check_with_admins<'o>(
@@ -177,6 +182,10 @@ impl Checker {
                 self.observation(o, (o.before, o.after), trace, admins)
                     .map_err(|v| v.at(o.step))?;
             }
+            // What the skip below reads about the last reading's application, handle generation
+            // and job, at the history stamp it was read at (the readings of one handle come
+            // together; the stamp moves with every change of a fact, so the same key reads the same).
+            let mut memo: Option<((AppId, u32, JobId, u64), (bool, u64, (u64, u64)))> = None;
             for m in again {
                 let o = m.observed;
                 self.history
@@ -188,16 +197,31 @@ impl Checker {
                             app,
                             handle_generation,
                             job,
-                            action: Action::Check(_),
+                            action: Action::Check(check),
                             ..
                         },
                         Some(at),
                     ) if m.after == m.before => {
-                        // A dead handle (D2, D15) stays dead while the applications and the
+                        // A dead handle (D2, D15) stays dead while its application and the
                         // generation stay as they were; its verdict reads nothing else.
                         let h = &self.history;
-                        let dead = !h.app_alive(*app) || *handle_generation != h.generation;
-                        (dead && h.apps_changed <= at) || self.facts_changed(*job) <= at
+                        let key = (*app, *handle_generation, *job, h.stamp());
+                        let (dead, app_changed, facts) = match memo {
+                            Some((k, v)) if k == key => v,
+                            _ => {
+                                let dead = !h.app_alive(*app) || *handle_generation != h.generation;
+                                let v = (dead, h.app_changed(*app), self.facts_changed(*app, *job));
+                                memo = Some((key, v));
+                                v
+                            }
+                        };
+                        // A property getter's verdict (`precondition`: D2, D9; `method_rules`
+                        // has no rule for it) reads of the job only its existence and owner.
+                        let facts = match check {
+                            Check::Property { .. } => facts.1,
+                            _ => facts.0,
+                        };
+                        (dead && app_changed <= at) || facts <= at
                     }
                     _ => false,
                 };
@@ -744,6 +768,8 @@ impl Checker {
                 }
                 self.after_state(o, trace, job, method, to)
             }
+            // No rule for a property getter's reading (`Check::Property`): one added here must
+            // make `check_moved`'s skip read the facts it reads.
             _ => Ok(()),
         }
     }
