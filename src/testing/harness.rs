@@ -175,7 +175,95 @@ impl Drop for TempFolder {
 struct Probed {
     at: usize,
     checks: [Option<Reading>; 4],
-    props: Vec<Option<Reading>>,
+    props: Vec<Option<PropReading>>,
+    /// The observation a property reading of this handle is judged as (built once: each reading's
+    /// value, result, generation and positions are moved in while it is judged, and back).
+    judged_as: Option<Observed>,
+}
+
+/// A property getter's latest reading through a handle (see [`Probed::judged_as`]).
+#[derive(Debug)]
+struct PropReading {
+    /// The value read (for a failed read, the property's template).
+    value: PropertyValue,
+    result: HResult,
+    /// The service generation of the handle it was read through.
+    generation: u32,
+    before: usize,
+    after: usize,
+    /// New, or read again at other trace positions: judged after this step.
+    recheck: bool,
+    /// The history stamp it was last judged at (see [`Moved::checked`]); `None`: a new reading.
+    checked: Option<u64>,
+}
+
+impl PropReading {
+    fn new(
+        value: PropertyValue,
+        result: HResult,
+        generation: u32,
+        (before, after): (usize, usize),
+    ) -> PropReading {
+        PropReading {
+            value,
+            result,
+            generation,
+            before,
+            after,
+            recheck: true,
+            checked: None,
+        }
+    }
+
+    /// Whether it read `result` (and, on success, `value`) through generation `generation`.
+    fn is(&self, value: &PropertyValue, result: HResult, generation: u32) -> bool {
+        self.generation == generation && self.result == result && self.value == *value
+    }
+
+    /// The same reading again at `at..after` (as [`Reading::repeat`]).
+    fn repeat(&mut self, same_position: bool, (at, after): (usize, usize)) {
+        let moved = self.before != at || self.after != after;
+        self.before = at;
+        self.after = after;
+        self.recheck = !same_position || moved;
+    }
+
+    /// A different reading, stored in its place, to be judged as new.
+    fn replace(
+        &mut self,
+        value: Result<PropertyValue, &PropertyValue>,
+        result: HResult,
+        generation: u32,
+        (at, after): (usize, usize),
+    ) {
+        match value {
+            Ok(v) => self.value = v,
+            Err(t) => self.value.clone_from(t),
+        }
+        self.result = result;
+        self.generation = generation;
+        self.before = at;
+        self.after = after;
+        self.recheck = true;
+        self.checked = None;
+    }
+
+    /// Move the reading into `o` (a property check of its handle) or back out of it.
+    fn swap_into(&mut self, o: &mut Observed) {
+        o.before = self.before;
+        o.after = self.after;
+        if let Seen::JobCall {
+            action: Action::Check(Check::Property { is, .. }),
+            result,
+            handle_generation,
+            ..
+        } = &mut o.seen
+        {
+            std::mem::swap(is, &mut self.value);
+            *result = self.result;
+            *handle_generation = self.generation;
+        }
+    }
 }
 
 /// A probe's latest reading: the observation the checker judges (built once per handle and probe,
@@ -244,48 +332,6 @@ impl Reading {
         self.recheck = true;
         self.checked = None;
     }
-
-    /// [`Reading::replace`] for a property reading: only the value and result change.
-    fn replace_value(
-        &mut self,
-        value: Result<PropertyValue, &PropertyValue>,
-        result: HResult,
-        generation: u32,
-        (at, after): (usize, usize),
-    ) {
-        let o = &mut self.observed;
-        o.before = at;
-        o.after = after;
-        if let Seen::JobCall {
-            action: Action::Check(Check::Property { is, .. }),
-            result: r,
-            handle_generation,
-            ..
-        } = &mut o.seen
-        {
-            match value {
-                Ok(v) => *is = v,
-                Err(t) => is.clone_from(t),
-            }
-            *r = result;
-            *handle_generation = generation;
-        }
-        self.recheck = true;
-        self.checked = None;
-    }
-
-    /// The value, result and handle generation of a property reading.
-    fn property(&self) -> Option<(&PropertyValue, HResult, u32)> {
-        match &self.observed.seen {
-            Seen::JobCall {
-                action: Action::Check(Check::Property { is, .. }),
-                result,
-                handle_generation,
-                ..
-            } => Some((is, *result, *handle_generation)),
-            _ => None,
-        }
-    }
 }
 
 /// The check and result of a `Seen::JobCall` observation.
@@ -308,13 +354,12 @@ fn template_and_reading(
     t: usize,
     i: usize,
     k: usize,
-) -> (Option<&PropertyValue>, &mut Option<Reading>) {
+) -> (Option<&PropertyValue>, &mut Option<PropReading>) {
     fn template(p: &Probed, k: usize) -> &PropertyValue {
-        p.props[k]
+        &p.props[k]
             .as_ref()
-            .and_then(Reading::property)
             .expect("the template slot holds a property reading")
-            .0
+            .value
     }
     if t == i {
         return (None, &mut probed[i].props[k]);
@@ -505,24 +550,44 @@ impl Harness {
         // The probes' readings are judged at their positions when new or moved (a moved one not
         // even then when nothing the checker reads about it changed, [`Checker::check_moved`]); the
         // held error objects' answers after every step.
-        let again = self
-            .probed
-            .iter_mut()
-            .flat_map(|p| p.checks.iter_mut().chain(&mut p.props).flatten())
-            .filter(|r| r.recheck)
-            .map(|r| Moved {
-                before: r.observed.before,
-                after: r.observed.after,
-                observed: &r.observed,
-                checked: &mut r.checked,
-            })
-            .chain(self.held_seen.iter_mut().map(|(o, checked)| Moved {
-                before: o.before,
-                after: o.after,
-                observed: o,
-                checked,
-            }));
-        let mut r = self.checker.check_moved(&self.runner.sim, &self.obs, again);
+        let (probed, held_seen) = (&mut self.probed, &mut self.held_seen);
+        let mut r = self
+            .checker
+            .check_moved_each(&self.runner.sim, &self.obs, |judge| {
+                for p in probed.iter_mut() {
+                    for r in p.checks.iter_mut().flatten().filter(|r| r.recheck) {
+                        judge(Moved {
+                            before: r.observed.before,
+                            after: r.observed.after,
+                            observed: &r.observed,
+                            checked: &mut r.checked,
+                        })?;
+                    }
+                    let Some(o) = p.judged_as.as_mut() else {
+                        continue;
+                    };
+                    for r in p.props.iter_mut().flatten().filter(|r| r.recheck) {
+                        r.swap_into(o);
+                        let verdict = judge(Moved {
+                            before: r.before,
+                            after: r.after,
+                            observed: o,
+                            checked: &mut r.checked,
+                        });
+                        r.swap_into(o);
+                        verdict?;
+                    }
+                }
+                for (o, checked) in held_seen.iter_mut() {
+                    judge(Moved {
+                        before: o.before,
+                        after: o.after,
+                        observed: o,
+                        checked,
+                    })?;
+                }
+                Ok(())
+            });
         if let (Ok(()), Some(files)) = (&r, self.files.as_deref_mut()) {
             r = files.checker.check(&self.runner.sim);
         }
@@ -974,6 +1039,14 @@ impl Harness {
             }
             // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
             // users' jobs) and changes nothing (D1), whatever the property.
+            if probed.judged_as.is_none() {
+                let placeholder = Check::Property {
+                    job: String::new(),
+                    is: PropertyValue::ErrorCount(0),
+                };
+                probed.judged_as = Some(observed(placeholder, HResult::S_OK, (at, at)).observed);
+            }
+            let generation = slot.generation;
             for (k, prop) in Prop::all().enumerate() {
                 let read = slot.handle.get_property(prop);
                 let after = self.runner.trace_len();
@@ -981,24 +1054,15 @@ impl Harness {
                 match read {
                     Ok(v) => {
                         self.templates[k] = Some(i);
-                        let last = &mut self.probed[i].props[k];
-                        match last {
-                            // The common case: the same value as the stored reading, compared in
+                        match &mut self.probed[i].props[k] {
+                            // The common case: the same value as the kept reading, compared in
                             // place.
-                            Some(r) => match r.property() {
-                                Some((was, HResult::S_OK, g))
-                                    if g == slot.generation && *was == v =>
-                                {
-                                    r.repeat(same_position, pos)
-                                }
-                                _ => r.replace_value(Ok(v), HResult::S_OK, slot.generation, pos),
-                            },
-                            None => {
-                                let check = Check::Property {
-                                    job: String::new(),
-                                    is: v,
-                                };
-                                *last = Some(observed(check, HResult::S_OK, pos));
+                            Some(r) if r.is(&v, HResult::S_OK, generation) => {
+                                r.repeat(same_position, pos)
+                            }
+                            Some(r) => r.replace(Ok(v), HResult::S_OK, generation, pos),
+                            last @ None => {
+                                *last = Some(PropReading::new(v, HResult::S_OK, generation, pos))
                             }
                         }
                     }
@@ -1010,35 +1074,26 @@ impl Harness {
                         let Some(t) = self.templates[k] else {
                             continue;
                         };
-                        let (template, last) = template_and_reading(&mut self.probed, t, i, k);
-                        match (last, template) {
-                            (Some(r), None) => {
-                                // The template is this very reading: its value stands.
-                                match r.property() {
-                                    Some((_, was, g)) if g == slot.generation && was == h => {
-                                        r.repeat(same_position, pos)
-                                    }
-                                    _ => {
-                                        let (v, _, _) = r.property().expect("a property reading");
-                                        let v = v.clone();
-                                        r.replace_value(Ok(v), h, slot.generation, pos);
-                                    }
+                        match template_and_reading(&mut self.probed, t, i, k) {
+                            // The template is this very reading: its value stands.
+                            (None, Some(r)) => {
+                                if r.generation == generation && r.result == h {
+                                    r.repeat(same_position, pos);
+                                } else {
+                                    r.result = h;
+                                    r.generation = generation;
+                                    r.before = at;
+                                    r.after = after;
+                                    r.recheck = true;
+                                    r.checked = None;
                                 }
                             }
-                            (Some(r), Some(t)) => match r.property() {
-                                Some((was, r0, g))
-                                    if g == slot.generation && r0 == h && was == t =>
-                                {
-                                    r.repeat(same_position, pos)
-                                }
-                                _ => r.replace_value(Err(t), h, slot.generation, pos),
-                            },
-                            (last @ None, Some(t)) => {
-                                let check = Check::Property {
-                                    job: String::new(),
-                                    is: t.clone(),
-                                };
-                                *last = Some(observed(check, h, pos));
+                            (Some(t), Some(r)) if r.is(t, h, generation) => {
+                                r.repeat(same_position, pos)
+                            }
+                            (Some(t), Some(r)) => r.replace(Err(t), h, generation, pos),
+                            (Some(t), last @ None) => {
+                                *last = Some(PropReading::new(t.clone(), h, generation, pos))
                             }
                             (None, None) => unreachable!("the template slot holds a reading"),
                         }
@@ -1081,7 +1136,7 @@ mod tests {
     use crate::testing::draw::make;
     use crate::Remote;
 
-    /// The readings a harness keeps per handle (see [`Reading`]) are what every handle reads now,
+    /// The readings a harness keeps per handle (see [`PropReading`]) are what every handle reads now,
     /// after every step: a reading that changed was replaced in place and judged at the step's end
     /// (its stamp is the history's current one); a failed read holds the latest value any handle
     /// read of its property; every reading marked for judging was judged at some stamp.
@@ -1141,9 +1196,8 @@ mod tests {
                         Err(e) => latest[k].clone().map(|v| (v, e)),
                     };
                     let got = kept.map(|r| {
-                        let (v, result, g) = r.property().expect("a property reading");
-                        assert_eq!(g, slot.generation, "{prop:?} through handle {i}");
-                        (v.clone(), result)
+                        assert_eq!(r.generation, slot.generation, "{prop:?} through handle {i}");
+                        (r.value.clone(), r.result)
                     });
                     assert_eq!(got, want, "{prop:?} through handle {i} after {d:?}");
                     if let Some(r) = kept {

@@ -51,6 +51,13 @@ pub fn check_invariants(sim: &Sim, obs: &Observations) -> Result<(), Violation> 
 /// TRANSFERRING entries, the error's context and code).
 type HeldFacts = (AppId, JobId, u32, u32, (ErrorContext, HResult));
 
+/// The judge [`Checker::check_moved_each`] lends its caller: judges one moved observation.
+pub type Judge<'j> = dyn FnMut(Moved<'_>) -> Result<(), Violation> + 'j;
+
+/// What the skip of a moved reading read last: (application, handle generation, job, history stamp)
+/// and (dead handle, the application's stamp, the job's stamps for a check and for a property).
+type SkipMemo = Option<((AppId, u32, JobId, u64), (bool, u64, (u64, u64)))>;
+
 /// The incremental checker: remembers how far it got in the trace and the observations.
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
@@ -130,12 +137,28 @@ impl Checker {
     /// others'), the service generation and the administrators. For a property getter's reading (`Check::Property`) the
     /// facts about its job that count are only that it exists and who owns it: its verdict is the
     /// preconditions (D2, D9) and D1, and no method rule reads its state or error facts.
-    #[inline(never)]
     pub fn check_moved<'o>(
         &mut self,
         sim: &Sim,
         obs: &Observations,
         again: impl IntoIterator<Item = Moved<'o>>,
+    ) -> Result<(), Violation> {
+        self.check_moved_each(sim, obs, |judge| {
+            for m in again {
+                judge(m)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Checker::check_moved`], with the moved observations given one at a time: `again` calls
+    /// the judge it is given with each (stopping at the first violation it returns), so that each
+    /// may be built just before it is judged, in storage the caller reuses.
+    pub fn check_moved_each(
+        &mut self,
+        sim: &Sim,
+        obs: &Observations,
+        again: impl FnOnce(&mut Judge<'_>) -> Result<(), Violation>,
     ) -> Result<(), Violation> {
         sim.with_service(|s| {
             while let Some(u) = s.user(UserId(self.users_seen)) {
@@ -163,11 +186,11 @@ impl Checker {
         (facts.max(others), owner.max(others))
     }
 
-    fn check_with_admins<'o>(
+    fn check_with_admins(
         &mut self,
         sim: &Sim,
         obs: &Observations,
-        again: impl IntoIterator<Item = Moved<'o>>,
+        again: impl FnOnce(&mut Judge<'_>) -> Result<(), Violation>,
         admins: &BTreeSet<UserId>,
     ) -> Result<(), Violation> {
         let now = sim.now();
@@ -185,8 +208,8 @@ impl Checker {
             // What the skip below reads about the last reading's application, handle generation
             // and job, at the history stamp it was read at (the readings of one handle come
             // together; the stamp moves with every change of a fact, so the same key reads the same).
-            let mut memo: Option<((AppId, u32, JobId, u64), (bool, u64, (u64, u64)))> = None;
-            for m in again {
+            let mut memo: SkipMemo = None;
+            let mut judge = |m: Moved<'_>| -> Result<(), Violation> {
                 let o = m.observed;
                 self.history
                     .advance_to(trace, m.before)
@@ -226,12 +249,14 @@ impl Checker {
                     _ => false,
                 };
                 if unchanged {
-                    continue;
+                    return Ok(());
                 }
                 self.observation(o, (m.before, m.after), trace, admins)
                     .map_err(|v| v.at(o.step))?;
                 *m.checked = Some(self.history.stamp());
-            }
+                Ok(())
+            };
+            again(&mut judge)?;
             self.history.advance_to(trace, trace.len())?;
             let soft = std::mem::take(&mut self.history.soft);
             if let Some(v) = soft.into_iter().chain(self.settled(s)).next() {
