@@ -814,6 +814,7 @@ impl Harness {
     }
 
     /// Run the step through the runner, note what changed, log the observations.
+    // Out of line so that a profile tells running the step from probing and judging.
     #[inline(never)]
     fn apply(&mut self, draw: &Draw, index: usize) -> (Option<Step>, Option<HResult>) {
         let Some(step) = self.resolve(draw) else {
