@@ -253,9 +253,10 @@ fn name(b: &mut Bytes) -> String {
     }
 }
 
-/// A (remote, local) pair from the name tables.
+/// A (remote, local) pair from the name tables (built once per process).
 fn file(b: &mut Bytes) -> (String, String) {
-    let (remotes, locals) = (remote_names(), local_names());
+    static NAMES: std::sync::OnceLock<(Vec<String>, Vec<String>)> = std::sync::OnceLock::new();
+    let (remotes, locals) = NAMES.get_or_init(|| (remote_names(), local_names()));
     let r = remotes[usize::from(b.u8() % 6) % remotes.len()].clone();
     let l = locals[usize::from(b.u8() % 6) % locals.len()].clone();
     (r, l)

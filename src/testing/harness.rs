@@ -117,12 +117,16 @@ pub struct Harness {
     records: Vec<Record>,
     aliases: usize,
     checking: bool,
-    /// A value of every property read so far (the `is` of a probe whose getter failed), by the
-    /// property's index in the table (a vector: one look-up per property per handle per step).
-    templates: Vec<Option<PropertyValue>>,
+    /// Where the latest value of every property read so far is (the `is` of a probe whose getter
+    /// failed), by the property's index in the table: the handle slot whose reading of it holds the
+    /// value the last successful read returned (a reference, so a read that succeeds costs no copy).
+    templates: Vec<Option<usize>>,
     /// What the last probe of each handle slot read, and at which trace position (see
     /// [`Harness::probe`]).
     probed: Vec<Probed>,
+    /// What every held error object answered at the last probe, and the stamp it was judged at (never
+    /// skipped: see [`Checker::check_moved`]), by held slot.
+    held_seen: Vec<(Observed, Option<u64>)>,
     /// A sandboxed run (world `sandbox`): the file invariants, and the temporary folder removed when
     /// the harness goes (last, after the machine).
     files: Option<Box<SandboxRun>>,
@@ -165,47 +169,168 @@ impl Drop for TempFolder {
     }
 }
 
-/// One handle's probes as last stored: per probe, where its observation is (see [`Stored`]).
-#[derive(Clone, Debug, Default)]
+/// One handle's probes: the latest reading of each, kept here and updated in place (see
+/// [`Harness::probe`]).
+#[derive(Debug, Default)]
 struct Probed {
     at: usize,
-    checks: [Option<Stored>; 4],
-    props: Vec<Option<Stored>>,
+    checks: [Option<Reading>; 4],
+    props: Vec<Option<PropReading>>,
+    /// The observation a property reading of this handle is judged as (built once: each reading's
+    /// value, result, generation and positions are moved in while it is judged, and back).
+    judged_as: Option<Observed>,
 }
 
-/// A probe's last stored observation, by its index in [`Harness::observations`], and the trace
-/// positions of the latest probe that read the same (the stored observation is not copied: the
-/// checker reads it at these positions, [`Moved`]).
-#[derive(Clone, Copy, Debug)]
-struct Stored {
-    index: usize,
+/// A property getter's latest reading through a handle (see [`Probed::judged_as`]).
+#[derive(Debug)]
+struct PropReading {
+    /// The value read (for a failed read, the property's template).
+    value: PropertyValue,
+    result: HResult,
+    /// The service generation of the handle it was read through.
+    generation: u32,
     before: usize,
     after: usize,
-    /// The latest probe read the same and still needs checking at its positions.
+    /// New, or read again at other trace positions: judged after this step.
     recheck: bool,
-    /// The history stamp it was last checked against (see [`Moved::checked`]).
+    /// The history stamp it was last judged at (see [`Moved::checked`]); `None`: a new reading.
     checked: Option<u64>,
 }
 
-impl Stored {
-    fn new(index: usize, (before, after): (usize, usize)) -> Stored {
-        Stored {
-            index,
+impl PropReading {
+    fn new(
+        value: PropertyValue,
+        result: HResult,
+        generation: u32,
+        (before, after): (usize, usize),
+    ) -> PropReading {
+        PropReading {
+            value,
+            result,
+            generation,
             before,
             after,
-            recheck: false,
+            recheck: true,
             checked: None,
         }
     }
 
-    /// The same reading again at trace positions `at..after`: moved there, and marked for checking
-    /// unless the position is the same as well (`same_position`: the checker would compare the same
-    /// reading with the same history).
+    /// Whether it read `result` (and, on success, `value`) through generation `generation`.
+    fn is(&self, value: &PropertyValue, result: HResult, generation: u32) -> bool {
+        self.generation == generation && self.result == result && self.value == *value
+    }
+
+    /// The same reading again at `at..after` (as [`Reading::repeat`]).
     fn repeat(&mut self, same_position: bool, (at, after): (usize, usize)) {
         let moved = self.before != at || self.after != after;
         self.before = at;
         self.after = after;
         self.recheck = !same_position || moved;
+    }
+
+    /// A different reading, stored in its place, to be judged as new.
+    fn replace(
+        &mut self,
+        value: Result<PropertyValue, &PropertyValue>,
+        result: HResult,
+        generation: u32,
+        (at, after): (usize, usize),
+    ) {
+        match value {
+            Ok(v) => self.value = v,
+            Err(t) => self.value.clone_from(t),
+        }
+        self.result = result;
+        self.generation = generation;
+        self.before = at;
+        self.after = after;
+        self.recheck = true;
+        self.checked = None;
+    }
+
+    /// Move the reading into `o` (a property check of its handle) or back out of it.
+    fn swap_into(&mut self, o: &mut Observed) {
+        o.before = self.before;
+        o.after = self.after;
+        if let Seen::JobCall {
+            action: Action::Check(Check::Property { is, .. }),
+            result,
+            handle_generation,
+            ..
+        } = &mut o.seen
+        {
+            std::mem::swap(is, &mut self.value);
+            *result = self.result;
+            *handle_generation = self.generation;
+        }
+    }
+}
+
+/// A probe's latest reading: the observation the checker judges (built once per handle and probe,
+/// then overwritten in place when a reading differs: no allocation for a reading that repeats, and
+/// none for the handle's names when one changes), whether it needs judging at its positions, and the
+/// history stamp it was last judged at.
+#[derive(Debug)]
+struct Reading {
+    observed: Observed,
+    /// The reading is new, or was read again at other trace positions, and is judged after this step.
+    recheck: bool,
+    /// The history stamp it was last judged at (see [`Moved::checked`]); `None`: a new reading.
+    checked: Option<u64>,
+}
+
+impl Reading {
+    fn new(observed: Observed) -> Reading {
+        Reading {
+            observed,
+            recheck: true,
+            checked: None,
+        }
+    }
+
+    /// The check, result and handle generation of the reading.
+    fn check(&self) -> (&Check, HResult, u32) {
+        check_of(&self.observed).expect("a probe observes a check")
+    }
+
+    /// The same reading again at trace positions `at..after`: moved there, and marked for judging
+    /// unless the position is the same as well (`same_position`: the checker would compare the same
+    /// reading with the same history).
+    fn repeat(&mut self, same_position: bool, (at, after): (usize, usize)) {
+        let o = &mut self.observed;
+        let moved = o.before != at || o.after != after;
+        o.before = at;
+        o.after = after;
+        self.recheck = !same_position || moved;
+    }
+
+    /// A different reading (`check` with its `job` empty, `result`, of a handle of service
+    /// generation `generation`) at `at..after`: stored in place of the old one (the check keeps the
+    /// handle's alias), to be judged as new.
+    fn replace(
+        &mut self,
+        mut check: Check,
+        result: HResult,
+        generation: u32,
+        (at, after): (usize, usize),
+    ) {
+        let o = &mut self.observed;
+        o.before = at;
+        o.after = after;
+        if let Seen::JobCall {
+            action: Action::Check(c),
+            result: r,
+            handle_generation,
+            ..
+        } = &mut o.seen
+        {
+            std::mem::swap(check.job_mut_check(), c.job_mut_check());
+            *c = check;
+            *r = result;
+            *handle_generation = generation;
+        }
+        self.recheck = true;
+        self.checked = None;
     }
 }
 
@@ -219,6 +344,32 @@ fn check_of(o: &Observed) -> Option<(&Check, HResult, u32)> {
             ..
         } => Some((c, *result, *handle_generation)),
         _ => None,
+    }
+}
+
+/// The value property `k`'s template (slot `t`'s reading of it; `None` when `t` is `i`: the reading
+/// itself) and slot `i`'s reading of it, to be changed.
+fn template_and_reading(
+    probed: &mut [Probed],
+    t: usize,
+    i: usize,
+    k: usize,
+) -> (Option<&PropertyValue>, &mut Option<PropReading>) {
+    fn template(p: &Probed, k: usize) -> &PropertyValue {
+        &p.props[k]
+            .as_ref()
+            .expect("the template slot holds a property reading")
+            .value
+    }
+    if t == i {
+        return (None, &mut probed[i].props[k]);
+    }
+    if t < i {
+        let (a, b) = probed.split_at_mut(i);
+        (Some(template(&a[t], k)), &mut b[0].props[k])
+    } else {
+        let (a, b) = probed.split_at_mut(t);
+        (Some(template(&b[0], k)), &mut a[i].props[k])
     }
 }
 
@@ -250,31 +401,6 @@ fn same_reading(a: &Check, b: &Check) -> bool {
         // Any other pair is stored anew (the probes make only the checks above).
         _ => false,
     }
-}
-
-/// Take a probe's reading `(check, result)` (its `job` empty) at trace positions `at..after` into
-/// its stored observation `slot` (an index into `items`). Returns the observation to store when the
-/// reading differs from the stored one, or there was none, or the stored one is from an earlier
-/// service generation (a handle obtained again after a restart, D15, observes afresh): `new` builds
-/// it, and the caller pushes it and points `slot` at it. When it is the same, the slot is moved to the
-/// new position ([`Stored::repeat`]).
-fn take_reading(
-    items: &[Observed],
-    slot: &mut Option<Stored>,
-    generation: u32,
-    same_position: bool,
-    (check, result): (Check, HResult),
-    (at, after): (usize, usize),
-    new: impl FnOnce(Check, HResult) -> Observed,
-) -> Option<Observed> {
-    if let Some(stored) = slot {
-        let (c, r, g) = check_of(&items[stored.index]).expect("a probe observes a check");
-        if g == generation && r == result && same_reading(c, &check) {
-            stored.repeat(same_position, (at, after));
-            return None;
-        }
-    }
-    Some(new(check, result))
 }
 
 trait CheckJob {
@@ -345,6 +471,7 @@ impl Harness {
             checking: true,
             templates: Vec::new(),
             probed: Vec::new(),
+            held_seen: Vec::new(),
             files: files.map(Box::new),
         }
     }
@@ -380,7 +507,10 @@ impl Harness {
         Ok(h)
     }
 
-    /// Run one step, probe, and check every invariant.
+    /// Run one step, probe, and check every invariant: the step's own observations, then every
+    /// probe reading that is new (judged), or the same as before at another trace position (judged
+    /// again unless nothing its verdict reads changed, [`Checker::check_moved`]), then the held
+    /// error objects' answers.
     pub fn step(&mut self, draw: &Draw) -> Result<(), Box<Counterexample>> {
         let index = self.records.len();
         let before = self.trace_len();
@@ -413,40 +543,51 @@ impl Harness {
             trace: (before, self.trace_len()),
             seen: (seen_before, self.obs.items.len()),
         });
-        let probes_from = self.obs.items.len();
         self.probe();
         if !self.checking {
             return Ok(());
         }
-        // Probes that read what they read before are checked at the new position without being
-        // stored again (and not even then when nothing the checker reads about them changed).
-        let items = &self.obs.items;
-        let again = self.probed.iter_mut().flat_map(|p| {
-            p.checks
-                .iter_mut()
-                .chain(&mut p.props)
-                .flatten()
-                .filter(|s| s.recheck)
-                .map(|s| Moved {
-                    observed: &items[s.index],
-                    before: s.before,
-                    after: s.after,
-                    checked: &mut s.checked,
-                })
-        });
-        let mut r = self.checker.check_moved(&self.runner.sim, &self.obs, again);
-        if r.is_ok() && probes_from < self.obs.items.len() {
-            // The probes stored in this step read no events at the end of the trace, where the
-            // history now stands: they were checked against the facts of its current stamp.
-            let (end, stamp) = (self.trace_len(), self.checker.history().stamp());
-            for p in &mut self.probed {
-                for s in p.checks.iter_mut().chain(&mut p.props).flatten() {
-                    if s.index >= probes_from && s.before == end && s.after == end {
-                        s.checked = Some(stamp);
+        // The probes' readings are judged at their positions when new or moved (a moved one not
+        // even then when nothing the checker reads about it changed, [`Checker::check_moved`]); the
+        // held error objects' answers after every step.
+        let (probed, held_seen) = (&mut self.probed, &mut self.held_seen);
+        let mut r = self
+            .checker
+            .check_moved_each(&self.runner.sim, &self.obs, |judge| {
+                for p in probed.iter_mut() {
+                    for r in p.checks.iter_mut().flatten().filter(|r| r.recheck) {
+                        judge(Moved {
+                            before: r.observed.before,
+                            after: r.observed.after,
+                            observed: &r.observed,
+                            checked: &mut r.checked,
+                        })?;
+                    }
+                    let Some(o) = p.judged_as.as_mut() else {
+                        continue;
+                    };
+                    for r in p.props.iter_mut().flatten().filter(|r| r.recheck) {
+                        r.swap_into(o);
+                        let verdict = judge(Moved {
+                            before: r.before,
+                            after: r.after,
+                            observed: o,
+                            checked: &mut r.checked,
+                        });
+                        r.swap_into(o);
+                        verdict?;
                     }
                 }
-            }
-        }
+                for (o, checked) in held_seen.iter_mut() {
+                    judge(Moved {
+                        before: o.before,
+                        after: o.after,
+                        observed: o,
+                        checked,
+                    })?;
+                }
+                Ok(())
+            });
         if let (Ok(()), Some(files)) = (&r, self.files.as_deref_mut()) {
             r = files.checker.check(&self.runner.sim);
         }
@@ -487,11 +628,10 @@ impl Harness {
     pub fn history(&self) -> &super::History {
         self.checker.history()
     }
-    /// Every observation so far, except repeated probes: a probe (see [`Harness::step`]) that reads
-    /// exactly what the same handle's previous probe of that getter read is stored once. It is still
-    /// checked after every step at its new trace position (unless that position is also the same:
-    /// the checker's verdict on an observation depends only on the observation and the history up
-    /// to its position, so that repeat would be checked against the same facts).
+    /// Every observation the steps made so far (the probes' readings are not among them: each
+    /// handle keeps the latest reading of every probe, replaced in place when a reading differs,
+    /// and the checker judges it after every step at its trace position when it is new or moved;
+    /// see [`Harness::step`]).
     pub fn observations(&self) -> &Observations {
         &self.obs
     }
@@ -674,6 +814,8 @@ impl Harness {
     }
 
     /// Run the step through the runner, note what changed, log the observations.
+    // Out of line so that a profile tells running the step from probing and judging.
+    #[inline(never)]
     fn apply(&mut self, draw: &Draw, index: usize) -> (Option<Step>, Option<HResult>) {
         let Some(step) = self.resolve(draw) else {
             return (None, None);
@@ -817,7 +959,9 @@ impl Harness {
     /// Ask every handle what it sees (GetState, GetErrorCount, GetProgress, GetError: the checks of
     /// the scenario vocabulary, read as the runner reads them; then every readable property of the
     /// property table, through `Job::get_property`, so that a property added to the table is probed
-    /// without a change here), and every held error object whether it still works.
+    /// without a change here), and every held error object whether it still works. Each reading is
+    /// kept in the handle's [`Probed`] (a different one replaces it in place) and marked for judging
+    /// when it is new or moved.
     fn probe(&mut self) {
         let at = self.trace_len();
         let probes = [
@@ -844,133 +988,238 @@ impl Harness {
         if self.probed.len() < self.handles.len() {
             self.probed.resize_with(self.handles.len(), Probed::default);
         }
-        for (slot, probed) in self.handles.iter().zip(&mut self.probed) {
+        if self.templates.len() < PROPERTIES.len() {
+            self.templates.resize(PROPERTIES.len(), None);
+        }
+        for i in 0..self.handles.len() {
+            let slot = &self.handles[i];
             let app = &self.apps[slot.app];
+            let job = self.jobs[slot.job].id;
+            // The first reading of a probe through this handle: the observation it is kept in.
+            let observed = |mut check: Check, result: HResult, (before, after): (usize, usize)| {
+                check.job_mut_check().clone_from(&slot.alias);
+                Reading::new(Observed {
+                    before,
+                    after,
+                    step: None,
+                    seen: Seen::JobCall {
+                        app: app.id,
+                        handle: Some((app.name.clone(), slot.alias.clone())),
+                        handle_generation: slot.generation,
+                        job,
+                        action: Action::Check(check),
+                        held: None,
+                        result,
+                    },
+                })
+            };
+            let probed = &mut self.probed[i];
             // A reading repeats the handle's previous probe only at the same trace position (the
             // history the checker compares it with is then the same).
             let same_position = probed.at == at;
             probed.at = at;
-            let job = self.jobs[slot.job].id;
-            let observed = |before: usize, after: usize| {
-                move |mut check: Check, result: HResult| {
-                    check.job_mut_check().clone_from(&slot.alias);
-                    Observed {
-                        before,
-                        after,
-                        step: None,
-                        seen: Seen::JobCall {
-                            app: app.id,
-                            handle: Some((app.name.clone(), slot.alias.clone())),
-                            handle_generation: slot.generation,
-                            job,
-                            action: Action::Check(check),
-                            held: None,
-                            result,
-                        },
-                    }
-                }
-            };
             for (probe, last) in probes.iter().zip(&mut probed.checks) {
-                let reading = match read(&slot.handle, probe) {
+                let (check, result) = match read(&slot.handle, probe) {
                     Ok(c) => (c, HResult::S_OK),
                     Err(h) => (probe.clone(), h),
                 };
-                let new = observed(at, at);
-                let items = &self.obs.items;
-                if let Some(o) = take_reading(
-                    items,
-                    last,
-                    slot.generation,
-                    same_position,
-                    reading,
-                    (at, at),
-                    new,
-                ) {
-                    *last = Some(Stored::new(items.len(), (at, at)));
-                    self.obs.push(o);
+                match last {
+                    Some(r) => {
+                        let (c, was, g) = r.check();
+                        if g == slot.generation && was == result && same_reading(c, &check) {
+                            r.repeat(same_position, (at, at));
+                        } else {
+                            r.replace(check, result, slot.generation, (at, at));
+                        }
+                    }
+                    None => *last = Some(observed(check, result, (at, at))),
                 }
+            }
+            if probed.props.len() < PROPERTIES.len() {
+                probed.props.resize_with(PROPERTIES.len(), || None);
             }
             // Every getter of the table obeys the same preconditions (D2 dead handles, D9 other
             // users' jobs) and changes nothing (D1), whatever the property.
-            if self.templates.len() < PROPERTIES.len() {
-                self.templates.resize(PROPERTIES.len(), None);
+            if probed.judged_as.is_none() {
+                let placeholder = Check::Property {
+                    job: String::new(),
+                    is: PropertyValue::ErrorCount(0),
+                };
+                probed.judged_as = Some(observed(placeholder, HResult::S_OK, (at, at)).observed);
             }
-            if probed.props.len() < PROPERTIES.len() {
-                probed.props.resize(PROPERTIES.len(), None);
-            }
+            let generation = slot.generation;
             for (k, prop) in Prop::all().enumerate() {
-                let template = &mut self.templates[k];
                 let read = slot.handle.get_property(prop);
                 let after = self.runner.trace_len();
-                // The stored observation of this getter, when it is of the same service generation.
-                let stored =
-                    probed.props[k]
-                        .as_mut()
-                        .and_then(|s| match &self.obs.items[s.index].seen {
-                            Seen::JobCall {
-                                handle_generation,
-                                action: Action::Check(Check::Property { is, .. }),
-                                result,
-                                ..
-                            } if *handle_generation == slot.generation => Some((s, is, *result)),
-                            _ => None,
-                        });
-                let (is, result) = match read {
+                let pos = (at, after);
+                match read {
                     Ok(v) => {
-                        match template {
-                            // Comparing first: most reads repeat the last value, and a clone of
-                            // a string or list value allocates.
-                            Some(t) if *t == v => {}
-                            Some(t) => t.clone_from(&v),
-                            None => *template = Some(v.clone()),
-                        }
-                        // The common case, without building a reading: the stored observation
-                        // read the same result and value. What `take_reading` does for a repeat.
-                        if let Some((s, was, HResult::S_OK)) = stored {
-                            if *was == v {
-                                s.repeat(same_position, (at, after));
-                                continue;
+                        self.templates[k] = Some(i);
+                        match &mut self.probed[i].props[k] {
+                            // The common case: the same value as the kept reading, compared in
+                            // place.
+                            Some(r) if r.is(&v, HResult::S_OK, generation) => {
+                                r.repeat(same_position, pos)
+                            }
+                            Some(r) => r.replace(Ok(v), HResult::S_OK, generation, pos),
+                            last @ None => {
+                                *last = Some(PropReading::new(v, HResult::S_OK, generation, pos))
                             }
                         }
-                        (v, HResult::S_OK)
                     }
-                    // A failed read states no value: any value of the property stands for it. Until
-                    // one was read, the failure has nothing to show it with (the checks above read
-                    // through the same handle and preconditions).
-                    Err(h) => match template {
-                        Some(t) => {
-                            if let Some((s, was, r)) = stored {
-                                if r == h && was == t {
-                                    s.repeat(same_position, (at, after));
-                                    continue;
+                    // A failed read states no value: any value of the property stands for it (the
+                    // latest one read, through whichever handle). Until one was read, the failure
+                    // has nothing to show it with (the checks above read through the same handle
+                    // and preconditions).
+                    Err(h) => {
+                        let Some(t) = self.templates[k] else {
+                            continue;
+                        };
+                        match template_and_reading(&mut self.probed, t, i, k) {
+                            // The template is this very reading: its value stands.
+                            (None, Some(r)) => {
+                                if r.generation == generation && r.result == h {
+                                    r.repeat(same_position, pos);
+                                } else {
+                                    r.result = h;
+                                    r.generation = generation;
+                                    r.before = at;
+                                    r.after = after;
+                                    r.recheck = true;
+                                    r.checked = None;
                                 }
                             }
-                            (t.clone(), h)
+                            (Some(t), Some(r)) if r.is(t, h, generation) => {
+                                r.repeat(same_position, pos)
+                            }
+                            (Some(t), Some(r)) => r.replace(Err(t), h, generation, pos),
+                            (Some(t), last @ None) => {
+                                *last = Some(PropReading::new(t.clone(), h, generation, pos))
+                            }
+                            (None, None) => unreachable!("the template slot holds a reading"),
                         }
-                        None => continue,
-                    },
-                };
-                let o = observed(at, after)(
-                    Check::Property {
-                        job: String::new(),
-                        is,
-                    },
-                    result,
-                );
-                probed.props[k] = Some(Stored::new(self.obs.items.len(), (at, after)));
-                self.obs.push(o);
+                    }
+                }
             }
         }
-        for held in &self.held {
-            self.obs.push(Observed {
-                before: at,
-                after: at,
-                step: None,
-                seen: Seen::ErrorObject {
-                    error: held.alias.clone(),
-                    result: held.object.get_error(),
-                },
-            });
+        for (k, held) in self.held.iter().enumerate() {
+            let result = held.object.get_error();
+            match self.held_seen.get_mut(k) {
+                Some((o, checked)) => {
+                    o.before = at;
+                    o.after = at;
+                    if let Seen::ErrorObject { result: r, .. } = &mut o.seen {
+                        *r = result;
+                    }
+                    *checked = None;
+                }
+                None => self.held_seen.push((
+                    Observed {
+                        before: at,
+                        after: at,
+                        step: None,
+                        seen: Seen::ErrorObject {
+                            error: held.alias.clone(),
+                            result,
+                        },
+                    },
+                    None,
+                )),
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{StateMethod, WorldSpec};
+    use crate::testing::draw::make;
+    use crate::Remote;
+
+    /// The readings a harness keeps per handle (see [`PropReading`]) are what every handle reads now,
+    /// after every step: a reading that changed was replaced in place and judged at the step's end
+    /// (its stamp is the history's current one); a failed read holds the latest value any handle
+    /// read of its property; every reading marked for judging was judged at some stamp.
+    #[test]
+    fn kept_readings_are_what_the_handles_read_now() {
+        let user = |name: &str| UserSpec {
+            name: name.into(),
+            admin: false,
+            logged_on: true,
+        };
+        let world = WorldSpec {
+            users: vec![user("alice"), user("bob")],
+            remotes: vec![("https://x.test/a".into(), Remote::sized(100_000))],
+            bandwidth: Some(1_000),
+            ..WorldSpec::default()
+        };
+        let describe = |d: &str| make::set(PropertyValue::Description(d.to_string()));
+        let steps = [
+            Draw::call(0, 0, make::create_job("one", JobType::Download)),
+            Draw::call(0, 0, make::add_file("https://x.test/a", "C:\\dl\\a.bin")),
+            // A second application of alice's, with its own handle to the job.
+            Draw::call(0, 0, make::connect()),
+            Draw::call(0, 0, make::get_job()),
+            Draw::call(0, 0, make::state(StateMethod::Resume)),
+            Draw::env(Op::Advance { seconds: 1 }),
+            // bob's application, and a job of his that alice's handles cannot read (D9).
+            Draw::call(0, 1, make::connect()),
+            Draw::call(0, 0, make::create_job("bob's", JobType::Download)),
+            Draw::env(Op::Advance { seconds: 2 }),
+            // alice's second application exits: its handle fails every read (D2).
+            Draw::call(1, 0, Action::Do(Op::Exit)),
+            Draw::call(1, 0, describe("changed while one handle is dead")),
+            Draw::env(Op::Advance { seconds: 1 }),
+            Draw::env(Op::RestartService),
+            Draw::call(1, 0, describe("after the restart")),
+            Draw::env(Op::Advance { seconds: 1 }),
+        ];
+        let mut h = Harness::new(&Setup::new(world));
+        let mut before: Vec<Vec<Option<(PropertyValue, HResult)>>> = Vec::new();
+        let mut replaced = 0;
+        // The latest value read of each property, through any handle, in any step.
+        let mut latest: Vec<Option<PropertyValue>> = vec![None; PROPERTIES.len()];
+        for d in &steps {
+            h.step(d).expect("a clean run");
+            let stamp = h.history().stamp();
+            let mut now = Vec::new();
+            for (i, slot) in h.handles.iter().enumerate() {
+                let mut row = Vec::new();
+                for (k, prop) in Prop::all().enumerate() {
+                    let kept = h.probed[i].props[k].as_ref();
+                    let fresh = slot.handle.get_property(prop);
+                    let want = match fresh {
+                        Ok(v) => {
+                            latest[k] = Some(v.clone());
+                            Some((v, HResult::S_OK))
+                        }
+                        Err(e) => latest[k].clone().map(|v| (v, e)),
+                    };
+                    let got = kept.map(|r| {
+                        assert_eq!(r.generation, slot.generation, "{prop:?} through handle {i}");
+                        (r.value.clone(), r.result)
+                    });
+                    assert_eq!(got, want, "{prop:?} through handle {i} after {d:?}");
+                    if let Some(r) = kept {
+                        assert!(!r.recheck || r.checked.is_some(), "{prop:?} judged");
+                        let was = before.get(i).and_then(|b: &Vec<_>| b[k].clone());
+                        if was.is_some() && was != got {
+                            assert_eq!(r.checked, Some(stamp), "{prop:?} judged when replaced");
+                            replaced += 1;
+                        }
+                    }
+                    row.push(got);
+                }
+                now.push(row);
+            }
+            before = now;
+        }
+        assert_eq!(
+            h.handles.len(),
+            3,
+            "two handles to alice's job, one to bob's"
+        );
+        assert!(replaced >= 5, "readings were replaced ({replaced})");
     }
 }

@@ -33,6 +33,9 @@ pub struct JobFacts {
     deadline: Option<SimTime>,
     /// The [`History::stamp`] of the last change to these facts.
     pub(crate) changed: u64,
+    /// The [`History::stamp`] of the last change to the facts a property getter's verdict reads: the
+    /// job's creation and its owner (see [`crate::testing::Checker::check_moved`]).
+    pub(crate) owner_changed: u64,
 }
 
 impl JobFacts {
@@ -47,6 +50,7 @@ impl JobFacts {
             last_queued_by: None,
             deadline: None,
             changed: 0,
+            owner_changed: 0,
         }
     }
 }
@@ -73,6 +77,10 @@ pub struct History {
     clock: u64,
     /// The stamp of the last change to the applications or the generation.
     pub(crate) apps_changed: u64,
+    /// The stamp of the last change to each application (connected, exited).
+    app_changed: BTreeMap<AppId, u64>,
+    /// The stamp of the last change of generation.
+    generation_changed: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -152,12 +160,20 @@ impl History {
     pub fn set_owner(&mut self, job: JobId, owner: UserId) {
         if let Some(f) = self.job_mut(job) {
             f.owner = Some(owner);
+            f.owner_changed = f.changed;
         }
     }
 
     /// Whether `app` is connected and has not exited.
     pub fn app_alive(&self, app: AppId) -> bool {
         self.apps.get(&app).is_some_and(|a| a.1)
+    }
+
+    /// The stamp of the last change to what the history says about `app` (alive, user) or the
+    /// generation: all a verdict on a call of `app` reads of the applications.
+    pub(crate) fn app_changed(&self, app: AppId) -> u64 {
+        let own = self.app_changed.get(&app).copied().unwrap_or(0);
+        own.max(self.generation_changed)
     }
 
     /// The user `app` runs as.
@@ -221,6 +237,7 @@ impl History {
             TraceKind::Created { job } => {
                 let mut facts = JobFacts::new();
                 facts.changed = self.bump();
+                facts.owner_changed = facts.changed;
                 if self.jobs.insert(job, facts).is_some() {
                     return Err(Violation::new("T1", format!("{job:?} created twice")));
                 }
@@ -246,20 +263,24 @@ impl History {
             TraceKind::OwnerChanged { job, user } => {
                 if let Some(f) = self.job_mut(job) {
                     f.owner = Some(user);
+                    f.owner_changed = f.changed;
                 }
             }
             TraceKind::AppConnected { app, user } => {
                 self.apps_changed = self.bump();
+                self.app_changed.insert(app, self.apps_changed);
                 self.apps.insert(app, (user, true));
             }
             TraceKind::AppExited { app } => {
                 self.apps_changed = self.bump();
+                self.app_changed.insert(app, self.apps_changed);
                 if let Some(a) = self.apps.get_mut(&app) {
                     a.1 = false;
                 }
             }
             TraceKind::ServiceRestarted => {
                 self.apps_changed = self.bump();
+                self.generation_changed = self.apps_changed;
                 self.generation += 1;
             }
             TraceKind::Notified {

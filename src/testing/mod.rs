@@ -94,7 +94,8 @@ pub use fuzz::{
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
 pub use invariants::{
-    check_invariants, Checker, Expect, FileChecker, Moved, Observations, Observed, Seen, Violation,
+    check_invariants, Checker, Expect, FileChecker, Judge, Moved, Observations, Observed, Seen,
+    Violation,
 };
 pub use replay::{replay, Counterexample};
 

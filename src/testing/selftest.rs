@@ -598,6 +598,126 @@ fn a_repeated_reading_is_checked_again_once_its_job_changed() {
     assert_eq!(again(&mut checker, &mut checked), Err("§1.1".into()));
 }
 
+/// The checker's skip for a repeated property reading: its verdict reads of the job only that it
+/// exists and who owns it, so a state change does not make it judged again, and a change of owner
+/// does — a reading that has become wrong (alice's handle now reads another user's job, D9) is caught
+/// at the first check after the change.
+#[test]
+fn a_repeated_property_reading_is_judged_again_once_its_owner_changed() {
+    use crate::{PropertyValue, Remote, Sim, World};
+    let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let job = app.create_job("j", JobType::Download).unwrap();
+    job.add_file("https://x.test/a", "C:\\a").unwrap();
+    let admin = sim.connect("admin", sim.admin("bob")).unwrap();
+    let len = || sim.with_service(|s| s.trace().len());
+    let reading = |action: Action, at: usize| Observed {
+        before: at,
+        after: at,
+        step: None,
+        seen: Seen::JobCall {
+            app: app.app(),
+            handle: None,
+            handle_generation: 0,
+            job: job.id(),
+            action,
+            held: None,
+            result: HResult::S_OK,
+        },
+    };
+    let name = Action::Check(Check::Property {
+        job: "j1".into(),
+        is: PropertyValue::DisplayName("j".into()),
+    });
+    let mut checker = Checker::new();
+    let obs = Observations {
+        items: vec![
+            reading(name, len()),
+            reading(state_is(JobState::Suspended), len()),
+        ],
+    };
+    checker
+        .check(&sim, &obs)
+        .expect("both readings are the truth");
+    let mut checked = [None, None];
+    let again = |checker: &mut Checker, checked: &mut [Option<u64>; 2], which: usize| {
+        let at = len();
+        let moved = Moved {
+            observed: &obs.items[which],
+            before: at,
+            after: at,
+            checked: &mut checked[which],
+        };
+        checker.check_moved(&sim, &obs, [moved]).map_err(|v| v.rule)
+    };
+    assert_eq!(again(&mut checker, &mut checked, 0), Ok(()));
+    assert_eq!(again(&mut checker, &mut checked, 1), Ok(()));
+    let first = checked[0].expect("a judged reading keeps the stamp it was judged at");
+    // The job leaves SUSPENDED: the state reading is judged again (and is wrong now, §1.1); the
+    // property reading is not judged again (its stamp stays), as nothing its verdict reads changed.
+    job.resume().unwrap();
+    assert_eq!(again(&mut checker, &mut checked, 1), Err("§1.1".into()));
+    assert_eq!(again(&mut checker, &mut checked, 0), Ok(()));
+    assert_eq!(checked[0], Some(first));
+    // bob (an administrator) takes the job: alice's reading that succeeded breaks D9 now.
+    admin.get_job(job.id()).unwrap().take_ownership().unwrap();
+    assert_eq!(again(&mut checker, &mut checked, 0), Err("D9".into()));
+}
+
+/// The checker's skip reads of the applications only the reading's own: another application
+/// connecting or exiting does not make a repeated reading judged again, its own application exiting
+/// does (and the reading that succeeded breaks D2 now).
+#[test]
+fn a_repeated_reading_is_judged_again_once_its_own_application_changed() {
+    use crate::{Remote, Sim, World};
+    let sim = Sim::new(World::new().remote("https://x.test/a", Remote::sized(10)));
+    let app = sim.connect("app", sim.user("alice")).unwrap();
+    let job = app.create_job("j", JobType::Download).unwrap();
+    let len = || sim.with_service(|s| s.trace().len());
+    let obs = Observations {
+        items: vec![Observed {
+            before: len(),
+            after: len(),
+            step: None,
+            seen: Seen::JobCall {
+                app: app.app(),
+                handle: None,
+                handle_generation: 0,
+                job: job.id(),
+                action: state_is(JobState::Suspended),
+                held: None,
+                result: HResult::S_OK,
+            },
+        }],
+    };
+    let mut checker = Checker::new();
+    checker.check(&sim, &obs).expect("SUSPENDED is the truth");
+    let mut checked = None;
+    let again = |checker: &mut Checker, checked: &mut Option<u64>| {
+        let at = len();
+        let moved = Moved {
+            observed: &obs.items[0],
+            before: at,
+            after: at,
+            checked,
+        };
+        checker.check_moved(&sim, &obs, [moved]).map_err(|v| v.rule)
+    };
+    assert_eq!(again(&mut checker, &mut checked), Ok(()));
+    let first = checked.expect("a judged reading keeps the stamp it was judged at");
+    let other = sim.connect("other", sim.user("bob")).unwrap();
+    other.exit().unwrap();
+    assert_eq!(again(&mut checker, &mut checked), Ok(()));
+    assert_eq!(
+        checked,
+        Some(first),
+        "not judged again for another application"
+    );
+    assert!(checker.history().stamp() > first);
+    app.exit().unwrap();
+    assert_eq!(again(&mut checker, &mut checked), Err("D2".into()));
+}
+
 /// Every event that changes a fact the checker reads moves the history's stamp and the stamp of the
 /// facts it changed; events that change no fact move neither.
 #[test]

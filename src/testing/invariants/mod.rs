@@ -51,6 +51,13 @@ pub fn check_invariants(sim: &Sim, obs: &Observations) -> Result<(), Violation> 
 /// TRANSFERRING entries, the error's context and code).
 type HeldFacts = (AppId, JobId, u32, u32, (ErrorContext, HResult));
 
+/// The judge [`Checker::check_moved_each`] lends its caller: judges one moved observation.
+pub type Judge<'j> = dyn FnMut(Moved<'_>) -> Result<(), Violation> + 'j;
+
+/// What the skip of a moved reading read last: (application, handle generation, job, history stamp)
+/// and (dead handle, the application's stamp, the job's stamps for a check and for a property).
+type SkipMemo = Option<((AppId, u32, JobId, u64), (bool, u64, (u64, u64)))>;
+
 /// The incremental checker: remembers how far it got in the trace and the observations.
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
@@ -126,13 +133,32 @@ impl Checker {
     /// check (a getter's reading, `Action::Check`) that reads no events and was already checked
     /// against the same facts ([`Moved::checked`]: nothing the verdict reads has changed since) is
     /// not checked again: the verdict on a check depends only on the reading, whether it spans
-    /// trace events, and the history's facts about its job, its application and user, the service
-    /// generation and the administrators.
+    /// trace events, and the history's facts about its job, its own application and user (not the
+    /// others'), the service generation and the administrators. For a property getter's reading (`Check::Property`) the
+    /// facts about its job that count are only that it exists and who owns it: its verdict is the
+    /// preconditions (D2, D9) and D1, and no method rule reads its state or error facts.
     pub fn check_moved<'o>(
         &mut self,
         sim: &Sim,
         obs: &Observations,
         again: impl IntoIterator<Item = Moved<'o>>,
+    ) -> Result<(), Violation> {
+        self.check_moved_each(sim, obs, |judge| {
+            for m in again {
+                judge(m)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Checker::check_moved`], with the moved observations given one at a time: `again` calls
+    /// the judge it is given with each (stopping at the first violation it returns), so that each
+    /// may be built just before it is judged, in storage the caller reuses.
+    pub fn check_moved_each(
+        &mut self,
+        sim: &Sim,
+        obs: &Observations,
+        again: impl FnOnce(&mut Judge<'_>) -> Result<(), Violation>,
     ) -> Result<(), Violation> {
         sim.with_service(|s| {
             while let Some(u) = s.user(UserId(self.users_seen)) {
@@ -149,19 +175,22 @@ impl Checker {
         r
     }
 
-    /// The history stamp of the last change to anything the verdict on a check of `job` reads:
-    /// its facts, the applications and generation, the administrators.
-    fn facts_changed(&self, job: JobId) -> u64 {
+    /// The history stamps of the last change to anything the verdict on a check of `job` through
+    /// application `app` reads: the job's facts, the application (alive, user) and the generation,
+    /// the administrators; and the same for a property getter's reading, whose verdict reads of the
+    /// job's facts only that it exists and who owns it.
+    fn facts_changed(&self, app: AppId, job: JobId) -> (u64, u64) {
         let h = &self.history;
-        let facts = h.job(job).map_or(0, |f| f.changed);
-        facts.max(h.apps_changed).max(self.admins_changed)
+        let (facts, owner) = h.job(job).map_or((0, 0), |f| (f.changed, f.owner_changed));
+        let others = h.app_changed(app).max(self.admins_changed);
+        (facts.max(others), owner.max(others))
     }
 
-    fn check_with_admins<'o>(
+    fn check_with_admins(
         &mut self,
         sim: &Sim,
         obs: &Observations,
-        again: impl IntoIterator<Item = Moved<'o>>,
+        again: impl FnOnce(&mut Judge<'_>) -> Result<(), Violation>,
         admins: &BTreeSet<UserId>,
     ) -> Result<(), Violation> {
         let now = sim.now();
@@ -176,7 +205,11 @@ impl Checker {
                 self.observation(o, (o.before, o.after), trace, admins)
                     .map_err(|v| v.at(o.step))?;
             }
-            for m in again {
+            // What the skip below reads about the last reading's application, handle generation
+            // and job, at the history stamp it was read at (the readings of one handle come
+            // together; the stamp moves with every change of a fact, so the same key reads the same).
+            let mut memo: SkipMemo = None;
+            let mut judge = |m: Moved<'_>| -> Result<(), Violation> {
                 let o = m.observed;
                 self.history
                     .advance_to(trace, m.before)
@@ -187,26 +220,43 @@ impl Checker {
                             app,
                             handle_generation,
                             job,
-                            action: Action::Check(_),
+                            action: Action::Check(check),
                             ..
                         },
                         Some(at),
                     ) if m.after == m.before => {
-                        // A dead handle (D2, D15) stays dead while the applications and the
+                        // A dead handle (D2, D15) stays dead while its application and the
                         // generation stay as they were; its verdict reads nothing else.
                         let h = &self.history;
-                        let dead = !h.app_alive(*app) || *handle_generation != h.generation;
-                        (dead && h.apps_changed <= at) || self.facts_changed(*job) <= at
+                        let key = (*app, *handle_generation, *job, h.stamp());
+                        let (dead, app_changed, facts) = match memo {
+                            Some((k, v)) if k == key => v,
+                            _ => {
+                                let dead = !h.app_alive(*app) || *handle_generation != h.generation;
+                                let v = (dead, h.app_changed(*app), self.facts_changed(*app, *job));
+                                memo = Some((key, v));
+                                v
+                            }
+                        };
+                        // A property getter's verdict (`precondition`: D2, D9; `method_rules`
+                        // has no rule for it) reads of the job only its existence and owner.
+                        let facts = match check {
+                            Check::Property { .. } => facts.1,
+                            _ => facts.0,
+                        };
+                        (dead && app_changed <= at) || facts <= at
                     }
                     _ => false,
                 };
                 if unchanged {
-                    continue;
+                    return Ok(());
                 }
                 self.observation(o, (m.before, m.after), trace, admins)
                     .map_err(|v| v.at(o.step))?;
                 *m.checked = Some(self.history.stamp());
-            }
+                Ok(())
+            };
+            again(&mut judge)?;
             self.history.advance_to(trace, trace.len())?;
             let soft = std::mem::take(&mut self.history.soft);
             if let Some(v) = soft.into_iter().chain(self.settled(s)).next() {
@@ -743,6 +793,8 @@ impl Checker {
                 }
                 self.after_state(o, trace, job, method, to)
             }
+            // No rule for a property getter's reading (`Check::Property`): one added here must
+            // make `check_moved`'s skip read the facts it reads.
             _ => Ok(()),
         }
     }
