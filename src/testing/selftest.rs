@@ -259,6 +259,24 @@ fn state_is(is: JobState) -> Action {
     })
 }
 
+/// A probe's successful reading `action` of `job` through `app`, at trace position `at` (no handle).
+fn probe_reading(app: &crate::Manager, job: &crate::Job, action: Action, at: usize) -> Observed {
+    Observed {
+        before: at,
+        after: at,
+        step: None,
+        seen: Seen::JobCall {
+            app: app.app(),
+            handle: None,
+            handle_generation: 0,
+            job: job.id(),
+            action,
+            held: None,
+            result: HResult::S_OK,
+        },
+    }
+}
+
 #[test]
 fn observation_rules_reject_what_breaks_them() {
     let h = run_with_error();
@@ -555,20 +573,7 @@ fn a_repeated_reading_is_checked_again_once_its_job_changed() {
     let job = app.create_job("j", JobType::Download).unwrap();
     job.add_file("https://x.test/a", "C:\\a").unwrap();
     let len = || sim.with_service(|s| s.trace().len());
-    let suspended = |at: usize| Observed {
-        before: at,
-        after: at,
-        step: None,
-        seen: Seen::JobCall {
-            app: app.app(),
-            handle: None,
-            handle_generation: 0,
-            job: job.id(),
-            action: state_is(JobState::Suspended),
-            held: None,
-            result: HResult::S_OK,
-        },
-    };
+    let suspended = |at: usize| probe_reading(&app, &job, state_is(JobState::Suspended), at);
     let mut checker = Checker::new();
     let obs = Observations {
         items: vec![suspended(len())],
@@ -611,20 +616,7 @@ fn a_repeated_property_reading_is_judged_again_once_its_owner_changed() {
     job.add_file("https://x.test/a", "C:\\a").unwrap();
     let admin = sim.connect("admin", sim.admin("bob")).unwrap();
     let len = || sim.with_service(|s| s.trace().len());
-    let reading = |action: Action, at: usize| Observed {
-        before: at,
-        after: at,
-        step: None,
-        seen: Seen::JobCall {
-            app: app.app(),
-            handle: None,
-            handle_generation: 0,
-            job: job.id(),
-            action,
-            held: None,
-            result: HResult::S_OK,
-        },
-    };
+    let reading = |action: Action, at: usize| probe_reading(&app, &job, action, at);
     let name = Action::Check(Check::Property {
         job: "j1".into(),
         is: PropertyValue::DisplayName("j".into()),
@@ -675,20 +667,12 @@ fn a_repeated_reading_is_judged_again_once_its_own_application_changed() {
     let job = app.create_job("j", JobType::Download).unwrap();
     let len = || sim.with_service(|s| s.trace().len());
     let obs = Observations {
-        items: vec![Observed {
-            before: len(),
-            after: len(),
-            step: None,
-            seen: Seen::JobCall {
-                app: app.app(),
-                handle: None,
-                handle_generation: 0,
-                job: job.id(),
-                action: state_is(JobState::Suspended),
-                held: None,
-                result: HResult::S_OK,
-            },
-        }],
+        items: vec![probe_reading(
+            &app,
+            &job,
+            state_is(JobState::Suspended),
+            len(),
+        )],
     };
     let mut checker = Checker::new();
     checker.check(&sim, &obs).expect("SUSPENDED is the truth");
