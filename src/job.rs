@@ -811,6 +811,11 @@ impl Job {
             None => &DEFAULT,
         }
     }
+    /// Whether any Job3/Job4/Job5 datum differs from its default (the block exists).
+    #[inline]
+    pub(crate) fn has_options(&self) -> bool {
+        self.options.is_some()
+    }
     /// Change the Job3/Job4/Job5 data; the block goes again when everything is back at its default.
     pub(crate) fn edit_options(&mut self, edit: impl FnOnce(&mut JobOptions)) {
         edit(self.options.get_or_insert_with(Box::default));

@@ -139,7 +139,18 @@ impl Service {
     /// Deliver `event` for job `j` to its registration, if its flag is set and DISABLE is not. A
     /// scripted answer is answered here; application code is queued as a call-out for the facade to
     /// deliver after the step (D19).
+    #[inline]
     pub(crate) fn notify(&mut self, j: usize, event: NotifyEvent) {
+        // The usual case, decided without the call: the event's flag is off (JobModification by
+        // default), or nobody can take it — no registration, and no options block, so no CLSID
+        // (D52) and no command line (§5.3, D50). `notify_about` would return `false` having done
+        // nothing.
+        let job = &self.jobs[j];
+        if !job.notify_flags().delivers(event.flag())
+            || (!job.has_options() && self.registrations.get(j).is_none_or(Option::is_none))
+        {
+            return;
+        }
         self.notify_about(j, event, None, &[]);
     }
 

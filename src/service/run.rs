@@ -372,6 +372,11 @@ impl Service {
 
     /// Disarm the retry and no-progress timers (the time slice belongs to the slot, see `enter`).
     pub(crate) fn disarm_timers(&mut self, j: usize) {
+        // Neither armed (every entry but those out of TRANSIENT_ERROR): nothing to clear.
+        let job = &self.jobs[j];
+        if job.timer(Slot::Retry).is_none() && job.timer(Slot::Deadline).is_none() {
+            return;
+        }
         self.disarm_retry(j);
         self.disarm_deadline(j);
     }
