@@ -189,13 +189,12 @@ pub(crate) struct Engine {
     pub(crate) ready_bg: [OrdSet<(u64, JobId)>; 4],
     /// QUEUED jobs whose owner is logged off.
     pub(crate) parked: OrdSet<JobId>,
-    /// CONNECTING and TRANSFERRING jobs. Changed only by [`Engine::set_running`].
-    running: OrdSet<JobId>,
-    /// The running jobs whose priority is not FOREGROUND, in no order (derived from `running` and the
-    /// priorities; not saved): the scheduler looks at these without scanning every running
+    /// The running (CONNECTING, TRANSFERRING) jobs whose priority is not FOREGROUND, in no order
+    /// (derived from the jobs' states and priorities; not saved): the scheduler looks at these without scanning every running
     /// foreground job. Normally one; more only between a priority change and the next scheduler pass.
     /// A `Vec`, not a set: it keeps its allocation when it empties. Changed only by
-    /// [`Engine::set_running`], so it stays in step with `running`.
+    /// [`Engine::set_running`]. (The running jobs as a whole are not kept: nothing asks for them
+    /// apart from the jobs' states.)
     running_bg: Vec<JobId>,
     pub(crate) flow: Flow,
     /// Boxes of finished transfers (`Job::active`), reused by the next ones so a transfer does not
@@ -371,18 +370,10 @@ impl Engine {
             .collect()
     }
 
-    /// The one place `running` and `running_bg` change: job `id` runs (CONNECTING or TRANSFERRING)
-    /// with `priority`, or (`None`) does not run. Called when a job starts or stops running and when a
+    /// The one place `running_bg` changes: job `id` runs (CONNECTING or TRANSFERRING) with
+    /// `priority`, or (`None`) does not run. Called when a job starts or stops running and when a
     /// running job's priority changes.
     pub(crate) fn set_running(&mut self, id: JobId, priority: Option<Priority>) {
-        match priority {
-            Some(_) => {
-                self.running.insert(id);
-            }
-            None => {
-                self.running.remove(&id);
-            }
-        }
         let background = priority.is_some_and(|p| !p.is_foreground());
         let at = self.running_bg.iter().position(|&x| x == id);
         match (at, background) {
