@@ -72,14 +72,40 @@ pub(crate) struct Flow {
 
 impl Flow {
     /// Counter units per millisecond for each of `k` transfers sharing `bandwidth` bytes/s.
+    #[inline]
     pub(crate) fn rate(bandwidth: u64, k: usize) -> u128 {
         if bandwidth == 0 || k == 0 {
             0
         } else {
-            (u128::from(bandwidth) * SCALE / (1000 * k as u128)).max(1)
+            // `bandwidth × SCALE / (1000 × k)` = `bandwidth × (SCALE / 1000) / k` exactly (SCALE is a
+            // multiple of 1000); in 64 bits when the product fits (no 128-bit division call).
+            let units = u128::from(bandwidth) * (SCALE / 1000);
+            match u64::try_from(units) {
+                Ok(u) => u128::from(u / k as u64).max(1),
+                Err(_) => (units / k as u128).max(1),
+            }
         }
     }
 
+    /// `a.div_ceil(b)` (`b > 0`), in 64 bits when both fit.
+    #[inline]
+    fn div_ceil(a: u128, b: u128) -> u128 {
+        match (u64::try_from(a), u64::try_from(b)) {
+            (Ok(a), Ok(b)) => u128::from(a.div_ceil(b)),
+            _ => a.div_ceil(b),
+        }
+    }
+
+    /// Whole bytes in `units` of the counter (`units / SCALE`), in 64 bits when `units` fits.
+    #[inline]
+    pub(crate) fn bytes_in(units: u128) -> u128 {
+        match u64::try_from(units) {
+            Ok(u) => u128::from(u / SCALE as u64),
+            Err(_) => units / SCALE,
+        }
+    }
+
+    #[inline]
     pub(crate) fn s_at(&self, now: SimTime, bandwidth: u64) -> u128 {
         let dt = u128::from(now.saturating_since(self.s_time).as_millis());
         // Saturating: a huge bandwidth over a span near the end of time must not overflow (D18).
@@ -95,6 +121,7 @@ impl Flow {
     /// When the next point is reached; `None` when never: no bandwidth, or the point lies beyond
     /// the end of time (D18: a transfer that would finish after [`SimTime::MAX`] never finishes,
     /// instead of being stepped at the last instant forever).
+    #[inline]
     pub(crate) fn next_time(&self, bandwidth: u64) -> Option<SimTime> {
         let &(p, _) = self.points.first()?;
         if p <= self.s {
@@ -104,7 +131,7 @@ impl Flow {
         if rate == 0 {
             return None;
         }
-        let dt = u64::try_from((p - self.s).div_ceil(rate)).ok()?;
+        let dt = u64::try_from(Self::div_ceil(p - self.s, rate)).ok()?;
         self.s_time
             .as_millis()
             .checked_add(dt)
@@ -344,11 +371,18 @@ impl Engine {
 
     /// A job left QUEUED (or is re-queued): out of its ready queue (key `key`) or the parked set.
     pub(crate) fn unqueue(&mut self, id: JobId, priority: Priority, key: Option<u64>) {
+        // A queued job's priority does not change while it is queued (SetPriority takes it out
+        // first), so its key can only be in the ready queue of that priority.
         if let Some(key) = key {
-            self.ready_fg.remove(&(key, id));
-            self.ready_bg[priority.value() as usize].remove(&(key, id));
+            if priority.is_foreground() {
+                self.ready_fg.remove(&(key, id));
+            } else {
+                self.ready_bg[priority.value() as usize].remove(&(key, id));
+            }
         }
-        self.parked.remove(&id);
+        if !self.parked.is_empty() {
+            self.parked.remove(&id);
+        }
     }
 
     /// The first background job in the ready queue: the best priority, then the earliest enqueued.

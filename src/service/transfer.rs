@@ -4,7 +4,7 @@
 
 use super::Service;
 use crate::content::Body;
-use crate::engine::{stop_point, SCALE};
+use crate::engine::{stop_point, Flow};
 use crate::hresult::HResult;
 use crate::job::{Active, FileData};
 use crate::notify::NotifyEvent;
@@ -39,7 +39,7 @@ impl Service {
     pub(crate) fn live_bytes(&self, j: usize) -> Option<(u32, u64)> {
         let a = *self.jobs[j].active.as_deref()?;
         let s = self.engine.flow.s_at(self.now, self.world.bandwidth);
-        let moved = u64::try_from((s.saturating_sub(a.s_base)) / SCALE).unwrap_or(u64::MAX);
+        let moved = u64::try_from(Flow::bytes_in(s.saturating_sub(a.s_base))).unwrap_or(u64::MAX);
         Some((a.file, a.bytes_base.saturating_add(moved).min(a.stop_at)))
     }
 
