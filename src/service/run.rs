@@ -31,6 +31,15 @@ pub(crate) fn cancelled(jobs: &[Job], e: &Scheduled) -> bool {
     }
 }
 
+/// The next event: when it falls due (`at`), the next transfer point's time (`flow`) and the front
+/// live timer's (`timer`), as [`Service::next_live_due`] found them.
+#[derive(Clone, Copy, Debug)]
+struct Due {
+    at: SimTime,
+    flow: Option<SimTime>,
+    timer: Option<SimTime>,
+}
+
 /// Where [`Service::idle_toward`] stopped.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum IdleStep {
@@ -84,7 +93,7 @@ impl Service {
         stop_at_callout: bool,
     ) -> Result<bool, StepLimitExceeded> {
         while let Some(next) = self.next_live_due() {
-            if next > t {
+            if next.at > t {
                 break;
             }
             if *steps >= max_steps {
@@ -152,7 +161,7 @@ impl Service {
     ) -> Result<IdleStep, StepLimitExceeded> {
         while !self.is_idle() {
             match self.next_live_due() {
-                Some(next) if next <= limit => {
+                Some(next) if next.at <= limit => {
                     if *steps >= max_steps {
                         return Err(self.step_limit(*steps));
                     }
@@ -203,8 +212,9 @@ impl Service {
     }
 
     /// D85: drop the cancelled timers at the front of the list (they are not events: no step, no
-    /// clock movement), then when the next event falls due.
-    fn next_live_due(&mut self) -> Option<SimTime> {
+    /// clock movement), then when the next event falls due, with what [`Service::step`] needs to
+    /// know about it.
+    fn next_live_due(&mut self) -> Option<Due> {
         // The held time slice (usually cancelled by now: its job finished) goes unseen.
         if self.engine.held.is_some_and(|h| cancelled(&self.jobs, &h)) {
             self.engine.held = None;
@@ -217,12 +227,24 @@ impl Service {
                 front => break front.map(|e| e.time),
             }
         };
-        self.next_due(front)
+        let flow = self.engine.flow.next_time(self.world.bandwidth);
+        self.next_due_of(front, flow).map(|at| Due {
+            at,
+            flow,
+            timer: front,
+        })
     }
 
     /// When the next event falls due, given the front timer's time `heap`.
     fn next_due(&self, heap: Option<SimTime>) -> Option<SimTime> {
         let flow = self.engine.flow.next_time(self.world.bandwidth);
+        self.next_due_of(heap, flow)
+    }
+
+    /// When the next event falls due, given the front timer's time `heap` and the next transfer
+    /// point's `flow`.
+    #[inline]
+    fn next_due_of(&self, heap: Option<SimTime>, flow: Option<SimTime>) -> Option<SimTime> {
         let due = match (heap, flow) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -239,13 +261,18 @@ impl Service {
         }
     }
 
-    /// Process one thing due at `t`: transfer points first, then timers in scheduling order.
-    fn step(&mut self, t: SimTime) {
+    /// Process one thing due at `due.at`: transfer points first, then timers in scheduling order.
+    /// `due` is what [`Service::next_live_due`] found just before, nothing having changed since: the
+    /// next transfer point's time and the front live timer's are not looked up again.
+    fn step(&mut self, due: Due) {
+        let t = due.at;
         debug_assert!(t >= self.now, "time never goes backwards");
+        debug_assert_eq!(due.flow, self.engine.flow.next_time(self.world.bandwidth));
+        debug_assert_eq!(due.timer, self.engine.peek_event().map(|e| e.time));
         self.now = t;
         self.engine.steps += 1;
         let bw = self.world.bandwidth;
-        if self.engine.flow.next_time(bw) == Some(t) {
+        if due.flow == Some(t) {
             self.engine.flow.sync(t, bw);
             if let Some(&(p, id)) = self.engine.flow.points.first() {
                 if p <= self.engine.flow.s {
@@ -254,7 +281,7 @@ impl Service {
                 }
             }
         }
-        if self.engine.peek_event().is_none_or(|e| e.time > t) {
+        if due.timer.is_none_or(|at| at > t) {
             if self
                 .engine
                 .max_download
