@@ -37,7 +37,21 @@ impl<T: Ord> OrdSet<T> {
     }
 
     /// Add `x`; whether it was not there yet.
+    #[inline]
     pub(crate) fn insert(&mut self, x: T) -> bool {
+        // The usual case inline: a small set (mostly empty) whose entries are all below `x`.
+        if let OrdSet::Small(v) = self {
+            if v.len() < SMALL_MAX && v.len() < v.capacity() && v.last().is_none_or(|l| *l < x) {
+                v.push(x);
+                return true;
+            }
+        }
+        self.insert_slow(x)
+    }
+
+    /// [`OrdSet::insert`] past its inline case.
+    #[inline(never)]
+    fn insert_slow(&mut self, x: T) -> bool {
         match self {
             OrdSet::Small(v) => {
                 // Entries mostly arrive in order (sequence keys, later deadlines): look from the end.
@@ -65,7 +79,28 @@ impl<T: Ord> OrdSet<T> {
     }
 
     /// Remove `x`; whether it was there.
+    #[inline]
     pub(crate) fn remove(&mut self, x: &T) -> bool {
+        // The usual cases inline: a small set of at most one entry.
+        if let OrdSet::Small(v) = self {
+            match v.as_slice() {
+                [] => return false,
+                [only] => {
+                    let hit = only == x;
+                    if hit {
+                        v.clear();
+                    }
+                    return hit;
+                }
+                _ => {}
+            }
+        }
+        self.remove_slow(x)
+    }
+
+    /// [`OrdSet::remove`] past its inline cases.
+    #[inline(never)]
+    fn remove_slow(&mut self, x: &T) -> bool {
         match self {
             OrdSet::Small(v) => {
                 // The first entry is the usual one to go (the front of a queue, the earliest point).
