@@ -9,7 +9,7 @@ use crate::hresult::HResult;
 use crate::job::{Active, FileData};
 use crate::notify::NotifyEvent;
 use crate::record::ErrorReport;
-use crate::state::{ErrorContext, JobType, BG_SIZE_UNKNOWN};
+use crate::state::{ErrorContext, JobState, JobType, BG_SIZE_UNKNOWN};
 use crate::trace::{ReplyEvent, RestartReason, TraceKind};
 use crate::transition::{self, EngineEvent, Failure};
 use crate::world::{Class, Fault, Response};
@@ -139,7 +139,7 @@ impl Service {
                 if !self.reply_phase(j) {
                     return;
                 }
-                self.on_event(j, EngineEvent::Connected);
+                self.connected(j);
                 self.on_event(j, EngineEvent::AllFilesDone);
                 return;
             };
@@ -301,7 +301,7 @@ impl Service {
             } else {
                 size
             };
-            self.on_event(j, EngineEvent::Connected); // T5 (no-op between files)
+            self.connected(j); // T5 (no-op between files)
             let file = &self.jobs[j].files()[f];
             let have = file.bytes_transferred;
             let extent = file.disk_extent();
@@ -346,6 +346,15 @@ impl Service {
             };
             self.jobs[j].active = Some(boxed);
             return;
+        }
+    }
+
+    /// T5: a connection for job `j` succeeded. From CONNECTING the table moves the job to
+    /// TRANSFERRING; in TRANSFERRING its T5 row stays in the state (a later file), which changes
+    /// nothing, so the table is not asked.
+    fn connected(&mut self, j: usize) {
+        if self.jobs[j].state() != JobState::Transferring {
+            self.on_event(j, EngineEvent::Connected);
         }
     }
 
