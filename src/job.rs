@@ -525,6 +525,7 @@ impl Job {
     /// and when it was entered, ModificationTime (§8.2), the error record (D1) and count (D6), the
     /// TRANSFERRING epoch (D2), the retry flags (D3, D6) and the no-progress clock (D4). Called only by
     /// `Service::enter`, which does the service's part (slots, queues, timers, callbacks, trace).
+    #[inline]
     pub(crate) fn enter(&mut self, t: Transition, now: SimTime) -> Entered {
         let from = self.state;
         self.state = t.to();
@@ -570,6 +571,7 @@ impl Job {
     }
 
     /// D1, D6: the record an entry into ERROR / TRANSIENT_ERROR creates.
+    #[inline(never)]
     fn record_error(
         &mut self,
         from: JobState,
