@@ -303,6 +303,7 @@ impl Engine {
     }
 
     /// The next pending timer of the heap and the FIFO, in `(time, seq)` order.
+    #[inline]
     fn peek_queued(&self) -> Option<&Scheduled> {
         match (self.events.peek(), self.now_events.front()) {
             (Some(h), Some(f)) => Some(if f < h { f } else { h }),
@@ -312,6 +313,7 @@ impl Engine {
     }
 
     /// The next pending timer in `(time, seq)` order, without removing it.
+    #[inline]
     pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
         match (self.peek_queued(), self.held.as_ref()) {
             (Some(q), Some(h)) => Some(if h < q { h } else { q }),
@@ -321,6 +323,7 @@ impl Engine {
     }
 
     /// Remove and return the next pending timer in `(time, seq)` order.
+    #[inline]
     pub(crate) fn pop_event(&mut self) -> Option<Scheduled> {
         if let Some(h) = self.held {
             if self.peek_queued().is_none_or(|q| h < *q) {
@@ -386,6 +389,7 @@ impl Engine {
     }
 
     /// The first background job in the ready queue: the best priority, then the earliest enqueued.
+    #[inline]
     pub(crate) fn first_ready_bg(&self) -> Option<(Priority, u64, JobId)> {
         self.ready_bg.iter().enumerate().find_map(|(p, set)| {
             let &(seq, id) = set.first()?;
