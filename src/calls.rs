@@ -284,6 +284,15 @@ impl Service {
         call: impl FnOnce(&Job) -> MethodCall,
     ) -> Result<HResult, HResult> {
         let j = self.access(app, job)?;
+        self.state_call_at(j, call)
+    }
+
+    /// [`Service::state_call`] for job index `j`, the caller's access already checked.
+    fn state_call_at(
+        &mut self,
+        j: usize,
+        call: impl FnOnce(&Job) -> MethodCall,
+    ) -> Result<HResult, HResult> {
         let call = call(&self.jobs[j]);
         let r = self.on_method(j, call)?;
         self.jobs[j].touch(self.now);
@@ -320,7 +329,7 @@ impl Service {
         if self.jobs[j].state().is_running() {
             self.settle(j);
         }
-        let r = self.state_call(app, job, |jb| MethodCall::Complete {
+        let r = self.state_call_at(j, |jb| MethodCall::Complete {
             job_type: jb.job_type(),
             all_transferred: jb.all_files_done(),
         })?;

@@ -150,7 +150,23 @@ impl Service {
     }
 
     /// Bytes `from..to` of a running download moved: write them. Err: the local-file error.
+    #[inline]
     pub(crate) fn sandbox_write(
+        &mut self,
+        j: usize,
+        f: usize,
+        from: u64,
+        to: u64,
+    ) -> Result<(), (HResult, u64)> {
+        if self.sandbox.is_none() {
+            return Ok(());
+        }
+        self.sandbox_write_file(j, f, from, to)
+    }
+
+    /// [`Service::sandbox_write`] with a sandbox.
+    #[inline(never)]
+    fn sandbox_write_file(
         &mut self,
         j: usize,
         f: usize,
