@@ -57,12 +57,16 @@ impl Service {
     /// Enter `t.to` by `t.rule`: the one place where entry and exit actions happen.
     fn enter(&mut self, j: usize, t: Transition) {
         let now = self.now;
-        let from = self.jobs[j].state();
-        let id = self.jobs[j].id();
+        let to = t.to();
+        let (from, id) = {
+            let job = &self.jobs[j];
+            (job.state(), job.id())
+        };
+        let (from_running, to_running) = (from.is_running(), to.is_running());
         debug_assert!(!from.is_final(), "final states are absorbing");
 
         // ---- leave `from`
-        if from.is_running() && !t.to().is_running() {
+        if from_running && !to_running {
             self.release_slot(j);
             self.jobs[j].set_slot(crate::job::Slot::Slice, None);
         }
@@ -71,10 +75,10 @@ impl Service {
         }
         self.disarm_timers(j);
         // T23 (D55): the time spent running is counted, or dropped where only a Resume leads on.
-        let kept_deadline = if from.is_running() {
-            self.max_download_leave(j, t.to())
+        let kept_deadline = if from_running {
+            self.max_download_leave(j, to)
         } else {
-            self.max_download_settle(j, t.to());
+            self.max_download_settle(j, to);
             None
         };
 
@@ -83,7 +87,7 @@ impl Service {
         self.record(TraceKind::State {
             job: id,
             from,
-            to: t.to(),
+            to,
             rule: t.rule(),
         });
         match entered {
@@ -102,35 +106,39 @@ impl Service {
                 error_count,
             }),
         }
-        if t.to().is_running() {
+        if to_running {
             // T23
-            if from.is_running() {
+            if from_running {
                 self.max_download_move(j, kept_deadline);
             } else {
                 self.max_download_enter(j);
             }
         }
-        match t.to() {
-            JobState::Queued => self.enqueue(j),
+
+        // ---- the entry's own actions, then the timers and notifications that follow it (one
+        // dispatch on the new state; each arm in that order)
+        match to {
+            JobState::Queued => {
+                self.enqueue(j);
+                self.notify(j, NotifyEvent::JobModification);
+            }
             JobState::Acknowledged | JobState::Cancelled => {
-                self.sandbox_final(j, t.to() == JobState::Acknowledged);
+                self.sandbox_final(j, to == JobState::Acknowledged);
                 let owner = self.jobs[j].owner();
                 self.live_jobs = self.live_jobs.saturating_sub(1);
                 let per_user = &mut self.live_jobs_per_user[owner.index()];
                 *per_user = per_user.saturating_sub(1);
+                self.notify(j, NotifyEvent::JobModification);
             }
-            _ => {}
-        }
-
-        // ---- timers and notifications that follow the entry
-        match t.to() {
             JobState::TransientError => {
                 self.arm_transient_timers(j);
                 self.notify(j, NotifyEvent::JobModification);
             }
             JobState::Error => self.notify(j, NotifyEvent::JobError),
             JobState::Transferred => self.notify(j, NotifyEvent::JobTransferred),
-            _ => self.notify(j, NotifyEvent::JobModification),
+            JobState::Suspended | JobState::Connecting | JobState::Transferring => {
+                self.notify(j, NotifyEvent::JobModification)
+            }
         }
     }
 
