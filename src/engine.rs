@@ -323,7 +323,7 @@ impl Engine {
     }
 
     /// Remove and return the next pending timer in `(time, seq)` order.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_event(&mut self) -> Option<Scheduled> {
         if let Some(h) = self.held {
             if self.peek_queued().is_none_or(|q| h < *q) {
