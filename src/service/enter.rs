@@ -29,6 +29,9 @@ impl Service {
     /// The engine sends an event only in a state that takes it: a refusal is a bug, asserted in debug
     /// builds and recorded as [`TraceKind::EventRefused`] in release builds. Returns whether the table
     /// took the event.
+    /// Inlined: at a call site the event is a constant, so the table's lookup reduces to a
+    /// dispatch on the state.
+    #[inline]
     pub(crate) fn on_event(&mut self, j: usize, event: EngineEvent) -> bool {
         let from = self.jobs[j].state();
         match transition::on_event(from, event) {
@@ -38,20 +41,25 @@ impl Service {
                 }
                 true
             }
-            None => {
-                let job = self.jobs[j].id();
-                debug_assert!(
-                    false,
-                    "{job:?} in {from} cannot take the engine event {event:?}"
-                );
-                self.record(TraceKind::EventRefused {
-                    job,
-                    state: from,
-                    event: event.kind(),
-                });
-                false
-            }
+            None => self.event_refused(j, from, event),
         }
+    }
+
+    /// The table refused an engine event (a bug): asserted in debug builds, traced in release.
+    #[cold]
+    #[inline(never)]
+    fn event_refused(&mut self, j: usize, from: JobState, event: EngineEvent) -> bool {
+        let job = self.jobs[j].id();
+        debug_assert!(
+            false,
+            "{job:?} in {from} cannot take the engine event {event:?}"
+        );
+        self.record(TraceKind::EventRefused {
+            job,
+            state: from,
+            event: event.kind(),
+        });
+        false
     }
 
     /// Enter `t.to` by `t.rule`: the one place where entry and exit actions happen.
