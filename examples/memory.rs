@@ -5,8 +5,8 @@
 //!
 //! "Live bytes" are the bytes the allocator holds after the jobs were created minus what it held
 //! before (the machine with its user and application already exists), divided by the number of jobs.
-//! They include every vector's spare capacity: the service's job vector, the trace and the
-//! registrations double while under 256 KiB and then grow by a sixteenth (D68), so the per-job share
+//! They include every vector's spare capacity: the service's job vector and the trace (the
+//! registrations reach only as far as the last job given one: none here) double while under 256 KiB and then grow by a sixteenth (D68), so the per-job share
 //! depends on how full the last step is (1,000 jobs: capacity 1,024; 100,000 jobs: at most 6.25 %
 //! slack). The job's own strings
 //! (display name, remote URL, local name; exactly their lengths, as `str::to_string` allocates) are

@@ -79,7 +79,8 @@ impl Service {
             }
         }
         let id = JobId(u32::try_from(self.jobs.len()).map_err(|_| HResult::E_OUTOFMEMORY)?);
-        // D68: the job vector and the registrations grow in steps, not by doubling.
+        // D68: the job vector grows in steps, not by doubling. (A new job has no registration:
+        // the registrations reach only as far as the last job given one.)
         crate::growth::push(
             &mut self.jobs,
             Job::new(id, user, job_type, display_name.into(), self.now),
@@ -89,7 +90,6 @@ impl Service {
         if cost != crate::job_options::TRANSFER_STANDARD {
             self.jobs[id.index()].edit_options(|o| o.cost_flags = cost);
         }
-        crate::growth::push(&mut self.registrations, None);
         self.note_inactivity_deadline(id.index()); // T22
         self.live_jobs_per_user[user.index()] += 1;
         self.live_jobs += 1;
@@ -351,7 +351,7 @@ impl Service {
     /// GetNotifyInterface: whether a callback is registered (none by default).
     pub fn has_notify_interface(&self, app: AppId, job: JobId) -> Result<bool, HResult> {
         self.access(app, job)
-            .map(|j| self.registrations[j].is_some())
+            .map(|j| self.registration(j).is_some())
     }
 
     /// GetError (D1): the error object, or BG_E_ERROR_INFORMATION_UNAVAILABLE when the job has no error
@@ -411,7 +411,7 @@ impl Service {
         let j = self.mutable(app, job)?;
         self.next_serial += 1;
         let serial = self.next_serial;
-        self.registrations[j] = notifier.map(|notifier| {
+        let registration = notifier.map(|notifier| {
             Box::new(Registration {
                 app,
                 serial,
@@ -419,6 +419,7 @@ impl Service {
                 notifier,
             })
         });
+        self.set_registration(j, registration);
         self.jobs[j].touch(self.now);
         match self.jobs[j].state() {
             JobState::Transferred => self.notify(j, NotifyEvent::JobTransferred),

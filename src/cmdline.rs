@@ -205,7 +205,7 @@ impl Service {
                 _ => None,
             };
             if let Some(event) = event {
-                let live = self.registrations[j].is_some();
+                let live = self.registration(j).is_some();
                 let clsid = self.jobs[j].options().notification_clsid != 0;
                 if !live && !clsid && self.jobs[j].notify_flags().delivers(event.flag()) {
                     self.queue_launch(j, event);

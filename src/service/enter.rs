@@ -163,7 +163,7 @@ impl Service {
         // nothing.
         let job = &self.jobs[j];
         if !job.notify_flags().delivers(event.flag())
-            || (!job.has_options() && self.registrations.get(j).is_none_or(Option::is_none))
+            || (!job.has_options() && self.registration(j).is_none())
         {
             return;
         }
@@ -258,7 +258,7 @@ impl Service {
         if !self.jobs[j].notify_flags().delivers(event.flag()) {
             return false;
         }
-        let Some(reg) = self.registrations.get(j).and_then(Option::as_ref) else {
+        let Some(reg) = self.registration(j) else {
             // §5.2, §5.3: no live object: the CLSID's server, else the command line (D50, D52).
             return self.notify_without_registration(j, event, file, ranges);
         };
@@ -388,9 +388,7 @@ impl Service {
         // Serial 0: a notification of the CLSID or command-line path (§5.3, D50), sent again through
         // whatever is registered now.
         let still_registered = serial == 0
-            || self.registrations[j]
-                .as_ref()
-                .is_some_and(|r| r.serial == serial);
+            || self.registration(j).is_some_and(|r| r.serial == serial);
         let still_due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
@@ -409,9 +407,7 @@ impl Service {
     pub(crate) fn file_notify_retry(&mut self, id: JobId, file: u32, serial: u64) {
         let j = id.index();
         let still_registered = serial == 0
-            || self.registrations[j]
-                .as_ref()
-                .is_some_and(|r| r.serial == serial);
+            || self.registration(j).is_some_and(|r| r.serial == serial);
         let job = &self.jobs[j];
         let still_due = !job.state().is_final()
             && job.files().get(file as usize).is_some_and(|f| {

@@ -134,7 +134,10 @@ pub struct Service {
     /// Bumped by every service restart: handles from before are dead (D15).
     pub(crate) generation: u32,
     /// SetNotifyInterface registrations, by job index (not persisted, D15).
-    /// Boxed: nearly every job has none, and `None` then costs 8 bytes per job instead of 40.
+    /// Boxed: nearly every job has none, and `None` then costs 8 bytes instead of 40. Only as long
+    /// as the last job that ever had one needs: a job past its end has none (read through
+    /// [`Service::registration`], written through [`Service::set_registration`]), so creating a job
+    /// touches no registration.
     pub(crate) registrations: Vec<Option<Box<Registration>>>,
     pub(crate) next_serial: u64,
     /// Timers, ready queues, running sets, bandwidth flow.
@@ -249,6 +252,23 @@ impl Service {
     }
 
     // ------------------------------------------------------------------ users and applications
+
+    /// Job `j`'s SetNotifyInterface registration, if it has one.
+    #[inline]
+    pub(crate) fn registration(&self, j: usize) -> Option<&Registration> {
+        self.registrations.get(j).and_then(Option::as_deref)
+    }
+
+    /// Register `r` for job `j` (or clear its registration).
+    pub(crate) fn set_registration(&mut self, j: usize, r: Option<Box<Registration>>) {
+        if j >= self.registrations.len() {
+            if r.is_none() {
+                return;
+            }
+            self.registrations.resize_with(j + 1, || None);
+        }
+        self.registrations[j] = r;
+    }
 
     /// Add a user account. Names are unique: adding an existing name returns the existing id unchanged.
     pub fn add_user(&mut self, name: &str, admin: bool, logged_on: bool) -> UserId {
