@@ -1,4 +1,4 @@
-//! D68: how the service's long vectors grow (the job vector, the registrations, the trace).
+//! D68: how the service's long vectors grow (the job vector, the trace).
 //!
 //! `Vec::push` doubles the capacity when full, so a vector is between half and completely full: at
 //! 100,000 jobs the job vector held 131,072 slots (31 % unused), about 90 bytes of every idle job.
