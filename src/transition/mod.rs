@@ -529,7 +529,7 @@ pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, 
 
 /// The transition table for engine events. `None`: the event cannot arrive in that state (the engine
 /// never sends it there; a test walks every pair). Grouped by source state, no wildcard.
-#[inline]
+#[inline(always)]
 pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition> {
     use EngineEvent as E;
     use JobState as S;
