@@ -387,8 +387,8 @@ impl Service {
         let j = id.index();
         // Serial 0: a notification of the CLSID or command-line path (§5.3, D50), sent again through
         // whatever is registered now.
-        let still_registered = serial == 0
-            || self.registration(j).is_some_and(|r| r.serial == serial);
+        let still_registered =
+            serial == 0 || self.registration(j).is_some_and(|r| r.serial == serial);
         let still_due = match event {
             NotifyEvent::JobTransferred => self.jobs[j].state() == JobState::Transferred,
             NotifyEvent::JobError => self.jobs[j].state() == JobState::Error,
@@ -406,8 +406,8 @@ impl Service {
     /// CANCELLED.
     pub(crate) fn file_notify_retry(&mut self, id: JobId, file: u32, serial: u64) {
         let j = id.index();
-        let still_registered = serial == 0
-            || self.registration(j).is_some_and(|r| r.serial == serial);
+        let still_registered =
+            serial == 0 || self.registration(j).is_some_and(|r| r.serial == serial);
         let job = &self.jobs[j];
         let still_due = !job.state().is_final()
             && job.files().get(file as usize).is_some_and(|f| {
