@@ -303,7 +303,7 @@ impl Engine {
     }
 
     /// The next pending timer of the heap and the FIFO, in `(time, seq)` order.
-    #[inline]
+    #[inline(always)]
     fn peek_queued(&self) -> Option<&Scheduled> {
         match (self.events.peek(), self.now_events.front()) {
             (Some(h), Some(f)) => Some(if f < h { f } else { h }),
@@ -313,7 +313,7 @@ impl Engine {
     }
 
     /// The next pending timer in `(time, seq)` order, without removing it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
         match (self.peek_queued(), self.held.as_ref()) {
             (Some(q), Some(h)) => Some(if h < q { h } else { q }),

@@ -817,6 +817,7 @@ impl Trace {
     }
 
     /// Append a record.
+    #[inline]
     pub fn push(&mut self, e: TraceEvent) {
         // D68: long traces grow by a sixteenth, not by doubling.
         crate::growth::push(&mut self.events, e);
