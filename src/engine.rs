@@ -357,6 +357,7 @@ impl Engine {
 
     /// A job entered QUEUED: the ready queue of its priority if its owner is logged on, else parked
     /// (D10). Returns its queue key.
+    #[inline]
     pub(crate) fn enqueue(&mut self, id: JobId, priority: Priority, owner_logged_on: bool) -> u64 {
         self.queue_seq += 1;
         let key = self.queue_seq;
@@ -373,6 +374,7 @@ impl Engine {
     }
 
     /// A job left QUEUED (or is re-queued): out of its ready queue (key `key`) or the parked set.
+    #[inline]
     pub(crate) fn unqueue(&mut self, id: JobId, priority: Priority, key: Option<u64>) {
         // A queued job's priority does not change while it is queued (SetPriority takes it out
         // first), so its key can only be in the ready queue of that priority.

@@ -456,6 +456,7 @@ impl Service {
     // ================================================================== queues and slots
 
     /// A job entered QUEUED: ready queue if its owner is logged on, else parked (D10).
+    #[inline]
     pub(crate) fn enqueue(&mut self, j: usize) {
         let job = &self.jobs[j];
         let logged_on = self.users[job.owner().index()].logged_on;
@@ -465,6 +466,7 @@ impl Service {
     }
 
     /// A job left QUEUED (or its priority or owner changes and it is re-queued).
+    #[inline]
     pub(crate) fn unqueue(&mut self, j: usize) {
         let job = &mut self.jobs[j];
         let key = job.set_ready_key(None);
