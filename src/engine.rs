@@ -108,6 +108,10 @@ impl Flow {
     #[inline]
     pub(crate) fn s_at(&self, now: SimTime, bandwidth: u64) -> u128 {
         let dt = u128::from(now.saturating_since(self.s_time).as_millis());
+        if dt == 0 {
+            // Synced at this instant already (the usual case: every step syncs first): no rate.
+            return self.s;
+        }
         // Saturating: a huge bandwidth over a span near the end of time must not overflow (D18).
         self.s
             .saturating_add(Self::rate(bandwidth, self.points.len()).saturating_mul(dt))
