@@ -16,6 +16,9 @@ use crate::transition::{self, EngineEvent, MethodCall, Transition};
 impl Service {
     /// Feed a method call to the transition table for job `j`; on acceptance, enter the new state.
     /// Returns what the method returns (S_OK / BG_S_PARTIAL_COMPLETE) or the refusal.
+    /// Always inlined: at most call sites the method is a constant, so the table's lookup reduces
+    /// to a dispatch on the state.
+    #[inline(always)]
     pub(crate) fn on_method(&mut self, j: usize, call: MethodCall) -> Result<HResult, HResult> {
         let from = self.jobs[j].state();
         let t = transition::on_method(from, call)?;

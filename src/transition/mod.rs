@@ -480,6 +480,7 @@ const MAX_DOWNLOAD_TIMEOUT: Transition = into_error(
 
 /// The transition table for method calls (§1.4). Grouped by source state; no wildcard across states
 /// or calls, so a new state or call does not compile until its rows are written.
+#[inline(always)]
 pub const fn on_method(state: JobState, call: MethodCall) -> Result<Transition, Refusal> {
     use JobState as S;
     use MethodCall as M;
