@@ -34,7 +34,7 @@ impl Service {
     /// took the event.
     /// Inlined: at a call site the event is a constant, so the table's lookup reduces to a
     /// dispatch on the state.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn on_event(&mut self, j: usize, event: EngineEvent) -> bool {
         let from = self.jobs[j].state();
         match transition::on_event(from, event) {
