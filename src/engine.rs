@@ -218,6 +218,9 @@ pub(crate) struct Engine {
     /// `Priority::value()`; FOREGROUND's stays empty): the queue `(priority, sequence, job)` without
     /// comparing priorities inside a B-tree search. `first_ready_bg` gives its first entry.
     pub(crate) ready_bg: [OrdSet<(u64, JobId)>; 4],
+    /// Entries in all of `ready_bg` (kept by [`Engine::enqueue`] and [`Engine::unqueue`], the only
+    /// writers of `ready_bg`): `first_ready_bg` answers "none" without looking at the four sets.
+    ready_bg_len: usize,
     /// QUEUED jobs whose owner is logged off.
     pub(crate) parked: OrdSet<JobId>,
     /// The running (CONNECTING, TRANSFERRING) jobs whose priority is not FOREGROUND, in no order
@@ -368,8 +371,8 @@ impl Engine {
         if owner_logged_on {
             if priority.is_foreground() {
                 self.ready_fg.insert((key, id));
-            } else {
-                self.ready_bg[priority.value() as usize].insert((key, id));
+            } else if self.ready_bg[priority.value() as usize].insert((key, id)) {
+                self.ready_bg_len += 1;
             }
         } else {
             self.parked.insert(id);
@@ -385,8 +388,8 @@ impl Engine {
         if let Some(key) = key {
             if priority.is_foreground() {
                 self.ready_fg.remove(&(key, id));
-            } else {
-                self.ready_bg[priority.value() as usize].remove(&(key, id));
+            } else if self.ready_bg[priority.value() as usize].remove(&(key, id)) {
+                self.ready_bg_len -= 1;
             }
         }
         if !self.parked.is_empty() {
@@ -397,6 +400,13 @@ impl Engine {
     /// The first background job in the ready queue: the best priority, then the earliest enqueued.
     #[inline]
     pub(crate) fn first_ready_bg(&self) -> Option<(Priority, u64, JobId)> {
+        debug_assert_eq!(
+            self.ready_bg_len,
+            self.ready_bg.iter().map(OrdSet::len).sum::<usize>()
+        );
+        if self.ready_bg_len == 0 {
+            return None;
+        }
         self.ready_bg.iter().enumerate().find_map(|(p, set)| {
             let &(seq, id) = set.first()?;
             let priority = Priority::from_value(p as u32).expect("an index of a priority value");
