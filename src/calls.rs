@@ -183,9 +183,7 @@ impl Service {
             return Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB);
         }
         let jb = &mut self.jobs[j];
-        let new_files = files
-            .iter()
-            .map(|&(r, l)| FileData::new(r.into(), l.into()));
+        let new_files = files.iter().map(|&(r, l)| FileData::new(r, l));
         let list = jb.files_mut();
         if list.is_empty() {
             // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one
@@ -264,8 +262,8 @@ impl Service {
             .filter(|&(file, _)| file == index)
             .map(|(_, b)| b);
         Ok(FileInfo {
-            remote_name: f.remote.to_string(),
-            local_name: f.local.to_string(),
+            remote_name: f.remote().to_string(),
+            local_name: f.local().to_string(),
             progress: FileProgress {
                 bytes_total: f.bytes_total,
                 bytes_transferred: live.unwrap_or(f.bytes_transferred),

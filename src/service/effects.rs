@@ -20,7 +20,7 @@ impl Service {
         let upload = job.job_type().is_upload();
         let client = job.options().peer_caching_flags & PEERCACHING_CLIENT != 0;
         let file = &mut job.files_mut()[f];
-        let Some(remote) = self.world.remotes.get(url.unwrap_or(&file.remote)) else {
+        let Some(remote) = self.world.remotes.get(url.unwrap_or(file.remote())) else {
             return;
         };
         let had = file.extra.as_deref();

@@ -272,7 +272,7 @@ impl Service {
     /// A file's remote name becomes `url` (redirect policies ALLOW_REPORT and DISALLOW, D30).
     fn rename_remote(&mut self, j: usize, f: usize, url: &str) {
         let id = self.jobs[j].id();
-        self.jobs[j].files_mut()[f].remote = url.into();
+        self.jobs[j].files_mut()[f].set_remote(url);
         self.record(TraceKind::RemoteNameChanged {
             job: id,
             file: f as u32,
@@ -284,7 +284,7 @@ impl Service {
     pub(crate) fn http_attempt(&mut self, j: usize, f: usize) -> Attempt {
         let job = &self.jobs[j];
         let plain_job = job.http().is_none() && job.proxy_usage() != ProxyUsage::Override;
-        let start = &*job.files()[f].remote;
+        let start = job.files()[f].remote();
         if plain_job && self.world.http.is_empty() {
             // No gate anywhere: the script answers (the simulator before part 2, byte for byte),
             // with one look-up of the URL among the remotes.
