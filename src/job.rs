@@ -127,7 +127,10 @@ pub struct JobTimes {
 ///
 /// The remote and local names share one allocation (`names`: the remote name followed by the local
 /// one, `split` the remote's length in bytes): one block per file instead of two, and 16 bytes less
-/// than two `Box<str>`s.
+/// than two `Box<str>`s. `remote_slot` remembers where the remote's URL was last found among the
+/// world's remotes (a [`crate::url_map::Slot`]), so that a connection attempt need not hash the URL
+/// and compare it again; it is a cache only (never part of equality, `Debug` or snapshots) and is
+/// forgotten whenever the remote name changes.
 #[derive(Clone)]
 pub(crate) struct FileData {
     names: Box<str>,
@@ -139,6 +142,8 @@ pub(crate) struct FileData {
     pub extra: Option<Box<crate::content::FileExtra>>,
     /// The remote name's length: `names[..split]` is the remote, `names[split..]` the local name.
     split: u32,
+    /// The remote's slot among the world's remotes, checked before use ([`crate::url_map::Slot`]).
+    pub(crate) remote_slot: crate::url_map::Slot,
     /// Set by Complete for kept files (download) or when uploaded (upload).
     pub completed: bool,
 }
@@ -158,6 +163,7 @@ fn join_names(remote: &str, local: &str) -> Box<str> {
 }
 
 impl PartialEq for FileData {
+    /// Everything but the slot cache.
     fn eq(&self, other: &Self) -> bool {
         self.remote() == other.remote()
             && self.local() == other.local()
@@ -171,7 +177,7 @@ impl PartialEq for FileData {
 impl Eq for FileData {}
 
 impl fmt::Debug for FileData {
-    /// As the derived `Debug` of the two-field struct printed it.
+    /// As the derived `Debug` of the two-field struct printed it (the slot cache left out).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileData")
             .field("remote", &self.remote())
@@ -192,6 +198,7 @@ impl FileData {
             bytes_transferred: 0,
             extra: None,
             split: name_len(remote),
+            remote_slot: crate::url_map::Slot::NONE,
             completed: false,
         }
     }
@@ -206,15 +213,17 @@ impl FileData {
         &self.names[self.split as usize..]
     }
     /// Change the remote name (SetRemoteName, ReplaceRemotePrefix, a redirect's report, D30); the
-    /// two names are joined anew.
+    /// two names are joined anew, and the remembered slot goes with the old name.
     pub fn set_remote(&mut self, remote: &str) {
         self.names = join_names(remote, self.local());
         self.split = name_len(remote);
+        self.remote_slot = crate::url_map::Slot::NONE;
     }
     /// D23: the names' memory goes (a released final job).
     pub fn release_names(&mut self) {
         self.names = Box::default();
         self.split = 0;
+        self.remote_slot = crate::url_map::Slot::NONE;
     }
     /// The Last-Modified time the file's bytes so far came with (D38; 0 by default).
     pub fn seen_modified(&self) -> u64 {
@@ -991,10 +1000,11 @@ mod tests {
         assert_eq!(std::mem::size_of::<Job>(), 200);
     }
 
-    /// A file's two names share one block: 48 bytes per file (64 with two `Box<str>`s).
+    /// A file's two names share one block, and its remote's slot fits beside them: 56 bytes per
+    /// file (64 with two `Box<str>`s and no slot).
     #[test]
     fn file_names_share_one_block() {
-        assert_eq!(std::mem::size_of::<FileData>(), 48);
+        assert_eq!(std::mem::size_of::<FileData>(), 56);
         let mut f = FileData::new("https://a.test/x.bin", "C:\\x.bin");
         assert_eq!(
             (f.remote(), f.local()),
