@@ -11,6 +11,7 @@ use crate::service::Service;
 use crate::state::{JobState, JobType, BG_JOB_ENUM_ALL_USERS};
 use crate::trace::TraceKind;
 use crate::transition::{EngineEvent, MethodCall};
+use crate::url_map::Slot;
 use serde::{Deserialize, Serialize};
 
 /// What `IBackgroundCopyFile` reports.
@@ -183,7 +184,13 @@ impl Service {
             return Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB);
         }
         let jb = &mut self.jobs[j];
-        let new_files = files.iter().map(|&(r, l)| FileData::new(r, l));
+        let remotes = &self.world.remotes;
+        let new_files = files.iter().map(|&(r, l)| {
+            // The remote's slot is found now, so the first connection attempt need not hash the URL.
+            let mut file = FileData::new(r, l);
+            file.remote_slot = remotes.find(r, Slot::NONE).unwrap_or_default();
+            file
+        });
         let list = jb.files_mut();
         if list.is_empty() {
             // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one

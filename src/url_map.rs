@@ -285,11 +285,19 @@ impl<V> UrlMap<V> {
 
     /// Room for one more entry in the table: at most three quarters full.
     fn reserve_one(&mut self) {
-        let want = self.entries.len() + 1;
+        self.reserve_table(self.entries.len() + 1);
+    }
+
+    /// Room in the table for `want` URLs in all (the table is rebuilt at most once here; the
+    /// entries' vector grows as usual).
+    pub(crate) fn reserve_table(&mut self, want: usize) {
         if want * 4 <= self.table.len() * 3 {
             return;
         }
-        let cap = (self.table.len() * 2).max(8);
+        let mut cap = (self.table.len() * 2).max(8);
+        while want * 4 > cap * 3 {
+            cap *= 2;
+        }
         let mask = cap - 1;
         let mut table = vec![0u64; cap];
         for &w in &self.table {

@@ -910,13 +910,16 @@ impl World {
             return None;
         }
         let plain = r.headers.is_empty() && !r.peer;
-        let log = self
-            .http
-            .requests
-            .update_at(url, self.remotes.aux(slot), |log| {
-                log.count = log.count.saturating_add(1);
-                log.last = Some(request());
-            });
+        let hint = self.remotes.aux(slot);
+        if hint == Slot::NONE {
+            // A remote's first request: the log's table is sized for every remote at once, so it
+            // is not rebuilt again and again while a storm of first attempts fills it.
+            self.http.requests.reserve_table(self.remotes.len());
+        }
+        let log = self.http.requests.update_at(url, hint, |log| {
+            log.count = log.count.saturating_add(1);
+            log.last = Some(request());
+        });
         self.remotes.set_aux(slot, log);
         let remote = Some(self.remotes.at_mut(slot));
         Some((attempt_on(remote, &mut self.chaos), plain, slot))
