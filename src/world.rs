@@ -888,7 +888,7 @@ impl World {
 
     /// The attempt of a job with no HTTP settings, in a world without proxies, to `url` whose
     /// server has no HTTP gates (no certificate, authentication or redirect): the server logs
-    /// `request()` (if it exists) and the script answers, with one look-up of `url` among the
+    /// `request()` (if it exists) and the script answers, with at most one look-up of `url` among the
     /// remotes; with whether the remote sends no response headers and no peer copy (then
     /// `note_served` has nothing to record for a file without an extra box). `None` (nothing
     /// done) when the remote has gates.

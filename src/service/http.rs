@@ -287,7 +287,7 @@ impl Service {
         let start = job.files()[f].remote();
         if plain_job && self.world.http.is_empty() {
             // No gate anywhere: the script answers (the simulator before part 2, byte for byte),
-            // with one look-up of the URL among the remotes.
+            // the remote found by the file's slot (one hashed look-up only if it is stale).
             let hint = job.files()[f].remote_slot;
             if let Some((attempt, plain, slot)) = self
                 .world
