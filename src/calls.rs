@@ -11,6 +11,7 @@ use crate::service::Service;
 use crate::state::{JobState, JobType, BG_JOB_ENUM_ALL_USERS};
 use crate::trace::TraceKind;
 use crate::transition::{EngineEvent, MethodCall};
+use crate::url_map::Slot;
 use serde::{Deserialize, Serialize};
 
 /// What `IBackgroundCopyFile` reports.
@@ -183,9 +184,13 @@ impl Service {
             return Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB);
         }
         let jb = &mut self.jobs[j];
-        let new_files = files
-            .iter()
-            .map(|&(r, l)| FileData::new(r.into(), l.into()));
+        let remotes = &self.world.remotes;
+        let new_files = files.iter().map(|&(r, l)| {
+            // The remote's slot is found now, so the first connection attempt need not hash the URL.
+            let mut file = FileData::new(r, l);
+            file.remote_slot = remotes.find(r, Slot::NONE).unwrap_or_default();
+            file
+        });
         let list = jb.files_mut();
         if list.is_empty() {
             // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one
@@ -264,8 +269,8 @@ impl Service {
             .filter(|&(file, _)| file == index)
             .map(|(_, b)| b);
         Ok(FileInfo {
-            remote_name: f.remote.to_string(),
-            local_name: f.local.to_string(),
+            remote_name: f.remote().to_string(),
+            local_name: f.local().to_string(),
             progress: FileProgress {
                 bytes_total: f.bytes_total,
                 bytes_transferred: live.unwrap_or(f.bytes_transferred),

@@ -50,7 +50,7 @@ impl Service {
         if !valid_remote(remote, jb.job_type()) {
             return Err(HResult::E_INVALIDARG);
         }
-        self.jobs[j].files_mut()[f].remote = remote.into();
+        self.jobs[j].files_mut()[f].set_remote(remote);
         self.modified(j);
         Ok(())
     }
@@ -81,9 +81,9 @@ impl Service {
         let jb = &self.jobs[j];
         if jb.options().high_performance && !jb.job_type().is_upload() {
             // D63: a HIGH_PERFORMANCE job writes straight to the local name.
-            return Ok(jb.files()[f].local.to_string());
+            return Ok(jb.files()[f].local().to_string());
         }
-        Ok(Sandbox::temp_name(&jb.files()[f].local, jb.id(), index))
+        Ok(Sandbox::temp_name(jb.files()[f].local(), jb.id(), index))
     }
 
     /// IBackgroundCopyFile3::GetValidationState: FALSE until the application validates the file
@@ -152,7 +152,7 @@ impl Service {
             ErrorContext::RemoteFile,
             HResult::BG_E_VALIDATION_FAILED,
             f as u32,
-            &file.remote,
+            file.remote(),
         );
         job.file_unfinished(f);
         self.record(TraceKind::Restarted {

@@ -239,15 +239,15 @@ impl Service {
         }
         let file = &jb.files()[f];
         let lower = file
-            .remote
+            .remote()
             .get(..8)
-            .unwrap_or(&file.remote)
+            .unwrap_or(file.remote())
             .to_ascii_lowercase();
         let http = lower.starts_with("http://") || lower.starts_with("https://");
         let ranges_lost = self
             .world
             .remotes
-            .get(&file.remote)
+            .get(file.remote())
             .is_some_and(|r| !r.accept_ranges);
         if jb.job_type().is_upload()
             || jb.dynamic_content()

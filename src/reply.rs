@@ -63,7 +63,7 @@ impl Service {
         }
         jb.files()
             .first()
-            .map(|f| generated_reply_name(&f.local, jb.id()))
+            .map(|f| generated_reply_name(f.local(), jb.id()))
     }
 
     /// The job's index if it is an upload-reply job; E_NOTIMPL for other types (§2.3).

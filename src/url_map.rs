@@ -5,14 +5,19 @@
 //! at 30,000 remotes, and the storm with one remote per job paid ~1.3× per event at 30,000 jobs what it
 //! paid at 1,000 (BENCHMARKS.md, "storm_urls"). A hash look-up costs the same at any size.
 //!
+//! A look-up also hands out the entry's [`Slot`]: a job's file keeps its remote's slot, and a remote
+//! keeps its request log's, so a connection attempt reaches both without hashing the URL or comparing
+//! it again (BENCHMARKS.md, "The sixth performance round").
+//!
 //! Determinism: the hasher has no keys (`UrlHasher`, the same on every run), and nothing ever sees
 //! the hash order: iteration, `Debug` and serialisation go in URL order, as the `BTreeMap` did.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
+use std::hash::Hasher;
 
-type Fixed = BuildHasherDefault<UrlHasher>;
+#[cfg(test)]
+type Fixed = std::hash::BuildHasherDefault<UrlHasher>;
 
 /// A keyless multiply-rotate hash over 8-byte words: URLs come from the test's own world, so there is
 /// no flooding to resist, and SipHash (the std default) cost ≈ 700 instructions per look-up of a
@@ -56,18 +61,119 @@ impl Hasher for UrlHasher {
     }
 }
 
-/// Values by URL: hashed look-ups, iteration in URL (byte) order.
-#[derive(Clone, PartialEq, Eq)]
-pub struct UrlMap<V> {
-    map: HashMap<String, V, Fixed>,
+/// Where a URL's entry was found in one [`UrlMap`]: its index there and the map's layout generation
+/// at the time. A holder (a job's file, a remote's request log) keeps it next to the URL and hands it
+/// back as a hint with that same URL; the map trusts it only while its generation is unchanged.
+///
+/// Why that is enough: entries are never moved but by a removal, and a removal gives the map a new
+/// generation; an insertion appends, and replacing a value keeps its place. Every map, clone and
+/// generation change takes a generation no other map in the process had (a process-wide counter,
+/// never 0), so a slot from another map is never valid here. The counter would have to wrap (2^32
+/// maps created or changed by removals) for a stale slot to pass. [`Slot::NONE`] is never valid.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Slot {
+    index: u32,
+    generation: u32,
 }
+
+impl Slot {
+    /// No slot known: the next look-up hashes the URL.
+    pub const NONE: Slot = Slot {
+        index: u32::MAX,
+        generation: 0,
+    };
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot::NONE
+    }
+}
+
+/// A generation no map had before (see [`Slot`]).
+fn fresh_generation() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    loop {
+        let g = NEXT.fetch_add(1, Relaxed);
+        if g != 0 {
+            return g;
+        }
+    }
+}
+
+/// The 32-bit hash a URL is placed by.
+#[inline]
+fn hash_url(url: &str) -> u32 {
+    let mut h = UrlHasher::default();
+    h.write(url.as_bytes());
+    let h = h.finish();
+    (h ^ (h >> 32)) as u32
+}
+
+/// One URL's entry: the key, the value and a slot the map's owner may keep with it (the world's
+/// remotes keep their request log's slot in the servers' log, so an attempt finds both in one go).
+#[derive(Clone)]
+struct Entry<V> {
+    key: String,
+    value: V,
+    aux: Slot,
+}
+
+/// Values by URL: hashed look-ups, iteration in URL (byte) order.
+///
+/// The entries sit in a vector in insertion order (a removal moves the last one into the gap); an
+/// open-addressing table of 64-bit words (linear probing, at most three quarters full) finds them:
+/// each used word holds the URL's 32-bit hash and the entry's index + 1, so growing the table never
+/// reads a URL again, and a probe compares a URL only when its hash matches. Because entries stay
+/// put, a look-up hands out a [`Slot`] the caller may keep to skip hashing next time.
+pub struct UrlMap<V> {
+    entries: Vec<Entry<V>>,
+    /// A power of two long, or empty; 0 is a free word.
+    table: Vec<u64>,
+    generation: u32,
+}
+
+impl<V: Clone> Clone for UrlMap<V> {
+    /// A clone has a generation of its own: slots of the original are not trusted in it.
+    fn clone(&self) -> Self {
+        UrlMap {
+            entries: self.entries.clone(),
+            table: self.table.clone(),
+            generation: fresh_generation(),
+        }
+    }
+}
+
+impl<V: PartialEq> PartialEq for UrlMap<V> {
+    /// The same URLs with equal values, whatever the insertion order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .entries
+                .iter()
+                .all(|e| other.get(&e.key).is_some_and(|v| *v == e.value))
+    }
+}
+
+impl<V: Eq> Eq for UrlMap<V> {}
 
 impl<V> Default for UrlMap<V> {
     fn default() -> Self {
         UrlMap {
-            map: HashMap::default(),
+            entries: Vec::new(),
+            table: Vec::new(),
+            generation: fresh_generation(),
         }
     }
+}
+
+/// Where a probe for a URL ended.
+enum Probe {
+    /// The entry's index and the table word's position.
+    Found(usize, usize),
+    /// The free word where it would go.
+    Free(usize),
 }
 
 impl<V> UrlMap<V> {
@@ -77,41 +183,217 @@ impl<V> UrlMap<V> {
     }
     /// How many URLs.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
     /// No URL.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
+
+    #[inline]
+    fn probe(&self, url: &str, hash: u32) -> Probe {
+        let mask = self.table.len().wrapping_sub(1);
+        let mut pos = hash as usize & mask;
+        loop {
+            let w = self.table[pos];
+            if w == 0 {
+                return Probe::Free(pos);
+            }
+            if (w >> 32) as u32 == hash {
+                let i = (w as u32 - 1) as usize;
+                if self.entries[i].key == url {
+                    return Probe::Found(i, pos);
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// The index of `url`'s entry.
+    #[inline]
+    fn index_of(&self, url: &str) -> Option<usize> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        match self.probe(url, hash_url(url)) {
+            Probe::Found(i, _) => Some(i),
+            Probe::Free(_) => None,
+        }
+    }
+
+    fn slot(&self, index: usize) -> Slot {
+        Slot {
+            index: index as u32,
+            generation: self.generation,
+        }
+    }
+
+    /// Whether `slot` is trusted here (see [`Slot`]).
+    #[inline]
+    fn valid(&self, slot: Slot) -> Option<usize> {
+        let i = slot.index as usize;
+        (slot.generation == self.generation && i < self.entries.len()).then_some(i)
+    }
+
+    /// The entry of `url`: `hint` if it is still valid (it must come from a look-up of this same
+    /// `url`), otherwise found by hashing. With its slot, to keep for next time.
+    #[inline]
+    pub(crate) fn find(&self, url: &str, hint: Slot) -> Option<Slot> {
+        if let Some(i) = self.valid(hint) {
+            debug_assert_eq!(self.entries[i].key, url, "a slot is kept with its URL");
+            return Some(hint);
+        }
+        self.index_of(url).map(|i| self.slot(i))
+    }
+
+    /// The value at a slot [`UrlMap::find`] just gave.
+    #[inline]
+    pub(crate) fn at(&self, slot: Slot) -> &V {
+        &self.entries[slot.index as usize].value
+    }
+
+    /// The value at a slot [`UrlMap::find`] just gave, to change.
+    #[inline]
+    pub(crate) fn at_mut(&mut self, slot: Slot) -> &mut V {
+        &mut self.entries[slot.index as usize].value
+    }
+
+    /// The slot kept with the entry at `slot` ([`Slot::NONE`] until set).
+    #[inline]
+    pub(crate) fn aux(&self, slot: Slot) -> Slot {
+        self.entries[slot.index as usize].aux
+    }
+
+    /// Keep `aux` with the entry at `slot`.
+    #[inline]
+    pub(crate) fn set_aux(&mut self, slot: Slot, aux: Slot) {
+        self.entries[slot.index as usize].aux = aux;
+    }
+
     /// The value of `url`.
     pub fn get(&self, url: &str) -> Option<&V> {
-        self.map.get(url)
+        self.index_of(url).map(|i| &self.entries[i].value)
     }
     /// The value of `url`, to change.
     pub fn get_mut(&mut self, url: &str) -> Option<&mut V> {
-        self.map.get_mut(url)
+        self.index_of(url).map(|i| &mut self.entries[i].value)
     }
     /// Whether `url` has a value.
     pub fn contains_key(&self, url: &str) -> bool {
-        self.map.contains_key(url)
+        self.index_of(url).is_some()
     }
+
+    /// Room for one more entry in the table: at most three quarters full.
+    fn reserve_one(&mut self) {
+        self.reserve_table(self.entries.len() + 1);
+    }
+
+    /// Room in the table for `want` URLs in all (the table is rebuilt at most once here; the
+    /// entries' vector grows as usual).
+    pub(crate) fn reserve_table(&mut self, want: usize) {
+        if want * 4 <= self.table.len() * 3 {
+            return;
+        }
+        let mut cap = (self.table.len() * 2).max(8);
+        while want * 4 > cap * 3 {
+            cap *= 2;
+        }
+        let mask = cap - 1;
+        let mut table = vec![0u64; cap];
+        for &w in &self.table {
+            if w != 0 {
+                let mut pos = (w >> 32) as usize & mask;
+                while table[pos] != 0 {
+                    pos = (pos + 1) & mask;
+                }
+                table[pos] = w;
+            }
+        }
+        self.table = table;
+    }
+
+    /// Append an entry for `url` (not in the map) at the free word `pos` of a table with room.
+    fn push(&mut self, url: String, hash: u32, pos: usize, value: V) -> usize {
+        let i = self.entries.len();
+        let word = u32::try_from(i + 1).expect("fewer than 2^32 - 1 URLs");
+        self.table[pos] = (u64::from(hash) << 32) | u64::from(word);
+        self.entries.push(Entry {
+            key: url,
+            value,
+            aux: Slot::NONE,
+        });
+        i
+    }
+
+    /// The value of `url`, inserted by `make` if missing (the URL copied only then), with its slot.
+    fn entry(&mut self, url: &str, make: impl FnOnce() -> V) -> usize {
+        self.reserve_one();
+        let hash = hash_url(url);
+        match self.probe(url, hash) {
+            Probe::Found(i, _) => i,
+            Probe::Free(pos) => self.push(url.to_string(), hash, pos, make()),
+        }
+    }
+
     /// Set the value of `url`; the previous one, if any.
     pub fn insert(&mut self, url: impl Into<String>, value: V) -> Option<V> {
-        self.map.insert(url.into(), value)
+        let url = url.into();
+        self.reserve_one();
+        let hash = hash_url(&url);
+        match self.probe(&url, hash) {
+            Probe::Found(i, _) => Some(std::mem::replace(&mut self.entries[i].value, value)),
+            Probe::Free(pos) => {
+                self.push(url, hash, pos, value);
+                None
+            }
+        }
     }
-    /// Take the value of `url` out.
+    /// Take the value of `url` out (the last entry moves into its place: a new generation).
     pub fn remove(&mut self, url: &str) -> Option<V> {
-        self.map.remove(url)
+        if self.entries.is_empty() {
+            return None;
+        }
+        let Probe::Found(i, pos) = self.probe(url, hash_url(url)) else {
+            return None;
+        };
+        // Backward-shift deletion: later words of the run that may sit earlier move up.
+        let mask = self.table.len() - 1;
+        let mut hole = pos;
+        let mut next = (pos + 1) & mask;
+        loop {
+            let w = self.table[next];
+            if w == 0 {
+                break;
+            }
+            let home = (w >> 32) as usize & mask;
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
+                self.table[hole] = w;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        self.table[hole] = 0;
+        let last = self.entries.len() - 1;
+        if i != last {
+            // The last entry's word now names index `i`.
+            let old = (last + 1) as u64;
+            let hash = hash_url(&self.entries[last].key);
+            let mut p = hash as usize & mask;
+            while self.table[p] & 0xffff_ffff != old {
+                p = (p + 1) & mask;
+            }
+            self.table[p] = (u64::from(hash) << 32) | (i + 1) as u64;
+        }
+        self.generation = fresh_generation();
+        Some(self.entries.swap_remove(i).value)
     }
     /// The value of `url`, inserted as `V::default()` if missing (the URL is copied only then).
     pub fn get_or_default(&mut self, url: &str) -> &mut V
     where
         V: Default,
     {
-        if !self.map.contains_key(url) {
-            self.map.insert(url.to_string(), V::default());
-        }
-        self.map.get_mut(url).expect("inserted above")
+        let i = self.entry(url, V::default);
+        &mut self.entries[i].value
     }
     /// Change the value of `url` with `f`, inserting `V::default()` first if missing: one look-up
     /// when `url` is there (the URL is copied only when it is not).
@@ -119,17 +401,24 @@ impl<V> UrlMap<V> {
     where
         V: Default,
     {
-        if let Some(v) = self.map.get_mut(url) {
-            f(v);
-            return;
-        }
-        let mut v = V::default();
-        f(&mut v);
-        self.map.insert(url.to_string(), v);
+        self.update_at(url, Slot::NONE, f);
+    }
+    /// [`UrlMap::update`] trying `hint` first (a slot of this same `url`); the entry's slot.
+    #[inline]
+    pub(crate) fn update_at(&mut self, url: &str, hint: Slot, f: impl FnOnce(&mut V)) -> Slot
+    where
+        V: Default,
+    {
+        let i = match self.find(url, hint) {
+            Some(s) => s.index as usize,
+            None => self.entry(url, V::default),
+        };
+        f(&mut self.entries[i].value);
+        self.slot(i)
     }
     /// The entries in URL order.
     pub fn iter(&self) -> std::vec::IntoIter<(&String, &V)> {
-        let mut all: Vec<(&String, &V)> = self.map.iter().collect();
+        let mut all: Vec<(&String, &V)> = self.entries.iter().map(|e| (&e.key, &e.value)).collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         all.into_iter()
     }
@@ -143,7 +432,11 @@ impl<V> UrlMap<V> {
     }
     /// The entries in URL order, to change.
     pub fn iter_mut(&mut self) -> std::vec::IntoIter<(&String, &mut V)> {
-        let mut all: Vec<(&String, &mut V)> = self.map.iter_mut().collect();
+        let mut all: Vec<(&String, &mut V)> = self
+            .entries
+            .iter_mut()
+            .map(|e| (&e.key, &mut e.value))
+            .collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         all.into_iter()
     }
@@ -152,7 +445,7 @@ impl<V> UrlMap<V> {
 impl<V> std::ops::Index<&str> for UrlMap<V> {
     type Output = V;
     fn index(&self, url: &str) -> &V {
-        match self.map.get(url) {
+        match self.get(url) {
             Some(v) => v,
             None => panic!("no entry for {url:?}"),
         }
@@ -172,7 +465,8 @@ impl<V> IntoIterator for UrlMap<V> {
     type IntoIter = std::vec::IntoIter<(String, V)>;
     /// The entries in URL order.
     fn into_iter(self) -> Self::IntoIter {
-        let mut all: Vec<(String, V)> = self.map.into_iter().collect();
+        let mut all: Vec<(String, V)> =
+            self.entries.into_iter().map(|e| (e.key, e.value)).collect();
         all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         all.into_iter()
     }
@@ -279,5 +573,94 @@ mod tests {
         assert_eq!(m.get("https://x.test/a"), Some(&2));
         assert_eq!(m.remove("https://x.test/a"), Some(2));
         assert!(m.is_empty());
+    }
+
+    /// A slot stays right while entries are added (the table grows and is rebuilt) and values are
+    /// replaced; a removal moves the last entry, so every older slot stops being trusted and the
+    /// look-up hashes again, finding the moved entry where it now is.
+    #[test]
+    fn slots_survive_growth_and_replacement_and_not_a_removal() {
+        let url = |i: u32| format!("https://s.test/{i}");
+        let mut m: UrlMap<u32> = UrlMap::new();
+        let first = {
+            m.insert(url(0), 0);
+            m.find(&url(0), Slot::NONE).unwrap()
+        };
+        for i in 1..1000 {
+            m.insert(url(i), i);
+        }
+        assert_eq!(m.find(&url(0), first), Some(first));
+        m.insert(url(0), 7);
+        assert_eq!(*m.at(m.find(&url(0), first).unwrap()), 7);
+        let last = m.find(&url(999), Slot::NONE).unwrap();
+        assert_eq!(m.remove(&url(0)), Some(7));
+        // url(999) moved into url(0)'s place: the old slot is not trusted, the new one is found.
+        let moved = m.find(&url(999), last).unwrap();
+        assert_ne!(moved, last);
+        assert_eq!(moved.index, first.index);
+        assert_eq!(*m.at(moved), 999);
+        assert_eq!(m.find(&url(0), first), None);
+        assert_eq!(m.find(&url(0), Slot::NONE), None);
+        // A clone trusts no slot of the original, and still finds everything.
+        let c = m.clone();
+        assert_eq!(c.valid(moved), None);
+        assert_eq!(c.find(&url(999), moved).map(|s| *c.at(s)), Some(999));
+        assert_eq!(c, m);
+        // NONE is never trusted, and the aux slot starts as NONE and keeps what is set.
+        assert_eq!(m.valid(Slot::NONE), None);
+        assert_eq!(m.aux(moved), Slot::NONE);
+        m.set_aux(moved, first);
+        assert_eq!(m.aux(moved), first);
+    }
+
+    /// Equality ignores insertion order (as the `BTreeMap` it replaced).
+    #[test]
+    fn equal_whatever_the_insertion_order() {
+        let a: UrlMap<u32> = [("x", 1), ("y", 2)].into_iter().collect();
+        let b: UrlMap<u32> = [("y", 2), ("x", 1)].into_iter().collect();
+        let c: UrlMap<u32> = [("y", 2), ("x", 3)].into_iter().collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, UrlMap::new());
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts, removes, updates and look-ups agrees with a `BTreeMap`, and a
+        /// slot kept for a URL since its last look-up always leads back to that URL's value.
+        #[test]
+        fn agrees_with_a_btree_map(ops in proptest::collection::vec((0u8..4, 0u16..64, 0u32..1000), 0..400)) {
+            let mut m: UrlMap<u32> = UrlMap::new();
+            let mut model: BTreeMap<String, u32> = BTreeMap::new();
+            let mut kept: BTreeMap<String, Slot> = BTreeMap::new();
+            for (op, k, v) in ops {
+                let url = format!("https://p.test/{}", k);
+                match op {
+                    0 => proptest::prop_assert_eq!(m.insert(url.clone(), v), model.insert(url.clone(), v)),
+                    1 => proptest::prop_assert_eq!(m.remove(&url), model.remove(&url)),
+                    2 => {
+                        let hint = kept.get(&url).copied().unwrap_or(Slot::NONE);
+                        let s = m.update_at(&url, hint, |x| *x += v);
+                        *model.entry(url.clone()).or_default() += v;
+                        proptest::prop_assert_eq!(*m.at(s), model[&url]);
+                    }
+                    _ => {}
+                }
+                let hint = kept.get(&url).copied().unwrap_or(Slot::NONE);
+                let found = m.find(&url, hint);
+                proptest::prop_assert_eq!(found.map(|s| *m.at(s)), model.get(&url).copied());
+                match found {
+                    Some(s) => { kept.insert(url, s); }
+                    None => { kept.remove(&url); }
+                }
+                for (u, s) in &kept {
+                    let again = m.find(u, *s);
+                    proptest::prop_assert_eq!(again.map(|s| *m.at(s)), model.get(u).copied());
+                }
+            }
+            proptest::prop_assert_eq!(m.len(), model.len());
+            let got: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let want: Vec<(String, u32)> = model.into_iter().collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! seed is part of the world, so any run can be replayed.
 
 use crate::content::Body;
-use crate::url_map::UrlMap;
+use crate::url_map::{Slot, UrlMap};
 use crate::{ErrorContext, HResult};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -888,28 +888,41 @@ impl World {
 
     /// The attempt of a job with no HTTP settings, in a world without proxies, to `url` whose
     /// server has no HTTP gates (no certificate, authentication or redirect): the server logs
-    /// `request()` (if it exists) and the script answers, with one look-up of `url` among the
+    /// `request()` (if it exists) and the script answers, with at most one look-up of `url` among the
     /// remotes; with whether the remote sends no response headers and no peer copy (then
     /// `note_served` has nothing to record for a file without an extra box). `None` (nothing
     /// done) when the remote has gates.
+    ///
+    /// `hint` is the slot the file keeps for `url` (the look-up skips hashing while it is valid);
+    /// the remote's slot comes back for the file to keep ([`Slot::NONE`] for an unknown URL). The
+    /// remote keeps its request log's slot the same way, so a known URL costs no hashing at all.
     pub(crate) fn attempt_ungated(
         &mut self,
         url: &str,
+        hint: Slot,
         request: impl FnOnce() -> Request,
-    ) -> Option<(Attempt, bool)> {
-        let remote = self.remotes.get_mut(url);
-        let mut plain = true;
-        if let Some(r) = &remote {
-            if r.http.is_some() {
-                return None;
-            }
-            plain = r.headers.is_empty() && !r.peer;
-            self.http.requests.update(url, |log| {
-                log.count = log.count.saturating_add(1);
-                log.last = Some(request());
-            });
+    ) -> Option<(Attempt, bool, Slot)> {
+        let Some(slot) = self.remotes.find(url, hint) else {
+            return Some((attempt_on(None, &mut self.chaos), true, Slot::NONE));
+        };
+        let r = self.remotes.at(slot);
+        if r.http.is_some() {
+            return None;
         }
-        Some((attempt_on(remote, &mut self.chaos), plain))
+        let plain = r.headers.is_empty() && !r.peer;
+        let hint = self.remotes.aux(slot);
+        if hint == Slot::NONE {
+            // A remote's first request: the log's table is sized for every remote at once, so it
+            // is not rebuilt again and again while a storm of first attempts fills it.
+            self.http.requests.reserve_table(self.remotes.len());
+        }
+        let log = self.http.requests.update_at(url, hint, |log| {
+            log.count = log.count.saturating_add(1);
+            log.last = Some(request());
+        });
+        self.remotes.set_aux(slot, log);
+        let remote = Some(self.remotes.at_mut(slot));
+        Some((attempt_on(remote, &mut self.chaos), plain, slot))
     }
 
     /// D5: classify an error code, honouring this world's overrides. Returns the class and the error

@@ -444,7 +444,7 @@ impl Service {
         }
         let mut changes: Vec<(usize, String)> = Vec::new();
         for (i, f) in jb.files().iter().enumerate() {
-            if let Some(rest) = f.remote.strip_prefix(old_prefix) {
+            if let Some(rest) = f.remote().strip_prefix(old_prefix) {
                 let name = format!("{new_prefix}{rest}");
                 if !crate::names::valid_remote(&name, jb.job_type()) {
                     return Err(HResult::E_INVALIDARG);
@@ -457,7 +457,7 @@ impl Service {
         }
         for (i, name) in changes {
             let to = crate::trace::TraceText::new(&name);
-            self.jobs[j].files_mut()[i].remote = name.into();
+            self.jobs[j].files_mut()[i].set_remote(&name);
             self.record(crate::trace::TraceKind::RemoteNameChanged {
                 job,
                 file: i as u32,

@@ -20,7 +20,15 @@ impl Service {
         let upload = job.job_type().is_upload();
         let client = job.options().peer_caching_flags & PEERCACHING_CLIENT != 0;
         let file = &mut job.files_mut()[f];
-        let Some(remote) = self.world.remotes.get(url.unwrap_or(&file.remote)) else {
+        let remotes = &self.world.remotes;
+        let found = match url {
+            Some(url) => remotes.get(url),
+            // The file's own remote, by the slot the attempt just refreshed.
+            None => remotes
+                .find(file.remote(), file.remote_slot)
+                .map(|s| remotes.at(s)),
+        };
+        let Some(remote) = found else {
             return;
         };
         let had = file.extra.as_deref();

@@ -272,7 +272,7 @@ impl Service {
     /// A file's remote name becomes `url` (redirect policies ALLOW_REPORT and DISALLOW, D30).
     fn rename_remote(&mut self, j: usize, f: usize, url: &str) {
         let id = self.jobs[j].id();
-        self.jobs[j].files_mut()[f].remote = url.into();
+        self.jobs[j].files_mut()[f].set_remote(url);
         self.record(TraceKind::RemoteNameChanged {
             job: id,
             file: f as u32,
@@ -284,13 +284,16 @@ impl Service {
     pub(crate) fn http_attempt(&mut self, j: usize, f: usize) -> Attempt {
         let job = &self.jobs[j];
         let plain_job = job.http().is_none() && job.proxy_usage() != ProxyUsage::Override;
-        let start = &*job.files()[f].remote;
+        let start = job.files()[f].remote();
         if plain_job && self.world.http.is_empty() {
             // No gate anywhere: the script answers (the simulator before part 2, byte for byte),
-            // with one look-up of the URL among the remotes.
-            if let Some((attempt, plain)) =
-                self.world.attempt_ungated(start, || request(job, f, None))
+            // the remote found by the file's slot (one hashed look-up only if it is stale).
+            let hint = job.files()[f].remote_slot;
+            if let Some((attempt, plain, slot)) = self
+                .world
+                .attempt_ungated(start, hint, || request(job, f, None))
             {
+                self.jobs[j].files_mut()[f].remote_slot = slot;
                 // A plain remote (no headers, no peer copy) leaves a file without an extra box as
                 // it is: `note_served` would look the URL up again only to find that out.
                 if !plain || self.jobs[j].files()[f].extra.is_some() {
@@ -357,8 +360,17 @@ impl Service {
                     }
                 }
             }
-            // 2. The unknown URL.
-            let Some(remote) = self.world.remotes.get(&url) else {
+            // 2. The unknown URL (the file's own remote found by its slot while it is valid).
+            let hint = if hops == 0 {
+                self.jobs[j].files()[f].remote_slot
+            } else {
+                crate::url_map::Slot::NONE
+            };
+            let found = self.world.remotes.find(&url, hint);
+            if hops == 0 {
+                self.jobs[j].files_mut()[f].remote_slot = found.unwrap_or_default();
+            }
+            let Some(remote) = found.map(|s| self.world.remotes.at(s)) else {
                 return Attempt {
                     response: Response::win32(12007),
                     size: None,

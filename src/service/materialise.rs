@@ -61,7 +61,7 @@ impl Service {
                 continue;
             };
             let f = a.file as usize;
-            if !job.job_type().is_upload() || *job.files()[f].local != *path {
+            if !job.job_type().is_upload() || *job.files()[f].local() != *path {
                 continue;
             }
             if let Err(code) = self.upload_source_check(j, f) {
@@ -102,7 +102,7 @@ impl Service {
         if file.bytes_total == crate::state::BG_SIZE_UNKNOWN {
             return Ok(());
         }
-        let (size, modified) = self.local_version(&file.local)?;
+        let (size, modified) = self.local_version(file.local())?;
         if size != file.bytes_total || modified != file.seen_modified() {
             return Err(HResult::BG_E_LOCAL_FILE_CHANGED);
         }
@@ -124,8 +124,8 @@ impl Service {
             return Ok(());
         }
         let id = self.jobs[j].id();
-        let body = self.remote_body(&self.jobs[j].files()[f].remote);
-        let local = self.jobs[j].files()[f].local.clone();
+        let body = self.remote_body(self.jobs[j].files()[f].remote());
+        let local = self.jobs[j].files()[f].local();
         // §2.4: a file added with ranges holds those ranges of the body, concatenated in order
         // (ranged_size already refused ranges past the end).
         let ranges = self.jobs[j].files()[f]
@@ -134,7 +134,7 @@ impl Service {
         let direct = self.jobs[j].options().high_performance;
         let sb = self.sandbox.as_deref_mut().expect("checked above");
         sb.set_direct(id, direct);
-        let created = sb.open_temp(&local, id, f as u32, have, body)?;
+        let created = sb.open_temp(local, id, f as u32, have, body)?;
         if let Some(r) = ranges {
             sb.set_ranges(id, f as u32, r);
         }
@@ -181,7 +181,7 @@ impl Service {
             return Ok(());
         }
         sb.set_direct(job.id(), job.options().high_performance);
-        sb.write(&job.files()[f].local, job.id(), f as u32, from, to)
+        sb.write(job.files()[f].local(), job.id(), f as u32, from, to)
     }
 
     /// A file restarted at 0: empty its temporary file.
@@ -192,7 +192,7 @@ impl Service {
         let job = &self.jobs[j];
         sb.set_direct(job.id(), job.options().high_performance);
         if !job.job_type().is_upload()
-            && sb.truncate_temp(&job.files()[f].local, job.id(), f as u32)
+            && sb.truncate_temp(job.files()[f].local(), job.id(), f as u32)
         {
             let id = job.id();
             self.record(TraceKind::TempFile {
@@ -296,15 +296,15 @@ impl Service {
         for (f, file) in job.files().iter().enumerate() {
             let f32 = f as u32;
             if completed && file.is_done() {
-                match sb.rename_temp(&file.local, id, f32) {
+                match sb.rename_temp(file.local(), id, f32) {
                     Ok(true) => records.push((f32, TempAction::Renamed)),
                     Ok(false) if file.bytes_total == 0 => {
                         // An empty file moves no byte and has no temporary file: it is created empty.
-                        let _ = sb.write_local(&file.local, &Body::Bytes(Vec::new()));
+                        let _ = sb.write_local(file.local(), &Body::Bytes(Vec::new()));
                     }
                     Ok(false) | Err(_) => {}
                 }
-            } else if sb.delete_temp(&file.local, id, f32) {
+            } else if sb.delete_temp(file.local(), id, f32) {
                 records.push((f32, TempAction::Deleted));
             }
         }

@@ -153,7 +153,7 @@ impl Service {
                     self.fail(j, code, Self::LOCAL, f as u32);
                     return;
                 }
-                match self.local_version(&file.local) {
+                match self.local_version(file.local()) {
                     Ok(v) => Some(v),
                     Err(code) => {
                         // Scenario contract: an unlisted upload source is ERROR_FILE_NOT_FOUND,
@@ -435,10 +435,10 @@ impl Service {
         }
         let app_ok = state.is_some_and(|r| r.app_ok);
         let id = self.jobs[j].id();
-        let url = self.jobs[j].files()[0].remote.to_string();
+        let url = self.jobs[j].files()[0].remote().to_string();
         if !app_ok {
             // The server application receives the whole upload.
-            let body = self.world.local_body(&self.jobs[j].files()[0].local);
+            let body = self.world.local_body(self.jobs[j].files()[0].local());
             let got = self.world.http.uploads.entry(url.clone()).or_default();
             got.count += 1;
             got.body = body;
@@ -570,8 +570,8 @@ impl Service {
         if upload && !reply {
             // The server holds the whole upload (`check upload_received`); an upload-reply job's
             // is counted when its server application receives it (D71).
-            let (url, local) = (file.remote.to_string(), file.local.clone());
-            let body = self.world.local_body(&local);
+            let (url, local) = (file.remote().to_string(), file.local());
+            let body = self.world.local_body(local);
             let got = self.world.http.uploads.entry(url).or_default();
             got.count += 1;
             got.body = body;
@@ -627,7 +627,8 @@ impl Service {
                 )
             }
         };
-        let report = ErrorReport::transfer(context, code, file, &job.files()[file as usize].remote);
+        let report =
+            ErrorReport::transfer(context, code, file, job.files()[file as usize].remote());
         self.on_event(j, EngineEvent::Failure(failure, report));
     }
 

@@ -56,8 +56,8 @@ fn job(j: &Job) -> JobV2 {
             .files()
             .iter()
             .map(|f| FileV2 {
-                remote: f.remote.to_string(),
-                local: f.local.to_string(),
+                remote: f.remote().to_string(),
+                local: f.local().to_string(),
                 size: (f.bytes_total != BG_SIZE_UNKNOWN).then_some(f.bytes_total),
                 bytes_transferred: f.bytes_transferred,
                 completed: f.completed,

@@ -603,13 +603,13 @@ fn job(j: JobV2) -> Job {
         files: j
             .files
             .into_iter()
-            .map(|f| FileData {
-                remote: f.remote.into(),
-                local: f.local.into(),
-                bytes_total: f.size.unwrap_or(BG_SIZE_UNKNOWN),
-                bytes_transferred: f.bytes_transferred,
-                completed: f.completed,
-                extra: f.extra.map(Box::new),
+            .map(|f| {
+                let mut file = FileData::new(&f.remote, &f.local);
+                file.bytes_total = f.size.unwrap_or(BG_SIZE_UNKNOWN);
+                file.bytes_transferred = f.bytes_transferred;
+                file.completed = f.completed;
+                file.extra = f.extra.map(Box::new);
+                file
             })
             .collect(),
         error: j.error.map(|e| ErrorRecord {

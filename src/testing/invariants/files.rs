@@ -237,32 +237,32 @@ impl FileChecker {
             if !job.files().is_empty() && !direct {
                 memo.temps.clear();
                 for (f, file) in job.files().iter().enumerate() {
-                    let temp = Sandbox::temp_name(&file.local, id, f as u32);
+                    let temp = Sandbox::temp_name(file.local(), id, f as u32);
                     if let Some(p) = resolve(&temp)? {
                         memo.temps.push((p, temp));
                     }
                 }
             }
             for (f, file) in job.files().iter().enumerate() {
-                let Some(local) = resolve(&file.local)? else {
+                let Some(local) = resolve(file.local())? else {
                     continue;
                 };
-                let body = remote_body(world, &file.remote);
+                let body = remote_body(world, file.remote());
                 let ranges = file
                     .ranges()
-                    .and_then(|r| crate::ranges::resolve(r, world_len(world, &file.remote)).ok());
+                    .and_then(|r| crate::ranges::resolve(r, world_len(world, file.remote())).ok());
                 let content = |len: u64| Content {
                     body: body.clone(),
                     ranges: ranges.clone(),
                     len,
                 };
                 let bytes = file.bytes_transferred;
-                let name = |what: &str| format!("{what} of file {f} of {id:?} ({})", file.local);
+                let name = |what: &str| format!("{what} of file {f} of {id:?} ({})", file.local());
                 if !state.is_final() {
                     let (target, rule, what) = if direct {
                         (local, "D63", "the local file (HIGH_PERFORMANCE)")
                     } else {
-                        let temp = Sandbox::temp_name(&file.local, id, f as u32);
+                        let temp = Sandbox::temp_name(file.local(), id, f as u32);
                         match resolve(&temp)? {
                             Some(p) => (p, "D40 temporary", "the temporary file"),
                             None => continue,
