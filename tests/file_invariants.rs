@@ -250,3 +250,79 @@ fn d58_a_ranged_file_holds_its_ranges_concatenated_and_a_tampered_one_breaks_the
     flip(&local, 600);
     fires(&mut h, "D40 complete");
 }
+
+// ---------------------------------------------------------------- D80: the reply file
+
+const REPLY_URL: &str = "https://x.test/upload";
+const UPLOAD: &str = "C:\\dl\\up.bin";
+const REPLY: &[u8] = b"the server application's reply";
+
+/// A sandboxed upload-reply job of `UPLOAD` (a 3,000-byte world local) to `REPLY_URL`, whose server
+/// application answers `REPLY`; resumed and run until TRANSFERRED. Every step must pass.
+fn reply_run() -> Harness {
+    let setup = Setup::new(WorldSpec {
+        users: vec![UserSpec {
+            name: "alice".into(),
+            admin: false,
+            logged_on: true,
+        }],
+        bandwidth: Some(1000),
+        remotes: vec![(
+            REPLY_URL.into(),
+            Remote::default().with_reply(Body::Bytes(REPLY.to_vec()), [], []),
+        )],
+        locals: vec![(UPLOAD.into(), 3000)],
+        sandbox: Some(SandboxSpec::Fresh),
+        ..WorldSpec::default()
+    });
+    let mut h = Harness::new(&setup);
+    for d in [
+        call(make::create_job("report", JobType::UploadReply)),
+        call(make::add_file(REPLY_URL, UPLOAD)),
+        call(make::state(StateMethod::Resume)),
+        advance(60),
+    ] {
+        if let Err(c) = h.step(&d) {
+            panic!("a clean sandboxed upload-reply run broke a rule: {c}");
+        }
+    }
+    h
+}
+
+#[test]
+fn d80_a_transferred_reply_is_in_its_temporary_file_and_a_tampered_one_breaks_the_rule() {
+    let mut h = reply_run();
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert!(t[0].to_string_lossy().ends_with("FFFFFFFE.tmp"), "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), REPLY);
+    flip(&t[0], 3);
+    fires(&mut h, "D80 temporary");
+}
+
+#[test]
+fn d80_complete_makes_the_reply_file_visible_and_a_tampered_one_breaks_the_rule() {
+    let mut h = reply_run();
+    h.step(&call(make::state(StateMethod::Complete)))
+        .unwrap_or_else(|c| panic!("{c}"));
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "only the reply file is left: {t:?}");
+    assert!(
+        t[0].to_string_lossy().ends_with("FFFFFFFF.tmp"),
+        "D72's generated name: {t:?}"
+    );
+    assert_eq!(fs::read(&t[0]).unwrap(), REPLY);
+    flip(&t[0], 0);
+    fires(&mut h, "D80 complete");
+}
+
+#[test]
+fn d80_cancel_deletes_the_reply_and_a_reappearing_one_breaks_the_rule() {
+    let mut h = reply_run();
+    let t = temps(&h)[0].clone();
+    h.step(&call(make::state(StateMethod::Cancel)))
+        .unwrap_or_else(|c| panic!("{c}"));
+    assert!(!t.exists(), "Cancel deletes the reply's temporary file");
+    fs::write(&t, REPLY).unwrap();
+    fires(&mut h, "D80 cancel");
+}

@@ -7,7 +7,7 @@
 //! An input whose first byte is [`SANDBOX_MARK`] runs sandboxed: the rest decodes as any input does,
 //! with a world `"sandbox": true` and remote and local sizes scaled down (every byte is written to a
 //! host file and read back by the file checker after every step), so the harness materialises the
-//! files in a fresh temporary folder and checks the file invariants (D40, D41, D63) after every step.
+//! files in a fresh temporary folder and checks the file invariants (D40, D41, D63, D80) after every step.
 //! No input of the corpus committed before the mode existed starts with that byte: they all mean
 //! what they meant.
 //!

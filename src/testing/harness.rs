@@ -427,7 +427,7 @@ impl Harness {
     /// A setup whose world has a `sandbox` runs sandboxed: `"sandbox": true` (the kit's fuzz
     /// inputs) materialises files in a fresh folder under the system's temporary folder, removed when
     /// the harness is dropped; a folder the setup names is used and kept. The file invariants
-    /// (D40, D41, D58, D63; see [`FileChecker`]) are then checked after every step too.
+    /// (D40, D41, D58, D63, D80; see [`FileChecker`]) are then checked after every step too.
     pub fn new(setup: &Setup) -> Harness {
         let files = match &setup.world.sandbox {
             None => None,

@@ -1,4 +1,4 @@
-//! The file invariants of a sandboxed run (D40, D41, D58, D63): after every step the sandbox folder
+//! The file invariants of a sandboxed run (D40, D41, D58, D63, D80): after every step the sandbox folder
 //! holds exactly what the jobs and the world account for, byte for byte.
 //!
 //! * `D40 temporary`: while a download job is not final, each file's temporary file holds exactly its
@@ -12,6 +12,10 @@
 //!   of its temporary files is left.
 //! * `D40 cancel`: once a job is CANCELLED its temporary files are gone, for good (the paths are
 //!   remembered while the job runs: a later service restart releases its file list, D23).
+//! * `D80 temporary`: while an upload-reply job is not final and its reply has started, the reply's
+//!   temporary file (`BIT<job>FFFFFFFE.tmp` in the reply file's folder) holds exactly the reply bytes
+//!   received (empty at the start). `D80 complete`: once ACKNOWLEDGED the reply file name holds the
+//!   reply; `D80 cancel`: once CANCELLED the reply's temporary file is gone.
 //! * `D41 stray`: no file in the sandbox that no job, completed job or world local accounts for;
 //!   `D41 symlink`: no symbolic link anywhere in it; `D41 outside`: every local name resolves inside
 //!   the sandbox, and the folder that holds the sandbox (made for the run by the harness) holds nothing
@@ -223,9 +227,13 @@ impl FileChecker {
         }
         // The jobs: live claims of running downloads, stored ones of jobs that just became final.
         let mut live: BTreeMap<PathBuf, Vec<Claim>> = BTreeMap::new();
-        for job in &s.jobs {
+        for (j, job) in s.jobs.iter().enumerate() {
+            if job.job_type() == JobType::UploadReply {
+                self.check_reply(s, j, world, &resolve, &mut live)?;
+                continue;
+            }
             if job.job_type() != JobType::Download {
-                continue; // uploads read their local file; an upload-reply's reply is held (D71)
+                continue; // uploads read their local file
             }
             let id = job.id();
             let state = job.state();
@@ -393,6 +401,88 @@ impl FileChecker {
                 ));
             }
         }
+        Ok(())
+    }
+}
+
+impl FileChecker {
+    /// D80: an upload-reply job's reply file. While the job is not final, its temporary file holds
+    /// the reply bytes received since the reply started (created empty at the start); Complete
+    /// renames it to the reply file name, Cancel and T22 delete it.
+    fn check_reply(
+        &mut self,
+        s: &crate::Service,
+        j: usize,
+        world: &crate::World,
+        resolve: &dyn Fn(&str) -> Result<Option<PathBuf>, Violation>,
+        live: &mut BTreeMap<PathBuf, Vec<Claim>>,
+    ) -> Result<(), Violation> {
+        let job = &s.jobs[j];
+        let (id, state) = (job.id(), job.state());
+        let memo = self.jobs.entry(id).or_default();
+        if memo.finished.is_some() {
+            return Ok(());
+        }
+        let Some(name) = s.reply_name_of(j) else {
+            return Ok(());
+        };
+        let temp = Sandbox::temp_name(&name, id, crate::reply::REPLY_SLOT);
+        let temp_path = resolve(&temp)?;
+        memo.temps.clear();
+        if let Some(p) = &temp_path {
+            memo.temps.push((p.clone(), temp));
+        }
+        let reply = job.options().reply.as_deref();
+        let started = reply.is_some_and(|r| r.bytes_total != crate::state::BG_SIZE_UNKNOWN);
+        let bytes = reply.map_or(0, |r| r.bytes_transferred);
+        // The bytes written: the reply once downloaded, else the world's reply for the upload's
+        // remote (what the transfer writes from).
+        let body = || {
+            reply.and_then(|r| r.data.clone()).unwrap_or_else(|| {
+                job.files()
+                    .first()
+                    .and_then(|f| world.remotes.get(f.remote()))
+                    .and_then(|r| r.http.as_deref())
+                    .and_then(|h| h.reply.as_deref())
+                    .map_or(Body::Bytes(Vec::new()), |r| r.body())
+            })
+        };
+        let who = |what: &str| format!("{what} of the reply of {id:?} ({name})");
+        if !state.is_final() {
+            if let (true, Some(p)) = (started, temp_path) {
+                live.entry(p).or_default().push(Claim {
+                    content: (bytes > 0).then(|| Content {
+                        body: body(),
+                        ranges: None,
+                        len: bytes,
+                    }),
+                    rule: "D80 temporary",
+                    who: who(&format!("the temporary file at {bytes} bytes")),
+                });
+            }
+            return Ok(());
+        }
+        if state == JobState::Acknowledged && started {
+            if let Some(p) = resolve(&name)? {
+                let content = (bytes > 0).then(|| Content {
+                    body: body(),
+                    ranges: None,
+                    len: bytes,
+                });
+                let claim = Claim {
+                    content,
+                    rule: "D80 complete",
+                    who: who("the reply file"),
+                };
+                self.stored.insert(p, vec![claim]);
+            }
+        }
+        let memo = self.jobs.entry(id).or_default();
+        memo.finished = Some(if state == JobState::Acknowledged {
+            "D80 complete"
+        } else {
+            "D80 cancel"
+        });
         Ok(())
     }
 }
