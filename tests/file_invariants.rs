@@ -326,3 +326,32 @@ fn d80_cancel_deletes_the_reply_and_a_reappearing_one_breaks_the_rule() {
     fs::write(&t, REPLY).unwrap();
     fires(&mut h, "D80 cancel");
 }
+
+// ---------------------------------------------------------------- D37: a finished file's new name
+
+/// D37: ReplaceRemotePrefix renames finished files too, and they are never downloaded again: their
+/// bytes stay those of the remote they came from. The checker must hold them to those bytes, not to
+/// the new name's remote (here one the world does not have), up to and after Complete.
+#[test]
+fn d37_a_finished_file_renamed_keeps_the_bytes_it_finished_with() {
+    let rename = call(Action::Do(Op::ReplaceRemotePrefix {
+        job: String::new(),
+        old_prefix: "https://x.test/".into(),
+        new_prefix: "https://y.test/".into(),
+        expect: bitsim::HResult::S_OK,
+    }));
+    let mut h = run(false, &[advance(30), rename.clone()]);
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), body(SIZE));
+    flip(&t[0], 7);
+    fires(&mut h, "D40 temporary");
+
+    let mut h = run(false, &[advance(30), rename.clone()]);
+    h.step(&call(make::state(StateMethod::Complete)))
+        .unwrap_or_else(|c| panic!("{c}"));
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), body(SIZE));
+    flip(&local, 7);
+    fires(&mut h, "D40 complete");
+}

@@ -5,7 +5,8 @@
 //!   `bytes_transferred` bytes (the bytes the service has written so far; the checker does not flush,
 //!   so it never settles a transfer the run would not have settled) and they equal that prefix of the
 //!   remote's body (for a file added with ranges, of the ranges concatenated in order, D58); with no
-//!   byte transferred it is absent or empty.
+//!   byte transferred it is absent or empty. A finished file keeps the bytes it finished with, whatever
+//!   its remote name or the world's remote becomes later (D37: it is never downloaded again).
 //! * `D63`: a HIGH_PERFORMANCE job has no temporary file: the same holds for its local name.
 //! * `D40 complete`: once a job is ACKNOWLEDGED, every fully transferred file exists at its local name
 //!   with exactly the remote's body (until a later job or the world writes that name again), and none
@@ -69,6 +70,10 @@ struct Memo {
     temps: Vec<(PathBuf, String)>,
     /// The rule its temporary files must be gone by, once the job is final.
     finished: Option<&'static str>,
+    /// D37: what each finished file's bytes were when it finished, by file index. A finished file is
+    /// never downloaded again, so a later change of its remote name or of the world's remote does not
+    /// change what its temporary (or, HIGH_PERFORMANCE, local) file holds.
+    done: BTreeMap<usize, Content>,
 }
 
 /// The file invariants, checked incrementally (see the module documentation).
@@ -259,12 +264,27 @@ impl FileChecker {
                 let ranges = file
                     .ranges()
                     .and_then(|r| crate::ranges::resolve(r, world_len(world, file.remote())).ok());
-                let content = |len: u64| Content {
-                    body: body.clone(),
-                    ranges: ranges.clone(),
-                    len,
-                };
                 let bytes = file.bytes_transferred;
+                let fresh = Content {
+                    body,
+                    ranges,
+                    len: bytes,
+                };
+                let memo = self.jobs.entry(id).or_default();
+                let held = if file.is_done() {
+                    let kept = memo.done.entry(f).or_insert_with(|| fresh.clone());
+                    if kept.len != bytes {
+                        *kept = fresh.clone();
+                    }
+                    kept.clone()
+                } else {
+                    memo.done.remove(&f);
+                    fresh
+                };
+                let content = |len: u64| Content {
+                    len,
+                    ..held.clone()
+                };
                 let name = |what: &str| format!("{what} of file {f} of {id:?} ({})", file.local());
                 if !state.is_final() {
                     let (target, rule, what) = if direct {
