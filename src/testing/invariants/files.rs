@@ -260,26 +260,28 @@ impl FileChecker {
                 let Some(local) = resolve(file.local())? else {
                     continue;
                 };
-                let body = remote_body(world, file.remote());
-                let ranges = file
-                    .ranges()
-                    .and_then(|r| crate::ranges::resolve(r, world_len(world, file.remote())).ok());
                 let bytes = file.bytes_transferred;
-                let fresh = Content {
-                    body,
-                    ranges,
+                // What the remote holds now; a finished file keeps what it finished with (D37).
+                let fresh = || Content {
+                    body: remote_body(world, file.remote()),
+                    ranges: file.ranges().and_then(|r| {
+                        crate::ranges::resolve(r, world_len(world, file.remote())).ok()
+                    }),
                     len: bytes,
                 };
                 let memo = self.jobs.entry(id).or_default();
                 let held = if file.is_done() {
-                    let kept = memo.done.entry(f).or_insert_with(|| fresh.clone());
-                    if kept.len != bytes {
-                        *kept = fresh.clone();
+                    match memo.done.get(&f) {
+                        Some(kept) if kept.len == bytes => kept.clone(),
+                        _ => {
+                            let now = fresh();
+                            memo.done.insert(f, now.clone());
+                            now
+                        }
                     }
-                    kept.clone()
                 } else {
                     memo.done.remove(&f);
-                    fresh
+                    fresh()
                 };
                 let content = |len: u64| Content {
                     len,
@@ -467,15 +469,18 @@ impl FileChecker {
                     .map_or(Body::Bytes(Vec::new()), |r| r.body())
             })
         };
+        let content = || {
+            (bytes > 0).then(|| Content {
+                body: body(),
+                ranges: None,
+                len: bytes,
+            })
+        };
         let who = |what: &str| format!("{what} of the reply of {id:?} ({name})");
         if !state.is_final() {
             if let (true, Some(p)) = (started, temp_path) {
                 live.entry(p).or_default().push(Claim {
-                    content: (bytes > 0).then(|| Content {
-                        body: body(),
-                        ranges: None,
-                        len: bytes,
-                    }),
+                    content: content(),
                     rule: "D80 temporary",
                     who: who(&format!("the temporary file at {bytes} bytes")),
                 });
@@ -484,13 +489,8 @@ impl FileChecker {
         }
         if state == JobState::Acknowledged && started {
             if let Some(p) = resolve(&name)? {
-                let content = (bytes > 0).then(|| Content {
-                    body: body(),
-                    ranges: None,
-                    len: bytes,
-                });
                 let claim = Claim {
-                    content,
+                    content: content(),
                     rule: "D80 complete",
                     who: who("the reply file"),
                 };
