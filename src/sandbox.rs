@@ -34,6 +34,12 @@ pub(crate) struct Sandbox {
     /// The concrete ranges of each running download added with ranges: its bytes are those ranges of
     /// the body, concatenated in the order given (§2.4).
     ranged: BTreeMap<(JobId, u32), Vec<(u64, u64)>>,
+    /// Where each download's bytes on disk came from: `(offset, body)`, one entry per connection whose
+    /// body differs from the one before, in offset order (a connection that continues at an offset
+    /// with a remote of the same size and time stamp but other bytes splices two bodies, D38 and
+    /// SetRemoteName §2.6). Emptied by a restart at 0, dropped with the temporary file. Read by the
+    /// file checker ([`crate::testing`]) only.
+    history: BTreeMap<(JobId, u32), Vec<(u64, Body)>>,
     /// A local-file error met while writing, reported by the transfer that caused it.
     pub pending: BTreeMap<JobId, HResult>,
     /// Test hook: the disk holds at most this many bytes written by transfers (simulated disk full).
@@ -142,6 +148,7 @@ impl Sandbox {
             root,
             open: BTreeMap::new(),
             ranged: BTreeMap::new(),
+            history: BTreeMap::new(),
             pending: BTreeMap::new(),
             capacity: None,
             written: 0,
@@ -259,6 +266,13 @@ impl Sandbox {
             .open(&p)
             .map_err(|e| io_error(&e))?;
         f.set_len(have).map_err(|e| io_error(&e))?;
+        let history = self.history.entry((job, file)).or_default();
+        while history.last().is_some_and(|(from, _)| *from >= have) {
+            history.pop();
+        }
+        if history.last().is_none_or(|(_, b)| *b != body) {
+            history.push((have, body.clone()));
+        }
         self.open.insert((job, file), body);
         self.ranged.remove(&(job, file));
         Ok(created)
@@ -327,8 +341,16 @@ impl Sandbox {
         self.ranged.remove(&(job, file));
     }
 
+    /// Where the bytes of download `file` of `job` on disk came from: `(offset, body)` pairs in
+    /// offset order, each body supplying the bytes from its offset up to the next pair's (empty when
+    /// nothing was recorded: no connection yet, or the file restarted at 0).
+    pub fn history(&self, job: JobId, file: u32) -> &[(u64, Body)] {
+        self.history.get(&(job, file)).map_or(&[], Vec::as_slice)
+    }
+
     /// Empty the temporary file (a restart at 0). Returns whether there was one.
     pub fn truncate_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
+        self.history.remove(&(job, file));
         match self.path(&self.target(local, job, file)) {
             Ok(p) if p.is_file() => OpenOptions::new()
                 .write(true)
@@ -341,6 +363,7 @@ impl Sandbox {
 
     /// Delete the temporary file. Returns whether there was one.
     pub fn delete_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
+        self.history.remove(&(job, file));
         self.open.remove(&(job, file));
         self.ranged.remove(&(job, file));
         if self.direct.contains(&job) {
@@ -356,6 +379,7 @@ impl Sandbox {
     /// Rename the temporary file to the local name, replacing a file there. Returns whether it was
     /// renamed.
     pub fn rename_temp(&mut self, local: &str, job: JobId, file: u32) -> Result<bool, HResult> {
+        self.history.remove(&(job, file));
         self.open.remove(&(job, file));
         self.ranged.remove(&(job, file));
         if self.direct.contains(&job) {

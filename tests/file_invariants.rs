@@ -355,3 +355,124 @@ fn d37_a_finished_file_renamed_keeps_the_bytes_it_finished_with() {
     flip(&local, 7);
     fires(&mut h, "D40 complete");
 }
+
+const OTHER: &str = "https://y.test/a.bin";
+
+/// `URL` and `OTHER`: two remotes of `SIZE` bytes with the same (default) Last-Modified time, whose
+/// pattern bodies differ (each is seeded with its URL).
+fn two_remotes() -> Setup {
+    let mut s = setup();
+    s.world.remotes.push((OTHER.into(), Remote::sized(SIZE)));
+    s
+}
+
+/// `steps` after creating, filling and resuming one download job, in a machine of `setup`; every step
+/// must pass.
+fn run_in(setup: &Setup, steps: &[Draw]) -> Harness {
+    let mut all = vec![
+        call(make::create_job("update", JobType::Download)),
+        call(make::add_file(URL, LOCAL)),
+        call(make::state(StateMethod::Resume)),
+    ];
+    all.extend_from_slice(steps);
+    let mut h = Harness::new(setup);
+    for (i, d) in all.iter().enumerate() {
+        if let Err(c) = h.step(d) {
+            panic!("step {i} of a clean sandboxed run broke a rule: {c}");
+        }
+    }
+    h
+}
+
+/// `[0, at)` of `first`'s body then `[at, SIZE)` of `second`'s.
+fn spliced(first: &Body, second: &Body, at: u64) -> Vec<u8> {
+    let mut out = vec![0u8; SIZE as usize];
+    assert_eq!(first.read_at(0, &mut out[..at as usize]) as u64, at);
+    assert_eq!(
+        second.read_at(at, &mut out[at as usize..]) as u64,
+        SIZE - at
+    );
+    out
+}
+
+#[test]
+fn d38_a_file_renamed_to_a_remote_of_the_same_size_and_time_continues_with_both_bodies() {
+    // §2.6: SetRemoteName / ReplaceRemotePrefix continue at the same offset when the new URL's size
+    // and time stamp are the same (D38): the file holds the old remote's bytes so far, then the new
+    // remote's.
+    let rename = call(Action::Do(Op::ReplaceRemotePrefix {
+        job: String::new(),
+        old_prefix: "https://x.test/".into(),
+        new_prefix: "https://y.test/".into(),
+        expect: bitsim::HResult::S_OK,
+    }));
+    let (x, y) = (Body::default_for(URL, SIZE), Body::default_for(OTHER, SIZE));
+    assert_ne!(x, y);
+    let mut h = run_in(
+        &two_remotes(),
+        &[
+            advance(2),
+            call(make::state(StateMethod::Suspend)),
+            rename,
+            call(make::state(StateMethod::Resume)),
+            advance(1),
+            call(make::state(StateMethod::Suspend)),
+        ],
+    );
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), spliced(&x, &y, 2000)[..3000]);
+    flip(&t[0], 2500);
+    fires(&mut h, "D40 temporary");
+
+    let mut h = run_in(
+        &two_remotes(),
+        &[
+            advance(2),
+            call(make::state(StateMethod::Suspend)),
+            call(Action::Do(Op::ReplaceRemotePrefix {
+                job: String::new(),
+                old_prefix: "https://x.test/".into(),
+                new_prefix: "https://y.test/".into(),
+                expect: bitsim::HResult::S_OK,
+            })),
+            call(make::state(StateMethod::Resume)),
+            advance(10),
+            call(make::state(StateMethod::Complete)),
+        ],
+    );
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), spliced(&x, &y, 2000));
+    flip(&local, 1500);
+    fires(&mut h, "D40 complete");
+}
+
+#[test]
+fn d38_a_remote_changed_in_place_keeps_its_body_for_the_running_connection_then_continues() {
+    // The world's remote gets other bytes of the same size and time stamp while a connection moves
+    // bytes: that connection keeps the old body (D38, "a connection already moving bytes keeps the
+    // old body"); the next connection continues at its offset with the new body.
+    let new: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    let change = Draw::env(Op::SetRemote {
+        url: URL.into(),
+        remote: Box::new(Remote::with_content(Body::Bytes(new.clone()))),
+    });
+    let old = Body::default_for(URL, SIZE);
+    let new = Body::Bytes(new);
+    let mut h = run_in(
+        &setup(),
+        &[
+            advance(1),
+            change,
+            advance(2),
+            call(make::state(StateMethod::Suspend)),
+            call(make::state(StateMethod::Resume)),
+            advance(10),
+            call(make::state(StateMethod::Complete)),
+        ],
+    );
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), spliced(&old, &new, 3000));
+    flip(&local, 2999);
+    fires(&mut h, "D40 complete");
+}

@@ -5,7 +5,11 @@
 //!   `bytes_transferred` bytes (the bytes the service has written so far; the checker does not flush,
 //!   so it never settles a transfer the run would not have settled) and they equal that prefix of the
 //!   remote's body (for a file added with ranges, of the ranges concatenated in order, D58); with no
-//!   byte transferred it is absent or empty. A finished file keeps the bytes it finished with, whatever
+//!   byte transferred it is absent or empty. The body is the one each connection read: a connection
+//!   keeps the body it started with, and one that continues at an offset with a remote of the same
+//!   size and time stamp but other bytes (the world's remote replaced in place, or the file renamed by
+//!   SetRemoteName / ReplaceRemotePrefix, D38 and §2.6) supplies the bytes from that offset on, as the
+//!   sandbox records it. A finished file keeps the bytes it finished with, whatever
 //!   its remote name or the world's remote becomes later (D37: it is never downloaded again).
 //! * `D63`: a HIGH_PERFORMANCE job has no temporary file: the same holds for its local name.
 //! * `D40 complete`: once a job is ACKNOWLEDGED, every fully transferred file exists at its local name
@@ -34,21 +38,54 @@ use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-/// What a sandbox file must hold: `len` bytes of `body` (of its `ranges` concatenated, when given).
+/// What a sandbox file must hold: `len` bytes of `body` (of its `ranges` concatenated, when given),
+/// except that from each offset in `switches` on the bytes come from that entry's body instead.
 #[derive(Clone, Debug, PartialEq)]
 struct Content {
     body: Body,
+    /// `(offset, body)` in offset order: a later connection continued the file at `offset` with
+    /// another body of the same size and time stamp (D38, SetRemoteName §2.6).
+    switches: Vec<(u64, Body)>,
     ranges: Option<Vec<(u64, u64)>>,
     len: u64,
 }
 
 impl Content {
-    /// Bytes from `pos` on into `buf`; how many the body has there.
-    fn read_at(&self, pos: u64, buf: &mut [u8]) -> usize {
-        match &self.ranges {
-            Some(r) => crate::ranges::read_at(&self.body, r, pos, buf),
-            None => self.body.read_at(pos, buf),
+    /// `len` bytes of `body` alone.
+    fn of(body: Body, len: u64) -> Content {
+        Content {
+            body,
+            switches: Vec::new(),
+            ranges: None,
+            len,
         }
+    }
+
+    /// Bytes from `pos` on into `buf`; how many the bodies have there.
+    fn read_at(&self, pos: u64, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = pos + done as u64;
+            // The body that supplies byte `at`, and where the next one takes over.
+            let k = self.switches.partition_point(|(from, _)| *from <= at);
+            let body = match k {
+                0 => &self.body,
+                _ => &self.switches[k - 1].1,
+            };
+            let end = self.switches.get(k).map_or(u64::MAX, |(from, _)| *from);
+            let want =
+                usize::try_from(end - at).map_or(buf.len() - done, |w| w.min(buf.len() - done));
+            let out = &mut buf[done..done + want];
+            let n = match &self.ranges {
+                Some(r) => crate::ranges::read_at(body, r, at, out),
+                None => body.read_at(at, out),
+            };
+            done += n;
+            if n < want {
+                break;
+            }
+        }
+        done
     }
 }
 
@@ -103,6 +140,17 @@ fn remote_body(world: &crate::World, url: &str) -> Body {
         },
         Some(b) => b,
         None => Body::Bytes(Vec::new()),
+    }
+}
+
+/// A body as a connection read it, a pattern extended to any length (see [`remote_body`]).
+fn extended(body: &Body) -> Body {
+    match body {
+        Body::Pattern { seed, .. } => Body::Pattern {
+            seed: *seed,
+            length: u64::MAX,
+        },
+        b => b.clone(),
     }
 }
 
@@ -219,11 +267,7 @@ impl FileChecker {
             if let Some(p) = resolve(path)? {
                 let len = body.len();
                 let claim = Claim {
-                    content: Some(Content {
-                        body,
-                        ranges: None,
-                        len,
-                    }),
+                    content: Some(Content::of(body, len)),
                     rule: "D40 local",
                     who: format!("world local {path}"),
                 };
@@ -261,13 +305,23 @@ impl FileChecker {
                     continue;
                 };
                 let bytes = file.bytes_transferred;
-                // What the remote holds now; a finished file keeps what it finished with (D37).
-                let fresh = || Content {
-                    body: remote_body(world, file.remote()),
-                    ranges: file.ranges().and_then(|r| {
-                        crate::ranges::resolve(r, world_len(world, file.remote())).ok()
-                    }),
-                    len: bytes,
+                // The bodies its connections read, as the sandbox recorded them (from the remote as
+                // the world holds it now where none was recorded, e.g. before the first connection);
+                // a finished file keeps what it finished with (D37).
+                let history = sb.history(id, f as u32);
+                let fresh = || {
+                    let (body, switches) = match history.split_first() {
+                        Some(((0, first), rest)) => (extended(first), rest),
+                        _ => (remote_body(world, file.remote()), history),
+                    };
+                    Content {
+                        body,
+                        switches: switches.iter().map(|(at, b)| (*at, extended(b))).collect(),
+                        ranges: file.ranges().and_then(|r| {
+                            crate::ranges::resolve(r, world_len(world, file.remote())).ok()
+                        }),
+                        len: bytes,
+                    }
                 };
                 let memo = self.jobs.entry(id).or_default();
                 let held = if file.is_done() {
@@ -469,13 +523,7 @@ impl FileChecker {
                     .map_or(Body::Bytes(Vec::new()), |r| r.body())
             })
         };
-        let content = || {
-            (bytes > 0).then(|| Content {
-                body: body(),
-                ranges: None,
-                len: bytes,
-            })
-        };
+        let content = || (bytes > 0).then(|| Content::of(body(), bytes));
         let who = |what: &str| format!("{what} of the reply of {id:?} ({name})");
         if !state.is_final() {
             if let (true, Some(p)) = (started, temp_path) {
