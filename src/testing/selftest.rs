@@ -750,3 +750,43 @@ fn the_history_stamp_moves_with_every_fact() {
         ]
     );
 }
+
+#[test]
+fn set_remote_name_e_notimpl_is_only_an_upload_answer_on_a_final_job() {
+    // §2.6: File2 SetRemoteName answers E_NOTIMPL for an upload job before it looks at the state; a
+    // final download job answers BG_E_INVALID_STATE (§1.3), and E_NOTIMPL there is caught.
+    let final_job = |job_type| {
+        let mut h = Harness::new(&Setup::new(WorldSpec {
+            users: vec![UserSpec {
+                name: "alice".into(),
+                admin: false,
+                logged_on: true,
+            }],
+            ..WorldSpec::default()
+        }));
+        let call = |action| Draw::call(0, 0, action);
+        for d in [
+            call(make::create_job("j", job_type)),
+            call(make::add_file(&remote_url(0), DOWNLOAD_LOCALS[0])),
+            call(make::state(StateMethod::Cancel)),
+        ] {
+            h.step(&d).unwrap_or_else(|c| panic!("{c}"));
+        }
+        h
+    };
+    let rename = |expect| {
+        Action::Do(Op::SetFile {
+            job: "j1".into(),
+            file: 0,
+            value: crate::scenario::FileSet::RemoteName(remote_url(1)),
+            expect,
+        })
+    };
+    let answer =
+        |h: &Harness, code| check_with(h, call(h, 0, rename(code), code)).map_err(|v| v.rule);
+    let h = final_job(JobType::Download);
+    assert_eq!(answer(&h, HResult::BG_E_INVALID_STATE), Ok(()));
+    assert_eq!(answer(&h, HResult::E_NOTIMPL), Err("§1.3".into()));
+    let h = final_job(JobType::Upload);
+    assert_eq!(answer(&h, HResult::E_NOTIMPL), Ok(()));
+}

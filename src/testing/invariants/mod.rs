@@ -427,14 +427,16 @@ impl Checker {
                 let pre = self.precondition(*app, *handle_generation, *job, action, admins);
                 let method = action.method().unwrap_or("?");
                 // §2.6: File2 SetRemoteName answers E_NOTIMPL for an upload job before it
-                // looks at the state (the history does not keep the job's type).
+                // looks at the state (the history does not keep the job's type: the checker's
+                // own record of created jobs does; a job it did not see created may be either).
                 let upload_rename = matches!(
                     action,
                     Action::Do(Op::SetFile {
                         value: crate::scenario::FileSet::RemoteName(_),
                         ..
                     })
-                ) && *result == HResult::E_NOTIMPL;
+                ) && *result == HResult::E_NOTIMPL
+                    && self.types.get(job).is_none_or(|t| t.is_upload());
                 if let Some(code) =
                     pre.filter(|c| !(upload_rename && *c == HResult::BG_E_INVALID_STATE))
                 {
