@@ -81,11 +81,13 @@ impl Service {
         }
         let id = JobId(u32::try_from(self.jobs.len()).map_err(|_| HResult::E_OUTOFMEMORY)?);
         // D68: the job vector grows in steps, not by doubling. (A new job has no registration:
-        // the registrations reach only as far as the last job given one.)
-        crate::growth::push(
-            &mut self.jobs,
-            Job::new(id, user, job_type, display_name.into(), self.now),
-        );
+        // the registrations reach only as far as the last job given one.) Room is made first and
+        // the name copied before the job is built, so the job is written straight into its slot
+        // rather than built aside and copied in.
+        crate::growth::reserve_one(&mut self.jobs);
+        let name: Box<str> = display_name.into();
+        self.jobs
+            .push(Job::new(id, user, job_type, name, self.now));
         // D33: the cost flags come from the machine's default.
         let cost = self.world.default_cost_flags;
         if cost != crate::job_options::TRANSFER_STANDARD {
