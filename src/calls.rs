@@ -194,10 +194,11 @@ impl Service {
             file
         });
         let list = jb.files_mut();
-        if list.is_empty() {
+        if list.capacity() == 0 {
             // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one
-            // file); later additions grow by doubling as usual.
-            *list = new_files.collect();
+            // file); later additions grow by doubling as usual. The vector replaced never allocated
+            // and holds nothing, so it is forgotten rather than dropped (a call to the drop glue).
+            std::mem::forget(std::mem::replace(list, new_files.collect()));
         } else {
             list.extend(new_files);
         }
