@@ -189,9 +189,7 @@ impl Service {
         let remotes = &self.world.remotes;
         let new_files = files.iter().map(|&(r, l)| {
             // The remote's slot is found now, so the first connection attempt need not hash the URL.
-            let mut file = FileData::new(r, l);
-            file.remote_slot = remotes.find(r, Slot::NONE).unwrap_or_default();
-            file
+            FileData::with_slot(r, l, remotes.find(r, Slot::NONE).unwrap_or_default())
         });
         let list = jb.files_mut();
         if list.capacity() == 0 {
