@@ -86,8 +86,7 @@ impl Service {
         // rather than built aside and copied in.
         crate::growth::reserve_one(&mut self.jobs);
         let name: Box<str> = display_name.into();
-        self.jobs
-            .push(Job::new(id, user, job_type, name, self.now));
+        self.jobs.push(Job::new(id, user, job_type, name, self.now));
         // D33: the cost flags come from the machine's default.
         let cost = self.world.default_cost_flags;
         if cost != crate::job_options::TRANSFER_STANDARD {

@@ -321,7 +321,11 @@ mod tests {
             ("below 20", |x| any_below(x, 0x20), |c| c < 0x20),
             ("star", |x| any_eq(x, b'*'), |c| c == b'*'),
             ("zero", any_zero, |c| c == 0),
-            ("in : ..= ?", |x| any_in(x, b':', b'?'), |c| (b':'..=b'?').contains(&c)),
+            (
+                "in : ..= ?",
+                |x| any_in(x, b':', b'?'),
+                |c| (b':'..=b'?').contains(&c),
+            ),
         ];
         for (name, test, wants) in tests {
             for (p, q) in [(0, 1), (0, 7), (3, 4), (6, 7), (7, 2)] {
@@ -370,7 +374,10 @@ mod tests {
                 "{url}"
             );
         }
-        for local in ["C:\\ProgramData\\updater\\update-1.2.3.bin", "z:/dir/file.bin"] {
+        for local in [
+            "C:\\ProgramData\\updater\\update-1.2.3.bin",
+            "z:/dir/file.bin",
+        ] {
             assert!(plain_drive_path(local), "{local}");
             assert!(valid_local(local));
         }
