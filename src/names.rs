@@ -315,7 +315,9 @@ mod tests {
     /// every pair of places, the other bytes a filler that passes none of the tests.
     #[test]
     fn word_tests_find_exactly_the_bytes_they_look_for() {
-        let tests: [(&str, fn(u64) -> u64, fn(u8) -> bool); 6] = [
+        /// A word test, and the byte predicate it stands for.
+        type Case = (&'static str, fn(u64) -> u64, fn(u8) -> bool);
+        let tests: [Case; 6] = [
             ("above 7E", |x| any_above(x, 0x7E), |c| c > 0x7E),
             ("below 21", |x| any_below(x, 0x21), |c| c < 0x21),
             ("below 20", |x| any_below(x, 0x20), |c| c < 0x20),
