@@ -14,13 +14,23 @@ pub const MAX_REMOTE_NAME: usize = 2200;
 pub const MAX_LOCAL_NAME: usize = 260;
 
 /// D14: a display name BITS accepts (CreateJob, SetDisplayName): at most 256 UTF-16 units.
+#[inline]
 pub(crate) fn valid_display_name(name: &str) -> bool {
-    wide_len(name) <= MAX_DISPLAY_NAME
+    fits_wide(name, MAX_DISPLAY_NAME)
 }
 
 /// D14: a description BITS accepts (SetDescription): at most 1,024 UTF-16 units.
+#[inline]
 pub(crate) fn valid_description(text: &str) -> bool {
-    wide_len(text) <= MAX_DESCRIPTION
+    fits_wide(text, MAX_DESCRIPTION)
+}
+
+/// At most `max` UTF-16 units. A string has no more UTF-16 units than UTF-8 bytes (a character of
+/// one to three bytes is one unit, of four bytes two), so one no longer than `max` bytes fits
+/// without being looked at.
+#[inline]
+fn fits_wide(s: &str, max: usize) -> bool {
+    s.len() <= max || wide_len(s) <= max
 }
 
 /// Characters in the UTF-16 sense, as BITS counts string limits.
@@ -407,6 +417,19 @@ mod tests {
         assert!(valid_display_name(&"a".repeat(256)));
         assert!(!valid_display_name(&"a".repeat(257)));
         assert!(valid_display_name(&"é".repeat(256)));
+        // Over 256 bytes but at most 256 UTF-16 units: 200 two-byte and 56 one-byte characters
+        // (456 bytes), and four-byte characters (two units each).
+        let mixed = format!("{}{}", "é".repeat(200), "a".repeat(56));
+        assert!(mixed.len() > 256 && valid_display_name(&mixed));
+        assert!(!valid_display_name(&format!("{mixed}a")));
+        assert!(valid_display_name(&"😀".repeat(128)));
+        assert!(!valid_display_name(&"😀".repeat(129)));
+        for s in ["", "a", "é", "😀", "日本", "a😀é"] {
+            let n = s.encode_utf16().count();
+            for max in 0..8 {
+                assert_eq!(fits_wide(s, max), n <= max, "{s:?} {max}");
+            }
+        }
         assert!(valid_description(&"a".repeat(1024)));
         assert!(!valid_description(&"a".repeat(1025)));
     }
