@@ -92,7 +92,8 @@ impl Service {
         if cost != crate::job_options::TRANSFER_STANDARD {
             self.jobs[id.index()].edit_options(|o| o.cost_flags = cost);
         }
-        self.note_inactivity_deadline(id.index()); // T22
+        // T22: a new job (SUSPENDED, not final) was last modified now, when it was created.
+        self.note_inactivity_from(id, self.now);
         self.live_jobs_per_user[user.index()] += 1;
         self.live_jobs += 1;
         self.record(TraceKind::Created { job: id });
