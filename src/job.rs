@@ -192,13 +192,20 @@ impl fmt::Debug for FileData {
 
 impl FileData {
     pub fn new(remote: &str, local: &str) -> FileData {
+        FileData::with_slot(remote, local, crate::url_map::Slot::NONE)
+    }
+    /// A new file whose remote's slot is already known (AddFile finds it first, so the file is
+    /// built whole: setting the slot afterwards wrote it into the finished value, and copying that
+    /// value then read the slot back before the write had landed).
+    #[inline]
+    pub fn with_slot(remote: &str, local: &str, remote_slot: crate::url_map::Slot) -> FileData {
         FileData {
             names: join_names(remote, local),
             bytes_total: BG_SIZE_UNKNOWN,
             bytes_transferred: 0,
             extra: None,
             split: name_len(remote),
-            remote_slot: crate::url_map::Slot::NONE,
+            remote_slot,
             completed: false,
         }
     }

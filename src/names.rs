@@ -14,13 +14,23 @@ pub const MAX_REMOTE_NAME: usize = 2200;
 pub const MAX_LOCAL_NAME: usize = 260;
 
 /// D14: a display name BITS accepts (CreateJob, SetDisplayName): at most 256 UTF-16 units.
+#[inline]
 pub(crate) fn valid_display_name(name: &str) -> bool {
-    wide_len(name) <= MAX_DISPLAY_NAME
+    fits_wide(name, MAX_DISPLAY_NAME)
 }
 
 /// D14: a description BITS accepts (SetDescription): at most 1,024 UTF-16 units.
+#[inline]
 pub(crate) fn valid_description(text: &str) -> bool {
-    wide_len(text) <= MAX_DESCRIPTION
+    fits_wide(text, MAX_DESCRIPTION)
+}
+
+/// At most `max` UTF-16 units. A string has no more UTF-16 units than UTF-8 bytes (a character of
+/// one to three bytes is one unit, of four bytes two), so one no longer than `max` bytes fits
+/// without being looked at.
+#[inline]
+fn fits_wide(s: &str, max: usize) -> bool {
+    s.len() <= max || wide_len(s) <= max
 }
 
 /// Characters in the UTF-16 sense, as BITS counts string limits.
@@ -93,8 +103,100 @@ fn bytes_classes(bytes: &[u8]) -> u8 {
         .fold(a | b, |acc, &x| acc | class(x))
 }
 
+// Word-at-a-time tests for the usual names (8 bytes a round, no table): each gives a word with
+// bit 7 of some byte set exactly when some byte of `x` passes the test (which bytes is not exact:
+// only whether any does). They decide only acceptance of the common shapes below; anything they
+// flag goes through the exact checks after them.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Some byte is zero.
+#[inline(always)]
+fn any_zero(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Some byte is `c`.
+#[inline(always)]
+fn any_eq(x: u64, c: u8) -> u64 {
+    any_zero(x ^ (ONES * u64::from(c)))
+}
+
+/// Some byte is below `n` (`n` ≤ 128): no byte at or above `n` borrows, and a byte below it wraps
+/// to 128 or more while its complement keeps bit 7.
+#[inline(always)]
+fn any_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
+}
+
+/// Some byte is above `n` (`n` ≤ 127), non-ASCII bytes included.
+#[inline(always)]
+fn any_above(x: u64, n: u8) -> u64 {
+    (x.wrapping_add(ONES * u64::from(127 - n)) | x) & HIGHS
+}
+
+/// Some ASCII byte lies in `lo..=hi` (`hi` < 127; non-ASCII bytes are for [`any_above`]).
+#[inline(always)]
+fn any_in(x: u64, lo: u8, hi: u8) -> u64 {
+    let y = x & !HIGHS;
+    y.wrapping_add(ONES * u64::from(128 - lo)) & !y.wrapping_add(ONES * u64::from(127 - hi)) & HIGHS
+}
+
+/// Whether `test` flags any byte of `b` (at least 8 bytes long): whole words, the last one ending at
+/// the end of `b` (overlapping bytes already tested).
+#[inline(always)]
+fn any_word(b: &[u8], test: impl Fn(u64) -> u64) -> bool {
+    debug_assert!(b.len() >= 8);
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let mut flags = 0;
+    let mut i = 0;
+    while i + 8 < b.len() {
+        flags |= test(word(i));
+        i += 8;
+    }
+    flags |= test(word(b.len() - 8));
+    flags != 0
+}
+
+/// The usual remote name, accepted without the byte table: `http://` or `https://`, something
+/// not starting with `/` after it, at most MAX_PATH bytes (so no segment is too long), and only
+/// printable ASCII other than space, `*` and `?`. `false` means "not decided here".
+#[inline]
+fn plain_http(remote: &str) -> bool {
+    let b = remote.as_bytes();
+    (8..=MAX_LOCAL_NAME).contains(&b.len())
+        && http_rest(remote).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !any_word(b, |x| {
+            any_above(x, 0x7E) | any_below(x, 0x21) | any_eq(x, b'*') | any_eq(x, b'?')
+        })
+}
+
+/// The usual local name, accepted without the byte table: a drive path (`C:\` or `C:/`) of 10 to
+/// MAX_PATH bytes whose bytes after the drive's colon are printable ASCII other than `*`, `"`, `|`
+/// and `:` … `?` (colon, `;`, `<`, `=`, `>`, `?`: `;` and `=` are allowed, but rare enough to leave
+/// to the exact check). `false` means "not decided here".
+#[inline]
+fn plain_drive_path(local: &str) -> bool {
+    let b = local.as_bytes();
+    (10..=MAX_LOCAL_NAME).contains(&b.len())
+        && b[0].is_ascii_alphabetic()
+        && b[1] == b':'
+        && (b[2] == b'\\' || b[2] == b'/')
+        && !any_word(&b[2..], |x| {
+            any_above(x, 0x7E)
+                | any_below(x, 0x20)
+                | any_eq(x, b'*')
+                | any_eq(x, b'"')
+                | any_eq(x, b'|')
+                | any_in(x, b':', b'?')
+        })
+}
+
 /// Spec §2.6: a remote name BITS accepts (http/https URL, or an SMB path for download and upload jobs).
 pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
+    if plain_http(remote) {
+        return true;
+    }
     let classes = byte_classes(remote);
     let (len, bad_char) = if classes & NON_ASCII == 0 {
         // ASCII: one UTF-16 unit per byte, and the byte classes decide as the `char` scan below.
@@ -156,6 +258,9 @@ fn segments_fit(s: &str, separators: &[char]) -> bool {
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
 /// `\\?\` prefix, no NTFS stream.
 pub(crate) fn valid_local(local: &str) -> bool {
+    if plain_drive_path(local) {
+        return true;
+    }
     // The first two bytes apart: a colon after them is an NTFS stream (found in the same pass).
     let (head, tail) = local.as_bytes().split_at(local.len().min(2));
     let tail_classes = bytes_classes(tail);
@@ -216,11 +321,115 @@ mod tests {
         }
     }
 
+    /// The word tests say "some byte passes" exactly when one does: every pair of byte values at
+    /// every pair of places, the other bytes a filler that passes none of the tests.
+    #[test]
+    fn word_tests_find_exactly_the_bytes_they_look_for() {
+        /// A word test, and the byte predicate it stands for.
+        type Case = (&'static str, fn(u64) -> u64, fn(u8) -> bool);
+        let tests: [Case; 6] = [
+            ("above 7E", |x| any_above(x, 0x7E), |c| c > 0x7E),
+            ("below 21", |x| any_below(x, 0x21), |c| c < 0x21),
+            ("below 20", |x| any_below(x, 0x20), |c| c < 0x20),
+            ("star", |x| any_eq(x, b'*'), |c| c == b'*'),
+            ("zero", any_zero, |c| c == 0),
+            (
+                "in : ..= ?",
+                |x| any_in(x, b':', b'?'),
+                |c| (b':'..=b'?').contains(&c),
+            ),
+        ];
+        for (name, test, wants) in tests {
+            for (p, q) in [(0, 1), (0, 7), (3, 4), (6, 7), (7, 2)] {
+                for a in 0..=255u8 {
+                    for b in 0..=255u8 {
+                        let mut w = [b'a'; 8];
+                        w[p] = a;
+                        w[q] = b;
+                        let x = u64::from_le_bytes(w);
+                        let any = w.iter().any(|&c| wants(c));
+                        // `any_in` only answers for ASCII bytes (the others are for `any_above`).
+                        if name.starts_with("in") && (a >= 0x80 || b >= 0x80) {
+                            continue;
+                        }
+                        assert_eq!(test(x) != 0, any, "{name}: {w:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The table-free paths accept the usual names and leave everything else to the exact checks.
+    #[test]
+    fn spec_2_6_plain_names_take_the_word_path() {
+        for url in [
+            "https://example.test/pkg/update-1.2.3.bin",
+            "http://a/b",
+            "HTTPS://x.test/y",
+        ] {
+            assert!(plain_http(url), "{url}");
+            assert!(valid_remote(url, JobType::Download));
+        }
+        for url in [
+            "https://x.test/a?b=1",
+            "https://x.test/a b",
+            "https://x.test/a*",
+            "https:///x",
+            "https://x.test/é",
+            "https://x.test/\u{7F}",
+            "ftp://x.test/abc",
+        ] {
+            assert!(!plain_http(url), "{url}");
+            assert_eq!(
+                valid_remote(url, JobType::Download),
+                reference::valid_remote(url, JobType::Download),
+                "{url}"
+            );
+        }
+        for local in [
+            "C:\\ProgramData\\updater\\update-1.2.3.bin",
+            "z:/dir/file.bin",
+        ] {
+            assert!(plain_drive_path(local), "{local}");
+            assert!(valid_local(local));
+        }
+        for local in [
+            "C:\\dir\\a;b=c.bin",
+            "C:\\dir\\a:stream",
+            "C:\\dir\\a<b.bin",
+            "C:\\dir\\a\"b.bin",
+            "C:\\dir\\a|b.bin",
+            "C:\\dir\\a?b.bin",
+            "C:\\dir\\tab\tx",
+            "C:\\dir\\é.bin",
+            "C::\\dir\\file",
+            "\\\\server\\share\\f",
+            "C:\\a.bin",
+        ] {
+            assert!(!plain_drive_path(local), "{local}");
+            assert_eq!(valid_local(local), reference::valid_local(local), "{local}");
+        }
+        assert!(valid_local("C:\\dir\\a;b=c.bin"), "`;` and `=` are allowed");
+    }
+
     #[test]
     fn d14_display_name_and_description_limits() {
         assert!(valid_display_name(&"a".repeat(256)));
         assert!(!valid_display_name(&"a".repeat(257)));
         assert!(valid_display_name(&"é".repeat(256)));
+        // Over 256 bytes but at most 256 UTF-16 units: 200 two-byte and 56 one-byte characters
+        // (456 bytes), and four-byte characters (two units each).
+        let mixed = format!("{}{}", "é".repeat(200), "a".repeat(56));
+        assert!(mixed.len() > 256 && valid_display_name(&mixed));
+        assert!(!valid_display_name(&format!("{mixed}a")));
+        assert!(valid_display_name(&"😀".repeat(128)));
+        assert!(!valid_display_name(&"😀".repeat(129)));
+        for s in ["", "a", "é", "😀", "日本", "a😀é"] {
+            let n = s.encode_utf16().count();
+            for max in 0..8 {
+                assert_eq!(fits_wide(s, max), n <= max, "{s:?} {max}");
+            }
+        }
         assert!(valid_description(&"a".repeat(1024)));
         assert!(!valid_description(&"a".repeat(1025)));
     }

@@ -9,57 +9,58 @@
 //! keeps its request log's, so a connection attempt reaches both without hashing the URL or comparing
 //! it again (BENCHMARKS.md, "The sixth performance round").
 //!
-//! Determinism: the hasher has no keys (`UrlHasher`, the same on every run), and nothing ever sees
+//! Determinism: the hash has no keys (`hash_bytes`, the same on every run), and nothing ever sees
 //! the hash order: iteration, `Debug` and serialisation go in URL order, as the `BTreeMap` did.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::hash::Hasher;
 
-#[cfg(test)]
-type Fixed = std::hash::BuildHasherDefault<UrlHasher>;
-
-/// A keyless multiply-rotate hash over 8-byte words: URLs come from the test's own world, so there is
-/// no flooding to resist, and SipHash (the std default) cost ≈ 700 instructions per look-up of a
-/// 40-byte URL (BENCHMARKS.md, "lifecycle").
-#[derive(Default, Clone, Copy)]
-pub struct UrlHasher(u64);
+/// A keyless multiply-rotate hash: URLs come from the test's own world, so there is no flooding to
+/// resist, and SipHash (the std default) cost ≈ 700 instructions per look-up of a 40-byte URL
+/// (BENCHMARKS.md, "lifecycle").
+///
+/// Two lanes take alternate 8-byte words, so the two multiply chains run side by side (a 40-byte URL
+/// is three rounds deep instead of six); the last 1–15 bytes are read as whole words ending at the
+/// URL's end (overlapping bytes already hashed), never copied into a buffer first (a word assembled
+/// in memory byte by byte and read back whole stalls the load). The length seeds the first lane.
+#[inline]
+fn hash_bytes(b: &[u8]) -> u64 {
+    #[inline(always)]
+    fn round(lane: u64, word: u64) -> u64 {
+        (lane.rotate_left(23) ^ word).wrapping_mul(MIX)
+    }
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let n = b.len();
+    let (mut x, mut y) = (n as u64, MIX2);
+    let mut i = 0;
+    while i + 16 <= n {
+        x = round(x, word(i));
+        y = round(y, word(i + 8));
+        i += 16;
+    }
+    let rest = n - i;
+    if rest > 8 {
+        x = round(x, word(i));
+        y = round(y, word(n - 8));
+    } else if rest > 0 {
+        x = round(
+            x,
+            if n >= 8 {
+                word(n - 8)
+            } else {
+                // A URL shorter than a word: its bytes packed into one (rare).
+                b.iter().fold(0u64, |w, &c| w << 8 | u64::from(c))
+            },
+        );
+    }
+    let h = round(x, y.rotate_left(32));
+    h ^ (h >> 29)
+}
 
 /// An odd 64-bit constant with well-spread bits (the fractional digits of the golden ratio).
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl UrlHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(23) ^ word).wrapping_mul(MIX);
-    }
-}
-
-impl Hasher for UrlHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
-        }
-        self.add(bytes.len() as u64);
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        // Fold the well-mixed high half into the low bits the table indexes by.
-        self.0 ^ (self.0 >> 29)
-    }
-}
+/// The second lane's seed (another odd constant: the fractional digits of the square root of 2).
+const MIX2: u64 = 0x6a09_e667_f3bc_c909;
 
 /// Where a URL's entry was found in one [`UrlMap`]: its index there and the map's layout generation
 /// at the time. A holder (a job's file, a remote's request log) keeps it next to the URL and hands it
@@ -105,9 +106,7 @@ fn fresh_generation() -> u32 {
 /// The 32-bit hash a URL is placed by.
 #[inline]
 fn hash_url(url: &str) -> u32 {
-    let mut h = UrlHasher::default();
-    h.write(url.as_bytes());
-    let h = h.finish();
+    let h = hash_bytes(url.as_bytes());
     (h ^ (h >> 32)) as u32
 }
 
@@ -513,24 +512,41 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UrlMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     /// URLs sharing a long prefix and differing in a few bytes spread over the table's low bits (the
-    /// bucket index) and its top 7 bits (the control byte), with no two equal hashes.
+    /// bucket index) and the top bits, with no two equal hashes; every length and tail shape (the
+    /// overlapping last word, the packed short URL) counts its bytes.
     #[test]
-    fn url_hasher_spreads_urls_with_a_common_prefix() {
-        let hash = |u: &str| Fixed::default().hash_one(u);
-        let hashes: Vec<u64> = (0..10_000)
-            .map(|i| hash(&format!("https://example.test/updates/file{i}.bin")))
+    fn url_hash_spreads_urls_with_a_common_prefix() {
+        let hash = |u: &str| hash_bytes(u.as_bytes());
+        let urls: Vec<String> = (0..10_000)
+            .map(|i| format!("https://example.test/updates/file{i}.bin"))
             .collect();
+        let hashes: Vec<u64> = urls.iter().map(|u| hash(u)).collect();
         let distinct: std::collections::BTreeSet<u64> = hashes.iter().copied().collect();
         assert_eq!(distinct.len(), hashes.len());
         let low: std::collections::BTreeSet<u64> = hashes.iter().map(|h| h & 1023).collect();
         assert!(low.len() > 1000, "{} of 1024 low buckets", low.len());
         let top: std::collections::BTreeSet<u64> = hashes.iter().map(|h| h >> 57).collect();
         assert_eq!(top.len(), 128);
+        // The 32-bit hash the table uses: its low bits too.
+        let low32: std::collections::BTreeSet<u32> =
+            urls.iter().map(|u| hash_url(u) & 1023).collect();
+        assert!(low32.len() > 1000, "{} of 1024 low buckets", low32.len());
         assert_ne!(hash("https://a.test/x"), hash("https://a.test/x\0"));
         assert_eq!(hash("https://a.test/x"), hash("https://a.test/x"));
+        // Every prefix of a long URL (lengths 0..=48: no tail, a short one, an overlapping one, a
+        // packed one) and a one-byte change at every position give different hashes.
+        let long = "https://cdn.example.test/pkg/update-1.2.3.bin?x";
+        let mut all = std::collections::BTreeSet::new();
+        for n in 0..=long.len() {
+            assert!(all.insert(hash(&long[..n])), "prefix {n}");
+        }
+        for i in 0..long.len() {
+            let mut b = long.as_bytes().to_vec();
+            b[i] ^= 1;
+            assert!(all.insert(hash_bytes(&b)), "changed byte {i}");
+        }
     }
 
     #[test]

@@ -20,16 +20,22 @@ impl Service {
         SimDuration::from_secs(self.world.inactivity_timeout_secs)
     }
 
-    /// Job `j` was created (or loaded): its inactivity deadline counts from its ModificationTime.
+    /// Job `j` was loaded: its inactivity deadline counts from its ModificationTime (CreateJob uses
+    /// [`Service::note_inactivity_from`] with the creation instant).
     pub(crate) fn note_inactivity_deadline(&mut self, j: usize) {
         let job = &self.jobs[j];
         if job.state().is_final() {
             return;
         }
-        let id = job.id();
-        if let Some(due) =
-            Service::due_after(job.times().modification_time, self.inactivity_timeout())
-        {
+        let (id, modified) = (job.id(), job.times().modification_time);
+        self.note_inactivity_from(id, modified);
+    }
+
+    /// Job `id`, not final, last modified at `modified`: its inactivity deadline (CreateJob passes
+    /// the creation instant, the new job's ModificationTime, instead of reading the job back).
+    #[inline]
+    pub(crate) fn note_inactivity_from(&mut self, id: JobId, modified: SimTime) {
+        if let Some(due) = Service::due_after(modified, self.inactivity_timeout()) {
             self.engine.scavenge.note(due, id);
         }
     }
