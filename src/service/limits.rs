@@ -300,6 +300,9 @@ mod tests {
             DEFAULT_MAX_DOWNLOAD_REMAINING,
             max_download_remaining(&crate::job_options::JobOptions::DEFAULT)
         );
-        assert_eq!(DEFAULT_MAX_DOWNLOAD_REMAINING, SimDuration::from_secs(7_776_000));
+        assert_eq!(
+            DEFAULT_MAX_DOWNLOAD_REMAINING,
+            SimDuration::from_secs(7_776_000)
+        );
     }
 }
