@@ -529,12 +529,13 @@ impl Service {
                 self.cost_block(best.index());
                 continue;
             }
+            // The cost was just checked, and nothing changed since: `start_allowed`.
             match current.map(|(_, _, id)| id) {
-                None => self.start(best.index()),
+                None => self.start_allowed(best.index()),
                 // A higher priority pre-empts a lower one (spec §1.6, T7).
                 Some(cur) if best_priority < self.jobs[cur.index()].priority() => {
                     self.on_event(cur.index(), EngineEvent::TimeSliceEnd);
-                    self.start(best.index());
+                    self.start_allowed(best.index());
                 }
                 Some(_) => break,
             }
@@ -549,6 +550,13 @@ impl Service {
             self.cost_block(j);
             return;
         }
+        self.start_allowed(j);
+    }
+
+    /// [`Service::start`] of a job whose cost flags were just checked against the network's cost
+    /// (the background path of the scheduler checks before it decides to pre-empt).
+    fn start_allowed(&mut self, j: usize) {
+        debug_assert!(self.cost_allows(j));
         self.on_event(j, EngineEvent::SchedulerTurn);
         let id = self.jobs[j].id();
         let priority = self.jobs[j].priority();
