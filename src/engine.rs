@@ -1,7 +1,7 @@
-//! The engine's own data: the timers (a heap keyed by `(time, sequence)` beside sorted runs, D13), the scheduler's ready
-//! queues and running sets (D12), and the shared bandwidth flow of running transfers. It knows job ids
-//! and priorities, not jobs: the service drives it (`service/run.rs`, `service/transfer.rs`) and asks
-//! it where things stand.
+//! The engine's own data: the timers (a heap keyed by `(time, sequence)` beside sorted runs, D13), the
+//! scheduler's ready queues and running sets (D12), and the shared bandwidth flow of running transfers.
+//! It knows job ids and priorities, not jobs: the service drives it (`service/run.rs`,
+//! `service/transfer.rs`) and asks it where things stand.
 //!
 //! Time jumps from event to event; nothing ticks. A timer is live only while the job still records the
 //! same due time; a cancelled timer is dropped when it reaches the front and by a compaction of the
@@ -210,7 +210,8 @@ pub(crate) struct Engine {
     pub(crate) runs: [VecDeque<Scheduled>; RUNS],
     /// Timers in all of `runs` (0: `queued_front` looks no further than the heap and the FIFO).
     in_runs: usize,
-    /// D85: the heap's size that triggers its next compaction (twice its size after the last one).
+    /// D85: the size of the heap and the runs together that triggers their next compaction (twice
+    /// their size after the last one).
     /// Not saved.
     pub(crate) compact_at: usize,
     /// Timers pushed for the instant they were pushed at (mostly scheduler passes), kept out of the
