@@ -1,7 +1,7 @@
-//! The engine's own data: the timers (a heap keyed by `(time, sequence)`, D13), the scheduler's ready
-//! queues and running sets (D12), and the shared bandwidth flow of running transfers. It knows job ids
-//! and priorities, not jobs: the service drives it (`service/run.rs`, `service/transfer.rs`) and asks
-//! it where things stand.
+//! The engine's own data: the timers (a heap keyed by `(time, sequence)` beside sorted runs, D13), the
+//! scheduler's ready queues and running sets (D12), and the shared bandwidth flow of running transfers.
+//! It knows job ids and priorities, not jobs: the service drives it (`service/run.rs`,
+//! `service/transfer.rs`) and asks it where things stand.
 //!
 //! Time jumps from event to event; nothing ticks. A timer is live only while the job still records the
 //! same due time; a cancelled timer is dropped when it reaches the front and by a compaction of the
@@ -27,6 +27,18 @@ use std::collections::VecDeque;
 /// per-millisecond rate `bandwidth × SCALE / (1000 × k)` is exact for up to 16 concurrent transfers
 /// and equal shares finish exactly when arithmetic says they should.
 pub(crate) const SCALE: u128 = 1000 * 720_720;
+
+/// Sorted runs of timers beside the heap ([`Engine::runs`]).
+pub(crate) const RUNS: usize = 2;
+
+/// Where the next pending timer sits ([`Engine::peek_front`]), for [`Engine::pop_from`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Source {
+    Heap,
+    Now,
+    Run(usize),
+    Held,
+}
 
 /// A timer in the heap.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
@@ -190,7 +202,16 @@ pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 #[derive(Debug, Default)]
 pub(crate) struct Engine {
     pub(crate) events: MinHeap<Scheduled>,
-    /// D85: the heap's size that triggers its next compaction (twice its size after the last one).
+    /// Timers kept out of the heap in [`RUNS`] sorted FIFOs: a timer that sorts after the last
+    /// one of a run is appended to it (the first such run), so timers armed in due order — a storm
+    /// of retries 600 s after their failures, and of no-progress deadlines 14 days after — cost
+    /// O(1) to add and to take instead of a walk down the heap; the rest go into the heap. The next
+    /// timer is the smallest of the heap's top and the runs' fronts: the same order as one heap.
+    pub(crate) runs: [VecDeque<Scheduled>; RUNS],
+    /// Timers in all of `runs` (0: `queued_front` looks no further than the heap and the FIFO).
+    in_runs: usize,
+    /// D85: the size of the heap and the runs together that triggers their next compaction (twice
+    /// their size after the last one).
     /// Not saved.
     pub(crate) compact_at: usize,
     /// Timers pushed for the instant they were pushed at (mostly scheduler passes), kept out of the
@@ -198,7 +219,7 @@ pub(crate) struct Engine {
     /// and the heap's top — the same order as if they were in the heap, at O(1) instead of O(log n).
     pub(crate) now_events: VecDeque<Scheduled>,
     /// The last time slice armed (T7), held out of the heap with its sequence number already
-    /// taken: every look at the timers treats it as one of them (`peek_event`, `pop_event`,
+    /// taken: every look at the timers treats it as one of them (`peek_front`, `pop_from`,
     /// `pending_events`), so the order is the heap's. A job that finishes within its slice has it
     /// cancelled by then, and it is dropped without ever entering the heap (D85 drops cancelled
     /// timers unseen anyway); a live one goes into the heap when the next slice is armed. Not
@@ -290,8 +311,54 @@ impl Engine {
         if time == now && self.now_events.back().is_none_or(|b| b.time <= time) {
             self.now_events.push_back(e);
         } else {
+            self.push_later(e);
+        }
+    }
+
+    /// A timer not for the FIFO: into the first run it sorts after, else into the heap.
+    #[inline(never)]
+    fn push_later(&mut self, e: Scheduled) {
+        if let Some(run) = self
+            .runs
+            .iter_mut()
+            .find(|r| r.back().is_none_or(|b| *b < e))
+        {
+            run.push_back(e);
+            self.in_runs += 1;
+        } else {
             self.events.push(e);
         }
+    }
+
+    /// Timers on the heap and in the runs (not the FIFO of timers due at their own instant, nor
+    /// the held slice): what D85's compaction counts.
+    pub(crate) fn timer_list_len(&self) -> usize {
+        debug_assert_eq!(
+            self.in_runs,
+            self.runs.iter().map(VecDeque::len).sum::<usize>()
+        );
+        self.events.len() + self.in_runs
+    }
+
+    /// D85: keep only the timers of the heap and the runs that `keep` accepts (each run stays
+    /// sorted; the order of the rest is unchanged).
+    pub(crate) fn retain_timers(&mut self, mut keep: impl FnMut(&Scheduled) -> bool) {
+        self.events.retain(&mut keep);
+        for run in &mut self.runs {
+            run.retain(&mut keep);
+        }
+        self.in_runs = self.runs.iter().map(VecDeque::len).sum();
+    }
+
+    /// Every timer of the heap, the FIFO and the runs is dropped (a snapshot load puts its timers
+    /// in the heap afterwards).
+    pub(crate) fn clear_queued(&mut self) {
+        self.events = MinHeap::default();
+        self.now_events.clear();
+        for run in &mut self.runs {
+            run.clear();
+        }
+        self.in_runs = 0;
     }
 
     /// Hold the time slice `event` due at `time` out of the heap (see [`Engine::held`]), with its
@@ -309,41 +376,78 @@ impl Engine {
         }
     }
 
-    /// The next pending timer of the heap and the FIFO, in `(time, seq)` order.
+    /// The next pending timer of the heap, the FIFO and the runs, in `(time, seq)` order, and
+    /// where it sits.
     #[inline(always)]
-    fn peek_queued(&self) -> Option<&Scheduled> {
-        match (self.events.peek(), self.now_events.front()) {
-            (Some(h), Some(f)) => Some(if f < h { f } else { h }),
-            (Some(h), None) => Some(h),
-            (None, f) => f,
+    fn queued_front(&self) -> Option<(&Scheduled, Source)> {
+        let best = match (self.events.peek(), self.now_events.front()) {
+            (Some(h), Some(f)) if f < h => Some((f, Source::Now)),
+            (Some(h), _) => Some((h, Source::Heap)),
+            (None, f) => f.map(|f| (f, Source::Now)),
+        };
+        if self.in_runs == 0 {
+            // The usual machine: no timer armed ahead in order (scheduler passes and a slice).
+            return best;
+        }
+        self.runs_front(best)
+    }
+
+    /// [`Engine::queued_front`] once the runs hold timers: the smallest of `best` and their fronts.
+    #[inline(never)]
+    fn runs_front<'a>(
+        &'a self,
+        mut best: Option<(&'a Scheduled, Source)>,
+    ) -> Option<(&'a Scheduled, Source)> {
+        for (i, run) in self.runs.iter().enumerate() {
+            if let Some(e) = run.front() {
+                if best.is_none_or(|(b, _)| e < b) {
+                    best = Some((e, Source::Run(i)));
+                }
+            }
+        }
+        best
+    }
+
+    /// The next pending timer in `(time, seq)` order, without removing it, and where it sits.
+    #[inline(always)]
+    pub(crate) fn peek_front(&self) -> Option<(&Scheduled, Source)> {
+        match (self.queued_front(), self.held.as_ref()) {
+            (Some((q, source)), Some(h)) => Some(if h < q {
+                (h, Source::Held)
+            } else {
+                (q, source)
+            }),
+            (q, None) => q,
+            (None, h) => h.map(|h| (h, Source::Held)),
         }
     }
 
     /// The next pending timer in `(time, seq)` order, without removing it.
     #[inline(always)]
     pub(crate) fn peek_event(&self) -> Option<&Scheduled> {
-        match (self.peek_queued(), self.held.as_ref()) {
-            (Some(q), Some(h)) => Some(if h < q { h } else { q }),
-            (q, None) => q,
-            (None, h) => h,
+        self.peek_front().map(|(e, _)| e)
+    }
+
+    /// Remove the timer [`Engine::peek_front`] just found at `source` (nothing changed since).
+    #[inline(always)]
+    pub(crate) fn pop_from(&mut self, source: Source) -> Option<Scheduled> {
+        match source {
+            Source::Heap => self.events.pop(),
+            Source::Now => self.now_events.pop_front(),
+            Source::Run(i) => {
+                self.in_runs -= 1;
+                self.runs[i].pop_front()
+            }
+            Source::Held => self.held.take(),
         }
     }
 
-    /// Remove and return the next pending timer in `(time, seq)` order.
-    #[inline(always)]
+    /// Remove and return the next pending timer in `(time, seq)` order (the clock loop pops
+    /// with [`Engine::pop_from`] where it peeked).
+    #[cfg(test)]
     pub(crate) fn pop_event(&mut self) -> Option<Scheduled> {
-        if let Some(h) = self.held {
-            if self.peek_queued().is_none_or(|q| h < *q) {
-                self.held = None;
-                return Some(h);
-            }
-        }
-        match (self.events.peek(), self.now_events.front()) {
-            (Some(h), Some(f)) if h < f => self.events.pop(),
-            (_, Some(_)) => self.now_events.pop_front(),
-            (Some(_), None) => self.events.pop(),
-            (None, None) => None,
-        }
+        let source = self.peek_front()?.1;
+        self.pop_from(source)
     }
 
     /// Every pending timer, in no particular order.
@@ -351,6 +455,7 @@ impl Engine {
         self.events
             .iter()
             .chain(self.now_events.iter())
+            .chain(self.runs.iter().flatten())
             .chain(self.held.iter())
     }
 
@@ -471,5 +576,52 @@ mod tests {
         let order: Vec<u64> = std::iter::from_fn(|| e.pop_event().map(|s| s.seq)).collect();
         assert_eq!(order, vec![3, 5, 1, 2, 4]);
         assert!(e.held.is_none() && e.peek_event().is_none());
+    }
+
+    /// Timers spread over the heap, the FIFO and the runs come out in `(time, seq)` order, as
+    /// from one heap, whatever order they were armed in (a model list checks every pop); the
+    /// runs take the in-order ones.
+    #[test]
+    fn runs_and_heap_pop_in_timer_order() {
+        let mut used_runs = false;
+        for seed in 1..40u64 {
+            let mut e = Engine::default();
+            let mut model: Vec<(u64, u64)> = Vec::new();
+            let mut x = seed;
+            let mut now = 0u64;
+            let pop = |e: &mut Engine, model: &mut Vec<(u64, u64)>, now: &mut u64| {
+                let p = e.pop_event().expect("a pending timer");
+                let min = *model.iter().min().unwrap();
+                assert_eq!((p.time.as_millis(), p.seq), min);
+                model.retain(|&m| m != min);
+                *now = (*now).max(p.time.as_millis());
+            };
+            for step in 0..400u32 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = x >> 33;
+                // Mostly in order (a storm's retries and deadlines), sometimes anywhere.
+                let at = match r % 4 {
+                    0 => now + 600_000,
+                    1 => now + 1_209_600_000,
+                    2 => now,
+                    _ => now + r % 5_000,
+                };
+                let (now_t, at_t) = (SimTime::from_millis(now), SimTime::from_millis(at));
+                e.push_event(now_t, at_t, Event::Retry(JobId(step)));
+                model.push((at, e.timer_seq));
+                used_runs |= e.runs.iter().any(|r| !r.is_empty());
+                assert_eq!(e.pending_events().count(), model.len());
+                if r % 3 == 0 {
+                    pop(&mut e, &mut model, &mut now);
+                }
+            }
+            while !model.is_empty() {
+                pop(&mut e, &mut model, &mut now);
+            }
+            assert!(e.pop_event().is_none() && e.timer_list_len() == 0);
+        }
+        assert!(used_runs);
     }
 }

@@ -238,11 +238,18 @@ impl<V> UrlMap<V> {
     /// `url`), otherwise found by hashing. With its slot, to keep for next time.
     #[inline]
     pub(crate) fn find(&self, url: &str, hint: Slot) -> Option<Slot> {
+        self.find_lazy(hint, || url)
+    }
+
+    /// [`UrlMap::find`] with the URL asked for only when `hint` is not valid: a caller whose URL
+    /// is a slice of a block elsewhere in memory does not touch that block while its slot holds.
+    #[inline]
+    pub(crate) fn find_lazy<'u>(&self, hint: Slot, url: impl FnOnce() -> &'u str) -> Option<Slot> {
         if let Some(i) = self.valid(hint) {
-            debug_assert_eq!(self.entries[i].key, url, "a slot is kept with its URL");
+            debug_assert_eq!(self.entries[i].key, url(), "a slot is kept with its URL");
             return Some(hint);
         }
-        self.index_of(url).map(|i| self.slot(i))
+        self.index_of(url()).map(|i| self.slot(i))
     }
 
     /// The value at a slot [`UrlMap::find`] just gave.
@@ -408,9 +415,23 @@ impl<V> UrlMap<V> {
     where
         V: Default,
     {
-        let i = match self.find(url, hint) {
+        self.update_lazy(hint, || url, f)
+    }
+    /// [`UrlMap::update_at`] with the URL asked for only when `hint` is not valid (see
+    /// [`UrlMap::find_lazy`]).
+    #[inline]
+    pub(crate) fn update_lazy<'u>(
+        &mut self,
+        hint: Slot,
+        url: impl Fn() -> &'u str,
+        f: impl FnOnce(&mut V),
+    ) -> Slot
+    where
+        V: Default,
+    {
+        let i = match self.find_lazy(hint, &url) {
             Some(s) => s.index as usize,
-            None => self.entry(url, V::default),
+            None => self.entry(url(), V::default),
         };
         f(&mut self.entries[i].value);
         self.slot(i)

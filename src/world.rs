@@ -896,13 +896,16 @@ impl World {
     /// `hint` is the slot the file keeps for `url` (the look-up skips hashing while it is valid);
     /// the remote's slot comes back for the file to keep ([`Slot::NONE`] for an unknown URL). The
     /// remote keeps its request log's slot the same way, so a known URL costs no hashing at all.
-    pub(crate) fn attempt_ungated(
+    ///
+    /// `url` gives the URL when it is needed: while both slots hold it is not (and the file's
+    /// names block, where it lives, is not read).
+    pub(crate) fn attempt_ungated<'u>(
         &mut self,
-        url: &str,
+        url: impl Fn() -> &'u str,
         hint: Slot,
         request: impl FnOnce() -> Request,
     ) -> Option<(Attempt, bool, Slot)> {
-        let Some(slot) = self.remotes.find(url, hint) else {
+        let Some(slot) = self.remotes.find_lazy(hint, &url) else {
             return Some((attempt_on(None, &mut self.chaos), true, Slot::NONE));
         };
         let r = self.remotes.at(slot);
@@ -916,7 +919,7 @@ impl World {
             // is not rebuilt again and again while a storm of first attempts fills it.
             self.http.requests.reserve_table(self.remotes.len());
         }
-        let log = self.http.requests.update_at(url, hint, |log| {
+        let log = self.http.requests.update_lazy(hint, url, |log| {
             log.count = log.count.saturating_add(1);
             log.last = Some(request());
         });

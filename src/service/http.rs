@@ -284,14 +284,15 @@ impl Service {
     pub(crate) fn http_attempt(&mut self, j: usize, f: usize) -> Attempt {
         let job = &self.jobs[j];
         let plain_job = job.http().is_none() && job.proxy_usage() != ProxyUsage::Override;
-        let start = job.files()[f].remote();
         if plain_job && self.world.http.is_empty() {
             // No gate anywhere: the script answers (the simulator before part 2, byte for byte),
-            // the remote found by the file's slot (one hashed look-up only if it is stale).
-            let hint = job.files()[f].remote_slot;
-            if let Some((attempt, plain, slot)) = self
-                .world
-                .attempt_ungated(start, hint, || request(job, f, None))
+            // the remote found by the file's slot (one hashed look-up only if it is stale; the
+            // URL itself is read only then).
+            let file = &job.files()[f];
+            let hint = file.remote_slot;
+            if let Some((attempt, plain, slot)) =
+                self.world
+                    .attempt_ungated(|| file.remote(), hint, || request(job, f, None))
             {
                 self.jobs[j].files_mut()[f].remote_slot = slot;
                 // A plain remote (no headers, no peer copy) leaves a file without an extra box as
@@ -302,6 +303,7 @@ impl Service {
                 return attempt;
             }
         }
+        let start = job.files()[f].remote();
         let id = job.id();
         let file = f as u32;
         let upload = job.job_type().is_upload();

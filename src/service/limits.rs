@@ -91,10 +91,17 @@ impl Service {
 
     /// When a running job's maximum download time is used up (`None`: after the end of time, D18).
     /// Always at or after the instant the job entered its state.
+    #[inline]
     fn max_download_due(&self, j: usize) -> Option<SimTime> {
         let job = &self.jobs[j];
-        let o = job.options();
-        Self::due_after(job.state_since(), max_download_remaining(o))
+        // No options block: the default limit with nothing counted, a constant (the usual job:
+        // five look-ups per lifecycle that need not reach the block's defaults).
+        let remaining = if job.has_options() {
+            max_download_remaining(job.options())
+        } else {
+            DEFAULT_MAX_DOWNLOAD_REMAINING
+        };
+        Self::due_after(job.state_since(), remaining)
     }
 
     /// Job `j` entered CONNECTING or TRANSFERRING: its deadline (T23).
@@ -263,6 +270,11 @@ impl Service {
     }
 }
 
+/// [`max_download_remaining`] of a job whose options are all at their defaults: the default
+/// maximum download time (D55), nothing counted yet.
+const DEFAULT_MAX_DOWNLOAD_REMAINING: SimDuration =
+    SimDuration::from_millis(crate::job_options::MAXIMUM_DOWNLOAD_TIME as u64 * 1000);
+
 /// T23 (D55): how long a job that is running since its state began may still spend in CONNECTING
 /// and TRANSFERRING, counted from the instant it entered its state (the count in `options` is the
 /// time spent before that instant, or minus the part of the stay before a Resume).
@@ -275,4 +287,22 @@ pub(crate) fn max_download_remaining(o: &crate::job_options::JobOptions) -> SimD
         limit.saturating_sub(used.unsigned_abs())
     };
     SimDuration::from_millis(remaining)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constant of the no-options fast path is what the block's defaults give.
+    #[test]
+    fn d55_default_remaining_is_the_defaults_remaining() {
+        assert_eq!(
+            DEFAULT_MAX_DOWNLOAD_REMAINING,
+            max_download_remaining(&crate::job_options::JobOptions::DEFAULT)
+        );
+        assert_eq!(
+            DEFAULT_MAX_DOWNLOAD_REMAINING,
+            SimDuration::from_secs(7_776_000)
+        );
+    }
 }

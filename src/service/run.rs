@@ -3,7 +3,7 @@
 //! scheduler (D12): every foreground job at once, one background job at a time by priority.
 
 use super::Service;
-use crate::engine::{Event, Scheduled, StepLimitExceeded, DEFAULT_MAX_STEPS};
+use crate::engine::{Event, Scheduled, Source, StepLimitExceeded, DEFAULT_MAX_STEPS};
 use crate::job::{Job, JobId, Slot};
 use crate::state::JobState;
 use crate::time::{SimDuration, SimTime};
@@ -37,7 +37,8 @@ pub(crate) fn cancelled(jobs: &[Job], e: &Scheduled) -> bool {
 struct Due {
     at: SimTime,
     flow: Option<SimTime>,
-    timer: Option<SimTime>,
+    /// The front live timer's time and where it sits (`step` takes it from there).
+    timer: Option<(SimTime, Source)>,
 }
 
 /// Where [`Service::idle_toward`] stopped.
@@ -220,19 +221,20 @@ impl Service {
             self.engine.held = None;
         }
         let front = loop {
-            match self.engine.peek_event() {
-                Some(e) if cancelled(&self.jobs, e) => {
-                    self.engine.pop_event();
+            match self.engine.peek_front() {
+                Some((e, source)) if cancelled(&self.jobs, e) => {
+                    self.engine.pop_from(source);
                 }
-                front => break front.map(|e| e.time),
+                front => break front.map(|(e, source)| (e.time, source)),
             }
         };
         let flow = self.engine.flow.next_time(self.world.bandwidth);
-        self.next_due_of(front, flow).map(|at| Due {
-            at,
-            flow,
-            timer: front,
-        })
+        self.next_due_of(front.map(|(at, _)| at), flow)
+            .map(|at| Due {
+                at,
+                flow,
+                timer: front,
+            })
     }
 
     /// When the next event falls due, given the front timer's time `heap`.
@@ -268,7 +270,10 @@ impl Service {
         let t = due.at;
         debug_assert!(t >= self.now, "time never goes backwards");
         debug_assert_eq!(due.flow, self.engine.flow.next_time(self.world.bandwidth));
-        debug_assert_eq!(due.timer, self.engine.peek_event().map(|e| e.time));
+        debug_assert_eq!(
+            due.timer,
+            self.engine.peek_front().map(|(e, source)| (e.time, source))
+        );
         self.now = t;
         self.engine.steps += 1;
         let bw = self.world.bandwidth;
@@ -281,7 +286,7 @@ impl Service {
                 }
             }
         }
-        if due.timer.is_none_or(|at| at > t) {
+        let Some(source) = due.timer.filter(|&(at, _)| at <= t).map(|(_, s)| s) else {
             if self
                 .engine
                 .max_download
@@ -295,8 +300,8 @@ impl Service {
                 self.scavenge_pass(t);
             }
             return;
-        }
-        let Some(ev) = self.engine.pop_event() else {
+        };
+        let Some(ev) = self.engine.pop_from(source) else {
             return;
         };
         match ev.event {
@@ -352,10 +357,10 @@ impl Service {
     /// D85: once the list has doubled since its last compaction, the cancelled timers go (so in a
     /// steady state at most half of it is dead); amortised O(1) per timer.
     fn compact_timers(&mut self) {
-        if self.engine.events.len() >= self.engine.compact_at.max(COMPACT_MIN) {
+        if self.engine.timer_list_len() >= self.engine.compact_at.max(COMPACT_MIN) {
             let jobs = &self.jobs;
-            self.engine.events.retain(|e| !cancelled(jobs, e));
-            self.engine.compact_at = 2 * self.engine.events.len();
+            self.engine.retain_timers(|e| !cancelled(jobs, e));
+            self.engine.compact_at = 2 * self.engine.timer_list_len();
         }
     }
 
@@ -529,12 +534,13 @@ impl Service {
                 self.cost_block(best.index());
                 continue;
             }
+            // The cost was just checked, and nothing changed since: `start_allowed`.
             match current.map(|(_, _, id)| id) {
-                None => self.start(best.index()),
+                None => self.start_allowed(best.index()),
                 // A higher priority pre-empts a lower one (spec §1.6, T7).
                 Some(cur) if best_priority < self.jobs[cur.index()].priority() => {
                     self.on_event(cur.index(), EngineEvent::TimeSliceEnd);
-                    self.start(best.index());
+                    self.start_allowed(best.index());
                 }
                 Some(_) => break,
             }
@@ -549,6 +555,13 @@ impl Service {
             self.cost_block(j);
             return;
         }
+        self.start_allowed(j);
+    }
+
+    /// [`Service::start`] of a job whose cost flags were just checked against the network's cost
+    /// (the background path of the scheduler checks before it decides to pre-empt).
+    fn start_allowed(&mut self, j: usize) {
+        debug_assert!(self.cost_allows(j));
         self.on_event(j, EngineEvent::SchedulerTurn);
         let id = self.jobs[j].id();
         let priority = self.jobs[j].priority();
@@ -636,9 +649,9 @@ mod tests {
         cycle(&mut s, app, j, 5_000);
         // Without D85 the heap holds the 5,000 cancelled slices.
         assert!(
-            s.engine.events.len() <= COMPACT_MIN,
-            "{} timers on the heap",
-            s.engine.events.len()
+            s.engine.timer_list_len() <= COMPACT_MIN,
+            "{} timers on the heap and in the runs",
+            s.engine.timer_list_len()
         );
         // Only the live slice is due (armed at the last start, 5 s): the cancelled ones (due at
         // 600 s … 604.999 s) are not events.

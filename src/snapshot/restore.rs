@@ -797,8 +797,8 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
         .iter()
         .filter(|e| matches!(e.event, Event::Launch { .. }))
         .count() as u32;
+    svc.engine.clear_queued();
     svc.engine.events = crate::heap::MinHeap::from_vec(events);
-    svc.engine.now_events.clear();
     svc.engine.held = None;
     svc.engine.timer_seq = seq;
 
