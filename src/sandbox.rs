@@ -344,6 +344,7 @@ impl Sandbox {
     /// Where the bytes of download `file` of `job` on disk came from: `(offset, body)` pairs in
     /// offset order, each body supplying the bytes from its offset up to the next pair's (empty when
     /// nothing was recorded: no connection yet, or the file restarted at 0).
+    #[cfg(feature = "testing")]
     pub fn history(&self, job: JobId, file: u32) -> &[(u64, Body)] {
         self.history.get(&(job, file)).map_or(&[], Vec::as_slice)
     }
