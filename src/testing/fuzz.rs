@@ -72,28 +72,39 @@ impl FuzzLimits {
     /// Panics with what was exceeded if step `step` or the whole run of `h` went over the bounds
     /// (`last_events`: the engine events processed before the step; updated).
     fn enforce(&self, h: &Harness, last_events: &mut u64, step: usize) {
+        if let Err(over) = self.check(h, last_events, step) {
+            panic!("{over}");
+        }
+    }
+
+    /// What was exceeded, if step `step` or the whole run of `h` went over the bounds
+    /// (`last_events`: the engine events processed before the step; updated).
+    fn check(&self, h: &Harness, last_events: &mut u64, step: usize) -> Result<(), String> {
         let used = FuzzLimits::used(h);
         let in_step = used.max_events - *last_events;
         *last_events = used.max_events;
         let over = |what: &str, n: u64, max: u64| {
-            panic!("step {step} exceeded the fuzz bound on {what}: {n} > {max}")
+            Err(format!(
+                "step {step} exceeded the fuzz bound on {what}: {n} > {max}"
+            ))
         };
         if in_step > self.max_events_per_step {
-            over(
+            return over(
                 "engine events in one step",
                 in_step,
                 self.max_events_per_step,
             );
         }
         if used.max_events > self.max_events {
-            over("engine events", used.max_events, self.max_events);
+            return over("engine events", used.max_events, self.max_events);
         }
         if used.max_trace > self.max_trace {
-            over("trace events", used.max_trace as u64, self.max_trace as u64);
+            return over("trace events", used.max_trace as u64, self.max_trace as u64);
         }
         if used.max_jobs > self.max_jobs {
-            over("jobs", used.max_jobs as u64, self.max_jobs as u64);
+            return over("jobs", used.max_jobs as u64, self.max_jobs as u64);
         }
+        Ok(())
     }
 }
 
@@ -398,9 +409,15 @@ pub fn fuzz_ops(data: &[u8]) {
     let mut events = FuzzLimits::used(&h).max_events;
     for (i, d) in draws.iter().enumerate() {
         if let Err(failure) = h.step(d) {
+            // The harness (and a sandboxed run's temporary folder) goes first: under libFuzzer a
+            // panic aborts the process before anything unwinds.
+            drop(h);
             panic!("{failure}");
         }
-        limits.enforce(&h, &mut events, i);
+        if let Err(over) = limits.check(&h, &mut events, i) {
+            drop(h);
+            panic!("{over}");
+        }
     }
 }
 
