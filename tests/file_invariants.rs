@@ -399,35 +399,9 @@ fn spliced(first: &Body, second: &Body, at: u64) -> Vec<u8> {
 fn d38_a_file_renamed_to_a_remote_of_the_same_size_and_time_continues_with_both_bodies() {
     // §2.6: SetRemoteName / ReplaceRemotePrefix continue at the same offset when the new URL's size
     // and time stamp are the same (D38): the file holds the old remote's bytes so far, then the new
-    // remote's.
-    let rename = call(Action::Do(Op::ReplaceRemotePrefix {
-        job: String::new(),
-        old_prefix: "https://x.test/".into(),
-        new_prefix: "https://y.test/".into(),
-        expect: bitsim::HResult::S_OK,
-    }));
-    let (x, y) = (Body::default_for(URL, SIZE), Body::default_for(OTHER, SIZE));
-    assert_ne!(x, y);
-    let mut h = run_in(
-        &two_remotes(),
-        &[
-            advance(2),
-            call(make::state(StateMethod::Suspend)),
-            rename,
-            call(make::state(StateMethod::Resume)),
-            advance(1),
-            call(make::state(StateMethod::Suspend)),
-        ],
-    );
-    let t = temps(&h);
-    assert_eq!(t.len(), 1, "{t:?}");
-    assert_eq!(fs::read(&t[0]).unwrap(), spliced(&x, &y, 2000)[..3000]);
-    flip(&t[0], 2500);
-    fires(&mut h, "D40 temporary");
-
-    let mut h = run_in(
-        &two_remotes(),
-        &[
+    // remote's. Two seconds from x, the rename while suspended, then `after` from y.
+    let renamed_then = |after: &[Draw]| {
+        let mut steps = vec![
             advance(2),
             call(make::state(StateMethod::Suspend)),
             call(Action::Do(Op::ReplaceRemotePrefix {
@@ -437,10 +411,20 @@ fn d38_a_file_renamed_to_a_remote_of_the_same_size_and_time_continues_with_both_
                 expect: bitsim::HResult::S_OK,
             })),
             call(make::state(StateMethod::Resume)),
-            advance(10),
-            call(make::state(StateMethod::Complete)),
-        ],
-    );
+        ];
+        steps.extend_from_slice(after);
+        run_in(&two_remotes(), &steps)
+    };
+    let (x, y) = (Body::default_for(URL, SIZE), Body::default_for(OTHER, SIZE));
+    assert_ne!(x, y);
+    let mut h = renamed_then(&[advance(1), call(make::state(StateMethod::Suspend))]);
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), spliced(&x, &y, 2000)[..3000]);
+    flip(&t[0], 2500);
+    fires(&mut h, "D40 temporary");
+
+    let mut h = renamed_then(&[advance(10), call(make::state(StateMethod::Complete))]);
     let local = dl(&h).join("a.bin");
     assert_eq!(fs::read(&local).unwrap(), spliced(&x, &y, 2000));
     flip(&local, 1500);
