@@ -968,8 +968,11 @@ pub(crate) fn observe(
         }
         Check::Notifications { .. } => {
             let (delivered, dropped) = deliveries_of(r, app);
-            if dropped > 0 {
-                // D22: deliveries were lost; a check of the rest would fail when replayed.
+            if dropped > 0 || r.notifications_lost.contains(app) {
+                // D22: deliveries were lost; a check of the rest would fail when replayed. The
+                // replay, without this check, would also count them at the application's next
+                // check: those are left out as well.
+                r.notifications_lost.insert(app.to_string());
                 return Ok((None, HResult::E_UNEXPECTED));
             }
             let are = delivered

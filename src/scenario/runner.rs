@@ -112,6 +112,10 @@ pub(crate) struct Runner {
     pub log: Option<Vec<Observed>>,
     /// The last job method call.
     pub site: Option<Site>,
+    /// Observe mode: the applications a `check notifications` was left out for, because deliveries
+    /// had been dropped (D22). That check took the log, but a replay without it would not: every
+    /// later notifications check of the application is left out too.
+    pub(crate) notifications_lost: std::collections::BTreeSet<String>,
     /// User id → name, for traces.
     user_names: BTreeMap<UserId, String>,
     /// The current application of each name, id → name, for traces.
@@ -368,6 +372,7 @@ impl Runner {
             app_names: BTreeMap::new(),
             log: None,
             site: None,
+            notifications_lost: std::collections::BTreeSet::new(),
         };
         if let Some(user) = first {
             r.connect(DEFAULT_APP, user);
