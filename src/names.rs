@@ -410,6 +410,22 @@ mod tests {
             assert_eq!(valid_local(local), reference::valid_local(local), "{local}");
         }
         assert!(valid_local("C:\\dir\\a;b=c.bin"), "`;` and `=` are allowed");
+        // What the word paths accept, the exact checks accept: every printable ASCII byte at the
+        // start, middle and end of the part after the scheme or drive, for every job type.
+        for c in (0x20u8..0x7F).map(char::from) {
+            for (pre, post) in [("", "abcdefgh"), ("abcd", "efgh"), ("abcdefgh", "")] {
+                let url = format!("https://{pre}{c}{post}");
+                if plain_http(&url) {
+                    for t in [JobType::Download, JobType::Upload, JobType::UploadReply] {
+                        assert!(reference::valid_remote(&url, t), "{url:?} {t:?}");
+                    }
+                }
+                let local = format!("C:\\{pre}{c}{post}");
+                if plain_drive_path(&local) {
+                    assert!(reference::valid_local(&local), "{local:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -600,6 +616,8 @@ mod tests {
             Just("日本".to_string()),
             Just("😀".to_string()),
             "[a-zA-Z0-9._-]{1,12}",
+            // Any printable ASCII: what the word-at-a-time paths accept or leave to the exact checks.
+            "[!-~]{1,4}",
             (0usize..3).prop_map(|i| "a".repeat([250, 2190, 40][i])),
         ];
         proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
