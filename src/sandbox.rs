@@ -48,6 +48,68 @@ pub(crate) struct Sandbox {
     /// Jobs with HIGH_PERFORMANCE: their bytes go straight to the local name and nothing of theirs is
     /// removed (D63). Kept by the service before each operation on the job's files.
     direct: std::collections::BTreeSet<JobId>,
+    /// D86: who wrote which bytes of each local file a HIGH_PERFORMANCE job has written (see
+    /// [`Written`]); dropped when a whole file is written there (a Complete's rename, a world
+    /// local). Read by the file checker ([`crate::testing`]) only.
+    written_by: BTreeMap<PathBuf, Written>,
+}
+
+/// D86: who put the bytes of a local file from an offset on (up to the next part's offset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// What the last whole-file write put there (a Complete's rename, a world local).
+    Before,
+    /// Zeros: the file was made longer than its bytes (a HIGH_PERFORMANCE job continuing past the
+    /// end of a shorter file, D86).
+    Zeros,
+    /// File `.1` of HIGH_PERFORMANCE job `.0`: its bytes at their own offsets.
+    Job(JobId, u32),
+}
+
+/// D86: the writers of a local file written by HIGH_PERFORMANCE jobs: `parts` in offset order cover
+/// `[0, len)`, each from its offset up to the next one's; no two neighbours have the same writer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Written {
+    pub parts: Vec<(u64, Layer)>,
+    pub len: u64,
+}
+
+impl Written {
+    /// The file was cut or zero-extended to `at` bytes (set_len).
+    fn cut(&mut self, at: u64) {
+        if at < self.len {
+            while self.parts.last().is_some_and(|(from, _)| *from >= at) {
+                self.parts.pop();
+            }
+        } else if at > self.len && self.parts.last().is_none_or(|(_, w)| *w != Layer::Zeros) {
+            self.parts.push((self.len, Layer::Zeros));
+        }
+        self.len = at;
+    }
+
+    /// `writer` wrote bytes `from..to` (a write past the end leaves zeros before it).
+    fn write(&mut self, from: u64, to: u64, writer: Layer) {
+        if to <= from {
+            return;
+        }
+        if from > self.len {
+            self.cut(from);
+        }
+        // Who holds byte `to` now keeps the bytes from `to` on.
+        let tail = (to < self.len).then(|| {
+            let k = self.parts.partition_point(|(at, _)| *at <= to);
+            self.parts[k - 1].1
+        });
+        let first = self.parts.partition_point(|(at, _)| *at < from);
+        let last = self.parts.partition_point(|(at, _)| *at <= to);
+        let mut new = vec![(from, writer)];
+        if let Some(t) = tail {
+            new.push((to, t));
+        }
+        self.parts.splice(first..last, new);
+        self.parts.dedup_by(|b, a| a.1 == b.1);
+        self.len = self.len.max(to);
+    }
 }
 
 /// One resolved local name: its segments below the sandbox root (drive or `UNC/host/share` first).
@@ -153,6 +215,7 @@ impl Sandbox {
             capacity: None,
             written: 0,
             direct: std::collections::BTreeSet::new(),
+            written_by: BTreeMap::new(),
         }
     }
 
@@ -252,12 +315,12 @@ impl Sandbox {
         let p = self.path(&self.target(local, job, file))?;
         self.path(local)?; // the local name itself must be a file name too
         self.make_parents(&p)?;
-        let created = match fs::symlink_metadata(&p) {
+        let (created, old_len) = match fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() || !m.is_file() => {
                 return Err(HResult::E_ACCESSDENIED)
             }
-            Ok(_) => false,
-            Err(_) => true,
+            Ok(m) => (false, m.len()),
+            Err(_) => (true, 0),
         };
         let f = OpenOptions::new()
             .write(true)
@@ -266,6 +329,18 @@ impl Sandbox {
             .open(&p)
             .map_err(|e| io_error(&e))?;
         f.set_len(have).map_err(|e| io_error(&e))?;
+        if self.direct.contains(&job) {
+            // D86: cut or zero-extended to `have`; what was there before stays below it.
+            let w = self.written_by.entry(p).or_insert_with(|| Written {
+                parts: if old_len > 0 {
+                    vec![(0, Layer::Before)]
+                } else {
+                    Vec::new()
+                },
+                len: old_len,
+            });
+            w.cut(have);
+        }
         let history = self.history.entry((job, file)).or_default();
         while history.last().is_some_and(|(from, _)| *from >= have) {
             history.pop();
@@ -276,6 +351,19 @@ impl Sandbox {
         self.open.insert((job, file), body);
         self.ranged.remove(&(job, file));
         Ok(created)
+    }
+
+    /// D86: who wrote the bytes of local file `p`, if a HIGH_PERFORMANCE job opened it since the last
+    /// whole-file write there.
+    #[cfg(feature = "testing")]
+    pub fn written_by(&self, p: &Path) -> Option<&Written> {
+        self.written_by.get(p)
+    }
+
+    /// D86: the local files HIGH_PERFORMANCE jobs opened since the last whole-file write to each.
+    #[cfg(feature = "testing")]
+    pub fn written_paths(&self) -> impl Iterator<Item = &Path> {
+        self.written_by.keys().map(PathBuf::as_path)
     }
 
     /// The running download `(job, file)` transfers only these concrete ranges of its body (§2.4).
@@ -302,6 +390,7 @@ impl Sandbox {
         let p = self
             .path(&self.target(local, job, file))
             .map_err(|e| (e, from))?;
+        let direct = self.direct.contains(&job);
         let mut f = OpenOptions::new()
             .write(true)
             .open(&p)
@@ -330,6 +419,11 @@ impl Sandbox {
             }
             f.write_all(&buf[..n]).map_err(|e| (io_error(&e), off))?;
             self.written = self.written.saturating_add(n as u64);
+            if direct {
+                if let Some(w) = self.written_by.get_mut(&p) {
+                    w.write(off, off + n as u64, Layer::Job(job, file));
+                }
+            }
             off += n as u64;
         }
         Ok(())
@@ -353,11 +447,19 @@ impl Sandbox {
     pub fn truncate_temp(&mut self, local: &str, job: JobId, file: u32) -> bool {
         self.history.remove(&(job, file));
         match self.path(&self.target(local, job, file)) {
-            Ok(p) if p.is_file() => OpenOptions::new()
-                .write(true)
-                .open(&p)
-                .and_then(|f| f.set_len(0))
-                .is_ok(),
+            Ok(p) if p.is_file() => {
+                let emptied = OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .and_then(|f| f.set_len(0))
+                    .is_ok();
+                if emptied {
+                    if let Some(w) = self.written_by.get_mut(&p) {
+                        w.cut(0);
+                    }
+                }
+                emptied
+            }
             _ => false,
         }
     }
@@ -398,6 +500,7 @@ impl Sandbox {
             }
         }
         fs::rename(&from, &to).map_err(|e| io_error(&e))?;
+        self.written_by.remove(&to);
         Ok(true)
     }
 
@@ -454,6 +557,7 @@ impl Sandbox {
             }
         }
         let mut f = fs::File::create(&p).map_err(|e| io_error(&e))?;
+        self.written_by.remove(&p);
         let mut buf =
             vec![0u8; usize::try_from(body.len().clamp(1, CHUNK as u64)).unwrap_or(CHUNK)];
         let mut off = 0;

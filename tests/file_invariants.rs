@@ -460,3 +460,47 @@ fn d38_a_remote_changed_in_place_keeps_its_body_for_the_running_connection_then_
     flip(&local, 2999);
     fires(&mut h, "D40 complete");
 }
+
+// ---------------------------------------------------------------- D86: one local name, several writers
+
+/// A step on the job behind handle `handle` (handles count newest first: 0 is the job created last).
+fn on(handle: u8, a: Action) -> Draw {
+    Draw::call(0, handle, a)
+}
+
+/// Create a download job of `URL` to `LOCAL` (HIGH_PERFORMANCE if `hp`), and resume it.
+fn job(hp: bool) -> Vec<Draw> {
+    let mut v = vec![on(0, make::create_job("update", JobType::Download))];
+    if hp {
+        v.push(on(0, make::set(PropertyValue::HighPerformance(true))));
+    }
+    v.push(on(0, make::add_file(URL, LOCAL)));
+    v.push(on(0, make::state(StateMethod::Resume)));
+    v
+}
+
+/// `steps` in a fresh sandboxed machine of `setup`; every step must pass.
+fn steps_in(setup: &Setup, steps: &[Draw]) -> Harness {
+    let mut h = Harness::new(setup);
+    for (i, d) in steps.iter().enumerate() {
+        if let Err(c) = h.step(d) {
+            panic!("step {i} of a clean sandboxed run broke a rule: {c}");
+        }
+    }
+    h
+}
+
+#[test]
+fn d86_a_later_high_performance_job_cancelled_leaves_its_bytes_not_the_earlier_jobs() {
+    // j1 (HP) transfers all 5,000 bytes and stays TRANSFERRED; j2 (HP, same local name) writes two
+    // seconds and is cancelled: the local name holds j2's 2,000 bytes (D63: Cancel removes nothing).
+    let mut steps = job(true);
+    steps.push(advance(10));
+    steps.extend(job(true));
+    steps.extend([advance(2), on(0, make::state(StateMethod::Cancel))]);
+    let mut h = steps_in(&setup(), &steps);
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), body(2000));
+    flip(&local, 1999);
+    fires(&mut h, "D63");
+}

@@ -31,7 +31,7 @@
 
 use super::Violation;
 use crate::content::Body;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Layer, Sandbox, Written};
 use crate::{JobId, JobState, JobType, Sim};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -111,6 +111,21 @@ struct Memo {
     /// never downloaded again, so a later change of its remote name or of the world's remote does not
     /// change what its temporary (or, HIGH_PERFORMANCE, local) file holds.
     done: BTreeMap<usize, Content>,
+    /// D86: a HIGH_PERFORMANCE job's files, by file index: what each has written to its local name.
+    direct: BTreeMap<usize, Direct>,
+}
+
+/// D86: what a HIGH_PERFORMANCE job's file has written straight to its local name.
+#[derive(Clone, Debug)]
+struct Direct {
+    /// The host path of its local name.
+    path: PathBuf,
+    /// Its bytes (at their own offsets) and how many: kept as they were once the job is final.
+    content: Content,
+    /// The check at which its bytes last changed (while above zero).
+    grew_at: u64,
+    /// The account of the claims it makes, for messages.
+    who: String,
 }
 
 /// The file invariants, checked incrementally (see the module documentation).
@@ -119,8 +134,12 @@ pub struct FileChecker {
     /// The folder the harness made to hold the sandbox and nothing else (`None`: not checked).
     guard: Option<PathBuf>,
     jobs: BTreeMap<JobId, Memo>,
-    /// Paths written by completed or cancelled jobs and by the world, the latest writer's claims.
+    /// Paths written whole by completed jobs and by the world, the latest writer's claims.
     stored: BTreeMap<PathBuf, Vec<Claim>>,
+    /// D86: the check at which each path of `stored` was last written whole.
+    stored_at: BTreeMap<PathBuf, u64>,
+    /// The checks made so far.
+    checks: u64,
     /// The world's locals as last materialised (path -> body).
     world_locals: BTreeMap<String, Body>,
 }
@@ -156,33 +175,45 @@ fn extended(body: &Body) -> Body {
 
 /// Compare the file at `p` with `c`: `Err` says how it differs.
 fn compare(p: &Path, c: &Content) -> Result<(), String> {
-    let meta = fs::symlink_metadata(p).map_err(|e| format!("cannot be read: {e}"))?;
-    if meta.len() != c.len {
-        return Err(format!("holds {} bytes, expected {}", meta.len(), c.len));
+    compare_with(p, c.len, &|at, buf| c.read_at(at, buf)).map_err(|(_, why)| why)
+}
+
+/// Compare the file at `p` with `len` bytes that `read(at, buf)` supplies (how many it has there):
+/// `Err` says how it differs, and at which byte when its length is right.
+fn compare_with(
+    p: &Path,
+    len: u64,
+    read: &dyn Fn(u64, &mut [u8]) -> usize,
+) -> Result<(), (Option<u64>, String)> {
+    let meta = fs::symlink_metadata(p).map_err(|e| (None, format!("cannot be read: {e}")))?;
+    if meta.len() != len {
+        return Err((None, format!("holds {} bytes, expected {len}", meta.len())));
     }
-    let mut f = fs::File::open(p).map_err(|e| format!("cannot be opened: {e}"))?;
+    let mut f = fs::File::open(p).map_err(|e| (None, format!("cannot be opened: {e}")))?;
     const CHUNK: usize = 64 * 1024;
     let mut got = vec![0u8; CHUNK];
     let mut want = vec![0u8; CHUNK];
     let mut off = 0u64;
-    while off < c.len {
-        let n = usize::try_from((c.len - off).min(CHUNK as u64)).unwrap_or(CHUNK);
+    while off < len {
+        let n = usize::try_from((len - off).min(CHUNK as u64)).unwrap_or(CHUNK);
         f.read_exact(&mut got[..n])
-            .map_err(|e| format!("cannot be read at byte {off}: {e}"))?;
-        let have = c.read_at(off, &mut want[..n]);
+            .map_err(|e| (Some(off), format!("cannot be read at byte {off}: {e}")))?;
+        let have = read(off, &mut want[..n]);
         if have < n {
-            return Err(format!(
-                "holds {} bytes but the body has only {}",
-                c.len,
-                off + have as u64
+            let at = off + have as u64;
+            return Err((
+                Some(at),
+                format!("holds {len} bytes but the body has only {at}"),
             ));
         }
         if let Some(i) = (0..n).find(|&i| got[i] != want[i]) {
-            return Err(format!(
-                "differs from the body at byte {}: {:#04x}, expected {:#04x}",
-                off + i as u64,
-                got[i],
-                want[i]
+            let at = off + i as u64;
+            return Err((
+                Some(at),
+                format!(
+                    "differs from the body at byte {at}: {:#04x}, expected {:#04x}",
+                    got[i], want[i]
+                ),
             ));
         }
         off += n as u64;
@@ -244,6 +275,7 @@ impl FileChecker {
     fn check_service(&mut self, s: &crate::Service, sb: &Sandbox) -> Result<(), Violation> {
         let root = sb.root().to_path_buf();
         let world = s.world();
+        self.checks += 1;
         let resolve = |name: &str| -> Result<Option<PathBuf>, Violation> {
             match sb.path(name) {
                 // A name that cannot be a file there is never written (D41): nothing to account for.
@@ -271,6 +303,7 @@ impl FileChecker {
                     rule: "D40 local",
                     who: format!("world local {path}"),
                 };
+                self.stored_at.insert(p.clone(), self.checks);
                 self.stored.insert(p, vec![claim]);
             }
         }
@@ -335,52 +368,77 @@ impl FileChecker {
                     }
                 } else {
                     memo.done.remove(&f);
-                    fresh()
+                    match memo.direct.get(&f) {
+                        // A Cancel drops the connections' record: the bytes the job had are those
+                        // it had at the last check (the settle only adds bytes of the same body).
+                        Some(d) if history.is_empty() && bytes > 0 => d.content.clone(),
+                        _ => fresh(),
+                    }
                 };
                 let content = |len: u64| Content {
                     len,
                     ..held.clone()
                 };
                 let name = |what: &str| format!("{what} of file {f} of {id:?} ({})", file.local());
+                let completed = state == JobState::Acknowledged && file.is_done();
+                if direct {
+                    // D63, D86: its bytes are under its local name from the first one, and stay
+                    // there whatever becomes of the job until another writer replaces them.
+                    let who = format!(
+                        "{} at {bytes} bytes transferred",
+                        name("the local file (HIGH_PERFORMANCE)")
+                    );
+                    let grew_at = match memo.direct.get(&f) {
+                        Some(d) if d.content.len == bytes || bytes == 0 => d.grew_at,
+                        _ => self.checks,
+                    };
+                    memo.direct.insert(
+                        f,
+                        Direct {
+                            path: local.clone(),
+                            content: content(bytes),
+                            grew_at,
+                            who,
+                        },
+                    );
+                    if completed && file.bytes_total == 0 {
+                        // An empty file is created empty at Complete (D40).
+                        self.stored_at.insert(local.clone(), self.checks);
+                        self.stored.insert(
+                            local,
+                            vec![Claim {
+                                content: Some(content(0)),
+                                rule: "D40 complete",
+                                who: name("the completed local file"),
+                            }],
+                        );
+                    }
+                    continue;
+                }
                 if !state.is_final() {
-                    let (target, rule, what) = if direct {
-                        (local, "D63", "the local file (HIGH_PERFORMANCE)")
-                    } else {
-                        let temp = Sandbox::temp_name(file.local(), id, f as u32);
-                        match resolve(&temp)? {
-                            Some(p) => (p, "D40 temporary", "the temporary file"),
-                            None => continue,
-                        }
+                    let temp = Sandbox::temp_name(file.local(), id, f as u32);
+                    let Some(target) = resolve(&temp)? else {
+                        continue;
                     };
                     live.entry(target).or_default().push(Claim {
                         content: (bytes > 0).then(|| content(bytes)),
-                        rule,
-                        who: format!("{} at {bytes} bytes transferred", name(what)),
+                        rule: "D40 temporary",
+                        who: format!(
+                            "{} at {bytes} bytes transferred",
+                            name("the temporary file")
+                        ),
                     });
                     continue;
                 }
-                // Final now, for the first time: what stays at the local name.
-                let completed = state == JobState::Acknowledged && file.is_done();
-                let (rule, who) = if completed {
-                    ("D40 complete", name("the completed local file"))
-                } else {
-                    ("D63", name("the partial local file (HIGH_PERFORMANCE)"))
-                };
-                if completed || (direct && bytes > 0) {
-                    let len = if completed { file.bytes_total } else { bytes };
+                // Final now, for the first time: what a Complete renamed to the local name.
+                if completed {
                     let claim = Claim {
-                        content: Some(content(len)),
-                        rule,
-                        who,
+                        content: Some(content(file.bytes_total)),
+                        rule: "D40 complete",
+                        who: name("the completed local file"),
                     };
+                    self.stored_at.insert(local.clone(), self.checks);
                     self.stored.insert(local, vec![claim]);
-                } else if direct {
-                    // Emptied if it ever connected, else what was there before.
-                    self.stored.entry(local).or_default().push(Claim {
-                        content: None,
-                        rule,
-                        who,
-                    });
                 }
             }
             if state.is_final() {
@@ -412,9 +470,15 @@ impl FileChecker {
                 format!("a symbolic link is in the sandbox: {}", link.display()),
             ));
         }
-        let mut paths: BTreeSet<&PathBuf> = live.keys().collect();
-        paths.extend(self.stored.keys());
-        for p in paths {
+        let mut paths: BTreeSet<PathBuf> = live.keys().cloned().collect();
+        paths.extend(self.stored.keys().cloned());
+        paths.extend(sb.written_paths().map(Path::to_path_buf));
+        for p in &paths {
+            if let Some(w) = sb.written_by(p) {
+                let exists = found.remove(p);
+                self.check_written(p, w, exists)?;
+                continue;
+            }
             let mut claims: Vec<&Claim> = live.get(p).into_iter().flatten().collect();
             // A running download that has not written yet leaves what was there (D63: it empties
             // the local name at its first connection).
@@ -446,6 +510,23 @@ impl FileChecker {
             }
             if let Some((c, why)) = first {
                 return Err(violation(c.rule, format!("{} {why}", c.who)));
+            }
+        }
+        // D86: a HIGH_PERFORMANCE file's bytes written since its local name was last written whole
+        // are recorded there.
+        for (id, memo) in &self.jobs {
+            for (f, d) in &memo.direct {
+                let whole_later = self.stored_at.get(&d.path).is_some_and(|&at| at >= d.grew_at);
+                if d.content.len > 0 && sb.written_by(&d.path).is_none() && !whole_later {
+                    return Err(violation(
+                        "D63",
+                        format!(
+                            "{} but nothing records its bytes under its local name \
+                             (file {f} of {id:?})",
+                            d.who
+                        ),
+                    ));
+                }
             }
         }
         if let Some(p) = found.into_iter().next() {
@@ -482,6 +563,151 @@ impl FileChecker {
 }
 
 impl FileChecker {
+    /// D86: a local file HIGH_PERFORMANCE jobs wrote since it was last written whole holds, part by
+    /// part, the bytes of the writer the sandbox records for it: the last whole-file write's, zeros,
+    /// or a job's own bytes at their offsets (each no further than the bytes it has transferred).
+    /// The record names only writers: every byte is compared with what that writer's body holds
+    /// there. A file only one job of the run has written straight holds exactly its bytes
+    /// transferred (D63).
+    fn check_written(&self, p: &Path, w: &Written, exists: bool) -> Result<(), Violation> {
+        enum Src<'a> {
+            Zeros,
+            Bytes(&'a Content),
+            Missing,
+        }
+        let mut parts: Vec<(u64, Src, &'static str, String)> = Vec::new();
+        for (at, layer) in &w.parts {
+            let (src, rule, who) = match layer {
+                Layer::Zeros => (
+                    Src::Zeros,
+                    "D86",
+                    format!("the zeros a later HIGH_PERFORMANCE write left in {}", p.display()),
+                ),
+                Layer::Before => match self.stored.get(p).and_then(|c| c.first()) {
+                    Some(c) => (
+                        c.content.as_ref().map_or(Src::Missing, Src::Bytes),
+                        c.rule,
+                        c.who.clone(),
+                    ),
+                    None => (
+                        Src::Missing,
+                        "D86",
+                        format!(
+                            "{}, written before its first HIGH_PERFORMANCE write,",
+                            p.display()
+                        ),
+                    ),
+                },
+                Layer::Job(id, f) => {
+                    let Some(d) = self
+                        .jobs
+                        .get(id)
+                        .and_then(|m| m.direct.get(&(*f as usize)))
+                    else {
+                        return Err(violation(
+                            "D86",
+                            format!(
+                                "{} holds bytes of file {f} of {id:?}, which writes no local name \
+                                 straight",
+                                p.display()
+                            ),
+                        ));
+                    };
+                    if d.path != p {
+                        return Err(violation(
+                            "D86",
+                            format!(
+                                "{} holds bytes of file {f} of {id:?}, whose local name is {}",
+                                p.display(),
+                                d.path.display()
+                            ),
+                        ));
+                    }
+                    (Src::Bytes(&d.content), "D63", d.who.clone())
+                }
+            };
+            parts.push((*at, src, rule, who));
+        }
+        // The only job of the run that wrote this name straight: exactly its bytes so far (D63).
+        let mut sole = None;
+        for (id, memo) in &self.jobs {
+            for d in memo.direct.values().filter(|d| d.path == p) {
+                sole = match sole {
+                    None => Some(Some((id, d))),
+                    Some(_) => Some(None),
+                };
+            }
+        }
+        if let Some(Some((id, d))) = sole {
+            let only = w
+                .parts
+                .iter()
+                .all(|(_, l)| matches!(l, Layer::Job(j, _) if j == id));
+            if only && w.len != d.content.len {
+                return Err(violation(
+                    "D63",
+                    format!(
+                        "{} holds {} bytes by the sandbox's record, expected {}",
+                        d.who, w.len, d.content.len
+                    ),
+                ));
+            }
+        }
+        let read = |pos: u64, buf: &mut [u8]| -> usize {
+            let mut done = 0;
+            while done < buf.len() {
+                let at = pos + done as u64;
+                let k = parts.partition_point(|(from, ..)| *from <= at);
+                if k == 0 {
+                    break;
+                }
+                let end = parts.get(k).map_or(w.len, |(from, ..)| *from);
+                let want = usize::try_from(end.saturating_sub(at))
+                    .map_or(buf.len() - done, |n| n.min(buf.len() - done));
+                let out = &mut buf[done..done + want];
+                let n = match &parts[k - 1].1 {
+                    Src::Zeros => {
+                        out.fill(0);
+                        want
+                    }
+                    Src::Missing => 0,
+                    Src::Bytes(c) => {
+                        let room = usize::try_from(c.len.saturating_sub(at)).unwrap_or(usize::MAX);
+                        c.read_at(at, &mut out[..want.min(room)])
+                    }
+                };
+                done += n;
+                if n < want || want == 0 {
+                    break;
+                }
+            }
+            done
+        };
+        let verdict = if exists {
+            compare_with(p, w.len, &read)
+        } else {
+            Err((None, "is missing".to_string()))
+        };
+        let Err((at, why)) = verdict else {
+            return Ok(());
+        };
+        // The writer of the byte that differs (the last one for a length or a missing file).
+        let k = match at {
+            Some(at) => parts.partition_point(|(from, ..)| *from <= at),
+            None => parts.len(),
+        };
+        match k.checked_sub(1).and_then(|k| parts.get(k)) {
+            Some((from, _, rule, who)) => Err(violation(
+                rule,
+                format!("{who} {why} (D86: the bytes from {from} on are its)"),
+            )),
+            None => Err(violation(
+                "D86",
+                format!("{} {why}, expected empty (emptied by a restart at 0)", p.display()),
+            )),
+        }
+    }
+
     /// D80: an upload-reply job's reply file. While the job is not final, its temporary file holds
     /// the reply bytes received since the reply started (created empty at the start); Complete
     /// renames it to the reply file name, Cancel and T22 delete it.
@@ -542,6 +768,7 @@ impl FileChecker {
                     rule: "D80 complete",
                     who: who("the reply file"),
                 };
+                self.stored_at.insert(p.clone(), self.checks);
                 self.stored.insert(p, vec![claim]);
             }
         }
