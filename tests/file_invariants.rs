@@ -504,3 +504,153 @@ fn d86_a_later_high_performance_job_cancelled_leaves_its_bytes_not_the_earlier_j
     flip(&local, 1999);
     fires(&mut h, "D63");
 }
+
+#[test]
+fn d86_the_earlier_jobs_bytes_left_in_place_are_reported() {
+    // The old, wrong answer: j1's 5,000 bytes under the name j2 wrote last.
+    let mut steps = job(true);
+    steps.push(advance(10));
+    steps.extend(job(true));
+    steps.extend([advance(2), on(0, make::state(StateMethod::Cancel))]);
+    let mut h = steps_in(&setup(), &steps);
+    fs::write(dl(&h).join("a.bin"), body(SIZE)).unwrap();
+    fires(&mut h, "D63");
+}
+
+/// A download job of `remote` to `LOCAL` (HIGH_PERFORMANCE if `hp`), resumed.
+fn job_of(remote: &str, hp: bool) -> Vec<Draw> {
+    let mut v = job(hp);
+    let add = v.len() - 2;
+    v[add] = on(0, make::add_file(remote, LOCAL));
+    v
+}
+
+/// `n` bytes of `body` from `at`.
+fn bytes_of(body: &Body, at: u64, n: u64) -> Vec<u8> {
+    let mut buf = vec![0u8; n as usize];
+    assert_eq!(body.read_at(at, &mut buf) as u64, n);
+    buf
+}
+
+#[test]
+fn d86_a_high_performance_job_continues_over_a_normal_jobs_completed_file() {
+    // j1 (HP, x) writes 2,000 bytes and is suspended; j2 (normal, y) completes: its temporary file
+    // replaces the local file (§1.7, D40). j1 resumes at 2,000 (D38: same size and time stamp): the
+    // file holds y's first 2,000 bytes, then x's (D86).
+    let (x, y) = (Body::default_for(URL, SIZE), Body::default_for(OTHER, SIZE));
+    let then = |tail: &[Draw]| {
+        let mut steps = job_of(URL, true);
+        steps.extend(partial());
+        steps.extend(job_of(OTHER, false));
+        steps.extend([advance(10), on(0, make::state(StateMethod::Complete))]);
+        steps.extend_from_slice(tail);
+        steps_in(&two_remotes(), &steps)
+    };
+    let h = then(&[]);
+    assert_eq!(
+        fs::read(dl(&h).join("a.bin")).unwrap(),
+        bytes_of(&y, 0, SIZE)
+    );
+    let resumed = [
+        on(1, make::state(StateMethod::Resume)),
+        advance(1),
+        on(1, make::state(StateMethod::Suspend)),
+    ];
+    let mut h = then(&resumed);
+    let local = dl(&h).join("a.bin");
+    let want = [bytes_of(&y, 0, 2000), bytes_of(&x, 2000, 1000)].concat();
+    assert_eq!(fs::read(&local).unwrap(), want);
+    flip(&local, 500);
+    fires(&mut h, "D40 complete");
+    let mut h = then(&resumed);
+    flip(&dl(&h).join("a.bin"), 2500);
+    fires(&mut h, "D63");
+}
+
+#[test]
+fn d86_a_high_performance_restart_at_0_empties_the_bytes_another_job_left() {
+    // j1 (HP, y) writes 2,000 bytes and is suspended; j2 (HP, x) transfers all 5,000 (TRANSFERRED).
+    // Resumed with y unchanged, j1 continues at 2,000 over j2's bytes; with y changed in size
+    // (D38) it restarts at 0, which empties the local file, j2's bytes with it (D63).
+    let (x, y) = (Body::default_for(URL, SIZE), Body::default_for(OTHER, SIZE));
+    let then = |tail: &[Draw]| {
+        let mut steps = job_of(OTHER, true);
+        steps.extend(partial());
+        steps.extend(job_of(URL, true));
+        steps.push(advance(10));
+        steps.extend_from_slice(tail);
+        steps_in(&two_remotes(), &steps)
+    };
+    let h = then(&[]);
+    assert_eq!(
+        fs::read(dl(&h).join("a.bin")).unwrap(),
+        bytes_of(&x, 0, SIZE)
+    );
+    let resume = [
+        on(1, make::state(StateMethod::Resume)),
+        advance(1),
+        on(1, make::state(StateMethod::Suspend)),
+    ];
+    let mut h = then(&resume);
+    let local = dl(&h).join("a.bin");
+    let want = [bytes_of(&x, 0, 2000), bytes_of(&y, 2000, 1000)].concat();
+    assert_eq!(fs::read(&local).unwrap(), want);
+    flip(&local, 10);
+    fires(&mut h, "D63");
+
+    let mut changed = vec![Draw::env(Op::SetRemote {
+        url: OTHER.into(),
+        remote: Box::new(Remote::sized(SIZE - 1000)),
+    })];
+    changed.extend(resume);
+    let mut h = then(&changed);
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), bytes_of(&y, 0, 1000));
+    fs::write(&local, bytes_of(&x, 0, SIZE)).unwrap();
+    fires(&mut h, "D63");
+}
+
+#[test]
+fn d86_two_foreground_high_performance_jobs_writing_at_once_through_a_service_restart() {
+    // FOREGROUND jobs run at once (D12): both write the one local name in the same seconds; every
+    // byte is the one its last writer put there, across a service restart (the sandbox is host
+    // state, D40).
+    let fg = |remote: &str| {
+        let mut v = job_of(remote, true);
+        v.insert(
+            2,
+            on(0, make::set(PropertyValue::Priority(make::priority(0)))),
+        );
+        v
+    };
+    let mut steps = fg(URL);
+    steps.push(advance(2));
+    steps.extend(fg(OTHER));
+    steps.extend([advance(2), Draw::env(Op::RestartService), advance(20)]);
+    let mut h = steps_in(&two_remotes(), &steps);
+    let local = dl(&h).join("a.bin");
+    let got = fs::read(&local).unwrap();
+    assert_eq!(got.len() as u64, SIZE);
+    let (x, y) = (
+        bytes_of(&Body::default_for(URL, SIZE), 0, SIZE),
+        bytes_of(&Body::default_for(OTHER, SIZE), 0, SIZE),
+    );
+    assert!((0..got.len()).all(|i| got[i] == x[i] || got[i] == y[i]));
+    flip(&local, 4999);
+    fires(&mut h, "D63");
+}
+
+#[test]
+fn d40_a_service_restart_keeps_the_sandbox_and_the_transfer_goes_on_writing_there() {
+    // D40: the sandbox is host state, a service restart keeps it. A restart used to drop it: the
+    // transfer then wrote nothing more (and the checker had nothing left to check).
+    let mut h = run(
+        false,
+        &[advance(2), Draw::env(Op::RestartService), advance(10)],
+    );
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), body(SIZE));
+    flip(&t[0], SIZE - 1);
+    fires(&mut h, "D40 temporary");
+}

@@ -216,6 +216,10 @@ impl Service {
         loaded.trace = std::mem::take(&mut self.trace);
         loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
         loaded.world.http.uploads = std::mem::take(&mut self.world.http.uploads);
+        // D40: the sandbox is host state: a service restart keeps it (and goes on writing there).
+        loaded.world.sandbox = self.world.sandbox.take();
+        loaded.world.sandbox_capacity = self.world.sandbox_capacity;
+        loaded.sandbox = self.sandbox.take();
         *self = loaded;
     }
 }

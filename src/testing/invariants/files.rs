@@ -516,7 +516,10 @@ impl FileChecker {
         // are recorded there.
         for (id, memo) in &self.jobs {
             for (f, d) in &memo.direct {
-                let whole_later = self.stored_at.get(&d.path).is_some_and(|&at| at >= d.grew_at);
+                let whole_later = self
+                    .stored_at
+                    .get(&d.path)
+                    .is_some_and(|&at| at >= d.grew_at);
                 if d.content.len > 0 && sb.written_by(&d.path).is_none() && !whole_later {
                     return Err(violation(
                         "D63",
@@ -581,7 +584,10 @@ impl FileChecker {
                 Layer::Zeros => (
                     Src::Zeros,
                     "D86",
-                    format!("the zeros a later HIGH_PERFORMANCE write left in {}", p.display()),
+                    format!(
+                        "the zeros a later HIGH_PERFORMANCE write left in {}",
+                        p.display()
+                    ),
                 ),
                 Layer::Before => match self.stored.get(p).and_then(|c| c.first()) {
                     Some(c) => (
@@ -599,10 +605,7 @@ impl FileChecker {
                     ),
                 },
                 Layer::Job(id, f) => {
-                    let Some(d) = self
-                        .jobs
-                        .get(id)
-                        .and_then(|m| m.direct.get(&(*f as usize)))
+                    let Some(d) = self.jobs.get(id).and_then(|m| m.direct.get(&(*f as usize)))
                     else {
                         return Err(violation(
                             "D86",
@@ -703,7 +706,10 @@ impl FileChecker {
             )),
             None => Err(violation(
                 "D86",
-                format!("{} {why}, expected empty (emptied by a restart at 0)", p.display()),
+                format!(
+                    "{} {why}, expected empty (emptied by a restart at 0)",
+                    p.display()
+                ),
             )),
         }
     }
