@@ -609,6 +609,59 @@ mod tests {
     }
 
     #[test]
+    fn d86_the_record_of_writers_keeps_the_last_write_to_each_byte() {
+        let (a, b) = (Layer::Job(JobId(1), 0), Layer::Job(JobId(2), 0));
+        let mut w = Written {
+            parts: vec![(0, Layer::Before)],
+            len: 5000,
+        };
+        w.cut(2000); // b reopens at 2,000 over what was there
+        w.write(2000, 3000, b);
+        assert_eq!(w.parts, [(0, Layer::Before), (2000, b)]);
+        assert_eq!(w.len, 3000);
+        w.write(500, 1000, a); // a write inside another's bytes splits them
+        assert_eq!(
+            w.parts,
+            [
+                (0, Layer::Before),
+                (500, a),
+                (1000, Layer::Before),
+                (2000, b)
+            ]
+        );
+        w.write(1000, 2500, a); // and joins its own neighbour
+        assert_eq!(w.parts, [(0, Layer::Before), (500, a), (2500, b)]);
+        w.write(4000, 4100, b); // past the end: zeros between
+        assert_eq!(
+            w.parts,
+            [
+                (0, Layer::Before),
+                (500, a),
+                (2500, b),
+                (3000, Layer::Zeros),
+                (4000, b)
+            ]
+        );
+        assert_eq!(w.len, 4100);
+        w.cut(2600);
+        assert_eq!(w.parts, [(0, Layer::Before), (500, a), (2500, b)]);
+        w.cut(3000);
+        assert_eq!(
+            w.parts,
+            [
+                (0, Layer::Before),
+                (500, a),
+                (2500, b),
+                (2600, Layer::Zeros)
+            ]
+        );
+        w.write(0, 3000, a);
+        assert_eq!((w.parts.as_slice(), w.len), ([(0, a)].as_slice(), 3000));
+        w.cut(0);
+        assert_eq!((w.parts.as_slice(), w.len), ([].as_slice(), 0));
+    }
+
+    #[test]
     fn d40_temp_names_sit_beside_the_local_file() {
         assert_eq!(
             Sandbox::temp_name("C:\\dl\\a.bin", JobId(1), 2),

@@ -11,7 +11,15 @@
 //!   SetRemoteName / ReplaceRemotePrefix, D38 and §2.6) supplies the bytes from that offset on, as the
 //!   sandbox records it. A finished file keeps the bytes it finished with, whatever
 //!   its remote name or the world's remote becomes later (D37: it is never downloaded again).
-//! * `D63`: a HIGH_PERFORMANCE job has no temporary file: the same holds for its local name.
+//! * `D63`, `D86`: a HIGH_PERFORMANCE job has no temporary file: its bytes are under its local name,
+//!   where they stay (its Complete renames nothing, its Cancel removes nothing) until another writer
+//!   replaces them. A local name can have several writers (HIGH_PERFORMANCE jobs, a normal job's
+//!   Complete, the world): the file holds, byte for byte, what the last write to each byte put there.
+//!   The sandbox records which writer wrote which byte range since the last whole-file write (never
+//!   the bytes); each range must hold what that writer's body holds there, no further than the bytes
+//!   it has transferred, and a file only one job of the run wrote straight holds exactly its bytes
+//!   transferred. A HIGH_PERFORMANCE job whose bytes grew since its local name was last written whole
+//!   must have its writes recorded there.
 //! * `D40 complete`: once a job is ACKNOWLEDGED, every fully transferred file exists at its local name
 //!   with exactly the remote's body (until a later job or the world writes that name again), and none
 //!   of its temporary files is left.
@@ -140,6 +148,8 @@ pub struct FileChecker {
     stored_at: BTreeMap<PathBuf, u64>,
     /// The checks made so far.
     checks: u64,
+    /// D86: the paths the sandbox recorded writers of at the last check.
+    recorded: BTreeSet<PathBuf>,
     /// The world's locals as last materialised (path -> body).
     world_locals: BTreeMap<String, Body>,
 }
@@ -450,6 +460,27 @@ impl FileChecker {
                 });
             }
         }
+        // D86: a record that is gone since the last check went with a whole-file write in this
+        // step. Unless a job's Complete made it, it was a world local written again (with the body
+        // the checker already holds for it, or it would have been noticed above).
+        let recorded: BTreeSet<PathBuf> = sb.written_paths().map(Path::to_path_buf).collect();
+        for p in self.recorded.difference(&recorded) {
+            if self.stored_at.get(p) == Some(&self.checks) {
+                continue;
+            }
+            for (path, body) in &self.world_locals {
+                if resolve(path)?.as_ref() == Some(p) {
+                    let claim = Claim {
+                        content: Some(Content::of(body.clone(), body.len())),
+                        rule: "D40 local",
+                        who: format!("world local {path}"),
+                    };
+                    self.stored_at.insert(p.clone(), self.checks);
+                    self.stored.insert(p.clone(), vec![claim]);
+                }
+            }
+        }
+        self.recorded = recorded;
         // A final job's temporary files are gone, for good.
         for (id, memo) in &self.jobs {
             let Some(rule) = memo.finished else { continue };
