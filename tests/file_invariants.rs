@@ -654,3 +654,39 @@ fn d40_a_service_restart_keeps_the_sandbox_and_the_transfer_goes_on_writing_ther
     flip(&t[0], SIZE - 1);
     fires(&mut h, "D40 temporary");
 }
+
+#[test]
+fn d86_a_world_local_written_again_with_the_same_body_replaces_a_high_performance_jobs_bytes() {
+    // LOCAL is a world local of 3,000 bytes; j1 (HP) writes 2,000 bytes over it and is suspended;
+    // the world writes the local again, the same body: the file is the world's again (D40, D86). j1
+    // resumed continues at 2,000: the world's first 2,000 bytes, then j1's.
+    let mut setup = setup();
+    setup.world.locals.push((LOCAL.into(), 3000));
+    let w = Body::default_for(LOCAL, 3000);
+    let written_again = |h: &mut Harness| {
+        h.sim()
+            .with_service_mut(|s| s.set_local_file(LOCAL, 3000, 0, None));
+        h.step(&advance(0)).unwrap_or_else(|c| panic!("{c}"));
+    };
+    let mut steps = job(true);
+    steps.extend(partial());
+    let mut h = steps_in(&setup, &steps);
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), body(2000));
+    written_again(&mut h);
+    assert_eq!(fs::read(&local).unwrap(), bytes_of(&w, 0, 3000));
+    let resumed = [
+        on(0, make::state(StateMethod::Resume)),
+        advance(2),
+        on(0, make::state(StateMethod::Suspend)),
+    ];
+    for d in &resumed {
+        h.step(d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    assert_eq!(
+        fs::read(&local).unwrap(),
+        [bytes_of(&w, 0, 2000), body(4000)[2000..].to_vec()].concat()
+    );
+    flip(&local, 1000);
+    fires(&mut h, "D40 local");
+}

@@ -101,11 +101,18 @@ enum Def {
 }
 
 /// With chaos: the answers each remote definition actually gave, in order, read from the trace.
+///
+/// Only attempts that reached the remote's script count (D27: what stops at a proxy the world does
+/// not run, or at proxy settings BITS finds invalid, consumes no scripted answer and no chaos, and
+/// fails the same way on replay). An attempt through a proxy is traced with a `proxy` record first;
+/// an invalid route fails with BG_E_INVALID_PROXY_INFO, which no script of a generated world holds.
 fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
     let mut current: BTreeMap<String, Def> = BTreeMap::new();
     let mut seen: BTreeMap<(String, Def), Vec<Response>> = BTreeMap::new();
     h.sim().with_service(|s| {
         let trace = s.trace();
+        // The attempts (job, file) under way that stopped at a proxy nobody runs.
+        let mut stopped = std::collections::BTreeSet::new();
         for (i, rec) in h.records().iter().enumerate() {
             if let Some(Step {
                 action: Action::Do(Op::SetRemote { url, .. }),
@@ -115,6 +122,24 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                 current.insert(url.clone(), Def::Step(i));
             }
             for ev in trace.range(rec.trace.0..rec.trace.1) {
+                if let TraceKind::Proxy {
+                    job,
+                    file,
+                    proxy,
+                    bypassed: false,
+                } = ev.kind
+                {
+                    let runs = s
+                        .world()
+                        .http
+                        .proxies
+                        .get(proxy.as_str())
+                        .is_some_and(|p| p.valid);
+                    if !runs {
+                        stopped.insert((job, file));
+                    }
+                    continue;
+                }
                 let (job, file, result, after_bytes) = match ev.kind {
                     TraceKind::Attempt { job, file, result } => (job, file, result, None),
                     TraceKind::AttemptCut {
@@ -125,6 +150,9 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                     } => (job, file, result, Some(after_bytes)),
                     _ => continue,
                 };
+                if stopped.remove(&(job, file)) || result == HResult::BG_E_INVALID_PROXY_INFO {
+                    continue;
+                }
                 let Some(url) = h
                     .jobs()
                     .iter()
