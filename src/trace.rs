@@ -819,8 +819,25 @@ impl Trace {
     /// Append a record.
     #[inline]
     pub fn push(&mut self, e: TraceEvent) {
-        // D68: long traces grow by a sixteenth, not by doubling.
-        crate::growth::push(&mut self.events, e);
+        if self.events.len() == self.events.capacity() {
+            self.grow();
+        }
+        self.events.push(e);
+    }
+
+    /// Room for one more record: D88's spare block when one is kept and larger, else D68's step
+    /// (double while small, then a sixteenth).
+    #[cold]
+    fn grow(&mut self) {
+        let cap = self.events.capacity();
+        if cap * std::mem::size_of::<TraceEvent>() >= crate::growth::STEP_FROM_BYTES {
+            if let Some(mut spare) = take_spare(cap) {
+                spare.extend_from_slice(&self.events);
+                self.events = spare;
+                return;
+            }
+        }
+        crate::growth::reserve_one(&mut self.events);
     }
 
     /// Every record, in order.
@@ -864,6 +881,37 @@ impl Trace {
     /// Take the records out, leaving the trace empty.
     pub fn take(&mut self) -> Vec<TraceEvent> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// D88: the largest block (in bytes) a dropped trace leaves for the next one (64 MiB: two million
+/// records; a longer trace's block goes back to the system).
+const SPARE_MAX_BYTES: usize = 64 << 20;
+
+/// D88: the block of the last long trace dropped, emptied, its memory already written (no page faults
+/// when the next long trace fills it). At most one, of at most [`SPARE_MAX_BYTES`].
+static SPARE: std::sync::Mutex<Vec<TraceEvent>> = std::sync::Mutex::new(Vec::new());
+
+/// The kept block if it holds more than `cap` records (D88).
+fn take_spare(cap: usize) -> Option<Vec<TraceEvent>> {
+    let mut spare = SPARE.lock().ok()?;
+    (spare.capacity() > cap).then(|| std::mem::take(&mut *spare))
+}
+
+impl Drop for Trace {
+    /// D88: a long trace's block is kept for the next long trace (the larger of it and the one kept,
+    /// up to [`SPARE_MAX_BYTES`]); a short one is freed as before.
+    fn drop(&mut self) {
+        let bytes = self.events.capacity() * std::mem::size_of::<TraceEvent>();
+        if !(crate::growth::STEP_FROM_BYTES..=SPARE_MAX_BYTES).contains(&bytes) {
+            return;
+        }
+        if let Ok(mut spare) = SPARE.lock() {
+            if spare.capacity() < self.events.capacity() {
+                self.events.clear();
+                *spare = std::mem::take(&mut self.events);
+            }
+        }
     }
 }
 
