@@ -825,14 +825,13 @@ impl Trace {
         self.events.push(e);
     }
 
-    /// Room for one more record: D88's spare block when one is kept and larger, else D68's step
-    /// (double while small, then a sixteenth).
+    /// Room for one more record. The first record of a trace takes D88's spare block when one is
+    /// kept (nothing to copy); after that the trace grows by D68's step (double while small, then
+    /// a sixteenth).
     #[cold]
     fn grow(&mut self) {
-        let cap = self.events.capacity();
-        if cap * std::mem::size_of::<TraceEvent>() >= crate::growth::STEP_FROM_BYTES {
-            if let Some(mut spare) = take_spare(cap) {
-                spare.extend_from_slice(&self.events);
+        if self.events.capacity() == 0 {
+            if let Some(spare) = take_spare() {
                 self.events = spare;
                 return;
             }
@@ -892,10 +891,10 @@ const SPARE_MAX_BYTES: usize = 64 << 20;
 /// when the next long trace fills it). At most one, of at most [`SPARE_MAX_BYTES`].
 static SPARE: std::sync::Mutex<Vec<TraceEvent>> = std::sync::Mutex::new(Vec::new());
 
-/// The kept block if it holds more than `cap` records (D88).
-fn take_spare(cap: usize) -> Option<Vec<TraceEvent>> {
+/// The kept block, if any (D88).
+fn take_spare() -> Option<Vec<TraceEvent>> {
     let mut spare = SPARE.lock().ok()?;
-    (spare.capacity() > cap).then(|| std::mem::take(&mut *spare))
+    (spare.capacity() > 0).then(|| std::mem::take(&mut *spare))
 }
 
 impl Drop for Trace {
