@@ -101,9 +101,12 @@ fn storm(n: usize, tracing: bool, urls: bool) {
 
 /// `storm-repeat N K` / `storm-urls-repeat N K`: K storms of N jobs one after the other in one
 /// process, as criterion runs them (`iter_batched` per iteration: build, time the run, drop the
-/// machine untimed). Prints the timed part's mean and best per event and its page faults per run.
+/// machine untimed), after one untimed machine (criterion's warm-up). Prints the timed part's mean
+/// and best per event and its page faults per run.
 fn storm_repeat(n: usize, k: usize, urls: bool) {
     let (mut total, mut best, mut faults, mut events) = (0u128, u128::MAX, 0u64, 0u64);
+    // One untimed machine first, as criterion warms up.
+    run(&storm_machine(n, true, urls));
     for _ in 0..k.max(1) {
         let sim = storm_machine(n, true, urls);
         let before = sim.with_service(|s| s.steps());

@@ -831,7 +831,7 @@ impl Trace {
     #[cold]
     fn grow(&mut self) {
         if self.events.capacity() == 0 {
-            if let Some(spare) = take_spare() {
+            if let Some(spare) = SPARE.take() {
                 self.events = spare;
                 return;
             }
@@ -883,34 +883,13 @@ impl Trace {
     }
 }
 
-/// D88: the largest block (in bytes) a dropped trace leaves for the next one (64 MiB: two million
-/// records; a longer trace's block goes back to the system).
-const SPARE_MAX_BYTES: usize = 64 << 20;
-
-/// D88: the block of the last long trace dropped, emptied, its memory already written (no page faults
-/// when the next long trace fills it). At most one, of at most [`SPARE_MAX_BYTES`].
-static SPARE: std::sync::Mutex<Vec<TraceEvent>> = std::sync::Mutex::new(Vec::new());
-
-/// The kept block, if any (D88).
-fn take_spare() -> Option<Vec<TraceEvent>> {
-    let mut spare = SPARE.lock().ok()?;
-    (spare.capacity() > 0).then(|| std::mem::take(&mut *spare))
-}
+/// D88: the block of the last long trace dropped.
+static SPARE: crate::growth::Spare<TraceEvent> = crate::growth::Spare::new();
 
 impl Drop for Trace {
-    /// D88: a long trace's block is kept for the next long trace (the larger of it and the one kept,
-    /// up to [`SPARE_MAX_BYTES`]); a short one is freed as before.
+    /// D88: a long trace's block is kept for the next trace.
     fn drop(&mut self) {
-        let bytes = self.events.capacity() * std::mem::size_of::<TraceEvent>();
-        if !(crate::growth::STEP_FROM_BYTES..=SPARE_MAX_BYTES).contains(&bytes) {
-            return;
-        }
-        if let Ok(mut spare) = SPARE.lock() {
-            if spare.capacity() < self.events.capacity() {
-                self.events.clear();
-                *spare = std::mem::take(&mut self.events);
-            }
-        }
+        SPARE.keep(&mut self.events);
     }
 }
 
