@@ -779,7 +779,8 @@ impl fmt::Display for TraceEvent {
     }
 }
 
-/// The recorded trace: every [`TraceEvent`] in the order it happened (32 bytes a record).
+/// The recorded trace: every [`TraceEvent`] in the order it happened (32 bytes a record). A long
+/// trace's block is kept for the next trace when it is dropped (D88).
 ///
 /// A compact byte encoding (5–22 bytes a record) was measured and dropped: it saved memory on very
 /// long runs but cost about ten times the instructions per record, which made every ordinary run
@@ -1077,5 +1078,32 @@ mod tests {
         );
         trace.clear();
         assert!(trace.is_empty() && trace.iter().next().is_none());
+    }
+
+    #[test]
+    fn d88_a_trace_after_a_dropped_long_one_holds_only_its_own_records() {
+        let kinds = every_kind();
+        let record = |i: usize| TraceEvent {
+            time: SimTime::from_millis(i as u64),
+            kind: kinds[i % kinds.len()],
+        };
+        // Long enough for its block to be kept (over 256 KiB); other tests' traces may take the
+        // kept block in between, so this checks the contents either way.
+        for round in 0..3 {
+            let mut long = Trace::new();
+            for i in 0..10_000 {
+                long.push(record(i + round));
+            }
+            assert!(long.encoded_bytes() >= crate::growth::STEP_FROM_BYTES);
+            drop(long);
+            let mut next = Trace::new();
+            assert!(next.is_empty());
+            for i in 0..5 {
+                next.push(record(i));
+            }
+            assert_eq!(next.len(), 5);
+            assert_eq!(next.to_vec(), (0..5).map(record).collect::<Vec<_>>());
+            assert_eq!(next.last(), Some(record(4)));
+        }
     }
 }
