@@ -8,6 +8,8 @@
 //! callgrind_annotate cg.storm | head -40
 //! ```
 //!
+//! `storm-repeat N K` (`storm-urls-repeat N K`) builds, runs and drops K such machines in one process as
+//! criterion does, timing only the runs (page faults per run included).
 //! `storm N` (one remote whose script answers N × 503 then serves) or `storm-urls N` (one remote per
 //! job, each answering one 503) builds the `storm/N` machine of `benches/storm.rs` and runs it to idle (the setup is
 //! included in the profile; `callgrind_annotate --inclusive=yes` separates it); `lifecycle K` runs K job
@@ -33,6 +35,8 @@ fn main() {
     match what {
         "storm" => storm(n, tracing, false),
         "storm-urls" => storm(n, tracing, true),
+        "storm-repeat" => storm_repeat(n, k_arg(&args), false),
+        "storm-urls-repeat" => storm_repeat(n, k_arg(&args), true),
         "foreground" => foreground(n, tracing),
         "restart" => restart(n),
         "restart-final" => restart_final(n, args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1)),
@@ -45,7 +49,8 @@ fn main() {
     }
 }
 
-fn storm(n: usize, tracing: bool, urls: bool) {
+/// The `storm/N` machine of `benches/storm.rs`: N jobs resumed, nothing processed yet.
+fn storm_machine(n: usize, tracing: bool, urls: bool) -> Sim {
     let url = |i: usize| {
         if urls {
             format!("https://cdn{}.example.test/files/{i:06}.bin", i % 16)
@@ -76,6 +81,11 @@ fn storm(n: usize, tracing: bool, urls: bool) {
             .unwrap();
         job.resume().unwrap();
     }
+    sim
+}
+
+fn storm(n: usize, tracing: bool, urls: bool) {
+    let sim = storm_machine(n, tracing, urls);
     let before = sim.with_service(|s| s.steps());
     let faults = minor_faults();
     let t = std::time::Instant::now();
@@ -86,6 +96,37 @@ fn storm(n: usize, tracing: bool, urls: bool) {
     println!(
         "storm {n}: {events} events, {:.1} ns/event (wall clock, noisy), {faults} page faults",
         took.as_nanos() as f64 / events as f64
+    );
+}
+
+/// `storm-repeat N K` / `storm-urls-repeat N K`: K storms of N jobs one after the other in one
+/// process, as criterion runs them (`iter_batched` per iteration: build, time the run, drop the
+/// machine untimed), after one untimed machine (criterion's warm-up). Prints the timed part's mean
+/// and best per event and its page faults per run.
+fn storm_repeat(n: usize, k: usize, urls: bool) {
+    let (mut total, mut best, mut faults, mut events) = (0u128, u128::MAX, 0u64, 0u64);
+    // One untimed machine first, as criterion warms up.
+    run(&storm_machine(n, true, urls));
+    for _ in 0..k.max(1) {
+        let sim = storm_machine(n, true, urls);
+        let before = sim.with_service(|s| s.steps());
+        let f = minor_faults();
+        let t = std::time::Instant::now();
+        run(&sim);
+        let took = t.elapsed().as_nanos();
+        faults += minor_faults() - f;
+        events = sim.with_service(|s| s.steps()) - before;
+        total += took;
+        best = best.min(took);
+        drop(sim);
+    }
+    let k = k.max(1) as u128;
+    println!(
+        "storm{} {n} x{k}: {events} events, {:.1} ns/event mean, {:.1} best (wall clock), {} page faults per run",
+        if urls { "-urls" } else { "" },
+        (total / k) as f64 / events as f64,
+        best as f64 / events as f64,
+        faults / k as u64
     );
 }
 
@@ -158,6 +199,11 @@ fn restart_final(n: usize, k: usize) {
 }
 
 /// Minor page faults of this process so far (Linux; 0 elsewhere).
+/// The third argument as a count (default 10).
+fn k_arg(args: &[String]) -> usize {
+    args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10)
+}
+
 fn minor_faults() -> u64 {
     std::fs::read_to_string("/proc/self/stat")
         .ok()

@@ -31,6 +31,47 @@ pub(crate) const SCALE: u128 = 1000 * 720_720;
 /// Sorted runs of timers beside the heap ([`Engine::runs`]).
 pub(crate) const RUNS: usize = 2;
 
+/// [`Engine::runs`]: the sorted runs of timers. When dropped, each long run's block is kept for the
+/// same run of the next engine (D88: its memory is written already; a storm's runs hold 100,000
+/// timers each at 100,000 jobs).
+#[derive(Debug, Default)]
+pub(crate) struct Runs(pub(crate) [VecDeque<Scheduled>; RUNS]);
+
+/// D88: the block of each run of the last engine dropped, by run.
+static RUN_SPARES: [crate::growth::Spare<Scheduled>; RUNS] =
+    [crate::growth::Spare::new(), crate::growth::Spare::new()];
+
+impl std::ops::Deref for Runs {
+    type Target = [VecDeque<Scheduled>; RUNS];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Runs {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Runs {
+    fn drop(&mut self) {
+        for (run, spare) in self.0.iter_mut().zip(&RUN_SPARES) {
+            run.clear();
+            let mut block = Vec::from(std::mem::take(run));
+            spare.keep(&mut block);
+        }
+    }
+}
+
+/// Run `i`'s first timer: it takes the kept block of that run, if any (D88).
+#[cold]
+fn first_in_run(run: &mut VecDeque<Scheduled>, i: usize) {
+    if let Some(block) = RUN_SPARES[i].take() {
+        *run = VecDeque::from(block);
+    }
+}
+
 /// Where the next pending timer sits ([`Engine::peek_front`]), for [`Engine::pop_from`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Source {
@@ -207,7 +248,7 @@ pub(crate) struct Engine {
     /// of retries 600 s after their failures, and of no-progress deadlines 14 days after — cost
     /// O(1) to add and to take instead of a walk down the heap; the rest go into the heap. The next
     /// timer is the smallest of the heap's top and the runs' fronts: the same order as one heap.
-    pub(crate) runs: [VecDeque<Scheduled>; RUNS],
+    pub(crate) runs: Runs,
     /// Timers in all of `runs` (0: `queued_front` looks no further than the heap and the FIFO).
     in_runs: usize,
     /// D85: the size of the heap and the runs together that triggers their next compaction (twice
@@ -318,11 +359,15 @@ impl Engine {
     /// A timer not for the FIFO: into the first run it sorts after, else into the heap.
     #[inline(never)]
     fn push_later(&mut self, e: Scheduled) {
-        if let Some(run) = self
+        if let Some((i, run)) = self
             .runs
             .iter_mut()
-            .find(|r| r.back().is_none_or(|b| *b < e))
+            .enumerate()
+            .find(|(_, r)| r.back().is_none_or(|b| *b < e))
         {
+            if run.capacity() == 0 {
+                first_in_run(run, i);
+            }
             run.push_back(e);
             self.in_runs += 1;
         } else {
@@ -344,7 +389,7 @@ impl Engine {
     /// sorted; the order of the rest is unchanged).
     pub(crate) fn retain_timers(&mut self, mut keep: impl FnMut(&Scheduled) -> bool) {
         self.events.retain(&mut keep);
-        for run in &mut self.runs {
+        for run in self.runs.iter_mut() {
             run.retain(&mut keep);
         }
         self.in_runs = self.runs.iter().map(VecDeque::len).sum();
@@ -355,7 +400,7 @@ impl Engine {
     pub(crate) fn clear_queued(&mut self) {
         self.events = MinHeap::default();
         self.now_events.clear();
-        for run in &mut self.runs {
+        for run in self.runs.iter_mut() {
             run.clear();
         }
         self.in_runs = 0;

@@ -33,10 +33,51 @@ fn reserve_step<T>(v: &mut Vec<T>) {
 }
 
 /// `v.push(x)` with the D68 growth step.
-#[inline]
-pub(crate) fn push<T>(v: &mut Vec<T>, x: T) {
+#[cfg(test)]
+fn push<T>(v: &mut Vec<T>, x: T) {
     reserve_one(v);
     v.push(x);
+}
+
+/// D88: the largest block (in bytes) a dropped machine leaves for the next one (64 MiB: the trace
+/// of a 200,000-job storm); a larger block goes back to the system.
+pub(crate) const SPARE_MAX_BYTES: usize = 64 << 20;
+
+/// D88: the block of a long vector of the last machine dropped (the trace, a timer run), emptied,
+/// kept for the same vector of the next machine. Its memory was written by the machine that
+/// filled it, so the next one fills it without page faults (fresh memory from the system costs a
+/// fault and a zeroed page every 4 KiB). At most one block, from [`STEP_FROM_BYTES`] to
+/// [`SPARE_MAX_BYTES`]; a machine takes it when the vector gets its first element. Nothing the
+/// machine records depends on it: only where the elements are stored.
+pub(crate) struct Spare<T>(std::sync::Mutex<Vec<T>>);
+
+impl<T> Spare<T> {
+    /// No block kept.
+    pub(crate) const fn new() -> Spare<T> {
+        Spare(std::sync::Mutex::new(Vec::new()))
+    }
+
+    /// The kept block (empty), if there is one.
+    #[cold]
+    pub(crate) fn take(&self) -> Option<Vec<T>> {
+        let mut kept = self.0.lock().ok()?;
+        (kept.capacity() > 0).then(|| std::mem::take(&mut *kept))
+    }
+
+    /// Keep `v`'s block, emptied, if it is long and larger than the one kept (`v` is left empty
+    /// then); otherwise `v` is left as it is.
+    pub(crate) fn keep(&self, v: &mut Vec<T>) {
+        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
+        if !(STEP_FROM_BYTES..=SPARE_MAX_BYTES).contains(&bytes) {
+            return;
+        }
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.capacity() < v.capacity() {
+                v.clear();
+                *kept = std::mem::take(v);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -64,5 +105,33 @@ mod tests {
             v.capacity()
         );
         assert_eq!(v, (0..200_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn d88_spare_keeps_one_long_block_and_hands_it_out_empty() {
+        static S: Spare<u64> = Spare::new();
+        assert!(S.take().is_none());
+        // Short: not kept, left alone.
+        let mut short: Vec<u64> = (0..10).collect();
+        S.keep(&mut short);
+        assert_eq!(short.len(), 10);
+        assert!(S.take().is_none());
+        // Long: kept empty, `v` left empty.
+        let mut long: Vec<u64> = (0..40_000).collect();
+        let cap = long.capacity();
+        S.keep(&mut long);
+        assert_eq!((long.len(), long.capacity()), (0, 0));
+        // A smaller long block does not replace it.
+        let mut smaller: Vec<u64> = (0..33_000).collect();
+        S.keep(&mut smaller);
+        assert_eq!(smaller.len(), 33_000);
+        let got = S.take().unwrap();
+        assert_eq!((got.len(), got.capacity()), (0, cap));
+        assert!(S.take().is_none(), "handed out once");
+        // Over the limit: not kept.
+        let mut huge: Vec<u64> = Vec::with_capacity(SPARE_MAX_BYTES / 8 + 1);
+        S.keep(&mut huge);
+        assert!(huge.capacity() > 0);
+        assert!(S.take().is_none());
     }
 }

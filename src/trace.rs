@@ -779,7 +779,8 @@ impl fmt::Display for TraceEvent {
     }
 }
 
-/// The recorded trace: every [`TraceEvent`] in the order it happened (32 bytes a record).
+/// The recorded trace: every [`TraceEvent`] in the order it happened (32 bytes a record). A long
+/// trace's block is kept for the next trace when it is dropped (D88).
 ///
 /// A compact byte encoding (5–22 bytes a record) was measured and dropped: it saved memory on very
 /// long runs but cost about ten times the instructions per record, which made every ordinary run
@@ -819,8 +820,24 @@ impl Trace {
     /// Append a record.
     #[inline]
     pub fn push(&mut self, e: TraceEvent) {
-        // D68: long traces grow by a sixteenth, not by doubling.
-        crate::growth::push(&mut self.events, e);
+        if self.events.len() == self.events.capacity() {
+            self.grow();
+        }
+        self.events.push(e);
+    }
+
+    /// Room for one more record. The first record of a trace takes D88's spare block when one is
+    /// kept (nothing to copy); after that the trace grows by D68's step (double while small, then
+    /// a sixteenth).
+    #[cold]
+    fn grow(&mut self) {
+        if self.events.capacity() == 0 {
+            if let Some(spare) = SPARE.take() {
+                self.events = spare;
+                return;
+            }
+        }
+        crate::growth::reserve_one(&mut self.events);
     }
 
     /// Every record, in order.
@@ -864,6 +881,16 @@ impl Trace {
     /// Take the records out, leaving the trace empty.
     pub fn take(&mut self) -> Vec<TraceEvent> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// D88: the block of the last long trace dropped.
+static SPARE: crate::growth::Spare<TraceEvent> = crate::growth::Spare::new();
+
+impl Drop for Trace {
+    /// D88: a long trace's block is kept for the next trace.
+    fn drop(&mut self) {
+        SPARE.keep(&mut self.events);
     }
 }
 
@@ -1051,5 +1078,32 @@ mod tests {
         );
         trace.clear();
         assert!(trace.is_empty() && trace.iter().next().is_none());
+    }
+
+    #[test]
+    fn d88_a_trace_after_a_dropped_long_one_holds_only_its_own_records() {
+        let kinds = every_kind();
+        let record = |i: usize| TraceEvent {
+            time: SimTime::from_millis(i as u64),
+            kind: kinds[i % kinds.len()],
+        };
+        // Long enough for its block to be kept (over 256 KiB); other tests' traces may take the
+        // kept block in between, so this checks the contents either way.
+        for round in 0..3 {
+            let mut long = Trace::new();
+            for i in 0..10_000 {
+                long.push(record(i + round));
+            }
+            assert!(long.encoded_bytes() >= crate::growth::STEP_FROM_BYTES);
+            drop(long);
+            let mut next = Trace::new();
+            assert!(next.is_empty());
+            for i in 0..5 {
+                next.push(record(i));
+            }
+            assert_eq!(next.len(), 5);
+            assert_eq!(next.to_vec(), (0..5).map(record).collect::<Vec<_>>());
+            assert_eq!(next.last(), Some(record(4)));
+        }
     }
 }
