@@ -468,6 +468,15 @@ fn on(handle: u8, a: Action) -> Draw {
     Draw::call(0, handle, a)
 }
 
+/// Resume job `handle`, let the clock run `seconds`, suspend it again.
+fn run_for(handle: u8, seconds: u64) -> [Draw; 3] {
+    [
+        on(handle, make::state(StateMethod::Resume)),
+        advance(seconds),
+        on(handle, make::state(StateMethod::Suspend)),
+    ]
+}
+
 /// Create a download job of `URL` to `LOCAL` (HIGH_PERFORMANCE if `hp`), and resume it.
 fn job(hp: bool) -> Vec<Draw> {
     let mut v = vec![on(0, make::create_job("update", JobType::Download))];
@@ -551,11 +560,7 @@ fn d86_a_high_performance_job_continues_over_a_normal_jobs_completed_file() {
         fs::read(dl(&h).join("a.bin")).unwrap(),
         bytes_of(&y, 0, SIZE)
     );
-    let resumed = [
-        on(1, make::state(StateMethod::Resume)),
-        advance(1),
-        on(1, make::state(StateMethod::Suspend)),
-    ];
+    let resumed = run_for(1, 1);
     let mut h = then(&resumed);
     let local = dl(&h).join("a.bin");
     let want = [bytes_of(&y, 0, 2000), bytes_of(&x, 2000, 1000)].concat();
@@ -586,11 +591,7 @@ fn d86_a_high_performance_restart_at_0_empties_the_bytes_another_job_left() {
         fs::read(dl(&h).join("a.bin")).unwrap(),
         bytes_of(&x, 0, SIZE)
     );
-    let resume = [
-        on(1, make::state(StateMethod::Resume)),
-        advance(1),
-        on(1, make::state(StateMethod::Suspend)),
-    ];
+    let resume = run_for(1, 1);
     let mut h = then(&resume);
     let local = dl(&h).join("a.bin");
     let want = [bytes_of(&x, 0, 2000), bytes_of(&y, 2000, 1000)].concat();
@@ -675,11 +676,7 @@ fn d86_a_world_local_written_again_with_the_same_body_replaces_a_high_performanc
     assert_eq!(fs::read(&local).unwrap(), body(2000));
     written_again(&mut h);
     assert_eq!(fs::read(&local).unwrap(), bytes_of(&w, 0, 3000));
-    let resumed = [
-        on(0, make::state(StateMethod::Resume)),
-        advance(2),
-        on(0, make::state(StateMethod::Suspend)),
-    ];
+    let resumed = run_for(0, 2);
     for d in &resumed {
         h.step(d).unwrap_or_else(|c| panic!("{c}"));
     }
