@@ -66,6 +66,7 @@ impl Service {
     }
 
     /// Enter `t.to` by `t.rule`: the one place where entry and exit actions happen.
+    #[inline(always)]
     fn enter(&mut self, j: usize, t: Transition) {
         let now = self.now;
         let to = t.to();
