@@ -330,7 +330,11 @@ fn lifecycle_floor(k: usize) {
         jobs.push(job);
         std::hint::black_box(&jobs);
     }
-    println!("lifecycle-floor {k} ({} jobs, {} records)", jobs.len(), trace.len());
+    println!(
+        "lifecycle-floor {k} ({} jobs, {} records)",
+        jobs.len(),
+        trace.len()
+    );
 }
 
 /// `fuzz-ops K` / `fuzz-scenario K`: the fuzz target's body over its committed corpus, K passes.

@@ -105,6 +105,7 @@ impl Service {
     }
 
     /// Job `j` entered CONNECTING or TRANSFERRING: its deadline (T23).
+    #[inline(always)]
     pub(crate) fn max_download_enter(&mut self, j: usize) {
         if let Some(due) = self.max_download_due(j) {
             let id = self.jobs[j].id();
@@ -119,6 +120,7 @@ impl Service {
     /// Returns the deadline left in place when `to` is running too ([`Service::max_download_move`]
     /// then moves it, or keeps it where the count makes it fall at the same instant — the usual
     /// case: CONNECTING → TRANSFERRING at one instant).
+    #[inline(always)]
     pub(crate) fn max_download_leave(&mut self, j: usize, to: JobState) -> Option<SimTime> {
         let due = self.max_download_due(j);
         let kept = if to.is_running() {
@@ -156,6 +158,7 @@ impl Service {
     /// Job `j` entered a running state from a running one, whose deadline `kept` was left in
     /// place by [`Service::max_download_leave`]: the entry becomes the new deadline (the same set
     /// as a removal then [`Service::max_download_enter`]).
+    #[inline(always)]
     pub(crate) fn max_download_move(&mut self, j: usize, kept: Option<SimTime>) {
         let due = self.max_download_due(j);
         if due == kept {

@@ -215,6 +215,7 @@ impl Service {
     /// D85: drop the cancelled timers at the front of the list (they are not events: no step, no
     /// clock movement), then when the next event falls due, with what [`Service::step`] needs to
     /// know about it.
+    #[inline(always)]
     fn next_live_due(&mut self) -> Option<Due> {
         // The held time slice (usually cancelled by now: its job finished) goes unseen.
         if self.engine.held.is_some_and(|h| cancelled(&self.jobs, &h)) {

@@ -45,6 +45,7 @@ impl Service {
 
     /// Write the running transfer's bytes into its file. Returns the bytes gained. Progress resets the
     /// no-progress clock (D4) and moves ModificationTime (§8.2).
+    #[inline(always)]
     pub(crate) fn settle(&mut self, j: usize) -> u64 {
         let Some((file, bytes)) = self.live_bytes(j) else {
             return 0;
@@ -352,6 +353,7 @@ impl Service {
     /// T5: a connection for job `j` succeeded. From CONNECTING the table moves the job to
     /// TRANSFERRING; in TRANSFERRING its T5 row stays in the state (a later file), which changes
     /// nothing, so the table is not asked.
+    #[inline(always)]
     fn connected(&mut self, j: usize) {
         if self.jobs[j].state() != JobState::Transferring {
             self.on_event(j, EngineEvent::Connected);
@@ -552,6 +554,7 @@ impl Service {
         self.sandbox_truncate(j, f);
     }
 
+    #[inline(always)]
     fn file_done(&mut self, j: usize, f: usize) {
         let job = &mut self.jobs[j];
         let upload = job.job_type().is_upload();
