@@ -228,6 +228,20 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
 /// "http" compared once for both schemes.
 fn http_rest(s: &str) -> Option<&str> {
     let b = s.as_bytes();
+    if let Some(head) = b.first_chunk::<8>() {
+        // The usual URL: its first eight bytes as one word. `| 0x20` maps exactly the upper- and
+        // lower-case forms of the letters `h`, `t`, `p` and `s` to the lower-case one.
+        let w = u64::from_le_bytes(*head);
+        const HTTP: u64 = u32::from_le_bytes(*b"http") as u64;
+        const SEP: u64 = u32::from_le_bytes(*b"://\0") as u64;
+        if (w | 0x2020_2020) & 0xFFFF_FFFF != HTTP {
+            return None;
+        }
+        if (w >> 32) & 0xFF_FFFF == SEP {
+            return Some(&s[7..]);
+        }
+        return ((w >> 32 | 0x20) & 0xFF == u64::from(b's') && w >> 40 == SEP).then(|| &s[8..]);
+    }
     if b.len() < 7 || !b[..4].eq_ignore_ascii_case(b"http") {
         return None;
     }
@@ -312,6 +326,17 @@ mod tests {
             "hTTps://x/y",
             "http://é",
             "httq://a",
+            "http:/xy",
+            "HTTP://abc",
+            "https:/ab",
+            "https:xxx",
+            "httpS:/ab",
+            "http;//ab",
+            "hTtP\u{00e9}://",
+            "Https://",
+            "http://abcdefgh",
+            "https://abcdefgh",
+            "https\0//abcd",
         ] {
             let old = ["http://", "https://"]
                 .iter()
