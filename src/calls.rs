@@ -5,7 +5,7 @@
 
 use crate::hresult::HResult;
 use crate::job::{AppId, ErrorRecord, FileData, FileProgress, Job, JobId};
-use crate::names::{valid_display_name, valid_local, valid_remote};
+use crate::names::{valid_display_name, valid_local, valid_remote, valid_remote_memo};
 use crate::notify::{Notifier, NotifyEvent, Registration};
 use crate::service::Service;
 use crate::state::{JobState, JobType, BG_JOB_ENUM_ALL_USERS};
@@ -174,13 +174,38 @@ impl Service {
         let caller = self.apps[app.index()].user;
         let jb = &self.jobs[j];
         let job_type = jb.job_type();
-        if files.is_empty()
-            || files
-                .iter()
-                .any(|(r, l)| !valid_remote(r, job_type) || !valid_local(l))
-        {
+        if files.is_empty() {
             return Err(HResult::E_INVALIDARG);
         }
+        // Each remote's slot among the world's remotes is found now: it keeps whether its URL is
+        // valid for each job type (checked once per URL), and the file keeps it, so the first
+        // connection attempt need not hash the URL. One file (AddFile) needs no list.
+        let remotes = &mut self.world.remotes;
+        let mut slot_of = |r: &str| {
+            let slot = remotes.find(r, Slot::NONE);
+            let valid = match slot {
+                Some(s) => valid_remote_memo(r, job_type, remotes.memo_mut(s)),
+                None => valid_remote(r, job_type),
+            };
+            valid.then(|| slot.unwrap_or_default())
+        };
+        let (first, more) = match files {
+            [(r, l)] => (slot_of(r).filter(|_| valid_local(l)), Vec::new()),
+            _ => {
+                let mut slots = Vec::with_capacity(files.len());
+                for &(r, l) in files {
+                    match slot_of(r).filter(|_| valid_local(l)) {
+                        Some(s) => slots.push(s),
+                        None => return Err(HResult::E_INVALIDARG),
+                    }
+                }
+                (Some(Slot::NONE), slots)
+            }
+        };
+        let Some(first) = first else {
+            return Err(HResult::E_INVALIDARG);
+        };
+        let jb = &self.jobs[j];
         let have = jb.files().len();
         if job_type.is_upload() && have + files.len() > 1 {
             return Err(HResult::BG_E_TOO_MANY_FILES);
@@ -189,10 +214,8 @@ impl Service {
             return Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB);
         }
         let jb = &mut self.jobs[j];
-        let remotes = &self.world.remotes;
-        let new_files = files.iter().map(|&(r, l)| {
-            // The remote's slot is found now, so the first connection attempt need not hash the URL.
-            FileData::with_slot(r, l, remotes.find(r, Slot::NONE).unwrap_or_default())
+        let new_files = files.iter().enumerate().map(|(i, &(r, l))| {
+            FileData::with_slot(r, l, if more.is_empty() { first } else { more[i] })
         });
         let list = jb.files_mut();
         if list.capacity() == 0 {

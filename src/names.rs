@@ -224,6 +224,24 @@ pub(crate) fn valid_remote(remote: &str, job_type: JobType) -> bool {
     smb && job_type != JobType::UploadReply && segments_fit(remote, &['/', '\\'])
 }
 
+/// [`valid_remote`] with its answer kept in `memo`, a byte kept with the URL (the world's remotes
+/// keep one per URL): two bits per job type, "known" and "valid". The answer depends on the name
+/// and the job type only, so a URL that many jobs add (the usual updater) is checked once per type.
+#[inline]
+pub(crate) fn valid_remote_memo(remote: &str, job_type: JobType, memo: &mut u8) -> bool {
+    let shift = match job_type {
+        JobType::Download => 0,
+        JobType::Upload => 2,
+        JobType::UploadReply => 4,
+    };
+    if *memo >> shift & 1 != 0 {
+        return *memo >> shift & 2 != 0;
+    }
+    let valid = valid_remote(remote, job_type);
+    *memo |= (1 | u8::from(valid) << 1) << shift;
+    valid
+}
+
 /// What follows `http://` or `https://` (any ASCII case) at the start of `s`, if one is there:
 /// "http" compared once for both schemes.
 fn http_rest(s: &str) -> Option<&str> {
@@ -308,6 +326,37 @@ pub(crate) fn valid_local(local: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The memo answers as `valid_remote` does, for every job type, first time and after, in
+    /// any order of job types.
+    #[test]
+    fn valid_remote_memo_answers_as_valid_remote() {
+        let types = [JobType::Download, JobType::Upload, JobType::UploadReply];
+        for url in [
+            "https://example.test/a.bin",
+            "http://x",
+            "https://a b",
+            "ftp://x/y",
+            "\\\\server\\share\\f",
+            "C:\\f",
+            "https:///x",
+            "",
+        ] {
+            for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2]] {
+                let mut memo = 0u8;
+                for _ in 0..2 {
+                    for &t in &order {
+                        let t = types[t];
+                        assert_eq!(
+                            valid_remote_memo(url, t, &mut memo),
+                            valid_remote(url, t),
+                            "{url:?} {t:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn http_rest_matches_the_prefix_compare() {

@@ -111,12 +111,15 @@ fn hash_url(url: &str) -> u32 {
 }
 
 /// One URL's entry: the key, the value and a slot the map's owner may keep with it (the world's
-/// remotes keep their request log's slot in the servers' log, so an attempt finds both in one go).
+/// remotes keep their request log's slot in the servers' log, so an attempt finds both in one go),
+/// and a byte the owner may keep about the key alone (the world's remotes: which job types accept
+/// the URL, [`crate::names::valid_remote_memo`]).
 #[derive(Clone)]
 struct Entry<V> {
     key: String,
     value: V,
     aux: Slot,
+    memo: u8,
 }
 
 /// Values by URL: hashed look-ups, iteration in URL (byte) order.
@@ -270,6 +273,13 @@ impl<V> UrlMap<V> {
         self.entries[slot.index as usize].aux
     }
 
+    /// The byte kept about the key at `slot` (0 until set). It depends on the URL only: a new
+    /// value for the URL keeps it.
+    #[inline]
+    pub(crate) fn memo_mut(&mut self, slot: Slot) -> &mut u8 {
+        &mut self.entries[slot.index as usize].memo
+    }
+
     /// Keep `aux` with the entry at `slot`.
     #[inline]
     pub(crate) fn set_aux(&mut self, slot: Slot, aux: Slot) {
@@ -327,6 +337,7 @@ impl<V> UrlMap<V> {
             key: url,
             value,
             aux: Slot::NONE,
+            memo: 0,
         });
         i
     }
