@@ -88,7 +88,7 @@ impl Service {
         // which blocks the allocator hands out and trims (4,200 -> 7,900 page faults in
         // `profile lifecycle 1000000`).
         let name: Box<str> = display_name.into();
-        crate::growth::reserve_one(&mut self.jobs);
+        self.jobs.reserve_one();
         self.jobs.push(Job::new(id, user, job_type, name, self.now));
         // D33: the cost flags come from the machine's default.
         let cost = self.world.default_cost_flags;

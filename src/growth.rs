@@ -67,8 +67,13 @@ impl<T> Spare<T> {
     /// Keep `v`'s block, emptied, if it is long and larger than the one kept (`v` is left empty
     /// then); otherwise `v` is left as it is.
     pub(crate) fn keep(&self, v: &mut Vec<T>) {
+        self.keep_from(v, STEP_FROM_BYTES);
+    }
+
+    /// [`Spare::keep`] for blocks of at least `min_bytes` (and at most [`SPARE_MAX_BYTES`]).
+    pub(crate) fn keep_from(&self, v: &mut Vec<T>, min_bytes: usize) {
         let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
-        if !(STEP_FROM_BYTES..=SPARE_MAX_BYTES).contains(&bytes) {
+        if !(min_bytes.max(1)..=SPARE_MAX_BYTES).contains(&bytes) {
             return;
         }
         if let Ok(mut kept) = self.0.lock() {

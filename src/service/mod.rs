@@ -116,6 +116,62 @@ impl Default for Limits {
     }
 }
 
+/// The machine's jobs, by id: a `Vec<Job>` whose block a dropped machine leaves to the next (D88).
+#[derive(Debug, Default)]
+pub(crate) struct Jobs(Vec<Job>);
+
+/// D88: the block of the last machine's job vector.
+static JOB_SPARE: crate::growth::Spare<Job> = crate::growth::Spare::new();
+
+impl Jobs {
+    pub(crate) fn new(jobs: Vec<Job>) -> Jobs {
+        Jobs(jobs)
+    }
+
+    /// Room for one more job. The first job of a machine takes D88's kept block when there is
+    /// one (the jobs of the machine dropped before are gone from it); after that the vector
+    /// grows by D68's step.
+    #[inline]
+    pub(crate) fn reserve_one(&mut self) {
+        if self.0.len() == self.0.capacity() {
+            self.grow();
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        if self.0.capacity() == 0 {
+            if let Some(block) = JOB_SPARE.take() {
+                self.0 = block;
+                return;
+            }
+        }
+        crate::growth::reserve_one(&mut self.0);
+    }
+}
+
+impl std::ops::Deref for Jobs {
+    type Target = Vec<Job>;
+    fn deref(&self) -> &Vec<Job> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Jobs {
+    fn deref_mut(&mut self) -> &mut Vec<Job> {
+        &mut self.0
+    }
+}
+
+impl Drop for Jobs {
+    /// D88: the job vector's block (its jobs dropped) is kept for the next machine, whatever its
+    /// size: a machine's vector grows by copying every job about twice over (D68 doubles it while
+    /// small), which the next machine of about as many jobs is spared.
+    fn drop(&mut self) {
+        JOB_SPARE.keep_from(&mut self.0, 0);
+    }
+}
+
 /// The simulated service with its world and clock. This is the deterministic core: plain data and
 /// `&mut self` methods; the COM-shaped handles in [`crate::api`] are a thin layer over it.
 #[derive(Debug)]
@@ -123,7 +179,7 @@ pub struct Service {
     pub(crate) now: SimTime,
     pub(crate) world: World,
     pub(crate) limits: Limits,
-    pub(crate) jobs: Vec<Job>,
+    pub(crate) jobs: Jobs,
     pub(crate) users: Vec<User>,
     /// The users by name: `user_id` is O(log n) (rebuilt from `users` by the snapshot loader).
     pub(crate) user_index: BTreeMap<String, UserId>,
@@ -159,7 +215,7 @@ impl Service {
             now: SimTime::ZERO,
             world,
             limits: Limits::default(),
-            jobs: Vec::new(),
+            jobs: Jobs::default(),
             users: Vec::new(),
             user_index: BTreeMap::new(),
             apps: Vec::new(),

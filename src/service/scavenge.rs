@@ -56,7 +56,7 @@ impl Service {
             Some(a) => a,
             None => {
                 let mut a = BinaryHeap::new();
-                for job in &self.jobs {
+                for job in self.jobs.iter() {
                     if job.state().is_final() {
                         continue;
                     }

@@ -207,7 +207,7 @@ impl Service {
         // are, released, so a restart costs in proportion to the live jobs.
         let mut loaded = restore::restore(capture::capture(self, true))
             .unwrap_or_else(|e| panic!("a snapshot of a running service verifies: {e}"));
-        for (j, mut job) in std::mem::take(&mut self.jobs).into_iter().enumerate() {
+        for (j, mut job) in std::mem::take(&mut *self.jobs).into_iter().enumerate() {
             if job.state().is_final() {
                 job.release();
                 loaded.jobs[j] = job;

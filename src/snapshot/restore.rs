@@ -721,13 +721,13 @@ pub(crate) fn restore(s: SnapshotV2) -> Result<Service, String> {
     while jobs.len() < issued {
         jobs.push(Job::released(JobId(jobs.len() as u32)));
     }
-    svc.jobs = jobs;
+    svc.jobs = crate::service::Jobs::new(jobs);
 
     // Derived counters (D14 quotas, idleness).
     svc.live_jobs_per_user = vec![0; svc.users.len()];
     svc.live_jobs = 0;
     svc.engine.armed = 0;
-    for job in &svc.jobs {
+    for job in svc.jobs.iter() {
         if !job.state().is_final() {
             svc.live_jobs += 1;
             svc.live_jobs_per_user[job.owner().index()] += 1;
