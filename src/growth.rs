@@ -139,4 +139,19 @@ mod tests {
         assert!(huge.capacity() > 0);
         assert!(S.take().is_none());
     }
+
+    /// D88's job vector: any block is kept (from one byte on), a block never allocated is not.
+    #[test]
+    fn d88_keep_from_zero_keeps_short_blocks_but_not_empty_ones() {
+        static S: Spare<u64> = Spare::new();
+        let mut none: Vec<u64> = Vec::new();
+        S.keep_from(&mut none, 0);
+        assert!(S.take().is_none());
+        let mut short: Vec<u64> = (0..10).collect();
+        let cap = short.capacity();
+        S.keep_from(&mut short, 0);
+        assert_eq!((short.len(), short.capacity()), (0, 0));
+        let got = S.take().unwrap();
+        assert_eq!((got.len(), got.capacity()), (0, cap));
+    }
 }
