@@ -486,7 +486,7 @@ mod tests {
         assert!(valid_local("C:\\dir\\a;b=c.bin"), "`;` and `=` are allowed");
         // What the word paths accept, the exact checks accept: every printable ASCII byte at the
         // start, middle and end of the part after the scheme or drive, for every job type.
-        for c in (0x20u8..0x7F).map(char::from) {
+        for c in (0x00u8..0x80).map(char::from).chain(['é', '\u{80}']) {
             for (pre, post) in [("", "abcdefgh"), ("abcd", "efgh"), ("abcdefgh", "")] {
                 let url = format!("https://{pre}{c}{post}");
                 if plain_http(&url) {
@@ -498,6 +498,10 @@ mod tests {
                 if plain_drive_path(&local) {
                     assert!(reference::valid_local(&local), "{local:?}");
                 }
+                // And the word path decides every printable byte but the ones it leaves to
+                // the exact check (`;` and `=` allowed there, the others refused).
+                let left = matches!(c, '*' | '"' | '|' | ':'..='?') || !(' '..='~').contains(&c);
+                assert_eq!(plain_drive_path(&local), !left, "{local:?}");
             }
         }
     }
