@@ -149,6 +149,22 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    g.bench_function("floor_reuse", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            let mut m = FloorMachine::default();
+            for i in 0..iters {
+                if i > 0 && i % JOBS_PER_MACHINE == 0 {
+                    m.jobs.clear();
+                    m.trace.clear();
+                    m.now = 0;
+                }
+                floor(&mut m);
+            }
+            drop(m);
+            start.elapsed()
+        })
+    });
     g.bench_function("floor", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();

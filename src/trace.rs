@@ -890,7 +890,7 @@ static SPARE: crate::growth::Spare<TraceEvent> = crate::growth::Spare::new();
 impl Drop for Trace {
     /// D88: a long trace's block is kept for the next trace.
     fn drop(&mut self) {
-        SPARE.keep(&mut self.events);
+        SPARE.keep_from(&mut self.events, 0);
     }
 }
 

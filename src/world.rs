@@ -899,6 +899,7 @@ impl World {
     ///
     /// `url` gives the URL when it is needed: while both slots hold it is not (and the file's
     /// names block, where it lives, is not read).
+    #[inline(always)]
     pub(crate) fn attempt_ungated<'u>(
         &mut self,
         url: impl Fn() -> &'u str,
@@ -941,6 +942,7 @@ impl World {
 
 /// One connection attempt to `remote` (`None`: a URL no server answers): consumes a scripted response,
 /// which the chaos settings may perturb.
+#[inline(always)]
 fn attempt_on(remote: Option<&mut Remote>, chaos: &mut Option<Chaos>) -> Attempt {
     let (response, size, modified, accept_ranges, length) = match remote {
         None => (Response::win32(12007), None, 0, true, 0), // ERROR_WINHTTP_NAME_NOT_RESOLVED

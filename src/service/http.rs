@@ -156,6 +156,7 @@ fn has_header(headers: &str, line: &str) -> bool {
 }
 
 /// The request job `job` sends for its file `f`.
+#[inline]
 fn request(
     job: &crate::job::Job,
     f: usize,
