@@ -155,6 +155,7 @@ fn name_len(remote: &str) -> u32 {
 }
 
 /// The two names in one block.
+#[inline(always)]
 fn join_names(remote: &str, local: &str) -> Box<str> {
     let mut s = String::with_capacity(remote.len() + local.len());
     s.push_str(remote);

@@ -597,6 +597,7 @@ impl Service {
     /// The end of job `j`'s time slice (T7, D12a). The slice is at least 1 s (a zero slice is
     /// refused at the source, D20); a slice ending beyond the end of time is not armed, so the job
     /// keeps its slot (D18).
+    #[inline(always)]
     fn arm_slice(&mut self, j: usize) {
         let slice = SimDuration::from_secs(self.world.time_slice_secs.max(1));
         let at = Self::due_after(self.now, slice);
