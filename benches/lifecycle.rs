@@ -8,13 +8,20 @@
 //!   strings (display name, remote URL, local name) and its id, keep the job in a vector, and push one
 //!   trace record per state change (SUSPENDED→QUEUED→CONNECTING→TRANSFERRING→TRANSFERRED→ACKNOWLEDGED)
 //!   into a trace vector.
+//! - `lifecycle/floor_reuse`: the same floor, but a new machine reuses the blocks of the last one's
+//!   job and trace vectors (emptied) instead of growing new ones: the strict floor, beside what D88
+//!   does for bitsim (a dropped machine's job vector and trace blocks go to the next machine).
 //!
 //! Memory across iterations: a `Sim` keeps every job it ever created (final ones too, as BITS ids stay
-//! valid) and its trace, so iterations cannot share one `Sim` forever. Both benches use `iter_custom`
+//! valid) and its trace, so iterations cannot share one `Sim` forever. The benches use `iter_custom`
 //! and start a fresh machine (a new `Sim` with its user and application; for the floor, new job and
-//! trace vectors) every `JOBS_PER_MACHINE` jobs, **inside the timed region**: the per-job cost includes
-//! the amortised machine creation (1/1000 of it), the growth of the job and trace vectors, and dropping
-//! everything at the end, for both benches alike. Nothing per job is hidden in untimed setup.
+//! trace vectors; for `floor_reuse`, the same vectors emptied) every `JOBS_PER_MACHINE` jobs, **inside
+//! the timed region**: the per-job cost includes the amortised machine creation (1/1000 of it), the
+//! growth of the job and trace vectors where a machine grows them (the floor's do; bitsim's and
+//! `floor_reuse`'s reuse the last machine's blocks from the second machine on), and dropping the jobs.
+//! Nothing per job is hidden in untimed setup. The fresh `floor` pays its vectors' growth, and the page
+//! faults of their memory, on every machine: about a third of its time (BENCHMARKS.md, "The ninth
+//! performance round"), so report the ratio to both floors.
 //!
 //! Throughput unit: one job lifecycle (`Throughput::Elements(1)`).
 //!
