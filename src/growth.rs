@@ -46,8 +46,8 @@ pub(crate) const SPARE_MAX_BYTES: usize = 64 << 20;
 /// D88: the block of a long vector of the last machine dropped (the trace, a timer run), emptied,
 /// kept for the same vector of the next machine. Its memory was written by the machine that
 /// filled it, so the next one fills it without page faults (fresh memory from the system costs a
-/// fault and a zeroed page every 4 KiB). At most one block, from [`STEP_FROM_BYTES`] to
-/// [`SPARE_MAX_BYTES`]; a machine takes it when the vector gets its first element. Nothing the
+/// fault and a zeroed page every 4 KiB). At most one block, from [`STEP_FROM_BYTES`] (the
+/// trace and the job vector: from any size, [`Spare::keep_from`]) to [`SPARE_MAX_BYTES`]; a machine takes it when the vector gets its first element. Nothing the
 /// machine records depends on it: only where the elements are stored.
 pub(crate) struct Spare<T>(std::sync::Mutex<Vec<T>>);
 

@@ -779,8 +779,8 @@ impl fmt::Display for TraceEvent {
     }
 }
 
-/// The recorded trace: every [`TraceEvent`] in the order it happened (32 bytes a record). A long
-/// trace's block is kept for the next trace when it is dropped (D88).
+/// The recorded trace: every [`TraceEvent`] in the order it happened (32 bytes a record). The
+/// trace's block (up to 64 MiB) is kept for the next trace when it is dropped (D88).
 ///
 /// A compact byte encoding (5–22 bytes a record) was measured and dropped: it saved memory on very
 /// long runs but cost about ten times the instructions per record, which made every ordinary run
@@ -884,11 +884,11 @@ impl Trace {
     }
 }
 
-/// D88: the block of the last long trace dropped.
+/// D88: the block of the last trace dropped.
 static SPARE: crate::growth::Spare<TraceEvent> = crate::growth::Spare::new();
 
 impl Drop for Trace {
-    /// D88: a long trace's block is kept for the next trace.
+    /// D88: a trace's block (any size up to 64 MiB) is kept for the next trace.
     fn drop(&mut self) {
         SPARE.keep_from(&mut self.events, 0);
     }
