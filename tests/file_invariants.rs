@@ -687,3 +687,46 @@ fn d86_a_world_local_written_again_with_the_same_body_replaces_a_high_performanc
     flip(&local, 1000);
     fires(&mut h, "D40 local");
 }
+
+// ---------------------------------------------------------------- D89: a world local written after a Complete
+
+/// LOCAL is also a world local of 3,000 bytes; a normal job of `URL` to it completes (its temporary
+/// file replaces the world's file, §1.7, D40), then the world writes the local again with the same
+/// body, size and time (`set_local`, D40): every step must pass.
+fn completed_then_written_again() -> Harness {
+    let mut setup = setup();
+    setup.world.locals.push((LOCAL.into(), 3000));
+    let mut steps = job(false);
+    steps.extend([advance(10), on(0, make::state(StateMethod::Complete))]);
+    steps.push(Draw::env(Op::SetLocal {
+        path: LOCAL.into(),
+        size: 3000,
+        content: None,
+        modified: 0,
+    }));
+    steps_in(&setup, &steps)
+}
+
+#[test]
+fn d89_a_world_local_written_again_after_a_complete_is_the_worlds_and_not_reported() {
+    let h = completed_then_written_again();
+    let w = Body::default_for(LOCAL, 3000);
+    let got = fs::read(dl(&h).join("a.bin")).unwrap();
+    assert_eq!(
+        got.len(),
+        3000,
+        "the world's 3,000 bytes, not the job's {SIZE}"
+    );
+    assert!(got == bytes_of(&w, 0, 3000), "the world's body");
+}
+
+#[test]
+fn d89_the_completed_jobs_bytes_left_after_the_world_wrote_the_local_again_are_reported() {
+    // The wrong file: the job's completed body still there after the world wrote its local again.
+    let mut h = completed_then_written_again();
+    fs::write(dl(&h).join("a.bin"), body(SIZE)).unwrap();
+    fires(&mut h, "D40 local");
+    let mut h = completed_then_written_again();
+    flip(&dl(&h).join("a.bin"), 2999);
+    fires(&mut h, "D40 local");
+}

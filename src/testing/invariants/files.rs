@@ -23,6 +23,10 @@
 //! * `D40 complete`: once a job is ACKNOWLEDGED, every fully transferred file exists at its local name
 //!   with exactly the remote's body (until a later job or the world writes that name again), and none
 //!   of its temporary files is left.
+//! * `D89`: a local name written whole by a Complete and by the world (a world local written, even
+//!   again with the same body) holds what the last of them wrote, as the sandbox numbers its
+//!   whole-file writes (the writer, never the bytes); a Complete's write must be of a job that
+//!   completed a file of that name in the step, a world's of a world local of that name.
 //! * `D40 cancel`: once a job is CANCELLED its temporary files are gone, for good (the paths are
 //!   remembered while the job runs: a later service restart releases its file list, D23).
 //! * `D80 temporary`: while an upload-reply job is not final and its reply has started, the reply's
@@ -148,8 +152,9 @@ pub struct FileChecker {
     stored_at: BTreeMap<PathBuf, u64>,
     /// The checks made so far.
     checks: u64,
-    /// D86: the paths the sandbox recorded writers of at the last check.
-    recorded: BTreeSet<PathBuf>,
+    /// D89: the number of the last whole-file write to each path seen (see
+    /// [`Sandbox::whole_writes`]).
+    whole_seen: BTreeMap<PathBuf, u64>,
     /// The world's locals as last materialised (path -> body).
     world_locals: BTreeMap<String, Body>,
 }
@@ -460,27 +465,52 @@ impl FileChecker {
                 });
             }
         }
-        // D86: a record that is gone since the last check went with a whole-file write in this
-        // step. Unless a job's Complete made it, it was a world local written again (with the body
-        // the checker already holds for it, or it would have been noticed above).
-        let recorded: BTreeSet<PathBuf> = sb.written_paths().map(Path::to_path_buf).collect();
-        for p in self.recorded.difference(&recorded) {
-            if self.stored_at.get(p) == Some(&self.checks) {
+        // D89: the whole-file writes of this step, as the sandbox numbers them: the last one to
+        // each local file says what it holds now. A Complete's must be one this check saw (a job
+        // that completed with that local name); a world's is the world local's body as the world
+        // holds it now, even when that body did not change (written again), and even over a
+        // Complete of the same step that came before it.
+        for (p, n, by_world) in sb.whole_writes() {
+            if self.whole_seen.get(p) == Some(&n) {
                 continue;
             }
+            self.whole_seen.insert(p.to_path_buf(), n);
+            if !by_world {
+                if self.stored_at.get(p) != Some(&self.checks) {
+                    return Err(violation(
+                        "D89",
+                        format!(
+                            "{} was written whole by a Complete, but no job completed a file \
+                             of that local name in this step",
+                            p.display()
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let mut local = None;
             for (path, body) in &self.world_locals {
-                if resolve(path)?.as_ref() == Some(p) {
-                    let claim = Claim {
-                        content: Some(Content::of(body.clone(), body.len())),
-                        rule: "D40 local",
-                        who: format!("world local {path}"),
-                    };
-                    self.stored_at.insert(p.clone(), self.checks);
-                    self.stored.insert(p.clone(), vec![claim]);
+                if resolve(path)?.as_deref() == Some(p) {
+                    local = Some((path, body));
                 }
             }
+            let Some((path, body)) = local else {
+                return Err(violation(
+                    "D89",
+                    format!(
+                        "{} was written whole by the world, but no world local has that name",
+                        p.display()
+                    ),
+                ));
+            };
+            let claim = Claim {
+                content: Some(Content::of(body.clone(), body.len())),
+                rule: "D40 local",
+                who: format!("world local {path}"),
+            };
+            self.stored_at.insert(p.to_path_buf(), self.checks);
+            self.stored.insert(p.to_path_buf(), vec![claim]);
         }
-        self.recorded = recorded;
         // A final job's temporary files are gone, for good.
         for (id, memo) in &self.jobs {
             let Some(rule) = memo.finished else { continue };
