@@ -9,7 +9,9 @@
 //!   keeps the body it started with, and one that continues at an offset with a remote of the same
 //!   size and time stamp but other bytes (the world's remote replaced in place, or the file renamed by
 //!   SetRemoteName / ReplaceRemotePrefix, D38 and §2.6) supplies the bytes from that offset on, as the
-//!   sandbox records it. A finished file keeps the bytes it finished with, whatever
+//!   sandbox records it. D90: an on-demand file (D74, D75) holds its bytes on disk at their own
+//!   offsets, as far as its last one, and zeros in the holes between them (or, HIGH_PERFORMANCE, what
+//!   D86's record says is there). A finished file keeps the bytes it finished with, whatever
 //!   its remote name or the world's remote becomes later (D37: it is never downloaded again).
 //! * `D63`, `D86`: a HIGH_PERFORMANCE job has no temporary file: its bytes are under its local name,
 //!   where they stay (its Complete renames nothing, its Cancel removes nothing) until another writer
@@ -59,6 +61,10 @@ struct Content {
     /// another body of the same size and time stamp (D38, SetRemoteName §2.6).
     switches: Vec<(u64, Body)>,
     ranges: Option<Vec<(u64, u64)>>,
+    /// D90: the byte ranges on disk of an on-demand file (D74, D75), sorted and merged: its bytes
+    /// are at their own offsets and every byte outside them (up to `len`, the end of the last one)
+    /// is a zero; `None`: the bytes run from 0 with no hole.
+    filled: Option<Vec<(u64, u64)>>,
     len: u64,
 }
 
@@ -69,12 +75,49 @@ impl Content {
             body,
             switches: Vec::new(),
             ranges: None,
+            filled: None,
             len,
         }
     }
 
-    /// Bytes from `pos` on into `buf`; how many the bodies have there.
+    /// Bytes from `pos` on into `buf`; how many the bodies have there. D90: an on-demand file's
+    /// holes are zeros, as far as its last filled byte.
     fn read_at(&self, pos: u64, buf: &mut [u8]) -> usize {
+        let Some(filled) = &self.filled else {
+            return self.read_body_at(pos, buf);
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            let at = pos + done as u64;
+            if at >= self.len {
+                break;
+            }
+            // The filled range at or after `at`.
+            let k = filled.partition_point(|&(o, l)| o.saturating_add(l) <= at);
+            let (n, from_body) = match filled.get(k) {
+                Some(&(o, l)) if o <= at => (o.saturating_add(l) - at, true),
+                Some(&(o, _)) => (o - at, false),
+                None => (self.len - at, false),
+            };
+            let want = usize::try_from(n.min(self.len - at))
+                .map_or(buf.len() - done, |w| w.min(buf.len() - done));
+            let out = &mut buf[done..done + want];
+            let got = if from_body {
+                self.read_body_at(at, out)
+            } else {
+                out.fill(0);
+                want
+            };
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        done
+    }
+
+    /// Bytes of the bodies from `pos` on into `buf`; how many they have there.
+    fn read_body_at(&self, pos: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {
             let at = pos + done as u64;
@@ -132,8 +175,11 @@ struct Memo {
 struct Direct {
     /// The host path of its local name.
     path: PathBuf,
-    /// Its bytes (at their own offsets) and how many: kept as they were once the job is final.
+    /// Its bytes (at their own offsets) and how far they reach: kept as they were once the job is
+    /// final.
     content: Content,
+    /// Its bytes transferred.
+    bytes: u64,
     /// The check at which its bytes last changed (while above zero).
     grew_at: u64,
     /// The account of the claims it makes, for messages.
@@ -353,6 +399,9 @@ impl FileChecker {
                     continue;
                 };
                 let bytes = file.bytes_transferred;
+                // D90: how far its bytes reach: past the bytes transferred when an on-demand
+                // file has holes (D74: its bytes are at their offsets).
+                let reach = file.disk_extent();
                 // The bodies its connections read, as the sandbox recorded them (from the remote as
                 // the world holds it now where none was recorded, e.g. before the first connection);
                 // a finished file keeps what it finished with (D37).
@@ -368,13 +417,14 @@ impl FileChecker {
                         ranges: file.ranges().and_then(|r| {
                             crate::ranges::resolve(r, world_len(world, file.remote())).ok()
                         }),
-                        len: bytes,
+                        filled: file.on_demand().map(|_| file.filled_ranges()),
+                        len: reach,
                     }
                 };
                 let memo = self.jobs.entry(id).or_default();
                 let held = if file.is_done() {
                     match memo.done.get(&f) {
-                        Some(kept) if kept.len == bytes => kept.clone(),
+                        Some(kept) if kept.len == reach => kept.clone(),
                         _ => {
                             let now = fresh();
                             memo.done.insert(f, now.clone());
@@ -404,14 +454,15 @@ impl FileChecker {
                         name("the local file (HIGH_PERFORMANCE)")
                     );
                     let grew_at = match memo.direct.get(&f) {
-                        Some(d) if d.content.len == bytes || bytes == 0 => d.grew_at,
+                        Some(d) if d.bytes == bytes || bytes == 0 => d.grew_at,
                         _ => self.checks,
                     };
                     memo.direct.insert(
                         f,
                         Direct {
                             path: local.clone(),
-                            content: content(bytes),
+                            content: content(reach),
+                            bytes,
                             grew_at,
                             who,
                         },
@@ -436,7 +487,7 @@ impl FileChecker {
                         continue;
                     };
                     live.entry(target).or_default().push(Claim {
-                        content: (bytes > 0).then(|| content(bytes)),
+                        content: (reach > 0).then(|| content(reach)),
                         rule: "D40 temporary",
                         who: format!(
                             "{} at {bytes} bytes transferred",
