@@ -843,3 +843,31 @@ fn d90_a_high_performance_on_demand_file_holds_its_ranges_under_its_local_name()
 fn local_of(h: &Harness) -> PathBuf {
     dl(h).join("a.bin")
 }
+
+#[test]
+fn d75_a_job_that_leaves_on_demand_mode_moves_in_order_and_keeps_its_bytes() {
+    // ON_DEMAND_MODE with nothing requested and no position: the connection moves nothing and the
+    // job is SUSPENDED (T30). Turned off, the job moves its file in order; its bytes on disk stay
+    // `[0, BytesTransferred)` across connections (the stale on-demand state used to place the
+    // temporary file's end at 0, so the next connection cut the file and left zeros).
+    let steps = vec![
+        on(0, make::create_job("update", JobType::Download)),
+        on(0, make::set(PropertyValue::OnDemandMode(true))),
+        on(0, make::add_file(URL, LOCAL)),
+        on(0, make::state(StateMethod::Resume)),
+        advance(1),
+        on(0, make::set(PropertyValue::OnDemandMode(false))),
+    ];
+    let mut steps = steps;
+    steps.extend(run_for(0, 2));
+    let mut h = steps_in(&setup(), &steps);
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), body(2000));
+    for d in run_for(0, 1) {
+        h.step(&d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    assert_eq!(fs::read(&t[0]).unwrap(), body(3000));
+    flip(&t[0], 10);
+    fires(&mut h, "D40 temporary");
+}
