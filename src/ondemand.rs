@@ -215,6 +215,12 @@ impl crate::job::FileData {
             None => Vec::new(),
         }
     }
+    /// D75: the file's on-demand state is dropped (its job left the rules): it moves in order again.
+    fn drop_on_demand(&mut self) {
+        if let Some(e) = self.extra.as_mut() {
+            e.on_demand = None;
+        }
+    }
     /// How far the temporary file reaches: the end of the last byte on disk.
     pub(crate) fn disk_extent(&self) -> u64 {
         match self.on_demand() {
@@ -362,6 +368,24 @@ impl Service {
     pub(crate) fn on_demand_job(&self, j: usize) -> bool {
         let o = self.jobs[j].options();
         !self.jobs[j].job_type().is_upload() && (o.on_demand || o.file6)
+    }
+
+    /// D75: ON_DEMAND_MODE turned off. A job no File6 mutator was called on is no longer under the
+    /// on-demand rules: its files move in order, so their on-demand state goes. Without requests or a
+    /// download position (both File6 mutators) an ON_DEMAND_MODE job moved each file in order from
+    /// 0, so the bytes on disk are `[0, BytesTransferred)`, as a file moved in order counts them;
+    /// kept, the stale state went on answering GetFilledFileRanges and placing the temporary file's
+    /// end (at the bytes on disk when the mode went off) while the bytes moved in order after it.
+    pub(crate) fn leave_on_demand(&mut self, app: AppId, job: JobId) {
+        let Ok(j) = self.access(app, job) else {
+            return;
+        };
+        if self.on_demand_job(j) {
+            return; // a File6 mutator keeps the job under the rules (D75)
+        }
+        for f in self.jobs[j].files_mut() {
+            f.drop_on_demand();
+        }
     }
 
     /// Whether any file of job `j` has requested ranges not yet on disk.

@@ -52,6 +52,12 @@ pub(crate) struct Sandbox {
     /// [`Written`]); dropped when a whole file is written there (a Complete's rename, a world
     /// local). Read by the file checker ([`crate::testing`]) only.
     written_by: BTreeMap<PathBuf, Written>,
+    /// D89: the last whole-file write to each local file: its number in `wholes` (every whole-file
+    /// write of the sandbox counted) and whether the world made it (a world local written, D40)
+    /// rather than a job's Complete (its temporary file renamed there, or an empty file created).
+    /// The writer only, never the bytes. Read by the file checker ([`crate::testing`]) only.
+    whole: BTreeMap<PathBuf, (u64, bool)>,
+    wholes: u64,
 }
 
 /// D86: who put the bytes of a local file from an offset on (up to the next part's offset).
@@ -216,7 +222,22 @@ impl Sandbox {
             written: 0,
             direct: std::collections::BTreeSet::new(),
             written_by: BTreeMap::new(),
+            whole: BTreeMap::new(),
+            wholes: 0,
         }
+    }
+
+    /// D89: a whole file was written at `p` (by the world if `world`).
+    fn note_whole(&mut self, p: PathBuf, world: bool) {
+        self.wholes += 1;
+        self.whole.insert(p, (self.wholes, world));
+    }
+
+    /// D89: the last whole-file write to each local file written whole: `(number, by the world)`,
+    /// numbers growing with every whole-file write.
+    #[cfg(feature = "testing")]
+    pub fn whole_writes(&self) -> impl Iterator<Item = (&Path, u64, bool)> {
+        self.whole.iter().map(|(p, (n, w))| (p.as_path(), *n, *w))
     }
 
     /// The sandbox folder.
@@ -501,6 +522,7 @@ impl Sandbox {
         }
         fs::rename(&from, &to).map_err(|e| io_error(&e))?;
         self.written_by.remove(&to);
+        self.note_whole(to, false);
         Ok(true)
     }
 
@@ -513,7 +535,7 @@ impl Sandbox {
         body: &Body,
         modified: u64,
     ) -> Result<(), HResult> {
-        self.write_local(local, body)?;
+        self.write_whole(local, body, true)?;
         let p = self.path(local)?;
         let at = std::time::Duration::from_secs(modified);
         if let Some(t) = std::time::UNIX_EPOCH.checked_add(at) {
@@ -547,8 +569,13 @@ impl Sandbox {
         }
     }
 
-    /// Write a whole file, streamed.
+    /// Write a whole file, streamed (an empty file a Complete creates, D40).
     pub fn write_local(&mut self, local: &str, body: &Body) -> Result<(), HResult> {
+        self.write_whole(local, body, false)
+    }
+
+    /// Write a whole file, streamed; the world's if `world` (D89).
+    fn write_whole(&mut self, local: &str, body: &Body, world: bool) -> Result<(), HResult> {
         let p = self.path(local)?;
         self.make_parents(&p)?;
         if let Ok(m) = fs::symlink_metadata(&p) {
@@ -558,6 +585,7 @@ impl Sandbox {
         }
         let mut f = fs::File::create(&p).map_err(|e| io_error(&e))?;
         self.written_by.remove(&p);
+        self.note_whole(p.clone(), world);
         let mut buf =
             vec![0u8; usize::try_from(body.len().clamp(1, CHUNK as u64)).unwrap_or(CHUNK)];
         let mut off = 0;

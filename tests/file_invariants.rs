@@ -687,3 +687,187 @@ fn d86_a_world_local_written_again_with_the_same_body_replaces_a_high_performanc
     flip(&local, 1000);
     fires(&mut h, "D40 local");
 }
+
+// ---------------------------------------------------------------- D89: a world local written after a Complete
+
+/// LOCAL is also a world local of 3,000 bytes; a normal job of `URL` to it completes (its temporary
+/// file replaces the world's file, §1.7, D40), then the world writes the local again with the same
+/// body, size and time (`set_local`, D40): every step must pass.
+fn completed_then_written_again() -> Harness {
+    let mut setup = setup();
+    setup.world.locals.push((LOCAL.into(), 3000));
+    let mut steps = job(false);
+    steps.extend([advance(10), on(0, make::state(StateMethod::Complete))]);
+    steps.push(Draw::env(Op::SetLocal {
+        path: LOCAL.into(),
+        size: 3000,
+        content: None,
+        modified: 0,
+    }));
+    steps_in(&setup, &steps)
+}
+
+#[test]
+fn d89_a_world_local_written_again_after_a_complete_is_the_worlds_and_not_reported() {
+    let h = completed_then_written_again();
+    let w = Body::default_for(LOCAL, 3000);
+    let got = fs::read(dl(&h).join("a.bin")).unwrap();
+    assert_eq!(
+        got.len(),
+        3000,
+        "the world's 3,000 bytes, not the job's {SIZE}"
+    );
+    assert!(got == bytes_of(&w, 0, 3000), "the world's body");
+}
+
+#[test]
+fn d89_the_completed_jobs_bytes_left_after_the_world_wrote_the_local_again_are_reported() {
+    // The wrong file: the job's completed body still there after the world wrote its local again.
+    let mut h = completed_then_written_again();
+    fs::write(dl(&h).join("a.bin"), body(SIZE)).unwrap();
+    fires(&mut h, "D40 local");
+    let mut h = completed_then_written_again();
+    flip(&dl(&h).join("a.bin"), 2999);
+    fires(&mut h, "D40 local");
+}
+
+// ---------------------------------------------------------------- D90: on-demand files hold their ranges at their offsets
+
+fn request(ranges: Vec<(u64, u64)>) -> Draw {
+    on(
+        0,
+        Action::Do(Op::RequestFileRanges {
+            job: String::new(),
+            file: 0,
+            ranges,
+            expect: bitsim::HResult::S_OK,
+        }),
+    )
+}
+
+/// A download job of `URL` to `LOCAL` (HIGH_PERFORMANCE if `hp`) whose file 0 has the File6 requests
+/// `[1000, 1500)` and `[3000, 3200)` (D74), resumed for one second: the requested ranges move first
+/// (D75), 700 bytes, and the job is SUSPENDED (T30). Every step must pass.
+fn requested(hp: bool) -> Harness {
+    let mut steps = vec![on(0, make::create_job("update", JobType::Download))];
+    if hp {
+        steps.push(on(0, make::set(PropertyValue::HighPerformance(true))));
+    }
+    steps.extend([
+        on(0, make::add_file(URL, LOCAL)),
+        request(vec![(1000, 500), (3000, 200)]),
+        on(0, make::state(StateMethod::Resume)),
+        advance(1),
+    ]);
+    steps_in(&setup(), &steps)
+}
+
+/// What a file with `[1000, 1500)` and `[3000, 3200)` of the body on disk holds: zeros in the holes.
+fn with_holes() -> Vec<u8> {
+    let all = body(SIZE);
+    let mut want = vec![0u8; 3200];
+    want[1000..1500].copy_from_slice(&all[1000..1500]);
+    want[3000..3200].copy_from_slice(&all[3000..3200]);
+    want
+}
+
+/// Put a non-zero byte at `at` of `p` (a hole: no range written there).
+fn poke(p: &PathBuf, at: u64) {
+    let mut f = fs::OpenOptions::new().write(true).open(p).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&[0xA5]).unwrap();
+}
+
+#[test]
+fn d90_an_on_demand_temporary_file_holds_its_ranges_at_their_offsets_and_zeros_between() {
+    let h = requested(false);
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), with_holes());
+    // The job moves the rest in order when resumed (D75) and completes with the whole body.
+    let mut h = h;
+    for d in [
+        on(0, make::state(StateMethod::Resume)),
+        advance(10),
+        on(0, make::state(StateMethod::Complete)),
+    ] {
+        h.step(&d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    assert_eq!(fs::read(dl(&h).join("a.bin")).unwrap(), body(SIZE));
+}
+
+#[test]
+fn d90_a_flipped_byte_in_a_range_and_a_byte_written_in_a_hole_are_reported() {
+    for (at, inside) in [
+        (1000, true),
+        (1499, true),
+        (3199, true),
+        (0, false),
+        (1500, false),
+        (2999, false),
+    ] {
+        let mut h = requested(false);
+        let t = temps(&h)[0].clone();
+        if inside {
+            flip(&t, at);
+        } else {
+            poke(&t, at);
+        }
+        fires(&mut h, "D40 temporary");
+    }
+    // A byte past the last range: the file is longer than its bytes reach.
+    let mut h = requested(false);
+    let t = temps(&h)[0].clone();
+    poke(&t, 3200);
+    fires(&mut h, "D40 temporary");
+}
+
+#[test]
+fn d90_a_high_performance_on_demand_file_holds_its_ranges_under_its_local_name() {
+    let h = requested(true);
+    assert!(temps(&h).is_empty(), "D63: no temporary file");
+    let local = dl(&h).join("a.bin");
+    assert_eq!(fs::read(&local).unwrap(), with_holes());
+    for (at, rule) in [(1200, "D63"), (3000, "D63")] {
+        let mut h = requested(true);
+        flip(&local_of(&h), at);
+        fires(&mut h, rule);
+    }
+    for at in [10, 2000] {
+        let mut h = requested(true);
+        poke(&local_of(&h), at);
+        fires(&mut h, "D86");
+    }
+}
+
+fn local_of(h: &Harness) -> PathBuf {
+    dl(h).join("a.bin")
+}
+
+#[test]
+fn d75_a_job_that_leaves_on_demand_mode_moves_in_order_and_keeps_its_bytes() {
+    // ON_DEMAND_MODE with nothing requested and no position: the connection moves nothing and the
+    // job is SUSPENDED (T30). Turned off, the job moves its file in order; its bytes on disk stay
+    // `[0, BytesTransferred)` across connections (the stale on-demand state used to place the
+    // temporary file's end at 0, so the next connection cut the file and left zeros).
+    let steps = vec![
+        on(0, make::create_job("update", JobType::Download)),
+        on(0, make::set(PropertyValue::OnDemandMode(true))),
+        on(0, make::add_file(URL, LOCAL)),
+        on(0, make::state(StateMethod::Resume)),
+        advance(1),
+        on(0, make::set(PropertyValue::OnDemandMode(false))),
+    ];
+    let mut steps = steps;
+    steps.extend(run_for(0, 2));
+    let mut h = steps_in(&setup(), &steps);
+    let t = temps(&h);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(fs::read(&t[0]).unwrap(), body(2000));
+    for d in run_for(0, 1) {
+        h.step(&d).unwrap_or_else(|c| panic!("{c}"));
+    }
+    assert_eq!(fs::read(&t[0]).unwrap(), body(3000));
+    flip(&t[0], 10);
+    fires(&mut h, "D40 temporary");
+}

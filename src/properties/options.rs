@@ -325,7 +325,11 @@ impl Service {
                 Ok(())
             },
             |o| o.on_demand = on,
-        )
+        )?;
+        if !on {
+            self.leave_on_demand(app, job);
+        }
+        Ok(())
     }
 
     // ------------------------------------------------------------------ Job5 by raw id

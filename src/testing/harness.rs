@@ -772,6 +772,7 @@ impl Harness {
                 | Op::Network { .. }
                 | Op::NetworkCost { .. }
                 | Op::SetRemote { .. }
+                | Op::SetLocal { .. }
                 | Op::RestartService,
             )
             | Action::Check(Check::Time { .. }) => {}

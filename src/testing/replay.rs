@@ -9,10 +9,11 @@
 use super::draw::{Draw, Setup, SetupError};
 use super::harness::Harness;
 use super::invariants::{Expect, Violation};
-use crate::scenario::{Action, Op, Scenario, Step};
-use crate::trace::TraceKind;
+use crate::scenario::{Action, FileSet, Op, Scenario, Step};
+use crate::trace::{RedirectOutcome, TraceKind};
 use crate::world::{Fault, Remote, Response};
 use crate::HResult;
+use crate::JobId;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -106,39 +107,101 @@ enum Def {
 /// not run, or at proxy settings BITS finds invalid, consumes no scripted answer and no chaos, and
 /// fails the same way on replay). An attempt through a proxy is traced with a `proxy` record first;
 /// an invalid route fails with BG_E_INVALID_PROXY_INFO, which no script of a generated world holds.
+///
+/// Each answer is credited to the URL the attempt requested: the file's remote name as it is at
+/// that attempt (the one it was added with, then SetRemoteName's, §2.6, and the renames the trace
+/// records: ReplaceRemotePrefix, a redirect reported or refused, D30), and along a redirect each
+/// hop's (the redirect answer to the URL that gave it, the final answer to the last one; a refused
+/// redirect ends the attempt with no further answer).
 fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
     let mut current: BTreeMap<String, Def> = BTreeMap::new();
     let mut seen: BTreeMap<(String, Def), Vec<Response>> = BTreeMap::new();
+    // The remote name of each file (job, index) once it differs from the one it was added with.
+    let mut renamed: BTreeMap<(JobId, u32), String> = BTreeMap::new();
     h.sim().with_service(|s| {
         let trace = s.trace();
-        // The attempts (job, file) under way that stopped at a proxy nobody runs.
+        // The attempts (job, file) under way that stopped at a proxy nobody runs, or at a refused
+        // redirect.
         let mut stopped = std::collections::BTreeSet::new();
+        // The attempts under way that a redirect sent on: the URL of their next hop.
+        let mut hop: BTreeMap<(JobId, u32), String> = BTreeMap::new();
         for (i, rec) in h.records().iter().enumerate() {
-            if let Some(Step {
-                action: Action::Do(Op::SetRemote { url, .. }),
-                ..
-            }) = &rec.step
-            {
-                current.insert(url.clone(), Def::Step(i));
+            match &rec.step {
+                Some(Step {
+                    action: Action::Do(Op::SetRemote { url, .. }),
+                    ..
+                }) => {
+                    current.insert(url.clone(), Def::Step(i));
+                }
+                Some(Step {
+                    action:
+                        Action::Do(Op::SetFile {
+                            job,
+                            file,
+                            value: FileSet::RemoteName(url),
+                            ..
+                        }),
+                    ..
+                }) if rec.result.is_some_and(HResult::is_success) => {
+                    if let Some(j) = h.jobs().iter().find(|j| j.alias == *job) {
+                        renamed.insert((j.id, *file), url.clone());
+                    }
+                }
+                _ => {}
             }
             for ev in trace.range(rec.trace.0..rec.trace.1) {
-                if let TraceKind::Proxy {
-                    job,
-                    file,
-                    proxy,
-                    bypassed: false,
-                } = ev.kind
-                {
-                    let runs = s
-                        .world()
-                        .http
-                        .proxies
-                        .get(proxy.as_str())
-                        .is_some_and(|p| p.valid);
-                    if !runs {
-                        stopped.insert((job, file));
+                match ev.kind {
+                    TraceKind::Proxy {
+                        job,
+                        file,
+                        proxy,
+                        bypassed: false,
+                    } => {
+                        let runs = s
+                            .world()
+                            .http
+                            .proxies
+                            .get(proxy.as_str())
+                            .is_some_and(|p| p.valid);
+                        if !runs {
+                            stopped.insert((job, file));
+                        }
+                        continue;
                     }
-                    continue;
+                    TraceKind::RemoteNameChanged { job, file, to } => {
+                        renamed.insert((job, file), to.as_str().to_string());
+                        continue;
+                    }
+                    TraceKind::Redirected {
+                        job,
+                        file,
+                        status,
+                        from,
+                        to,
+                        outcome,
+                    } => {
+                        // The script of `from` answered with this redirect.
+                        let (from, to) = (from.as_str(), to.as_str());
+                        let index = s
+                            .world()
+                            .remotes
+                            .get(from)
+                            .and_then(|r| r.http.as_deref())
+                            .and_then(|h| h.redirects.iter().position(|u| u == to));
+                        if let Some(index) = index.and_then(|n| u16::try_from(n).ok()) {
+                            let def = *current.get(from).unwrap_or(&Def::World);
+                            seen.entry((from.to_string(), def))
+                                .or_default()
+                                .push(Response::Redirect { status, to: index });
+                        }
+                        if outcome == RedirectOutcome::Refused {
+                            stopped.insert((job, file));
+                        } else {
+                            hop.insert((job, file), to.to_string());
+                        }
+                        continue;
+                    }
+                    _ => {}
                 }
                 let (job, file, result, after_bytes) = match ev.kind {
                     TraceKind::Attempt { job, file, result } => (job, file, result, None),
@@ -150,18 +213,23 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                     } => (job, file, result, Some(after_bytes)),
                     _ => continue,
                 };
+                let hopped = hop.remove(&(job, file));
                 if stopped.remove(&(job, file)) || result == HResult::BG_E_INVALID_PROXY_INFO {
                     continue;
                 }
-                let Some(url) = h
-                    .jobs()
-                    .iter()
-                    .find(|j| j.id == job)
-                    .and_then(|j| j.files.get(file as usize))
+                let Some(url) = hopped
+                    .or_else(|| renamed.get(&(job, file)).cloned())
+                    .or_else(|| {
+                        h.jobs()
+                            .iter()
+                            .find(|j| j.id == job)
+                            .and_then(|j| j.files.get(file as usize))
+                            .cloned()
+                    })
                 else {
                     continue;
                 };
-                let def = *current.get(url).unwrap_or(&Def::World);
+                let def = *current.get(&url).unwrap_or(&Def::World);
                 let answer = if result == HResult::S_OK {
                     Response::Ok
                 } else {
@@ -172,7 +240,7 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                     };
                     Response::Fail { fault, after_bytes }
                 };
-                seen.entry((url.clone(), def)).or_default().push(answer);
+                seen.entry((url, def)).or_default().push(answer);
             }
         }
     });

@@ -9,7 +9,9 @@
 //!   keeps the body it started with, and one that continues at an offset with a remote of the same
 //!   size and time stamp but other bytes (the world's remote replaced in place, or the file renamed by
 //!   SetRemoteName / ReplaceRemotePrefix, D38 and §2.6) supplies the bytes from that offset on, as the
-//!   sandbox records it. A finished file keeps the bytes it finished with, whatever
+//!   sandbox records it. D90: an on-demand file (D74, D75) holds its bytes on disk at their own
+//!   offsets, as far as its last one, and zeros in the holes between them (or, HIGH_PERFORMANCE, what
+//!   D86's record says is there). A finished file keeps the bytes it finished with, whatever
 //!   its remote name or the world's remote becomes later (D37: it is never downloaded again).
 //! * `D63`, `D86`: a HIGH_PERFORMANCE job has no temporary file: its bytes are under its local name,
 //!   where they stay (its Complete renames nothing, its Cancel removes nothing) until another writer
@@ -23,6 +25,10 @@
 //! * `D40 complete`: once a job is ACKNOWLEDGED, every fully transferred file exists at its local name
 //!   with exactly the remote's body (until a later job or the world writes that name again), and none
 //!   of its temporary files is left.
+//! * `D89`: a local name written whole by a Complete and by the world (a world local written, even
+//!   again with the same body) holds what the last of them wrote, as the sandbox numbers its
+//!   whole-file writes (the writer, never the bytes); a Complete's write must be of a job that
+//!   completed a file of that name in the step, a world's of a world local of that name.
 //! * `D40 cancel`: once a job is CANCELLED its temporary files are gone, for good (the paths are
 //!   remembered while the job runs: a later service restart releases its file list, D23).
 //! * `D80 temporary`: while an upload-reply job is not final and its reply has started, the reply's
@@ -55,6 +61,10 @@ struct Content {
     /// another body of the same size and time stamp (D38, SetRemoteName §2.6).
     switches: Vec<(u64, Body)>,
     ranges: Option<Vec<(u64, u64)>>,
+    /// D90: the byte ranges on disk of an on-demand file (D74, D75), sorted and merged: its bytes
+    /// are at their own offsets and every byte outside them (up to `len`, the end of the last one)
+    /// is a zero; `None`: the bytes run from 0 with no hole.
+    filled: Option<Vec<(u64, u64)>>,
     len: u64,
 }
 
@@ -65,12 +75,49 @@ impl Content {
             body,
             switches: Vec::new(),
             ranges: None,
+            filled: None,
             len,
         }
     }
 
-    /// Bytes from `pos` on into `buf`; how many the bodies have there.
+    /// Bytes from `pos` on into `buf`; how many the bodies have there. D90: an on-demand file's
+    /// holes are zeros, as far as its last filled byte.
     fn read_at(&self, pos: u64, buf: &mut [u8]) -> usize {
+        let Some(filled) = &self.filled else {
+            return self.read_body_at(pos, buf);
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            let at = pos + done as u64;
+            if at >= self.len {
+                break;
+            }
+            // The filled range at or after `at`.
+            let k = filled.partition_point(|&(o, l)| o.saturating_add(l) <= at);
+            let (n, from_body) = match filled.get(k) {
+                Some(&(o, l)) if o <= at => (o.saturating_add(l) - at, true),
+                Some(&(o, _)) => (o - at, false),
+                None => (self.len - at, false),
+            };
+            let want = usize::try_from(n.min(self.len - at))
+                .map_or(buf.len() - done, |w| w.min(buf.len() - done));
+            let out = &mut buf[done..done + want];
+            let got = if from_body {
+                self.read_body_at(at, out)
+            } else {
+                out.fill(0);
+                want
+            };
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        done
+    }
+
+    /// Bytes of the bodies from `pos` on into `buf`; how many they have there.
+    fn read_body_at(&self, pos: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {
             let at = pos + done as u64;
@@ -128,8 +175,11 @@ struct Memo {
 struct Direct {
     /// The host path of its local name.
     path: PathBuf,
-    /// Its bytes (at their own offsets) and how many: kept as they were once the job is final.
+    /// Its bytes (at their own offsets) and how far they reach: kept as they were once the job is
+    /// final.
     content: Content,
+    /// Its bytes transferred.
+    bytes: u64,
     /// The check at which its bytes last changed (while above zero).
     grew_at: u64,
     /// The account of the claims it makes, for messages.
@@ -148,8 +198,9 @@ pub struct FileChecker {
     stored_at: BTreeMap<PathBuf, u64>,
     /// The checks made so far.
     checks: u64,
-    /// D86: the paths the sandbox recorded writers of at the last check.
-    recorded: BTreeSet<PathBuf>,
+    /// D89: the number of the last whole-file write to each path seen (see
+    /// [`Sandbox::whole_writes`]).
+    whole_seen: BTreeMap<PathBuf, u64>,
     /// The world's locals as last materialised (path -> body).
     world_locals: BTreeMap<String, Body>,
 }
@@ -348,6 +399,9 @@ impl FileChecker {
                     continue;
                 };
                 let bytes = file.bytes_transferred;
+                // D90: how far its bytes reach: past the bytes transferred when an on-demand
+                // file has holes (D74: its bytes are at their offsets).
+                let reach = file.disk_extent();
                 // The bodies its connections read, as the sandbox recorded them (from the remote as
                 // the world holds it now where none was recorded, e.g. before the first connection);
                 // a finished file keeps what it finished with (D37).
@@ -363,13 +417,14 @@ impl FileChecker {
                         ranges: file.ranges().and_then(|r| {
                             crate::ranges::resolve(r, world_len(world, file.remote())).ok()
                         }),
-                        len: bytes,
+                        filled: file.on_demand().map(|_| file.filled_ranges()),
+                        len: reach,
                     }
                 };
                 let memo = self.jobs.entry(id).or_default();
                 let held = if file.is_done() {
                     match memo.done.get(&f) {
-                        Some(kept) if kept.len == bytes => kept.clone(),
+                        Some(kept) if kept.len == reach => kept.clone(),
                         _ => {
                             let now = fresh();
                             memo.done.insert(f, now.clone());
@@ -399,14 +454,15 @@ impl FileChecker {
                         name("the local file (HIGH_PERFORMANCE)")
                     );
                     let grew_at = match memo.direct.get(&f) {
-                        Some(d) if d.content.len == bytes || bytes == 0 => d.grew_at,
+                        Some(d) if d.bytes == bytes || bytes == 0 => d.grew_at,
                         _ => self.checks,
                     };
                     memo.direct.insert(
                         f,
                         Direct {
                             path: local.clone(),
-                            content: content(bytes),
+                            content: content(reach),
+                            bytes,
                             grew_at,
                             who,
                         },
@@ -431,7 +487,7 @@ impl FileChecker {
                         continue;
                     };
                     live.entry(target).or_default().push(Claim {
-                        content: (bytes > 0).then(|| content(bytes)),
+                        content: (reach > 0).then(|| content(reach)),
                         rule: "D40 temporary",
                         who: format!(
                             "{} at {bytes} bytes transferred",
@@ -460,27 +516,52 @@ impl FileChecker {
                 });
             }
         }
-        // D86: a record that is gone since the last check went with a whole-file write in this
-        // step. Unless a job's Complete made it, it was a world local written again (with the body
-        // the checker already holds for it, or it would have been noticed above).
-        let recorded: BTreeSet<PathBuf> = sb.written_paths().map(Path::to_path_buf).collect();
-        for p in self.recorded.difference(&recorded) {
-            if self.stored_at.get(p) == Some(&self.checks) {
+        // D89: the whole-file writes of this step, as the sandbox numbers them: the last one to
+        // each local file says what it holds now. A Complete's must be one this check saw (a job
+        // that completed with that local name); a world's is the world local's body as the world
+        // holds it now, even when that body did not change (written again), and even over a
+        // Complete of the same step that came before it.
+        for (p, n, by_world) in sb.whole_writes() {
+            if self.whole_seen.get(p) == Some(&n) {
                 continue;
             }
+            self.whole_seen.insert(p.to_path_buf(), n);
+            if !by_world {
+                if self.stored_at.get(p) != Some(&self.checks) {
+                    return Err(violation(
+                        "D89",
+                        format!(
+                            "{} was written whole by a Complete, but no job completed a file \
+                             of that local name in this step",
+                            p.display()
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let mut local = None;
             for (path, body) in &self.world_locals {
-                if resolve(path)?.as_ref() == Some(p) {
-                    let claim = Claim {
-                        content: Some(Content::of(body.clone(), body.len())),
-                        rule: "D40 local",
-                        who: format!("world local {path}"),
-                    };
-                    self.stored_at.insert(p.clone(), self.checks);
-                    self.stored.insert(p.clone(), vec![claim]);
+                if resolve(path)?.as_deref() == Some(p) {
+                    local = Some((path, body));
                 }
             }
+            let Some((path, body)) = local else {
+                return Err(violation(
+                    "D89",
+                    format!(
+                        "{} was written whole by the world, but no world local has that name",
+                        p.display()
+                    ),
+                ));
+            };
+            let claim = Claim {
+                content: Some(Content::of(body.clone(), body.len())),
+                rule: "D40 local",
+                who: format!("world local {path}"),
+            };
+            self.stored_at.insert(p.to_path_buf(), self.checks);
+            self.stored.insert(p.to_path_buf(), vec![claim]);
         }
-        self.recorded = recorded;
         // A final job's temporary files are gone, for good.
         for (id, memo) in &self.jobs {
             let Some(rule) = memo.finished else { continue };
