@@ -189,21 +189,20 @@ impl Service {
             };
             valid.then(|| slot.unwrap_or_default())
         };
-        let (first, more) = match files {
-            [(r, l)] => (slot_of(r).filter(|_| valid_local(l)), Vec::new()),
-            _ => {
-                let mut slots = Vec::with_capacity(files.len());
-                for &(r, l) in files {
-                    match slot_of(r).filter(|_| valid_local(l)) {
-                        Some(s) => slots.push(s),
-                        None => return Err(HResult::E_INVALIDARG),
-                    }
-                }
-                (Some(Slot::NONE), slots)
-            }
-        };
-        let Some(first) = first else {
-            return Err(HResult::E_INVALIDARG);
+        // One file (AddFile): its slot in a local, no list.
+        let invalid = || HResult::E_INVALIDARG;
+        let (one, many) = match files {
+            [(r, l)] => (
+                slot_of(r).filter(|_| valid_local(l)).ok_or_else(invalid)?,
+                Vec::new(),
+            ),
+            _ => (
+                Slot::NONE,
+                files
+                    .iter()
+                    .map(|&(r, l)| slot_of(r).filter(|_| valid_local(l)).ok_or_else(invalid))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
         };
         let jb = &self.jobs[j];
         let have = jb.files().len();
@@ -214,9 +213,10 @@ impl Service {
             return Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB);
         }
         let jb = &mut self.jobs[j];
-        let new_files = files.iter().enumerate().map(|(i, &(r, l))| {
-            FileData::with_slot(r, l, if more.is_empty() { first } else { more[i] })
-        });
+        let new_files = files
+            .iter()
+            .enumerate()
+            .map(|(i, &(r, l))| FileData::with_slot(r, l, many.get(i).copied().unwrap_or(one)));
         let list = jb.files_mut();
         if list.capacity() == 0 {
             // The first file(s): exactly what is asked for (`extend` would reserve 4 slots for one
