@@ -32,11 +32,12 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+#[path = "support/floor.rs"]
+mod floor;
+use floor::{FloorMachine, LOCAL, NAME, URL};
+
 /// Jobs per machine before a fresh one is started (bounds memory; see the module docs).
 const JOBS_PER_MACHINE: u64 = 1_000;
-const URL: &str = "https://example.test/pkg/update-1.2.3.bin";
-const LOCAL: &str = "C:\\ProgramData\\updater\\update-1.2.3.bin";
-const NAME: &str = "updater: update-1.2.3";
 /// 1,000 bytes at the default 1,000,000 bytes/s: 1 ms of virtual time.
 const SIZE: u64 = 1_000;
 
@@ -63,66 +64,6 @@ fn lifecycle(m: &Machine) {
     job.resume().unwrap();
     m.sim.run_until_idle().unwrap();
     job.complete().unwrap();
-}
-
-// ---------------------------------------------------------------- the floor
-
-struct FloorJob {
-    _id: u32,
-    _display_name: String,
-    _remote: String,
-    _local: String,
-    state: JobState,
-}
-
-/// The size of a real trace record (`bitsim::TraceEvent` is 40 bytes): time, job, from, to, rule.
-#[allow(dead_code)]
-struct FloorRecord {
-    time: u64,
-    job: u32,
-    from: JobState,
-    to: JobState,
-    rule: u32,
-}
-
-#[derive(Default)]
-struct FloorMachine {
-    jobs: Vec<FloorJob>,
-    trace: Vec<FloorRecord>,
-    now: u64,
-}
-
-fn floor(m: &mut FloorMachine) {
-    let id = m.jobs.len() as u32;
-    let mut job = FloorJob {
-        _id: id,
-        _display_name: black_box(NAME).to_string(),
-        _remote: black_box(URL).to_string(),
-        _local: black_box(LOCAL).to_string(),
-        state: JobState::Suspended,
-    };
-    for (rule, to) in [
-        JobState::Queued,
-        JobState::Connecting,
-        JobState::Transferring,
-        JobState::Transferred,
-        JobState::Acknowledged,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        m.trace.push(FloorRecord {
-            time: m.now,
-            job: id,
-            from: job.state,
-            to,
-            rule: rule as u32,
-        });
-        job.state = to;
-    }
-    m.now += 1;
-    m.jobs.push(job);
-    black_box(&m.jobs);
 }
 
 fn benches(c: &mut Criterion) {
@@ -156,36 +97,22 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
-    g.bench_function("floor_reuse", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            let mut m = FloorMachine::default();
-            for i in 0..iters {
-                if i > 0 && i % JOBS_PER_MACHINE == 0 {
-                    m.jobs.clear();
-                    m.trace.clear();
-                    m.now = 0;
+    for (name, reuse) in [("floor_reuse", true), ("floor", false)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                let mut m = FloorMachine::default();
+                for i in 0..iters {
+                    if i > 0 && i % JOBS_PER_MACHINE == 0 {
+                        m.next(reuse);
+                    }
+                    floor::floor(&mut m);
                 }
-                floor(&mut m);
-            }
-            drop(m);
-            start.elapsed()
-        })
-    });
-    g.bench_function("floor", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            let mut m = FloorMachine::default();
-            for i in 0..iters {
-                if i > 0 && i % JOBS_PER_MACHINE == 0 {
-                    m = FloorMachine::default();
-                }
-                floor(&mut m);
-            }
-            drop(m);
-            start.elapsed()
-        })
-    });
+                drop(m);
+                start.elapsed()
+            })
+        });
+    }
     g.finish();
 }
 

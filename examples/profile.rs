@@ -27,6 +27,9 @@
 
 use bitsim::{JobState, JobType, Remote, Response, Sim, World};
 
+#[path = "../benches/support/floor.rs"]
+mod floor;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("storm");
@@ -42,7 +45,8 @@ fn main() {
         "restart-final" => restart_final(n, args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1)),
         "scenarios" => scenarios(n),
         "lifecycle" => lifecycle(n, tracing),
-        "lifecycle-floor" => lifecycle_floor(n),
+        "lifecycle-floor" => lifecycle_floor(n, false),
+        "lifecycle-floor-reuse" => lifecycle_floor(n, true),
         "files" => files(n),
         "fuzz-ops" => fuzz_corpus("ops", n),
         "fuzz-scenario" => fuzz_corpus("scenario", n),
@@ -274,66 +278,22 @@ fn lifecycle(k: usize, tracing: bool) {
     println!("lifecycle {k}");
 }
 
-/// `lifecycle-floor K`: the `lifecycle/floor` bench's work K times (three strings and an id per
-/// job, five trace records, a fresh machine every 1,000 jobs), to set beside `lifecycle K` in an
+/// `lifecycle-floor K` / `lifecycle-floor-reuse K`: the `lifecycle/floor` (`floor_reuse`) bench's
+/// work K times, from the same source (`benches/support/floor.rs`): three strings and an id per job,
+/// five trace records, the next machine every 1,000 jobs. To set beside `lifecycle K` in an
 /// instruction profile.
-fn lifecycle_floor(k: usize) {
-    struct FloorJob {
-        _id: u32,
-        _strings: [String; 3],
-        state: JobState,
-    }
-    #[allow(dead_code)]
-    struct FloorRecord {
-        time: u64,
-        job: u32,
-        from: JobState,
-        to: JobState,
-        rule: u32,
-    }
-    let mut jobs: Vec<FloorJob> = Vec::new();
-    let mut trace: Vec<FloorRecord> = Vec::new();
+fn lifecycle_floor(k: usize, reuse: bool) {
+    let mut m = floor::FloorMachine::default();
     for i in 0..k {
         if i > 0 && i % 1_000 == 0 {
-            jobs = Vec::new();
-            trace = Vec::new();
+            m.next(reuse);
         }
-        let id = jobs.len() as u32;
-        let mut job = FloorJob {
-            _id: id,
-            _strings: [
-                std::hint::black_box("updater: update-1.2.3").to_string(),
-                std::hint::black_box("https://example.test/pkg/update-1.2.3.bin").to_string(),
-                std::hint::black_box("C:\\ProgramData\\updater\\update-1.2.3.bin").to_string(),
-            ],
-            state: JobState::Suspended,
-        };
-        for (rule, to) in [
-            JobState::Queued,
-            JobState::Connecting,
-            JobState::Transferring,
-            JobState::Transferred,
-            JobState::Acknowledged,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            trace.push(FloorRecord {
-                time: i as u64,
-                job: id,
-                from: job.state,
-                to,
-                rule: rule as u32,
-            });
-            job.state = to;
-        }
-        jobs.push(job);
-        std::hint::black_box(&jobs);
+        floor::floor(&mut m);
     }
     println!(
         "lifecycle-floor {k} ({} jobs, {} records)",
-        jobs.len(),
-        trace.len()
+        m.jobs.len(),
+        m.trace.len()
     );
 }
 
