@@ -1232,3 +1232,40 @@ fn d5_t7_the_world_changes_through_explicit_service_methods() {
     sim.advance_secs(1);
     assert_eq!(state(&up), JobState::Transferred);
 }
+
+// ============================================================ D88
+
+/// D88: a machine built after a dropped one takes the dropped machine's job vector and trace
+/// blocks; it must behave exactly as a fresh machine: the same job ids from 0, the same trace.
+#[test]
+fn d88_a_machine_after_a_dropped_one_behaves_as_a_fresh_one() {
+    fn run() -> (Vec<JobId>, Vec<TraceEvent>) {
+        let (sim, app) = alice(World::new().remote(A, Remote::sized(5_000)));
+        let jobs: Vec<Job> = (0..3)
+            .map(|i| job_with(&app, &[(A, &format!("C:\\dl\\{i}.bin"))]))
+            .collect();
+        sim.run_until_idle().unwrap();
+        for job in &jobs {
+            job.complete().unwrap();
+        }
+        let ids = jobs.iter().map(|j| j.id()).collect();
+        (ids, sim.with_service(|s| s.trace().to_vec()))
+    }
+    let fresh = run();
+    assert_eq!(
+        fresh.0.iter().map(|j| j.index()).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    {
+        // A larger machine (an administrator: no quota), dropped: its blocks are kept for the
+        // next one.
+        let sim = Sim::new(World::new().remote(A, Remote::sized(5_000)));
+        let app = sim.connect("admin", sim.admin("root")).unwrap();
+        for i in 0..2_000 {
+            let job = app.create_job("big", JobType::Download).unwrap();
+            job.add_file(A, &format!("C:\\dl\\big{i}.bin")).unwrap();
+        }
+        sim.run_until_idle().unwrap();
+    }
+    assert_eq!(run(), fresh);
+}
