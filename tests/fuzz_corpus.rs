@@ -256,3 +256,39 @@ fn the_sandboxed_corpus_inputs_reach_every_file_rule() {
         );
     }
 }
+
+/// The inputs of the ops corpus that start with `HTTP_MARK` run in worlds with HTTP gates, and
+/// between them meet every gate: a 401 answered with the kit's credentials and one with none to
+/// send, a 407 from the proxy, a request through the proxy, a redirect, and a server certificate
+/// refused (D27, D30, D31 and the certificate rows of scenario-format part 2).
+#[test]
+fn the_http_mark_reaches_every_gate() {
+    use bitsim::testing::{Harness, HTTP_MARK};
+    let mut lines = Vec::new();
+    let mut inputs = 0;
+    for (name, data) in corpus("ops") {
+        if data.first() != Some(&HTTP_MARK) {
+            continue;
+        }
+        inputs += 1;
+        let (setup, draws) = decode_run(&data);
+        let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{name}: {c}"));
+        lines.extend(h.trace_lines());
+    }
+    assert!(inputs >= 5, "only {inputs} HTTP-gated inputs in the corpus");
+    for want in [
+        "challenged: 401, sent SERVER",
+        "challenged: 401, no credentials to send",
+        "challenged: 407, sent PROXY",
+        "challenged: 407, no credentials to send",
+        "proxy: through proxy.test:8080",
+        "redirected: ",
+        "SECURE_CERT",
+        "-> TRANSFERRED",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(want)),
+            "no HTTP-gated corpus input reaches {want:?}"
+        );
+    }
+}

@@ -419,6 +419,34 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(250))]
+
+    /// Worlds with HTTP gates (servers asking for credentials or a client certificate, bad server
+    /// certificates, required headers, redirects, a proxy asking for credentials or invalid, D27,
+    /// D30, D31): every invariant holds after every step, and the run written as a scenario reads
+    /// back as itself and replays step for step to the same trace — the challenges, redirects and
+    /// certificate failures included.
+    #[test]
+    fn http_gated_runs_keep_every_invariant_and_replay_as_their_scenario(
+        setup in strategies::http_setup(),
+        draws in strategies::draws_with(OpMix::http(), 1..40),
+    ) {
+        let h = run_with(&setup, &draws, |_| Ok(()))?;
+        let scenario = h.scenario();
+        let text = scenario.to_json();
+        let back = Scenario::parse(&text, "http.json").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(&back, &scenario);
+        let result = run(&back, "http.json", &RunOptions { trace: true });
+        if !result.passed {
+            return Err(TestCaseError::fail(format!("{:?}\n{text}", result.failure)));
+        }
+        let replayed: Vec<String> = result.trace.into_iter().flat_map(|b| b.events).collect();
+        let ours: Vec<String> = h.trace_lines().into_iter().filter(|l| !l.contains(" chaos: ")).collect();
+        prop_assert_eq!(ours, replayed, "{}", text);
+    }
+}
+
 /// Generation is driven by the property table: over a few thousand generated job steps, every
 /// property of the table that has a setter is set, with at least three distinct values (values around
 /// its limits, D14), and `all_mutators` (the §1.3 refusals) sets every one of them too.

@@ -16,6 +16,14 @@
 //! UpdateDownloadPosition, File2/3/5 setters) under the new draw tag [`FILE_CALL_TAG`]. Other inputs
 //! keep the 32 tags they had: every tag byte value already occurs in the committed corpus, so no
 //! value of the old table could be given a new meaning.
+//!
+//! An input whose first byte is [`HTTP_MARK`] (a [`FILES_MARK`], then a [`SANDBOX_MARK`], may follow)
+//! runs in a world with HTTP gates ([`http_world`]): remotes that ask for server credentials (401),
+//! present a bad server certificate, ask for a client certificate, need a custom header or redirect
+//! to another generated server; a proxy that may ask for proxy credentials (407) or be invalid, used
+//! as the system proxy or named by SetProxySettings; and a client certificate in the machine's store.
+//! The kit's credential, certificate, header and proxy calls then meet gates that answer them. The
+//! extra world bytes are read after the setup every input reads, so the rest decodes as before.
 
 use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
 use super::draw::{UNKNOWN_URL, USER_NAMES};
@@ -37,7 +45,11 @@ pub const MAX_FUZZ_OPS: usize = 64;
 /// needs more is a runaway (an event loop that does not let time pass, a job or trace leak), not a
 /// slow input. The committed corpora reach 69,120 events in one step (a day of progress ticks),
 /// 138,123 events, 207,374 trace events and 51 jobs (`tests/fuzz_corpus.rs` measures and keeps the
-/// bounds at least twice that).
+/// bounds at least twice that). The heaviest ordinary run the fuzzer has found is a job retrying
+/// every 5 s (D3's floor) through a proxy for 17 whole-day steps: 880,911 events and 2,055,470 trace
+/// events (seven per attempt), hence 3,000,000 for the trace (a 134 MB trace block at most, under the
+/// targets' 256 MiB heap cap). Such a retry loop kept up for 25 or more whole days would still
+/// exceed it: the bounds cap the cost of an input, and an ordinary run that long is reported too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FuzzLimits {
     /// Engine events one step may process (an `advance` of a day included).
@@ -55,7 +67,7 @@ impl FuzzLimits {
     pub const FUZZ: FuzzLimits = FuzzLimits {
         max_events_per_step: 500_000,
         max_events: 2_000_000,
-        max_trace: 2_000_000,
+        max_trace: 3_000_000,
         max_jobs: 2 * MAX_FUZZ_OPS,
     };
 
@@ -121,6 +133,17 @@ pub const FILES_MARK: u8 = 0xFC;
 /// such inputs read draw tags modulo 33, every other input modulo 32 as before, so every input of
 /// the committed corpus (none starts with that byte) decodes as it always did.
 pub const FILE_CALL_TAG: u8 = 32;
+/// First byte of a fuzz input whose world has HTTP gates (see the module documentation); a
+/// [`FILES_MARK`], then a [`SANDBOX_MARK`], may follow it. No input of the corpus committed before
+/// the mode existed starts with that byte.
+pub const HTTP_MARK: u8 = 0xFB;
+
+/// The proxy of an HTTP-gated world: the name SetProxySettings lists in the kit's proxy values.
+pub const FUZZ_PROXY: &str = "proxy.test:8080";
+/// The user and password the kit's `set_credentials` calls give, and that gated servers may ask for.
+pub const FUZZ_CREDENTIALS: (&str, &str) = ("u", "p");
+/// The header line the kit's custom headers hold, and that gated servers may require.
+pub const FUZZ_HEADER: &str = "X-Key: k1";
 
 /// [`EDGE_SIZES`] in a sandboxed run: the same first entry (`BG_SIZE_UNKNOWN`, refused as a size),
 /// then sizes either side of the sandbox's 64 KiB write chunk and past two of them, and tiny ones.
@@ -141,6 +164,8 @@ struct Bytes<'a> {
     sandbox: bool,
     /// The draw tag table has the file-call tag ([`FILES_MARK`]).
     files: bool,
+    /// The world has HTTP gates ([`HTTP_MARK`]).
+    http: bool,
 }
 
 impl Bytes<'_> {
@@ -252,6 +277,134 @@ fn setup(b: &mut Bytes) -> Setup {
             ..WorldSpec::default()
         },
         chaos,
+    }
+}
+
+/// The HTTP gates of an [`HTTP_MARK`] input, read after the rest of the setup: each remote (two in
+/// three) gets gates — server credentials (schemes, and a user and password that the kit's
+/// credentials match or not), a server certificate (valid two times in three), a client certificate
+/// asked for (the machine's, or one not in any store), [`FUZZ_HEADER`] required, a redirect to
+/// another generated server in its script — then the proxy [`FUZZ_PROXY`] (maybe asking for proxy
+/// credentials, maybe invalid, maybe the system proxy), and the machine's client certificate.
+fn http_world(b: &mut Bytes, world: &mut WorldSpec) {
+    let n = world.remotes.len();
+    for i in 0..n {
+        if b.flag(3) {
+            continue;
+        }
+        let http = remote_http(b);
+        let remote = &mut world.remotes[i].1;
+        // No gate drawn: no `http` part (a scenario file cannot state an empty one).
+        if http != crate::world::RemoteHttp::new() {
+            remote.http = Some(Box::new(http));
+        }
+        if b.flag(3) {
+            // A redirect to another generated server (or to the unknown one), first in the script
+            // or as every answer.
+            let to = if b.flag(4) {
+                UNKNOWN_URL.to_string()
+            } else {
+                remote_url(usize::from(b.u8()) % 4)
+            };
+            let r = remote.redirect(b.pick(&REDIRECT_STATUSES), &to);
+            if b.flag(4) {
+                remote.otherwise = r;
+            } else {
+                remote.responses.push_front(r);
+            }
+        }
+    }
+    let proxy = b.u8();
+    if proxy % 4 != 0 {
+        world.proxies.push((
+            FUZZ_PROXY.to_string(),
+            crate::world::Proxy {
+                valid: proxy % 8 != 1,
+                auth: (proxy % 4 == 3).then(|| auth(b)),
+            },
+        ));
+        if b.flag(2) {
+            world.system_proxy = Some(FUZZ_PROXY.to_string());
+        }
+    }
+    if b.u8() % 3 != 0 {
+        world.certificates.push(crate::ClientCertificate {
+            location: 0,
+            store: "MY".to_string(),
+            subject: "CN=Client, O=bitsim".to_string(),
+            sha1: FUZZ_CERT_SHA1.to_string(),
+        });
+    }
+}
+
+/// Give `world` the HTTP gates of an [`HTTP_MARK`] input, decoded from `bytes` (missing bytes read
+/// as zero): what [`strategies::http_setup`](super::strategies::http_setup) adds to a generated setup.
+pub fn add_http_gates(world: &mut WorldSpec, bytes: &[u8]) {
+    let mut b = Bytes {
+        data: bytes,
+        at: 0,
+        sandbox: false,
+        files: false,
+        http: true,
+    };
+    http_world(&mut b, world);
+}
+
+/// The SHA-1 hash of the machine's client certificate in an HTTP-gated world: the hash the kit's
+/// SetClientCertificateByID gives.
+const FUZZ_CERT_SHA1: &str = "00112233445566778899aabbccddeeff00112233";
+/// The redirect statuses (scenario-format part 2).
+const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
+
+/// A credentials gate: one or two schemes, the kit's user and password or another's (or any), and
+/// the caller's logon accepted or not.
+fn auth(b: &mut Bytes) -> crate::world::Auth {
+    use crate::AuthScheme;
+    let first = AuthScheme::ALL[usize::from(b.u8()) % AuthScheme::ALL.len()];
+    let mut schemes = vec![first];
+    if b.flag(3) {
+        let second = AuthScheme::ALL[usize::from(b.u8()) % AuthScheme::ALL.len()];
+        if second != first {
+            schemes.push(second);
+        }
+    }
+    let who = b.u8();
+    let (user, password) = FUZZ_CREDENTIALS;
+    crate::world::Auth {
+        schemes,
+        user: match who % 4 {
+            0 => None,
+            3 => Some("someone".to_string()),
+            _ => Some(user.to_string()),
+        },
+        password: (who / 4 % 3 != 0).then(|| password.to_string()),
+        implicit: who / 16 % 2 == 1,
+    }
+}
+
+/// The gates of one remote (see [`http_world`]; the redirect is added by the caller).
+fn remote_http(b: &mut Bytes) -> crate::world::RemoteHttp {
+    use crate::world::ServerCertificate;
+    let gates = b.u8();
+    let certificate = if gates % 3 == 0 {
+        ServerCertificate::ALL[usize::from(b.u8()) % ServerCertificate::ALL.len()].1
+    } else {
+        ServerCertificate::Valid
+    };
+    crate::world::RemoteHttp {
+        auth: (gates / 3 % 2 == 0).then(|| auth(b)),
+        required_headers: if gates / 6 % 4 == 0 {
+            vec![FUZZ_HEADER.to_string()]
+        } else {
+            Vec::new()
+        },
+        certificate,
+        client_certificate: match gates / 24 % 4 {
+            0 => Some(vec![FUZZ_CERT_SHA1.to_string()]),
+            1 => Some(vec!["ffeeddccbbaa99887766554433221100ffeeddcc".to_string()]),
+            _ => None,
+        },
+        ..crate::world::RemoteHttp::new()
     }
 }
 
@@ -372,6 +525,10 @@ fn draw(b: &mut Bytes) -> Draw {
 /// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out. A first
 /// byte [`SANDBOX_MARK`] makes it a sandboxed run (world `"sandbox": true`, sizes scaled down).
 pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
+    let (http, data) = match data.split_first() {
+        Some((&HTTP_MARK, rest)) => (true, rest),
+        _ => (false, data),
+    };
     let (files, data) = match data.split_first() {
         Some((&FILES_MARK, rest)) => (true, rest),
         _ => (false, data),
@@ -385,8 +542,12 @@ pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
         at: 0,
         sandbox,
         files,
+        http,
     };
-    let setup = setup(&mut b);
+    let mut setup = setup(&mut b);
+    if b.http {
+        http_world(&mut b, &mut setup.world);
+    }
     let mut draws = Vec::new();
     while b.more() && draws.len() < MAX_FUZZ_OPS {
         draws.push(draw(&mut b));

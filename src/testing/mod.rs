@@ -34,7 +34,8 @@
 //!   commit as a regression fixture.
 //! * [`fuzz_ops`], [`fuzz_scenario`]: the fuzz target bodies. An input whose first byte is
 //!   [`SANDBOX_MARK`] runs sandboxed (sizes scaled down), file invariants included.
-//!   A first byte [`FILES_MARK`] adds the file calls (draw tag [`FILE_CALL_TAG`]).
+//!   A first byte [`FILES_MARK`] adds the file calls (draw tag [`FILE_CALL_TAG`]); a first byte
+//!   [`HTTP_MARK`] gives the world HTTP gates (credentials, certificates, headers, redirects, a proxy).
 //!
 //! ## Testing your own client
 //! Drive a [`Sim`](crate::Sim) with your client's code under generated worlds, and check both the
@@ -87,9 +88,10 @@ pub use draw::{
     DOWNLOAD_LOCALS, INVALID_LOCALS, INVALID_REMOTES, UNKNOWN_URL, USER_NAMES,
 };
 pub use fuzz::{
-    decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
+    add_http_gates, decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
     EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, FILES_MARK, FILE_CALL_TAG,
-    MAX_FUZZ_OPS, SANDBOX_EDGE_SIZES, SANDBOX_MARK,
+    FUZZ_CREDENTIALS, FUZZ_HEADER, FUZZ_PROXY, HTTP_MARK, MAX_FUZZ_OPS, SANDBOX_EDGE_SIZES,
+    SANDBOX_MARK,
 };
 pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};

@@ -255,7 +255,43 @@ fn replayed(base: &Remote, observed: Option<&Vec<Response>>) -> Remote {
     let mut r = base.clone();
     let rest: Vec<Response> = base.responses.iter().skip(obs.len()).copied().collect();
     r.responses = obs.iter().copied().chain(rest).collect();
+    renumber_redirects(&mut r);
     r
+}
+
+/// A file states a redirect target only inside the answer that uses it, so the loader numbers a
+/// remote's targets in the order its answers name them (the responses, then `otherwise`), each once.
+/// Once observed answers replaced the script, the remote's targets are renumbered that way: the
+/// targets no answer uses any more (a redirect chaos answered in place of) go, and the rest are
+/// numbered as the file will number them; with neither a target nor a gate left, the remote has no
+/// HTTP part, as a file without them has none.
+fn renumber_redirects(r: &mut Remote) {
+    let Some(http) = r.http.as_deref_mut() else {
+        return;
+    };
+    let old = std::mem::take(&mut http.redirects);
+    for answer in r
+        .responses
+        .iter_mut()
+        .chain(std::iter::once(&mut r.otherwise))
+    {
+        if let Response::Redirect { to, .. } = answer {
+            let Some(url) = old.get(usize::from(*to)) else {
+                continue;
+            };
+            let at = match http.redirects.iter().position(|u| u == url) {
+                Some(i) => i,
+                None => {
+                    http.redirects.push(url.clone());
+                    http.redirects.len() - 1
+                }
+            };
+            *to = u16::try_from(at).unwrap_or(u16::MAX);
+        }
+    }
+    if *http == crate::world::RemoteHttp::new() {
+        r.http = None;
+    }
 }
 
 /// The scenario of the harness's steps; with a violation, ending with what the spec requires.

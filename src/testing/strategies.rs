@@ -209,6 +209,17 @@ pub fn edge_setup() -> impl Strategy<Value = Setup> {
         })
 }
 
+/// A [`setup`] whose world has HTTP gates, as the fuzz inputs that start with
+/// [`HTTP_MARK`](super::HTTP_MARK) have: servers asking for credentials, with bad certificates,
+/// asking for a client certificate or a header, redirecting; a proxy that may ask for credentials or
+/// be invalid; a client certificate in the machine's store ([`add_http_gates`](super::fuzz::add_http_gates)).
+pub fn http_setup() -> impl Strategy<Value = Setup> {
+    (setup(), vec(any::<u8>(), 0..40)).prop_map(|(mut setup, bytes)| {
+        super::fuzz::add_http_gates(&mut setup.world, &bytes);
+        setup
+    })
+}
+
 /// The simulator's world of a [`setup`] (for tests that drive a [`Sim`](crate::Sim) with their
 /// own code).
 pub fn world() -> impl Strategy<Value = World> {
@@ -269,6 +280,9 @@ pub struct OpMix {
     pub apps: u32,
     /// Service restart.
     pub restart: u32,
+    /// The HTTP and Job3 calls of [`make::http_call`] (credentials, client certificates, custom
+    /// headers write-only, ReplaceRemotePrefix), among job methods.
+    pub http: u32,
 }
 
 impl Default for OpMix {
@@ -283,6 +297,7 @@ impl Default for OpMix {
             world: 4,
             apps: 2,
             restart: 1,
+            http: 2,
         }
     }
 }
@@ -304,6 +319,14 @@ impl OpMix {
             get_job: 8,
             enum_jobs: 4,
             apps: 5,
+            ..OpMix::default()
+        }
+    }
+
+    /// Weighted toward the HTTP calls (for worlds with HTTP gates, [`http_setup`]).
+    pub fn http() -> OpMix {
+        OpMix {
+            http: 10,
             ..OpMix::default()
         }
     }
@@ -500,7 +523,7 @@ pub fn job_action(mix: OpMix) -> impl Strategy<Value = Action> {
         3 => Just(make::state(StateMethod::Complete)),
         9 => set,
         1 => Just(make::take_ownership()),
-        2 => any::<u8>().prop_map(make::http_call),
+        mix.http.max(1) => any::<u8>().prop_map(make::http_call),
         1 => any::<u8>().prop_map(make::file_call),
         2 => Just(make::get_error(false)),
         mix.hold_error.max(1) => Just(make::get_error(true)),
