@@ -51,6 +51,13 @@ impl Service {
             return Err(HResult::E_INVALIDARG);
         }
         self.jobs[j].files_mut()[f].set_remote(remote);
+        // The trace's `remote_name_changed` record (scenario-format part 2), as ReplaceRemotePrefix
+        // and the redirect policies write it.
+        self.record(crate::trace::TraceKind::RemoteNameChanged {
+            job,
+            file: f as u32,
+            to: crate::trace::TraceText::new(remote),
+        });
         self.modified(j);
         Ok(())
     }

@@ -126,3 +126,32 @@ fn a_restart_between_attempts_keeps_the_file_on_its_remote() {
     assert_eq!(finish(&sim, &job), 120);
     assert_eq!((count(&sim, A), count(&sim, B)), (2, 0));
 }
+
+/// Scenario-format part 2, trace record `remote_name_changed`: SetRemoteName writes it (as
+/// ReplaceRemotePrefix and the redirect policies do), naming the file and the new URL; a refused
+/// SetRemoteName writes none.
+#[test]
+fn set_remote_name_writes_the_remote_name_changed_record() {
+    let (sim, app) = alice(a_fails_once(100).remote(B, Remote::sized(300)));
+    let job = after_first_attempt(&sim, &app);
+    let file = &job.enum_files().unwrap()[0];
+    let renames = |sim: &Sim| -> Vec<(u32, String)> {
+        sim.trace()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::RemoteNameChanged { file, to, .. } => {
+                    Some((*file, to.as_str().to_string()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(renames(&sim), vec![]);
+    assert_eq!(
+        file.set_remote_name("ftp://x.test/a"),
+        Err(HResult::E_INVALIDARG)
+    );
+    assert_eq!(renames(&sim), vec![]);
+    file.set_remote_name(B).unwrap();
+    assert_eq!(renames(&sim), vec![(0, B.to_string())]);
+}
