@@ -79,6 +79,11 @@ pub enum TraceKind {
         file: u32,
         /// S_OK, or the fault's code (the attempt failed at connection).
         result: HResult,
+        /// The attempt stopped at an HTTP gate before the remote's script (scenario-format part 2,
+        /// the per-attempt gate order): the proxy (invalid, not running, or its credentials), the
+        /// server certificate, the client certificate, the server's credentials or a required
+        /// header. No scripted answer (and no chaos fault) was used.
+        gate: bool,
     },
     /// A connection attempt that connected, with a failure scripted after some bytes.
     AttemptCut {
@@ -565,6 +570,7 @@ impl TraceEvent {
                 job: j,
                 file,
                 result,
+                ..
             } if result == HResult::S_OK => {
                 format!("{t} {} file {file} connect: ok", job(j))
             }
@@ -572,8 +578,17 @@ impl TraceEvent {
                 job: j,
                 file,
                 result,
+                gate: false,
             } => {
                 format!("{t} {} file {file} connect: {result}", job(j))
+            }
+            TraceKind::Attempt {
+                job: j,
+                file,
+                result,
+                gate: true,
+            } => {
+                format!("{t} {} file {file} connect: {result} at a gate", job(j))
             }
             TraceKind::AttemptCut {
                 job: j,
@@ -969,6 +984,13 @@ mod tests {
                 job,
                 file: 1,
                 result: HResult::S_OK,
+                gate: false,
+            },
+            TraceKind::Attempt {
+                job,
+                file: 1,
+                result: HResult::http(403),
+                gate: true,
             },
             TraceKind::AttemptCut {
                 job,

@@ -694,6 +694,8 @@ pub(crate) struct Attempt {
     pub accept_ranges: bool,
     /// The length of the body the server sends (what a dynamic-content job learns at the end, D62).
     pub length: u64,
+    /// The attempt stopped at an HTTP gate before the remote's script (see `TraceKind::Attempt`).
+    pub gate: bool,
 }
 
 impl World {
@@ -971,6 +973,7 @@ fn attempt_on(remote: Option<&mut Remote>, chaos: &mut Option<Chaos>) -> Attempt
         modified,
         accept_ranges,
         length,
+        gate: false,
     }
 }
 

@@ -41,6 +41,16 @@ fn fail(code: HResult) -> Attempt {
         modified: 0,
         accept_ranges: true,
         length: 0,
+        gate: false,
+    }
+}
+
+/// An attempt that stopped at a gate with `code`, before the remote's script (traced as such,
+/// `TraceKind::Attempt::gate`).
+fn stopped(code: HResult) -> Attempt {
+    Attempt {
+        gate: true,
+        ..fail(code)
     }
 }
 
@@ -322,7 +332,7 @@ impl Service {
             let mut proxy_sent = None;
             match self.route(j, &url) {
                 Route::Direct => {}
-                Route::Invalid => return fail(HResult::BG_E_INVALID_PROXY_INFO),
+                Route::Invalid => return stopped(HResult::BG_E_INVALID_PROXY_INFO),
                 Route::Bypassed(name) => self.record(TraceKind::Proxy {
                     job: id,
                     file,
@@ -338,10 +348,10 @@ impl Service {
                     });
                     let Some(proxy) = self.world.http.proxies.get(&name) else {
                         // A proxy nobody runs: its name does not resolve (part 2, decision 4).
-                        return fail(HResult::ERROR_WINHTTP_NAME_NOT_RESOLVED);
+                        return stopped(HResult::ERROR_WINHTTP_NAME_NOT_RESOLVED);
                     };
                     if !proxy.valid {
-                        return fail(HResult::BG_E_INVALID_PROXY_INFO);
+                        return stopped(HResult::BG_E_INVALID_PROXY_INFO);
                     }
                     if let Some(auth) = proxy.auth.clone() {
                         self.log_request(j, f, &url, None);
@@ -356,9 +366,9 @@ impl Service {
                             Some((scheme, true)) => proxy_sent = Some((AuthTarget::Proxy, scheme)),
                             Some((scheme, false)) => {
                                 self.log_request(j, f, &url, Some((AuthTarget::Proxy, scheme)));
-                                return fail(HResult::http(407));
+                                return stopped(HResult::http(407));
                             }
-                            None => return fail(HResult::http(407)),
+                            None => return stopped(HResult::http(407)),
                         }
                     }
                 }
@@ -380,6 +390,7 @@ impl Service {
                     modified: 0,
                     accept_ranges: true,
                     length: 0,
+                    gate: false,
                 };
             };
             let gates = remote.http.as_deref().cloned();
@@ -406,7 +417,7 @@ impl Service {
                         }
                     };
                     if let Some(code) = problem {
-                        return fail(code);
+                        return stopped(code);
                     }
                 }
                 // 4. The client certificate (SetClientCertificateByName page): none presented is
@@ -416,10 +427,10 @@ impl Service {
                         .http()
                         .and_then(|h| h.client_certificate.as_ref())
                     {
-                        None => return fail(HResult::ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED),
+                        None => return stopped(HResult::ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED),
                         Some(c) if !trusted.iter().any(|t| t.eq_ignore_ascii_case(&c.sha1)) => {
                             self.log_request(j, f, &url, proxy_sent);
-                            return fail(HResult::http(403));
+                            return stopped(HResult::http(403));
                         }
                         Some(_) => {}
                     }
@@ -440,9 +451,9 @@ impl Service {
                     Some((scheme, true)) => server_sent = Some((AuthTarget::Server, scheme)),
                     Some((scheme, false)) => {
                         self.log_request(j, f, &url, Some((AuthTarget::Server, scheme)));
-                        return fail(HResult::http(401));
+                        return stopped(HResult::http(401));
                     }
-                    None => return fail(HResult::http(401)),
+                    None => return stopped(HResult::http(401)),
                 }
             }
             // The request that goes through (with the credentials it carries).
@@ -461,6 +472,7 @@ impl Service {
                         modified: remote.map_or(0, |r| r.modified),
                         accept_ranges: remote.is_none_or(|r| r.accept_ranges),
                         length: 0,
+                        gate: true,
                     };
                 }
             }

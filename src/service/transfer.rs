@@ -196,6 +196,7 @@ impl Service {
                     job: id,
                     file,
                     result,
+                    gate: attempt.gate,
                 },
             });
             if let (Some(fault), None) = (fault, after_bytes) {

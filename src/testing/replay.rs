@@ -103,10 +103,10 @@ enum Def {
 
 /// With chaos: the answers each remote definition actually gave, in order, read from the trace.
 ///
-/// Only attempts that reached the remote's script count (D27: what stops at a proxy the world does
-/// not run, or at proxy settings BITS finds invalid, consumes no scripted answer and no chaos, and
-/// fails the same way on replay). An attempt through a proxy is traced with a `proxy` record first;
-/// an invalid route fails with BG_E_INVALID_PROXY_INFO, which no script of a generated world holds.
+/// Only attempts that reached the remote's script count: what stops at a gate (the proxy — invalid,
+/// not running or asking for credentials —, the server certificate, the client certificate, the
+/// server's credentials, a required header; D27, D30, D31) consumes no scripted answer and no chaos,
+/// and stops at the same gate on replay. The trace marks such attempts (`TraceKind::Attempt::gate`).
 ///
 /// Each answer is credited to the URL the attempt requested: the file's remote name as it is at
 /// that attempt (the one it was added with, then SetRemoteName's, §2.6, and the renames the trace
@@ -204,7 +204,21 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                     _ => {}
                 }
                 let (job, file, result, after_bytes) = match ev.kind {
-                    TraceKind::Attempt { job, file, result } => (job, file, result, None),
+                    TraceKind::Attempt {
+                        job,
+                        file,
+                        result,
+                        gate,
+                    } => {
+                        if gate {
+                            // Stopped at a gate before the script: no scripted answer used, the
+                            // replay stops at the same gate (and a redirect hop under way ends).
+                            hop.remove(&(job, file));
+                            stopped.remove(&(job, file));
+                            continue;
+                        }
+                        (job, file, result, None)
+                    }
                     TraceKind::AttemptCut {
                         job,
                         file,
