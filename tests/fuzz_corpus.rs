@@ -292,3 +292,39 @@ fn the_http_mark_reaches_every_gate() {
         );
     }
 }
+
+/// The budget bounds of `FuzzLimits` (events and trace events in all) stop an ordinary run, they do
+/// not fail it: the input under `fuzz/budget/` (found by the `ops` target) retries one job every 5 s
+/// (D3's floor) through a proxy for 28 whole-day steps — 3.4 million trace events in all, past the
+/// budget — and both targets pass it, having checked every step up to the budget.
+#[test]
+fn an_ordinary_run_past_the_budget_stops_and_passes() {
+    use bitsim::testing::{FuzzLimits, Harness};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/budget/retry-every-5s-through-a-proxy-for-28-days");
+    let data = std::fs::read(&path).expect("the budget input");
+    let (setup, draws) = decode_run(&data);
+    let mut h = Harness::unchecked(&setup);
+    let mut most_in_a_step = 0;
+    let mut last = FuzzLimits::used(&h).max_events;
+    for d in &draws {
+        let _ = h.step(d);
+        let used = FuzzLimits::used(&h).max_events;
+        most_in_a_step = most_in_a_step.max(used - last);
+        last = used;
+    }
+    let used = FuzzLimits::used(&h);
+    let b = FuzzLimits::FUZZ;
+    assert!(
+        used.max_trace > b.max_trace,
+        "{used:?}: not past the budget"
+    );
+    assert!(
+        most_in_a_step <= b.max_events_per_step / 4,
+        "{most_in_a_step}"
+    );
+    assert!(used.max_jobs <= b.max_jobs);
+    drop(h);
+    fuzz_ops(&data);
+    fuzz_scenario(&data, &run_scenario);
+}

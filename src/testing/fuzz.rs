@@ -41,25 +41,38 @@ use crate::{HResult, JobType};
 pub const MAX_FUZZ_OPS: usize = 64;
 
 /// What one fuzz input may cost: virtual work (engine events, per step and in all) and memory (trace
-/// events, jobs). An input that exceeds a bound fails the target like a broken invariant: a run that
-/// needs more is a runaway (an event loop that does not let time pass, a job or trace leak), not a
-/// slow input. The committed corpora reach 69,120 events in one step (a day of progress ticks),
-/// 138,123 events, 207,374 trace events and 51 jobs (`tests/fuzz_corpus.rs` measures and keeps the
-/// bounds at least twice that). The heaviest ordinary run the fuzzer has found is a job retrying
-/// every 5 s (D3's floor) through a proxy for 17 whole-day steps: 880,911 events and 2,055,470 trace
-/// events (seven per attempt), hence 3,000,000 for the trace (a 134 MB trace block at most, under the
-/// targets' 256 MiB heap cap). Such a retry loop kept up for 25 or more whole days would still
-/// exceed it: the bounds cap the cost of an input, and an ordinary run that long is reported too.
+/// events, jobs).
+///
+/// Two bounds find runaways and fail the target like a broken invariant: the engine events of one
+/// step (an event loop that does not let time pass; a whole day of progress ticks is 69,120) and the
+/// jobs (a leak: an input creates at most one per step). The other two are a budget: an input whose
+/// run reaches them in all stops there, its steps so far checked, and passes. An ordinary run can
+/// need any total: a job retrying every 5 s (D3's floor) through a proxy writes seven trace events
+/// per attempt, 120,960 per whole-day step, and the fuzzer finds inputs with 28 such steps (3.4
+/// million). The committed corpora reach 69,120 events in one step, 138,123 events, 207,374 trace
+/// events and 51 jobs (`tests/fuzz_corpus.rs` measures them and keeps every bound at least twice
+/// that, so no committed input stops early).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FuzzLimits {
-    /// Engine events one step may process (an `advance` of a day included).
+    /// Engine events one step may process (an `advance` of a day included): a runaway past it.
     pub max_events_per_step: u64,
-    /// Engine events the whole input may process.
+    /// Engine events the whole input may process: the run stops there.
     pub max_events: u64,
-    /// Trace events the run may record.
+    /// Trace events the run may record: the run stops there.
     pub max_trace: usize,
-    /// Jobs the run may create.
+    /// Jobs the run may create: a leak past it.
     pub max_jobs: usize,
+}
+
+/// Where a run stands against [`FuzzLimits`] after a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Spent {
+    /// Within every bound: the next step runs.
+    Within,
+    /// The budget (events or trace in all) is used up: the run stops, having passed.
+    Budget,
+    /// A runaway bound was exceeded: the target fails with this message.
+    Runaway(String),
 }
 
 impl FuzzLimits {
@@ -67,7 +80,7 @@ impl FuzzLimits {
     pub const FUZZ: FuzzLimits = FuzzLimits {
         max_events_per_step: 500_000,
         max_events: 2_000_000,
-        max_trace: 3_000_000,
+        max_trace: 2_000_000,
         max_jobs: 2 * MAX_FUZZ_OPS,
     };
 
@@ -81,22 +94,25 @@ impl FuzzLimits {
         }
     }
 
-    /// Panics with what was exceeded if step `step` or the whole run of `h` went over the bounds
-    /// (`last_events`: the engine events processed before the step; updated).
-    fn enforce(&self, h: &Harness, last_events: &mut u64, step: usize) {
-        if let Err(over) = self.check(h, last_events, step) {
-            panic!("{over}");
+    /// Whether the run of `h` may go on after step `step`: panics with what was exceeded past a
+    /// runaway bound; `false` once the budget is used up (`last_events`: the engine events processed
+    /// before the step; updated).
+    fn enforce(&self, h: &Harness, last_events: &mut u64, step: usize) -> bool {
+        match self.check(h, last_events, step) {
+            Spent::Within => true,
+            Spent::Budget => false,
+            Spent::Runaway(over) => panic!("{over}"),
         }
     }
 
-    /// What was exceeded, if step `step` or the whole run of `h` went over the bounds
-    /// (`last_events`: the engine events processed before the step; updated).
-    fn check(&self, h: &Harness, last_events: &mut u64, step: usize) -> Result<(), String> {
+    /// Where step `step` left the run of `h` against the bounds (`last_events`: the engine events
+    /// processed before the step; updated).
+    fn check(&self, h: &Harness, last_events: &mut u64, step: usize) -> Spent {
         let used = FuzzLimits::used(h);
         let in_step = used.max_events - *last_events;
         *last_events = used.max_events;
         let over = |what: &str, n: u64, max: u64| {
-            Err(format!(
+            Spent::Runaway(format!(
                 "step {step} exceeded the fuzz bound on {what}: {n} > {max}"
             ))
         };
@@ -107,16 +123,13 @@ impl FuzzLimits {
                 self.max_events_per_step,
             );
         }
-        if used.max_events > self.max_events {
-            return over("engine events", used.max_events, self.max_events);
-        }
-        if used.max_trace > self.max_trace {
-            return over("trace events", used.max_trace as u64, self.max_trace as u64);
-        }
         if used.max_jobs > self.max_jobs {
             return over("jobs", used.max_jobs as u64, self.max_jobs as u64);
         }
-        Ok(())
+        if used.max_events > self.max_events || used.max_trace > self.max_trace {
+            return Spent::Budget;
+        }
+        Spent::Within
     }
 }
 
@@ -575,9 +588,13 @@ pub fn fuzz_ops(data: &[u8]) {
             drop(h);
             panic!("{failure}");
         }
-        if let Err(over) = limits.check(&h, &mut events, i) {
-            drop(h);
-            panic!("{over}");
+        match limits.check(&h, &mut events, i) {
+            Spent::Within => {}
+            Spent::Budget => return,
+            Spent::Runaway(over) => {
+                drop(h);
+                panic!("{over}");
+            }
         }
     }
 }

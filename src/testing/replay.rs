@@ -25,20 +25,23 @@ use std::fmt;
 /// [`Setup::check_run`]) is refused with an error naming the place, instead of writing a file the
 /// loader would refuse.
 pub fn replay(setup: &Setup, draws: &[Draw]) -> Result<Scenario, SetupError> {
-    replay_with(setup, draws, &mut |_, _| {})
+    replay_with(setup, draws, &mut |_, _| true)
 }
 
-/// [`replay`], calling `after(harness, i)` after step `i` (the fuzz targets check their bounds there).
+/// [`replay`], calling `after(harness, i)` after step `i` (the fuzz targets check their bounds there);
+/// the run ends after the first step for which it answers `false` (the scenario has the steps so far).
 pub(crate) fn replay_with(
     setup: &Setup,
     draws: &[Draw],
-    after: &mut dyn FnMut(&Harness, usize),
+    after: &mut dyn FnMut(&Harness, usize) -> bool,
 ) -> Result<Scenario, SetupError> {
     setup.check_run(draws)?;
     let mut h = Harness::unchecked(setup);
     for (i, d) in draws.iter().enumerate() {
         let _ = h.step(d);
-        after(&h, i);
+        if !after(&h, i) {
+            break;
+        }
     }
     Ok(render(&h, None))
 }
