@@ -927,8 +927,8 @@ impl Job {
     ///
     /// Errors, in this order (D57): BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED; E_NOTIMPL for
     /// upload types; E_INVALIDARG for no ranges, a name AddFile refuses or an SMB remote;
-    /// BG_E_TOO_MANY_RANGES_IN_FILE past 500 ranges; BG_E_INVALID_RANGE for an offset of
-    /// BG_LENGTH_TO_EOF; BG_E_OVERLAPPING_RANGES; then AddFile's limits. After Resume a range past the
+    /// BG_E_TOO_MANY_RANGES_IN_FILE past 500 ranges (not for administrators); BG_E_INVALID_RANGE for
+    /// an offset of BG_LENGTH_TO_EOF; BG_E_OVERLAPPING_RANGES; then AddFile's limits. After Resume a range past the
     /// remote's end sends the job to ERROR with BG_E_INVALID_RANGE, a server ignoring ranges with
     /// BG_E_INSUFFICIENT_RANGE_SUPPORT (D58).
     pub fn add_file_with_ranges(
