@@ -1078,7 +1078,8 @@ impl Job {
     /// TakeOwnership: this application's user becomes the owner (non-final states); the job then runs
     /// only while the new owner is logged on (D9, D10). A no-op for the owner.
     ///
-    /// Errors: E_ACCESSDENIED for a non-administrator who does not own the job (D9);
+    /// Errors: E_ACCESSDENIED for a caller who does not own the job and is not an administrator
+    /// running elevated (D9, D92);
     /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
         self.h.write(|s, app| s.take_ownership(app, self.id))
