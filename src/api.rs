@@ -927,8 +927,8 @@ impl Job {
     ///
     /// Errors, in this order (D57): BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED; E_NOTIMPL for
     /// upload types; E_INVALIDARG for no ranges, a name AddFile refuses or an SMB remote;
-    /// BG_E_TOO_MANY_RANGES_IN_FILE past 500 ranges; BG_E_INVALID_RANGE for an offset of
-    /// BG_LENGTH_TO_EOF; BG_E_OVERLAPPING_RANGES; then AddFile's limits. After Resume a range past the
+    /// BG_E_TOO_MANY_RANGES_IN_FILE past 500 ranges (not for administrators); BG_E_INVALID_RANGE for
+    /// an offset of BG_LENGTH_TO_EOF; BG_E_OVERLAPPING_RANGES; then AddFile's limits. After Resume a range past the
     /// remote's end sends the job to ERROR with BG_E_INVALID_RANGE, a server ignoring ranges with
     /// BG_E_INSUFFICIENT_RANGE_SUPPORT (D58).
     pub fn add_file_with_ranges(
@@ -1078,7 +1078,8 @@ impl Job {
     /// TakeOwnership: this application's user becomes the owner (non-final states); the job then runs
     /// only while the new owner is logged on (D9, D10). A no-op for the owner.
     ///
-    /// Errors: E_ACCESSDENIED for a non-administrator who does not own the job (D9);
+    /// Errors: E_ACCESSDENIED for a caller who does not own the job and is not an administrator
+    /// running elevated (D9, D92);
     /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
         self.h.write(|s, app| s.take_ownership(app, self.id))

@@ -268,7 +268,9 @@ impl Service {
         if ranges.is_empty() || !http || !valid_remote(remote, job_type) || !valid_local(local) {
             return Err(HResult::E_INVALIDARG);
         }
-        crate::ranges::check(ranges)?;
+        // D57: MaxRangesPerFile, like the other quotas, does not bind administrators.
+        let caller = self.apps[app.index()].user;
+        crate::ranges::check(ranges, !self.is_admin(caller))?;
         self.add_file_set(app, job, &[(remote, local)])?;
         let file = self.jobs[j]
             .files_mut()
@@ -461,8 +463,8 @@ impl Service {
         Ok(())
     }
 
-    /// TakeOwnership: the caller becomes the owner. Needs an administrator unless the caller owns the job
-    /// already (D9). The job then runs only while the new owner is logged on (D10).
+    /// TakeOwnership: the caller becomes the owner. Needs an elevated administrator unless the caller
+    /// owns the job already (D9, D92). The job then runs only while the new owner is logged on (D10).
     pub fn take_ownership(&mut self, app: AppId, job: JobId) -> Result<(), HResult> {
         let j = self.mutable(app, job)?;
         let caller = self.apps[app.index()].user;
@@ -471,7 +473,9 @@ impl Service {
             self.jobs[j].touch(self.now);
             return Ok(());
         }
-        if !self.is_admin(caller) {
+        // D92: taking another user's job needs an administrator running elevated (§2.2; the
+        // TakeOwnership page: on Vista and later the caller must run in an elevated state).
+        if !self.is_admin(caller) || !self.users[caller.index()].elevated() {
             return Err(HResult::E_ACCESSDENIED);
         }
         self.live_jobs_per_user[old.index()] -= 1;

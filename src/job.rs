@@ -838,6 +838,10 @@ impl Job {
         self.set_slot(Slot::NoProgressSince, None);
         self.modified = now;
     }
+    /// ModificationTime alone (what [`Job::times`] reports as `modification_time`).
+    pub fn modified_at(&self) -> SimTime {
+        self.modified
+    }
     /// ModificationTime (§8.2).
     pub fn touch(&mut self, now: SimTime) {
         self.modified = now;

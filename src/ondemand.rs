@@ -278,7 +278,7 @@ impl Service {
 
     /// IBackgroundCopyFile6::RequestFileRanges (D73, D74): checks as [`Service::file6_mut`], then
     /// the ranges: none (E_INVALIDARG), more than MaxRangesPerFile (BG_E_TOO_MANY_RANGES_IN_FILE, as
-    /// D57), then BG_E_INVALID_RANGE for an InitialOffset of BG_LENGTH_TO_EOF or, once the file's size
+    /// D57: not for administrators), then BG_E_INVALID_RANGE for an InitialOffset of BG_LENGTH_TO_EOF or, once the file's size
     /// is known, any part outside it. Ranges may overlap each other and the bytes already on disk or
     /// pending (the page: they are split into non-overlapping ranges). Accepted: the job moves by
     /// the on-demand rules from now on (D75); the ranges filled so far are no longer reported (the
@@ -294,7 +294,9 @@ impl Service {
         if ranges.is_empty() {
             return Err(HResult::E_INVALIDARG);
         }
-        if ranges.len() > crate::ranges::MAX_RANGES_PER_FILE {
+        // D57, D74: MaxRangesPerFile does not bind administrators.
+        let caller = self.apps[app.index()].user;
+        if !self.is_admin(caller) && ranges.len() > crate::ranges::MAX_RANGES_PER_FILE {
             return Err(HResult::BG_E_TOO_MANY_RANGES_IN_FILE);
         }
         if ranges.iter().any(|&(o, _)| o == BG_LENGTH_TO_EOF) {

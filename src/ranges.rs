@@ -16,16 +16,17 @@ pub const BG_LENGTH_TO_EOF: u64 = u64::MAX;
 pub(crate) const MAX_RANGES_PER_FILE: usize = 500;
 
 /// AddFileWithRanges' checks of the ranges themselves, in the order D57 fixes: none given
-/// (E_INVALIDARG), more than MaxRangesPerFile (BG_E_TOO_MANY_RANGES_IN_FILE), an InitialOffset of
+/// (E_INVALIDARG), more than MaxRangesPerFile (BG_E_TOO_MANY_RANGES_IN_FILE) when `capped` (the caller
+/// is not an administrator: the policy does not apply to administrators, D57), an InitialOffset of
 /// BG_LENGTH_TO_EOF (BG_E_INVALID_RANGE), then overlap (BG_E_OVERLAPPING_RANGES): sorted by offset
 /// (a stable sort, so ranges with equal offsets keep the order given), a range must end at or before
 /// the next one starts — duplicate offsets given in reverse order, `(100, 5)` then `(100, 0)`, are
 /// refused, `(100, 0)` then `(100, 5)` are not (`SDK bits2_0/nf-bits2_0-ibackgroundcopyjob3-addfilewithranges`).
-pub(crate) fn check(ranges: &[(u64, u64)]) -> Result<(), HResult> {
+pub(crate) fn check(ranges: &[(u64, u64)], capped: bool) -> Result<(), HResult> {
     if ranges.is_empty() {
         return Err(HResult::E_INVALIDARG);
     }
-    if ranges.len() > MAX_RANGES_PER_FILE {
+    if capped && ranges.len() > MAX_RANGES_PER_FILE {
         return Err(HResult::BG_E_TOO_MANY_RANGES_IN_FILE);
     }
     if ranges.iter().any(|&(off, _)| off == BG_LENGTH_TO_EOF) {
@@ -123,29 +124,37 @@ mod tests {
 
     #[test]
     fn check_order_and_overlap_d57() {
-        assert_eq!(check(&[]), Err(HResult::E_INVALIDARG));
+        assert_eq!(check(&[], true), Err(HResult::E_INVALIDARG));
+        assert_eq!(check(&[], false), Err(HResult::E_INVALIDARG));
         assert_eq!(
-            check(&vec![(0, 1); 501]),
+            check(&vec![(0, 1); 501], true),
             Err(HResult::BG_E_TOO_MANY_RANGES_IN_FILE)
         );
         let five_hundred: Vec<_> = (0..500).map(|i| (i * 10, 10)).collect();
-        assert_eq!(check(&five_hundred), Ok(()));
+        assert_eq!(check(&five_hundred, true), Ok(()));
+        // D57: MaxRangesPerFile does not apply to administrators.
+        let five_hundred_one: Vec<_> = (0..501).map(|i| (i * 10, 10)).collect();
+        assert_eq!(check(&five_hundred_one, false), Ok(()));
         assert_eq!(
-            check(&[(BG_LENGTH_TO_EOF, 1)]),
+            check(&vec![(0, 1); 501], false),
+            Err(HResult::BG_E_OVERLAPPING_RANGES)
+        );
+        assert_eq!(
+            check(&[(BG_LENGTH_TO_EOF, 1)], true),
             Err(HResult::BG_E_INVALID_RANGE)
         );
         assert_eq!(
-            check(&[(100, 5), (100, 0)]),
+            check(&[(100, 5), (100, 0)], true),
             Err(HResult::BG_E_OVERLAPPING_RANGES)
         );
-        assert_eq!(check(&[(100, 0), (100, 5)]), Ok(()));
-        assert_eq!(check(&[(10, 5), (0, 10)]), Ok(()));
+        assert_eq!(check(&[(100, 0), (100, 5)], true), Ok(()));
+        assert_eq!(check(&[(10, 5), (0, 10)], true), Ok(()));
         assert_eq!(
-            check(&[(10, 5), (0, 11)]),
+            check(&[(10, 5), (0, 11)], true),
             Err(HResult::BG_E_OVERLAPPING_RANGES)
         );
         assert_eq!(
-            check(&[(0, BG_LENGTH_TO_EOF), (100, 1)]),
+            check(&[(0, BG_LENGTH_TO_EOF), (100, 1)], true),
             Err(HResult::BG_E_OVERLAPPING_RANGES)
         );
     }

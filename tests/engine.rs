@@ -1269,3 +1269,49 @@ fn d88_a_machine_after_a_dropped_one_behaves_as_a_fresh_one() {
     }
     assert_eq!(run(), fresh);
 }
+
+// ============================================================ D91
+
+#[test]
+fn d91_a_retry_loop_is_not_activity_and_a_restart_starts_it_again() {
+    // A job failing every 60 s with NoProgressTimeout above JobInactivityTimeout (1,000 s).
+    let looping = |sim: &Sim, app: &Manager| {
+        let job = app.create_job("looping", JobType::Download).unwrap();
+        job.set_priority(Priority::Foreground).unwrap();
+        job.set_minimum_retry_delay(60).unwrap();
+        job.set_no_progress_timeout(5000).unwrap();
+        job.add_file(A, LA).unwrap();
+        job.resume().unwrap();
+        sim.advance_secs(0);
+        assert_eq!(state(&job), JobState::TransientError);
+        job
+    };
+    let world = || world_a(10, [], Response::http(503)).inactivity_timeout(1000);
+
+    // Without a restart: cancelled 1,000 s after the first transient error, although every retry
+    // moved ModificationTime (the last one at 960 s).
+    let (sim, app) = alice(world());
+    let job = looping(&sim, &app);
+    sim.advance_secs(999);
+    assert_eq!(state(&job), JobState::TransientError);
+    assert_eq!(
+        job.get_times().unwrap().modification_time,
+        SimTime::from_millis(960_000)
+    );
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Cancelled);
+
+    // A restart at 500 s forgets the loop (not saved): T22 counts from ModificationTime (480 s)
+    // until the next retry (540 s) begins a new loop, so the job is cancelled at 1,540 s.
+    let (sim, app) = alice(world());
+    let id = looping(&sim, &app).id();
+    sim.advance_secs(500);
+    sim.restart_service();
+    let app = sim.connect("again", sim.user("alice")).unwrap();
+    let job = app.get_job(id).unwrap();
+    assert_eq!(state(&job), JobState::TransientError);
+    sim.advance_secs(1039);
+    assert_eq!(state(&job), JobState::TransientError);
+    sim.advance_secs(1);
+    assert_eq!(state(&job), JobState::Cancelled);
+}

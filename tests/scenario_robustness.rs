@@ -388,6 +388,23 @@ fn checks_that_can_never_pass_are_refused() {
     );
 }
 
+/// D28: `check property custom_headers` takes `expect: S_FALSE` (GetCustomHeaders' answer when no
+/// headers are set), with `is` null or left out; no other job getter answers S_FALSE.
+#[test]
+fn d28_custom_headers_check_takes_s_false_and_only_it() {
+    let check = |name: &str, rest: &str| {
+        refused(&format!(
+            r#"{{ "check": "property", "job": "j", "property": "{name}", "expect": "S_FALSE"{rest} }}"#
+        ))
+    };
+    assert_eq!(check("custom_headers", ""), "");
+    assert_eq!(check("custom_headers", r#", "is": null"#), "");
+    assert!(check("custom_headers", r#", "is": "X-A: 1""#)
+        .contains("/steps/1/is: GetCustomHeaders returns S_FALSE only with no headers (null)"));
+    assert!(check("description", r#", "is": "d""#)
+        .contains("/steps/1/expect: S_FALSE: of these getters only custom_headers returns"));
+}
+
 /// Inputs are read up to 16 MiB: an endless file is refused instead of filling memory.
 #[cfg(unix)]
 #[test]

@@ -363,17 +363,20 @@ impl StepReader {
             "property" => {
                 let job = self.job(&f, "job")?;
                 let expect = StepReader::expect(&f)?;
-                if !expect.is_failure() && expect != HResult::S_OK {
-                    return never(
-                        &f,
-                        "expect",
-                        format!("{expect}: none of these getters returns a success code other than S_OK"),
-                    );
-                }
                 let prop_is = |name: &str| {
                     f.get("property")
                         .is_some_and(|n| matches!(&n.kind, Kind::Str(s) if s == name))
                 };
+                // D28: GetCustomHeaders answers S_FALSE (and NULL) when no headers are set; it is the
+                // one job getter with a success code other than S_OK (scenario contract, part 2).
+                let headers_none = expect == HResult::S_FALSE && prop_is("custom_headers");
+                if !expect.is_failure() && expect != HResult::S_OK && !headers_none {
+                    return never(
+                        &f,
+                        "expect",
+                        format!("{expect}: of these getters only custom_headers returns a success code other than S_OK (S_FALSE)"),
+                    );
+                }
                 // reply_data's BG_E_TOO_LARGE reports the length: `is: { size }` (D66).
                 let too_large = prop_is("reply_data") && expect == HResult::BG_E_TOO_LARGE;
                 if expect.is_failure() && f.has("is") && !too_large {
@@ -425,6 +428,23 @@ impl StepReader {
                         is,
                         expect,
                     }
+                } else if headers_none {
+                    // S_FALSE is GetCustomHeaders' answer exactly when it returns NULL (D28): the
+                    // check reads NULL, and a value other than null could never pass.
+                    let none = PropertyValue::CustomHeaders(None);
+                    let is = match f.has("is") {
+                        true => property_value(&f, "is", none.prop())?,
+                        false => none.clone(),
+                    };
+                    if is != none {
+                        return never(
+                            &f,
+                            "is",
+                            "GetCustomHeaders returns S_FALSE only with no headers (null)"
+                                .to_string(),
+                        );
+                    }
+                    Check::Property { job, is }
                 } else if expect.is_failure() {
                     let prop = property_name(&f, &checkable_names())?;
                     Check::PropertyFails { job, prop, expect }

@@ -95,7 +95,9 @@ impl Service {
         };
 
         // ---- become `t.to`: the job's own part, then the service's
+        let modified_before = self.jobs[j].modified_at();
         let entered = self.jobs[j].enter(t, now);
+        self.note_retry_idle(id, t, modified_before);
         self.record(TraceKind::State {
             job: id,
             from,
@@ -151,6 +153,62 @@ impl Service {
             JobState::Suspended | JobState::Connecting | JobState::Transferring => {
                 self.notify(j, NotifyEvent::JobModification)
             }
+        }
+    }
+
+    /// D91: a retry loop is not activity. An entry into TRANSIENT_ERROR starts (or continues) the
+    /// job's loop; the service's own changes among QUEUED, CONNECTING and TRANSIENT_ERROR continue
+    /// it while nothing else moved ModificationTime since the loop's last change (no progress, no
+    /// method call); anything else ends it. T22 counts a job in its loop as inactive since the
+    /// loop began ([`Service::inactive_since`]).
+    #[inline]
+    fn note_retry_idle(&mut self, id: JobId, t: Transition, modified_before: crate::time::SimTime) {
+        use crate::transition::Rule;
+        let to = t.to();
+        if to != JobState::TransientError && self.retry_idle.is_empty() {
+            return;
+        }
+        let own = matches!(
+            t.rule(),
+            Rule::T4
+                | Rule::T6
+                | Rule::T7
+                | Rule::T11
+                | Rule::T18
+                | Rule::T19
+                | Rule::T20
+                | Rule::T21a
+                | Rule::T21b
+                | Rule::D10
+                | Rule::D15
+        ) && matches!(
+            to,
+            JobState::Queued | JobState::Connecting | JobState::TransientError
+        );
+        let now = self.now;
+        if own {
+            if let Some(e) = self.retry_idle.get_mut(&id) {
+                if e.1 == modified_before {
+                    e.1 = now;
+                    return;
+                }
+            }
+        }
+        if to == JobState::TransientError {
+            self.retry_idle.insert(id, (now, now));
+        } else {
+            self.retry_idle.remove(&id);
+        }
+    }
+
+    /// T22 (D36, D91): since when job `j` (not running) has been inactive: the start of its retry
+    /// loop while the loop's last change is still its last modification, else its ModificationTime.
+    pub(crate) fn inactive_since(&self, j: usize) -> crate::time::SimTime {
+        let job = &self.jobs[j];
+        let modified = job.modified_at();
+        match self.retry_idle.get(&job.id()) {
+            Some(&(began, last)) if last == modified => began,
+            _ => modified,
         }
     }
 

@@ -205,6 +205,11 @@ pub struct Service {
     pub(crate) sandbox: Option<Box<crate::sandbox::Sandbox>>,
     /// Command-line launches not yet taken by [`Service::take_launches`] (§5.4).
     pub(crate) launches: Vec<crate::cmdline::Launch>,
+    /// D91: the jobs in a retry loop, each with the instant its inactivity began (its entry into
+    /// TRANSIENT_ERROR) and the ModificationTime the loop's last state change wrote. Only jobs in
+    /// a loop have an entry (nothing per idle job); not saved: a load re-derives T22 from
+    /// ModificationTime (D36).
+    pub(crate) retry_idle: BTreeMap<JobId, (SimTime, SimTime)>,
 }
 
 impl Service {
@@ -229,6 +234,7 @@ impl Service {
             trace: Trace::new(),
             sandbox: None,
             launches: Vec::new(),
+            retry_idle: BTreeMap::new(),
         };
         s.open_sandbox();
         if let Some((seed, rate_ppm)) = chaos {

@@ -1,7 +1,8 @@
 //! T22: the service cancels a job that saw no activity for JobInactivityTimeout (world
 //! `inactivity_timeout`, default 7,776,000 s). Activity is what moves ModificationTime (§8.2: a
 //! property change, a method call, a state change, bytes written down); a CONNECTING or
-//! TRANSFERRING job counts as active (D36). The deadlines are kept lazily ([`crate::engine::Scavenge`]):
+//! TRANSFERRING job counts as active (D36), and a job in the service's own retry loop is inactive
+//! since the loop began (D91, `Service::inactive_since`). The deadlines are kept lazily ([`crate::engine::Scavenge`]):
 //! nothing per job until the first one falls due, and a deadline that ModificationTime has since
 //! moved is put back at its new time instead of firing.
 
@@ -56,11 +57,12 @@ impl Service {
             Some(a) => a,
             None => {
                 let mut a = BinaryHeap::new();
-                for job in self.jobs.iter() {
+                for (j, job) in self.jobs.iter().enumerate() {
                     if job.state().is_final() {
                         continue;
                     }
-                    if let Some(d) = Service::due_after(job.times().modification_time, timeout) {
+                    // D91: a job in a retry loop is inactive since the loop began.
+                    if let Some(d) = Service::due_after(self.inactive_since(j), timeout) {
                         a.push(Reverse((d, job.id())));
                     }
                 }
@@ -81,7 +83,7 @@ impl Service {
             let from = if job.state().is_running() {
                 t
             } else {
-                job.times().modification_time
+                self.inactive_since(id.index())
             };
             match Service::due_after(from, timeout) {
                 Some(d2) if d2 > t => agenda.push(Reverse((d2, id))),
