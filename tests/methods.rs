@@ -448,6 +448,49 @@ fn d14_default_quota_values() {
     assert_eq!(HResult::BG_E_TOO_MANY_JOBS_PER_MACHINE.code(), 0x8020_0050);
 }
 
+#[test]
+fn d95_unelevated_admin_has_quotas_and_no_access_to_other_users_jobs() {
+    let sim = Sim::new(World::new());
+    sim.with_service_mut(|s| {
+        s.set_limits(Limits {
+            max_jobs_per_machine: 300,
+            max_jobs_per_user: 2,
+            max_files_per_job: 1,
+        })
+    });
+    let alice = sim.user("alice");
+    let plain = sim.add_user("plain", true, true);
+    sim.with_service_mut(|s| s.set_user_token(plain, None, Some(false)));
+    let boss = sim.admin("boss");
+    let (ma, mp, mb) = (
+        sim.connect("a", alice).unwrap(),
+        sim.connect("p", plain).unwrap(),
+        sim.connect("b", boss).unwrap(),
+    );
+    let aj = ma.create_job("a", JobType::Download).unwrap();
+    // Unelevated: another user's job and all users' jobs are closed (D95, D9).
+    assert_eq!(mp.get_job(aj.id()).unwrap_err(), HResult::E_ACCESSDENIED);
+    assert_eq!(mp.enum_jobs(1).unwrap_err(), HResult::E_ACCESSDENIED);
+    // Unelevated: the per-user and per-job quotas apply (D14 exempts administrators only elevated).
+    let p0 = mp.create_job("p0", JobType::Download).unwrap();
+    mp.create_job("p1", JobType::Download).unwrap();
+    assert_eq!(
+        mp.create_job("p2", JobType::Download).unwrap_err(),
+        HResult::BG_E_TOO_MANY_JOBS_PER_USER
+    );
+    p0.add_file(A, LA).unwrap();
+    assert_eq!(p0.add_file(B, LB), Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB));
+    // Elevated (the default for an administrator): exempt, and may see and take every job.
+    for i in 0..3 {
+        mb.create_job(&format!("b{i}"), JobType::Download).unwrap();
+    }
+    assert_eq!(mb.enum_jobs(1).unwrap().len(), 6);
+    let bj = mb.get_job(aj.id()).unwrap();
+    bj.take_ownership().unwrap();
+    assert_eq!(bj.get_owner_elevation_state(), Ok(true));
+    assert_eq!(mp.get_job(aj.id()).unwrap_err(), HResult::E_ACCESSDENIED);
+}
+
 // ============================================================ D9 (ownership, visibility)
 
 fn two_users() -> (Sim, Manager, Manager, Manager, UserId) {

@@ -38,7 +38,8 @@ const SID_PREFIX: &str = "S-1-5-21-1004336348-1177238915-682003330-";
 pub struct User {
     /// Account name.
     pub name: String,
-    /// A member of Administrators (elevated): exempt from quotas, may see and change every job (D9, D14).
+    /// A member of Administrators: with an elevated token (the default, D34) exempt from quotas and
+    /// may see and change every job (D9, D14, D95).
     pub admin: bool,
     /// Logged on interactively: the user's jobs transfer only then (D10).
     pub logged_on: bool,
@@ -55,6 +56,12 @@ impl User {
     /// GetOwnerElevationState of the user's jobs (D34).
     pub fn elevated(&self) -> bool {
         self.elevated.unwrap_or(self.admin)
+    }
+    /// D95: an administrator's powers (other users' jobs, BG_JOB_ENUM_ALL_USERS, TakeOwnership of
+    /// another user's job, the quota exemption) come with an elevated token only; a member of
+    /// Administrators running unelevated is a standard user (§6).
+    pub fn admin_powers(&self) -> bool {
+        self.admin && self.elevated()
     }
     /// GetOwnerIntegrityLevel of the user's jobs (D34).
     pub fn integrity(&self) -> u32 {
@@ -446,8 +453,9 @@ impl Service {
         }
     }
 
+    /// The caller may act as an administrator (D9, D14; elevated only, D95).
     pub(crate) fn is_admin(&self, user: UserId) -> bool {
-        self.users[user.index()].admin
+        self.users[user.index()].admin_powers()
     }
 
     /// D9: the job index if `app` may touch job `id` at all: RPC_E_DISCONNECTED for an exited
