@@ -618,6 +618,19 @@ impl Handle {
         r
     }
 
+    /// A call that may change job `id`: [`Handle::write`] after D96's integrity check (a caller of
+    /// lower integrity than the job's owner may read the job but not change it).
+    fn write_job<R>(
+        &self,
+        id: JobId,
+        f: impl FnOnce(&mut Service, AppId) -> Result<R, HResult>,
+    ) -> Result<R, HResult> {
+        self.write(|s, app| {
+            s.may_modify(app, id)?;
+            f(s, app)
+        })
+    }
+
     pub(crate) fn job(&self, id: JobId) -> Job {
         Job {
             h: self.clone(),
@@ -830,7 +843,7 @@ macro_rules! facade_property_methods {
                     " (", $cite, "), and the common ones of every handle method (module docs)."
                 )]
                 pub fn $api_set(&self, value: $aty) -> Result<(), HResult> {
-                    self.h.write(|s, app| s.$set(app, self.id, value))
+                    self.h.write_job(self.id, |s, app| s.$set(app, self.id, value))
                 }
             )?
         )*
@@ -862,7 +875,8 @@ impl Job {
 
     /// Set any property (BG_E_READ_ONLY_PROPERTY for one without a setter).
     pub fn set_property(&self, value: &PropertyValue) -> Result<(), HResult> {
-        self.h.write(|s, app| s.set_property(app, self.id, value))
+        self.h
+            .write_job(self.id, |s, app| s.set_property(app, self.id, value))
     }
 
     /// IBackgroundCopyJob5::SetProperty with a raw BITS_JOB_PROPERTY_ID (`bits5_0.h`) and the
@@ -874,8 +888,9 @@ impl Job {
     /// Errors: BG_E_UNKNOWN_PROPERTY_ID for any other id; E_INVALIDARG for a value its member cannot
     /// hold (D35); the typed setter's errors; the common ones of every handle method.
     pub fn set_property_raw(&self, id: u32, value: u128) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_property_raw(app, self.id, id, value))
+        self.h.write_job(self.id, |s, app| {
+            s.set_property_raw(app, self.id, id, value)
+        })
     }
 
     /// IBackgroundCopyJob3::ReplaceRemotePrefix: every file whose remote name starts with
@@ -889,8 +904,9 @@ impl Job {
         old_prefix: &str,
         new_prefix: &str,
     ) -> Result<HResult, HResult> {
-        self.h
-            .write(|s, app| s.replace_remote_prefix(app, self.id, old_prefix, new_prefix))
+        self.h.write_job(self.id, |s, app| {
+            s.replace_remote_prefix(app, self.id, old_prefix, new_prefix)
+        })
     }
 
     /// IBackgroundCopyJob5::GetProperty with a raw BITS_JOB_PROPERTY_ID: the value as
@@ -906,8 +922,9 @@ impl Job {
     ///
     /// Errors: as AddFileSet.
     pub fn add_file(&self, remote_url: &str, local_name: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.add_file(app, self.id, remote_url, local_name))
+        self.h.write_job(self.id, |s, app| {
+            s.add_file(app, self.id, remote_url, local_name)
+        })
     }
 
     /// AddFileSet: all files or none (non-final states, §2.0). Adding to a TRANSFERRED job sends it
@@ -918,7 +935,8 @@ impl Job {
     /// BG_E_TOO_MANY_FILES_IN_JOB past MaxFilesPerJob for non-administrators (D14); BG_E_INVALID_STATE in
     /// ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn add_file_set(&self, files: &[(&str, &str)]) -> Result<(), HResult> {
-        self.h.write(|s, app| s.add_file_set(app, self.id, files))
+        self.h
+            .write_job(self.id, |s, app| s.add_file_set(app, self.id, files))
     }
 
     /// IBackgroundCopyJob3::AddFileWithRanges: a download file of which only `ranges` (`(offset,
@@ -937,8 +955,9 @@ impl Job {
         local_name: &str,
         ranges: &[(u64, u64)],
     ) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.add_file_with_ranges(app, self.id, remote_url, local_name, ranges))
+        self.h.write_job(self.id, |s, app| {
+            s.add_file_with_ranges(app, self.id, remote_url, local_name, ranges)
+        })
     }
 
     /// EnumFiles: one handle per file, in the order added (any state; only the common errors).
@@ -966,7 +985,7 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn suspend(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.suspend(app, self.id))
+        self.h.write_job(self.id, |s, app| s.suspend(app, self.id))
     }
 
     /// Resume: SUSPENDED goes to QUEUED (T2), TRANSIENT_ERROR and ERROR go to QUEUED for a retry now
@@ -975,14 +994,14 @@ impl Job {
     /// Errors: BG_E_EMPTY for a job without files (T3; the job stays SUSPENDED); BG_E_INVALID_STATE in
     /// ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn resume(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.resume(app, self.id))
+        self.h.write_job(self.id, |s, app| s.resume(app, self.id))
     }
 
     /// Cancel (T16): any non-final state goes to CANCELLED, a final state. `Ok(S_OK)`.
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3; a second Cancel).
     pub fn cancel(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.cancel(app, self.id))
+        self.h.write_job(self.id, |s, app| s.cancel(app, self.id))
     }
 
     /// Complete: the job goes to ACKNOWLEDGED, a final state, keeping its fully transferred files
@@ -993,7 +1012,7 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE for an upload or upload-reply job outside TRANSFERRED (T17c), and in
     /// ACKNOWLEDGED and CANCELLED (§1.3; a second Complete).
     pub fn complete(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.complete(app, self.id))
+        self.h.write_job(self.id, |s, app| s.complete(app, self.id))
     }
 
     /// SetPriority.
@@ -1019,7 +1038,7 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_interface(&self, callback: impl Callback + 'static) -> Result<(), HResult> {
-        self.h.write(|s, app| {
+        self.h.write_job(self.id, |s, app| {
             s.set_notify_interface(
                 app,
                 self.id,
@@ -1034,8 +1053,9 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_answer(&self, answer: HResult) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_notify_interface(app, self.id, Some(Notifier::Answer(answer))))
+        self.h.write_job(self.id, |s, app| {
+            s.set_notify_interface(app, self.id, Some(Notifier::Answer(answer)))
+        })
     }
 
     /// [`Job::set_notify_answer`] with an object that answers QueryInterface for
@@ -1048,7 +1068,7 @@ impl Job {
         answer: HResult,
         implements: u8,
     ) -> Result<(), HResult> {
-        self.h.write(|s, app| {
+        self.h.write_job(self.id, |s, app| {
             s.set_notify_interface_implementing(
                 app,
                 self.id,
@@ -1063,7 +1083,7 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn clear_notify_interface(&self) -> Result<(), HResult> {
         self.h
-            .write(|s, app| s.set_notify_interface(app, self.id, None))
+            .write_job(self.id, |s, app| s.set_notify_interface(app, self.id, None))
     }
 
     /// GetError: the error object, or BG_E_ERROR_INFORMATION_UNAVAILABLE.
@@ -1081,7 +1101,8 @@ impl Job {
     /// Errors: E_ACCESSDENIED for a non-administrator who does not own the job (D9);
     /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
-        self.h.write(|s, app| s.take_ownership(app, self.id))
+        self.h
+            .write_job(self.id, |s, app| s.take_ownership(app, self.id))
     }
 }
 
@@ -1098,8 +1119,9 @@ impl Job {
     /// password, except both NULL with NTLM or NEGOTIATE: the caller's logon), BG_E_INVALID_STATE in
     /// ACKNOWLEDGED and CANCELLED.
     pub fn set_credentials(&self, credentials: &Credentials) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_credentials(app, self.id, credentials))
+        self.h.write_job(self.id, |s, app| {
+            s.set_credentials(app, self.id, credentials)
+        })
     }
 
     /// IBackgroundCopyJob2::RemoveCredentials: `Ok(S_OK)` when credentials for the pair were
@@ -1109,7 +1131,9 @@ impl Job {
     /// ACKNOWLEDGED and CANCELLED.
     pub fn remove_credentials(&self, target: u32, scheme: u32) -> Result<HResult, HResult> {
         self.h
-            .write(|s, app| s.remove_credentials(app, self.id, target, scheme))
+            .write_job(self.id, |s, app| {
+                s.remove_credentials(app, self.id, target, scheme)
+            })
             .map(|removed| {
                 if removed {
                     HResult::S_OK
@@ -1133,8 +1157,9 @@ impl Job {
         store: &str,
         by: crate::properties::CertificateBy<'_>,
     ) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_client_certificate(app, self.id, location, store, by))
+        self.h.write_job(self.id, |s, app| {
+            s.set_client_certificate(app, self.id, location, store, by)
+        })
     }
 
     /// IBackgroundCopyJobHttpOptions::RemoveClientCertificate: `Ok(S_FALSE)` when the job has none.
@@ -1142,7 +1167,7 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
     pub fn remove_client_certificate(&self) -> Result<HResult, HResult> {
         self.h
-            .write(|s, app| s.remove_client_certificate(app, self.id))
+            .write_job(self.id, |s, app| s.remove_client_certificate(app, self.id))
             .map(|removed| {
                 if removed {
                     HResult::S_OK
@@ -1181,8 +1206,9 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
     pub fn make_custom_headers_write_only(&self) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.make_custom_headers_write_only(app, self.id))
+        self.h.write_job(self.id, |s, app| {
+            s.make_custom_headers_write_only(app, self.id)
+        })
     }
 }
 
@@ -1239,8 +1265,9 @@ impl File {
     /// BG_E_INVALID_STATE in a final state (§2.6). The file continues at its offset unless the new
     /// remote differs in size or time stamp (D38) or ignores ranges (D39).
     pub fn set_remote_name(&self, remote: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_remote_name(app, self.job, self.index, remote))
+        self.h.write_job(self.job, |s, app| {
+            s.set_remote_name(app, self.job, self.index, remote)
+        })
     }
     /// IBackgroundCopyFile2::GetFileRanges: the `(offset, length)` ranges the file was added with
     /// (AddFileWithRanges), in the order given, a length of [`crate::BG_LENGTH_TO_EOF`] as given. Empty
@@ -1257,13 +1284,15 @@ impl File {
     /// When every requested range is on disk the job goes to SUSPENDED unless the file is complete
     /// (T30).
     pub fn request_file_ranges(&self, ranges: &[(u64, u64)]) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.request_file_ranges(app, self.job, self.index, ranges))
+        self.h.write_job(self.job, |s, app| {
+            s.request_file_ranges(app, self.job, self.index, ranges)
+        })
     }
     /// IBackgroundCopyFile6::UpdateDownloadPosition: download missing data from `offset` first (D75).
     pub fn update_download_position(&self, offset: u64) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.update_download_position(app, self.job, self.index, offset))
+        self.h.write_job(self.job, |s, app| {
+            s.update_download_position(app, self.job, self.index, offset)
+        })
     }
     /// IBackgroundCopyFile6::GetFilledFileRanges: the ranges on disk, merged and ordered by offset
     /// (D73).
@@ -1288,8 +1317,9 @@ impl File {
     /// downloads the file again; for peer content the file is downloaded again from the origin, a
     /// TRANSFERRED job being queued again (T32, D79).
     pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))
+        self.h.write_job(self.job, |s, app| {
+            s.set_validation_state(app, self.job, self.index, valid)
+        })
     }
     /// IBackgroundCopyFile3::IsDownloadedFromPeer: TRUE once a `peer` remote served the file to a
     /// job with ENABLE_PEERCACHING_CLIENT (D65).
@@ -1308,8 +1338,9 @@ impl File {
     /// HTTP_RESPONSE_HEADERS value until the next answer; BG_E_UNKNOWN_PROPERTY_ID for another id,
     /// BG_E_INVALID_STATE in a final state (D64).
     pub fn set_property(&self, id: u32, value: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_file_property(app, self.job, self.index, id, value))
+        self.h.write_job(self.job, |s, app| {
+            s.set_file_property(app, self.job, self.index, id, value)
+        })
     }
 }
 

@@ -458,6 +458,23 @@ impl Service {
         self.users[user.index()].admin_powers()
     }
 
+    /// D96: a caller whose token's integrity level is below that of the job owner's token may not
+    /// change the job (E_ACCESSDENIED), even as an elevated administrator; reading it is allowed. An
+    /// unknown job is left to the method's own checks.
+    pub(crate) fn may_modify(&self, app: AppId, id: JobId) -> Result<(), HResult> {
+        let user = self.live_app(app)?.user;
+        match self.jobs.get(id.index()) {
+            Some(job)
+                if job.owner() != user
+                    && self.users[user.index()].integrity()
+                        < self.users[job.owner().index()].integrity() =>
+            {
+                Err(HResult::E_ACCESSDENIED)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// D9: the job index if `app` may touch job `id` at all: RPC_E_DISCONNECTED for an exited
     /// application, BG_E_NOT_FOUND for an unknown id, E_ACCESSDENIED for another user's job unless the
     /// caller is an administrator.
