@@ -80,9 +80,10 @@ pub trait Callback {
         let _ = (job, n);
         HResult::S_OK
     }
-    /// Callback2 `FileTransferred`: `file` of the job finished (an upload-reply job: its reply came in; D60, D94). Called only when
-    /// [`Callback::implements`] is 2 or more and the job's notify flags include FILE_TRANSFERRED; a
-    /// negative answer makes BITS call it again after the job's minimum retry delay.
+    /// Callback2 `FileTransferred`: `file` of the job finished (an upload-reply job: its reply came
+    /// in; D60, D94). Called only when [`Callback::implements`] is 2 or more and the job's notify
+    /// flags include FILE_TRANSFERRED; a negative answer makes BITS call it again after the job's
+    /// minimum retry delay.
     fn file_transferred(&mut self, job: &Job, file: &File, n: &Notification) -> HResult {
         let _ = (job, file, n);
         HResult::S_OK
