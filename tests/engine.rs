@@ -1315,3 +1315,72 @@ fn d91_a_retry_loop_is_not_activity_and_a_restart_starts_it_again() {
     sim.advance_secs(1);
     assert_eq!(state(&job), JobState::Cancelled);
 }
+
+#[test]
+fn d94_upload_reply_file_transferred_comes_with_the_reply_and_is_re_called() {
+    let up = "https://example.test/app";
+    let (sim, app) = alice(
+        World::new()
+            .remote(
+                up,
+                Remote::sized(0).with_reply(
+                    Body::Bytes(b"id=7".to_vec()),
+                    [],
+                    [Response::win32(12030)],
+                ),
+            )
+            .remote(B, Remote::sized(0))
+            .local("C:\\up\\q.bin", 10),
+    );
+    let job = app.create_job("ask", JobType::UploadReply).unwrap();
+    job.add_file(up, "C:\\up\\q.bin").unwrap();
+    job.set_minimum_retry_delay(60).unwrap();
+    job.set_notify_flags(0x11u32).unwrap();
+    job.set_notify_answer_implementing(HResult::E_FAIL, 2)
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(1);
+    // The upload is done and the reply failed: no FileTransferred yet.
+    assert_eq!(state(&job), JobState::TransientError);
+    assert!(app.take_notifications().unwrap().is_empty());
+    sim.advance_secs(60);
+    assert_eq!(state(&job), JobState::Transferred);
+    sim.advance_secs(60);
+    let seen: Vec<(NotifyEvent, Option<u32>, u64)> = app
+        .take_notifications()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d.notification.event,
+                d.notification.file,
+                d.notification.time.as_millis() / 1000,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (NotifyEvent::FileTransferred, Some(0), 60),
+            (NotifyEvent::JobTransferred, None, 60),
+            (NotifyEvent::FileTransferred, Some(0), 120),
+            (NotifyEvent::JobTransferred, None, 120),
+        ]
+    );
+    // A plain upload job never gets one.
+    let put = app.create_job("put", JobType::Upload).unwrap();
+    put.add_file(B, "C:\\up\\q.bin").unwrap();
+    put.set_notify_flags(0x11u32).unwrap();
+    put.set_notify_answer_implementing(HResult::S_OK, 2)
+        .unwrap();
+    put.resume().unwrap();
+    sim.advance_secs(1);
+    let events: Vec<NotifyEvent> = app
+        .take_notifications()
+        .unwrap()
+        .iter()
+        .filter(|d| d.notification.job == put.id())
+        .map(|d| d.notification.event)
+        .collect();
+    assert_eq!(events, [NotifyEvent::JobTransferred]);
+}

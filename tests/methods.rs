@@ -448,6 +448,90 @@ fn d14_default_quota_values() {
     assert_eq!(HResult::BG_E_TOO_MANY_JOBS_PER_MACHINE.code(), 0x8020_0050);
 }
 
+#[test]
+fn d95_unelevated_admin_has_quotas_and_no_access_to_other_users_jobs() {
+    let sim = Sim::new(World::new());
+    sim.with_service_mut(|s| {
+        s.set_limits(Limits {
+            max_jobs_per_machine: 300,
+            max_jobs_per_user: 2,
+            max_files_per_job: 1,
+        })
+    });
+    let alice = sim.user("alice");
+    let plain = sim.add_user("plain", true, true);
+    sim.with_service_mut(|s| s.set_user_token(plain, None, Some(false)));
+    let boss = sim.admin("boss");
+    let (ma, mp, mb) = (
+        sim.connect("a", alice).unwrap(),
+        sim.connect("p", plain).unwrap(),
+        sim.connect("b", boss).unwrap(),
+    );
+    let aj = ma.create_job("a", JobType::Download).unwrap();
+    // Unelevated: another user's job and all users' jobs are closed (D95, D9).
+    assert_eq!(mp.get_job(aj.id()).unwrap_err(), HResult::E_ACCESSDENIED);
+    assert_eq!(mp.enum_jobs(1).unwrap_err(), HResult::E_ACCESSDENIED);
+    // Unelevated: the per-user and per-job quotas apply (D14 exempts administrators only elevated).
+    let p0 = mp.create_job("p0", JobType::Download).unwrap();
+    mp.create_job("p1", JobType::Download).unwrap();
+    assert_eq!(
+        mp.create_job("p2", JobType::Download).unwrap_err(),
+        HResult::BG_E_TOO_MANY_JOBS_PER_USER
+    );
+    p0.add_file(A, LA).unwrap();
+    assert_eq!(p0.add_file(B, LB), Err(HResult::BG_E_TOO_MANY_FILES_IN_JOB));
+    // Elevated (the default for an administrator): exempt, and may see and take every job.
+    for i in 0..3 {
+        mb.create_job(&format!("b{i}"), JobType::Download).unwrap();
+    }
+    assert_eq!(mb.enum_jobs(1).unwrap().len(), 6);
+    let bj = mb.get_job(aj.id()).unwrap();
+    bj.take_ownership().unwrap();
+    assert_eq!(bj.get_owner_elevation_state(), Ok(true));
+    assert_eq!(mp.get_job(aj.id()).unwrap_err(), HResult::E_ACCESSDENIED);
+}
+
+#[test]
+fn d96_lower_integrity_reads_a_job_but_every_change_is_access_denied() {
+    let sim = Sim::new(World::new());
+    let svc = sim.admin("svc");
+    sim.with_service_mut(|s| s.set_user_token(svc, Some(0x4000), None));
+    let root = sim.admin("root");
+    let (ms, mr) = (
+        sim.connect("s", svc).unwrap(),
+        sim.connect("r", root).unwrap(),
+    );
+    let sj = ms.create_job("wu", JobType::Download).unwrap();
+    sj.add_file(A, LA).unwrap();
+    let rj = mr.get_job(sj.id()).unwrap();
+    // Reading works (D9 lets the administrator see it).
+    assert_eq!(rj.get_state(), Ok(JobState::Suspended));
+    assert_eq!(rj.get_display_name().unwrap(), "wu");
+    assert_eq!(rj.get_owner_integrity_level(), Ok(0x4000));
+    let files = rj.enum_files().unwrap();
+    assert_eq!(files[0].get_remote_name().unwrap(), A);
+    assert_eq!(mr.enum_jobs(1).unwrap().len(), 1);
+    // Every change is refused first, even where the state would refuse it too.
+    let denied = Err(HResult::E_ACCESSDENIED);
+    assert_eq!(rj.set_display_name("mine"), denied);
+    assert_eq!(rj.set_priority(Priority::High), denied);
+    assert_eq!(rj.add_file(B, LB), denied);
+    assert_eq!(rj.resume(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(rj.suspend(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(rj.complete(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(rj.cancel(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(rj.take_ownership(), denied);
+    assert_eq!(rj.set_notify_answer(HResult::S_OK), denied);
+    assert_eq!(files[0].set_remote_name(B), denied);
+    // Nothing changed, and the owner itself may change its job.
+    assert_eq!(sj.get_display_name().unwrap(), "wu");
+    assert_eq!(sj.get_priority(), Ok(Priority::Normal));
+    assert_eq!(sj.get_progress().unwrap().files_total, 1);
+    assert_eq!(sj.get_owner().unwrap(), rj.get_owner().unwrap());
+    assert_eq!(sj.set_display_name("wu2"), Ok(()));
+    assert_eq!(sj.cancel(), Ok(HResult::S_OK));
+}
+
 // ============================================================ D9 (ownership, visibility)
 
 fn two_users() -> (Sim, Manager, Manager, Manager, UserId) {

@@ -37,9 +37,23 @@ impl Service {
             .map(|j| self.jobs[j].progress(self.live_bytes(j)))
     }
 
-    /// GetTimes (§8.2, D13).
+    /// GetTimes (§8.2, D13). ModificationTime is also the time of the last byte transferred: while a
+    /// running transfer has moved bytes not yet written down, that is the current instant, as
+    /// GetProgress's bytes are live (§8.2).
     pub fn times(&self, app: AppId, job: JobId) -> Result<JobTimes, HResult> {
-        self.access(app, job).map(|j| self.jobs[j].times())
+        self.access(app, job).map(|j| {
+            let mut times = self.jobs[j].times();
+            if let Some((file, bytes)) = self.live_bytes(j) {
+                let settled = self.jobs[j]
+                    .files()
+                    .get(file as usize)
+                    .map_or(u64::MAX, |f| f.bytes_transferred);
+                if bytes > settled {
+                    times.modification_time = times.modification_time.max(self.now);
+                }
+            }
+            times
+        })
     }
 
     /// GetOwner: the owner's SID string.

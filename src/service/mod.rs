@@ -38,7 +38,8 @@ const SID_PREFIX: &str = "S-1-5-21-1004336348-1177238915-682003330-";
 pub struct User {
     /// Account name.
     pub name: String,
-    /// A member of Administrators (elevated): exempt from quotas, may see and change every job (D9, D14).
+    /// A member of Administrators: with an elevated token (the default, D34) exempt from quotas and
+    /// may see and change every job (D9, D14, D95).
     pub admin: bool,
     /// Logged on interactively: the user's jobs transfer only then (D10).
     pub logged_on: bool,
@@ -55,6 +56,12 @@ impl User {
     /// GetOwnerElevationState of the user's jobs (D34).
     pub fn elevated(&self) -> bool {
         self.elevated.unwrap_or(self.admin)
+    }
+    /// D95: an administrator's powers (other users' jobs, BG_JOB_ENUM_ALL_USERS, TakeOwnership of
+    /// another user's job, the quota exemption) come with an elevated token only; a member of
+    /// Administrators running unelevated is a standard user (§6).
+    pub fn admin_powers(&self) -> bool {
+        self.admin && self.elevated()
     }
     /// GetOwnerIntegrityLevel of the user's jobs (D34).
     pub fn integrity(&self) -> u32 {
@@ -452,8 +459,26 @@ impl Service {
         }
     }
 
+    /// The caller may act as an administrator (D9, D14; elevated only, D95).
     pub(crate) fn is_admin(&self, user: UserId) -> bool {
-        self.users[user.index()].admin
+        self.users[user.index()].admin_powers()
+    }
+
+    /// D96: a caller whose token's integrity level is below that of the job owner's token may not
+    /// change the job (E_ACCESSDENIED), even as an elevated administrator; reading it is allowed. An
+    /// unknown job is left to the method's own checks.
+    pub(crate) fn may_modify(&self, app: AppId, id: JobId) -> Result<(), HResult> {
+        let user = self.live_app(app)?.user;
+        match self.jobs.get(id.index()) {
+            Some(job)
+                if job.owner() != user
+                    && self.users[user.index()].integrity()
+                        < self.users[job.owner().index()].integrity() =>
+            {
+                Err(HResult::E_ACCESSDENIED)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// D9: the job index if `app` may touch job `id` at all: RPC_E_DISCONNECTED for an exited

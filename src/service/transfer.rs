@@ -538,6 +538,9 @@ impl Service {
             job: id,
             event: ReplyEvent::Finished(len),
         });
+        // D94: the reply is the part of an upload-reply job that Callback2 FileTransferred reports
+        // (about the job's one file), before the JobTransferred that follows in this step.
+        self.notify_file(j, 0);
         true
     }
 
@@ -588,7 +591,7 @@ impl Service {
             bytes,
         });
         // D60: Callback2 FileTransferred, before the job's JobTransferred (which follows this step).
-        // Upload files have none (the page names download jobs and the reply of upload-reply jobs).
+        // Upload files have none; an upload-reply job's comes when its reply is in (D94).
         if !upload {
             self.notify_file(j, f as u32);
         }

@@ -162,7 +162,7 @@ impl Checker {
     ) -> Result<(), Violation> {
         sim.with_service(|s| {
             while let Some(u) = s.user(UserId(self.users_seen)) {
-                if u.admin {
+                if u.admin_powers() {
                     self.admins.insert(UserId(self.users_seen));
                     self.admins_changed = self.history.bump();
                 }
@@ -291,7 +291,7 @@ impl Checker {
         // Priorities are read through any live application that may see the job.
         let priority = |job: JobId, owner: UserId| {
             h.apps.iter().find_map(|(&app, &(user, alive))| {
-                let may = user == owner || s.user(user).is_some_and(|u| u.admin);
+                let may = user == owner || s.user(user).is_some_and(|u| u.admin_powers());
                 (alive && may).then(|| s.priority(app, job).ok()).flatten()
             })
         };
