@@ -187,7 +187,7 @@ impl Service {
         );
         let now = self.now;
         if own {
-            if let Some(e) = self.retry_idle.get_mut(&id) {
+            if let Some(e) = self.retry_idle.get_mut(id) {
                 if e.1 == modified_before {
                     e.1 = now;
                     return;
@@ -197,7 +197,7 @@ impl Service {
         if to == JobState::TransientError {
             self.retry_idle.insert(id, (now, now));
         } else {
-            self.retry_idle.remove(&id);
+            self.retry_idle.remove(id);
         }
     }
 
@@ -206,8 +206,8 @@ impl Service {
     pub(crate) fn inactive_since(&self, j: usize) -> crate::time::SimTime {
         let job = &self.jobs[j];
         let modified = job.modified_at();
-        match self.retry_idle.get(&job.id()) {
-            Some(&(began, last)) if last == modified => began,
+        match self.retry_idle.get(job.id()) {
+            Some((began, last)) if last == modified => began,
             _ => modified,
         }
     }

@@ -216,7 +216,73 @@ pub struct Service {
     /// TRANSIENT_ERROR) and the ModificationTime the loop's last state change wrote. Only jobs in
     /// a loop have an entry (nothing per idle job); not saved: a load re-derives T22 from
     /// ModificationTime (D36).
-    pub(crate) retry_idle: BTreeMap<JobId, (SimTime, SimTime)>,
+    pub(crate) retry_idle: RetryIdle,
+}
+
+/// D91's retry loops by job index: for each job in a loop, the instant its inactivity began and the
+/// ModificationTime the loop's last change wrote. A vector indexed by job (allocated when the first
+/// job enters a loop, 16 bytes per job up to the highest index in a loop), not a map: a storm of
+/// jobs failing and retrying touches it at every state change, in O(1) and in job order.
+#[derive(Debug, Default)]
+pub(crate) struct RetryIdle {
+    slots: Vec<(SimTime, SimTime)>,
+    /// Jobs in a loop (slots whose first time is not [`RetryIdle::NONE`]).
+    live: usize,
+}
+
+impl RetryIdle {
+    /// A slot with no loop.
+    const NONE: (SimTime, SimTime) = (SimTime::MAX, SimTime::MAX);
+
+    /// No job is in a loop.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Job `id`'s loop, if it is in one.
+    #[inline]
+    pub(crate) fn get(&self, id: JobId) -> Option<(SimTime, SimTime)> {
+        self.slots
+            .get(id.index())
+            .copied()
+            .filter(|&e| e != Self::NONE)
+    }
+
+    /// Job `id`'s loop, to move its last change.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: JobId) -> Option<&mut (SimTime, SimTime)> {
+        self.slots.get_mut(id.index()).filter(|e| **e != Self::NONE)
+    }
+
+    /// Job `id` begins a loop (or begins it again). A loop that begins at the last instant (D18) is
+    /// not kept: its beginning is then the job's ModificationTime anyway, which is all
+    /// [`Service::inactive_since`] would read from it.
+    pub(crate) fn insert(&mut self, id: JobId, loop_: (SimTime, SimTime)) {
+        if loop_ == Self::NONE {
+            self.remove(id);
+            return;
+        }
+        let i = id.index();
+        if i >= self.slots.len() {
+            self.slots.resize(i + 1, Self::NONE);
+        }
+        if self.slots[i] == Self::NONE {
+            self.live += 1;
+        }
+        self.slots[i] = loop_;
+    }
+
+    /// Job `id` is in no loop.
+    #[inline]
+    pub(crate) fn remove(&mut self, id: JobId) {
+        if let Some(e) = self.slots.get_mut(id.index()) {
+            if *e != Self::NONE {
+                *e = Self::NONE;
+                self.live -= 1;
+            }
+        }
+    }
 }
 
 impl Service {
@@ -241,7 +307,7 @@ impl Service {
             trace: Trace::new(),
             sandbox: None,
             launches: Vec::new(),
-            retry_idle: BTreeMap::new(),
+            retry_idle: RetryIdle::default(),
         };
         s.open_sandbox();
         if let Some((seed, rate_ppm)) = chaos {
@@ -473,7 +539,8 @@ impl Service {
         match self.jobs.get(id.index()) {
             // The owner's own calls (nearly all) are never refused.
             Some(job) if job.owner() != user => {
-                if self.users[user.index()].integrity() < self.users[job.owner().index()].integrity()
+                if self.users[user.index()].integrity()
+                    < self.users[job.owner().index()].integrity()
                 {
                     Err(HResult::E_ACCESSDENIED)
                 } else {
@@ -495,5 +562,40 @@ impl Service {
         } else {
             Err(HResult::E_ACCESSDENIED)
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_idle_tests {
+    use super::RetryIdle;
+    use crate::time::SimTime;
+    use crate::JobId;
+
+    /// D91's table: a loop per job, counted; a removed or never-begun loop reads as none; a loop
+    /// begun at the last instant is not kept (its beginning would be the ModificationTime anyway).
+    #[test]
+    fn d91_retry_loops_are_kept_per_job_and_counted() {
+        let (a, b) = (JobId(3), JobId(40));
+        let t = |s| SimTime::from_secs(s);
+        let mut r = RetryIdle::default();
+        assert!(r.is_empty());
+        assert_eq!(r.get(a), None);
+        r.insert(b, (t(5), t(5)));
+        r.insert(a, (t(1), t(2)));
+        r.insert(a, (t(3), t(3)));
+        assert!(!r.is_empty());
+        assert_eq!(r.get(a), Some((t(3), t(3))));
+        assert_eq!(r.get(JobId(4)), None);
+        r.get_mut(b).unwrap().1 = t(9);
+        assert_eq!(r.get(b), Some((t(5), t(9))));
+        r.remove(b);
+        r.remove(b);
+        assert_eq!(r.get(b), None);
+        assert!(!r.is_empty());
+        r.insert(a, (SimTime::MAX, SimTime::MAX));
+        assert_eq!(r.get(a), None);
+        assert!(r.is_empty());
+        r.remove(JobId(1000));
+        assert!(r.is_empty());
     }
 }
