@@ -240,19 +240,28 @@ fn the_sandboxed_corpus_inputs_reach_every_file_rule() {
     }
     assert!(inputs >= 5, "only {inputs} sandboxed inputs in the corpus");
     assert!(high_performance, "no sandboxed input sets HIGH_PERFORMANCE");
-    for want in [
-        "temp_file of file 0 created",
-        "temp_file of file 0 truncated",
-        "renamed to its local name",
-        "temp_file of file 0 deleted",
-        "-> ACKNOWLEDGED",
-        "-> CANCELLED",
-        "service restarted",
-        "done (131073 bytes)",
-    ] {
+    reaches_every(
+        &lines,
+        "sandboxed",
+        &[
+            "temp_file of file 0 created",
+            "temp_file of file 0 truncated",
+            "renamed to its local name",
+            "temp_file of file 0 deleted",
+            "-> ACKNOWLEDGED",
+            "-> CANCELLED",
+            "service restarted",
+            "done (131073 bytes)",
+        ],
+    );
+}
+
+/// Each of `wants` appears in some trace line of the `kind` corpus inputs.
+fn reaches_every(lines: &[String], kind: &str, wants: &[&str]) {
+    for want in wants {
         assert!(
             lines.iter().any(|l| l.contains(want)),
-            "no sandboxed corpus input reaches {want:?}"
+            "no {kind} corpus input reaches {want:?}"
         );
     }
 }
@@ -276,21 +285,21 @@ fn the_http_mark_reaches_every_gate() {
         lines.extend(h.trace_lines());
     }
     assert!(inputs >= 5, "only {inputs} HTTP-gated inputs in the corpus");
-    for want in [
-        "challenged: 401, sent SERVER",
-        "challenged: 401, no credentials to send",
-        "challenged: 407, sent PROXY",
-        "challenged: 407, no credentials to send",
-        "proxy: through proxy.test:8080",
-        "redirected: ",
-        "SECURE_CERT",
-        "-> TRANSFERRED",
-    ] {
-        assert!(
-            lines.iter().any(|l| l.contains(want)),
-            "no HTTP-gated corpus input reaches {want:?}"
-        );
-    }
+    reaches_every(
+        &lines,
+        "HTTP-gated",
+        &[
+            "challenged: 401, sent SERVER",
+            "challenged: 401, no credentials to send",
+            "challenged: 407, sent PROXY",
+            "challenged: 407, no credentials to send",
+            "proxy: through proxy.test:8080",
+            "redirected: ",
+            "SECURE_CERT",
+            " at a gate",
+            "-> TRANSFERRED",
+        ],
+    );
 }
 
 /// The budget bounds of `FuzzLimits` (events and trace events in all) stop an ordinary run, they do

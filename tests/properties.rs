@@ -128,6 +128,29 @@ fn run_with(
     Ok(h)
 }
 
+/// The run of `h` written as a scenario (the one writer) reads back as the same `Scenario` and replays
+/// in the scenario runner step for step to the same trace (chaos lines aside: the file states chaos as
+/// the remotes' scripted answers).
+fn replays_as_its_scenario(h: &Harness, file: &str) -> Result<(), TestCaseError> {
+    let scenario = h.scenario();
+    let text = scenario.to_json();
+    let back =
+        Scenario::parse(&text, file).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+    prop_assert_eq!(&back, &scenario);
+    let result = run(&back, file, &RunOptions { trace: true });
+    if !result.passed {
+        return Err(TestCaseError::fail(format!("{:?}\n{text}", result.failure)));
+    }
+    let replayed: Vec<String> = result.trace.into_iter().flat_map(|b| b.events).collect();
+    let ours: Vec<String> = h
+        .trace_lines()
+        .into_iter()
+        .filter(|l| !l.contains(" chaos: "))
+        .collect();
+    prop_assert_eq!(ours, replayed, "{}", text);
+    Ok(())
+}
+
 /// The mixes the generic property draws from: the default one, job creation heavy (the scheduler's
 /// slots, D12), error objects and their end (D1, D2), several users (D9).
 fn mix() -> impl Strategy<Value = OpMix> {
@@ -161,17 +184,7 @@ proptest! {
     ) {
         let h = run_with(&setup, &draws, |_| Ok(()))?;
         prop_assert_eq!(h.records().len(), draws.len());
-        let scenario = h.scenario();
-        let text = scenario.to_json();
-        let back = Scenario::parse(&text, "generated.json").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        prop_assert_eq!(&back, &scenario);
-        let result = run(&back, "generated.json", &RunOptions { trace: true });
-        if !result.passed {
-            return Err(TestCaseError::fail(format!("{:?}\n{text}", result.failure)));
-        }
-        let replayed: Vec<String> = result.trace.into_iter().flat_map(|b| b.events).collect();
-        let ours: Vec<String> = h.trace_lines().into_iter().filter(|l| !l.contains(" chaos: ")).collect();
-        prop_assert_eq!(ours, replayed, "{}", text);
+        replays_as_its_scenario(&h, "generated.json")?;
     }
 
     /// D1 and D2 across random interleavings (the default mix, and one weighted toward error
@@ -433,17 +446,7 @@ proptest! {
         draws in strategies::draws_with(OpMix::http(), 1..40),
     ) {
         let h = run_with(&setup, &draws, |_| Ok(()))?;
-        let scenario = h.scenario();
-        let text = scenario.to_json();
-        let back = Scenario::parse(&text, "http.json").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        prop_assert_eq!(&back, &scenario);
-        let result = run(&back, "http.json", &RunOptions { trace: true });
-        if !result.passed {
-            return Err(TestCaseError::fail(format!("{:?}\n{text}", result.failure)));
-        }
-        let replayed: Vec<String> = result.trace.into_iter().flat_map(|b| b.events).collect();
-        let ours: Vec<String> = h.trace_lines().into_iter().filter(|l| !l.contains(" chaos: ")).collect();
-        prop_assert_eq!(ours, replayed, "{}", text);
+        replays_as_its_scenario(&h, "http.json")?;
     }
 }
 
