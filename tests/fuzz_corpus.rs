@@ -24,6 +24,14 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The inputs of the `ops` corpus whose first byte is `mark` (a mode of the decoder).
+fn marked(mark: u8) -> Vec<(String, Vec<u8>)> {
+    corpus("ops")
+        .into_iter()
+        .filter(|(_, data)| data.first() == Some(&mark))
+        .collect()
+}
+
 #[test]
 fn ops_target_holds_on_the_committed_corpus() {
     let inputs = corpus("ops");
@@ -132,12 +140,9 @@ fn the_files_mark_reaches_every_file_call() {
     use bitsim::testing::FILES_MARK;
     use std::collections::BTreeSet;
     let mut kinds = BTreeSet::new();
-    let mut marked = 0;
-    for (_, data) in corpus("ops") {
-        if data.first() != Some(&FILES_MARK) {
-            continue;
-        }
-        marked += 1;
+    let mut inputs = 0;
+    for (_, data) in marked(FILES_MARK) {
+        inputs += 1;
         let (setup, draws) = decode_run(&data);
         for step in bitsim::testing::replay(&setup, &draws)
             .map(|s| s.steps)
@@ -148,7 +153,7 @@ fn the_files_mark_reaches_every_file_call() {
             }
         }
     }
-    assert!(marked >= 4, "{marked} marked inputs");
+    assert!(inputs >= 4, "{inputs} marked inputs");
     for k in [
         "add_file_with_ranges",
         "request_file_ranges",
@@ -217,10 +222,7 @@ fn the_sandboxed_corpus_inputs_reach_every_file_rule() {
     let mut lines = Vec::new();
     let mut inputs = 0;
     let mut high_performance = false;
-    for (name, data) in corpus("ops") {
-        if data.first() != Some(&SANDBOX_MARK) {
-            continue;
-        }
+    for (name, data) in marked(SANDBOX_MARK) {
         inputs += 1;
         let (setup, draws) = decode_run(&data);
         assert_eq!(setup.world.sandbox, Some(SandboxSpec::Fresh), "{name}");
@@ -275,10 +277,7 @@ fn the_http_mark_reaches_every_gate() {
     use bitsim::testing::{Harness, HTTP_MARK};
     let mut lines = Vec::new();
     let mut inputs = 0;
-    for (name, data) in corpus("ops") {
-        if data.first() != Some(&HTTP_MARK) {
-            continue;
-        }
+    for (name, data) in marked(HTTP_MARK) {
         inputs += 1;
         let (setup, draws) = decode_run(&data);
         let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{name}: {c}"));

@@ -123,8 +123,8 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
     let mut renamed: BTreeMap<(JobId, u32), String> = BTreeMap::new();
     h.sim().with_service(|s| {
         let trace = s.trace();
-        // The attempts (job, file) under way that stopped at a proxy nobody runs, or at a refused
-        // redirect.
+        // The attempts (job, file) under way that stopped at a refused redirect (an attempt stopped
+        // at a gate, a proxy's included, says so itself).
         let mut stopped = std::collections::BTreeSet::new();
         // The attempts under way that a redirect sent on: the URL of their next hop.
         let mut hop: BTreeMap<(JobId, u32), String> = BTreeMap::new();
@@ -154,23 +154,6 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
             }
             for ev in trace.range(rec.trace.0..rec.trace.1) {
                 match ev.kind {
-                    TraceKind::Proxy {
-                        job,
-                        file,
-                        proxy,
-                        bypassed: false,
-                    } => {
-                        let runs = s
-                            .world()
-                            .http
-                            .proxies
-                            .get(proxy.as_str())
-                            .is_some_and(|p| p.valid);
-                        if !runs {
-                            stopped.insert((job, file));
-                        }
-                        continue;
-                    }
                     TraceKind::RemoteNameChanged { job, file, to } => {
                         renamed.insert((job, file), to.as_str().to_string());
                         continue;
@@ -217,7 +200,6 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                             // Stopped at a gate before the script: no scripted answer used, the
                             // replay stops at the same gate (and a redirect hop under way ends).
                             hop.remove(&(job, file));
-                            stopped.remove(&(job, file));
                             continue;
                         }
                         (job, file, result, None)
@@ -231,7 +213,7 @@ fn observed_answers(h: &Harness) -> BTreeMap<(String, Def), Vec<Response>> {
                     _ => continue,
                 };
                 let hopped = hop.remove(&(job, file));
-                if stopped.remove(&(job, file)) || result == HResult::BG_E_INVALID_PROXY_INFO {
+                if stopped.remove(&(job, file)) {
                     continue;
                 }
                 let Some(url) = hopped
