@@ -184,7 +184,7 @@ impl Service {
         let mut slot_of = |r: &str| {
             let slot = remotes.find(r, Slot::NONE);
             let valid = match slot {
-                Some(s) => valid_remote_memo(r, job_type, remotes.memo_mut(s)),
+                Some(s) => valid_remote_memo(r, job_type, &mut remotes.side_mut(s).memo),
                 None => valid_remote(r, job_type),
             };
             valid.then(|| slot.unwrap_or_default())

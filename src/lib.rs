@@ -293,7 +293,8 @@ pub use transition::{EventKind, Rule};
 pub use url_map::UrlMap;
 pub use world::{
     default_classification, Auth, Chaos, Class, Fault, HttpWorld, Local, Network, Proxy, Received,
-    Remote, RemoteHttp, RemoteReply, Request, Requests, Response, ServerCertificate, World,
+    Remote, RemoteHttp, RemoteReply, Request, Requests, Response, ServerCertificate, ServerRecord,
+    World,
 };
 
 /// The README's examples, compiled and run as doctests.

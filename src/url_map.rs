@@ -5,9 +5,11 @@
 //! at 30,000 remotes, and the storm with one remote per job paid ~1.3× per event at 30,000 jobs what it
 //! paid at 1,000 (BENCHMARKS.md, "storm_urls"). A hash look-up costs the same at any size.
 //!
-//! A look-up also hands out the entry's [`Slot`]: a job's file keeps its remote's slot, and a remote
-//! keeps its request log's, so a connection attempt reaches both without hashing the URL or comparing
-//! it again (BENCHMARKS.md, "The sixth performance round").
+//! A look-up also hands out the entry's [`Slot`]: a job's file keeps its remote's slot, so a connection
+//! attempt reaches its remote without hashing the URL or comparing it again (BENCHMARKS.md, "The sixth
+//! performance round"). Each entry may also carry a side value of the map's owner (`S`, none by
+//! default): the world's remotes keep their server's request log there, so a remote's first request
+//! costs no look-up in a second table (BENCHMARKS.md, "The eleventh round").
 //!
 //! Determinism: the hash has no keys (`hash_bytes`, the same on every run), and nothing ever sees
 //! the hash order: iteration, `Debug` and serialisation go in URL order, as the `BTreeMap` did.
@@ -110,16 +112,14 @@ fn hash_url(url: &str) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
-/// One URL's entry: the key, the value and a slot the map's owner may keep with it (the world's
-/// remotes keep their request log's slot in the servers' log, so an attempt finds both in one go),
-/// and a byte the owner may keep about the key alone (the world's remotes: which job types accept
-/// the URL, [`crate::names::valid_remote_memo`]).
+/// One URL's entry: the key, the value and the side value the map's owner keeps about the URL
+/// (the world's remotes: which job types accept the URL, [`crate::names::valid_remote_memo`], and
+/// what the server received). The side value belongs to the URL: replacing the value keeps it.
 #[derive(Clone)]
-struct Entry<V> {
+struct Entry<V, S> {
     key: String,
     value: V,
-    aux: Slot,
-    memo: u8,
+    side: S,
 }
 
 /// Values by URL: hashed look-ups, iteration in URL (byte) order.
@@ -129,14 +129,17 @@ struct Entry<V> {
 /// each used word holds the URL's 32-bit hash and the entry's index + 1, so growing the table never
 /// reads a URL again, and a probe compares a URL only when its hash matches. Because entries stay
 /// put, a look-up hands out a [`Slot`] the caller may keep to skip hashing next time.
-pub struct UrlMap<V> {
-    entries: Vec<Entry<V>>,
+///
+/// `S` is a side value per URL, [`Default`] when the URL is inserted and kept while it stays: it
+/// takes no part in iteration, look-ups by value, `Debug` or serialisation, only in equality.
+pub struct UrlMap<V, S = ()> {
+    entries: Vec<Entry<V, S>>,
     /// A power of two long, or empty; 0 is a free word.
     table: Vec<u64>,
     generation: u32,
 }
 
-impl<V: Clone> Clone for UrlMap<V> {
+impl<V: Clone, S: Clone> Clone for UrlMap<V, S> {
     /// A clone has a generation of its own: slots of the original are not trusted in it.
     fn clone(&self) -> Self {
         UrlMap {
@@ -147,20 +150,21 @@ impl<V: Clone> Clone for UrlMap<V> {
     }
 }
 
-impl<V: PartialEq> PartialEq for UrlMap<V> {
-    /// The same URLs with equal values, whatever the insertion order.
+impl<V: PartialEq, S: PartialEq> PartialEq for UrlMap<V, S> {
+    /// The same URLs with equal values and side values, whatever the insertion order.
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
-            && self
-                .entries
-                .iter()
-                .all(|e| other.get(&e.key).is_some_and(|v| *v == e.value))
+            && self.entries.iter().all(|e| {
+                other
+                    .index_of(&e.key)
+                    .is_some_and(|i| other.entries[i].value == e.value && other.entries[i].side == e.side)
+            })
     }
 }
 
-impl<V: Eq> Eq for UrlMap<V> {}
+impl<V: Eq, S: Eq> Eq for UrlMap<V, S> {}
 
-impl<V> Default for UrlMap<V> {
+impl<V, S> Default for UrlMap<V, S> {
     fn default() -> Self {
         UrlMap {
             entries: Vec::new(),
@@ -178,7 +182,7 @@ enum Probe {
     Free(usize),
 }
 
-impl<V> UrlMap<V> {
+impl<V, S> UrlMap<V, S> {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
@@ -261,29 +265,28 @@ impl<V> UrlMap<V> {
         &self.entries[slot.index as usize].value
     }
 
-    /// The value at a slot [`UrlMap::find`] just gave, to change.
+    /// The value and the side value at a slot [`UrlMap::find`] just gave, to change.
     #[inline]
-    pub(crate) fn at_mut(&mut self, slot: Slot) -> &mut V {
-        &mut self.entries[slot.index as usize].value
+    pub(crate) fn both_mut(&mut self, slot: Slot) -> (&mut V, &mut S) {
+        let e = &mut self.entries[slot.index as usize];
+        (&mut e.value, &mut e.side)
     }
 
-    /// The slot kept with the entry at `slot` ([`Slot::NONE`] until set).
+    /// The side value at a slot [`UrlMap::find`] just gave, to change.
     #[inline]
-    pub(crate) fn aux(&self, slot: Slot) -> Slot {
-        self.entries[slot.index as usize].aux
+    pub(crate) fn side_mut(&mut self, slot: Slot) -> &mut S {
+        &mut self.entries[slot.index as usize].side
     }
 
-    /// The byte kept about the key at `slot` (0 until set). It depends on the URL only: a new
-    /// value for the URL keeps it.
-    #[inline]
-    pub(crate) fn memo_mut(&mut self, slot: Slot) -> &mut u8 {
-        &mut self.entries[slot.index as usize].memo
+    /// The side value of `url`.
+    pub(crate) fn side(&self, url: &str) -> Option<&S> {
+        self.index_of(url).map(|i| &self.entries[i].side)
     }
 
-    /// Keep `aux` with the entry at `slot`.
-    #[inline]
-    pub(crate) fn set_aux(&mut self, slot: Slot, aux: Slot) {
-        self.entries[slot.index as usize].aux = aux;
+    /// Every URL with its side value, to change (in no particular order: callers must not let it
+    /// show).
+    pub(crate) fn sides_mut(&mut self) -> impl Iterator<Item = (&str, &mut S)> {
+        self.entries.iter_mut().map(|e| (e.key.as_str(), &mut e.side))
     }
 
     /// The value of `url`.
@@ -329,21 +332,26 @@ impl<V> UrlMap<V> {
     }
 
     /// Append an entry for `url` (not in the map) at the free word `pos` of a table with room.
-    fn push(&mut self, url: String, hash: u32, pos: usize, value: V) -> usize {
+    fn push(&mut self, url: String, hash: u32, pos: usize, value: V) -> usize
+    where
+        S: Default,
+    {
         let i = self.entries.len();
         let word = u32::try_from(i + 1).expect("fewer than 2^32 - 1 URLs");
         self.table[pos] = (u64::from(hash) << 32) | u64::from(word);
         self.entries.push(Entry {
             key: url,
             value,
-            aux: Slot::NONE,
-            memo: 0,
+            side: S::default(),
         });
         i
     }
 
     /// The value of `url`, inserted by `make` if missing (the URL copied only then), with its slot.
-    fn entry(&mut self, url: &str, make: impl FnOnce() -> V) -> usize {
+    fn entry(&mut self, url: &str, make: impl FnOnce() -> V) -> usize
+    where
+        S: Default,
+    {
         self.reserve_one();
         let hash = hash_url(url);
         match self.probe(url, hash) {
@@ -353,7 +361,10 @@ impl<V> UrlMap<V> {
     }
 
     /// Set the value of `url`; the previous one, if any.
-    pub fn insert(&mut self, url: impl Into<String>, value: V) -> Option<V> {
+    pub fn insert(&mut self, url: impl Into<String>, value: V) -> Option<V>
+    where
+        S: Default,
+    {
         let url = url.into();
         self.reserve_one();
         let hash = hash_url(&url);
@@ -408,6 +419,7 @@ impl<V> UrlMap<V> {
     pub fn get_or_default(&mut self, url: &str) -> &mut V
     where
         V: Default,
+        S: Default,
     {
         let i = self.entry(url, V::default);
         &mut self.entries[i].value
@@ -417,6 +429,7 @@ impl<V> UrlMap<V> {
     pub fn update(&mut self, url: &str, f: impl FnOnce(&mut V))
     where
         V: Default,
+        S: Default,
     {
         self.update_at(url, Slot::NONE, f);
     }
@@ -425,6 +438,7 @@ impl<V> UrlMap<V> {
     pub(crate) fn update_at(&mut self, url: &str, hint: Slot, f: impl FnOnce(&mut V)) -> Slot
     where
         V: Default,
+        S: Default,
     {
         self.update_lazy(hint, || url, f)
     }
@@ -439,6 +453,7 @@ impl<V> UrlMap<V> {
     ) -> Slot
     where
         V: Default,
+        S: Default,
     {
         let i = match self.find_lazy(hint, &url) {
             Some(s) => s.index as usize,
@@ -473,7 +488,7 @@ impl<V> UrlMap<V> {
     }
 }
 
-impl<V> std::ops::Index<&str> for UrlMap<V> {
+impl<V, S> std::ops::Index<&str> for UrlMap<V, S> {
     type Output = V;
     fn index(&self, url: &str) -> &V {
         match self.get(url) {
@@ -483,7 +498,7 @@ impl<V> std::ops::Index<&str> for UrlMap<V> {
     }
 }
 
-impl<'a, V> IntoIterator for &'a UrlMap<V> {
+impl<'a, V, S> IntoIterator for &'a UrlMap<V, S> {
     type Item = (&'a String, &'a V);
     type IntoIter = std::vec::IntoIter<(&'a String, &'a V)>;
     fn into_iter(self) -> Self::IntoIter {
@@ -491,7 +506,7 @@ impl<'a, V> IntoIterator for &'a UrlMap<V> {
     }
 }
 
-impl<V> IntoIterator for UrlMap<V> {
+impl<V, S> IntoIterator for UrlMap<V, S> {
     type Item = (String, V);
     type IntoIter = std::vec::IntoIter<(String, V)>;
     /// The entries in URL order.
@@ -503,7 +518,7 @@ impl<V> IntoIterator for UrlMap<V> {
     }
 }
 
-impl<K: Into<String>, V> FromIterator<(K, V)> for UrlMap<V> {
+impl<K: Into<String>, V, S: Default> FromIterator<(K, V)> for UrlMap<V, S> {
     /// A later entry for the same URL replaces an earlier one (as `BTreeMap` does).
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut m = UrlMap::new();
@@ -514,7 +529,7 @@ impl<K: Into<String>, V> FromIterator<(K, V)> for UrlMap<V> {
     }
 }
 
-impl<K: Into<String>, V> Extend<(K, V)> for UrlMap<V> {
+impl<K: Into<String>, V, S: Default> Extend<(K, V)> for UrlMap<V, S> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
@@ -522,20 +537,20 @@ impl<K: Into<String>, V> Extend<(K, V)> for UrlMap<V> {
     }
 }
 
-impl<V: std::fmt::Debug> std::fmt::Debug for UrlMap<V> {
+impl<V: std::fmt::Debug, S> std::fmt::Debug for UrlMap<V, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<V: Serialize> Serialize for UrlMap<V> {
-    /// A map in URL order, the shape a `BTreeMap<String, V>` serialises to.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl<V: Serialize, S> Serialize for UrlMap<V, S> {
+    /// A map in URL order, the shape a `BTreeMap<String, V>` serialises to (side values left out).
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
         s.collect_map(self.iter())
     }
 }
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for UrlMap<V> {
+impl<'de, V: Deserialize<'de>, S: Default> Deserialize<'de> for UrlMap<V, S> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(BTreeMap::<String, V>::deserialize(d)?.into_iter().collect())
     }
@@ -654,11 +669,39 @@ mod tests {
         assert_eq!(c.valid(moved), None);
         assert_eq!(c.find(&url(999), moved).map(|s| *c.at(s)), Some(999));
         assert_eq!(c, m);
-        // NONE is never trusted, and the aux slot starts as NONE and keeps what is set.
+        // NONE is never trusted.
         assert_eq!(m.valid(Slot::NONE), None);
-        assert_eq!(m.aux(moved), Slot::NONE);
-        m.set_aux(moved, first);
-        assert_eq!(m.aux(moved), first);
+    }
+
+    /// A side value starts as its default, belongs to the URL (a new value keeps it, a removal
+    /// takes it with the entry, the entry moved into the gap keeps its own) and counts in equality.
+    #[test]
+    fn side_values_belong_to_their_url() {
+        let mut m: UrlMap<u32, u8> = UrlMap::new();
+        m.insert("a", 1);
+        m.insert("b", 2);
+        m.insert("c", 3);
+        assert_eq!(m.side("a"), Some(&0));
+        let a = m.find("a", Slot::NONE).unwrap();
+        *m.side_mut(a) = 10;
+        let c = m.find("c", Slot::NONE).unwrap();
+        let (v, s) = m.both_mut(c);
+        *v = 30;
+        *s = 30;
+        m.insert("a", 11);
+        assert_eq!((m.get("a"), m.side("a")), (Some(&11), Some(&10)));
+        let before = m.clone();
+        assert_eq!(m.remove("a"), Some(11));
+        assert_eq!(m.side("a"), None);
+        assert_eq!((m.get("c"), m.side("c")), (Some(&30), Some(&30)));
+        m.insert("a", 11);
+        assert_eq!(m.side("a"), Some(&0), "a new entry starts over");
+        assert_ne!(m, before, "side values count in equality");
+        *m.side_mut(m.find("a", Slot::NONE).unwrap()) = 10;
+        assert_eq!(m, before);
+        let mut sides: Vec<(String, u8)> = m.sides_mut().map(|(k, s)| (k.to_string(), *s)).collect();
+        sides.sort();
+        assert_eq!(sides, [("a".into(), 10), ("b".into(), 0), ("c".into(), 30)]);
     }
 
     /// Equality ignores insertion order (as the `BTreeMap` it replaced).

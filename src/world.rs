@@ -303,6 +303,25 @@ pub struct Requests {
     pub last: Option<Request>,
 }
 
+/// What the world keeps about a remote's URL beside the remote: its server's request log (see
+/// [`World::requests`]) and, for the simulator's own use, which job types accept the URL. It
+/// belongs to the URL: replacing the remote keeps it. Equality compares the log only.
+#[derive(Clone, Debug, Default)]
+pub struct ServerRecord {
+    /// [`crate::names::valid_remote_memo`]'s byte.
+    pub(crate) memo: u8,
+    /// What the server received (count 0: nothing yet).
+    pub(crate) log: Requests,
+}
+
+impl PartialEq for ServerRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.log == other.log
+    }
+}
+
+impl Eq for ServerRecord {}
+
 /// One HTTP request a server received.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Request {
@@ -328,10 +347,12 @@ pub struct HttpWorld {
     /// The machine's client certificates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<crate::ClientCertificate>,
-    /// Requests received, by URL: the servers' own record, not BITS state, so snapshots leave it
-    /// out and a service restart keeps it.
+    /// Requests received by URLs no world remote serves (a proxy's 407 for a request addressed to
+    /// such a URL); a remote's log is kept with the remote ([`ServerRecord`]). Read both through
+    /// [`World::requests`]. The servers' own record, not BITS state: snapshots leave it out and a
+    /// service restart keeps it.
     #[serde(skip)]
-    pub requests: UrlMap<Requests>,
+    pub(crate) requests: UrlMap<Requests>,
     /// Uploads received, by URL (`check upload_received`): the servers' record, kept like
     /// `requests`.
     #[serde(skip)]
@@ -560,7 +581,7 @@ pub struct World {
     /// Up or down.
     pub(crate) network: Network,
     /// Servers by URL.
-    pub(crate) remotes: UrlMap<Remote>,
+    pub(crate) remotes: UrlMap<Remote, ServerRecord>,
     /// Local files for uploads, by path.
     pub(crate) locals: BTreeMap<String, Local>,
     /// Per-code overrides of the D5 classification (e.g. make 503 fatal, see spec §4.5).
@@ -705,8 +726,49 @@ impl World {
     }
     /// Builder: add a remote.
     pub fn remote(mut self, url: impl Into<String>, remote: Remote) -> World {
-        self.remotes.insert(url.into(), remote);
+        self.put_remote(url.into(), remote);
         self
+    }
+
+    /// Add or replace the remote at `url`. A URL that becomes a remote takes over the log of what
+    /// it received before (kept with the remote from now on).
+    pub(crate) fn put_remote(&mut self, url: String, remote: Remote) {
+        let earlier = self.http.requests.remove(&url);
+        self.remotes.insert(url.clone(), remote);
+        if let Some(log) = earlier {
+            self.server_log(&url, |l| *l = log);
+        }
+    }
+
+    /// What `url` received so far (`None`: no request): the servers' record (D27). A 401/407
+    /// challenge and the request answering it are two.
+    pub fn requests(&self, url: &str) -> Option<&Requests> {
+        match self.remotes.side(url) {
+            Some(r) => Some(&r.log).filter(|l| l.count > 0),
+            None => self.http.requests.get(url),
+        }
+    }
+
+    /// Change the log of what `url` received (kept with its remote if the world has one).
+    pub(crate) fn server_log(&mut self, url: &str, f: impl FnOnce(&mut Requests)) {
+        match self.remotes.find(url, Slot::NONE) {
+            Some(slot) => f(&mut self.remotes.side_mut(slot).log),
+            None => self.http.requests.update(url, f),
+        }
+    }
+
+    /// Move what servers received in `old` (this world's predecessor: a service restart) into
+    /// this world, each log to its URL.
+    pub(crate) fn keep_server_logs(&mut self, old: &mut World) {
+        for (url, log) in std::mem::take(&mut old.http.requests) {
+            self.server_log(&url, |l| *l = log);
+        }
+        for (url, side) in old.remotes.sides_mut() {
+            if side.log.count > 0 {
+                let log = std::mem::take(&mut side.log);
+                self.server_log(url, |l| *l = log);
+            }
+        }
     }
     /// Builder: add a local file for uploads.
     pub fn local(mut self, path: impl Into<String>, size: u64) -> World {
@@ -854,7 +916,7 @@ impl World {
     }
 
     /// The servers, by URL.
-    pub fn remotes(&self) -> &UrlMap<Remote> {
+    pub fn remotes(&self) -> &UrlMap<Remote, ServerRecord> {
         &self.remotes
     }
     /// The local files uploads read, by path.
@@ -897,38 +959,29 @@ impl World {
     ///
     /// `hint` is the slot the file keeps for `url` (the look-up skips hashing while it is valid);
     /// the remote's slot comes back for the file to keep ([`Slot::NONE`] for an unknown URL). The
-    /// remote keeps its request log's slot the same way, so a known URL costs no hashing at all.
+    /// request is logged with the remote ([`ServerRecord`]), so a known URL costs no hashing at all.
     ///
-    /// `url` gives the URL when it is needed: while both slots hold it is not (and the file's
-    /// names block, where it lives, is not read).
+    /// `url` gives the URL when it is needed: while the slot holds it is not (and the file's names
+    /// block, where it lives, is not read).
     #[inline(always)]
     pub(crate) fn attempt_ungated<'u>(
         &mut self,
-        url: impl Fn() -> &'u str,
+        url: impl FnOnce() -> &'u str,
         hint: Slot,
         request: impl FnOnce() -> Request,
     ) -> Option<(Attempt, bool, Slot)> {
-        let Some(slot) = self.remotes.find_lazy(hint, &url) else {
+        let Some(slot) = self.remotes.find_lazy(hint, url) else {
             return Some((attempt_on(None, &mut self.chaos), true, Slot::NONE));
         };
-        let r = self.remotes.at(slot);
-        if r.http.is_some() {
+        let (remote, side) = self.remotes.both_mut(slot);
+        if remote.http.is_some() {
             return None;
         }
-        let plain = r.headers.is_empty() && !r.peer;
-        let hint = self.remotes.aux(slot);
-        if hint == Slot::NONE {
-            // A remote's first request: the log's table is sized for every remote at once, so it
-            // is not rebuilt again and again while a storm of first attempts fills it.
-            self.http.requests.reserve_table(self.remotes.len());
-        }
-        let log = self.http.requests.update_lazy(hint, url, |log| {
-            log.count = log.count.saturating_add(1);
-            log.last = Some(request());
-        });
-        self.remotes.set_aux(slot, log);
-        let remote = Some(self.remotes.at_mut(slot));
-        Some((attempt_on(remote, &mut self.chaos), plain, slot))
+        let plain = remote.headers.is_empty() && !remote.peer;
+        let log = &mut side.log;
+        log.count = log.count.saturating_add(1);
+        log.last = Some(request());
+        Some((attempt_on(Some(remote), &mut self.chaos), plain, slot))
     }
 
     /// D5: classify an error code, honouring this world's overrides. Returns the class and the error

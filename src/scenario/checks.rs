@@ -1006,7 +1006,7 @@ pub(crate) fn observe(
         Check::Requests { url, .. } => {
             let seen = r
                 .sim
-                .with_service(|s| s.world.http.requests.get(url).cloned())
+                .with_service(|s| s.world.requests(url).cloned())
                 .unwrap_or_default();
             Ok(Check::Requests {
                 url: url.clone(),
@@ -1064,7 +1064,7 @@ fn requests(
 ) -> Outcome {
     let seen = r
         .sim
-        .with_service(|s| s.world.http.requests.get(url).cloned())
+        .with_service(|s| s.world.requests(url).cloned())
         .unwrap_or_default();
     if let Some(c) = count {
         same(seen.count == c, c, seen.count, || {

@@ -299,7 +299,7 @@ impl WorldSpec {
             world.network = n;
         }
         for (url, remote) in &self.remotes {
-            world.remotes.insert(url.clone(), remote.clone());
+            world.put_remote(url.clone(), remote.clone());
         }
         for (path, size) in &self.locals {
             world = world.local(path.clone(), *size);

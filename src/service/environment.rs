@@ -50,7 +50,7 @@ impl Service {
 
     /// Replace (or add) the remote at `url`; later connection attempts see the new behaviour.
     pub fn set_remote(&mut self, url: &str, remote: Remote) {
-        self.world.remotes.insert(url.to_string(), remote);
+        self.world.put_remote(url.to_string(), remote);
         self.record(TraceKind::RemoteChanged);
     }
 

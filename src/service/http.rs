@@ -189,26 +189,13 @@ fn request(
     }
 }
 
-/// Count `request` as received by `url`.
-fn log_into(requests: &mut crate::UrlMap<crate::world::Requests>, url: &str, request: Request) {
-    requests.update(url, |log| {
-        log.count = log.count.saturating_add(1);
-        log.last = Some(request);
-    });
-}
-
 impl Service {
     /// What `url` received so far: how many requests and the latest (simulator inspection; the
     /// scenario check `requests`). A 401/407 challenge and the request answering it are two (a
     /// proxy's 407 counts for the URL the request was addressed to); attempts stopped by an unknown
     /// or invalid proxy, a server or client certificate, or an unknown URL never reach it (D27).
     pub fn requests_received(&self, url: &str) -> crate::world::Requests {
-        self.world
-            .http
-            .requests
-            .get(url)
-            .cloned()
-            .unwrap_or_default()
+        self.world.requests(url).cloned().unwrap_or_default()
     }
 
     /// Which way an attempt of job `j` to `url` goes (D27).
@@ -277,7 +264,10 @@ impl Service {
         credentials: Option<(AuthTarget, AuthScheme)>,
     ) {
         let request = request(&self.jobs[j], f, credentials);
-        log_into(&mut self.world.http.requests, url, request);
+        self.world.server_log(url, |log| {
+            log.count = log.count.saturating_add(1);
+            log.last = Some(request);
+        });
     }
 
     /// A file's remote name becomes `url` (redirect policies ALLOW_REPORT and DISALLOW, D30).

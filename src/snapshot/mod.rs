@@ -193,7 +193,7 @@ impl Service {
         loaded.world.sandbox_capacity = self.world.sandbox_capacity;
         loaded.sandbox = self.sandbox.take();
         // What servers received is theirs, not the service's: it outlives the restart.
-        loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
+        loaded.world.keep_server_logs(&mut self.world);
         loaded.world.http.uploads = std::mem::take(&mut self.world.http.uploads);
         *self = loaded;
         Ok(())
@@ -214,7 +214,7 @@ impl Service {
             }
         }
         loaded.trace = std::mem::take(&mut self.trace);
-        loaded.world.http.requests = std::mem::take(&mut self.world.http.requests);
+        loaded.world.keep_server_logs(&mut self.world);
         loaded.world.http.uploads = std::mem::take(&mut self.world.http.uploads);
         // D40: the sandbox is host state: a service restart keeps it (and goes on writing there).
         loaded.world.sandbox = self.world.sandbox.take();
