@@ -155,9 +155,9 @@ impl<V: PartialEq, S: PartialEq> PartialEq for UrlMap<V, S> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
             && self.entries.iter().all(|e| {
-                other
-                    .index_of(&e.key)
-                    .is_some_and(|i| other.entries[i].value == e.value && other.entries[i].side == e.side)
+                other.index_of(&e.key).is_some_and(|i| {
+                    other.entries[i].value == e.value && other.entries[i].side == e.side
+                })
             })
     }
 }
@@ -286,7 +286,9 @@ impl<V, S> UrlMap<V, S> {
     /// Every URL with its side value, to change (in no particular order: callers must not let it
     /// show).
     pub(crate) fn sides_mut(&mut self) -> impl Iterator<Item = (&str, &mut S)> {
-        self.entries.iter_mut().map(|e| (e.key.as_str(), &mut e.side))
+        self.entries
+            .iter_mut()
+            .map(|e| (e.key.as_str(), &mut e.side))
     }
 
     /// The value of `url`.
@@ -699,7 +701,8 @@ mod tests {
         assert_ne!(m, before, "side values count in equality");
         *m.side_mut(m.find("a", Slot::NONE).unwrap()) = 10;
         assert_eq!(m, before);
-        let mut sides: Vec<(String, u8)> = m.sides_mut().map(|(k, s)| (k.to_string(), *s)).collect();
+        let mut sides: Vec<(String, u8)> =
+            m.sides_mut().map(|(k, s)| (k.to_string(), *s)).collect();
         sides.sort();
         assert_eq!(sides, [("a".into(), 10), ("b".into(), 0), ("c".into(), 30)]);
     }

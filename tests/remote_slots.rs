@@ -155,3 +155,45 @@ fn set_remote_name_writes_the_remote_name_changed_record() {
     file.set_remote_name(B).unwrap();
     assert_eq!(renames(&sim), vec![(0, B.to_string())]);
 }
+
+/// A URL no remote serves still receives what a proxy answers for it (a 407 counts for the URL the
+/// request was addressed to, D27). When the world gains a remote there, that remote keeps the count
+/// and adds to it: one log per URL, whoever holds it.
+#[test]
+fn a_url_keeps_what_it_received_when_it_becomes_a_remote() {
+    const PROXY: &str = "proxy.test:8080";
+    let proxy = Proxy {
+        valid: true,
+        auth: Some(Auth {
+            schemes: vec![AuthScheme::Basic],
+            user: None,
+            password: None,
+            implicit: false,
+        }),
+    };
+    let (sim, app) = alice(World::new().system_proxy(PROXY).proxy(PROXY, proxy));
+    let job = running_job(&app);
+    sim.advance_secs(0);
+    let seen = sim.with_service(|s| s.requests_received(A));
+    assert_eq!(seen.count, 1, "the proxy's 407 counts for {A}");
+    assert_eq!(seen.last.map(|r| r.credentials), Some(None));
+    sim.set_remote(A, Remote::sized(10));
+    assert_eq!(
+        count(&sim, A),
+        1,
+        "the new remote keeps what the URL received"
+    );
+    assert_eq!(
+        sim.with_service(|s| s.world().requests(A).map(|r| r.count)),
+        Some(1)
+    );
+    // The next attempt meets the same 407 and is counted with the remote.
+    assert_eq!(
+        job.get_state(),
+        Ok(JobState::Error),
+        "a 407 unanswered is fatal"
+    );
+    job.resume().unwrap();
+    sim.advance_secs(3_600);
+    assert_eq!(count(&sim, A), 2);
+}
