@@ -1,6 +1,7 @@
 //! `UrlMap<V>`: values by URL, found by hashing the URL instead of a B-tree descent of string compares.
 //!
-//! The world's remotes and the servers' request log are looked up by URL on every connection attempt.
+//! The world's remotes (and, for URLs no remote serves, the servers' request log) are looked up by
+//! URL on connection attempts.
 //! As `BTreeMap<String, _>`s, each look-up was a descent of ~25 compares of URLs sharing a long prefix
 //! at 30,000 remotes, and the storm with one remote per job paid ~1.3× per event at 30,000 jobs what it
 //! paid at 1,000 (BENCHMARKS.md, "storm_urls"). A hash look-up costs the same at any size.
