@@ -510,6 +510,18 @@ impl Sim {
         self.with(|s| s.set_network_cost(cost))
     }
 
+    /// Group Policy starts (`true`) or stops blocking background transfers — MaxInternetBandwidth 0
+    /// in its window: jobs that are not FOREGROUND wait in TRANSIENT_ERROR with
+    /// BG_E_BLOCKED_BY_POLICY, without retries or error counts, and are queued again when the block
+    /// ends or they become FOREGROUND (T21, D100).
+    ///
+    /// # Panics
+    /// Inside a closure given to `with_service`/`with_service_mut`.
+    #[track_caller]
+    pub fn set_background_policy_block(&self, blocked: bool) {
+        self.with(|s| s.set_background_policy_block(blocked))
+    }
+
     /// Change the shared bandwidth (bytes per virtual second) from now on.
     ///
     /// # Panics

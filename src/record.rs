@@ -95,6 +95,16 @@ impl ErrorReport {
         network_loss: true,
     };
 
+    /// T21 (D100): Group Policy allows background transfers no bandwidth now —
+    /// BG_E_BLOCKED_BY_POLICY, GENERAL_QUEUE_MANAGER, no file; waited out like a network loss.
+    pub const POLICY_BLOCKED: ErrorReport = ErrorReport {
+        context: ErrorContext::GeneralQueueManager,
+        code: HResult::BG_E_BLOCKED_BY_POLICY,
+        file: None,
+        protocol: None,
+        network_loss: true,
+    };
+
     /// T23 (D55): the job used up its MaxDownloadTime — BG_E_MAXDOWNLOAD_TIMEOUT,
     /// GENERAL_QUEUE_MANAGER, no file.
     pub const MAX_DOWNLOAD_TIMEOUT: ErrorReport = ErrorReport {

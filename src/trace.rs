@@ -272,6 +272,21 @@ pub enum TraceKind {
         /// The job.
         job: JobId,
     },
+    /// Group Policy started or stopped blocking background transfers (`group_policy`, T21, D100).
+    GroupPolicy {
+        /// Whether background transfers are blocked now.
+        block_background: bool,
+    },
+    /// Group Policy blocks the job: it waits in TRANSIENT_ERROR (T21, D100).
+    PolicyBlocked {
+        /// The job.
+        job: JobId,
+    },
+    /// The job no longer waits for Group Policy (T21, D100).
+    PolicyCleared {
+        /// The job.
+        job: JobId,
+    },
     /// The job used up its maximum download time and went to ERROR (T23, D55).
     MaxDownloadTime {
         /// The job.
@@ -505,10 +520,13 @@ impl TraceEvent {
             | TraceKind::RemoteNameChanged { job, .. }
             | TraceKind::CostBlocked { job, .. }
             | TraceKind::CostCleared { job }
+            | TraceKind::PolicyBlocked { job }
+            | TraceKind::PolicyCleared { job }
             | TraceKind::MaxDownloadTime { job, .. }
             | TraceKind::Launched { job, .. }
             | TraceKind::ActivationFailed { job, .. } => Some(job),
             TraceKind::NetworkCost { .. }
+            | TraceKind::GroupPolicy { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::AppConnected { .. }
@@ -742,6 +760,15 @@ impl TraceEvent {
                 crate::world::cost_state_names(cost)
             ),
             TraceKind::CostCleared { job: j } => format!("{t} {} cost_cleared (T21b)", job(j)),
+            TraceKind::GroupPolicy { block_background } => format!(
+                "{t} group_policy: background transfers {} (D100)",
+                if block_background { "blocked" } else { "allowed" }
+            ),
+            TraceKind::PolicyBlocked { job: j } => format!(
+                "{t} {} policy_blocked: group policy blocks background transfers (T21)",
+                job(j)
+            ),
+            TraceKind::PolicyCleared { job: j } => format!("{t} {} policy_cleared (T21)", job(j)),
             TraceKind::MaxDownloadTime { job: j, seconds } => format!(
                 "{t} {} max_download_time: {seconds} s in CONNECTING and TRANSFERRING (T23)",
                 job(j)
@@ -1067,6 +1094,11 @@ mod tests {
                 flags: 0x8000_0067,
             },
             TraceKind::CostCleared { job },
+            TraceKind::GroupPolicy {
+                block_background: true,
+            },
+            TraceKind::PolicyBlocked { job },
+            TraceKind::PolicyCleared { job },
             TraceKind::MaxDownloadTime { job, seconds: 10 },
         ]
     }

@@ -598,6 +598,10 @@ pub struct World {
     /// The network's BITS_COST_STATE bits (T21a, D53). Default UNRESTRICTED.
     #[serde(default = "unrestricted", skip_serializing_if = "is_unrestricted")]
     pub(crate) network_cost: u32,
+    /// Group Policy limits background transfers to no bandwidth now (MaxInternetBandwidth 0 in its
+    /// window: T21, D100). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) policy_blocks_background: bool,
     /// The bodies of local files that have one (`locals` with `content`); others hold `size` bytes of
     /// the pattern seeded with the FNV-1a-64 hash of their path (D40).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -694,6 +698,7 @@ impl Default for World {
             default_cost_flags: crate::job_options::TRANSFER_STANDARD,
             inactivity_timeout_secs: INACTIVITY_TIMEOUT_SECS,
             network_cost: COST_UNRESTRICTED,
+            policy_blocks_background: false,
             local_content: BTreeMap::new(),
             sandbox: None,
             sandbox_capacity: None,
@@ -874,6 +879,16 @@ impl World {
     /// The network's cost (BITS_COST_STATE_* bits, D53).
     pub fn network_cost_state(&self) -> u32 {
         self.network_cost
+    }
+    /// Builder: Group Policy blocks background transfers from the start (scenario `group_policy`
+    /// `block_background`: MaxInternetBandwidth 0 in its window; T21, D100). Default false.
+    pub fn block_background_by_policy(mut self, blocked: bool) -> World {
+        self.policy_blocks_background = blocked;
+        self
+    }
+    /// Whether Group Policy blocks background transfers now (T21, D100).
+    pub fn background_blocked_by_policy(&self) -> bool {
+        self.policy_blocks_background
     }
     /// Builder: JobInactivityTimeout in seconds (T22; default 7,776,000, D36).
     pub fn inactivity_timeout(mut self, secs: u64) -> World {

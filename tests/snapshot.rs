@@ -1145,6 +1145,63 @@ fn d53_d55_network_cost_and_download_time_round_trip() {
     assert!(!fresh.contains("network_cost") && !fresh.contains("download_time_ms"));
 }
 
+/// T21, D100: Group Policy's block of background transfers goes through save and load exactly
+/// (written only when set); a blocked job stays blocked in both, and the end of the window queues
+/// it in both, which then finish at the same instant. A FOREGROUND job never waits.
+#[test]
+fn t21_d100_policy_block_round_trip() {
+    let world = World::new()
+        .bandwidth(1_000)
+        .remote(A, Remote::sized(10_000));
+    let mut s = Service::new(world);
+    let alice = s.add_user("alice", false, true);
+    let a = s.connect("app", alice);
+    let j = s.create_job(a, "bg", JobType::Download).unwrap();
+    s.add_file(a, j, A, "C:\\dl\\a.bin").unwrap();
+    let f = s.create_job(a, "fg", JobType::Download).unwrap();
+    s.add_file(a, f, A, "C:\\dl\\f.bin").unwrap();
+    s.set_priority(a, f, 0).unwrap(); // FOREGROUND
+    s.resume(a, j).unwrap();
+    s.advance(SimDuration::from_secs(4));
+    s.set_background_policy_block(true);
+    s.resume(a, f).unwrap();
+    s.advance(SimDuration::from_secs(1));
+    assert_eq!(s.state(a, j), Ok(JobState::TransientError));
+    assert_eq!(s.state(a, f), Ok(JobState::Transferring));
+    let json = s.to_snapshot_json();
+    assert!(
+        json.contains("\"policy_blocks_background\""),
+        "the block is saved"
+    );
+    let mut loaded = Service::from_snapshot_json(&json, Path::new("mem")).unwrap();
+    assert_eq!(
+        loaded.to_snapshot_json(),
+        json,
+        "load then save reproduces the file"
+    );
+    assert!(loaded.world().background_blocked_by_policy());
+    for svc in [&mut s, &mut loaded] {
+        svc.advance(SimDuration::from_secs(3_600));
+        assert_eq!(svc.state(a, j), Ok(JobState::TransientError));
+        assert_eq!(svc.state(a, f), Ok(JobState::Transferred));
+        let obj = svc.get_error(a, j).unwrap();
+        assert_eq!(
+            svc.check_error_object(&obj).map(|e| e.code),
+            Ok(HResult::BG_E_BLOCKED_BY_POLICY)
+        );
+        assert_eq!(svc.error_count(a, j), Ok(0));
+        svc.set_background_policy_block(false);
+        assert_eq!(svc.state(a, j), Ok(JobState::Queued));
+        // 4,000 bytes were on disk before the block: 6 s for the rest.
+        svc.advance(SimDuration::from_secs(5));
+        assert_eq!(svc.state(a, j), Ok(JobState::Transferring));
+        svc.advance(SimDuration::from_secs(1));
+        assert_eq!(svc.state(a, j), Ok(JobState::Transferred));
+    }
+    let fresh = Service::new(World::new()).to_snapshot_json();
+    assert!(!fresh.contains("policy_blocks_background"));
+}
+
 /// §5.2–§5.4, D49–D52: the command line (with its user), the programs and COM servers of the world,
 /// a queued launch, a pending relaunch and the unread launch log all survive a save and load exactly,
 /// and the loaded service goes on launching as the original does.

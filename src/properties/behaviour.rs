@@ -149,6 +149,13 @@ impl Service {
                     self.request_schedule();
                 }
             }
+            self.modified(j);
+            if self.world.policy_blocks_background {
+                // T21 (D100): only background jobs are blocked, so a move to or from FOREGROUND
+                // starts or ends the wait.
+                self.policy_changed(j);
+            }
+            return Ok(());
         }
         self.modified(j);
         Ok(())

@@ -480,6 +480,7 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
             "default_cost_flags",
             "inactivity_timeout",
             "network_cost",
+            "group_policy",
             "sandbox",
             "system_proxy",
             "proxies",
@@ -515,6 +516,7 @@ fn world(n: &Node, ptr: &str, base: &Path) -> R<WorldSpec> {
             u64_field("a JobInactivityTimeout in seconds"),
         )?,
         network_cost: f.opt_with("network_cost", network_cost)?,
+        block_background: f.opt_with("group_policy", group_policy)?.unwrap_or(false),
         user_tokens: Vec::new(),
     };
     let (users, tokens) = f.opt_with("users", users)?.unwrap_or_default();
@@ -701,6 +703,12 @@ pub(crate) fn network(n: &Node, ptr: &str) -> R<Network> {
             _ => None,
         },
     )
+}
+
+/// World `group_policy` (T21, D100): `{ "block_background": true | false }`.
+fn group_policy(n: &Node, ptr: &str) -> R<bool> {
+    let f = Fields::new(n, ptr, "the group policy", &["block_background"])?;
+    f.req_with("block_background", "true or false", boolean)
 }
 
 /// A network cost (world `network_cost`, operation `network_cost`, D53): a BITS_COST_STATE name

@@ -970,6 +970,27 @@ operations! {
         }
     }
 
+    /// Group Policy starts or stops blocking background transfers (T21, D100).
+    GroupPolicy {
+        /// MaxInternetBandwidth 0 is in effect now.
+        block_background: bool,
+    } => {
+        json: { "group_policy": ["block_background"] },
+        load(rd, f, kind, app) {
+            Op::GroupPolicy {
+                block_background: f.req_with("block_background", "true or false", super::load::boolean)?,
+            }
+        }
+        write(o) {
+            o.put("block_background", *block_background);
+        }
+        describe { format!("do group_policy block_background {block_background}") }
+        run(r, app) {
+            r.sim.set_background_policy_block(*block_background);
+            Ok(None)
+        }
+    }
+
     /// A server changes its behaviour.
     SetRemote {
         /// The URL.

@@ -313,6 +313,9 @@ impl WorldSpec {
         if let Some(c) = self.options.network_cost {
             world = world.network_cost(c);
         }
+        if self.options.block_background {
+            world = world.block_background_by_policy(true);
+        }
         for (path, body) in &self.local_content {
             world.local_content.insert(path.clone(), body.clone());
         }

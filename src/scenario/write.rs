@@ -137,6 +137,12 @@ fn scenario(sc: &Scenario) -> Out {
     if let Some(c) = w.options.network_cost {
         world.push(("network_cost", network_cost(c)));
     }
+    if w.options.block_background {
+        world.push((
+            "group_policy",
+            Out::Obj(vec![("block_background", v(true))]),
+        ));
+    }
     match &w.sandbox {
         None => {}
         Some(super::types::SandboxSpec::Fresh) => world.push(("sandbox", v(true))),

@@ -1,5 +1,9 @@
-//! Two limits on when a job transfers: the network's cost (T21a, T21b, D53) and the maximum
-//! download time (T23, D55).
+//! Three limits on when a job transfers: the network's cost (T21a, T21b, D53), Group Policy's block
+//! of background transfers (T21, D100) and the maximum download time (T23, D55).
+//!
+//! Policy: while Group Policy allows background transfers no bandwidth (MaxInternetBandwidth 0 in
+//! its window), a job that is not FOREGROUND waits in TRANSIENT_ERROR with BG_E_BLOCKED_BY_POLICY
+//! the same way; it is queued again when the block ends or the job becomes FOREGROUND.
 //!
 //! Cost: a job transfers only while every bit of the network's cost is in its cost flags. Otherwise
 //! it waits in TRANSIENT_ERROR with BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, like a network loss: no
@@ -83,6 +87,71 @@ impl Service {
         for j in 0..self.jobs.len() {
             if !self.jobs[j].state().is_final() {
                 self.cost_changed(j);
+            }
+        }
+    }
+
+    // ================================================================== group policy (T21, D100)
+
+    /// D100: Group Policy lets job `j` transfer now (only background jobs are blocked).
+    #[inline]
+    pub(crate) fn policy_allows(&self, j: usize) -> bool {
+        !self.world.policy_blocks_background || self.jobs[j].priority().is_foreground()
+    }
+
+    /// The job waits in TRANSIENT_ERROR for Group Policy (T21).
+    pub(crate) fn waiting_for_policy(&self, j: usize) -> bool {
+        let job = &self.jobs[j];
+        job.state() == JobState::TransientError
+            && job.waiting_for_network()
+            && job
+                .error()
+                .is_some_and(|e| e.code == HResult::BG_E_BLOCKED_BY_POLICY)
+    }
+
+    /// T21 for one QUEUED, CONNECTING or TRANSFERRING job: TRANSIENT_ERROR with the policy record,
+    /// no error-count bump, no retry timer (D100, as T18 and T21a). A zero no-progress timeout, or
+    /// one already used up, still sends it to ERROR (T26, T12; D4a).
+    pub(crate) fn policy_block(&mut self, j: usize) {
+        let id = self.jobs[j].id();
+        self.record(TraceKind::PolicyBlocked { job: id });
+        self.policy_wait(j, EngineEvent::PolicyBlocked, ErrorReport::POLICY_BLOCKED);
+    }
+
+    /// Group Policy's block or the job's priority changed: a queued or running job it now blocks
+    /// waits (T21), a job waiting for the policy that it now allows is queued again. While the
+    /// network is down the scheduler's T18 comes first; a job waiting for the network's cost keeps
+    /// waiting for it (T21a comes before T21 at a scheduler turn).
+    pub(crate) fn policy_changed(&mut self, j: usize) {
+        let allows = self.policy_allows(j);
+        match self.jobs[j].state() {
+            JobState::Queued | JobState::Connecting | JobState::Transferring
+                if !allows && self.world.network == Network::Up =>
+            {
+                self.policy_block(j)
+            }
+            JobState::TransientError if allows && self.waiting_for_policy(j) => {
+                let id = self.jobs[j].id();
+                self.record(TraceKind::PolicyCleared { job: id });
+                self.on_event(j, EngineEvent::PolicyCleared);
+            }
+            _ => {}
+        }
+    }
+
+    /// Group Policy starts or stops allowing background transfers no bandwidth (MaxInternetBandwidth
+    /// 0 in its window): every job is checked against it (T21, D100).
+    pub fn set_background_policy_block(&mut self, blocked: bool) {
+        if self.world.policy_blocks_background == blocked {
+            return;
+        }
+        self.world.policy_blocks_background = blocked;
+        self.record(TraceKind::GroupPolicy {
+            block_background: blocked,
+        });
+        for j in 0..self.jobs.len() {
+            if !self.jobs[j].state().is_final() {
+                self.policy_changed(j);
             }
         }
     }

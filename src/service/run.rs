@@ -535,7 +535,13 @@ impl Service {
                 self.cost_block(best.index());
                 continue;
             }
-            // The cost was just checked, and nothing changed since: `start_allowed`.
+            if self.world.policy_blocks_background {
+                // T21 (D100): Group Policy blocks every background job; it leaves the queue and
+                // waits.
+                self.policy_block(best.index());
+                continue;
+            }
+            // The cost and the policy were just checked, and nothing changed since: `start_allowed`.
             match current.map(|(_, _, id)| id) {
                 None => self.start_allowed(best.index()),
                 // A higher priority pre-empts a lower one (spec §1.6, T7).
@@ -549,20 +555,26 @@ impl Service {
     }
 
     /// T4 and the first connection attempt. Only QUEUED jobs are in the ready queues. A job the
-    /// network's cost blocks waits instead (T21a, D53); one whose maximum download time is already
-    /// used up goes to ERROR before its attempt (T23, D55).
+    /// network's cost blocks waits instead (T21a, D53), then one Group Policy blocks (T21, D100);
+    /// one whose maximum download time is already used up goes to ERROR before its attempt (T23,
+    /// D55).
     fn start(&mut self, j: usize) {
         if !self.cost_allows(j) {
             self.cost_block(j);
             return;
         }
+        if !self.policy_allows(j) {
+            self.policy_block(j);
+            return;
+        }
         self.start_allowed(j);
     }
 
-    /// [`Service::start`] of a job whose cost flags were just checked against the network's cost
-    /// (the background path of the scheduler checks before it decides to pre-empt).
+    /// [`Service::start`] of a job whose cost flags were just checked against the network's cost,
+    /// and Group Policy's block against its priority (the background path of the scheduler checks
+    /// before it decides to pre-empt).
     fn start_allowed(&mut self, j: usize) {
-        debug_assert!(self.cost_allows(j));
+        debug_assert!(self.cost_allows(j) && self.policy_allows(j));
         self.on_event(j, EngineEvent::SchedulerTurn);
         let id = self.jobs[j].id();
         let priority = self.jobs[j].priority();

@@ -107,6 +107,7 @@ pub(crate) fn capture(s: &Service, release_final: bool) -> SnapshotV2 {
         default_cost_flags: (w.default_cost_flags != crate::job_options::TRANSFER_STANDARD)
             .then_some(w.default_cost_flags),
         network_cost: (w.network_cost != crate::world::COST_UNRESTRICTED).then_some(w.network_cost),
+        policy_blocks_background: w.policy_blocks_background,
         inactivity_timeout_secs: (w.inactivity_timeout_secs
             != crate::world::INACTIVITY_TIMEOUT_SECS)
             .then_some(w.inactivity_timeout_secs),

@@ -559,6 +559,7 @@ fn world(w: WorldV2) -> World {
             .default_cost_flags
             .unwrap_or(crate::job_options::TRANSFER_STANDARD),
         network_cost: w.network_cost.unwrap_or(crate::world::COST_UNRESTRICTED),
+        policy_blocks_background: w.policy_blocks_background,
         inactivity_timeout_secs: w
             .inactivity_timeout_secs
             .unwrap_or(crate::world::INACTIVITY_TIMEOUT_SECS),

@@ -408,6 +408,7 @@ pub(crate) fn to_v2(s: SnapshotV1) -> Result<SnapshotV2, String> {
         default_cost_flags: None,
         inactivity_timeout_secs: None,
         network_cost: None,
+        policy_blocks_background: false,
         remotes: w
             .remotes
             .into_iter()

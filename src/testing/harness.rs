@@ -771,6 +771,7 @@ impl Harness {
                 | Op::RunUntilIdle { .. }
                 | Op::Network { .. }
                 | Op::NetworkCost { .. }
+                | Op::GroupPolicy { .. }
                 | Op::SetRemote { .. }
                 | Op::SetLocal { .. }
                 | Op::RestartService,

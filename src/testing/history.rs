@@ -314,6 +314,9 @@ impl History {
             | TraceKind::NetworkCost { .. }
             | TraceKind::CostBlocked { .. }
             | TraceKind::CostCleared { .. }
+            | TraceKind::GroupPolicy { .. }
+            | TraceKind::PolicyBlocked { .. }
+            | TraceKind::PolicyCleared { .. }
             | TraceKind::MaxDownloadTime { .. }
             | TraceKind::Launched { .. }
             | TraceKind::ActivationFailed { .. } => {}
@@ -430,9 +433,11 @@ impl History {
         }
         let inc = error_count - before;
         // D6, from the spec's words. `None` where the spec does not decide (0 or 1 allowed).
-        // A network loss (T18) or a cost block (T21a, D53) is waited out, never counted.
+        // A network loss (T18), a cost block (T21a, D53) or a policy block (T21, D100) is waited
+        // out, never counted.
         let network = code == HResult::BG_E_NETWORK_DISCONNECTED
-            || code == HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY;
+            || code == HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY
+            || code == HResult::BG_E_BLOCKED_BY_POLICY;
         // T12 (the no-progress timeout) is not a failure, and network disconnects never count.
         let expected: Option<u32> = if from == JobState::TransientError || network {
             Some(0)

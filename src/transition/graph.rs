@@ -112,6 +112,11 @@ pub fn representative_inputs() -> Vec<(Input, String)> {
             EngineEvent::RangesDone,
             "requested ranges done, a file is not (File6)",
         ),
+        event(
+            EngineEvent::PolicyBlocked,
+            "group policy blocks background transfers",
+        ),
+        event(EngineEvent::PolicyCleared, "group policy allows the job"),
     ]);
     v
 }

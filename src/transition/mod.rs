@@ -114,6 +114,12 @@ pub enum EngineEvent {
     /// Every requested range (IBackgroundCopyFile6::RequestFileRanges) is on disk but a file is not
     /// complete, or an ON_DEMAND_MODE job has nothing left to move (T30, D75): SUSPENDED.
     RangesDone,
+    /// Group Policy allows background transfers no bandwidth now and the job is not FOREGROUND (T21,
+    /// D100): the record is [`ErrorReport::POLICY_BLOCKED`].
+    PolicyBlocked,
+    /// The policy's block ended, or the job became FOREGROUND, so that a job waiting for the policy
+    /// may transfer again (T21, D100).
+    PolicyCleared,
 }
 
 /// An engine event without its data: what the trace records of a refused event.
@@ -136,6 +142,8 @@ pub enum EventKind {
     CostCleared,
     MaxDownloadTimeout,
     RangesDone,
+    PolicyBlocked,
+    PolicyCleared,
 }
 
 impl EventKind {
@@ -158,6 +166,8 @@ impl EventKind {
             EventKind::CostCleared => "cost cleared",
             EventKind::MaxDownloadTimeout => "maximum download time",
             EventKind::RangesDone => "requested ranges done",
+            EventKind::PolicyBlocked => "policy blocked",
+            EventKind::PolicyCleared => "policy cleared",
         }
     }
 }
@@ -182,6 +192,8 @@ impl EngineEvent {
             EngineEvent::CostCleared => EventKind::CostCleared,
             EngineEvent::MaxDownloadTimeout => EventKind::MaxDownloadTimeout,
             EngineEvent::RangesDone => EventKind::RangesDone,
+            EngineEvent::PolicyBlocked => EventKind::PolicyBlocked,
+            EngineEvent::PolicyCleared => EventKind::PolicyCleared,
         }
     }
 }
@@ -254,11 +266,13 @@ pub enum Rule {
     T30,
     /// Rejected peer content sends a TRANSFERRED job back to QUEUED (D79).
     T32,
+    /// Group Policy blocks background transfers, or stops blocking them (D100).
+    T21,
 }
 
 impl Rule {
     /// Every rule, in declaration order (the trace stores a rule as its index here).
-    pub const ALL: [Rule; 36] = [
+    pub const ALL: [Rule; 37] = [
         Rule::T2,
         Rule::T3,
         Rule::T4,
@@ -295,6 +309,7 @@ impl Rule {
         Rule::T29,
         Rule::T30,
         Rule::T32,
+        Rule::T21,
     ];
 
     /// The row or decision id as written in the spec (`T17a`, `D8`, `§1.3`).
@@ -336,6 +351,7 @@ impl Rule {
             Rule::T29 => "T29",
             Rule::T30 => "T30",
             Rule::T32 => "T32",
+            Rule::T21 => "T21",
         }
     }
 }
@@ -471,6 +487,14 @@ const COST_BLOCKED: Transition = into_error(
     ErrorEntry::New(ErrorReport::COST_BLOCKED),
 );
 
+/// T21 (D100): Group Policy blocks background transfers: TRANSIENT_ERROR with the
+/// BG_E_BLOCKED_BY_POLICY record, waiting for the policy instead of the retry timer.
+const POLICY_BLOCKED: Transition = into_error(
+    JobState::TransientError,
+    Rule::T21,
+    ErrorEntry::New(ErrorReport::POLICY_BLOCKED),
+);
+
 /// T23 (D55): the job used up its maximum download time: ERROR with BG_E_MAXDOWNLOAD_TIMEOUT.
 const MAX_DOWNLOAD_TIMEOUT: Transition = into_error(
     JobState::Error,
@@ -550,6 +574,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
+            | E::PolicyBlocked
+            | E::PolicyCleared
             | E::MaxDownloadTimeout
             | E::RangesDone => return None,
         },
@@ -568,7 +594,10 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkBack | E::OwnerLogoff | E::ServiceRestart => stay(S::Queued, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
-            E::CostCleared | E::MaxDownloadTimeout | E::RangesDone => return None,
+            E::PolicyBlocked => POLICY_BLOCKED,
+            E::CostCleared | E::PolicyCleared | E::MaxDownloadTimeout | E::RangesDone => {
+                return None
+            }
             E::Connected
             | E::Failure(
                 Failure::Transient
@@ -594,6 +623,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkBack => stay(S::Connecting, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
+            E::PolicyBlocked => POLICY_BLOCKED,
             E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
             // T30 (D75): an on-demand job with nothing to move before its first byte.
             E::RangesDone => to(S::Suspended, Rule::T30),
@@ -601,7 +631,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::AllFilesDone
             | E::RetryTimer
             | E::NoProgressTimeout
-            | E::CostCleared => return None,
+            | E::CostCleared
+            | E::PolicyCleared => return None,
         },
 
         // ================================ TRANSFERRING ================================
@@ -617,12 +648,15 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::NetworkBack => stay(S::Transferring, Rule::Unchanged),
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             E::CostBlocked => COST_BLOCKED,
+            E::PolicyBlocked => POLICY_BLOCKED,
             E::MaxDownloadTimeout => MAX_DOWNLOAD_TIMEOUT,
             // T30 (D75): the requested ranges are on disk, a file is not complete.
             E::RangesDone => to(S::Suspended, Rule::T30),
-            E::SchedulerTurn | E::RetryTimer | E::NoProgressTimeout | E::CostCleared => {
-                return None
-            }
+            E::SchedulerTurn
+            | E::RetryTimer
+            | E::NoProgressTimeout
+            | E::CostCleared
+            | E::PolicyCleared => return None,
         },
 
         // ================================ TRANSIENT_ERROR ================================
@@ -637,12 +671,15 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             // T21b (D53): only a job waiting for the cost gets it.
             E::CostCleared => to(S::Queued, Rule::T21b),
+            // T21 (D100): only a job waiting for the policy gets it.
+            E::PolicyCleared => to(S::Queued, Rule::T21),
             E::SchedulerTurn
             | E::Connected
             | E::Failure(..)
             | E::AllFilesDone
             | E::TimeSliceEnd
             | E::CostBlocked
+            | E::PolicyBlocked
             | E::MaxDownloadTimeout
             | E::RangesDone => return None,
         },
@@ -662,6 +699,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
+            | E::PolicyBlocked
+            | E::PolicyCleared
             | E::MaxDownloadTimeout
             | E::RangesDone => return None,
         },
@@ -681,6 +720,8 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             | E::NoProgressTimeout
             | E::CostBlocked
             | E::CostCleared
+            | E::PolicyBlocked
+            | E::PolicyCleared
             | E::MaxDownloadTimeout
             | E::RangesDone => return None,
         },

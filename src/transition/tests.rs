@@ -450,6 +450,54 @@ fn t21a_t21b_t23_rows() {
 }
 
 #[test]
+fn t21_d100_policy_block_rows() {
+    // T21 (D100): queued and running jobs wait for the policy in TRANSIENT_ERROR with its record.
+    for s in [S::Queued, S::Connecting, S::Transferring] {
+        let t = on_event(s, EngineEvent::PolicyBlocked).expect("takes the policy block");
+        assert_eq!((t.to(), t.rule()), (S::TransientError, Rule::T21));
+        assert_eq!(
+            t.error(),
+            Some(ErrorEntry::New(ErrorReport::POLICY_BLOCKED))
+        );
+        assert!(on_event(s, EngineEvent::PolicyCleared).is_none(), "{s}");
+    }
+    // The window ends: only a waiting job is queued again.
+    assert_eq!(
+        go(S::TransientError, EngineEvent::PolicyCleared),
+        (S::Queued, Rule::T21)
+    );
+    for s in [
+        S::Suspended,
+        S::TransientError,
+        S::Error,
+        S::Transferred,
+        S::Acknowledged,
+        S::Cancelled,
+    ] {
+        assert!(on_event(s, EngineEvent::PolicyBlocked).is_none(), "{s}");
+    }
+    for s in [
+        S::Suspended,
+        S::Error,
+        S::Transferred,
+        S::Acknowledged,
+        S::Cancelled,
+    ] {
+        assert!(on_event(s, EngineEvent::PolicyCleared).is_none(), "{s}");
+    }
+    assert_eq!(ErrorReport::POLICY_BLOCKED.code.code(), 0x8020_003E);
+    // D6: a policy block never counts, even from TRANSFERRING.
+    assert_eq!(
+        error_count_increment(
+            S::Transferring,
+            true,
+            ErrorReport::POLICY_BLOCKED.network_loss
+        ),
+        0
+    );
+}
+
+#[test]
 fn t32_d79_rejected_peer_content_queues_only_a_transferred_job() {
     let t = on_method(S::Transferred, MethodCall::PeerContentRejected).unwrap();
     assert_eq!((t.to(), t.rule(), t.error()), (S::Queued, Rule::T32, None));
