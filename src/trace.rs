@@ -206,6 +206,16 @@ pub enum TraceKind {
         /// What happened to it.
         action: TempAction,
     },
+    /// Complete could not rename file `file`'s temporary file to its local name: it returned `code`
+    /// and the job stayed in the queue (T17b, D97; its `scenario-format.md` record `rename_failed`).
+    RenameFailed {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// What Complete returned.
+        code: HResult,
+    },
     /// An attempt went through a proxy (`bypassed` false), or bypassed the job's proxy (D27).
     Proxy {
         /// The job.
@@ -495,6 +505,7 @@ impl TraceEvent {
             | TraceKind::Restarted { job, .. }
             | TraceKind::Reply { job, .. }
             | TraceKind::TempFile { job, .. }
+            | TraceKind::RenameFailed { job, .. }
             | TraceKind::Notified { job, .. }
             | TraceKind::OwnerChanged { job, .. }
             | TraceKind::EventRefused { job, .. }
@@ -621,6 +632,14 @@ impl TraceEvent {
                 file,
                 action,
             } => format!("{t} {} temp_file of file {file} {action}", job(j)),
+            TraceKind::RenameFailed {
+                job: j,
+                file,
+                code,
+            } => format!(
+                "{t} {} rename_failed: file {file} not renamed to its local name: {code} (T17b)",
+                job(j)
+            ),
             TraceKind::Reply { job: j, event } => format!("{t} {} reply: {event} (D71)", job(j)),
             TraceKind::Notified {
                 app: a,

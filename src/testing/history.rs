@@ -298,6 +298,7 @@ impl History {
             | TraceKind::Restarted { .. }
             | TraceKind::Reply { .. }
             | TraceKind::TempFile { .. }
+            | TraceKind::RenameFailed { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged
