@@ -513,7 +513,7 @@ impl Sim {
     /// Group Policy starts (`true`) or stops blocking background transfers — MaxInternetBandwidth 0
     /// in its window: jobs that are not FOREGROUND wait in TRANSIENT_ERROR with
     /// BG_E_BLOCKED_BY_POLICY, without retries or error counts, and are queued again when the block
-    /// ends or they become FOREGROUND (T21, D100).
+    /// ends or they become FOREGROUND (T21, D99).
     ///
     /// # Panics
     /// Inside a closure given to `with_service`/`with_service_mut`.
@@ -1023,7 +1023,10 @@ impl Job {
     /// only from TRANSFERRED (T17c), with `Ok(S_OK)`.
     ///
     /// Errors: BG_E_INVALID_STATE for an upload or upload-reply job outside TRANSFERRED (T17c), and in
-    /// ACKNOWLEDGED and CANCELLED (§1.3; a second Complete).
+    /// ACKNOWLEDGED and CANCELLED (§1.3; a second Complete). With a sandbox, the error of a download's
+    /// rename that failed (e.g. E_ACCESSDENIED for a folder at the local name): the job stays in the
+    /// queue and the files renamed before it are Completed; call Complete again once the obstacle is
+    /// gone (T17b, D97).
     pub fn complete(&self) -> Result<HResult, HResult> {
         self.h.write_job(self.id, |s, app| s.complete(app, self.id))
     }

@@ -357,11 +357,19 @@ impl Service {
     }
 
     /// Complete (D7, T17a, T17c): a download keeps its fully transferred files and returns S_OK, or
-    /// BG_S_PARTIAL_COMPLETE when some were not; upload types only from TRANSFERRED.
+    /// BG_S_PARTIAL_COMPLETE when some were not; upload types only from TRANSFERRED. With a sandbox a
+    /// download's files are renamed first: a rename that fails is returned and the job stays in the
+    /// queue, the files renamed before it Completed (T17b, D97).
     pub fn complete(&mut self, app: AppId, job: JobId) -> Result<HResult, HResult> {
         let j = self.access(app, job)?;
         if self.jobs[j].state().is_running() {
             self.settle(j);
+        }
+        if self.sandbox.is_some()
+            && !self.jobs[j].state().is_final()
+            && self.jobs[j].job_type() == crate::state::JobType::Download
+        {
+            self.complete_renames(j)?;
         }
         let r = self.state_call_at(j, |jb| MethodCall::Complete {
             job_type: jb.job_type(),

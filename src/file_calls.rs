@@ -145,8 +145,12 @@ impl Service {
     fn validation_failed(&mut self, j: usize, f: usize) -> Result<(), HResult> {
         let id = self.jobs[j].id();
         let job = &mut self.jobs[j];
+        let download = job.job_type() == crate::state::JobType::Download;
         let file = &mut job.files_mut()[f];
         file.bytes_transferred = 0;
+        // T17b, D97: a file a failed Complete renamed is no longer done; the next Complete renames
+        // it again.
+        file.completed &= !download;
         let extra = file.extra.get_or_insert_with(Default::default);
         extra.validated = false;
         if let Some(od) = extra.on_demand.as_deref_mut() {
@@ -178,8 +182,10 @@ impl Service {
     fn peer_content_rejected(&mut self, j: usize, f: usize) -> Result<(), HResult> {
         let id = self.jobs[j].id();
         let job = &mut self.jobs[j];
+        let download = job.job_type() == crate::state::JobType::Download;
         let file = &mut job.files_mut()[f];
         file.bytes_transferred = 0;
+        file.completed &= !download; // T17b, D97, as in `validation_failed`
         let extra = file.extra.get_or_insert_with(Default::default);
         extra.validated = false;
         extra.peer_rejected = true;

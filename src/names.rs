@@ -288,10 +288,10 @@ fn segments_fit(s: &str, separators: &[char]) -> bool {
 }
 
 /// Spec §2.6: a local name must be a full path (drive or UNC), at most MAX_PATH, no wildcards, no
-/// `\\?\` prefix, no NTFS stream.
+/// `\\?\` prefix, no NTFS stream, and it must name a file (D98).
 pub(crate) fn valid_local(local: &str) -> bool {
     if plain_drive_path(local) {
-        return true;
+        return !ends_at_folder(local.as_bytes());
     }
     // The first two bytes apart: a colon after them is an NTFS stream (found in the same pass).
     let (head, tail) = local.as_bytes().split_at(local.len().min(2));
@@ -320,7 +320,28 @@ pub(crate) fn valid_local(local: &str) -> bool {
     } else {
         classes & COLON != 0
     };
-    (drive || unc) && !rest_has_colon
+    (drive || unc) && !rest_has_colon && !ends_at_folder(b) && (!unc || unc_has_file(local))
+}
+
+/// D98: the name ends at a folder, not a file: its last segment is empty once the trailing dots and
+/// spaces Windows cuts are gone (`C:\dl\`, `C:\dl\.`, `C:\dl\..`, `C:\dl\. .`). A look at the
+/// name's last bytes: no allocation.
+#[inline(always)]
+fn ends_at_folder(b: &[u8]) -> bool {
+    let mut i = b.len();
+    while i > 0 && matches!(b[i - 1], b'.' | b' ') {
+        i -= 1;
+    }
+    i == 0 || matches!(b[i - 1], b'\\' | b'/')
+}
+
+/// D98: a UNC name names a file below its share (`\\host\share\file`), not the host or the share.
+fn unc_has_file(local: &str) -> bool {
+    local[2..]
+        .split(['\\', '/'])
+        .filter(|s| !s.is_empty())
+        .nth(2)
+        .is_some()
 }
 
 #[cfg(test)]
@@ -496,7 +517,12 @@ mod tests {
                 }
                 let local = format!("C:\\{pre}{c}{post}");
                 if plain_drive_path(&local) {
-                    assert!(reference::valid_local(&local), "{local:?}");
+                    // Accepted but for D98's look at the last bytes (a name ending at a folder).
+                    assert_eq!(
+                        valid_local(&local),
+                        reference::valid_local(&local),
+                        "{local:?}"
+                    );
                 }
                 // And the word path decides every printable byte but the ones it leaves to
                 // the exact check (`;` and `=` allowed there, the others refused).
@@ -586,6 +612,37 @@ mod tests {
         assert!(!valid_local(&format!("C:\\{}", "a".repeat(258))));
     }
 
+    /// D98: a local name that names a folder and no file (a trailing separator, a last segment of
+    /// dots and spaces only, a UNC host or share) is refused, on the fast path and off it.
+    #[test]
+    fn d98_local_name_must_name_a_file() {
+        for folder in [
+            "C:\\",
+            "C:/",
+            "C:\\dl\\",
+            "C:\\downloads\\",
+            "C:/downloads/",
+            "C:\\downloads\\.",
+            "C:\\downloads\\..",
+            "C:\\downloads\\. .",
+            "C:\\é\\",
+            "\\\\server\\share\\dl\\",
+            "\\\\server\\share",
+            "\\\\server\\share\\",
+            "\\\\server",
+        ] {
+            assert!(!valid_local(folder), "{folder:?}");
+        }
+        for file in [
+            "C:\\dl\\a",
+            "C:\\downloads\\a.bin.",
+            "C:\\downloads\\.hidden",
+            "\\\\server\\share\\a",
+        ] {
+            assert!(valid_local(file), "{file:?}");
+        }
+    }
+
     /// The name checks as first written (char scans, allocating lower-case prefix): the fast paths
     /// must decide exactly as these do.
     mod reference {
@@ -655,7 +712,17 @@ mod tests {
             } else {
                 local.contains(':')
             };
-            (drive || unc) && !rest_has_colon
+            // D98: the last segment, trailing dots and spaces cut, names a file; a UNC name has
+            // one below its share.
+            let last = local.rsplit(['\\', '/']).next().unwrap_or("");
+            let names_file = !last.trim_end_matches(['.', ' ']).is_empty();
+            let below_share = !unc
+                || local[2..]
+                    .split(['\\', '/'])
+                    .filter(|s| !s.is_empty())
+                    .count()
+                    >= 3;
+            (drive || unc) && !rest_has_colon && names_file && below_share
         }
 
         pub fn protocol_is_http(remote: &str) -> bool {

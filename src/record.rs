@@ -95,7 +95,7 @@ impl ErrorReport {
         network_loss: true,
     };
 
-    /// T21 (D100): Group Policy allows background transfers no bandwidth now —
+    /// T21 (D99): Group Policy allows background transfers no bandwidth now —
     /// BG_E_BLOCKED_BY_POLICY, GENERAL_QUEUE_MANAGER, no file; waited out like a network loss.
     pub const POLICY_BLOCKED: ErrorReport = ErrorReport {
         context: ErrorContext::GeneralQueueManager,

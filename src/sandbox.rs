@@ -500,27 +500,37 @@ impl Sandbox {
         }
     }
 
-    /// Rename the temporary file to the local name, replacing a file there. Returns whether it was
-    /// renamed.
-    pub fn rename_temp(&mut self, local: &str, job: JobId, file: u32) -> Result<bool, HResult> {
+    /// Forget what the sandbox holds about download `file` of `job` (its temporary file renamed or
+    /// given up).
+    pub fn forget(&mut self, job: JobId, file: u32) {
         self.history.remove(&(job, file));
         self.open.remove(&(job, file));
         self.ranged.remove(&(job, file));
+    }
+
+    /// Rename the temporary file to the local name, replacing a file there. Returns whether it was
+    /// renamed. A rename that fails (T17b, D97: a folder at the local name, a link or a file on the
+    /// way, a host error) leaves the temporary file and what the sandbox knows of it as they were.
+    pub fn rename_temp(&mut self, local: &str, job: JobId, file: u32) -> Result<bool, HResult> {
         if self.direct.contains(&job) {
             // D63: the bytes are already under the local name.
+            self.forget(job, file);
             return Ok(false);
         }
         let from = self.path(&Self::temp_name(local, job, file))?;
         if !from.is_file() {
+            self.forget(job, file);
             return Ok(false);
         }
         let to = self.path(local)?;
         if let Ok(m) = fs::symlink_metadata(&to) {
             if m.is_dir() {
+                // MoveFileEx cannot replace a folder: ERROR_ACCESS_DENIED (D41, D97).
                 return Err(HResult::E_ACCESSDENIED);
             }
         }
         fs::rename(&from, &to).map_err(|e| io_error(&e))?;
+        self.forget(job, file);
         self.written_by.remove(&to);
         self.note_whole(to, false);
         Ok(true)

@@ -206,6 +206,16 @@ pub enum TraceKind {
         /// What happened to it.
         action: TempAction,
     },
+    /// Complete could not rename file `file`'s temporary file to its local name: it returned `code`
+    /// and the job stayed in the queue (T17b, D97; its `scenario-format.md` record `rename_failed`).
+    RenameFailed {
+        /// The job.
+        job: JobId,
+        /// File index.
+        file: u32,
+        /// What Complete returned.
+        code: HResult,
+    },
     /// An attempt went through a proxy (`bypassed` false), or bypassed the job's proxy (D27).
     Proxy {
         /// The job.
@@ -272,17 +282,17 @@ pub enum TraceKind {
         /// The job.
         job: JobId,
     },
-    /// Group Policy started or stopped blocking background transfers (`group_policy`, T21, D100).
+    /// Group Policy started or stopped blocking background transfers (`group_policy`, T21, D99).
     GroupPolicy {
         /// Whether background transfers are blocked now.
         block_background: bool,
     },
-    /// Group Policy blocks the job: it waits in TRANSIENT_ERROR (T21, D100).
+    /// Group Policy blocks the job: it waits in TRANSIENT_ERROR (T21, D99).
     PolicyBlocked {
         /// The job.
         job: JobId,
     },
-    /// The job no longer waits for Group Policy (T21, D100).
+    /// The job no longer waits for Group Policy (T21, D99).
     PolicyCleared {
         /// The job.
         job: JobId,
@@ -510,6 +520,7 @@ impl TraceEvent {
             | TraceKind::Restarted { job, .. }
             | TraceKind::Reply { job, .. }
             | TraceKind::TempFile { job, .. }
+            | TraceKind::RenameFailed { job, .. }
             | TraceKind::Notified { job, .. }
             | TraceKind::OwnerChanged { job, .. }
             | TraceKind::EventRefused { job, .. }
@@ -639,6 +650,14 @@ impl TraceEvent {
                 file,
                 action,
             } => format!("{t} {} temp_file of file {file} {action}", job(j)),
+            TraceKind::RenameFailed {
+                job: j,
+                file,
+                code,
+            } => format!(
+                "{t} {} rename_failed: file {file} not renamed to its local name: {code} (T17b)",
+                job(j)
+            ),
             TraceKind::Reply { job: j, event } => format!("{t} {} reply: {event} (D71)", job(j)),
             TraceKind::Notified {
                 app: a,
@@ -761,7 +780,7 @@ impl TraceEvent {
             ),
             TraceKind::CostCleared { job: j } => format!("{t} {} cost_cleared (T21b)", job(j)),
             TraceKind::GroupPolicy { block_background } => format!(
-                "{t} group_policy: background transfers {} (D100)",
+                "{t} group_policy: background transfers {} (D99)",
                 if block_background { "blocked" } else { "allowed" }
             ),
             TraceKind::PolicyBlocked { job: j } => format!(

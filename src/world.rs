@@ -599,7 +599,7 @@ pub struct World {
     #[serde(default = "unrestricted", skip_serializing_if = "is_unrestricted")]
     pub(crate) network_cost: u32,
     /// Group Policy limits background transfers to no bandwidth now (MaxInternetBandwidth 0 in its
-    /// window: T21, D100). Default false.
+    /// window: T21, D99). Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) policy_blocks_background: bool,
     /// The bodies of local files that have one (`locals` with `content`); others hold `size` bytes of
@@ -881,12 +881,12 @@ impl World {
         self.network_cost
     }
     /// Builder: Group Policy blocks background transfers from the start (scenario `group_policy`
-    /// `block_background`: MaxInternetBandwidth 0 in its window; T21, D100). Default false.
+    /// `block_background`: MaxInternetBandwidth 0 in its window; T21, D99). Default false.
     pub fn block_background_by_policy(mut self, blocked: bool) -> World {
         self.policy_blocks_background = blocked;
         self
     }
-    /// Whether Group Policy blocks background transfers now (T21, D100).
+    /// Whether Group Policy blocks background transfers now (T21, D99).
     pub fn background_blocked_by_policy(&self) -> bool {
         self.policy_blocks_background
     }

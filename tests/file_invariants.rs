@@ -871,3 +871,46 @@ fn d75_a_job_that_leaves_on_demand_mode_moves_in_order_and_keeps_its_bytes() {
     flip(&t[0], 10);
     fires(&mut h, "D40 temporary");
 }
+
+/// T17b, D97: a Complete that fails at a later file leaves the files it renamed at their local names
+/// (held to the body from then on, "D40 complete"), the others in their temporary files ("D40
+/// temporary"); the checker passes such a run, Cancel included (the renamed file stays), and fires
+/// when the renamed file is tampered with.
+#[test]
+fn t17b_d97_files_renamed_by_a_failed_complete_are_held_to_their_body() {
+    const BLOCKED: &str = "C:\\dl\\b.bin";
+    let run = || {
+        let mut s = setup();
+        // A world local inside a folder at the second file's local name: its rename must fail.
+        s.world.locals.push(("C:\\dl\\b.bin\\keep.txt".into(), 4));
+        let mut h = Harness::new(&s);
+        for d in [
+            call(make::create_job("update", JobType::Download)),
+            call(make::add_file(URL, LOCAL)),
+            call(make::add_file(URL, BLOCKED)),
+            call(make::state(StateMethod::Resume)),
+            advance(20),
+            call(make::state(StateMethod::Complete)),
+        ] {
+            h.step(&d).unwrap_or_else(|c| panic!("{c}"));
+        }
+        let job = h.job_handle(0);
+        assert_eq!(job.get_state().unwrap(), bitsim::JobState::Transferred);
+        assert_eq!(job.complete(), Err(bitsim::HResult::E_ACCESSDENIED));
+        h
+    };
+    let mut h = run();
+    assert_eq!(fs::read(dl(&h).join("a.bin")).unwrap(), body(SIZE));
+    assert_eq!(temps(&h).len(), 1);
+    h.step(&advance(1)).unwrap_or_else(|c| panic!("{c}"));
+    h.step(&call(make::state(StateMethod::Cancel)))
+        .unwrap_or_else(|c| panic!("{c}"));
+    assert!(temps(&h).is_empty());
+    h.step(&advance(1)).unwrap_or_else(|c| panic!("{c}"));
+    flip(&dl(&h).join("a.bin"), 0);
+    fires(&mut h, "D40 complete");
+
+    let mut h = run();
+    fs::remove_file(&temps(&h)[0]).unwrap();
+    fires(&mut h, "D40 temporary");
+}

@@ -306,6 +306,82 @@ fn add_file_rejects_bad_names_with_e_invalidarg() {
     assert_eq!(job.enum_files().unwrap().len(), 0);
 }
 
+/// Local names that name a folder and no file (D98).
+const FOLDER_NAMES: [&str; 6] = [
+    "C:\\dl\\",
+    "C:/dl/",
+    "C:\\dl\\..",
+    "C:\\",
+    "\\\\server\\share\\dl\\",
+    "\\\\server\\share",
+];
+
+#[test]
+fn d98_add_file_refuses_a_local_name_that_names_a_folder() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    let up = app.create_job("u", JobType::Upload).unwrap();
+    for l in FOLDER_NAMES {
+        assert_eq!(job.add_file(A, l), Err(HResult::E_INVALIDARG), "{l}");
+        assert_eq!(up.add_file(A, l), Err(HResult::E_INVALIDARG), "{l}");
+    }
+    assert_eq!(job.enum_files().unwrap().len(), 0);
+    assert_eq!(up.enum_files().unwrap().len(), 0);
+    job.add_file(A, "C:\\dl\\a").unwrap();
+    assert_eq!(job.enum_files().unwrap().len(), 1);
+}
+
+#[test]
+fn d98_add_file_set_refuses_a_folder_name_and_adds_none_of_the_set() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    for l in FOLDER_NAMES {
+        assert_eq!(
+            job.add_file_set(&[(A, LA), (B, l)]),
+            Err(HResult::E_INVALIDARG),
+            "{l}"
+        );
+    }
+    assert_eq!(job.enum_files().unwrap().len(), 0);
+    job.add_file_set(&[(A, LA), (B, LB)]).unwrap();
+    assert_eq!(job.enum_files().unwrap().len(), 2);
+}
+
+#[test]
+fn d98_add_file_with_ranges_refuses_a_folder_name() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("j", JobType::Download).unwrap();
+    let ranges = [(0, 10)];
+    for l in FOLDER_NAMES {
+        assert_eq!(
+            job.add_file_with_ranges(A, l, &ranges),
+            Err(HResult::E_INVALIDARG),
+            "{l}"
+        );
+    }
+    assert_eq!(job.enum_files().unwrap().len(), 0);
+    job.add_file_with_ranges(A, LA, &ranges).unwrap();
+    assert_eq!(job.enum_files().unwrap().len(), 1);
+}
+
+#[test]
+fn d98_set_reply_file_name_refuses_a_folder_name_and_keeps_the_name() {
+    let (_sim, app) = alice(World::new());
+    let job = app.create_job("r", JobType::UploadReply).unwrap();
+    job.set_reply_file_name(Some("C:\\replies\\r.txt")).unwrap();
+    for l in FOLDER_NAMES {
+        assert_eq!(
+            job.set_reply_file_name(Some(l)),
+            Err(HResult::E_INVALIDARG),
+            "{l}"
+        );
+    }
+    assert_eq!(
+        job.get_reply_file_name().unwrap().as_deref(),
+        Some("C:\\replies\\r.txt")
+    );
+}
+
 #[test]
 fn file_names_are_kept_exactly_as_given_and_size_is_unknown_until_known() {
     let (sim, app) = alice(World::new().remote(A, Remote::sized(4096)));

@@ -2,7 +2,8 @@
 //! byte, through a temporary file; nothing is written outside the sandbox; host errors become BITS errors.
 
 use bitsim::{
-    Body, ErrorContext, HResult, JobState, JobType, Remote, Response, Sha256, Sim, World,
+    Body, ErrorContext, HResult, JobState, JobType, Remote, Response, Sha256, Sim, TempAction,
+    TraceKind, World,
 };
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -529,4 +530,225 @@ fn d80_a_reply_that_does_not_fit_is_disk_full_in_local_file_context() {
     job.cancel().unwrap();
     assert!(!tmp.exists());
     assert_eq!(tree(&dir.0), vec!["C/up/r.bin".to_string()]);
+}
+
+/// The Completed flag of each file of `job` (BG_FILE_PROGRESS, §8.2).
+fn completed(job: &bitsim::Job) -> Vec<bool> {
+    job.enum_files()
+        .unwrap()
+        .iter()
+        .map(|f| f.get_progress().unwrap().completed)
+        .collect()
+}
+
+/// The `temp_file ... renamed` and `rename_failed` records of the trace, in order.
+fn renames(sim: &Sim) -> Vec<(u32, Option<HResult>)> {
+    sim.trace()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::TempFile {
+                file,
+                action: TempAction::Renamed,
+                ..
+            } => Some((file, None)),
+            TraceKind::RenameFailed { file, code, .. } => Some((file, Some(code))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Three files transferred into the sandbox at `dir`, the second's local name a folder (holding a
+/// file) since before the job began: its temporary file lands beside it, only its rename can fail.
+fn three_files_second_blocked(dir: &Path) -> (Sim, bitsim::Manager, bitsim::Job) {
+    fs::create_dir_all(dir.join("C/dl/b.bin")).unwrap();
+    fs::write(dir.join("C/dl/b.bin/keep.txt"), b"mine").unwrap();
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(3000))
+        .remote("https://example.test/b", Remote::sized(2000))
+        .remote("https://example.test/c", Remote::sized(1000))
+        .sandbox(dir);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("three", JobType::Download).unwrap();
+    for x in ["a", "b", "c"] {
+        job.add_file(
+            &format!("https://example.test/{x}"),
+            &format!("C:\\dl\\{x}.bin"),
+        )
+        .unwrap();
+    }
+    job.resume().unwrap();
+    sim.advance_secs(60);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    (sim, app, job)
+}
+
+/// T17b, D97: a folder at a file's local name (MoveFileEx cannot replace a folder): Complete renames
+/// the files before it, returns E_ACCESSDENIED and the job stays TRANSFERRED, in the queue; the
+/// renamed files are visible and Completed, the others keep their temporary files; nothing else of
+/// the job moves (ModificationTime, error record). A Complete while the folder is there fails again
+/// without renaming anything twice; once it is gone, Complete renames only what is left and the job
+/// is ACKNOWLEDGED with S_OK.
+#[test]
+fn t17b_d97_a_folder_at_a_local_name_keeps_the_job_transferred_until_it_is_gone() {
+    let dir = TempDir::new("t17b-folder");
+    let (sim, _app, job) = three_files_second_blocked(&dir.0);
+    let times = job.get_times().unwrap();
+    assert_eq!(job.complete(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    assert_eq!(completed(&job), [true, false, false]);
+    assert_eq!(
+        renames(&sim),
+        [(0, None), (1, Some(HResult::E_ACCESSDENIED))]
+    );
+    assert_eq!(job.get_times().unwrap(), times);
+    assert_eq!(
+        job.get_error().unwrap_err(),
+        HResult::BG_E_ERROR_INFORMATION_UNAVAILABLE
+    );
+    let p = job.get_progress().unwrap();
+    assert_eq!((p.files_total, p.files_transferred), (3, 3));
+    let files = tree(&dir.0);
+    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files[0], "C/dl/BIT1.tmp");
+    assert_eq!(files[1], "C/dl/BIT2.tmp");
+    assert_eq!(&files[2..], ["C/dl/a.bin", "C/dl/b.bin/keep.txt"]);
+    assert_eq!(
+        sha_file(&dir.0.join("C/dl/a.bin")),
+        Body::default_for("https://example.test/a", 3000).sha256()
+    );
+    // The rendered trace names the new record.
+    let text: Vec<String> = sim.trace().iter().map(|e| e.to_string()).collect();
+    let text = text.join("\n");
+    assert!(
+        text.contains("rename_failed: file 1 not renamed to its local name: E_ACCESSDENIED"),
+        "{text}"
+    );
+
+    // Again with the folder still there: the same error, file 0 is not renamed twice.
+    assert_eq!(job.complete(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(
+        renames(&sim),
+        [
+            (0, None),
+            (1, Some(HResult::E_ACCESSDENIED)),
+            (1, Some(HResult::E_ACCESSDENIED))
+        ]
+    );
+
+    fs::remove_dir_all(dir.0.join("C/dl/b.bin")).unwrap();
+    assert_eq!(job.complete(), Ok(HResult::S_OK));
+    assert_eq!(job.get_state().unwrap(), JobState::Acknowledged);
+    assert_eq!(completed(&job), [true, true, true]);
+    assert_eq!(
+        renames(&sim)[3..],
+        [(1, None), (2, None)],
+        "only what was left is renamed"
+    );
+    assert_eq!(tree(&dir.0), ["C/dl/a.bin", "C/dl/b.bin", "C/dl/c.bin"]);
+    for (x, size) in [("a", 3000), ("b", 2000), ("c", 1000)] {
+        assert_eq!(
+            sha_file(&dir.0.join(format!("C/dl/{x}.bin"))),
+            Body::default_for(&format!("https://example.test/{x}"), size).sha256()
+        );
+    }
+}
+
+/// T17b, D97: a symbolic link at the local name (D41: refused, E_ACCESSDENIED) fails the rename the
+/// same way; Cancel then deletes the temporary files left, and a file the failed Complete renamed
+/// stays (it is no longer a temporary file: it is the user's, Complete page); the link is untouched.
+#[cfg(unix)]
+#[test]
+fn t17b_d97_a_link_at_a_local_name_fails_the_rename_and_cancel_keeps_the_renamed_file() {
+    let dir = TempDir::new("t17b-link");
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(3000))
+        .remote("https://example.test/b", Remote::sized(2000))
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("link", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\a.bin")
+        .unwrap();
+    job.add_file("https://example.test/b", "C:\\dl\\b.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(60);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    // Planted after the transfer, before Complete.
+    std::os::unix::fs::symlink(dir.0.join("C/dl/a.bin"), dir.0.join("C/dl/b.bin")).unwrap();
+    assert_eq!(job.complete(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    assert_eq!(completed(&job), [true, false]);
+    assert!(dir.0.join("C/dl/BIT1.tmp").is_file());
+    assert_eq!(job.cancel(), Ok(HResult::S_OK));
+    assert!(!dir.0.join("C/dl/BIT1.tmp").exists());
+    assert!(dir.0.join("C/dl/a.bin").is_file());
+    assert!(fs::symlink_metadata(dir.0.join("C/dl/b.bin"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+/// T17b, D97: the job stays in the state it is in, whatever it is: a partial Complete of a SUSPENDED
+/// job whose first file cannot be renamed returns the error, keeps the unfinished file's temporary
+/// file (nothing is deleted while the job is in the queue) and its progress; Resume finishes it.
+#[test]
+fn t17b_d97_a_failed_partial_complete_keeps_the_job_and_its_unfinished_file() {
+    let dir = TempDir::new("t17b-partial");
+    fs::create_dir_all(dir.0.join("C/dl/a.bin")).unwrap();
+    let world = World::new()
+        .remote("https://example.test/a", Remote::sized(1000))
+        .remote("https://example.test/b", Remote::sized(10_000))
+        .bandwidth(1000)
+        .sandbox(&dir.0);
+    let sim = Sim::new(world);
+    let app = sim.connect("app", sim.user("u")).unwrap();
+    let job = app.create_job("partial", JobType::Download).unwrap();
+    job.add_file("https://example.test/a", "C:\\dl\\a.bin")
+        .unwrap();
+    job.add_file("https://example.test/b", "C:\\dl\\b.bin")
+        .unwrap();
+    job.resume().unwrap();
+    sim.advance_secs(3);
+    job.suspend().unwrap();
+    let before = job.enum_files().unwrap()[1].get_progress().unwrap();
+    assert_eq!(before.bytes_transferred, 2000);
+    assert_eq!(job.complete(), Err(HResult::E_ACCESSDENIED));
+    assert_eq!(job.get_state().unwrap(), JobState::Suspended);
+    assert_eq!(completed(&job), [false, false]);
+    assert_eq!(job.enum_files().unwrap()[1].get_progress().unwrap(), before);
+    assert_eq!(
+        fs::metadata(dir.0.join("C/dl/BIT1.tmp")).unwrap().len(),
+        2000
+    );
+    job.resume().unwrap();
+    sim.advance_secs(20);
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    fs::remove_dir_all(dir.0.join("C/dl/a.bin")).unwrap();
+    assert_eq!(job.complete(), Ok(HResult::S_OK));
+    assert_eq!(tree(&dir.0), ["C/dl/a.bin", "C/dl/b.bin"]);
+}
+
+/// T17b, D97: the Completed flags a failed Complete set survive a service restart (the snapshot's
+/// `completed`), and so do the files (the sandbox is host state, D40): the next Complete renames only
+/// what is left.
+#[test]
+fn t17b_d97_completed_flags_survive_a_service_restart() {
+    let dir = TempDir::new("t17b-restart");
+    let (sim, app, job) = three_files_second_blocked(&dir.0);
+    assert_eq!(job.complete(), Err(HResult::E_ACCESSDENIED));
+    sim.restart_service();
+    let app = app.reconnect().unwrap();
+    let job = app.get_job(job.id()).unwrap();
+    assert_eq!(job.get_state().unwrap(), JobState::Transferred);
+    assert_eq!(completed(&job), [true, false, false]);
+    fs::remove_dir_all(dir.0.join("C/dl/b.bin")).unwrap();
+    assert_eq!(job.complete(), Ok(HResult::S_OK));
+    let after: Vec<_> = renames(&sim)
+        .into_iter()
+        .filter(|(_, failed)| failed.is_none())
+        .collect();
+    assert_eq!(after, [(0, None), (1, None), (2, None)]);
+    assert_eq!(tree(&dir.0), ["C/dl/a.bin", "C/dl/b.bin", "C/dl/c.bin"]);
 }

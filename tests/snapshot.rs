@@ -1145,11 +1145,11 @@ fn d53_d55_network_cost_and_download_time_round_trip() {
     assert!(!fresh.contains("network_cost") && !fresh.contains("download_time_ms"));
 }
 
-/// T21, D100: Group Policy's block of background transfers goes through save and load exactly
+/// T21, D99: Group Policy's block of background transfers goes through save and load exactly
 /// (written only when set); a blocked job stays blocked in both, and the end of the window queues
 /// it in both, which then finish at the same instant. A FOREGROUND job never waits.
 #[test]
-fn t21_d100_policy_block_round_trip() {
+fn t21_d99_policy_block_round_trip() {
     let world = World::new()
         .bandwidth(1_000)
         .remote(A, Remote::sized(10_000));

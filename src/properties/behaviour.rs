@@ -151,7 +151,7 @@ impl Service {
             }
             self.modified(j);
             if self.world.policy_blocks_background {
-                // T21 (D100): only background jobs are blocked, so a move to or from FOREGROUND
+                // T21 (D99): only background jobs are blocked, so a move to or from FOREGROUND
                 // starts or ends the wait.
                 self.policy_changed(j);
             }

@@ -705,7 +705,7 @@ pub(crate) fn network(n: &Node, ptr: &str) -> R<Network> {
     )
 }
 
-/// World `group_policy` (T21, D100): `{ "block_background": true | false }`.
+/// World `group_policy` (T21, D99): `{ "block_background": true | false }`.
 fn group_policy(n: &Node, ptr: &str) -> R<bool> {
     let f = Fields::new(n, ptr, "the group policy", &["block_background"])?;
     f.req_with("block_background", "true or false", boolean)

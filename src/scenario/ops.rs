@@ -970,7 +970,7 @@ operations! {
         }
     }
 
-    /// Group Policy starts or stops blocking background transfers (T21, D100).
+    /// Group Policy starts or stops blocking background transfers (T21, D99).
     GroupPolicy {
         /// MaxInternetBandwidth 0 is in effect now.
         block_background: bool,

@@ -65,7 +65,7 @@ pub struct WorldOptions {
     pub inactivity_timeout: Option<u64>,
     /// `network_cost`, BITS_COST_STATE bits (`None`: UNRESTRICTED, D53).
     pub network_cost: Option<u32>,
-    /// `group_policy` `block_background` (false when absent; T21, D100).
+    /// `group_policy` `block_background` (false when absent; T21, D99).
     pub block_background: bool,
     /// Users with a token given in the file: name, `integrity` and `elevated` (D34).
     pub user_tokens: Vec<(String, Option<u32>, Option<bool>)>,

@@ -1,5 +1,5 @@
 //! Three limits on when a job transfers: the network's cost (T21a, T21b, D53), Group Policy's block
-//! of background transfers (T21, D100) and the maximum download time (T23, D55).
+//! of background transfers (T21, D99) and the maximum download time (T23, D55).
 //!
 //! Policy: while Group Policy allows background transfers no bandwidth (MaxInternetBandwidth 0 in
 //! its window), a job that is not FOREGROUND waits in TRANSIENT_ERROR with BG_E_BLOCKED_BY_POLICY
@@ -91,9 +91,9 @@ impl Service {
         }
     }
 
-    // ================================================================== group policy (T21, D100)
+    // ================================================================== group policy (T21, D99)
 
-    /// D100: Group Policy lets job `j` transfer now (only background jobs are blocked).
+    /// D99: Group Policy lets job `j` transfer now (only background jobs are blocked).
     #[inline]
     pub(crate) fn policy_allows(&self, j: usize) -> bool {
         !self.world.policy_blocks_background || self.jobs[j].priority().is_foreground()
@@ -110,7 +110,7 @@ impl Service {
     }
 
     /// T21 for one QUEUED, CONNECTING or TRANSFERRING job: TRANSIENT_ERROR with the policy record,
-    /// no error-count bump, no retry timer (D100, as T18 and T21a). A zero no-progress timeout, or
+    /// no error-count bump, no retry timer (D99, as T18 and T21a). A zero no-progress timeout, or
     /// one already used up, still sends it to ERROR (T26, T12; D4a).
     pub(crate) fn policy_block(&mut self, j: usize) {
         let id = self.jobs[j].id();
@@ -140,7 +140,7 @@ impl Service {
     }
 
     /// Group Policy starts or stops allowing background transfers no bandwidth (MaxInternetBandwidth
-    /// 0 in its window): every job is checked against it (T21, D100).
+    /// 0 in its window): every job is checked against it (T21, D99).
     pub fn set_background_policy_block(&mut self, blocked: bool) {
         if self.world.policy_blocks_background == blocked {
             return;

@@ -274,8 +274,12 @@ impl Service {
             let sb = self.sandbox.as_deref_mut().expect("checked above");
             sb.set_direct(id, false);
             let action = if completed {
+                // T17c: the job completes whatever becomes of the reply file's rename.
                 sb.rename_temp(&name, id, slot)
-                    .unwrap_or(false)
+                    .unwrap_or_else(|_| {
+                        sb.forget(id, slot);
+                        false
+                    })
                     .then_some(TempAction::Renamed)
             } else {
                 sb.delete_temp(&name, id, slot)
@@ -296,15 +300,10 @@ impl Service {
         for (f, file) in job.files().iter().enumerate() {
             let f32 = f as u32;
             if completed && file.is_done() {
-                match sb.rename_temp(file.local(), id, f32) {
-                    Ok(true) => records.push((f32, TempAction::Renamed)),
-                    Ok(false) if file.bytes_total == 0 => {
-                        // An empty file moves no byte and has no temporary file: it is created empty.
-                        let _ = sb.write_local(file.local(), &Body::Bytes(Vec::new()));
-                    }
-                    Ok(false) | Err(_) => {}
-                }
-            } else if sb.delete_temp(file.local(), id, f32) {
+                // Renamed by Complete before the job left the queue (`complete_renames`).
+                continue;
+            }
+            if sb.delete_temp(file.local(), id, f32) {
                 records.push((f32, TempAction::Deleted));
             }
         }
@@ -314,6 +313,66 @@ impl Service {
                 file,
                 action,
             });
+        }
+    }
+
+    /// Complete of a download job with a sandbox (D40, T17a, T17b, D97): rename each fully
+    /// transferred file's temporary file to its local name (an empty file, which has none, is
+    /// created empty), in the order the files were added, skipping the files an earlier Complete
+    /// renamed. Each renamed file becomes Completed (BG_FILE_PROGRESS, §8.2). The first rename that
+    /// fails stops there: it is traced (`rename_failed`) and returned, and the job stays as it is
+    /// (T17b: in the queue, its other files untouched) — the caller then changes nothing else. Called
+    /// before the transition, so that the job leaves the queue only when every rename succeeded.
+    pub(crate) fn complete_renames(&mut self, j: usize) -> Result<(), HResult> {
+        let Some(sb) = self.sandbox.as_deref_mut() else {
+            return Ok(());
+        };
+        let job = &self.jobs[j];
+        let id = job.id();
+        sb.set_direct(id, job.options().high_performance);
+        let mut renamed = Vec::new();
+        let mut failed = None;
+        for (f, file) in job.files().iter().enumerate() {
+            if file.completed || !file.is_done() {
+                continue;
+            }
+            let done = match sb.rename_temp(file.local(), id, f as u32) {
+                Ok(true) => Ok(true),
+                // An empty file moves no byte and has no temporary file: it is created empty.
+                Ok(false) if file.bytes_total == 0 => sb
+                    .write_local(file.local(), &Body::Bytes(Vec::new()))
+                    .map(|()| false),
+                Ok(false) => Ok(false),
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(traced) => renamed.push((f, traced)),
+                Err(code) => {
+                    failed = Some((f as u32, code));
+                    break;
+                }
+            }
+        }
+        for (f, traced) in renamed {
+            self.jobs[j].files_mut()[f].completed = true;
+            if traced {
+                self.record(TraceKind::TempFile {
+                    job: id,
+                    file: f as u32,
+                    action: TempAction::Renamed,
+                });
+            }
+        }
+        match failed {
+            Some((file, code)) => {
+                self.record(TraceKind::RenameFailed {
+                    job: id,
+                    file,
+                    code,
+                });
+                Err(code)
+            }
+            None => Ok(()),
         }
     }
 

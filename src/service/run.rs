@@ -536,7 +536,7 @@ impl Service {
                 continue;
             }
             if self.world.policy_blocks_background {
-                // T21 (D100): Group Policy blocks every background job; it leaves the queue and
+                // T21 (D99): Group Policy blocks every background job; it leaves the queue and
                 // waits.
                 self.policy_block(best.index());
                 continue;
@@ -555,7 +555,7 @@ impl Service {
     }
 
     /// T4 and the first connection attempt. Only QUEUED jobs are in the ready queues. A job the
-    /// network's cost blocks waits instead (T21a, D53), then one Group Policy blocks (T21, D100);
+    /// network's cost blocks waits instead (T21a, D53), then one Group Policy blocks (T21, D99);
     /// one whose maximum download time is already used up goes to ERROR before its attempt (T23,
     /// D55).
     fn start(&mut self, j: usize) {

@@ -144,7 +144,7 @@ pub(crate) struct WorldV2 {
     /// The network's BITS_COST_STATE bits (D53); left out at UNRESTRICTED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_cost: Option<u32>,
-    /// Group Policy blocks background transfers (T21, D100); left out when it does not.
+    /// Group Policy blocks background transfers (T21, D99); left out when it does not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub policy_blocks_background: bool,
     /// The bodies of local files that have one; left out when none.

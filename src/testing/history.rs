@@ -298,6 +298,7 @@ impl History {
             | TraceKind::Restarted { .. }
             | TraceKind::Reply { .. }
             | TraceKind::TempFile { .. }
+            | TraceKind::RenameFailed { .. }
             | TraceKind::Network { .. }
             | TraceKind::Logon { .. }
             | TraceKind::RemoteChanged
@@ -433,7 +434,7 @@ impl History {
         }
         let inc = error_count - before;
         // D6, from the spec's words. `None` where the spec does not decide (0 or 1 allowed).
-        // A network loss (T18), a cost block (T21a, D53) or a policy block (T21, D100) is waited
+        // A network loss (T18), a cost block (T21a, D53) or a policy block (T21, D99) is waited
         // out, never counted.
         let network = code == HResult::BG_E_NETWORK_DISCONNECTED
             || code == HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY

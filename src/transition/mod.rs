@@ -115,10 +115,10 @@ pub enum EngineEvent {
     /// complete, or an ON_DEMAND_MODE job has nothing left to move (T30, D75): SUSPENDED.
     RangesDone,
     /// Group Policy allows background transfers no bandwidth now and the job is not FOREGROUND (T21,
-    /// D100): the record is [`ErrorReport::POLICY_BLOCKED`].
+    /// D99): the record is [`ErrorReport::POLICY_BLOCKED`].
     PolicyBlocked,
     /// The policy's block ended, or the job became FOREGROUND, so that a job waiting for the policy
-    /// may transfer again (T21, D100).
+    /// may transfer again (T21, D99).
     PolicyCleared,
 }
 
@@ -266,7 +266,7 @@ pub enum Rule {
     T30,
     /// Rejected peer content sends a TRANSFERRED job back to QUEUED (D79).
     T32,
-    /// Group Policy blocks background transfers, or stops blocking them (D100).
+    /// Group Policy blocks background transfers, or stops blocking them (D99).
     T21,
 }
 
@@ -487,7 +487,7 @@ const COST_BLOCKED: Transition = into_error(
     ErrorEntry::New(ErrorReport::COST_BLOCKED),
 );
 
-/// T21 (D100): Group Policy blocks background transfers: TRANSIENT_ERROR with the
+/// T21 (D99): Group Policy blocks background transfers: TRANSIENT_ERROR with the
 /// BG_E_BLOCKED_BY_POLICY record, waiting for the policy instead of the retry timer.
 const POLICY_BLOCKED: Transition = into_error(
     JobState::TransientError,
@@ -671,7 +671,7 @@ pub const fn on_event(state: JobState, event: EngineEvent) -> Option<Transition>
             E::InactivityTimeout => to(S::Cancelled, Rule::T22),
             // T21b (D53): only a job waiting for the cost gets it.
             E::CostCleared => to(S::Queued, Rule::T21b),
-            // T21 (D100): only a job waiting for the policy gets it.
+            // T21 (D99): only a job waiting for the policy gets it.
             E::PolicyCleared => to(S::Queued, Rule::T21),
             E::SchedulerTurn
             | E::Connected

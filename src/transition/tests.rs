@@ -450,8 +450,8 @@ fn t21a_t21b_t23_rows() {
 }
 
 #[test]
-fn t21_d100_policy_block_rows() {
-    // T21 (D100): queued and running jobs wait for the policy in TRANSIENT_ERROR with its record.
+fn t21_d99_policy_block_rows() {
+    // T21 (D99): queued and running jobs wait for the policy in TRANSIENT_ERROR with its record.
     for s in [S::Queued, S::Connecting, S::Transferring] {
         let t = on_event(s, EngineEvent::PolicyBlocked).expect("takes the policy block");
         assert_eq!((t.to(), t.rule()), (S::TransientError, Rule::T21));

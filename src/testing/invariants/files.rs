@@ -168,6 +168,9 @@ struct Memo {
     done: BTreeMap<usize, Content>,
     /// D86: a HIGH_PERFORMANCE job's files, by file index: what each has written to its local name.
     direct: BTreeMap<usize, Direct>,
+    /// T17b, D97: the files (by index) a Complete renamed while the job stayed in the queue (a later
+    /// file's rename failed), their local names already claimed.
+    renamed: BTreeSet<usize>,
 }
 
 /// D86: what a HIGH_PERFORMANCE job's file has written straight to its local name.
@@ -445,7 +448,20 @@ impl FileChecker {
                     ..held.clone()
                 };
                 let name = |what: &str| format!("{what} of file {f} of {id:?} ({})", file.local());
-                let completed = state == JobState::Acknowledged && file.is_done();
+                // T17b, D97: a Complete that failed at a later file renamed this one already (or,
+                // empty, created it): its local name holds it from that check on, once.
+                let renamed_early = !state.is_final() && file.completed && file.is_done();
+                let memo = self.jobs.entry(id).or_default();
+                if !file.completed {
+                    memo.renamed.remove(&f);
+                }
+                let first_rename = (renamed_early || state == JobState::Acknowledged)
+                    && file.is_done()
+                    && !memo.renamed.contains(&f);
+                if renamed_early {
+                    memo.renamed.insert(f);
+                }
+                let completed = first_rename;
                 if direct {
                     // D63, D86: its bytes are under its local name from the first one, and stay
                     // there whatever becomes of the job until another writer replaces them.
@@ -481,7 +497,7 @@ impl FileChecker {
                     }
                     continue;
                 }
-                if !state.is_final() {
+                if !state.is_final() && !renamed_early {
                     let temp = Sandbox::temp_name(file.local(), id, f as u32);
                     let Some(target) = resolve(&temp)? else {
                         continue;
@@ -496,7 +512,8 @@ impl FileChecker {
                     });
                     continue;
                 }
-                // Final now, for the first time: what a Complete renamed to the local name.
+                // Final now, for the first time (or renamed by a Complete that failed later, T17b):
+                // what a Complete renamed to the local name.
                 if completed {
                     let claim = Claim {
                         content: Some(content(file.bytes_total)),

@@ -21,7 +21,9 @@
 
 use super::history::History;
 use crate::scenario::{Action, BytesTotal, Check, ErrorExpectation, Op, StateMethod, Step};
-use crate::{AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, UserId};
+use crate::{
+    AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, TraceKind, UserId,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod files;
@@ -453,7 +455,25 @@ impl Checker {
                         .expecting(returns(o.step, handle, action, code)));
                     }
                 }
-                if result.is_failure() && changed {
+                // T17b, D97: a Complete whose rename failed keeps the renames made before it
+                // (traced) and traces the one that failed, with the code it returned.
+                let failed_rename = |t: &[crate::TraceEvent]| {
+                    method == "Complete"
+                        && t.last().is_some_and(|e| {
+                            matches!(e.kind, TraceKind::RenameFailed { code, .. } if code == *result)
+                        })
+                        && t.iter().all(|e| {
+                            matches!(
+                                e.kind,
+                                TraceKind::RenameFailed { .. }
+                                    | TraceKind::TempFile {
+                                        action: crate::TempAction::Renamed,
+                                        ..
+                                    }
+                            )
+                        })
+                };
+                if result.is_failure() && changed && !failed_rename(&trace[before..after]) {
                     return Err(Violation::new(
                         "D1",
                         format!(
