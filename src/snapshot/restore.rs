@@ -258,9 +258,14 @@ pub(crate) fn verify(s: &SnapshotV2) -> Result<(), String> {
         if file.bytes_transferred > t.bytes {
             return Err(at("the file's recorded bytes are ahead of its transfer"));
         }
-        let earlier_done = job.files[..t.file as usize]
-            .iter()
-            .all(|f| f.size.is_some_and(|n| f.bytes_transferred >= n));
+        // D12: files go in order — but not under D75's on-demand rules (ON_DEMAND_MODE, or a File6
+        // mutator called on a file), where a requested range of a later file goes first.
+        let on_demand = !job.job_type.is_upload()
+            && job.options.as_ref().is_some_and(|o| o.on_demand || o.file6);
+        let earlier_done = on_demand
+            || job.files[..t.file as usize]
+                .iter()
+                .all(|f| f.size.is_some_and(|n| f.bytes_transferred >= n));
         if !earlier_done {
             return Err(at(
                 "an earlier file of the job is not done (files go in order, D12)",

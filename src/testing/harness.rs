@@ -117,6 +117,9 @@ pub struct Harness {
     records: Vec<Record>,
     aliases: usize,
     checking: bool,
+    /// The step being run: kept here while the runner runs it, so that a step the simulator panics
+    /// in still goes into the records (and the replay ends with it).
+    in_flight: Option<Step>,
     /// Where the latest value of every property read so far is (the `is` of a probe whose getter
     /// failed), by the property's index in the table: the handle slot whose reading of it holds the
     /// value the last successful read returned (a reference, so a read that succeeds costs no copy).
@@ -467,6 +470,7 @@ impl Harness {
             obs: Observations::default(),
             checker: Checker::new(),
             records: Vec::new(),
+            in_flight: None,
             aliases: 0,
             checking: true,
             templates: Vec::new(),
@@ -526,7 +530,9 @@ impl Harness {
                     .unwrap_or_else(|| "non-string panic".to_string());
                 self.records.push(Record {
                     draw: draw.clone(),
-                    step: None,
+                    // The step the simulator panicked in, if it got that far: the replay ends with
+                    // it, so that running the replay panics the same way.
+                    step: self.in_flight.take(),
                     result: None,
                     trace: (before, before),
                     seen: (seen_before, seen_before),
@@ -824,7 +830,9 @@ impl Harness {
         };
         let from = self.runner.sim.now();
         let before = self.trace_len();
-        let (made, result) = self.runner.observe(&step);
+        let step: &Step = self.in_flight.insert(step);
+        let (made, result) = self.runner.observe(step);
+        let step = self.in_flight.take().expect("the step run");
         let log = self.runner.log.replace(Vec::new()).unwrap_or_default();
         for mut o in log {
             o.step = Some(index);
