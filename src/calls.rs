@@ -239,7 +239,7 @@ impl Service {
     /// (BG_E_INVALID_STATE), an upload type (E_NOTIMPL), no ranges, a bad name or an SMB remote
     /// (E_INVALIDARG: BITS 3.0 and later take ranges over HTTP only; before those, D77: an
     /// ON_DEMAND_MODE or DYNAMIC_CONTENT job gives BG_E_RANDOM_ACCESS_NOT_SUPPORTED), then the ranges
-    /// ([`crate::ranges::check`]) and AddFile's own limits. Whether a range lies past the remote's end,
+    /// (`ranges::check`) and AddFile's own limits. Whether a range lies past the remote's end,
     /// and whether the server honours ranges, is found after Resume (D58).
     pub fn add_file_with_ranges(
         &mut self,

@@ -276,7 +276,7 @@ impl Service {
         self.file6(app, job, index)
     }
 
-    /// IBackgroundCopyFile6::RequestFileRanges (D73, D74): checks as [`Service::file6_mut`], then
+    /// IBackgroundCopyFile6::RequestFileRanges (D73, D74): checks as `Service::file6_mut`, then
     /// the ranges: none (E_INVALIDARG), more than MaxRangesPerFile (BG_E_TOO_MANY_RANGES_IN_FILE, as
     /// D57: not for administrators), then BG_E_INVALID_RANGE for an InitialOffset of BG_LENGTH_TO_EOF or, once the file's size
     /// is known, any part outside it. Ranges may overlap each other and the bytes already on disk or
@@ -319,7 +319,7 @@ impl Service {
         Ok(())
     }
 
-    /// IBackgroundCopyFile6::UpdateDownloadPosition (D73, D75): checks as [`Service::file6_mut`];
+    /// IBackgroundCopyFile6::UpdateDownloadPosition (D73, D75): checks as `Service::file6_mut`;
     /// any offset is taken (past the end there is nothing to move from it).
     pub fn update_download_position(
         &mut self,
@@ -337,7 +337,7 @@ impl Service {
         Ok(())
     }
 
-    /// IBackgroundCopyFile6::GetFilledFileRanges (D73): checks as [`Service::file6`] (any state):
+    /// IBackgroundCopyFile6::GetFilledFileRanges (D73): checks as `Service::file6` (any state):
     /// the bytes on disk, merged and ordered by offset, live bytes of a running transfer included.
     pub fn filled_file_ranges(
         &self,

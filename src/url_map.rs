@@ -129,7 +129,7 @@ struct Entry<V, S> {
 /// open-addressing table of 64-bit words (linear probing, at most three quarters full) finds them:
 /// each used word holds the URL's 32-bit hash and the entry's index + 1, so growing the table never
 /// reads a URL again, and a probe compares a URL only when its hash matches. Because entries stay
-/// put, a look-up hands out a [`Slot`] the caller may keep to skip hashing next time.
+/// put, a look-up hands out a slot the caller may keep to skip hashing next time.
 ///
 /// `S` is a side value per URL, [`Default`] when the URL is inserted and kept while it stays: it
 /// takes no part in iteration, look-ups by value, `Debug` or serialisation, only in equality.

@@ -282,7 +282,7 @@ pub fn run_paths(paths: &[PathBuf], opts: &RunOptions) -> Batch {
 }
 
 /// [`run_paths`] (or, with a `trace_to` writer and limit, [`run_paths_traced`]) with
-/// `--keep-sandbox DIR`: sandboxes of `"sandbox": true` go to DIR/<scenario name>/ and stay.
+/// `--keep-sandbox DIR`: sandboxes of `"sandbox": true` go to `DIR/<scenario name>/` and stay.
 pub fn run_paths_keeping(
     paths: &[PathBuf],
     opts: &RunOptions,

@@ -153,7 +153,7 @@ pub fn run(sc: &Scenario, file: &str, opts: &RunOptions) -> ScenarioResult {
 }
 
 /// [`run`] with `--keep-sandbox DIR`: a `"sandbox": true` scenario materialises its files in
-/// DIR/<scenario name>/ and they stay there (`None`: a fresh folder, removed afterwards).
+/// `DIR/<scenario name>/` and they stay there (`None`: a fresh folder, removed afterwards).
 pub fn run_keeping(
     sc: &Scenario,
     file: &str,

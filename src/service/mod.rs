@@ -180,7 +180,7 @@ impl Drop for Jobs {
 }
 
 /// The simulated service with its world and clock. This is the deterministic core: plain data and
-/// `&mut self` methods; the COM-shaped handles in [`crate::api`] are a thin layer over it.
+/// `&mut self` methods; the COM-shaped handles ([`crate::Sim`], [`crate::Manager`], [`crate::Job`]) are a thin layer over it.
 #[derive(Debug)]
 pub struct Service {
     pub(crate) now: SimTime,

@@ -25,7 +25,7 @@
 //!   true`: the [`Harness`] makes a fresh folder under the system's temporary folder, removes it when
 //!   dropped, also while a panic unwinds, and runs this checker after every step too) — D40 (a
 //!   non-final download's temporary file holds exactly its `bytes_transferred`, the bytes the service
-//!   has written, and they are that prefix of the remote's body as [`crate::content`] generates it,
+//!   has written, and they are that prefix of the remote's body as the crate's content generator makes it,
 //!   ranges concatenated per D58; a completed job's fully transferred files hold exactly the body at
 //!   their local names; a completed or cancelled job's temporary files are gone for good), D63 (a
 //!   HIGH_PERFORMANCE job's local name holds its bytes instead), D41 (nothing in the sandbox that no
