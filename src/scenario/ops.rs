@@ -1128,6 +1128,7 @@ operations! {
         }
         describe { format!("do enum_next {enumerator} {count}") }
         run(r, app) {
+            r.next_seen = None;
             let Some(Some(held)) = r.enums.get_mut(enumerator) else {
                 return no_enum(enumerator);
             };
@@ -1178,6 +1179,8 @@ operations! {
                     });
                 }
             }
+            // What came back, for observe mode (the step written states it).
+            r.next_seen = Some(got);
             Ok(Some((actual, String::new())))
         }
     }

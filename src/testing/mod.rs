@@ -89,15 +89,15 @@ pub use draw::{
 };
 pub use fuzz::{
     add_http_gates, decode_run, fuzz_ops, fuzz_scenario, run_scenario, FuzzLimits, ScenarioVerdict,
-    EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, FILES_MARK, FILE_CALL_TAG,
-    FUZZ_CREDENTIALS, FUZZ_HEADER, FUZZ_PROXY, HTTP_MARK, MAX_FUZZ_OPS, SANDBOX_EDGE_SIZES,
-    SANDBOX_MARK,
+    EDGE_HTTP_STATUSES, EDGE_SIZES, EDGE_USER_NAMES, EDGE_WIN32_CODES, ENUMS_MARK, ENUM_TAG,
+    FILES_MARK, FILE_CALL_TAG, FUZZ_CREDENTIALS, FUZZ_HEADER, FUZZ_PROXY, HTTP_MARK, MAX_FUZZ_OPS,
+    SANDBOX_EDGE_SIZES, SANDBOX_MARK,
 };
-pub use harness::{AppSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
+pub use harness::{AppSlot, EnumSlot, HandleSlot, Harness, HeldSlot, JobSlot, Record};
 pub use history::{legal_edge, History, JobFacts};
 pub use invariants::{
-    check_invariants, Checker, Expect, FileChecker, Judge, Moved, Observations, Observed, Seen,
-    Violation,
+    check_invariants, Checker, EnumCursor, Expect, FileChecker, Judge, Moved, Observations,
+    Observed, Seen, Violation,
 };
 pub use replay::{replay, Counterexample};
 

@@ -24,9 +24,12 @@ use crate::scenario::{Action, BytesTotal, Check, ErrorExpectation, Op, StateMeth
 use crate::{AppId, ErrorContext, HResult, JobId, JobState, JobType, Sim, SimTime, UserId};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod enums;
 mod files;
 mod observe;
 
+pub(crate) use enums::EnumCall;
+pub use enums::EnumCursor;
 pub use files::FileChecker;
 
 pub use observe::{Expect, Observations, Observed, Seen, Violation};
