@@ -28,10 +28,11 @@
 //!   code), §1.3 (final states absorb, mutators there give BG_E_INVALID_STATE), D6 (the error count
 //!   never decreases and moves as decided), D9 (no user sees or changes another's job), D12 and D10
 //!   (the scheduler at settled instants), D13 (time never goes back), §1.1/§1.5 (one state at a time,
-//!   only edges of the table), D46 for every held enumerator ([`EnumCursor`]: GetCount is the
-//!   snapshot's size and never changes, a clone's too; Next hands out at most celt and returns S_FALSE
-//!   exactly when fewer; Skip likewise, Reset rewinds, Clone keeps the position; RPC_E_DISCONNECTED
-//!   once its application exited or the service restarted).
+//!   only edges of the table), D46 for every held enumerator ([`EnumCursor`]: the snapshot of
+//!   `enum_jobs` is what EnumJobs lists then, §2.1, and `enum_files`' is the job's files then;
+//!   GetCount is the snapshot's size and never changes, a clone's too; Next hands out at most celt
+//!   and returns S_FALSE exactly when fewer; Skip likewise, Reset rewinds, Clone keeps the position;
+//!   RPC_E_DISCONNECTED once its application exited or the service restarted).
 //! * [`FileChecker`]: the file invariants of a sandboxed run (a setup whose world has `"sandbox":
 //!   true`: the [`Harness`] makes a fresh folder under the system's temporary folder, removes it when
 //!   dropped, also while a panic unwinds, and runs this checker after every step too) — D40 (a
