@@ -119,6 +119,13 @@ fn the_ops_corpus_reaches_every_generated_step_kind() {
         "check progress",
         "check jobs",
         "check notifications",
+        "do enum_jobs",
+        "do enum_files",
+        "do enum_next",
+        "do enum_skip",
+        "do enum_reset",
+        "do enum_clone",
+        "check enum_count",
     ];
     let missing: Vec<&str> = want
         .iter()
@@ -162,6 +169,72 @@ fn the_files_mark_reaches_every_file_call() {
     ] {
         assert!(kinds.contains(k), "no marked input reaches {k} ({kinds:?})");
     }
+}
+
+/// Inputs that start with `ENUMS_MARK` draw the held enumerators of D46 (draw tags `ENUM_TAG` and
+/// up): the corpus holds some that reach every enumerator step, each with every outcome the spec gives
+/// it — S_OK, S_FALSE for a short Next or Skip, E_ACCESSDENIED for EnumJobs of all users without
+/// administrator rights (§2.1), RPC_E_DISCONNECTED once the enumerator's application exited or the
+/// service restarted — and every other input decodes as before (none starts with the mark).
+#[test]
+fn the_enums_mark_reaches_every_enum_step() {
+    use bitsim::scenario::{Action, Check, Op};
+    use bitsim::testing::ENUMS_MARK;
+    use bitsim::HResult;
+    use std::collections::BTreeSet;
+    let mut kinds = BTreeSet::new();
+    let mut inputs = 0;
+    for (_, data) in marked(ENUMS_MARK) {
+        inputs += 1;
+        let (setup, draws) = decode_run(&data);
+        for step in bitsim::testing::replay(&setup, &draws)
+            .map(|s| s.steps)
+            .unwrap_or_default()
+        {
+            kinds.insert(match &step.action {
+                Action::Do(
+                    op @ (Op::EnumJobs { expect, .. }
+                    | Op::EnumFiles { expect, .. }
+                    | Op::EnumNext { expect, .. }
+                    | Op::EnumSkip { expect, .. }
+                    | Op::EnumReset { expect, .. }
+                    | Op::EnumClone { expect, .. }),
+                ) => format!("do {} {expect}", op.name()),
+                Action::Check(c @ Check::EnumCount { expect, .. }) => {
+                    format!("check {} {expect}", c.name())
+                }
+                _ => continue,
+            });
+        }
+    }
+    assert!(inputs >= 5, "{inputs} marked inputs");
+    let gone = HResult::RPC_E_DISCONNECTED;
+    let mut want = vec![
+        "do enum_jobs S_OK".to_string(),
+        format!("do enum_jobs {}", HResult::E_ACCESSDENIED),
+        "do enum_files S_OK".to_string(),
+        "do enum_next S_OK".to_string(),
+        "do enum_next S_FALSE".to_string(),
+        "do enum_skip S_OK".to_string(),
+        "do enum_skip S_FALSE".to_string(),
+        "do enum_reset S_OK".to_string(),
+        "do enum_clone S_OK".to_string(),
+        "check enum_count S_OK".to_string(),
+    ];
+    for k in [
+        "do enum_next",
+        "do enum_skip",
+        "do enum_reset",
+        "do enum_clone",
+        "check enum_count",
+    ] {
+        want.push(format!("{k} {gone}"));
+    }
+    let missing: Vec<&String> = want.iter().filter(|k| !kinds.contains(*k)).collect();
+    assert!(
+        missing.is_empty(),
+        "no marked input reaches {missing:?} ({kinds:?})"
+    );
 }
 
 /// The bounds of the fuzz targets (`FuzzLimits::FUZZ`) fail runaways, not ordinary inputs: every

@@ -165,6 +165,29 @@ fn mix() -> impl Strategy<Value = OpMix> {
     ])
 }
 
+/// The held-enumerator steps (D46) a scenario makes, as `do <op>` / `check <check>` with the
+/// HRESULT the step states (S_OK and S_FALSE told apart).
+fn enum_kinds(steps: &[bitsim::scenario::Step]) -> Vec<String> {
+    use bitsim::scenario::Check;
+    steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Do(
+                op @ (Op::EnumJobs { expect, .. }
+                | Op::EnumFiles { expect, .. }
+                | Op::EnumNext { expect, .. }
+                | Op::EnumSkip { expect, .. }
+                | Op::EnumReset { expect, .. }
+                | Op::EnumClone { expect, .. }),
+            ) => Some(format!("do {} {expect}", op.name())),
+            Action::Check(c @ Check::EnumCount { expect, .. }) => {
+                Some(format!("check {} {expect}", c.name()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The result of the last step's call (the harness records it for every step that made one).
 fn last_result(h: &Harness) -> Option<HResult> {
     h.last().and_then(|r| r.result)
@@ -185,6 +208,21 @@ proptest! {
         let h = run_with(&setup, &draws, |_| Ok(()))?;
         prop_assert_eq!(h.records().len(), draws.len());
         replays_as_its_scenario(&h, "generated.json")?;
+    }
+
+    /// The held enumerators of D46 in generated runs by several users: every enumerator step is
+    /// judged by the harness (GetCount the snapshot's size, Next and Skip S_FALSE exactly when fewer
+    /// than celt, Reset, Clone at the same position, RPC_E_DISCONNECTED once dead), every other
+    /// invariant holds, and the run written as a scenario — `enum_next` with the `fetched` and
+    /// `names` it observed, `check enum_count` with the count — reads back as itself and replays to
+    /// the same trace.
+    #[test]
+    fn enumerator_runs_keep_every_invariant_and_replay_as_their_scenario(
+        setup in strategies::multi_user_setup(),
+        draws in strategies::draws_with(OpMix::enumerators(), 1..40),
+    ) {
+        let h = run_with(&setup, &draws, |_| Ok(()))?;
+        replays_as_its_scenario(&h, "enumerators.json")?;
     }
 
     /// D1 and D2 across random interleavings (the default mix, and one weighted toward error
@@ -493,6 +531,70 @@ fn every_settable_property_of_the_table_is_generated() {
         })
         .collect();
     assert_eq!(refused, settable);
+}
+
+/// The kit's enumerator draws reach every held-enumerator step of the contract and its outcomes:
+/// `enum_jobs` for the caller and for all users (refused without administrator rights, §2.1),
+/// `enum_files`, `enum_next` returning S_OK and S_FALSE, `enum_skip` both ways, `enum_reset`,
+/// `enum_clone`, `check enum_count`, and each of them on an enumerator that died with its
+/// application or the service (RPC_E_DISCONNECTED, D46); the written `enum_next` states what came
+/// back.
+#[test]
+fn the_enumerator_draws_reach_every_enum_step() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeSet;
+    let mut runner = TestRunner::new(config(1));
+    let strategy = (
+        strategies::multi_user_setup(),
+        strategies::draws_with(OpMix::enumerators(), 20..40),
+    );
+    let mut kinds = BTreeSet::new();
+    let mut names_written = 0;
+    for _ in 0..150 {
+        let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
+        let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"));
+        let steps = h.scenario().steps;
+        kinds.extend(enum_kinds(&steps));
+        names_written += steps
+            .iter()
+            .filter(|s| {
+                matches!(&s.action, Action::Do(Op::EnumNext { fetched: Some(n), names: Some(v), .. })
+                    if *n as usize == v.len() && *n > 0)
+            })
+            .count();
+    }
+    let disconnected = HResult::RPC_E_DISCONNECTED;
+    let mut want = vec![
+        "do enum_jobs S_OK".to_string(),
+        format!("do enum_jobs {}", HResult::E_ACCESSDENIED),
+        "do enum_files S_OK".to_string(),
+        "do enum_next S_OK".to_string(),
+        "do enum_next S_FALSE".to_string(),
+        "do enum_skip S_OK".to_string(),
+        "do enum_skip S_FALSE".to_string(),
+        "do enum_reset S_OK".to_string(),
+        "do enum_clone S_OK".to_string(),
+        "check enum_count S_OK".to_string(),
+    ];
+    for k in [
+        "do enum_next",
+        "do enum_skip",
+        "do enum_reset",
+        "do enum_clone",
+        "check enum_count",
+    ] {
+        want.push(format!("{k} {disconnected}"));
+    }
+    let missing: Vec<&String> = want.iter().filter(|k| !kinds.contains(*k)).collect();
+    assert!(
+        missing.is_empty(),
+        "never reached {missing:?} (reached {kinds:?})"
+    );
+    assert!(
+        names_written > 20,
+        "{names_written} enum_next steps state their names"
+    );
 }
 
 /// The values the kit sets straddle the D14 limits: for display names (256 UTF-16 units),

@@ -1058,7 +1058,23 @@ operations! {
         describe { format!("do enum_jobs as {bind_enum}") }
         run(r, app) {
             let flags = if *all_users { crate::BG_JOB_ENUM_ALL_USERS } else { 0 };
-            let made = r.manager(app)?.job_enum(flags);
+            let (manager, app_id, generation) = r.manager_of(app)?;
+            let before = r.trace_len();
+            let made = manager.job_enum(flags);
+            // With the testing kit's log on: the snapshot, judged as what EnumJobs lists then (D46,
+            // §2.1), read through a clone so that the enumerator's cursor does not move.
+            r.note(before, || crate::scenario::observe::Seen::EnumJobs {
+                app: app_id,
+                generation,
+                all_users: *all_users,
+                result: match &made {
+                    Ok(e) => e.clone_enum().and_then(|mut c| {
+                        c.next(u32::MAX)
+                            .map(|(v, _)| v.iter().map(crate::Job::id).collect())
+                    }),
+                    Err(h) => Err(*h),
+                },
+            });
             let (held, actual) = match made {
                 Ok(e) => (Some(HeldEnum::Jobs(e)), HResult::S_OK),
                 Err(h) => (None, h),
@@ -1149,6 +1165,7 @@ operations! {
         }
         describe { format!("do enum_next {enumerator} {count}") }
         run(r, app) {
+            r.next_seen = None;
             let Some(Some(held)) = r.enums.get_mut(enumerator) else {
                 return no_enum(enumerator);
             };
@@ -1199,6 +1216,8 @@ operations! {
                     });
                 }
             }
+            // What came back, for observe mode (the step written states it).
+            r.next_seen = Some(got);
             Ok(Some((actual, String::new())))
         }
     }

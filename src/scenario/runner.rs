@@ -116,6 +116,9 @@ pub(crate) struct Runner {
     /// had been dropped (D22). That check took the log, but a replay without it would not: every
     /// later notifications check of the application is left out too.
     pub(crate) notifications_lost: std::collections::BTreeSet<String>,
+    /// What the last successful `enum_next` handed out (names as its `names` states them), for
+    /// observe mode to write as the step's `fetched` and `names`.
+    pub(crate) next_seen: Option<Vec<String>>,
     /// User id → name, for traces.
     user_names: BTreeMap<UserId, String>,
     /// The current application of each name, id → name, for traces.
@@ -376,6 +379,7 @@ impl Runner {
             log: None,
             site: None,
             notifications_lost: std::collections::BTreeSet::new(),
+            next_seen: None,
         };
         if let Some(user) = first {
             r.connect(DEFAULT_APP, user);
@@ -410,6 +414,16 @@ impl Runner {
     }
 
     /// Service restarts so far.
+    /// GetCount of the enumerator bound as `alias` (`None`: no such alias, or the call that binds it
+    /// failed; D46).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by the testing kit
+    pub(crate) fn enum_count(&self, alias: &str) -> Option<Result<u32, HResult>> {
+        match self.enums.get(alias)?.as_ref()? {
+            super::ops::HeldEnum::Jobs(e) => Some(e.get_count()),
+            super::ops::HeldEnum::Files(e) => Some(e.get_count()),
+        }
+    }
+
     pub(crate) fn generation(&self) -> u32 {
         self.sim.with_service(|s| s.generation())
     }
@@ -608,6 +622,15 @@ impl Runner {
                     let mut op = op.clone();
                     if let Some(e) = op.expect_mut() {
                         *e = actual;
+                    }
+                    // Next states what came back: `fetched` and `names` on success, neither on a
+                    // failure (the loader refuses them there).
+                    if let Op::EnumNext { fetched, names, .. } = &mut op {
+                        let got = self.next_seen.take().filter(|_| actual.is_success());
+                        *fetched = got
+                            .as_ref()
+                            .map(|v| u32::try_from(v.len()).unwrap_or(u32::MAX));
+                        *names = got;
                     }
                     (Some(Action::Do(op)), Some(actual))
                 }

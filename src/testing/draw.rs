@@ -209,8 +209,11 @@ fn check_remote(place: &str, remote: &Remote) -> Result<(), SetupError> {
 /// `action` is a scenario step whose names are placeholders (`""`) that the harness fills in when it
 /// runs the step: the job alias of a job method or check (the handle `pick` of application `app`),
 /// the job of `get_job` (job `pick`), the user of `connect` / `logon` / `logoff` (user `pick`), the
-/// error alias of `error_object` (held error object `pick`), and the new aliases `bind` /
-/// `bind_error` (a `Some` placeholder asks for one). Every `expect` and every checked value is
+/// error alias of `error_object` (held error object `pick`), the enumerator of `enum_next`,
+/// `enum_skip`, `enum_reset`, `enum_clone` and `check enum_count` (held enumerator `pick`, among
+/// those every application holds, newest first; the step is made by its holder), and the new aliases
+/// `bind` / `bind_error` / `bind_enum` (a `Some` placeholder asks for one; `bind_enum` is always
+/// filled in). Every `expect` and every checked value is
 /// replaced by what the simulator answered, so the written step passes on replay.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Draw {
@@ -485,6 +488,66 @@ pub mod make {
             all_users,
             count: None,
             names: None,
+            expect: HResult::S_OK,
+        })
+    }
+    /// `enum_jobs` (IBackgroundCopyManager::EnumJobs keeping the enumerator, D46; `bind_enum`
+    /// filled in). Without administrator rights `all_users` is refused (§2.1).
+    pub fn enum_jobs(all_users: bool) -> Action {
+        job_op(Op::EnumJobs {
+            all_users,
+            bind_enum: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `enum_files` of the handle `pick` (EnumFiles keeping the enumerator, D46; `bind_enum`
+    /// filled in).
+    pub fn enum_files() -> Action {
+        job_op(Op::EnumFiles {
+            job: String::new(),
+            bind_enum: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `enum_next` of `count` (celt, at least 1) on held enumerator `pick`; `fetched` and `names`
+    /// are observed.
+    pub fn enum_next(count: u32) -> Action {
+        job_op(Op::EnumNext {
+            enumerator: String::new(),
+            count: count.max(1),
+            fetched: None,
+            names: None,
+            expect: HResult::S_OK,
+        })
+    }
+    /// `enum_skip` of `count` on held enumerator `pick`.
+    pub fn enum_skip(count: u32) -> Action {
+        job_op(Op::EnumSkip {
+            enumerator: String::new(),
+            count,
+            expect: HResult::S_OK,
+        })
+    }
+    /// `enum_reset` of held enumerator `pick`.
+    pub fn enum_reset() -> Action {
+        job_op(Op::EnumReset {
+            enumerator: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `enum_clone` of held enumerator `pick` (`bind_enum` filled in).
+    pub fn enum_clone() -> Action {
+        job_op(Op::EnumClone {
+            enumerator: String::new(),
+            bind_enum: String::new(),
+            expect: HResult::S_OK,
+        })
+    }
+    /// `check enum_count` (GetCount) of held enumerator `pick`, observed.
+    pub fn enum_count_check() -> Action {
+        Action::Check(Check::EnumCount {
+            enumerator: String::new(),
+            is: None,
             expect: HResult::S_OK,
         })
     }

@@ -24,6 +24,13 @@
 //! as the system proxy or named by SetProxySettings; and a client certificate in the machine's store.
 //! The kit's credential, certificate, header and proxy calls then meet gates that answer them. The
 //! extra world bytes are read after the setup every input reads, so the rest decodes as before.
+//!
+//! An input whose first byte is [`ENUMS_MARK`] (the other marks may follow, in their order) also
+//! draws the held enumerators of D46 ([`strategies::enumerator_draw`](super::strategies::enumerator_draw)):
+//! such inputs read draw tags modulo 40, and tags [`ENUM_TAG`] and up (and [`FILE_CALL_TAG`] when no
+//! [`FILES_MARK`] follows) are `enum_jobs`, `enum_files`, `enum_next`, `enum_skip`, `enum_reset`,
+//! `enum_clone` and `check enum_count`. No input of the corpus committed before the mode existed
+//! starts with that byte.
 
 use super::draw::{local_names, local_path, make, remote_names, remote_url, Draw, Setup};
 use super::draw::{UNKNOWN_URL, USER_NAMES};
@@ -151,6 +158,13 @@ pub const FILE_CALL_TAG: u8 = 32;
 /// the mode existed starts with that byte.
 pub const HTTP_MARK: u8 = 0xFB;
 
+/// First byte of a fuzz input that draws the held enumerators (see the module documentation); an
+/// [`HTTP_MARK`], a [`FILES_MARK`], then a [`SANDBOX_MARK`] may follow it.
+pub const ENUMS_MARK: u8 = 0xFA;
+/// The first draw tag of the held-enumerator steps in an input that starts with [`ENUMS_MARK`]
+/// (tags modulo 40 there: [`ENUM_TAG`] to 39 are enumerator steps, one in five draws).
+pub const ENUM_TAG: u8 = 33;
+
 /// The proxy of an HTTP-gated world: the name SetProxySettings lists in the kit's proxy values.
 pub const FUZZ_PROXY: &str = "proxy.test:8080";
 /// The user and password the kit's `set_credentials` calls give, and that gated servers may ask for.
@@ -179,6 +193,8 @@ struct Bytes<'a> {
     files: bool,
     /// The world has HTTP gates ([`HTTP_MARK`]).
     http: bool,
+    /// The draw tag table has the enumerator tags ([`ENUMS_MARK`]).
+    enums: bool,
 }
 
 impl Bytes<'_> {
@@ -359,6 +375,7 @@ pub fn add_http_gates(world: &mut WorldSpec, bytes: &[u8]) {
         sandbox: false,
         files: false,
         http: true,
+        enums: false,
     };
     http_world(&mut b, world);
 }
@@ -469,13 +486,43 @@ fn job_action(b: &mut Bytes) -> Action {
     }
 }
 
+/// A held-enumerator step (D46), as [`strategies::enumerator_draw`](super::strategies::enumerator_draw)
+/// draws them.
+fn enum_draw(b: &mut Bytes) -> Draw {
+    match b.u8() % 12 {
+        0 | 1 => {
+            let app = b.u8() % 4;
+            Draw::call(app, 0, make::enum_jobs(b.u8() % 2 == 0))
+        }
+        2 | 3 => {
+            let (app, handle) = (b.u8() % 4, b.u8() % 8);
+            Draw::call(app, handle, make::enum_files())
+        }
+        4..=7 => {
+            let e = b.u8() % 4;
+            Draw::call(0, e, make::enum_next(1 + u32::from(b.u8() % 4)))
+        }
+        8 => {
+            let e = b.u8() % 4;
+            Draw::call(0, e, make::enum_skip(u32::from(b.u8() % 5)))
+        }
+        9 => Draw::call(0, b.u8() % 4, make::enum_reset()),
+        10 => Draw::call(0, b.u8() % 4, make::enum_clone()),
+        _ => Draw::call(0, b.u8() % 4, make::enum_count_check()),
+    }
+}
+
 fn draw(b: &mut Bytes) -> Draw {
-    let tag = if b.files {
+    let tag = if b.enums {
+        b.u8() % 40
+    } else if b.files {
         b.u8() % (FILE_CALL_TAG + 1)
     } else {
         b.u8() % 32
     };
     match tag {
+        FILE_CALL_TAG if !b.files => enum_draw(b),
+        ENUM_TAG.. => enum_draw(b),
         FILE_CALL_TAG => {
             let (app, handle) = (b.u8() % 4, b.u8() % 8);
             Draw::call(app, handle, make::file_call(b.u8()))
@@ -535,9 +582,15 @@ fn draw(b: &mut Bytes) -> Draw {
     }
 }
 
-/// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out. A first
-/// byte [`SANDBOX_MARK`] makes it a sandboxed run (world `"sandbox": true`, sizes scaled down).
+/// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out. Marks
+/// first, each optional and in this order: [`ENUMS_MARK`] (the held-enumerator steps),
+/// [`HTTP_MARK`] (a world with HTTP gates), [`FILES_MARK`] (the file calls), [`SANDBOX_MARK`] (a
+/// sandboxed run: world `"sandbox": true`, sizes scaled down).
 pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
+    let (enums, data) = match data.split_first() {
+        Some((&ENUMS_MARK, rest)) => (true, rest),
+        _ => (false, data),
+    };
     let (http, data) = match data.split_first() {
         Some((&HTTP_MARK, rest)) => (true, rest),
         _ => (false, data),
@@ -556,6 +609,7 @@ pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
         sandbox,
         files,
         http,
+        enums,
     };
     let mut setup = setup(&mut b);
     if b.http {

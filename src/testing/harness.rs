@@ -4,7 +4,9 @@
 //! a rule and comes with a scenario file that replays it.
 
 use super::draw::{pick, pick_recent, Draw, Setup};
-use super::invariants::{Checker, FileChecker, Moved, Observations, Observed, Seen, Violation};
+use super::invariants::{
+    Checker, EnumCall, EnumCursor, FileChecker, Moved, Observations, Observed, Seen, Violation,
+};
 use super::replay::{render, Counterexample};
 use crate::properties::PROPERTIES;
 use crate::scenario::checks::read;
@@ -65,6 +67,19 @@ pub struct HeldSlot {
     object: CopyError,
 }
 
+/// An enumerator an application holds (D46: bound by `enum_jobs`, `enum_files` or `enum_clone`).
+#[derive(Clone, Debug)]
+pub struct EnumSlot {
+    /// The application slot holding it.
+    pub app: usize,
+    /// Its `bind_enum` alias in the scenario.
+    pub alias: String,
+    /// The service generation it was made in (it dies at the next restart).
+    pub generation: u32,
+    /// What D46 says it is: the size of its snapshot and where its cursor stands.
+    pub cursor: EnumCursor,
+}
+
 /// One step as run.
 #[derive(Clone, Debug)]
 pub struct Record {
@@ -112,6 +127,9 @@ pub struct Harness {
     jobs: Vec<JobSlot>,
     handles: Vec<HandleSlot>,
     held: Vec<HeldSlot>,
+    enums: Vec<EnumSlot>,
+    /// The first D46 violation found by the step or the probe since the last check.
+    enum_violation: Option<Violation>,
     obs: Observations,
     checker: Checker,
     records: Vec<Record>,
@@ -467,6 +485,8 @@ impl Harness {
             jobs: Vec::new(),
             handles: Vec::new(),
             held: Vec::new(),
+            enums: Vec::new(),
+            enum_violation: None,
             obs: Observations::default(),
             checker: Checker::new(),
             records: Vec::new(),
@@ -594,6 +614,9 @@ impl Harness {
                 }
                 Ok(())
             });
+        if let (Ok(()), Some(v)) = (&r, self.enum_violation.take()) {
+            r = Err(v);
+        }
         if let (Ok(()), Some(files)) = (&r, self.files.as_deref_mut()) {
             r = files.checker.check(&self.runner.sim);
         }
@@ -664,6 +687,10 @@ impl Harness {
     /// The error objects kept so far.
     pub fn held(&self) -> &[HeldSlot] {
         &self.held
+    }
+    /// The enumerators bound so far (D46).
+    pub fn enums(&self) -> &[EnumSlot] {
+        &self.enums
     }
 
     /// The job slots EnumJobs listed in the last step (`None` when it made no EnumJobs).
@@ -772,6 +799,31 @@ impl Harness {
             Action::Check(Check::ErrorObject { error, .. }) => {
                 *error = pick_recent(&self.held, draw.pick)?.1.alias.clone();
             }
+            Action::Do(Op::EnumJobs { bind_enum, .. }) => {
+                step_app = Some(app_name(self)?);
+                *bind_enum = self.new_alias("n");
+            }
+            // A step on a held enumerator is made by the application holding it.
+            Action::Do(
+                Op::EnumNext { enumerator, .. }
+                | Op::EnumSkip { enumerator, .. }
+                | Op::EnumReset { enumerator, .. },
+            )
+            | Action::Check(Check::EnumCount { enumerator, .. }) => {
+                let (_, e) = pick_recent(&self.enums, draw.pick)?;
+                *enumerator = e.alias.clone();
+                step_app = Some(self.apps[e.app].name.clone());
+            }
+            Action::Do(Op::EnumClone {
+                enumerator,
+                bind_enum,
+                ..
+            }) => {
+                let (_, e) = pick_recent(&self.enums, draw.pick)?;
+                *enumerator = e.alias.clone();
+                step_app = Some(self.apps[e.app].name.clone());
+                *bind_enum = self.new_alias("n");
+            }
             Action::Do(
                 Op::Advance { .. }
                 | Op::RunUntilIdle { .. }
@@ -810,6 +862,9 @@ impl Harness {
                 }) = a
                 {
                     *b = self.new_alias("e");
+                }
+                if let Action::Do(Op::EnumFiles { bind_enum, .. }) = a {
+                    *bind_enum = self.new_alias("n");
                 }
                 *a.job_mut()? = alias;
                 step_app = Some(self.apps[a_idx].name.clone());
@@ -900,6 +955,9 @@ impl Harness {
             }
             _ => {}
         }
+        if let (Some(made), Some(result)) = (&made, result) {
+            self.enum_step(app, made, result);
+        }
         // Handles the runner obtained again after a restart (D15) replace the dead ones.
         let generation = self.generation();
         for slot in &mut self.handles {
@@ -918,6 +976,122 @@ impl Harness {
             }
         }
         (made, result)
+    }
+
+    /// Whether enumerator slot `i` can still answer (D46): its application lives and the service
+    /// has not restarted since it was made.
+    fn enum_alive(&self, i: usize) -> bool {
+        let e = &self.enums[i];
+        let id = self.apps[e.app].id;
+        e.generation == self.generation()
+            && self.runner.sim.with_service(|s| s.live_app(id).is_ok())
+    }
+
+    /// GetCount of the enumerator the runner holds as `alias`.
+    fn enum_count(&self, alias: &str) -> Option<Result<u32, HResult>> {
+        self.runner.enum_count(alias)
+    }
+
+    /// Note a D46 violation (the first one stands until the step's checks report it).
+    fn enum_broke(&mut self, v: Result<(), Violation>) {
+        if let Err(v) = v {
+            self.enum_violation.get_or_insert(v);
+        }
+    }
+
+    /// The enumerator side of a step made as `made` by application slot `app`, which returned
+    /// `result`: a new enumerator gets a slot (its cursor at the start of a snapshot of its GetCount;
+    /// a file enumerator's is the job's files then; a clone's where the original's is); a call on a
+    /// held one is judged against its [`EnumCursor`] and moves it (D46).
+    fn enum_step(&mut self, app: Option<usize>, made: &Step, result: HResult) {
+        let slot = |h: &Harness, alias: &str| h.enums.iter().position(|e| e.alias == alias);
+        // A check's GetCount answer is the `expect` it states (the step's result is the check's).
+        let result = match &made.action {
+            Action::Check(Check::EnumCount { expect, .. }) => *expect,
+            _ => result,
+        };
+        let (i, call) = match &made.action {
+            Action::Do(Op::EnumJobs { bind_enum, .. } | Op::EnumFiles { bind_enum, .. })
+                if result.is_success() =>
+            {
+                let (Some(a), Some(count)) = (app, self.enum_count(bind_enum)) else {
+                    return;
+                };
+                let count = match count {
+                    Ok(n) => n,
+                    Err(h) => {
+                        let v = Violation::new(
+                            "D46",
+                            format!("GetCount of the new enumerator {bind_enum} failed with {h}"),
+                        );
+                        return self.enum_broke(Err(v));
+                    }
+                };
+                if let Action::Do(Op::EnumFiles { job, .. }) = &made.action {
+                    // The snapshot is the job's files when it is made.
+                    if let Some(hs) = self.slot_of(app, job) {
+                        let files = self.jobs[self.handles[hs].job].files.len();
+                        if files != count as usize {
+                            let v = Violation::new(
+                                "D46",
+                                format!(
+                                    "EnumFiles of {job} made {bind_enum} with GetCount {count},                                      but the job has {files} files"
+                                ),
+                            );
+                            self.enum_broke(Err(v));
+                        }
+                    }
+                }
+                self.enums.push(EnumSlot {
+                    app: a,
+                    alias: bind_enum.clone(),
+                    generation: self.generation(),
+                    cursor: EnumCursor::new(count),
+                });
+                return;
+            }
+            Action::Do(Op::EnumNext {
+                enumerator,
+                count,
+                fetched,
+                ..
+            }) => (
+                slot(self, enumerator),
+                EnumCall::Next {
+                    celt: *count,
+                    fetched: *fetched,
+                },
+            ),
+            Action::Do(Op::EnumSkip {
+                enumerator, count, ..
+            }) => (slot(self, enumerator), EnumCall::Skip { celt: *count }),
+            Action::Do(Op::EnumReset { enumerator, .. }) => {
+                (slot(self, enumerator), EnumCall::Reset)
+            }
+            Action::Do(Op::EnumClone { enumerator, .. }) => {
+                (slot(self, enumerator), EnumCall::Clone)
+            }
+            Action::Check(Check::EnumCount { enumerator, is, .. }) => {
+                (slot(self, enumerator), EnumCall::Count { is: *is })
+            }
+            _ => return,
+        };
+        let Some(i) = i else {
+            return;
+        };
+        let alive = self.enum_alive(i);
+        let alias = self.enums[i].alias.clone();
+        let verdict = self.enums[i].cursor.judge(&alias, call, alive, result);
+        self.enum_broke(verdict);
+        if let Action::Do(Op::EnumClone { bind_enum, .. }) = &made.action {
+            if result.is_success() {
+                let e = EnumSlot {
+                    alias: bind_enum.clone(),
+                    ..self.enums[i].clone()
+                };
+                self.enums.push(e);
+            }
+        }
     }
 
     fn slot_of(&self, app: Option<usize>, alias: &str) -> Option<usize> {
@@ -1111,6 +1285,23 @@ impl Harness {
                     }
                 }
             }
+        }
+        // Every held enumerator's GetCount: the size of its snapshot while it lives, whatever
+        // happened since (a clone's too), RPC_E_DISCONNECTED once it died (D46).
+        for i in 0..self.enums.len() {
+            let Some(got) = self.enum_count(&self.enums[i].alias) else {
+                continue;
+            };
+            let alive = self.enum_alive(i);
+            let (is, result) = match got {
+                Ok(n) => (Some(n), HResult::S_OK),
+                Err(h) => (None, h),
+            };
+            let e = &mut self.enums[i];
+            let verdict = e
+                .cursor
+                .judge(&e.alias, EnumCall::Count { is }, alive, result);
+            self.enum_broke(verdict);
         }
         for (k, held) in self.held.iter().enumerate() {
             let result = held.object.get_error();

@@ -266,8 +266,11 @@ pub struct OpMix {
     pub create: u32,
     /// GetJob.
     pub get_job: u32,
-    /// EnumJobs.
+    /// EnumJobs as a one-shot check (`check jobs`).
     pub enum_jobs: u32,
+    /// The held enumerators of D46 ([`enumerator_draw`]): EnumJobs and EnumFiles keeping the
+    /// enumerator, Next, Skip, Reset, Clone and GetCount on one held.
+    pub enumerators: u32,
     /// Job methods.
     pub call: u32,
     /// GetError keeping the object, among job methods.
@@ -291,6 +294,7 @@ impl Default for OpMix {
             create: 5,
             get_job: 2,
             enum_jobs: 1,
+            enumerators: 3,
             call: 30,
             hold_error: 2,
             time: 9,
@@ -313,12 +317,22 @@ impl OpMix {
         }
     }
 
-    /// Weighted toward several users looking at and touching each other's jobs.
+    /// Weighted toward several users looking at and touching each other's jobs (held enumerators
+    /// too: EnumJobs for all users needs an administrator, §2.1).
     pub fn security() -> OpMix {
         OpMix {
             get_job: 8,
             enum_jobs: 4,
+            enumerators: 8,
             apps: 5,
+            ..OpMix::default()
+        }
+    }
+
+    /// Weighted toward the held enumerators (D46).
+    pub fn enumerators() -> OpMix {
+        OpMix {
+            enumerators: 20,
             ..OpMix::default()
         }
     }
@@ -543,6 +557,23 @@ fn job_type() -> impl Strategy<Value = JobType> {
     ]
 }
 
+/// One step on the held enumerators of D46 (application `app` picked as [`draw_with`] picks it):
+/// `enum_jobs` (for the caller's user or for all users), `enum_files` through a handle picked by
+/// index, and on a held enumerator picked by index (newest first, among every application's)
+/// `enum_next` of 1 to 4, `enum_skip` of 0 to 4, `enum_reset`, `enum_clone` and `check enum_count`.
+pub fn enumerator_draw(app: impl Strategy<Value = u8> + Clone) -> impl Strategy<Value = Draw> {
+    prop_oneof![
+        3 => (app.clone(), any::<bool>())
+            .prop_map(|(app, all)| Draw::call(app, 0, make::enum_jobs(all))),
+        3 => (app, 0u8..6).prop_map(|(app, handle)| Draw::call(app, handle, make::enum_files())),
+        5 => (0u8..4, 1u32..=4).prop_map(|(e, n)| Draw::call(0, e, make::enum_next(n))),
+        1 => (0u8..4, 0u32..=4).prop_map(|(e, n)| Draw::call(0, e, make::enum_skip(n))),
+        1 => (0u8..4).prop_map(|e| Draw::call(0, e, make::enum_reset())),
+        1 => (0u8..4).prop_map(|e| Draw::call(0, e, make::enum_clone())),
+        1 => (0u8..4).prop_map(|e| Draw::call(0, e, make::enum_count_check())),
+    ]
+}
+
 /// One step drawn with the weights of `mix`.
 pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
     // Mostly the first application, which exists from the start and creates most jobs.
@@ -564,6 +595,7 @@ pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
         w(mix.get_job) => (app.clone(), 0u8..6).prop_map(|(app, job)| Draw::call(app, job, make::get_job())),
         w(mix.enum_jobs) => (app.clone(), any::<bool>())
             .prop_map(|(app, all)| Draw::call(app, 0, make::jobs_check(all))),
+        w(mix.enumerators) => enumerator_draw(app.clone()),
         w(mix.call) => (app.clone(), 0u8..6, job_action(mix))
             .prop_map(|(app, handle, action)| Draw::call(app, handle, action)),
         1 => app.clone().prop_map(|app| Draw::call(app, 0, make::notifications_check())),

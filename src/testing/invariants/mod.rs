@@ -26,9 +26,12 @@ use crate::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
+mod enums;
 mod files;
 mod observe;
 
+pub(crate) use enums::EnumCall;
+pub use enums::EnumCursor;
 pub use files::FileChecker;
 
 pub use observe::{Expect, Observations, Observed, Seen, Violation};
