@@ -551,7 +551,7 @@ fn the_enumerator_draws_reach_every_enum_step() {
     );
     let mut kinds = BTreeSet::new();
     let mut names_written = 0;
-    for _ in 0..150 {
+    for _ in 0..300 {
         let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
         let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"));
         let steps = h.scenario().steps;
@@ -663,4 +663,31 @@ fn last_enum(h: &Harness, want: Result<Vec<usize>, HResult>) -> Result<(), TestC
         }
         None => Err(fail(h, "D9", "EnumJobs was not made".to_string())),
     }
+}
+
+/// The kit draws Group Policy's block of background transfers (T21, D99) among the world changes:
+/// generated runs reach both ends of the wait — a job blocked by the policy and one cleared when
+/// the block ends or it becomes FOREGROUND — with every invariant checked after every step.
+#[test]
+fn generated_runs_reach_the_policy_block_and_its_end() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::new(config(1));
+    let strategy = (
+        strategies::setup(),
+        strategies::draws_with(OpMix::default(), 30..60),
+    );
+    let (mut blocked, mut cleared) = (0, 0);
+    for _ in 0..200 {
+        let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
+        let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"));
+        for line in h.trace_lines() {
+            blocked += usize::from(line.contains("policy_blocked"));
+            cleared += usize::from(line.contains("policy_cleared"));
+        }
+    }
+    assert!(
+        blocked > 0 && cleared > 0,
+        "blocked {blocked}, cleared {cleared}"
+    );
 }

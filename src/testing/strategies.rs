@@ -607,6 +607,8 @@ pub fn draw_with(mix: OpMix) -> impl Strategy<Value = Draw> {
         })),
         (w(mix.world) / 4).max(1) => select(&NETWORK_COSTS[..])
             .prop_map(move |cost| env(Op::NetworkCost { cost })),
+        (w(mix.world) / 4).max(1) => any::<bool>()
+            .prop_map(move |block_background| env(Op::GroupPolicy { block_background })),
         (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(true))),
         (w(mix.world) / 2).max(1) => (0u8..3).prop_map(|user| Draw::call(0, user, make::logon(false))),
         (w(mix.world) / 2).max(1) => (select(urls), remote())
