@@ -2,6 +2,7 @@
 //! kept (`fuzz/corpus/<target>/*`) runs again here, invariants checked after every step, so a
 //! regression shows up in `cargo test` without nightly or libFuzzer.
 
+mod common;
 use bitsim::testing::{decode_run, fuzz_ops, fuzz_scenario, run_scenario};
 use std::path::Path;
 
@@ -178,58 +179,20 @@ fn the_files_mark_reaches_every_file_call() {
 /// service restarted — and every other input decodes as before (none starts with the mark).
 #[test]
 fn the_enums_mark_reaches_every_enum_step() {
-    use bitsim::scenario::{Action, Check, Op};
     use bitsim::testing::ENUMS_MARK;
-    use bitsim::HResult;
     use std::collections::BTreeSet;
     let mut kinds = BTreeSet::new();
     let mut inputs = 0;
     for (_, data) in marked(ENUMS_MARK) {
         inputs += 1;
         let (setup, draws) = decode_run(&data);
-        for step in bitsim::testing::replay(&setup, &draws)
+        let steps = bitsim::testing::replay(&setup, &draws)
             .map(|s| s.steps)
-            .unwrap_or_default()
-        {
-            kinds.insert(match &step.action {
-                Action::Do(
-                    op @ (Op::EnumJobs { expect, .. }
-                    | Op::EnumFiles { expect, .. }
-                    | Op::EnumNext { expect, .. }
-                    | Op::EnumSkip { expect, .. }
-                    | Op::EnumReset { expect, .. }
-                    | Op::EnumClone { expect, .. }),
-                ) => format!("do {} {expect}", op.name()),
-                Action::Check(c @ Check::EnumCount { expect, .. }) => {
-                    format!("check {} {expect}", c.name())
-                }
-                _ => continue,
-            });
-        }
+            .unwrap_or_default();
+        kinds.extend(common::enum_kinds(&steps));
     }
     assert!(inputs >= 5, "{inputs} marked inputs");
-    let gone = HResult::RPC_E_DISCONNECTED;
-    let mut want = vec![
-        "do enum_jobs S_OK".to_string(),
-        format!("do enum_jobs {}", HResult::E_ACCESSDENIED),
-        "do enum_files S_OK".to_string(),
-        "do enum_next S_OK".to_string(),
-        "do enum_next S_FALSE".to_string(),
-        "do enum_skip S_OK".to_string(),
-        "do enum_skip S_FALSE".to_string(),
-        "do enum_reset S_OK".to_string(),
-        "do enum_clone S_OK".to_string(),
-        "check enum_count S_OK".to_string(),
-    ];
-    for k in [
-        "do enum_next",
-        "do enum_skip",
-        "do enum_reset",
-        "do enum_clone",
-        "check enum_count",
-    ] {
-        want.push(format!("{k} {gone}"));
-    }
+    let want = common::enum_outcomes_wanted();
     let missing: Vec<&String> = want.iter().filter(|k| !kinds.contains(*k)).collect();
     assert!(
         missing.is_empty(),

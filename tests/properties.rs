@@ -7,6 +7,7 @@
 //! its own rule explicitly on top. A failure prints the shrunk case and a scenario file that replays it.
 //! Cases are deterministic (the kit's fixed seed; set `PROPTEST_RNG_SEED` to explore others).
 
+mod common;
 use bitsim::scenario::{run, Action, Op, RunOptions, Scenario, StateMethod};
 use bitsim::testing::{
     config, make, replay, strategies, strategies::all_mutators, strategies::OpMix, Draw, Harness,
@@ -163,29 +164,6 @@ fn mix() -> impl Strategy<Value = OpMix> {
         OpMix::lifetimes(),
         OpMix::security(),
     ])
-}
-
-/// The held-enumerator steps (D46) a scenario makes, as `do <op>` / `check <check>` with the
-/// HRESULT the step states (S_OK and S_FALSE told apart).
-fn enum_kinds(steps: &[bitsim::scenario::Step]) -> Vec<String> {
-    use bitsim::scenario::Check;
-    steps
-        .iter()
-        .filter_map(|s| match &s.action {
-            Action::Do(
-                op @ (Op::EnumJobs { expect, .. }
-                | Op::EnumFiles { expect, .. }
-                | Op::EnumNext { expect, .. }
-                | Op::EnumSkip { expect, .. }
-                | Op::EnumReset { expect, .. }
-                | Op::EnumClone { expect, .. }),
-            ) => Some(format!("do {} {expect}", op.name())),
-            Action::Check(c @ Check::EnumCount { expect, .. }) => {
-                Some(format!("check {} {expect}", c.name()))
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// The result of the last step's call (the harness records it for every step that made one).
@@ -555,7 +533,7 @@ fn the_enumerator_draws_reach_every_enum_step() {
         let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
         let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"));
         let steps = h.scenario().steps;
-        kinds.extend(enum_kinds(&steps));
+        kinds.extend(common::enum_kinds(&steps));
         names_written += steps
             .iter()
             .filter(|s| {
@@ -564,28 +542,7 @@ fn the_enumerator_draws_reach_every_enum_step() {
             })
             .count();
     }
-    let disconnected = HResult::RPC_E_DISCONNECTED;
-    let mut want = vec![
-        "do enum_jobs S_OK".to_string(),
-        format!("do enum_jobs {}", HResult::E_ACCESSDENIED),
-        "do enum_files S_OK".to_string(),
-        "do enum_next S_OK".to_string(),
-        "do enum_next S_FALSE".to_string(),
-        "do enum_skip S_OK".to_string(),
-        "do enum_skip S_FALSE".to_string(),
-        "do enum_reset S_OK".to_string(),
-        "do enum_clone S_OK".to_string(),
-        "check enum_count S_OK".to_string(),
-    ];
-    for k in [
-        "do enum_next",
-        "do enum_skip",
-        "do enum_reset",
-        "do enum_clone",
-        "check enum_count",
-    ] {
-        want.push(format!("{k} {disconnected}"));
-    }
+    let want = common::enum_outcomes_wanted();
     let missing: Vec<&String> = want.iter().filter(|k| !kinds.contains(*k)).collect();
     assert!(
         missing.is_empty(),

@@ -23,22 +23,31 @@ use crate::trace::TraceKind;
 use crate::transition::EngineEvent;
 use crate::world::{cost_allows, Network, COST_STATES_KNOWN};
 
+/// A condition a queued or running job waits out in TRANSIENT_ERROR, without the retry timer or an
+/// error count, queued again when it clears: the network's cost (T21a, T21b, D53) or Group Policy's
+/// block of background transfers (T21, D99).
+#[derive(Clone, Copy)]
+enum Block {
+    Cost,
+    Policy,
+}
+
+impl Block {
+    /// The code of the record a job waiting for it holds.
+    const fn code(self) -> HResult {
+        match self {
+            Block::Cost => HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY,
+            Block::Policy => HResult::BG_E_BLOCKED_BY_POLICY,
+        }
+    }
+}
+
 impl Service {
     // ================================================================== cost (T21a, T21b, D53)
 
     /// D53: the job's cost flags allow the network's current cost.
     pub(crate) fn cost_allows(&self, j: usize) -> bool {
         cost_allows(self.jobs[j].options().cost_flags, self.world.network_cost)
-    }
-
-    /// The job waits in TRANSIENT_ERROR for the network's cost (T21a).
-    pub(crate) fn waiting_for_cost(&self, j: usize) -> bool {
-        let job = &self.jobs[j];
-        job.state() == JobState::TransientError
-            && job.waiting_for_network()
-            && job
-                .error()
-                .is_some_and(|e| e.code == HResult::BG_E_BLOCKED_BY_COST_TRANSFER_POLICY)
     }
 
     /// T21a for one QUEUED, CONNECTING or TRANSFERRING job: TRANSIENT_ERROR with the cost record, no
@@ -54,25 +63,10 @@ impl Service {
         self.policy_wait(j, EngineEvent::CostBlocked, ErrorReport::COST_BLOCKED);
     }
 
-    /// The network's cost or the job's cost flags changed (COST_FLAGS is effective at once): a
-    /// queued or running job it no longer allows is blocked (T21a), a job waiting for the cost that
-    /// it now allows is queued again (T21b). While the network is down the scheduler's T18 comes
-    /// first.
+    /// The network's cost or the job's cost flags changed (COST_FLAGS is effective at once): see
+    /// [`Service::block_changed`] (T21a, T21b).
     pub(crate) fn cost_changed(&mut self, j: usize) {
-        let allows = self.cost_allows(j);
-        match self.jobs[j].state() {
-            JobState::Queued | JobState::Connecting | JobState::Transferring
-                if !allows && self.world.network == Network::Up =>
-            {
-                self.cost_block(j)
-            }
-            JobState::TransientError if allows && self.waiting_for_cost(j) => {
-                let id = self.jobs[j].id();
-                self.record(TraceKind::CostCleared { job: id });
-                self.on_event(j, EngineEvent::CostCleared);
-            }
-            _ => {}
-        }
+        self.block_changed(j, Block::Cost);
     }
 
     /// The network's cost changes (BITS_COST_STATE_* bits; bits outside the eight states are
@@ -84,11 +78,7 @@ impl Service {
         }
         self.world.network_cost = cost;
         self.record(TraceKind::NetworkCost { cost });
-        for j in 0..self.jobs.len() {
-            if !self.jobs[j].state().is_final() {
-                self.cost_changed(j);
-            }
-        }
+        self.block_changed_all(Block::Cost);
     }
 
     // ================================================================== group policy (T21, D99)
@@ -97,16 +87,6 @@ impl Service {
     #[inline]
     pub(crate) fn policy_allows(&self, j: usize) -> bool {
         !self.world.policy_blocks_background || self.jobs[j].priority().is_foreground()
-    }
-
-    /// The job waits in TRANSIENT_ERROR for Group Policy (T21).
-    pub(crate) fn waiting_for_policy(&self, j: usize) -> bool {
-        let job = &self.jobs[j];
-        job.state() == JobState::TransientError
-            && job.waiting_for_network()
-            && job
-                .error()
-                .is_some_and(|e| e.code == HResult::BG_E_BLOCKED_BY_POLICY)
     }
 
     /// T21 for one QUEUED, CONNECTING or TRANSFERRING job: TRANSIENT_ERROR with the policy record,
@@ -118,25 +98,11 @@ impl Service {
         self.policy_wait(j, EngineEvent::PolicyBlocked, ErrorReport::POLICY_BLOCKED);
     }
 
-    /// Group Policy's block or the job's priority changed: a queued or running job it now blocks
-    /// waits (T21), a job waiting for the policy that it now allows is queued again. While the
-    /// network is down the scheduler's T18 comes first; a job waiting for the network's cost keeps
-    /// waiting for it (T21a comes before T21 at a scheduler turn).
+    /// The job's priority changed while Group Policy blocks background transfers: see
+    /// [`Service::block_changed`] (T21). A job waiting for the network's cost keeps waiting for it
+    /// (T21a comes before T21 at a scheduler turn).
     pub(crate) fn policy_changed(&mut self, j: usize) {
-        let allows = self.policy_allows(j);
-        match self.jobs[j].state() {
-            JobState::Queued | JobState::Connecting | JobState::Transferring
-                if !allows && self.world.network == Network::Up =>
-            {
-                self.policy_block(j)
-            }
-            JobState::TransientError if allows && self.waiting_for_policy(j) => {
-                let id = self.jobs[j].id();
-                self.record(TraceKind::PolicyCleared { job: id });
-                self.on_event(j, EngineEvent::PolicyCleared);
-            }
-            _ => {}
-        }
+        self.block_changed(j, Block::Policy);
     }
 
     /// Group Policy starts or stops allowing background transfers no bandwidth (MaxInternetBandwidth
@@ -149,9 +115,54 @@ impl Service {
         self.record(TraceKind::GroupPolicy {
             block_background: blocked,
         });
+        self.block_changed_all(Block::Policy);
+    }
+
+    // ================================================================== both blocks
+
+    /// The job waits in TRANSIENT_ERROR for `block` (T21a, T21).
+    fn waiting_for(&self, j: usize, block: Block) -> bool {
+        let job = &self.jobs[j];
+        job.state() == JobState::TransientError
+            && job.waiting_for_network()
+            && job.error().is_some_and(|e| e.code == block.code())
+    }
+
+    /// What `block` depends on changed for job `j`: a queued or running job it no longer allows
+    /// waits (T21a, T21), a job waiting for it that it now allows is queued again (T21b, T21).
+    /// While the network is down the scheduler's T18 comes first.
+    fn block_changed(&mut self, j: usize, block: Block) {
+        let allows = match block {
+            Block::Cost => self.cost_allows(j),
+            Block::Policy => self.policy_allows(j),
+        };
+        match self.jobs[j].state() {
+            JobState::Queued | JobState::Connecting | JobState::Transferring
+                if !allows && self.world.network == Network::Up =>
+            {
+                match block {
+                    Block::Cost => self.cost_block(j),
+                    Block::Policy => self.policy_block(j),
+                }
+            }
+            JobState::TransientError if allows && self.waiting_for(j, block) => {
+                let job = self.jobs[j].id();
+                let (record, event) = match block {
+                    Block::Cost => (TraceKind::CostCleared { job }, EngineEvent::CostCleared),
+                    Block::Policy => (TraceKind::PolicyCleared { job }, EngineEvent::PolicyCleared),
+                };
+                self.record(record);
+                self.on_event(j, event);
+            }
+            _ => {}
+        }
+    }
+
+    /// [`Service::block_changed`] for every job not in a final state.
+    fn block_changed_all(&mut self, block: Block) {
         for j in 0..self.jobs.len() {
             if !self.jobs[j].state().is_final() {
-                self.policy_changed(j);
+                self.block_changed(j, block);
             }
         }
     }

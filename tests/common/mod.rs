@@ -90,3 +90,54 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// The enumerator steps among `steps`, each as `do <op> <HRESULT>` or `check enum_count <HRESULT>`
+/// (what the reach tests of the testing kit's enumerator draws compare).
+pub fn enum_kinds(steps: &[bitsim::scenario::Step]) -> Vec<String> {
+    use bitsim::scenario::{Action, Check, Op};
+    steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Do(
+                op @ (Op::EnumJobs { expect, .. }
+                | Op::EnumFiles { expect, .. }
+                | Op::EnumNext { expect, .. }
+                | Op::EnumSkip { expect, .. }
+                | Op::EnumReset { expect, .. }
+                | Op::EnumClone { expect, .. }),
+            ) => Some(format!("do {} {expect}", op.name())),
+            Action::Check(c @ Check::EnumCount { expect, .. }) => {
+                Some(format!("check {} {expect}", c.name()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every enumerator step with every outcome D46 gives it: S_OK, the short S_FALSE of Next and
+/// Skip, EnumJobs ALL_USERS refused to a non-administrator, and RPC_E_DISCONNECTED from each call
+/// on a held enumerator after its application exits or the service restarts.
+pub fn enum_outcomes_wanted() -> Vec<String> {
+    let mut want = vec![
+        "do enum_jobs S_OK".to_string(),
+        format!("do enum_jobs {}", HResult::E_ACCESSDENIED),
+        "do enum_files S_OK".to_string(),
+        "do enum_next S_OK".to_string(),
+        "do enum_next S_FALSE".to_string(),
+        "do enum_skip S_OK".to_string(),
+        "do enum_skip S_FALSE".to_string(),
+        "do enum_reset S_OK".to_string(),
+        "do enum_clone S_OK".to_string(),
+        "check enum_count S_OK".to_string(),
+    ];
+    for k in [
+        "do enum_next",
+        "do enum_skip",
+        "do enum_reset",
+        "do enum_clone",
+        "check enum_count",
+    ] {
+        want.push(format!("{k} {}", HResult::RPC_E_DISCONNECTED));
+    }
+    want
+}
