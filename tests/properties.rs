@@ -519,19 +519,16 @@ fn every_settable_property_of_the_table_is_generated() {
 /// back.
 #[test]
 fn the_enumerator_draws_reach_every_enum_step() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
     use std::collections::BTreeSet;
-    let mut runner = TestRunner::new(config(1));
-    let strategy = (
+    let runs = sampled_runs(
         strategies::multi_user_setup(),
-        strategies::draws_with(OpMix::enumerators(), 20..40),
+        OpMix::enumerators(),
+        20..40,
+        300,
     );
     let mut kinds = BTreeSet::new();
     let mut names_written = 0;
-    for _ in 0..300 {
-        let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
-        let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"));
+    for h in runs {
         let steps = h.scenario().steps;
         kinds.extend(common::enum_kinds(&steps));
         names_written += steps
@@ -627,17 +624,8 @@ fn last_enum(h: &Harness, want: Result<Vec<usize>, HResult>) -> Result<(), TestC
 /// the block ends or it becomes FOREGROUND — with every invariant checked after every step.
 #[test]
 fn generated_runs_reach_the_policy_block_and_its_end() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::new(config(1));
-    let strategy = (
-        strategies::setup(),
-        strategies::draws_with(OpMix::default(), 30..60),
-    );
     let (mut blocked, mut cleared) = (0, 0);
-    for _ in 0..200 {
-        let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
-        let h = Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"));
+    for h in sampled_runs(strategies::setup(), OpMix::default(), 30..60, 200) {
         for line in h.trace_lines() {
             blocked += usize::from(line.contains("policy_blocked"));
             cleared += usize::from(line.contains("policy_cleared"));
@@ -647,4 +635,21 @@ fn generated_runs_reach_the_policy_block_and_its_end() {
         blocked > 0 && cleared > 0,
         "blocked {blocked}, cleared {cleared}"
     );
+}
+
+/// `n` runs drawn one after another from `setup` and steps of `mix` (a fixed seed: the same runs
+/// every time), each run to its end with every invariant checked; a broken one fails the test.
+fn sampled_runs(
+    setup: impl Strategy<Value = Setup>,
+    mix: OpMix,
+    len: std::ops::Range<usize>,
+    n: usize,
+) -> impl Iterator<Item = Harness> {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::new(config(1));
+    let strategy = (setup, strategies::draws_with(mix, len));
+    (0..n).map(move |_| {
+        let (setup, draws) = strategy.new_tree(&mut runner).unwrap().current();
+        Harness::run(&setup, &draws).unwrap_or_else(|c| panic!("{c}"))
+    })
 }

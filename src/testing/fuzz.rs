@@ -582,27 +582,23 @@ fn draw(b: &mut Bytes) -> Draw {
     }
 }
 
+/// Whether `data` starts with `mark`, and the bytes after it if so.
+fn strip_mark(data: &[u8], mark: u8) -> (bool, &[u8]) {
+    match data.split_first() {
+        Some((&m, rest)) if m == mark => (true, rest),
+        _ => (false, data),
+    }
+}
+
 /// Decode a fuzz input: a setup, then up to [`MAX_FUZZ_OPS`] steps until the bytes run out. Marks
 /// first, each optional and in this order: [`ENUMS_MARK`] (the held-enumerator steps),
 /// [`HTTP_MARK`] (a world with HTTP gates), [`FILES_MARK`] (the file calls), [`SANDBOX_MARK`] (a
 /// sandboxed run: world `"sandbox": true`, sizes scaled down).
 pub fn decode_run(data: &[u8]) -> (Setup, Vec<Draw>) {
-    let (enums, data) = match data.split_first() {
-        Some((&ENUMS_MARK, rest)) => (true, rest),
-        _ => (false, data),
-    };
-    let (http, data) = match data.split_first() {
-        Some((&HTTP_MARK, rest)) => (true, rest),
-        _ => (false, data),
-    };
-    let (files, data) = match data.split_first() {
-        Some((&FILES_MARK, rest)) => (true, rest),
-        _ => (false, data),
-    };
-    let (sandbox, data) = match data.split_first() {
-        Some((&SANDBOX_MARK, rest)) => (true, rest),
-        _ => (false, data),
-    };
+    let (enums, data) = strip_mark(data, ENUMS_MARK);
+    let (http, data) = strip_mark(data, HTTP_MARK);
+    let (files, data) = strip_mark(data, FILES_MARK);
+    let (sandbox, data) = strip_mark(data, SANDBOX_MARK);
     let mut b = Bytes {
         data,
         at: 0,
